@@ -1,0 +1,1 @@
+//! lsm: skeleton, being written.

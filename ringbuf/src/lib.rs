@@ -1,0 +1,1 @@
+//! ringbuf: skeleton, being written.

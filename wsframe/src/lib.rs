@@ -1,0 +1,1 @@
+//! wsframe: skeleton, being written.
