@@ -7,7 +7,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(about = "Flux benchmarks; peers are measured side by side in the same run")]
 struct Cli {
-    /// Which suite: ring, wsframe, all.
+    /// Which suite: ring, wsframe, lsm, all.
     suite: String,
     /// Run at the tiny test size instead of the full size.
     #[arg(long)]
@@ -20,9 +20,10 @@ fn main() {
     let suites: Vec<fn(Size) -> Report> = match cli.suite.as_str() {
         "ring" => vec![bench::ring::run],
         "wsframe" => vec![bench::wsframe_decode::run],
+        "lsm" => vec![bench::lsm_store::run],
         "all" => vec![bench::wsframe_decode::run, bench::ring::run],
         other => {
-            eprintln!("unknown suite {other:?}; expected one of: ring, wsframe, all");
+            eprintln!("unknown suite {other:?}; expected one of: ring, wsframe, lsm, all");
             std::process::exit(2);
         }
     };
