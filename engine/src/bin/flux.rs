@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "flux", version, about = "Flux: a thread-per-core Discord-class chat server")]
+#[command(
+    name = "flux",
+    version,
+    about = "Flux: a thread-per-core Discord-class chat server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,8 +35,16 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data_dir, listen, cores } => {
-            let config = engine::Config { data_dir, listen, cores };
+        Command::Serve {
+            data_dir,
+            listen,
+            cores,
+        } => {
+            let config = engine::Config {
+                data_dir,
+                listen,
+                cores,
+            };
             println!("{}", config.plan());
         }
     }
