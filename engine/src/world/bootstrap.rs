@@ -98,7 +98,7 @@ pub fn open_data_dir(
                     secret
                 }
             };
-            let demo = demo_world(now_unix_ms, secret.0);
+            let demo = demo_world(now_unix_ms, secret.0)?;
             save_world(data_dir, &demo.world)?;
             (demo.world, secret, true)
         }
@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn unspecified_listen_addresses_become_loopback() {
-        let demo = demo_world(NOW, [1; 32]);
+        let demo = demo_world(NOW, [1; 32]).unwrap();
         let v4 = bootstrap_of(&demo.world, &demo.secret, "0.0.0.0:80".parse().unwrap()).unwrap();
         assert_eq!(v4.base_url, "http://127.0.0.1:80");
         let v6 = bootstrap_of(&demo.world, &demo.secret, "[::]:81".parse().unwrap()).unwrap();
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn startup_text_names_each_clients_knob() {
-        let demo = demo_world(NOW, [1; 32]);
+        let demo = demo_world(NOW, [1; 32]).unwrap();
         let bootstrap = bootstrap_of(&demo.world, &demo.secret, LISTEN.parse().unwrap()).unwrap();
         let text = how_to_connect(&bootstrap, Path::new("/srv/flux"));
         for needle in [

@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::permissions::EVERYONE_DEFAULT;
 use super::token::{account_token, TokenSecret};
+use super::WorldError;
 
 /// A demo bot with the token that authenticates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,25 +46,26 @@ pub struct Demo {
 /// The usernames of the demo bots, in order.
 pub const DEMO_BOT_USERNAMES: [&str; 2] = ["flux-bot-a", "flux-bot-b"];
 
-/// Builds the demo world at `now_unix_ms`, signing tokens with `secret`.
+/// Builds the demo world at `now_unix_ms`, signing tokens with `secret`. Fails only for a
+/// clock the id generator refuses (before 2015).
 ///
 /// ```
 /// use engine::world::demo_world;
-/// let demo = demo_world(1_700_000_000_000, [1; 32]);
+/// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
 /// assert_eq!(demo.world.guilds[0].name, "Flux");
 /// assert_eq!(demo.world.guilds[0].owner_id, demo.bots[0].user_id);
 /// ```
-pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Demo {
+pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError> {
     let secret = TokenSecret(secret);
-    let mut ids = IdGenerator::new(0);
+    let mut ids = IdGenerator::for_core(0)?;
     let now_s = u32::try_from(now_unix_ms / 1000).unwrap_or(u32::MAX);
-    let guild_id = GuildId(ids.next_id(now_unix_ms));
-    let text_channel_id = ChannelId(ids.next_id(now_unix_ms));
-    let voice_channel_id = ChannelId(ids.next_id(now_unix_ms));
+    let guild_id = GuildId(ids.next_id(now_unix_ms)?);
+    let text_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
+    let voice_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
 
     let mut world = World::default();
     for (index, username) in DEMO_BOT_USERNAMES.iter().enumerate() {
-        let user_id = UserId(ids.next_id(now_unix_ms));
+        let user_id = UserId(ids.next_id(now_unix_ms)?);
         world.accounts.push(bot_account(user_id, username, now_s));
         world
             .applications
@@ -115,14 +117,14 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Demo {
             token: account_token(&secret, account),
         })
         .collect();
-    Demo {
+    Ok(Demo {
         world,
         secret,
         guild_id,
         text_channel_id,
         voice_channel_id,
         bots,
-    }
+    })
 }
 
 fn bot_account(user_id: UserId, username: &str, now_s: u32) -> Account {
@@ -227,7 +229,7 @@ mod tests {
 
     #[test]
     fn demo_world_matches_the_issue() {
-        let demo = demo_world(1_700_000_000_000, [5; 32]);
+        let demo = demo_world(1_700_000_000_000, [5; 32]).unwrap();
         demo.world.validate().unwrap();
         let guild = demo.world.guild(demo.guild_id).unwrap();
         assert_eq!(guild.name, "Flux");

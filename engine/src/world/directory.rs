@@ -37,7 +37,7 @@ pub struct DirectoryEntry {
 ///
 /// ```
 /// use engine::world::{demo_world, Directory};
-/// let demo = demo_world(1_700_000_000_000, [3; 32]);
+/// let demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
 /// let directory = Directory::from_world(&demo.world, demo.secret.clone());
 /// let token = &demo.bots[0].token;
 /// let entry = directory.authenticate(&format!("Bot {token}")).unwrap();
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn demo_tokens_authenticate_bare_and_prefixed() {
-        let demo = demo_world(1_700_000_000_000, [3; 32]);
+        let demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
         let directory = Directory::from_world(&demo.world, demo.secret.clone());
         assert_eq!(directory.len(), 2);
         for bot in &demo.bots {
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn revoking_bumps_the_generation_and_old_tokens_fail() {
-        let mut demo = demo_world(1_700_000_000_000, [3; 32]);
+        let mut demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
         let bot = demo.bots[0].user_id;
         let old_token = demo.bots[0].token.clone();
         let generation = demo.world.revoke_tokens(bot, 1_700_000_100).unwrap();
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn replicated_revocation_never_goes_backwards() {
-        let demo = demo_world(1_700_000_000_000, [3; 32]);
+        let demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
         let mut directory = Directory::from_world(&demo.world, demo.secret.clone());
         let bot = demo.bots[0].user_id;
         directory.set_token_generation(bot, 5);
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn unknown_user_and_foreign_tokens_fail() {
-        let demo = demo_world(1_700_000_000_000, [3; 32]);
+        let demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
         let directory = Directory::from_world(&demo.world, demo.secret.clone());
         let stranger = TokenClaims {
             user_id: UserId(1),

@@ -5,22 +5,22 @@
 //! process and a 12-bit increment. Ids travel as decimal strings in JSON and as plain
 //! `u64` numbers in Flux's own files.
 //!
-//! `IdGenerator` is a local stand-in until the `snowflake` crate lands: every id the
-//! world creates goes through `IdGenerator::next_id`, so switching to the real generator
-//! is a change to that one function. It never reads the clock; `now` is an argument.
+//! `IdGenerator` wraps the `snowflake` crate's generator; every id the world creates goes
+//! through `IdGenerator::next_id`. It never reads the clock; `now` is an argument.
 //!
 //! Invariants:
 //! - `IdGenerator::next_id` is strictly increasing, even when `now` goes backwards.
-//! - A guild is owned by core `(guild_id >> 22) % cores`, computed only in `owner_core`.
+//! - A guild is owned by core `(guild_id >> 22) % cores`, computed only in `owner_core`
+//!   (by `snowflake::Snowflake::shard_of`, the same formula Discord uses for shards).
 
+use super::WorldError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::num::NonZeroU32;
 
 /// Milliseconds from the Unix epoch to the Discord epoch (2015-01-01T00:00:00Z).
-pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+pub const DISCORD_EPOCH_MS: u64 = snowflake::DISCORD_EPOCH_MS;
 
-const INCREMENT_BITS: u32 = 12;
-const INCREMENT_MAX: u16 = (1 << INCREMENT_BITS) - 1;
 const TIMESTAMP_SHIFT: u32 = 22;
 
 macro_rules! id_type {
@@ -86,54 +86,43 @@ impl GuildId {
 /// ```
 pub fn owner_core(guild_id: GuildId, cores: usize) -> usize {
     assert!(cores >= 1, "a server runs at least one core");
-    ((guild_id.0 >> TIMESTAMP_SHIFT) % cores as u64) as usize
+    let cores = u32::try_from(cores).unwrap_or(u32::MAX);
+    // `cores >= 1` is asserted above.
+    let cores = NonZeroU32::new(cores).expect("cores >= 1");
+    snowflake::Snowflake::new(guild_id.0).shard_of(cores) as usize
 }
 
-/// Makes snowflakes in Discord's layout from a caller-supplied clock.
+/// Issues the ids a core creates: the `snowflake` crate's generator with Flux's
+/// (node 0, core) pair. Every id the world makes goes through `next_id`.
 ///
 /// ```
 /// use engine::world::IdGenerator;
-/// let mut ids = IdGenerator::new(0);
-/// let a = ids.next_id(1_700_000_000_000);
-/// let b = ids.next_id(1_700_000_000_000);
+/// let mut ids = IdGenerator::for_core(0).unwrap();
+/// let a = ids.next_id(1_700_000_000_000).unwrap();
+/// let b = ids.next_id(1_700_000_000_000).unwrap();
 /// assert!(b > a);
 /// ```
 #[derive(Debug, Clone)]
 pub struct IdGenerator {
-    worker: u8,
-    last_ms: u64,
-    increment: u16,
+    inner: snowflake::Generator,
 }
 
 impl IdGenerator {
-    /// A generator for `worker` (0–31; Flux uses the core number).
-    pub fn new(worker: u8) -> IdGenerator {
-        assert!(worker < 32, "the worker field has 5 bits");
-        IdGenerator {
-            worker,
-            last_ms: 0,
-            increment: 0,
-        }
+    /// The generator of core `core` (0–31) on this node.
+    pub fn for_core(core: u8) -> Result<IdGenerator, WorldError> {
+        let inner = snowflake::Generator::new(0, core).map_err(WorldError::Clock)?;
+        Ok(IdGenerator { inner })
     }
 
-    /// The next id at Unix time `now_unix_ms`.
+    /// The next id at Unix time `now_unix_ms`; strictly greater than every earlier one.
     ///
-    /// If the clock stands still past 4096 ids, or goes backwards, the id's timestamp
-    /// moves forward logically instead, so ids never repeat or decrease.
-    pub fn next_id(&mut self, now_unix_ms: u64) -> u64 {
-        let now_ms = now_unix_ms.saturating_sub(DISCORD_EPOCH_MS);
-        if now_ms > self.last_ms {
-            self.last_ms = now_ms;
-            self.increment = 0;
-        } else if self.increment == INCREMENT_MAX {
-            self.last_ms += 1;
-            self.increment = 0;
-        } else {
-            self.increment += 1;
-        }
-        (self.last_ms << TIMESTAMP_SHIFT)
-            | (u64::from(self.worker) << 17)
-            | u64::from(self.increment)
+    /// Fails only for a clock before 2015 or past 2154, or a burst beyond the generator's
+    /// drift budget (millions of ids in one millisecond).
+    pub fn next_id(&mut self, now_unix_ms: u64) -> Result<u64, WorldError> {
+        self.inner
+            .next(now_unix_ms)
+            .map(|id| id.get())
+            .map_err(WorldError::Clock)
     }
 }
 
@@ -143,23 +132,30 @@ mod tests {
 
     #[test]
     fn ids_carry_their_creation_time() {
-        let mut ids = IdGenerator::new(3);
+        let mut ids = IdGenerator::for_core(3).unwrap();
         let now = 1_700_000_000_123;
-        let id = UserId(ids.next_id(now));
+        let id = UserId(ids.next_id(now).unwrap());
         assert_eq!(id.created_at_unix_ms(), now);
-        assert_eq!((id.0 >> 17) & 31, 3);
+        assert_eq!((id.0 >> 12) & 31, 3, "the core is the process field");
     }
 
     #[test]
     fn ids_increase_when_the_clock_stalls_or_goes_back() {
-        let mut ids = IdGenerator::new(0);
+        let mut ids = IdGenerator::for_core(0).unwrap();
         let mut last = 0;
         for step in 0..10_000u64 {
             let now = 1_700_000_000_000 - (step % 7); // stalls and goes backwards
-            let id = ids.next_id(now);
+            let id = ids.next_id(now).unwrap();
             assert!(id > last, "step {step}: {id} <= {last}");
             last = id;
         }
+    }
+
+    #[test]
+    fn a_clock_before_2015_is_an_error() {
+        let mut ids = IdGenerator::for_core(0).unwrap();
+        assert!(matches!(ids.next_id(0), Err(WorldError::Clock(_))));
+        assert!(IdGenerator::for_core(32).is_err());
     }
 
     #[test]

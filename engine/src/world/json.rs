@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn guild_create_carries_every_field_strict_clients_read() {
-        let demo = demo_world(1_700_000_000_000, [7; 32]);
+        let demo = demo_world(1_700_000_000_000, [7; 32]).unwrap();
         let guild = &demo.world.guilds[0];
         let bot = demo.world.accounts[0].user.id;
         let bytes = guild_create_json(guild, &demo.world, bot, 250);
@@ -505,7 +505,7 @@ mod tests {
 
     #[test]
     fn large_guild_create_sends_only_the_current_member() {
-        let demo = demo_world(1_700_000_000_000, [7; 32]);
+        let demo = demo_world(1_700_000_000_000, [7; 32]).unwrap();
         let guild = &demo.world.guilds[0];
         let bot = demo.world.accounts[1].user.id;
         let value: Value =
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn current_user_and_application_carry_required_fields() {
-        let demo = demo_world(1_700_000_000_000, [7; 32]);
+        let demo = demo_world(1_700_000_000_000, [7; 32]).unwrap();
         let user = &demo.world.accounts[0].user;
         let current = ready_user_json(user);
         assert_keys(&current, USER_KEYS, "user");

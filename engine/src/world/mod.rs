@@ -80,6 +80,9 @@ pub enum WorldError {
     Inconsistent(String),
     /// `world.json` exists but `token_secret` does not, so no issued token could verify.
     SecretMissing(PathBuf),
+    /// The id generator refused the clock (before 2015, past 2154, or a burst past its
+    /// drift budget).
+    Clock(snowflake::Error),
 }
 
 impl fmt::Display for WorldError {
@@ -98,6 +101,10 @@ impl fmt::Display for WorldError {
                 "{} holds a world but no token_secret, so no token could be verified; \
                  restore token_secret, or remove world.json and bootstrap.json to start fresh",
                 dir.display()
+            ),
+            WorldError::Clock(error) => write!(
+                f,
+                "cannot issue ids: {error:?}; check the system clock (ids need a time after 2015)"
             ),
         }
     }

@@ -130,7 +130,7 @@ mod tests {
     fn world_round_trips_through_the_file() {
         let dir = temporary_dir("round-trip");
         assert!(load_world(&dir).unwrap().is_none());
-        let demo = demo_world(1_700_000_000_000, [2; 32]);
+        let demo = demo_world(1_700_000_000_000, [2; 32]).unwrap();
         save_world(&dir, &demo.world).unwrap();
         assert_eq!(load_world(&dir).unwrap(), Some(demo.world.clone()));
         let mode = fs::metadata(dir.join(WORLD_FILE))
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn a_rewrite_replaces_the_whole_file() {
         let dir = temporary_dir("rewrite");
-        let mut demo = demo_world(1_700_000_000_000, [2; 32]);
+        let mut demo = demo_world(1_700_000_000_000, [2; 32]).unwrap();
         save_world(&dir, &demo.world).unwrap();
         demo.world.guilds[0].name = "Renamed".into();
         demo.world.guilds[0].channels.pop();
@@ -165,7 +165,7 @@ mod tests {
         fs::write(dir.join(WORLD_FILE), b"{\"format\":9,\"world\":{}}").unwrap();
         assert!(matches!(load_world(&dir), Err(WorldError::Corrupt { .. })));
 
-        let mut demo = demo_world(1_700_000_000_000, [2; 32]);
+        let mut demo = demo_world(1_700_000_000_000, [2; 32]).unwrap();
         demo.world.guilds[0].roles.clear(); // no @everyone
         let file = WorldFile {
             format: WORLD_FORMAT,
