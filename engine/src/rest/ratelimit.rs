@@ -13,7 +13,7 @@ use super::router::Route;
 
 /// The constant bucket size advertised until the limiter exists.
 pub const LIMIT: u32 = 50;
-/// Seconds until the advertised bucket resets.
+/// Milliseconds until the advertised bucket resets.
 pub const RESET_AFTER_MS: u64 = 1_000;
 
 /// The six rate-limit headers for a response to `route` (`None`: an unrouted request) at

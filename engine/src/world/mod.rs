@@ -19,6 +19,7 @@
 mod bootstrap;
 mod demo;
 mod directory;
+mod guild_create_cache;
 mod hmac;
 mod ids;
 mod json;
@@ -34,6 +35,7 @@ pub use bootstrap::{
 };
 pub use demo::{demo_world, Demo, DemoBot, DEMO_BOT_USERNAMES};
 pub use directory::{Directory, DirectoryEntry};
+pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;
 pub use ids::{
     owner_core, ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId, DISCORD_EPOCH_MS,
