@@ -9,6 +9,9 @@
 //! describes a server and `Config::plan` says what starting it will do.
 #![forbid(unsafe_code)]
 
+pub mod rest;
+pub mod world;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
