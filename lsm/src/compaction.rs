@@ -74,8 +74,16 @@ fn tier(size: u64) -> u32 {
     64 - (size >> 20).leading_zeros()
 }
 
-/// The next compaction, or `None` when there is nothing to do.
-pub fn pick(tables: &[TableInfo], bucket_live: u32, policy: &Policy) -> Option<Pick> {
+/// The next compaction, or `None` when there is nothing to do. Tables of `full_bytes` or
+/// more (compaction outputs are split at that size) are full and take no part in size
+/// tiering: each tiered merge of `tier_tables_min >= 2` tables then leaves at most one
+/// table that is not full, so tiering always terminates.
+pub fn pick(
+    tables: &[TableInfo],
+    bucket_live: u32,
+    policy: &Policy,
+    full_bytes: u64,
+) -> Option<Pick> {
     assert!(
         policy.tier_tables_min >= 2,
         "merging one table would never end"
@@ -105,7 +113,7 @@ pub fn pick(tables: &[TableInfo], bucket_live: u32, policy: &Policy) -> Option<P
         .flat_map(|(_, m)| m.iter().copied())
         .collect();
     let mut tiers: BTreeMap<u32, Vec<&TableInfo>> = BTreeMap::new();
-    for table in live.iter().filter(|t| !t.sealed) {
+    for table in live.iter().filter(|t| !t.sealed && t.size < full_bytes) {
         tiers.entry(tier(table.size)).or_default().push(table);
     }
     for members in tiers.values_mut() {
@@ -150,6 +158,7 @@ mod tests {
         tier_tables_min: 4,
         tier_tables_max: 8,
     };
+    const FULL: u64 = 256 << 20;
 
     fn table(id: u64, window: u32, size_mib: u64) -> TableInfo {
         TableInfo {
@@ -169,7 +178,7 @@ mod tests {
             window: 5,
             sealed: true,
         };
-        assert_eq!(pick(&tables, 6, &POLICY), Some(want));
+        assert_eq!(pick(&tables, 6, &POLICY, FULL), Some(want));
         let after = [
             TableInfo {
                 sealed: true,
@@ -177,13 +186,13 @@ mod tests {
             },
             table(3, 6, 4),
         ];
-        assert_eq!(pick(&after, 6, &POLICY), None);
+        assert_eq!(pick(&after, 6, &POLICY, FULL), None);
     }
 
     #[test]
     fn single_clean_table_is_sealed_without_a_rewrite() {
         assert_eq!(
-            pick(&[table(1, 5, 4)], 6, &POLICY),
+            pick(&[table(1, 5, 4)], 6, &POLICY, FULL),
             Some(Pick::Seal { id: 1 })
         );
         let tombstoned = TableInfo {
@@ -195,7 +204,7 @@ mod tests {
             window: 5,
             sealed: true,
         };
-        assert_eq!(pick(&[tombstoned], 6, &POLICY), Some(want));
+        assert_eq!(pick(&[tombstoned], 6, &POLICY, FULL), Some(want));
     }
 
     #[test]
@@ -203,7 +212,7 @@ mod tests {
         let mut tables: Vec<_> = (1..=3).map(|id| table(id, 9, 4)).collect();
         tables.push(table(4, 9, 64));
         assert_eq!(
-            pick(&tables, 9, &POLICY),
+            pick(&tables, 9, &POLICY, FULL),
             None,
             "three similar tables are not enough"
         );
@@ -213,7 +222,57 @@ mod tests {
             window: 9,
             sealed: false,
         };
-        assert_eq!(pick(&tables, 9, &POLICY), Some(want));
+        assert_eq!(pick(&tables, 9, &POLICY, FULL), Some(want));
+    }
+
+    proptest::proptest! {
+        /// Applying picks until there are none always ends, whatever the starting tables.
+        #[test]
+        fn picking_terminates(
+            sizes in proptest::collection::vec((0u32..4, 1u64..600), 0..40),
+            bucket_live in 0u32..5,
+        ) {
+            let full = 64u64 << 20;
+            let mut tables: Vec<TableInfo> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &(window, kib))| TableInfo {
+                    id: i as u64,
+                    window,
+                    sealed: false,
+                    size: kib << 17,
+                    tombstones: (i % 3) as u64,
+                })
+                .collect();
+            let mut next_id = tables.len() as u64;
+            let mut steps = 0;
+            while let Some(p) = pick(&tables, bucket_live, &POLICY, full) {
+                steps += 1;
+                proptest::prop_assert!(steps < 1000, "no fixpoint: {:?}", p);
+                match p {
+                    Pick::Seal { id } => {
+                        tables.iter_mut().filter(|t| t.id == id).for_each(|t| t.sealed = true)
+                    }
+                    Pick::Merge { inputs, window, sealed } => {
+                        let mut total: u64 =
+                            tables.iter().filter(|t| inputs.contains(&t.id)).map(|t| t.size).sum();
+                        tables.retain(|t| !inputs.contains(&t.id));
+                        while total > 0 {
+                            let size = total.min(full);
+                            total -= size;
+                            tables.push(TableInfo { id: next_id, window, sealed, size, tombstones: 0 });
+                            next_id += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_tables_are_not_tiered_again() {
+        let tables: Vec<_> = (1..=5).map(|id| table(id, 9, 300)).collect();
+        assert_eq!(pick(&tables, 9, &POLICY, FULL), None);
     }
 
     #[test]

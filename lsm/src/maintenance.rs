@@ -309,7 +309,12 @@ impl Worker {
         let picked = if full {
             pick_full(&infos, bucket_live)
         } else {
-            pick(&infos, bucket_live, &self.settings.policy)
+            pick(
+                &infos,
+                bucket_live,
+                &self.settings.policy,
+                self.settings.table_bytes_max,
+            )
         };
         match picked {
             None => return Ok(None),
