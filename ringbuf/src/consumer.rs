@@ -10,19 +10,7 @@
 use std::fmt;
 use std::iter::FusedIterator;
 
-use crate::Consumer;
-
-/// Iterator over up to `max` items popped by [`Consumer::drain`].
-///
-/// Items it did not yield stay in the ring. When it is dropped, it hands the slots of the
-/// items it yielded back to the producer with one `Release` store. If it is leaked with
-/// `mem::forget`, those slots come back at the consumer's next pop, drain or drop.
-pub struct Drain<'a, T> {
-    consumer: &'a mut Consumer<T>,
-    /// The consumer's `head` when the drain began; the drain ends when `head` gets to `end`.
-    start: usize,
-    end: usize,
-}
+use crate::{Consumer, Drain};
 
 impl<T> Consumer<T> {
     /// Pops one value, or `None` when the ring is empty.
@@ -38,9 +26,9 @@ impl<T> Consumer<T> {
         if self.len_cached() == 0 {
             self.refresh_len();
         }
-        let value = self.take()?;
+        let value = self.take();
         self.publish();
-        Some(value)
+        value
     }
 
     /// Pops up to `max` values lazily, handing their slots back to the producer once, when
@@ -58,17 +46,10 @@ impl<T> Consumer<T> {
     /// ```
     pub fn drain(&mut self, max: usize) -> Drain<'_, T> {
         // Look at the producer's index only if the cached view may hold fewer than `max`.
-        let mut ready = self.len_cached();
-        if ready < max {
-            ready = self.refresh_len();
+        if self.len_cached() < max {
+            self.refresh_len();
         }
-        let start = self.head();
-        let end = start.wrapping_add(ready.min(max));
-        Drain {
-            consumer: self,
-            start,
-            end,
-        }
+        self.claim(max)
     }
 
     /// Pops up to `max` values into `out` and returns how many it popped; one `Release`
@@ -108,42 +89,9 @@ impl<T> Consumer<T> {
     }
 }
 
-impl<T> Iterator for Drain<'_, T> {
-    type Item = T;
-
-    #[inline]
-    fn next(&mut self) -> Option<T> {
-        if self.consumer.head() == self.end {
-            return None;
-        }
-        let value = self.consumer.take();
-        debug_assert!(
-            value.is_some(),
-            "drain end {} is past the cached tail",
-            self.end
-        );
-        value
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.end.wrapping_sub(self.consumer.head());
-        (left, Some(left))
-    }
-}
-
 impl<T> ExactSizeIterator for Drain<'_, T> {}
 
 impl<T> FusedIterator for Drain<'_, T> {}
-
-impl<T> Drop for Drain<'_, T> {
-    fn drop(&mut self) {
-        // An empty drain (the common "nothing new" poll) stores nothing, so it does not
-        // pull the `head` cache line away from the producer's core.
-        if self.consumer.head() != self.start {
-            self.consumer.publish();
-        }
-    }
-}
 
 impl<T> fmt::Debug for Drain<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

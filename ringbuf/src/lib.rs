@@ -68,9 +68,8 @@ mod sync;
 #[cfg(test)]
 mod tests;
 
-pub use consumer::Drain;
 pub use error::Error;
-pub use raw::{Consumer, Producer};
+pub use raw::{Consumer, Drain, Producer};
 
 /// Makes a ring of `capacity` slots and returns its two halves.
 ///

@@ -26,9 +26,10 @@ impl<T> Producer<T> {
         if self.free_cached() == 0 {
             self.refresh_free();
         }
-        self.stage(value)?; // Still no room after looking at the consumer's index: full.
+        // `Err` when there is still no room after looking at the consumer's index: full.
+        let staged = self.stage(value);
         self.publish();
-        Ok(())
+        staged
     }
 
     /// Pushes values from `items` until the ring is full or `items` runs out, and returns
@@ -45,21 +46,11 @@ impl<T> Producer<T> {
     pub fn push_iter<I: Iterator<Item = T>>(&mut self, items: &mut I) -> usize {
         // Look at the consumer's index only if the cached view may not hold all of `items`.
         let wanted = items.size_hint().1.unwrap_or(usize::MAX);
-        let mut free = self.free_cached();
-        if free < wanted {
-            free = self.refresh_free();
+        if self.free_cached() < wanted {
+            self.refresh_free();
         }
-        let mut pushed = 0;
-        while pushed < free {
-            let Some(value) = items.next() else { break };
-            if self.stage(value).is_err() {
-                unreachable!("stage refused a value with {pushed} of {free} free slots used");
-            }
-            pushed += 1;
-        }
-        if pushed > 0 {
-            self.publish();
-        }
+        let pushed = self.stage_iter(items);
+        self.publish();
         pushed
     }
 

@@ -1,16 +1,18 @@
 //! The ring's memory and its index protocol: the only module with `unsafe` code.
 //!
-//! Everything else in the crate is built from the six safe primitives here, three per
-//! half. None of them has a precondition; each checks, against its own half's view of
-//! the indices, that the slot it touches belongs to it:
+//! Everything else in the crate is built from the safe primitives here. None of them has
+//! a precondition; each checks, against its own half's view of the indices, that the
+//! slots it touches belong to it:
 //!
-//! | half       | stage one item (not yet visible) | look at the other side | make visible |
-//! |------------|----------------------------------|------------------------|--------------|
-//! | `Producer` | `stage`                          | `refresh_free`         | `publish`    |
-//! | `Consumer` | `take`                           | `refresh_len`          | `publish`    |
+//! | half       | move items (not yet seen by the other half) | look at the other side | make visible |
+//! |------------|---------------------------------------------|------------------------|--------------|
+//! | `Producer` | `stage`, `stage_iter`                       | `refresh_free`         | `publish`    |
+//! | `Consumer` | `take`, `claim` (returns a `Drain`)         | `refresh_len`          | `publish`    |
 //!
-//! A batch stages many items and publishes once, so it costs one `Release` store (and at
-//! most one `Acquire` load of the other side's index) however many items it moves.
+//! A batch moves many items and publishes once, so it costs one `Release` store (and at
+//! most one `Acquire` load of the other side's index) however many items it moves. The
+//! batch loops keep their index in a local and touch the slot array through a slice
+//! borrowed once, so the per-item cost is a bounds-checked slot access and a move.
 //!
 //! # Indices
 //!
@@ -36,6 +38,17 @@
 //!   cached free space and the consumer's cached length are lower bounds, safe to act on.
 //!   Re-reading the other side's index only when the cache says "no room" / "nothing
 //!   there" keeps the other side's cache line out of this core most of the time.
+//! - While a `Drain` is alive, the consumer's `head` already stands at the end of the
+//!   range the drain claimed, and the drain owns the values in `[next, end)` it has not
+//!   yielded yet. Its `Drop` sets `head` back to `next`, so those values stay in the ring.
+//!   A drain leaked with `mem::forget` never sets it back: its values are leaked, never
+//!   read or dropped twice (the `Vec::drain` approach to leaks), and their slots return
+//!   to the producer at the consumer's next `publish`.
+//! - Each half also remembers the index it last published (`tail_published`,
+//!   `head_published`) and `publish` stores only when its index moved. So a failed push
+//!   or an empty poll costs no store, and progress that was not published (a leaked
+//!   drain, a push whose iterator panicked) goes out with the next call that publishes,
+//!   whether or not that call itself moved anything.
 //!
 //! # Memory ordering
 //!
@@ -52,8 +65,7 @@
 //!
 //! Dropping: each half publishes its local index in its `Drop`, so that when the last
 //! half goes, `Shared::drop` sees exactly the items still owned by the ring, including
-//! items staged by a push whose iterator panicked, and excluding items taken by a `Drain`
-//! that was leaked with `mem::forget`.
+//! items staged by a push whose iterator panicked.
 
 use std::mem::MaybeUninit;
 
@@ -100,6 +112,9 @@ pub struct Producer<T> {
     shared: Arc<Shared<T>>,
     /// Index of the next slot to write: the number of items this half ever staged.
     tail: usize,
+    /// The `tail` this half last stored to `shared.tail`; `publish` stores only when
+    /// `tail` moved, so an unsuccessful push costs no store.
+    tail_published: usize,
     /// The consumer's `head` as last loaded; lags the real one.
     head_cached: usize,
     /// `capacity - 1`, copied here so the hot path does not chase the `Arc`.
@@ -127,6 +142,9 @@ pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     /// Index of the next slot to read: the number of items this half ever took.
     head: usize,
+    /// The `head` this half last stored to `shared.head`; `publish` stores only when
+    /// `head` moved, so polling an empty ring costs no store.
+    head_published: usize,
     /// The producer's `tail` as last loaded; lags the real one.
     tail_cached: usize,
     /// `capacity - 1`.
@@ -168,12 +186,14 @@ pub(crate) fn pair<T>(capacity: usize, start: usize) -> (Producer<T>, Consumer<T
     let producer = Producer {
         shared: Arc::clone(&shared),
         tail: start,
+        tail_published: start,
         head_cached: start,
         mask,
     };
     let consumer = Consumer {
         shared,
         head: start,
+        head_published: start,
         tail_cached: start,
         mask,
     };
@@ -232,11 +252,44 @@ impl<T> Producer<T> {
         Ok(())
     }
 
-    /// Makes every staged item visible to the consumer with one store.
+    /// Writes values from `items` into the next slots until the cached view says the ring
+    /// is full or `items` runs out, without making them visible; returns how many. Never
+    /// takes a value from `items` it has no slot for.
+    pub(crate) fn stage_iter<I: Iterator<Item = T>>(&mut self, items: &mut I) -> usize {
+        let start = self.tail;
+        let (first, second) = segments(&self.shared.slots, start, self.free_cached());
+        // If `items.next()` panics, the guard still advances `tail` past what was written,
+        // so those values are published (and dropped) later rather than leaked.
+        let mut tail = TailGuard {
+            tail: &mut self.tail,
+            next: start,
+        };
+        'segments: for segment in [first, second] {
+            for slot in segment {
+                let Some(value) = items.next() else {
+                    break 'segments;
+                };
+                // SAFETY: `segments` returned the slots of indices `[tail, tail + free)`,
+                // with `free` from `free_cached`, so all are below `head_cached + capacity
+                // <= head + capacity`: the producer's range, as argued in `stage`. Each slot
+                // is visited once, so each is written once.
+                slot.with_mut(|ptr| unsafe { ptr.write(MaybeUninit::new(value)) });
+                tail.next = tail.next.wrapping_add(1);
+            }
+        }
+        tail.next.wrapping_sub(start)
+    }
+
+    /// Makes every staged item visible to the consumer with one store (none if nothing
+    /// was staged since the last one).
     pub(crate) fn publish(&mut self) {
+        if self.tail == self.tail_published {
+            return;
+        }
         // Ordering: Release makes every slot write in `stage` before it happen-before the
         // consumer's Acquire load of `tail` in `Consumer::refresh_len`, hence before it reads.
         self.shared.tail.store(self.tail, Ordering::Release);
+        self.tail_published = self.tail;
     }
 
     /// The number of items in the ring right now, an upper bound (the consumer may be
@@ -303,11 +356,29 @@ impl<T> Consumer<T> {
         Some(value)
     }
 
-    /// Hands every slot taken so far back to the producer with one store.
+    /// Claims up to `max` of the items the cached view says are ready, for a `Drain` to
+    /// yield one by one. Nothing is handed back to the producer until the drain drops.
+    pub(crate) fn claim(&mut self, max: usize) -> Drain<'_, T> {
+        let start = self.head;
+        let count = self.len_cached().min(max);
+        let (first, second) = segments(&self.shared.slots, start, count);
+        // Claimed up front: see the `Drain` invariant in the module header.
+        let end = start.wrapping_add(count);
+        self.head = end;
+        Drain {
+            segment: first.iter(),
+            wrapped: second.iter(),
+            shared_head: &self.shared.head,
+            head: &mut self.head,
+            head_published: &mut self.head_published,
+            end,
+        }
+    }
+
+    /// Hands every slot taken so far back to the producer with one store (none if nothing
+    /// was taken since the last one).
     pub(crate) fn publish(&mut self) {
-        // Ordering: Release makes the reads in `take` happen-before the producer's Acquire
-        // load of `head` in `Producer::refresh_free`, hence before it overwrites the slots.
-        self.shared.head.store(self.head, Ordering::Release);
+        publish_head(&self.shared.head, self.head, &mut self.head_published);
     }
 
     /// The index of the next item to take, so callers can tell whether they took any.
@@ -330,6 +401,109 @@ impl<T> Consumer<T> {
     }
 }
 
+/// Iterator over up to `max` items popped by [`Consumer::drain`].
+///
+/// Items it did not yield stay in the ring. When it is dropped, it hands the slots of the
+/// items it yielded back to the producer with one `Release` store. If it is leaked with
+/// `mem::forget`, the items it did not yield are leaked too (never dropped).
+pub struct Drain<'a, T> {
+    /// The claimed slots not yielded yet, up to the end of the slot array...
+    segment: std::slice::Iter<'a, UnsafeCell<MaybeUninit<T>>>,
+    /// ...and those that wrapped round to its start.
+    wrapped: std::slice::Iter<'a, UnsafeCell<MaybeUninit<T>>>,
+    shared_head: &'a AtomicUsize,
+    /// The consumer's `head`, which stands at `end` while the drain lives.
+    head: &'a mut usize,
+    /// The consumer's `head_published`.
+    head_published: &'a mut usize,
+    /// One past the last claimed index; the drain owns `[end - len(), end)`.
+    end: usize,
+}
+
+impl<T> Iterator for Drain<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let slot = match self.segment.next() {
+            Some(slot) => slot,
+            None => {
+                self.segment = std::mem::take(&mut self.wrapped);
+                self.segment.next()?
+            }
+        };
+        // SAFETY: the slot is one of those `claim` took from `[head, tail_cached)`:
+        // initialised, published by the producer (see `take`), and not rewritten until a
+        // `head` past it is published. That happens in `Drop` below, after this read, or
+        // (if the drain is leaked) at a later `Consumer::publish`, which needs the
+        // consumer's `&mut` back, so this drain can no longer be used by then. The
+        // iterators yield each slot once, so each value is moved out once, and `head`
+        // stands at `end` meanwhile, so `take` and later drains stay off the range.
+        Some(slot.with_mut(|ptr| unsafe { ptr.read().assume_init() }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.segment.len() + self.wrapped.len();
+        (left, Some(left))
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        // Values not yielded go back to the ring.
+        let next = self
+            .end
+            .wrapping_sub(self.segment.len() + self.wrapped.len());
+        *self.head = next;
+        // An empty drain (the common "nothing new" poll) stores nothing, so it does not
+        // pull the `head` cache line away from the producer's core.
+        publish_head(self.shared_head, next, self.head_published);
+    }
+}
+
+/// The slots of the `count` indices from `start`, split where they wrap round the end of
+/// the slot array: `(from start's slot to the end, from slot 0 on)`.
+fn segments<S>(slots: &[S], start: usize, count: usize) -> (&[S], &[S]) {
+    invariant!(
+        count <= slots.len(),
+        "{count} slots asked of {}",
+        slots.len()
+    );
+    let offset = start & (slots.len() - 1);
+    let first_len = count.min(slots.len() - offset);
+    (
+        &slots[offset..offset + first_len],
+        &slots[..count - first_len],
+    )
+}
+
+/// Stores the consumer's `head` unless it is already published; shared by
+/// `Consumer::publish` and `Drain::drop`.
+#[inline]
+fn publish_head(shared_head: &AtomicUsize, head: usize, head_published: &mut usize) {
+    if head == *head_published {
+        return;
+    }
+    // Ordering: Release makes the reads of slots in `take` and `Drain::next` happen-before
+    // the producer's Acquire load of `head` in `Producer::refresh_free`, hence before it
+    // overwrites those slots.
+    shared_head.store(head, Ordering::Release);
+    *head_published = head;
+}
+
+/// Writes a producer's `tail` when dropped, so a panicking iterator cannot lose track of
+/// the slots already written.
+struct TailGuard<'a> {
+    tail: &'a mut usize,
+    next: usize,
+}
+
+impl Drop for TailGuard<'_> {
+    fn drop(&mut self) {
+        *self.tail = self.next;
+    }
+}
+
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
         // Items staged by a push whose iterator panicked become visible (and so are
@@ -340,8 +514,8 @@ impl<T> Drop for Producer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        // Items moved out by a leaked `Drain` are not in the ring any more; publishing
-        // keeps `Shared::drop` from dropping them a second time.
+        // Values claimed by a leaked `Drain` are not the ring's any more; publishing keeps
+        // `Shared::drop` from dropping them.
         self.publish();
     }
 }

@@ -141,6 +141,26 @@ fn single_pushes_meet_a_partial_drain() {
 }
 
 #[test]
+fn a_leaked_drain_loses_its_items_but_never_wedges_the_ring() {
+    check(EXHAUSTIVE, || {
+        let (mut producer, mut consumer) = ring::<usize>(2);
+        let sender = thread::spawn(move || push_each(&mut producer, 0..3));
+        // Claim whatever is ready (0, 1 or 2 items), yield at most one, leak the rest.
+        let mut batch = consumer.drain(2);
+        let claimed = batch.len();
+        assert_eq!(batch.next(), (claimed > 0).then_some(0));
+        std::mem::forget(batch);
+        // The producer must still get every slot back and finish; what follows the
+        // claimed items arrives in order.
+        assert_eq!(
+            pop_each(&mut consumer, 3 - claimed),
+            (claimed..3).collect::<Vec<_>>()
+        );
+        sender.join().unwrap();
+    });
+}
+
+#[test]
 fn lengths_seen_from_either_half_stay_within_capacity() {
     check(Some(4), || {
         let (mut producer, mut consumer) = ring::<usize>(2);
