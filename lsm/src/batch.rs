@@ -98,6 +98,17 @@ impl Batch {
         &self.ops
     }
 
+    /// Moves the ops out, leaving this batch empty and reusable.
+    pub(crate) fn take(&mut self) -> Batch {
+        let ops = std::mem::take(&mut self.ops);
+        let bytes = std::mem::replace(&mut self.bytes, 0);
+        Batch {
+            ops,
+            bucket_of: self.bucket_of,
+            bytes,
+        }
+    }
+
     fn push(&mut self, op: Op) {
         self.bytes += op.key.len() + op.value.as_ref().map_or(0, Vec::len);
         self.ops.push(op);

@@ -29,7 +29,7 @@
 //! let mut batch = store.batch();
 //! batch.put_message(42, 1 << 22, b"{\"content\":\"hi\"}".to_vec());
 //! batch.put_meta(b"channel/42/last_message_id", (1u64 << 22).to_be_bytes().to_vec());
-//! let ticket = store.append(batch)?; // never blocks; Err(Stall) is back-pressure
+//! let ticket = store.append(&mut batch)?; // never blocks; Err(Stall) is back-pressure
 //!
 //! // The reactor registers store.wake_fd() for readability and calls poll() when it
 //! // fires: poll() returns the highest durable ticket; acknowledge everything up to it.

@@ -232,10 +232,11 @@ impl Store {
         Batch::new(self.options.bucket_of)
     }
 
-    /// Submits `batch` for durable storage. Never blocks. Returns its ticket, or
-    /// `Error::Stall` (nothing written; retry after `poll` reports progress), or
-    /// `Error::Poisoned` after a failure.
-    pub fn append(&mut self, batch: Batch) -> Result<Ticket, Error> {
+    /// Submits `batch` for durable storage. Never blocks. On success the batch's ops are
+    /// moved out (the empty batch can be reused) and its ticket is returned. On error the
+    /// batch is left untouched: `Error::Stall` means nothing was written, retry after
+    /// `poll` reports progress; `Error::Poisoned` means a failure happened earlier.
+    pub fn append(&mut self, batch: &mut Batch) -> Result<Ticket, Error> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
@@ -255,6 +256,7 @@ impl Store {
         if let Some(stall) = self.stall() {
             return Err(Error::Stall(stall));
         }
+        let batch = batch.take();
         let seq = self.next_seq;
         let mut record = Vec::with_capacity(batch.bytes() + 16 + 11 * batch.len());
         encode_record(seq, batch.ops(), &mut record);

@@ -102,7 +102,7 @@ fn crash_writer_child() {
             batch.delete_message(channel_of(id), id);
         }
         let ticket = loop {
-            match store.append(batch.clone()) {
+            match store.append(&mut batch) {
                 Ok(ticket) => break ticket,
                 Err(Error::Stall(_)) => store.wait_idle().expect("wait_idle"),
                 Err(err) => panic!("append: {err}"),

@@ -23,7 +23,7 @@ fn append(store: &mut Store, n: u64) -> Result<Ticket, Error> {
     for id in 10 * n..10 * n + 10 {
         batch.put_message(1, id, format!("message {id}").into_bytes());
     }
-    store.append(batch)
+    store.append(&mut batch)
 }
 
 fn ids(store: &Store) -> Vec<u64> {
@@ -151,7 +151,7 @@ fn failed_compaction_write_is_an_error_and_loses_nothing() {
     // Delete a few messages so the full compaction has tombstones to purge.
     let mut batch = store.batch();
     batch.delete_message(1, 0);
-    let ticket = store.append(batch).unwrap();
+    let ticket = store.append(&mut batch).unwrap();
     store.wait_durable(ticket).unwrap();
     store.flush().unwrap();
     store.wait_idle().unwrap();
@@ -194,7 +194,7 @@ fn full_compaction_reclaims_deleted_space() {
     for id in 0..450 {
         batch.delete_message(1, id);
     }
-    store.append(batch).unwrap();
+    store.append(&mut batch).unwrap();
     store.wait_idle().unwrap();
     store.flush().unwrap();
     store.wait_idle().unwrap();

@@ -123,9 +123,9 @@ impl Model {
     }
 }
 
-fn append_retrying(store: &mut Store, batch: lsm::Batch) -> lsm::Ticket {
+fn append_retrying(store: &mut Store, mut batch: lsm::Batch) -> lsm::Ticket {
     loop {
-        match store.append(batch.clone()) {
+        match store.append(&mut batch) {
             Ok(ticket) => return ticket,
             Err(Error::Stall(_)) => store.wait_idle().unwrap(),
             Err(err) => panic!("append failed: {err}"),
@@ -279,7 +279,7 @@ fn pages_cross_buckets_and_survive_restart() {
         let mut batch = store.batch();
         batch.put_message(7, id, id.to_be_bytes().to_vec());
         batch.put_message(8, id, b"other".to_vec());
-        let ticket = store.append(batch).unwrap();
+        let ticket = store.append(&mut batch).unwrap();
         store.wait_durable(ticket).unwrap();
         if id == 5 {
             store.flush().unwrap();
