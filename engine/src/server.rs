@@ -62,9 +62,12 @@ impl Server {
         for _ in 1..cores {
             listeners.push(sys::listen_reuseport(local_addr, false)?);
         }
-        let wake: Arc<[OwnedFd]> =
-            (0..cores).map(|_| sys::eventfd(false)).collect::<io::Result<Vec<_>>>()?.into();
-        let endpoints = mesh::build::<A::Mesh>(cores, config.limits.mesh_ring_len, Arc::clone(&wake));
+        let wake: Arc<[OwnedFd]> = (0..cores)
+            .map(|_| sys::eventfd(false))
+            .collect::<io::Result<Vec<_>>>()?
+            .into();
+        let endpoints =
+            mesh::build::<A::Mesh>(cores, config.limits.mesh_ring_len, Arc::clone(&wake));
 
         let config = Arc::new(config);
         let make_app = Arc::new(make_app);
@@ -86,7 +89,12 @@ impl Server {
             let cpu = (!cpus.is_empty()).then(|| cpus[core % cpus.len()]);
             let make_app = Arc::clone(&make_app);
             let ready = ready_tx.clone();
-            let info = CoreInfo { core, cores, config: Arc::clone(&config), local_addr };
+            let info = CoreInfo {
+                core,
+                cores,
+                config: Arc::clone(&config),
+                local_addr,
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("flux-core-{core}"))
                 .spawn(move || run_core(setup, cpu, &info, &*make_app, ready))?;
@@ -100,7 +108,9 @@ impl Server {
             shutdown,
             wake,
             stats,
-            remove_data_dir: config.remove_data_dir_on_shutdown.then(|| config.data_dir.clone()),
+            remove_data_dir: config
+                .remove_data_dir_on_shutdown
+                .then(|| config.data_dir.clone()),
         };
         for _ in 0..cores {
             match ready_rx.recv() {
@@ -143,13 +153,16 @@ impl Server {
     }
 
     fn stop(&mut self) -> io::Result<()> {
-        self.shutdown.store(true, std::sync::atomic::Ordering::Release);
+        self.shutdown
+            .store(true, std::sync::atomic::Ordering::Release);
         for fd in self.wake.iter() {
             sys::eventfd_signal(fd.as_raw_fd());
         }
         let mut result = Ok(());
         for thread in self.threads.drain(..) {
-            let outcome = thread.join().unwrap_or_else(|_| Err(io::Error::other("a reactor panicked")));
+            let outcome = thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a reactor panicked")));
             if let Err(error) = outcome {
                 eprintln!("flux: reactor stopped with an error: {error}");
                 if result.is_ok() {
@@ -191,7 +204,9 @@ pub struct TerminationSignals {
 impl TerminationSignals {
     /// Block SIGTERM and SIGINT for this thread and the threads it starts later.
     pub fn block() -> io::Result<TerminationSignals> {
-        Ok(TerminationSignals { fd: sys::block_termination_signals()? })
+        Ok(TerminationSignals {
+            fd: sys::block_termination_signals()?,
+        })
     }
 
     /// Wait for SIGTERM or SIGINT; returns the signal number.
@@ -222,7 +237,10 @@ fn run_core<A: App>(
 ) -> io::Result<()> {
     if let Some(cpu) = cpu {
         if let Err(error) = sys::pin_current_thread(cpu) {
-            eprintln!("flux: core {}: could not pin to CPU {cpu} ({error}); running unpinned", info.core);
+            eprintln!(
+                "flux: core {}: could not pin to CPU {cpu} ({error}); running unpinned",
+                info.core
+            );
         }
     }
     let app = make_app(info);

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "flux", version, about = "Flux: a thread-per-core Discord-class chat server")]
+#[command(
+    name = "flux",
+    version,
+    about = "Flux: a thread-per-core Discord-class chat server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data_dir, listen, cores, io, heartbeat_interval_ms } => {
+        Command::Serve {
+            data_dir,
+            listen,
+            cores,
+            io,
+            heartbeat_interval_ms,
+        } => {
             let config = engine::Config {
                 data_dir,
                 listen,

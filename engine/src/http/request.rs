@@ -25,7 +25,10 @@ pub struct HttpLimits {
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        HttpLimits { head_bytes_max: 16 * 1024, body_bytes_max: 1024 * 1024 }
+        HttpLimits {
+            head_bytes_max: 16 * 1024,
+            body_bytes_max: 1024 * 1024,
+        }
     }
 }
 
@@ -78,7 +81,9 @@ impl Request {
 
     /// The target without its query string.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
     }
 
     /// The query string without the `?`, if any.
@@ -213,12 +218,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn limits() -> HttpLimits {
-        HttpLimits { head_bytes_max: 256, body_bytes_max: 32 }
+        HttpLimits {
+            head_bytes_max: 256,
+            body_bytes_max: 32,
+        }
     }
 
     #[test]
     fn partial_head_asks_for_more() {
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHost:", &limits()), Ok(None));
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nHost:", &limits()),
+            Ok(None)
+        );
         assert_eq!(parse_request(b"", &limits()), Ok(None));
     }
 
@@ -228,7 +239,9 @@ mod tests {
         let (request, consumed) = parse_request(bytes, &limits()).unwrap().unwrap();
         assert_eq!(request.body, b"hello");
         assert_eq!(request.method, "POST");
-        let (second, rest) = parse_request(&bytes[consumed..], &limits()).unwrap().unwrap();
+        let (second, rest) = parse_request(&bytes[consumed..], &limits())
+            .unwrap()
+            .unwrap();
         assert_eq!(second.target, "/");
         assert_eq!(consumed + rest, bytes.len());
     }
@@ -244,25 +257,45 @@ mod tests {
         let cases: &[(&[u8], u16)] = &[
             (b"GET / HTTP/1.1\r\nContent-Length: 33\r\n\r\n", 413),
             (b"GET / HTTP/1.1\r\nContent-Length: x1\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                400,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                411,
+            ),
             (b"GET / HTTP/2.0\r\n\r\n", 505),
             (b"G@T / HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
         ];
         for (bytes, status) in cases {
             let error = parse_request(bytes, &limits()).unwrap_err();
-            assert_eq!(error.status(), *status, "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                error.status(),
+                *status,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
     #[test]
     fn oversized_head_is_431_complete_or_not() {
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(300));
-        assert_eq!(parse_request(long.as_bytes(), &limits()), Err(HttpError::HeadTooLarge));
+        assert_eq!(
+            parse_request(long.as_bytes(), &limits()),
+            Err(HttpError::HeadTooLarge)
+        );
         let partial = &long.as_bytes()[..280];
-        assert_eq!(parse_request(partial, &limits()), Err(HttpError::HeadTooLarge));
+        assert_eq!(
+            parse_request(partial, &limits()),
+            Err(HttpError::HeadTooLarge)
+        );
     }
 
     #[test]
@@ -272,8 +305,14 @@ mod tests {
             head.push_str(&format!("h{i}: v\r\n"));
         }
         head.push_str("\r\n");
-        let big = HttpLimits { head_bytes_max: 1 << 20, body_bytes_max: 0 };
-        assert_eq!(parse_request(head.as_bytes(), &big), Err(HttpError::TooManyHeaders));
+        let big = HttpLimits {
+            head_bytes_max: 1 << 20,
+            body_bytes_max: 0,
+        };
+        assert_eq!(
+            parse_request(head.as_bytes(), &big),
+            Err(HttpError::TooManyHeaders)
+        );
     }
 
     #[test]
@@ -281,7 +320,10 @@ mod tests {
         let cases: &[(&[u8], bool)] = &[
             (b"GET / HTTP/1.1\r\n\r\n", true),
             (b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n", false),
-            (b"GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n", false),
+            (
+                b"GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n",
+                false,
+            ),
             (b"GET / HTTP/1.0\r\n\r\n", false),
             (b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
         ];

@@ -57,14 +57,21 @@ impl Response {
     /// Append the encoded response to `out`. With `keep_alive == false` the response says
     /// `Connection: close`; the caller then closes after writing it.
     pub fn encode_into(&self, out: &mut Vec<u8>, keep_alive: bool) {
-        debug_assert!((100..1000).contains(&self.status), "status {} is not 3 digits", self.status);
+        debug_assert!(
+            (100..1000).contains(&self.status),
+            "status {} is not 3 digits",
+            self.status
+        );
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.to_string().as_bytes());
         out.push(b' ');
         out.extend_from_slice(reason_phrase(self.status).as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
-            debug_assert!(!name.eq_ignore_ascii_case("content-length"), "the encoder adds it");
+            debug_assert!(
+                !name.eq_ignore_ascii_case("content-length"),
+                "the encoder adds it"
+            );
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
@@ -124,7 +131,10 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(value["message"], "413: Payload \"Too\" Large");
         assert_eq!(value["code"], 0);
-        assert_eq!(response.headers, vec![("Content-Type".into(), "application/json".into())]);
+        assert_eq!(
+            response.headers,
+            vec![("Content-Type".into(), "application/json".into())]
+        );
     }
 
     #[test]

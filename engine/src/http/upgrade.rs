@@ -40,10 +40,12 @@ impl UpgradeError {
                 "400: Bad Request (expected Upgrade: websocket and Connection: upgrade)",
                 0,
             ),
-            UpgradeError::UnsupportedVersion => {
-                Response::error(426, "426: Upgrade Required (Sec-WebSocket-Version must be 13)", 0)
-                    .with_header("Sec-WebSocket-Version", "13")
-            }
+            UpgradeError::UnsupportedVersion => Response::error(
+                426,
+                "426: Upgrade Required (Sec-WebSocket-Version must be 13)",
+                0,
+            )
+            .with_header("Sec-WebSocket-Version", "13"),
             UpgradeError::BadKey => {
                 Response::error(400, "400: Bad Request (invalid Sec-WebSocket-Key)", 0)
             }
@@ -53,7 +55,9 @@ impl UpgradeError {
 
 /// Whether the request asks for a WebSocket at all (`Upgrade: websocket`), valid or not.
 pub fn is_upgrade_request(request: &Request) -> bool {
-    request.header("upgrade").is_some_and(|v| has_token(v, "websocket"))
+    request
+        .header("upgrade")
+        .is_some_and(|v| has_token(v, "websocket"))
 }
 
 /// Validate the handshake and return the `Sec-WebSocket-Accept` value.
@@ -65,10 +69,17 @@ pub fn check_upgrade(request: &Request) -> Result<String, UpgradeError> {
     if !is_upgrade_request(request) || !has_token(connection, "upgrade") {
         return Err(UpgradeError::NotAnUpgrade);
     }
-    if request.header("sec-websocket-version").map(<[u8]>::trim_ascii) != Some(b"13") {
+    if request
+        .header("sec-websocket-version")
+        .map(<[u8]>::trim_ascii)
+        != Some(b"13")
+    {
         return Err(UpgradeError::UnsupportedVersion);
     }
-    let key = request.header("sec-websocket-key").ok_or(UpgradeError::BadKey)?.trim_ascii();
+    let key = request
+        .header("sec-websocket-key")
+        .ok_or(UpgradeError::BadKey)?
+        .trim_ascii();
     match base64::engine::general_purpose::STANDARD.decode(key) {
         Ok(decoded) if decoded.len() == 16 => Ok(accept_key(key)),
         _ => Err(UpgradeError::BadKey),
@@ -99,7 +110,10 @@ mod tests {
     use crate::http::{parse_request, HttpLimits};
 
     fn request(head: &str) -> Request {
-        parse_request(head.as_bytes(), &HttpLimits::default()).unwrap().unwrap().0
+        parse_request(head.as_bytes(), &HttpLimits::default())
+            .unwrap()
+            .unwrap()
+            .0
     }
 
     const GOOD: &str = "GET /?v=10 HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\n\
@@ -108,8 +122,14 @@ mod tests {
 
     #[test]
     fn rfc_6455_example_key() {
-        assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        assert_eq!(check_upgrade(&request(GOOD)).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(
+            check_upgrade(&request(GOOD)).unwrap(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]
@@ -126,11 +146,26 @@ mod tests {
     fn each_broken_rule_has_its_error() {
         let cases = [
             (GOOD.replace("GET", "POST"), UpgradeError::NotGet),
-            (GOOD.replace("Upgrade: WebSocket", "Upgrade: h2c"), UpgradeError::NotAnUpgrade),
-            (GOOD.replace("keep-alive, Upgrade", "keep-alive"), UpgradeError::NotAnUpgrade),
-            (GOOD.replace("Version: 13", "Version: 8"), UpgradeError::UnsupportedVersion),
-            (GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="), UpgradeError::BadKey),
-            (GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "!!!"), UpgradeError::BadKey),
+            (
+                GOOD.replace("Upgrade: WebSocket", "Upgrade: h2c"),
+                UpgradeError::NotAnUpgrade,
+            ),
+            (
+                GOOD.replace("keep-alive, Upgrade", "keep-alive"),
+                UpgradeError::NotAnUpgrade,
+            ),
+            (
+                GOOD.replace("Version: 13", "Version: 8"),
+                UpgradeError::UnsupportedVersion,
+            ),
+            (
+                GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="),
+                UpgradeError::BadKey,
+            ),
+            (
+                GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "!!!"),
+                UpgradeError::BadKey,
+            ),
         ];
         for (head, error) in cases {
             assert_eq!(check_upgrade(&request(&head)), Err(error));
@@ -141,6 +176,8 @@ mod tests {
     fn version_mismatch_answers_426_with_the_supported_version() {
         let response = UpgradeError::UnsupportedVersion.to_response();
         assert_eq!(response.status, 426);
-        assert!(response.headers.contains(&("Sec-WebSocket-Version".into(), "13".into())));
+        assert!(response
+            .headers
+            .contains(&("Sec-WebSocket-Version".into(), "13".into())));
     }
 }

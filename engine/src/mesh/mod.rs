@@ -44,7 +44,10 @@ pub(crate) fn build<M: Send>(
     wake: Arc<[OwnedFd]>,
 ) -> Vec<MeshEndpoint<M>> {
     assert_eq!(wake.len(), cores, "one eventfd per core");
-    assert!(ring_len.is_power_of_two(), "mesh ring length {ring_len} must be a power of two");
+    assert!(
+        ring_len.is_power_of_two(),
+        "mesh ring length {ring_len} must be a power of two"
+    );
     let mut endpoints: Vec<MeshEndpoint<M>> = (0..cores)
         .map(|core| MeshEndpoint {
             core,
@@ -82,7 +85,9 @@ impl<M: Send> MeshEndpoint<M> {
             overflow.push_back(message);
             return;
         }
-        let producer = self.to[target].as_mut().expect("a ring to every other core");
+        let producer = self.to[target]
+            .as_mut()
+            .expect("a ring to every other core");
         match producer.push(message) {
             Ok(()) => self.pushed[target] = true,
             Err(message) => overflow.push_back(message),
@@ -94,7 +99,9 @@ impl<M: Send> MeshEndpoint<M> {
         for target in 0..self.to.len() {
             let overflow = &mut self.overflow[target];
             if !overflow.is_empty() {
-                let producer = self.to[target].as_mut().expect("a ring to every other core");
+                let producer = self.to[target]
+                    .as_mut()
+                    .expect("a ring to every other core");
                 if producer.push_batch(overflow) > 0 {
                     self.pushed[target] = true;
                 }
@@ -129,7 +136,11 @@ impl<M: Send> MeshEndpoint<M> {
     /// sleep).
     pub(crate) fn has_pending(&self) -> bool {
         !self.local.is_empty()
-            || self.from.iter().flatten().any(|consumer| !consumer.is_empty())
+            || self
+                .from
+                .iter()
+                .flatten()
+                .any(|consumer| !consumer.is_empty())
             || self.overflow.iter().any(|queue| !queue.is_empty())
     }
 
@@ -144,8 +155,9 @@ mod tests {
     use super::*;
 
     fn mesh(cores: usize, ring_len: usize) -> Vec<MeshEndpoint<u32>> {
-        let wake: Vec<OwnedFd> =
-            (0..cores).map(|_| crate::reactor::sys::eventfd(true).unwrap()).collect();
+        let wake: Vec<OwnedFd> = (0..cores)
+            .map(|_| crate::reactor::sys::eventfd(true).unwrap())
+            .collect();
         build(cores, ring_len, wake.into())
     }
 

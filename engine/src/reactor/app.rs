@@ -190,8 +190,23 @@ pub trait App: 'static {
 /// What the application asked for, applied by the reactor after each callback.
 #[derive(Debug)]
 pub(crate) enum Command<M> {
-    Send { conn: ConnId, kind: FrameKind, payload: super::outq::Payload, lane: super::Lane },
-    Close { conn: ConnId, code: u16, reason: String },
-    Respond { conn: ConnId, response: Response },
-    Mesh { core: usize, message: M },
+    Send {
+        conn: ConnId,
+        kind: FrameKind,
+        payload: super::outq::Payload,
+        lane: super::Lane,
+    },
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
+    Respond {
+        conn: ConnId,
+        response: Response,
+    },
+    Mesh {
+        core: usize,
+        message: M,
+    },
 }

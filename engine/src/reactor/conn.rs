@@ -75,7 +75,11 @@ impl Conn {
         Conn {
             fd,
             generation,
-            phase: Phase::Http { inbuf: Vec::new(), awaiting: false, close_after: false },
+            phase: Phase::Http {
+                inbuf: Vec::new(),
+                awaiting: false,
+                close_after: false,
+            },
             outq: OutQueue::default(),
             state: State::Open,
             reading: false,

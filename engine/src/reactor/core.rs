@@ -162,7 +162,11 @@ impl<A: App> Reactor<A> {
     // --- completions -------------------------------------------------------------------
 
     fn handle_completion(&mut self, completion: Completion) {
-        let Completion { token, kind, result } = completion;
+        let Completion {
+            token,
+            kind,
+            result,
+        } = completion;
         match (token, kind) {
             (TOKEN_LISTENER, OpKind::Accept { accepted, .. }) => {
                 self.handle_accept(accepted, result)
@@ -171,13 +175,18 @@ impl<A: App> Reactor<A> {
                 self.wake_reading = false;
                 self.recycle(buf);
                 if let Err(error) = result {
-                    assert!(error.kind() == std::io::ErrorKind::Interrupted, "eventfd: {error}");
+                    assert!(
+                        error.kind() == std::io::ErrorKind::Interrupted,
+                        "eventfd: {error}"
+                    );
                 }
                 if self.shutdown_deadline.is_none() {
                     self.submit_wake_read();
                 }
             }
-            (token, OpKind::Read { buf, .. }) => self.handle_read((token >> 1) as usize, buf, result),
+            (token, OpKind::Read { buf, .. }) => {
+                self.handle_read((token >> 1) as usize, buf, result)
+            }
             (token, OpKind::Write { batch, .. }) => {
                 let key = (token >> 1) as usize;
                 let conn = &mut self.conns[key];
@@ -185,6 +194,8 @@ impl<A: App> Reactor<A> {
                 conn.outq.complete(batch, written);
                 match result {
                     Ok(n) if n > 0 => self.after_write(key),
+                    // Nothing was written; the batch is back in the queue and goes again.
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                     _ => self.kill(key, CloseCause::ConnectionLost),
                 }
                 self.touch(key);
@@ -203,17 +214,17 @@ impl<A: App> Reactor<A> {
                     self.listener = None; // Closing it here: no op of it is in flight.
                     return;
                 }
-                match error.raw_os_error() {
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
-                        eprintln!(
-                            "flux: core {}: accept failed ({error}); raise the open-file limit \
-                             (ulimit -n). Retrying in 100 ms.",
-                            self.core
-                        );
-                        self.accept_retry_at = Some(self.out.now + Duration::from_millis(100));
-                        return;
-                    }
-                    _ => {} // ECONNABORTED and friends: the next connection is fine.
+                // ECONNABORTED and friends: the next connection is fine; these need time.
+                if let Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) =
+                    error.raw_os_error()
+                {
+                    eprintln!(
+                        "flux: core {}: accept failed ({error}); raise the open-file limit \
+                         (ulimit -n). Retrying in 100 ms.",
+                        self.core
+                    );
+                    self.accept_retry_at = Some(self.out.now + Duration::from_millis(100));
+                    return;
                 }
             }
         }
@@ -304,7 +315,12 @@ impl<A: App> Reactor<A> {
         loop {
             let Self { conns, config, .. } = self;
             let conn = &mut conns[key];
-            let Phase::Http { inbuf, awaiting, .. } = &mut conn.phase else { return };
+            let Phase::Http {
+                inbuf, awaiting, ..
+            } = &mut conn.phase
+            else {
+                return;
+            };
             if *awaiting || conn.state != State::Open {
                 return;
             }
@@ -326,7 +342,10 @@ impl<A: App> Reactor<A> {
                 }
             };
             conn.app_knows = true;
-            let id = ConnId { index: key as u32, generation: conn.generation };
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
             let answer = self.app.handle_http(&mut self.out, id, &request);
             self.apply_commands();
             if !self.is_open(key) {
@@ -342,7 +361,12 @@ impl<A: App> Reactor<A> {
                     }
                 }
                 HttpAnswer::Later => {
-                    if let Phase::Http { awaiting, close_after, .. } = &mut self.conns[key].phase {
+                    if let Phase::Http {
+                        awaiting,
+                        close_after,
+                        ..
+                    } = &mut self.conns[key].phase
+                    {
                         *awaiting = true;
                         *close_after = !request.keep_alive();
                     }
@@ -374,7 +398,12 @@ impl<A: App> Reactor<A> {
         conn.outq.push(OutFrame::raw(bytes, Lane::Bulk));
         let decoder = Box::new(wsframe::Decoder::new(config));
         let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder });
-        let Phase::Http { inbuf: leftover, .. } = old else { unreachable!("upgraded twice") };
+        let Phase::Http {
+            inbuf: leftover, ..
+        } = old
+        else {
+            unreachable!("upgraded twice")
+        };
         self.app.handle_ws_open(&mut self.out, id, request);
         self.apply_commands();
         // A client may send frames right behind the handshake, in the same segment.
@@ -400,13 +429,20 @@ impl<A: App> Reactor<A> {
     fn handle_ws_bytes(&mut self, key: usize, bytes: &[u8]) {
         let mut input = bytes;
         loop {
-            let Self { conns, app, out, .. } = self;
+            let Self {
+                conns, app, out, ..
+            } = self;
             let conn = &mut conns[key];
             if conn.state != State::Open {
                 return;
             }
-            let id = ConnId { index: key as u32, generation: conn.generation };
-            let Phase::WebSocket { decoder } = &mut conn.phase else { return };
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
+            let Phase::WebSocket { decoder } = &mut conn.phase else {
+                return;
+            };
             // Data messages go to the application while the decoder still lends them;
             // control messages become owned actions handled below.
             let action = match decoder.decode(&mut input) {
@@ -424,9 +460,10 @@ impl<A: App> Reactor<A> {
                     WsAction::None
                 }
                 Ok(Some(wsframe::Message::Pong(_))) => WsAction::None,
-                Ok(Some(wsframe::Message::Close { code, reason })) => {
-                    WsAction::PeerClose { code, reason: reason.to_string() }
-                }
+                Ok(Some(wsframe::Message::Close { code, reason })) => WsAction::PeerClose {
+                    code,
+                    reason: reason.to_string(),
+                },
                 Err(error) => WsAction::ProtocolError(error),
             };
             self.touch(key);
@@ -453,16 +490,27 @@ impl<A: App> Reactor<A> {
     fn apply_commands(&mut self) {
         while let Some(command) = self.out.commands.pop_front() {
             match command {
-                Command::Send { conn, kind, payload, lane } => {
-                    let Some(key) = self.live_ws(conn) else { continue };
-                    self.conns[key].outq.push(ws::data_frame(kind, payload, lane));
+                Command::Send {
+                    conn,
+                    kind,
+                    payload,
+                    lane,
+                } => {
+                    let Some(key) = self.live_ws(conn) else {
+                        continue;
+                    };
+                    self.conns[key]
+                        .outq
+                        .push(ws::data_frame(kind, payload, lane));
                     self.touch(key);
                     self.check_outbox_bound(key);
                 }
                 Command::Close { conn, code, reason } => {
                     let Some(key) = self.live(conn) else { continue };
                     let frame = match self.conns[key].phase {
-                        Phase::WebSocket { .. } => Some(ws::close_frame(Some(code), &reason, Lane::Bulk)),
+                        Phase::WebSocket { .. } => {
+                            Some(ws::close_frame(Some(code), &reason, Lane::Bulk))
+                        }
                         Phase::Http { .. } => None,
                     };
                     self.start_close(key, frame, CloseCause::ClosedByApp);
@@ -478,7 +526,12 @@ impl<A: App> Reactor<A> {
 
     fn respond_later(&mut self, conn: ConnId, response: Response) {
         let Some(key) = self.live(conn) else { return };
-        let Phase::Http { awaiting, close_after, .. } = &mut self.conns[key].phase else {
+        let Phase::Http {
+            awaiting,
+            close_after,
+            ..
+        } = &mut self.conns[key].phase
+        else {
             debug_assert!(false, "respond on a WebSocket connection");
             return;
         };
@@ -571,7 +624,10 @@ impl<A: App> Reactor<A> {
     fn notify_closed(&mut self, key: usize, cause: &CloseCause) {
         let conn = &mut self.conns[key];
         if std::mem::take(&mut conn.app_knows) {
-            let id = ConnId { index: key as u32, generation: conn.generation };
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
             self.app.handle_closed(&mut self.out, id, cause);
         }
     }
@@ -598,7 +654,9 @@ impl<A: App> Reactor<A> {
     fn service_touched(&mut self) {
         let touched = std::mem::take(&mut self.touched);
         for &(key, generation) in &touched {
-            let Some(conn) = self.conns.get_mut(key) else { continue };
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
             if conn.generation != generation {
                 continue;
             }
@@ -613,12 +671,21 @@ impl<A: App> Reactor<A> {
                 continue;
             }
             if let Some(batch) = conn.outq.take_batch() {
-                self.backend.submit(Op { token: conn_token(key, true), kind: OpKind::Write { fd, batch } });
+                self.backend.submit(Op {
+                    token: conn_token(key, true),
+                    kind: OpKind::Write { fd, batch },
+                });
             }
             if self.wants_read(key) {
-                let buf = self.read_pool.pop().unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN));
+                let buf = self
+                    .read_pool
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN));
                 self.conns[key].reading = true;
-                self.backend.submit(Op { token: conn_token(key, false), kind: OpKind::Read { fd, buf } });
+                self.backend.submit(Op {
+                    token: conn_token(key, false),
+                    kind: OpKind::Read { fd, buf },
+                });
             }
         }
         let mut touched = touched;
@@ -656,7 +723,10 @@ impl<A: App> Reactor<A> {
             self.accept_retry_at = None;
             self.submit_accept();
         }
-        if self.shutdown_deadline.is_some_and(|deadline| deadline <= now) {
+        if self
+            .shutdown_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
             let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
             for key in keys {
                 self.kill(key, CloseCause::Shutdown);
@@ -666,7 +736,9 @@ impl<A: App> Reactor<A> {
         let soft = self.config.limits.outbox_bytes_max;
         let watched = std::mem::take(&mut self.watched);
         for (key, generation) in watched {
-            let Some(conn) = self.conns.get_mut(key) else { continue };
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
             if conn.generation != generation {
                 continue;
             }
@@ -697,14 +769,19 @@ impl<A: App> Reactor<A> {
             return Some(Duration::ZERO);
         }
         let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
-        let conn_deadlines = self.watched.iter().filter_map(|&(key, _)| {
-            self.conns.get(key).and_then(|conn| conn.deadline(grace))
-        });
-        let earliest = [self.app_deadline, self.accept_retry_at, self.shutdown_deadline]
-            .into_iter()
-            .flatten()
-            .chain(conn_deadlines)
-            .min();
+        let conn_deadlines = self
+            .watched
+            .iter()
+            .filter_map(|&(key, _)| self.conns.get(key).and_then(|conn| conn.deadline(grace)));
+        let earliest = [
+            self.app_deadline,
+            self.accept_retry_at,
+            self.shutdown_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(conn_deadlines)
+        .min();
         earliest.map(|deadline| deadline.saturating_duration_since(now))
     }
 
@@ -721,7 +798,8 @@ impl<A: App> Reactor<A> {
     // --- shutdown ----------------------------------------------------------------------
 
     fn begin_shutdown(&mut self, now: Instant) {
-        self.shutdown_deadline = Some(now + Duration::from_millis(self.config.limits.shutdown_grace_ms));
+        self.shutdown_deadline =
+            Some(now + Duration::from_millis(self.config.limits.shutdown_grace_ms));
         // Stop accepting: this wakes an accept in flight, whose completion closes the
         // listener; without one in flight, close it now.
         if let Some(listener) = &self.listener {
@@ -744,7 +822,9 @@ impl<A: App> Reactor<A> {
                     let frame = ws::close_frame(Some(1001), "server shutting down", Lane::Bulk);
                     self.start_close(key, Some(frame), CloseCause::Shutdown);
                 }
-                Phase::Http { awaiting: false, .. } => self.close_http(key),
+                Phase::Http {
+                    awaiting: false, ..
+                } => self.close_http(key),
                 Phase::Http { awaiting: true, .. } => {} // Answered later, then closed.
             }
         }
@@ -761,7 +841,8 @@ impl<A: App> Reactor<A> {
             if self.backend.in_flight() == 0 {
                 break;
             }
-            self.backend.wait(Some(Duration::from_millis(10)), &mut completions)?;
+            self.backend
+                .wait(Some(Duration::from_millis(10)), &mut completions)?;
             completions.clear();
         }
         Ok(())
@@ -770,13 +851,21 @@ impl<A: App> Reactor<A> {
     // --- helpers -----------------------------------------------------------------------
 
     fn submit_accept(&mut self) {
-        let Some(listener) = &self.listener else { return };
+        let Some(listener) = &self.listener else {
+            return;
+        };
         if self.accepting {
             return;
         }
         self.accepting = true;
-        let kind = OpKind::Accept { listener: listener.as_raw_fd(), accepted: None };
-        self.backend.submit(Op { token: TOKEN_LISTENER, kind });
+        let kind = OpKind::Accept {
+            listener: listener.as_raw_fd(),
+            accepted: None,
+        };
+        self.backend.submit(Op {
+            token: TOKEN_LISTENER,
+            kind,
+        });
     }
 
     fn submit_wake_read(&mut self) {
@@ -784,7 +873,10 @@ impl<A: App> Reactor<A> {
         self.wake_reading = true;
         let fd = self.mesh.wake_fd().as_raw_fd();
         let buf = Vec::with_capacity(8);
-        self.backend.submit(Op { token: TOKEN_WAKE, kind: OpKind::Read { fd, buf } });
+        self.backend.submit(Op {
+            token: TOKEN_WAKE,
+            kind: OpKind::Read { fd, buf },
+        });
     }
 
     fn recycle(&mut self, mut buf: Vec<u8>) {
@@ -807,7 +899,9 @@ impl<A: App> Reactor<A> {
     }
 
     fn is_open(&self, key: usize) -> bool {
-        self.conns.get(key).is_some_and(|conn| conn.state == State::Open)
+        self.conns
+            .get(key)
+            .is_some_and(|conn| conn.state == State::Open)
     }
 }
 

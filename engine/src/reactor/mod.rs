@@ -25,8 +25,8 @@ pub mod testapp;
 mod ws;
 
 pub use app::{App, CloseCause, ConnId, CoreInfo, FrameKind, HttpAnswer, WsMessage};
-pub use backend::io_uring_available;
 pub(crate) use backend::fallback_message;
+pub use backend::io_uring_available;
 pub use core::OUTBOX_HARD_FACTOR;
 pub use outbox::Outbox;
 pub use outq::{Lane, Payload};

@@ -23,7 +23,13 @@ pub struct Outbox<M> {
 
 impl<M> Outbox<M> {
     pub(crate) fn new(core: usize, cores: usize) -> Outbox<M> {
-        Outbox { commands: VecDeque::new(), wake_at: None, now: Instant::now(), core, cores }
+        Outbox {
+            commands: VecDeque::new(),
+            wake_at: None,
+            now: Instant::now(),
+            core,
+            cores,
+        }
     }
 
     /// The time of the current wake-up (read once per loop turn; use it instead of the
@@ -56,14 +62,23 @@ impl<M> Outbox<M> {
     /// never into the middle of a frame already partly written.
     pub fn send(&mut self, conn: ConnId, kind: FrameKind, payload: impl Into<Payload>, lane: Lane) {
         let payload = payload.into();
-        self.commands.push_back(Command::Send { conn, kind, payload, lane });
+        self.commands.push_back(Command::Send {
+            conn,
+            kind,
+            payload,
+            lane,
+        });
     }
 
     /// Close a WebSocket connection: frames queued before this still go out, then a Close
     /// frame with `code` and `reason` (cut to fit 123 bytes). For an HTTP connection the
     /// connection is closed after what is queued.
     pub fn close(&mut self, conn: ConnId, code: u16, reason: &str) {
-        self.commands.push_back(Command::Close { conn, code, reason: reason.to_string() });
+        self.commands.push_back(Command::Close {
+            conn,
+            code,
+            reason: reason.to_string(),
+        });
     }
 
     /// Answer a request that was answered [`HttpAnswer::Later`](super::HttpAnswer::Later).
@@ -81,6 +96,9 @@ impl<M> Outbox<M> {
 
     /// Ask for [`App::handle_tick`](super::App::handle_tick) at or soon after `deadline`.
     pub fn wake_at(&mut self, deadline: Instant) {
-        self.wake_at = Some(self.wake_at.map_or(deadline, |current| current.min(deadline)));
+        self.wake_at = Some(
+            self.wake_at
+                .map_or(deadline, |current| current.min(deadline)),
+        );
     }
 }

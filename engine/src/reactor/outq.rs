@@ -88,10 +88,19 @@ pub(crate) struct OutFrame {
 
 impl OutFrame {
     pub(crate) fn new(head: &[u8], body: Payload, lane: Lane) -> OutFrame {
-        assert!(head.len() <= HEAD_BYTES_MAX, "frame header of {} bytes", head.len());
+        assert!(
+            head.len() <= HEAD_BYTES_MAX,
+            "frame header of {} bytes",
+            head.len()
+        );
         let mut inline = [0; HEAD_BYTES_MAX];
         inline[..head.len()].copy_from_slice(head);
-        OutFrame { head: inline, head_len: head.len() as u8, body, lane }
+        OutFrame {
+            head: inline,
+            head_len: head.len() as u8,
+            body,
+            lane,
+        }
     }
 
     /// Raw bytes (an HTTP response): no header.
@@ -136,7 +145,6 @@ impl WriteBatch {
     pub(crate) fn iovecs(&self) -> &[libc::iovec] {
         &self.iov
     }
-
 }
 
 /// The outbound queue of one connection.
@@ -208,7 +216,9 @@ impl OutQueue {
                 Lane::Bulk => &mut self.bulk,
             };
             while iovecs + 2 <= BATCH_IOVECS_MAX && bytes < BATCH_BYTES_MAX {
-                let Some(frame) = queue.pop_front() else { break };
+                let Some(frame) = queue.pop_front() else {
+                    break;
+                };
                 bytes += frame.len();
                 iovecs += 2;
                 frames.push(frame);
@@ -219,13 +229,22 @@ impl OutQueue {
         self.in_flight_bytes = bytes;
         self.in_flight = true;
         let iov = build_iovecs(&frames, first_offset);
-        Some(WriteBatch { frames, first_offset, iov, bytes })
+        Some(WriteBatch {
+            frames,
+            first_offset,
+            iov,
+            bytes,
+        })
     }
 
     /// Take a batch back after the kernel wrote `written` of its bytes (0 after an error).
     pub(crate) fn complete(&mut self, batch: WriteBatch, written: usize) {
         assert!(self.in_flight, "a batch completed with none in flight");
-        assert!(written <= batch.bytes, "kernel wrote {written} of {} bytes", batch.bytes);
+        assert!(
+            written <= batch.bytes,
+            "kernel wrote {written} of {} bytes",
+            batch.bytes
+        );
         debug_assert!(self.partial.is_none());
         self.in_flight = false;
         self.in_flight_bytes = 0;
@@ -259,7 +278,10 @@ fn build_iovecs(frames: &[OutFrame], first_offset: usize) -> Vec<libc::iovec> {
         let offset = if i == 0 { first_offset } else { 0 };
         for part in frame.parts_from(offset) {
             if !part.is_empty() {
-                iov.push(libc::iovec { iov_base: part.as_ptr() as *mut _, iov_len: part.len() });
+                iov.push(libc::iovec {
+                    iov_base: part.as_ptr() as *mut _,
+                    iov_len: part.len(),
+                });
             }
         }
     }
@@ -310,7 +332,11 @@ mod tests {
         let mut queue = OutQueue::default();
         let frames = ["alpha", "beta", "gamma", "delta"];
         for (i, text) in frames.iter().enumerate() {
-            let lane = if i % 2 == 0 { Lane::Bulk } else { Lane::Priority };
+            let lane = if i % 2 == 0 {
+                Lane::Bulk
+            } else {
+                Lane::Priority
+            };
             queue.push(frame(text, lane));
         }
         let total: usize = frames.iter().map(|f| f.len()).sum();

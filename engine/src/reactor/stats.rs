@@ -62,7 +62,8 @@ impl CoreStats {
         total.connections_accepted += self.connections_accepted.load(Ordering::Relaxed);
         total.slow_consumer_closes += self.slow_consumer_closes.load(Ordering::Relaxed);
         total.protocol_error_closes += self.protocol_error_closes.load(Ordering::Relaxed);
-        total.outbox_bytes_peak =
-            total.outbox_bytes_peak.max(self.outbox_bytes_peak.load(Ordering::Relaxed));
+        total.outbox_bytes_peak = total
+            .outbox_bytes_peak
+            .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
     }
 }

@@ -42,7 +42,11 @@ fn own(fd: libc::c_int) -> OwnedFd {
 
 /// A TCP listening socket with `SO_REUSEPORT`, so each core can bind its own to `addr`.
 pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Result<OwnedFd> {
-    let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     let mut kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
     if nonblocking {
         kind |= libc::SOCK_NONBLOCK;
@@ -90,7 +94,12 @@ pub(crate) fn set_nodelay(fd: &OwnedFd) -> io::Result<()> {
 
 /// Shrink the kernel send buffer (tests use it to reach "send buffer full" quickly).
 pub(crate) fn set_send_buffer(fd: &OwnedFd, bytes: usize) -> io::Result<()> {
-    set_int_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes.min(i32::MAX as usize) as i32)
+    set_int_option(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_SNDBUF,
+        bytes.min(i32::MAX as usize) as i32,
+    )
 }
 
 fn set_int_option(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -178,7 +187,10 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
 /// Pin the calling thread to one CPU.
 pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
     if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "cpu number out of range"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cpu number out of range",
+        ));
     }
     // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET's bound was checked above.
     let result = unsafe {
@@ -193,12 +205,17 @@ pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
 
 pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
     // SAFETY: plain integer argument.
-    Ok(own(check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?))
+    Ok(own(check(unsafe {
+        libc::epoll_create1(libc::EPOLL_CLOEXEC)
+    })?))
 }
 
 /// Register `fd` for edge-triggered readiness, tagged with its own number.
 pub(crate) fn epoll_add(epoll: &OwnedFd, fd: RawFd, events: u32) -> io::Result<()> {
-    let mut event = libc::epoll_event { events, u64: fd as u64 };
+    let mut event = libc::epoll_event {
+        events,
+        u64: fd as u64,
+    };
     // SAFETY: `event` is a live epoll_event.
     check(unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) })
         .map(drop)
@@ -267,7 +284,9 @@ fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) 
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(v4.ip().octets()) },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
                 sin_zero: [0; 8],
             };
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
@@ -279,7 +298,9 @@ fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) 
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: v6.port().to_be(),
                 sin6_flowinfo: v6.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: v6.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
                 sin6_scope_id: v6.scope_id(),
             };
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
@@ -294,8 +315,11 @@ fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) 
 pub(crate) fn set_nonblocking(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
     // SAFETY: fcntl with integer arguments on an open descriptor.
     let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
-    let wanted =
-        if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    let wanted = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
     if wanted != flags {
         // SAFETY: as above.
         check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, wanted) })?;

@@ -51,7 +51,11 @@ pub struct EchoApp {
 impl EchoApp {
     /// The application for one core.
     pub fn new(info: &CoreInfo) -> EchoApp {
-        EchoApp { core: info.core, open: BTreeSet::new(), later: VecDeque::new() }
+        EchoApp {
+            core: info.core,
+            open: BTreeSet::new(),
+            later: VecDeque::new(),
+        }
     }
 }
 
@@ -86,19 +90,30 @@ impl App for EchoApp {
         self.open.insert(conn);
     }
 
-    fn handle_ws_message(&mut self, out: &mut Outbox<EchoMesh>, conn: ConnId, message: WsMessage<'_>) {
+    fn handle_ws_message(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        conn: ConnId,
+        message: WsMessage<'_>,
+    ) {
         match message {
             WsMessage::Text("close") => out.close(conn, 1000, "bye"),
             WsMessage::Text(text) if text.starts_with("mesh ") => {
                 match text[5..].trim().parse::<usize>() {
-                    Ok(core) if core < out.cores() => {
-                        out.send_mesh(core, EchoMesh::Ping { reply_core: self.core, conn })
-                    }
+                    Ok(core) if core < out.cores() => out.send_mesh(
+                        core,
+                        EchoMesh::Ping {
+                            reply_core: self.core,
+                            conn,
+                        },
+                    ),
                     _ => out.send_text(conn, "no such core"),
                 }
             }
             WsMessage::Text(text) if text.starts_with("flood ") => {
-                let mut numbers = text[6..].split(' ').map(|n| n.parse::<usize>().unwrap_or(0));
+                let mut numbers = text[6..]
+                    .split(' ')
+                    .map(|n| n.parse::<usize>().unwrap_or(0));
                 let (count, size) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
                 for _ in 0..count.min(100_000) {
                     out.send_binary(conn, vec![b'x'; size.min(1 << 20)]);
@@ -114,7 +129,11 @@ impl App for EchoApp {
         self.later.retain(|&waiting| waiting != conn);
     }
 
-    fn handle_tick(&mut self, out: &mut Outbox<EchoMesh>, _: std::time::Instant) -> Option<std::time::Instant> {
+    fn handle_tick(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        _: std::time::Instant,
+    ) -> Option<std::time::Instant> {
         while let Some(conn) = self.later.pop_front() {
             out.respond(conn, Response::json(200, br#"{"later":true}"#.to_vec()));
         }
@@ -123,10 +142,16 @@ impl App for EchoApp {
 
     fn handle_mesh(&mut self, out: &mut Outbox<EchoMesh>, _: usize, message: EchoMesh) {
         match message {
-            EchoMesh::Ping { reply_core, conn } => {
-                out.send_mesh(reply_core, EchoMesh::Pong { conn, from: self.core })
+            EchoMesh::Ping { reply_core, conn } => out.send_mesh(
+                reply_core,
+                EchoMesh::Pong {
+                    conn,
+                    from: self.core,
+                },
+            ),
+            EchoMesh::Pong { conn, from } => {
+                out.send_text(conn, format!("mesh pong from core {from}"))
             }
-            EchoMesh::Pong { conn, from } => out.send_text(conn, format!("mesh pong from core {from}")),
         }
     }
 

@@ -27,7 +27,11 @@ pub(crate) fn data_frame(kind: FrameKind, payload: Payload, lane: Lane) -> OutFr
 /// not wait behind a backlog of dispatches.
 pub(crate) fn pong_frame(ping_payload: &[u8]) -> OutFrame {
     let header = FrameHeader::server(Opcode::Pong, ping_payload.len()).encode();
-    OutFrame::new(&header, Payload::Owned(ping_payload.to_vec()), Lane::Priority)
+    OutFrame::new(
+        &header,
+        Payload::Owned(ping_payload.to_vec()),
+        Lane::Priority,
+    )
 }
 
 /// A Close frame with `code` and `reason`, or an empty one when `code` is `None`
@@ -35,7 +39,10 @@ pub(crate) fn pong_frame(ping_payload: &[u8]) -> OutFrame {
 pub(crate) fn close_frame(code: Option<u16>, reason: &str, lane: Lane) -> OutFrame {
     let payload = match code {
         Some(code) => {
-            assert!(wsframe::close::is_code_allowed(code), "close code {code} may not be sent");
+            assert!(
+                wsframe::close::is_code_allowed(code),
+                "close code {code} may not be sent"
+            );
             wsframe::close::encode_close_payload(code, reason).to_vec()
         }
         None => Vec::new(),

@@ -49,8 +49,11 @@ impl Epoll {
     pub(crate) fn submit(&mut self, mut op: Op) {
         match op.kind.run_now() {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.park(op),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => self.park(op),
-            result => self.ready.push_back(Completion { token: op.token, kind: op.kind, result }),
+            result => self.ready.push_back(Completion {
+                token: op.token,
+                kind: op.kind,
+                result,
+            }),
         }
     }
 
@@ -65,13 +68,24 @@ impl Epoll {
             let events = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
             if let Err(error) = sys::epoll_add(&self.epoll, fd, events) {
                 // Cannot watch it: complete the op with the error rather than lose it.
-                self.ready.push_back(Completion { token: op.token, kind: op.kind, result: Err(error) });
+                self.ready.push_back(Completion {
+                    token: op.token,
+                    kind: op.kind,
+                    result: Err(error),
+                });
                 return;
             }
             slot.registered = true;
         }
-        let place = if op.kind.is_write() { &mut slot.writer } else { &mut slot.reader };
-        assert!(place.is_none(), "two ops in flight on fd {fd} in one direction");
+        let place = if op.kind.is_write() {
+            &mut slot.writer
+        } else {
+            &mut slot.reader
+        };
+        assert!(
+            place.is_none(),
+            "two ops in flight on fd {fd} in one direction"
+        );
         *place = Some(op);
         self.parked += 1;
     }
@@ -108,8 +122,14 @@ impl Epoll {
     }
 
     fn retry(&mut self, fd: usize, write: bool) {
-        let Some(slot) = self.slots.get_mut(fd) else { return };
-        let place = if write { &mut slot.writer } else { &mut slot.reader };
+        let Some(slot) = self.slots.get_mut(fd) else {
+            return;
+        };
+        let place = if write {
+            &mut slot.writer
+        } else {
+            &mut slot.reader
+        };
         if let Some(op) = place.take() {
             self.parked -= 1;
             self.submit(op);
@@ -118,7 +138,10 @@ impl Epoll {
 
     pub(crate) fn forget(&mut self, fd: RawFd) {
         if let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)) {
-            assert!(slot.reader.is_none() && slot.writer.is_none(), "closing fd {fd} with ops parked");
+            assert!(
+                slot.reader.is_none() && slot.writer.is_none(),
+                "closing fd {fd} with ops parked"
+            );
             // Closing the descriptor removes it from the epoll set; the next descriptor
             // with this number registers afresh.
             slot.registered = false;

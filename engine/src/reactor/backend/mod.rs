@@ -32,7 +32,10 @@ pub(crate) type Token = u64;
 /// What to do, with the buffers to do it with.
 pub(crate) enum OpKind {
     /// Accept one connection; on success `accepted` holds it.
-    Accept { listener: RawFd, accepted: Option<OwnedFd> },
+    Accept {
+        listener: RawFd,
+        accepted: Option<OwnedFd>,
+    },
     /// Read into `buf`'s spare capacity; on success `buf.len()` grew by the result.
     Read { fd: RawFd, buf: Vec<u8> },
     /// Write the whole batch with one gathering write; the result is bytes written.
@@ -53,6 +56,15 @@ impl OpKind {
 
     /// Run the system call now on a non-blocking descriptor (the epoll path).
     fn run_now(&mut self) -> io::Result<usize> {
+        loop {
+            match self.run_once() {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
+            }
+        }
+    }
+
+    fn run_once(&mut self) -> io::Result<usize> {
         match self {
             OpKind::Accept { listener, accepted } => {
                 *accepted = Some(super::sys::accept(*listener, true)?);
@@ -77,7 +89,9 @@ pub(crate) struct Completion {
     pub result: io::Result<usize>,
 }
 
-/// The backend a reactor runs on.
+/// The backend a reactor runs on. One per core, never moved in a hot path, so the size
+/// difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Backend {
     Epoll(epoll::Epoll),
     Uring(uring::Uring),

@@ -40,8 +40,14 @@ pub(crate) struct Uring {
 
 impl Uring {
     pub(crate) fn new() -> io::Result<Uring> {
-        let ring = IoUring::builder().setup_cqsize(COMPLETION_ENTRIES).build(SUBMISSION_ENTRIES)?;
-        Ok(Uring { ring, in_flight: Slab::new(), unpushed: VecDeque::new() })
+        let ring = IoUring::builder()
+            .setup_cqsize(COMPLETION_ENTRIES)
+            .build(SUBMISSION_ENTRIES)?;
+        Ok(Uring {
+            ring,
+            in_flight: Slab::new(),
+            unpushed: VecDeque::new(),
+        })
     }
 
     pub(crate) fn probe() -> io::Result<()> {
@@ -52,7 +58,8 @@ impl Uring {
         let entry = self.in_flight.vacant_entry();
         let key = entry.key();
         let slot = entry.insert(InFlight { op, msg: None });
-        self.unpushed.push_back(build_entry(slot).user_data(key as u64));
+        self.unpushed
+            .push_back(build_entry(slot).user_data(key as u64));
         self.push_unpushed();
     }
 
@@ -118,7 +125,11 @@ impl Uring {
                     OpKind::Write { .. } => Ok(n),
                 }
             };
-            out.push(Completion { token: op.token, kind: op.kind, result });
+            out.push(Completion {
+                token: op.token,
+                kind: op.kind,
+                result,
+            });
         }
         Ok(())
     }
