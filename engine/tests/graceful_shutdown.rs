@@ -24,17 +24,33 @@ fn shutdown_says_goodbye_and_closes_everything(io: engine::IoBackend) {
     let started = Instant::now();
     let stopping = std::thread::spawn(move || server.shutdown());
     assert_eq!(ws.recv(), Received::Text("reconnect".into()));
-    assert_eq!(ws.recv(), Received::Close(Some(1001), "server shutting down".into()));
+    assert_eq!(
+        ws.recv(),
+        Received::Close(Some(1001), "server shutting down".into())
+    );
     ws.send_close(1001);
     assert_eq!(ws.recv(), Received::Eof);
-    assert!(idle.read_response().is_none(), "an idle keep-alive connection is closed");
+    assert!(
+        idle.read_response().is_none(),
+        "an idle keep-alive connection is closed"
+    );
     // `silent` never answers the close handshake; shutdown must finish anyway.
     stopping.join().unwrap().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
-    assert!(std::net::TcpStream::connect(addr).is_err(), "nothing listens after shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "nothing listens after shutdown"
+    );
     drop(silent);
 }
-both_backends!(shutdown_says_goodbye_and_closes_everything, shutdown_says_goodbye_and_closes_everything);
+both_backends!(
+    shutdown_says_goodbye_and_closes_everything,
+    shutdown_says_goodbye_and_closes_everything
+);
 
 fn drop_shuts_down_and_removes_the_temporary_data_dir(io: engine::IoBackend) {
     let mut data_dir = None;
@@ -44,7 +60,10 @@ fn drop_shuts_down_and_removes_the_temporary_data_dir(io: engine::IoBackend) {
     drop(server);
     assert!(!data_dir.exists());
 }
-both_backends!(drop_shuts_down_and_removes_the_temporary_data_dir, drop_shuts_down_and_removes_the_temporary_data_dir);
+both_backends!(
+    drop_shuts_down_and_removes_the_temporary_data_dir,
+    drop_shuts_down_and_removes_the_temporary_data_dir
+);
 
 fn sigterm_stops_the_binary_gracefully(io: engine::IoBackend) {
     let data_dir = std::env::temp_dir().join(format!("flux-sigterm-{}-{io:?}", std::process::id()));
@@ -53,14 +72,24 @@ fn sigterm_stops_the_binary_gracefully(io: engine::IoBackend) {
         engine::IoBackend::Uring => "uring",
     };
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flux"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--cores", "2", "--io", io_name])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            "2",
+            "--io",
+            io_name,
+        ])
         .arg("--data-dir")
         .arg(&data_dir)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let addr = line
         .split("http://")
         .nth(1)
@@ -73,17 +102,26 @@ fn sigterm_stops_the_binary_gracefully(io: engine::IoBackend) {
         .unwrap();
     assert!(status.success());
     assert_eq!(ws.recv(), Received::Text("reconnect".into()));
-    assert_eq!(ws.recv(), Received::Close(Some(1001), "server shutting down".into()));
+    assert_eq!(
+        ws.recv(),
+        Received::Close(Some(1001), "server shutting down".into())
+    );
     ws.send_close(1001);
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "flux did not exit");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "flux did not exit"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_dir_all(data_dir);
 }
-both_backends!(sigterm_stops_the_binary_gracefully, sigterm_stops_the_binary_gracefully);
+both_backends!(
+    sigterm_stops_the_binary_gracefully,
+    sigterm_stops_the_binary_gracefully
+);

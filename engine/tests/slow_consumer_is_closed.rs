@@ -24,10 +24,17 @@ fn a_client_that_never_reads_is_closed(io: engine::IoBackend) {
     let started = Instant::now();
     let mut requested = 0;
     while server.stats().slow_consumer_closes == 0 {
-        assert!(started.elapsed() < Duration::from_secs(20), "never closed; {:?}", server.stats());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never closed; {:?}",
+            server.stats()
+        );
         // The sleeper asks for more and never reads. A write may fail once the server
         // has given up on it, which is the point.
-        let frame = sleeper.frame(wsframe::Opcode::Text, format!("flood 1 {FRAME_BYTES}").as_bytes());
+        let frame = sleeper.frame(
+            wsframe::Opcode::Text,
+            format!("flood 1 {FRAME_BYTES}").as_bytes(),
+        );
         if std::io::Write::write_all(&mut sleeper.stream, &frame).is_err() {
             break;
         }
@@ -41,8 +48,15 @@ fn a_client_that_never_reads_is_closed(io: engine::IoBackend) {
     eprintln!("{io:?}: asked for {requested} bytes; {stats:?}");
     assert_eq!(stats.slow_consumer_closes, 1);
     let bound = OUTBOX_BYTES_MAX * engine::reactor::OUTBOX_HARD_FACTOR + FRAME_BYTES + 16;
-    assert!(stats.outbox_bytes_peak <= bound, "queue reached {} bytes", stats.outbox_bytes_peak);
-    assert!(requested > stats.outbox_bytes_peak, "the test must ask for more than the bound");
+    assert!(
+        stats.outbox_bytes_peak <= bound,
+        "queue reached {} bytes",
+        stats.outbox_bytes_peak
+    );
+    assert!(
+        requested > stats.outbox_bytes_peak,
+        "the test must ask for more than the bound"
+    );
     // The sleeper's connection ends (after at most the close linger), with whatever it
     // had been sent so far.
     loop {
@@ -57,4 +71,7 @@ fn a_client_that_never_reads_is_closed(io: engine::IoBackend) {
     assert_eq!(reader.recv(), Received::Text("after".into()));
     server.shutdown().unwrap();
 }
-both_backends!(a_client_that_never_reads_is_closed, a_client_that_never_reads_is_closed);
+both_backends!(
+    a_client_that_never_reads_is_closed,
+    a_client_that_never_reads_is_closed
+);

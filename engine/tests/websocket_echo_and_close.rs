@@ -126,3 +126,28 @@ both_backends!(
     mesh_round_trip_reaches_every_core,
     mesh_round_trip_reaches_every_core
 );
+
+fn frames_queued_in_one_turn_leave_in_one_write(io: engine::IoBackend) {
+    let server = support::start_with(io, |config| config.cores = Some(1));
+    let mut client = WsClient::connect(server.local_addr(), "/");
+    client.send_text("warm-up");
+    assert_eq!(client.recv(), Received::Text("warm-up".into()));
+    let before = server.stats();
+    client.send_text("flood 200 32"); // One callback queues 200 frames.
+    for _ in 0..200 {
+        assert_eq!(client.recv(), Received::Binary(vec![b'x'; 32]));
+    }
+    let after = server.stats();
+    assert_eq!(after.frames_queued - before.frames_queued, 200);
+    // 200 frames of 34 bytes fit any socket buffer: one gathering write, not 200.
+    assert_eq!(
+        after.write_batches - before.write_batches,
+        1,
+        "{before:?} -> {after:?}"
+    );
+    server.shutdown().unwrap();
+}
+both_backends!(
+    frames_queued_in_one_turn_leave_in_one_write,
+    frames_queued_in_one_turn_leave_in_one_write
+);

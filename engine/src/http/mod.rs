@@ -21,6 +21,8 @@
 //! - No byte sequence makes the parser panic (property tests and `engine/fuzz`).
 //! - Where the head ends does not depend on how the bytes were split across reads.
 //! - Every error answer has `Content-Type: application/json` exactly (CLIENTS.md §0.1).
+//!
+//! Fuzzing: `cd engine && cargo +nightly fuzz run http_request` (target in `engine/fuzz`).
 
 mod error;
 mod request;

@@ -502,6 +502,7 @@ impl<A: App> Reactor<A> {
                     self.conns[key]
                         .outq
                         .push(ws::data_frame(kind, payload, lane));
+                    self.stats.frame_queued();
                     self.touch(key);
                     self.check_outbox_bound(key);
                 }
@@ -671,6 +672,7 @@ impl<A: App> Reactor<A> {
                 continue;
             }
             if let Some(batch) = conn.outq.take_batch() {
+                self.stats.write_batch();
                 self.backend.submit(Op {
                     token: conn_token(key, true),
                     kind: OpKind::Write { fd, batch },

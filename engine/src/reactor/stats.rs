@@ -14,6 +14,8 @@ pub struct CoreStats {
     slow_consumer_closes: AtomicU64,
     protocol_error_closes: AtomicU64,
     outbox_bytes_peak: AtomicUsize,
+    write_batches: AtomicU64,
+    frames_queued: AtomicU64,
 }
 
 /// A snapshot of the server's counters, summed over cores.
@@ -30,6 +32,11 @@ pub struct Stats {
     pub protocol_error_closes: u64,
     /// The largest outbound queue any one connection reached, in bytes.
     pub outbox_bytes_peak: usize,
+    /// Gathering writes submitted (one `writev`/`SENDMSG` each).
+    pub write_batches: u64,
+    /// WebSocket data frames the application queued (`Outbox::send`). Against
+    /// `write_batches` it shows the coalescing.
+    pub frames_queued: u64,
 }
 
 impl CoreStats {
@@ -56,6 +63,14 @@ impl CoreStats {
         }
     }
 
+    pub(crate) fn write_batch(&self) {
+        self.write_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn frame_queued(&self) {
+        self.frames_queued.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Add this core's counters to `total`.
     pub(crate) fn add_to(&self, total: &mut Stats) {
         total.connections_open += self.connections_open.load(Ordering::Relaxed);
@@ -65,5 +80,7 @@ impl CoreStats {
         total.outbox_bytes_peak = total
             .outbox_bytes_peak
             .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
+        total.write_batches += self.write_batches.load(Ordering::Relaxed);
+        total.frames_queued += self.frames_queued.load(Ordering::Relaxed);
     }
 }
