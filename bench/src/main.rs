@@ -30,6 +30,9 @@ fn main() {
     println!("Machine: {}\n", report::machine_line());
     for suite in suites {
         let report = suite(size);
-        println!("## {}\n\n{}\nchecksum: {}\n", report.suite, report.table, report.checksum);
+        println!(
+            "## {}\n\n{}\nchecksum: {}\n",
+            report.suite, report.table, report.checksum
+        );
     }
 }

@@ -33,6 +33,9 @@ pub mod mesh;
 pub mod reactor;
 mod server;
 
+pub mod rest;
+pub mod world;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

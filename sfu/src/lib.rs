@@ -57,7 +57,11 @@ mod tests {
     #[test]
     fn rtcp_types_are_recognised_and_rtp_opus_is_not_rtcp() {
         for packet_type in 192u8..=223 {
-            assert_eq!(classify(&[0x81, packet_type]), Some(PacketKind::Rtcp), "{packet_type}");
+            assert_eq!(
+                classify(&[0x81, packet_type]),
+                Some(PacketKind::Rtcp),
+                "{packet_type}"
+            );
         }
         // Opus as Discord sends it: payload type 120, with and without the marker bit.
         assert_eq!(classify(&[0x80, 120]), Some(PacketKind::Rtp));

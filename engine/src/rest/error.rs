@@ -1,0 +1,133 @@
+//! Discord's JSON error bodies and the HTTP status of each REST error.
+//!
+//! Every error is `{"message": "...", "code": N}`, plus a nested `errors` object for
+//! form errors (code 50035). discord.py builds `HTTPException.code` and `.text` from these
+//! two keys and picks `Forbidden`/`NotFound` from the status (CLIENTS.md §1.4).
+
+use serde_json::{json, Value};
+
+/// Why a REST request failed; each variant documents what the client sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestError {
+    /// No or an invalid token: 401 `{"message": "401: Unauthorized", "code": 0}`.
+    /// discord.py turns this into `LoginFailure` at startup.
+    Unauthorized,
+    /// Unknown path: 404 `{"message": "404: Not Found", "code": 0}`.
+    NotFound,
+    /// Known path, other method: 405 `{"message": "405: Method Not Allowed", "code": 0}`.
+    MethodNotAllowed,
+    /// 404 code 10002 Unknown Application (a token whose user has no application).
+    UnknownApplication,
+    /// 404 code 10013 Unknown User.
+    UnknownUser,
+    /// 400 code 50035 Invalid Form Body, with `errors.{field}._errors[0]` saying why.
+    InvalidFormBody {
+        /// The parameter or body field at fault.
+        field: &'static str,
+        /// Discord's error code string, e.g. `NUMBER_TYPE_COERCE`.
+        code: &'static str,
+        /// A sentence for humans.
+        message: String,
+    },
+}
+
+impl RestError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            RestError::Unauthorized => 401,
+            RestError::NotFound | RestError::UnknownApplication | RestError::UnknownUser => 404,
+            RestError::MethodNotAllowed => 405,
+            RestError::InvalidFormBody { .. } => 400,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Vec<u8> {
+        match self {
+            RestError::Unauthorized => error_body(0, "401: Unauthorized"),
+            RestError::NotFound => error_body(0, "404: Not Found"),
+            RestError::MethodNotAllowed => error_body(0, "405: Method Not Allowed"),
+            RestError::UnknownApplication => error_body(10002, "Unknown Application"),
+            RestError::UnknownUser => error_body(10013, "Unknown User"),
+            RestError::InvalidFormBody {
+                field,
+                code,
+                message,
+            } => {
+                let errors =
+                    json!({ *field: { "_errors": [{ "code": code, "message": message }] } });
+                form_error_body(errors)
+            }
+        }
+    }
+}
+
+/// `{"message": message, "code": code}` as bytes.
+///
+/// ```
+/// use engine::rest::error_body;
+/// let body: serde_json::Value = serde_json::from_slice(&error_body(10008, "Unknown Message")).unwrap();
+/// assert_eq!(body, serde_json::json!({"message": "Unknown Message", "code": 10008}));
+/// ```
+pub fn error_body(code: u32, message: &str) -> Vec<u8> {
+    encode(&json!({ "message": message, "code": code }))
+}
+
+/// Discord's 50035 Invalid Form Body with a nested `errors` object.
+pub fn form_error_body(errors: Value) -> Vec<u8> {
+    encode(&json!({ "message": "Invalid Form Body", "code": 50035, "errors": errors }))
+}
+
+fn encode(value: &Value) -> Vec<u8> {
+    // A Value with string keys always serialises.
+    serde_json::to_vec(value).expect("a JSON value serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let table = [
+            (RestError::Unauthorized, 401, 0, "401: Unauthorized"),
+            (RestError::NotFound, 404, 0, "404: Not Found"),
+            (
+                RestError::MethodNotAllowed,
+                405,
+                0,
+                "405: Method Not Allowed",
+            ),
+            (
+                RestError::UnknownApplication,
+                404,
+                10002,
+                "Unknown Application",
+            ),
+            (RestError::UnknownUser, 404, 10013, "Unknown User"),
+        ];
+        for (error, status, code, message) in table {
+            assert_eq!(error.status(), status);
+            let body: Value = serde_json::from_slice(&error.body()).unwrap();
+            assert_eq!(body, json!({"message": message, "code": code}));
+        }
+    }
+
+    #[test]
+    fn form_errors_nest_under_the_field() {
+        let error = RestError::InvalidFormBody {
+            field: "user_id",
+            code: "NUMBER_TYPE_COERCE",
+            message: "Value \"x\" is not snowflake.".into(),
+        };
+        assert_eq!(error.status(), 400);
+        let body: Value = serde_json::from_slice(&error.body()).unwrap();
+        assert_eq!(body["code"], 50035);
+        assert_eq!(
+            body["errors"]["user_id"]["_errors"][0]["code"],
+            "NUMBER_TYPE_COERCE"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! The demo world `flux serve` creates on an empty data dir (issue 4, "first run").
+//!
+//! One guild "Flux" with a `#general` text channel and a "General" voice channel, and two
+//! bot users in it; the first owns the guild, both may use the privileged intents. Built
+//! purely from `now` and a secret, so tests get the same world the binary does.
+//! `bootstrap.rs` writes it to disk and describes it in `bootstrap.json`.
+
+use super::hmac::hmac_sha1;
+use super::ids::{ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId};
+use super::model::{
+    Account, Application, Channel, ChannelKind, Guild, Member, Role, TextSettings, User,
+    VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
+};
+use super::permissions::EVERYONE_DEFAULT;
+use super::token::{account_token, TokenSecret};
+use super::WorldError;
+
+/// A demo bot with the token that authenticates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoBot {
+    /// The bot's user id.
+    pub user_id: UserId,
+    /// Its username.
+    pub username: String,
+    /// Its current token.
+    pub token: String,
+}
+
+/// A freshly built demo world and the handles tests and `bootstrap.json` need.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The world itself.
+    pub world: World,
+    /// The secret its tokens are signed with.
+    pub secret: TokenSecret,
+    /// The "Flux" guild.
+    pub guild_id: GuildId,
+    /// `#general`.
+    pub text_channel_id: ChannelId,
+    /// "General" (voice).
+    pub voice_channel_id: ChannelId,
+    /// The two bots; the first owns the guild.
+    pub bots: Vec<DemoBot>,
+}
+
+/// The usernames of the demo bots, in order.
+pub const DEMO_BOT_USERNAMES: [&str; 2] = ["flux-bot-a", "flux-bot-b"];
+
+/// Builds the demo world at `now_unix_ms`, signing tokens with `secret`. Fails only for a
+/// clock the id generator refuses (before 2015).
+///
+/// ```
+/// use engine::world::demo_world;
+/// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
+/// assert_eq!(demo.world.guilds[0].name, "Flux");
+/// assert_eq!(demo.world.guilds[0].owner_id, demo.bots[0].user_id);
+/// ```
+pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError> {
+    let secret = TokenSecret(secret);
+    let mut ids = IdGenerator::for_core(0)?;
+    let now_s = u32::try_from(now_unix_ms / 1000).unwrap_or(u32::MAX);
+    let guild_id = GuildId(ids.next_id(now_unix_ms)?);
+    let text_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
+    let voice_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
+
+    let mut world = World::default();
+    for (index, username) in DEMO_BOT_USERNAMES.iter().enumerate() {
+        let user_id = UserId(ids.next_id(now_unix_ms)?);
+        world.accounts.push(bot_account(user_id, username, now_s));
+        world
+            .applications
+            .push(bot_application(&secret, user_id, index));
+    }
+    let owner_id = world.accounts[0].user.id;
+    let members = world
+        .accounts
+        .iter()
+        .map(|account| Member {
+            user_id: account.user.id,
+            nick: None,
+            roles: Vec::new(),
+            joined_at_unix_ms: now_unix_ms,
+            deaf: false,
+            mute: false,
+            flags: 0,
+            pending: false,
+        })
+        .collect();
+    world.guilds.push(Guild {
+        id: guild_id,
+        name: "Flux".into(),
+        owner_id,
+        description: None,
+        features: Vec::new(),
+        afk_channel_id: None,
+        afk_timeout: 300,
+        system_channel_id: Some(text_channel_id),
+        verification_level: 0,
+        default_message_notifications: 0,
+        explicit_content_filter: 0,
+        preferred_locale: "en-US".into(),
+        roles: vec![everyone_role(guild_id)],
+        channels: vec![
+            text_channel(guild_id, text_channel_id),
+            voice_channel(guild_id, voice_channel_id),
+        ],
+        members,
+    });
+    debug_assert!(world.validate().is_ok());
+
+    let bots = world
+        .accounts
+        .iter()
+        .map(|account| DemoBot {
+            user_id: account.user.id,
+            username: account.user.username.clone(),
+            token: account_token(&secret, account),
+        })
+        .collect();
+    Ok(Demo {
+        world,
+        secret,
+        guild_id,
+        text_channel_id,
+        voice_channel_id,
+        bots,
+    })
+}
+
+fn bot_account(user_id: UserId, username: &str, now_s: u32) -> Account {
+    Account {
+        user: User {
+            id: user_id,
+            username: username.into(),
+            global_name: None,
+            bot: true,
+            public_flags: 0,
+            mfa_enabled: false,
+        },
+        token_generation: 0,
+        token_issued_at_s: now_s,
+        privileged_intents_allowed: true,
+    }
+}
+
+fn bot_application(secret: &TokenSecret, bot_user_id: UserId, index: usize) -> Application {
+    Application {
+        id: ApplicationId(bot_user_id.0),
+        name: format!("Flux Bot {}", ["A", "B"][index]),
+        description: String::new(),
+        bot_user_id,
+        // There is no human in the demo world; each bot owns its own application.
+        owner_id: bot_user_id,
+        bot_public: true,
+        bot_require_code_grant: false,
+        verify_key: verify_key(secret, bot_user_id),
+        flags: APPLICATION_FLAGS_PRIVILEGED,
+    }
+}
+
+/// A stable 32-byte, 64-hex-digit stand-in for the application's Ed25519 public key.
+/// Flux does not sign interactions yet; clients only parse the hex.
+fn verify_key(secret: &TokenSecret, id: UserId) -> String {
+    let id = id.0.to_be_bytes();
+    let first = hmac_sha1(&secret.0, &[b"verify-key-0", &id]);
+    let second = hmac_sha1(&secret.0, &[b"verify-key-1", &id]);
+    first
+        .iter()
+        .chain(&second[..12])
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn everyone_role(guild_id: GuildId) -> Role {
+    Role {
+        id: RoleId(guild_id.0),
+        name: "@everyone".into(),
+        color: 0,
+        hoist: false,
+        position: 0,
+        permissions: EVERYONE_DEFAULT,
+        managed: false,
+        mentionable: false,
+        flags: 0,
+    }
+}
+
+fn text_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+    Channel {
+        id,
+        guild_id,
+        name: "general".into(),
+        position: 0,
+        parent_id: None,
+        nsfw: false,
+        permission_overwrites: Vec::new(),
+        last_message_id: None,
+        flags: 0,
+        kind: ChannelKind::Text(TextSettings {
+            topic: None,
+            rate_limit_per_user: 0,
+            default_auto_archive_duration: 1440,
+        }),
+    }
+}
+
+fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+    Channel {
+        id,
+        guild_id,
+        name: "General".into(),
+        position: 0,
+        parent_id: None,
+        nsfw: false,
+        permission_overwrites: Vec::new(),
+        last_message_id: None,
+        flags: 0,
+        kind: ChannelKind::Voice(VoiceSettings {
+            bitrate: 64_000,
+            user_limit: 0,
+            rtc_region: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_world_matches_the_issue() {
+        let demo = demo_world(1_700_000_000_000, [5; 32]).unwrap();
+        demo.world.validate().unwrap();
+        let guild = demo.world.guild(demo.guild_id).unwrap();
+        assert_eq!(guild.name, "Flux");
+        assert_eq!(guild.owner_id, demo.bots[0].user_id);
+        let text = guild.channel(demo.text_channel_id).unwrap();
+        assert_eq!(
+            (text.name.as_str(), text.kind.discord_type()),
+            ("general", 0)
+        );
+        let voice = guild.channel(demo.voice_channel_id).unwrap();
+        assert_eq!(
+            (voice.name.as_str(), voice.kind.discord_type()),
+            ("General", 2)
+        );
+        assert_eq!(demo.bots.len(), 2);
+        for bot in &demo.bots {
+            assert!(guild.member(bot.user_id).is_some());
+            let account = demo.world.account(bot.user_id).unwrap();
+            assert!(account.user.bot && account.privileged_intents_allowed);
+            assert_eq!(
+                demo.world
+                    .application_of(bot.user_id)
+                    .unwrap()
+                    .verify_key
+                    .len(),
+                64
+            );
+        }
+        assert_ne!(demo.bots[0].token, demo.bots[1].token);
+        assert_eq!(guild.roles[0].id, demo.guild_id.everyone_role());
+    }
+}
