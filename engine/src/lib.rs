@@ -1,29 +1,128 @@
 //! The Flux server engine.
 //!
 //! `engine` owns everything the low-level crates refuse to touch: cores, sockets and the
-//! clock. It will run one pinned reactor per core, parse HTTP and WebSocket with
-//! `wsframe`, speak the Discord Gateway v10 and REST API, own guild state per core
+//! clock. It runs one pinned reactor per core ([`reactor`]), speaks HTTP/1.1 ([`http`])
+//! and WebSocket (with `wsframe`) itself, lets cores talk over lock-free rings ([`mesh`]),
+//! and will speak the Discord Gateway v10 and REST API, own guild state per core
 //! (`core = (guild_id >> 22) % cores`), store it in `lsm`, and forward voice with `sfu`.
 //!
-//! Status: the embedding API below is the shape later issues fill in. Today `Config`
-//! describes a server and `Config::plan` says what starting it will do.
-#![forbid(unsafe_code)]
+//! # Embedding
+//!
+//! Start a server in-process on an ephemeral port with a temporary data directory, talk
+//! to it, and shut it down:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//!
+//! let server = engine::Server::start(engine::Config::ephemeral())?;
+//! let mut client = std::net::TcpStream::connect(server.local_addr())?;
+//! client.write_all(b"GET /health HTTP/1.1\r\nHost: flux\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! client.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! server.shutdown()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! To run your own application on every core, implement [`reactor::App`] and call
+//! [`Server::start_with`]. The `flux` binary is a thin CLI over this API.
+#![deny(unsafe_code)]
+
+pub mod http;
+pub mod mesh;
+pub mod reactor;
+mod server;
 
 pub mod rest;
 pub mod world;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use http::HttpLimits;
+pub use server::{Server, TerminationSignals};
 
 /// How to run one Flux server. The defaults are the embedded defaults of `flux serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Where the store and `bootstrap.json` live.
     pub data_dir: PathBuf,
-    /// The HTTP and WebSocket listening address.
+    /// The HTTP and WebSocket listening address. Port 0 picks a free port
+    /// (see [`Server::local_addr`]).
     pub listen: SocketAddr,
     /// Reactor threads, one per core; `None` means every core the process may run on.
     pub cores: Option<usize>,
+    /// The I/O backend. io_uring falls back to epoll, with a log line, where the kernel
+    /// or a seccomp profile refuses it.
+    pub io: IoBackend,
+    /// The gateway's `heartbeat_interval` (op 10 Hello), in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// Size limits and timeouts of the reactor.
+    pub limits: Limits,
+    /// Delete `data_dir` after shutdown (set by [`Config::ephemeral`]).
+    pub remove_data_dir_on_shutdown: bool,
+}
+
+/// Which I/O backend the reactors use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IoBackend {
+    /// Readiness with `epoll(7)`: defines correct behaviour, works everywhere.
+    Epoll,
+    /// Completions with `io_uring(7)`: the default where the kernel allows it.
+    Uring,
+}
+
+impl std::str::FromStr for IoBackend {
+    type Err = String;
+    fn from_str(text: &str) -> Result<IoBackend, String> {
+        match text {
+            "uring" | "io_uring" | "io-uring" => Ok(IoBackend::Uring),
+            "epoll" => Ok(IoBackend::Epoll),
+            _ => Err(format!("unknown I/O backend {text:?}; use uring or epoll")),
+        }
+    }
+}
+
+/// Size limits and timeouts. Every queue in the reactor is bounded by one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// HTTP request head (431) and body (413) limits.
+    pub http: HttpLimits,
+    /// The largest WebSocket message a client may send (the gateway's 4096; over it the
+    /// application picks the close code, 4002 for the gateway).
+    pub ws_message_bytes_max: usize,
+    /// A connection's outbound queue may pass this for `slow_consumer_grace_ms`; past
+    /// [`reactor::OUTBOX_HARD_FACTOR`] times this it is closed at once.
+    pub outbox_bytes_max: usize,
+    /// How long a queue may stay past `outbox_bytes_max` before the slow-consumer close.
+    pub slow_consumer_grace_ms: u64,
+    /// The close code for a slow consumer (4000 is resumable for Discord clients).
+    pub slow_consumer_close_code: u16,
+    /// How long a closing connection may take to flush and hear the peer's EOF.
+    pub close_linger_ms: u64,
+    /// How long shutdown waits for connections before closing what is left.
+    pub shutdown_grace_ms: u64,
+    /// Slots per mesh ring (a power of two).
+    pub mesh_ring_len: usize,
+    /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
+    pub socket_send_buffer_bytes: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            http: HttpLimits::default(),
+            ws_message_bytes_max: 4096,
+            outbox_bytes_max: 1 << 20,
+            slow_consumer_grace_ms: 10_000,
+            slow_consumer_close_code: 4000,
+            close_linger_ms: 2_000,
+            shutdown_grace_ms: 5_000,
+            mesh_ring_len: 4096,
+            socket_send_buffer_bytes: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -32,11 +131,36 @@ impl Default for Config {
             data_dir: PathBuf::from("./flux-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             cores: None,
+            io: IoBackend::Uring,
+            heartbeat_interval_ms: 41_250,
+            limits: Limits::default(),
+            remove_data_dir_on_shutdown: false,
         }
     }
 }
 
 impl Config {
+    /// For tests and embedding: 127.0.0.1 on a free port, two cores, and a fresh
+    /// temporary data directory that is removed after shutdown.
+    pub fn ephemeral() -> Config {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "flux-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        Config {
+            data_dir: std::env::temp_dir().join(unique),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            cores: Some(2),
+            remove_data_dir_on_shutdown: true,
+            ..Config::default()
+        }
+    }
+
     /// A human-readable account of what starting this server will do.
     pub fn plan(&self) -> String {
         let cores = match self.cores {
@@ -44,11 +168,10 @@ impl Config {
             None => "all".to_string(),
         };
         format!(
-            "flux: would serve the Discord gateway and REST API on http://{} with {} reactor \
-             core(s), storing data in {}.\nThe gateway is not built yet (see the open issues); \
-             nothing was started.",
+            "flux: serving on http://{} with {} reactor core(s) ({:?} I/O), data in {}.",
             self.listen,
             cores,
+            self.io,
             self.data_dir.display()
         )
     }
@@ -63,6 +186,13 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.data_dir, PathBuf::from("./flux-data"));
+        assert_eq!(config.io, IoBackend::Uring);
         assert!(config.plan().contains("127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn ephemeral_configs_do_not_share_a_data_dir() {
+        assert_ne!(Config::ephemeral().data_dir, Config::ephemeral().data_dir);
+        assert_eq!(Config::ephemeral().listen.port(), 0);
     }
 }

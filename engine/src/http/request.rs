@@ -1,0 +1,376 @@
+//! Parse one HTTP/1.x request (head and `Content-Length` body) from a byte buffer.
+//!
+//! The reactor keeps the unparsed bytes of a connection in one buffer. It calls
+//! [`parse_request`] after each read; a pipelined second request simply stays in the buffer
+//! after the first one's `consumed` bytes and is parsed on the next call.
+//!
+//! Implements: RFC 9112 §2.2 (message parsing), §6.1–§6.3 (body length).
+//! Invariants:
+//! - The result depends only on the bytes, never on how they were split into reads.
+//! - `consumed <= buf.len()`, and a returned request's body is exactly `Content-Length` bytes.
+
+use super::error::HttpError;
+
+/// How many header fields one request may carry before it is refused with 431.
+pub const HEADERS_MAX: usize = 64;
+
+/// Size limits for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Request line plus headers plus the blank line. Past this: 431.
+    pub head_bytes_max: usize,
+    /// `Content-Length` above this: 413.
+    pub body_bytes_max: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            head_bytes_max: 16 * 1024,
+            body_bytes_max: 1024 * 1024,
+        }
+    }
+}
+
+/// The HTTP version of a request; it decides the keep-alive default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: the connection closes after the response unless asked otherwise.
+    Http10,
+    /// HTTP/1.1: the connection stays open unless asked otherwise.
+    Http11,
+}
+
+/// One complete request, owned so an application can keep it or forward it to another core.
+///
+/// ```
+/// use engine::http::{parse_request, HttpLimits};
+/// let bytes = b"GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n\r\n";
+/// let (request, consumed) = parse_request(bytes, &HttpLimits::default()).unwrap().unwrap();
+/// assert_eq!(consumed, bytes.len());
+/// assert_eq!(request.path(), "/api/v10/gateway");
+/// assert_eq!(request.header("host"), Some(&b"x"[..]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method token as sent, for example `GET`.
+    pub method: String,
+    /// The request target as sent: path and query, for example `/?v=10&encoding=json`.
+    pub target: String,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// Header fields in arrival order; names as sent (compare case-insensitively).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body: exactly `Content-Length` bytes, empty without one.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name` as text, if it is valid UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The target without its query string.
+    pub fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
+    }
+
+    /// The query string without the `?`, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// Whether the connection may carry another request after this one (RFC 9112 §9.3).
+    pub fn keep_alive(&self) -> bool {
+        let connection = self.header("connection").unwrap_or(b"");
+        match self.version {
+            Version::Http11 => !has_token(connection, "close"),
+            Version::Http10 => has_token(connection, "keep-alive"),
+        }
+    }
+}
+
+/// Whether a comma-separated header value contains `token` (case-insensitive).
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Parse the first request in `buf`.
+///
+/// Returns `Ok(None)` when more bytes are needed, `Ok(Some((request, consumed)))` for a
+/// complete request, or the error to answer with. Never panics, whatever `buf` holds.
+pub fn parse_request(
+    buf: &[u8],
+    limits: &HttpLimits,
+) -> Result<Option<(Request, usize)>, HttpError> {
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let head_len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(head_len)) => head_len,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > limits.head_bytes_max {
+                return Err(HttpError::HeadTooLarge);
+            }
+            return Ok(None);
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
+        Err(httparse::Error::Version) => return Err(HttpError::UnsupportedVersion),
+        Err(error) => return Err(HttpError::Malformed(describe(error))),
+    };
+    if head_len > limits.head_bytes_max {
+        return Err(HttpError::HeadTooLarge);
+    }
+    // httparse guarantees these are present once the status is Complete.
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(HttpError::Malformed("incomplete request line"));
+    };
+    let version = match minor {
+        0 => Version::Http10,
+        1 => Version::Http11,
+        _ => return Err(HttpError::UnsupportedVersion),
+    };
+    let body_len = body_len(parsed.headers, limits)?;
+    let Some(total) = head_len.checked_add(body_len) else {
+        return Err(HttpError::BodyTooLarge);
+    };
+    if buf.len() < total {
+        return Ok(None);
+    }
+    let request = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        version,
+        headers: parsed
+            .headers
+            .iter()
+            .map(|h| (h.name.to_string(), h.value.to_vec()))
+            .collect(),
+        body: buf[head_len..total].to_vec(),
+    };
+    debug_assert!(total <= buf.len());
+    Ok(Some((request, total)))
+}
+
+/// The body length the headers announce (RFC 9112 §6.3).
+fn body_len(headers: &[httparse::Header<'_>], limits: &HttpLimits) -> Result<usize, HttpError> {
+    let mut length: Option<usize> = None;
+    for header in headers {
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(HttpError::LengthRequired);
+        }
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let value = parse_decimal(header.value).ok_or(HttpError::BadContentLength)?;
+            if length.is_some_and(|seen| seen != value) {
+                return Err(HttpError::BadContentLength);
+            }
+            length = Some(value);
+        }
+    }
+    let length = length.unwrap_or(0);
+    if length > limits.body_bytes_max {
+        return Err(HttpError::BodyTooLarge);
+    }
+    Ok(length)
+}
+
+/// A non-empty run of ASCII digits that fits in `usize`; anything else is `None`.
+fn parse_decimal(value: &[u8]) -> Option<usize> {
+    let value = value.trim_ascii();
+    if value.is_empty() || value.len() > 19 {
+        return None;
+    }
+    value.iter().try_fold(0usize, |acc, &b| {
+        b.is_ascii_digit()
+            .then(|| acc.checked_mul(10)?.checked_add(usize::from(b - b'0')))
+            .flatten()
+    })
+}
+
+fn describe(error: httparse::Error) -> &'static str {
+    match error {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status",
+        httparse::Error::Token => "invalid token in the request line",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "invalid HTTP version",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn limits() -> HttpLimits {
+        HttpLimits {
+            head_bytes_max: 256,
+            body_bytes_max: 32,
+        }
+    }
+
+    #[test]
+    fn partial_head_asks_for_more() {
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nHost:", &limits()),
+            Ok(None)
+        );
+        assert_eq!(parse_request(b"", &limits()), Ok(None));
+    }
+
+    #[test]
+    fn body_is_exactly_content_length_and_the_rest_stays() {
+        let bytes = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n";
+        let (request, consumed) = parse_request(bytes, &limits()).unwrap().unwrap();
+        assert_eq!(request.body, b"hello");
+        assert_eq!(request.method, "POST");
+        let (second, rest) = parse_request(&bytes[consumed..], &limits())
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.target, "/");
+        assert_eq!(consumed + rest, bytes.len());
+    }
+
+    #[test]
+    fn body_not_yet_complete_asks_for_more() {
+        let bytes = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel";
+        assert_eq!(parse_request(bytes, &limits()), Ok(None));
+    }
+
+    #[test]
+    fn errors_map_to_their_status() {
+        let cases: &[(&[u8], u16)] = &[
+            (b"GET / HTTP/1.1\r\nContent-Length: 33\r\n\r\n", 413),
+            (b"GET / HTTP/1.1\r\nContent-Length: x1\r\n\r\n", 400),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                400,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                411,
+            ),
+            (b"GET / HTTP/2.0\r\n\r\n", 505),
+            (b"G@T / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
+        ];
+        for (bytes, status) in cases {
+            let error = parse_request(bytes, &limits()).unwrap_err();
+            assert_eq!(
+                error.status(),
+                *status,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_head_is_431_complete_or_not() {
+        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(300));
+        assert_eq!(
+            parse_request(long.as_bytes(), &limits()),
+            Err(HttpError::HeadTooLarge)
+        );
+        let partial = &long.as_bytes()[..280];
+        assert_eq!(
+            parse_request(partial, &limits()),
+            Err(HttpError::HeadTooLarge)
+        );
+    }
+
+    #[test]
+    fn too_many_headers_is_431() {
+        let mut head = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..=HEADERS_MAX {
+            head.push_str(&format!("h{i}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        let big = HttpLimits {
+            head_bytes_max: 1 << 20,
+            body_bytes_max: 0,
+        };
+        assert_eq!(
+            parse_request(head.as_bytes(), &big),
+            Err(HttpError::TooManyHeaders)
+        );
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection_tokens() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"GET / HTTP/1.1\r\n\r\n", true),
+            (b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n", false),
+            (
+                b"GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n",
+                false,
+            ),
+            (b"GET / HTTP/1.0\r\n\r\n", false),
+            (b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+        ];
+        for (bytes, keep_alive) in cases {
+            let (request, _) = parse_request(bytes, &limits()).unwrap().unwrap();
+            assert_eq!(request.keep_alive(), *keep_alive);
+        }
+    }
+
+    #[test]
+    fn path_and_query_split_on_the_first_question_mark() {
+        let bytes = b"GET /?v=10&encoding=json HTTP/1.1\r\n\r\n";
+        let (request, _) = parse_request(bytes, &limits()).unwrap().unwrap();
+        assert_eq!(request.path(), "/");
+        assert_eq!(request.query(), Some("v=10&encoding=json"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let result = parse_request(&bytes, &limits());
+            if let Ok(Some((_, consumed))) = result {
+                prop_assert!(consumed <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn split_points_do_not_change_the_result(
+            body in proptest::collection::vec(any::<u8>(), 0..32),
+            target in "/[a-z0-9?=&]{0,20}",
+            split in 0usize..200,
+        ) {
+            let mut bytes = format!(
+                "POST {target} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()
+            ).into_bytes();
+            bytes.extend_from_slice(&body);
+            let whole = parse_request(&bytes, &limits());
+            let split = split.min(bytes.len());
+            // Feeding a prefix first must either ask for more or give the same answer.
+            match parse_request(&bytes[..split], &limits()) {
+                Ok(None) => {}
+                prefix => prop_assert_eq!(prefix, whole.clone()),
+            }
+            let (request, consumed) = whole.unwrap().unwrap();
+            prop_assert_eq!(consumed, bytes.len());
+            prop_assert_eq!(request.body, body);
+            prop_assert_eq!(request.target, target);
+        }
+    }
+}

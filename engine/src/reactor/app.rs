@@ -1,0 +1,212 @@
+//! The seam between a reactor and the application it serves.
+//!
+//! Each core runs one reactor and one [`App`] value, created on that core's thread and
+//! never shared. The reactor turns bytes into events and calls the `handle_*` methods; the
+//! application answers by queueing [`Command`]s in the [`Outbox`] it is handed. The
+//! reactor applies them after the callback returns, so an application never touches a
+//! socket, and never blocks.
+//!
+//! Guarantees the reactor gives the application:
+//! - Requests on one HTTP connection arrive one at a time, in order: the next pipelined
+//!   request is parsed only after the previous one was answered (at once or via
+//!   [`Outbox::respond`]).
+//! - Text messages are complete and valid UTF-8; pings, pongs and the close handshake are
+//!   handled by the reactor.
+//! - [`App::handle_closed`] is called exactly once for every connection the application
+//!   has seen (a request or a WebSocket open), after which its [`ConnId`] is stale;
+//!   commands for a stale id are ignored.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::outbox::Outbox;
+use crate::http::{Request, Response};
+use crate::Config;
+
+/// A connection on this core. Ids are never reused while the application could still
+/// hold them: the generation changes when the slot is reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+/// What one core's application is told when it is created.
+#[derive(Debug, Clone)]
+pub struct CoreInfo {
+    /// This core's index, `0..cores`.
+    pub core: usize,
+    /// How many cores (reactors) the server runs.
+    pub cores: usize,
+    /// The server's configuration.
+    pub config: Arc<Config>,
+    /// The address the server listens on (with the real port when 0 was asked for).
+    pub local_addr: std::net::SocketAddr,
+}
+
+/// The application's answer to an HTTP request.
+#[derive(Debug)]
+pub enum HttpAnswer {
+    /// Send this response now.
+    Respond(Response),
+    /// Accept a WebSocket upgrade. The reactor checks the handshake (RFC 6455 §4.2.1),
+    /// answers 101 and calls [`App::handle_ws_open`], or answers 400/426 itself.
+    Upgrade,
+    /// The answer comes later through [`Outbox::respond`] (for example after asking the
+    /// core that owns the guild). Later requests on this connection wait for it.
+    Later,
+}
+
+/// A complete WebSocket data message from a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsMessage<'a> {
+    /// A text message, valid UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+/// Why a connection ended, as reported to [`App::handle_closed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseCause {
+    /// The peer sent a Close frame (with its code, if any); the reactor echoed it.
+    PeerClosed {
+        /// The code in the peer's Close frame; `None` when it carried none (1005).
+        code: Option<u16>,
+        /// The peer's reason text.
+        reason: String,
+    },
+    /// The TCP connection ended or failed without a closing handshake (1006).
+    ConnectionLost,
+    /// The application asked for the close with [`Outbox::close`].
+    ClosedByApp,
+    /// The peer broke the WebSocket protocol; the reactor closed with this code.
+    ProtocolError {
+        /// The code sent to the peer.
+        code: u16,
+        /// What the peer did wrong.
+        error: wsframe::Error,
+    },
+    /// The outbound queue stayed past `outbox_bytes_max` for longer than the grace period
+    /// (or passed the hard cap); the reactor closed with `slow_consumer_close_code`.
+    SlowConsumer,
+    /// An HTTP connection ended normally (keep-alive over, or an error answer sent).
+    HttpDone,
+    /// The server is shutting down and the connection did not close by itself in time.
+    Shutdown,
+}
+
+/// A WebSocket frame the application wants to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// Opcode 0x1.
+    Text,
+    /// Opcode 0x2.
+    Binary,
+}
+
+/// One core's application. See the module documentation for the guarantees.
+///
+/// ```
+/// use engine::http::{Request, Response};
+/// use engine::reactor::{App, ConnId, HttpAnswer, Outbox, WsMessage};
+///
+/// struct Echo;
+///
+/// impl App for Echo {
+///     type Mesh = ();
+///     fn handle_http(&mut self, _: &mut Outbox<()>, _: ConnId, request: &Request) -> HttpAnswer {
+///         match request.path() {
+///             "/gateway" => HttpAnswer::Upgrade,
+///             _ => HttpAnswer::Respond(Response::not_found()),
+///         }
+///     }
+///     fn handle_ws_message(&mut self, out: &mut Outbox<()>, conn: ConnId, message: WsMessage<'_>) {
+///         if let WsMessage::Text(text) = message {
+///             out.send_text(conn, text);
+///         }
+///     }
+/// }
+/// ```
+pub trait App: 'static {
+    /// What cores send each other over the mesh.
+    type Mesh: Send + 'static;
+
+    /// A complete HTTP request arrived.
+    fn handle_http(
+        &mut self,
+        out: &mut Outbox<Self::Mesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> HttpAnswer;
+
+    /// A WebSocket upgrade succeeded; `request` is the upgrade request (path, query,
+    /// headers). Frames may be sent from here on.
+    fn handle_ws_open(&mut self, out: &mut Outbox<Self::Mesh>, conn: ConnId, request: &Request) {
+        let _ = (out, conn, request);
+    }
+
+    /// A complete text or binary message arrived.
+    fn handle_ws_message(
+        &mut self,
+        out: &mut Outbox<Self::Mesh>,
+        conn: ConnId,
+        message: WsMessage<'_>,
+    );
+
+    /// The client broke the WebSocket protocol; return the close code to send. The
+    /// default is the RFC 6455 code (`error.close_code()`: 1002, 1007 or 1009); the
+    /// gateway maps `MessageTooBig` to its own 4002.
+    fn handle_ws_error(&mut self, conn: ConnId, error: &wsframe::Error) -> u16 {
+        let _ = conn;
+        error.close_code()
+    }
+
+    /// The connection is finished for the application; `conn` is stale from now on.
+    fn handle_closed(&mut self, out: &mut Outbox<Self::Mesh>, conn: ConnId, cause: &CloseCause) {
+        let _ = (out, conn, cause);
+    }
+
+    /// The deadline the application asked for has come. Return the next one, if any.
+    fn handle_tick(&mut self, out: &mut Outbox<Self::Mesh>, now: Instant) -> Option<Instant> {
+        let _ = (out, now);
+        None
+    }
+
+    /// Another core sent a message.
+    fn handle_mesh(&mut self, out: &mut Outbox<Self::Mesh>, from_core: usize, message: Self::Mesh) {
+        let _ = (out, from_core, message);
+    }
+
+    /// The server is shutting down: no new connections arrive. Tell sessions to reconnect
+    /// elsewhere (gateway op 7) and close them; whatever is still open when the shutdown
+    /// grace period ends is closed by the reactor with 1001.
+    fn handle_shutdown(&mut self, out: &mut Outbox<Self::Mesh>) {
+        let _ = out;
+    }
+}
+
+/// What the application asked for, applied by the reactor after each callback.
+#[derive(Debug)]
+pub(crate) enum Command<M> {
+    Send {
+        conn: ConnId,
+        kind: FrameKind,
+        payload: super::outq::Payload,
+        lane: super::Lane,
+    },
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
+    Respond {
+        conn: ConnId,
+        response: Response,
+    },
+    Mesh {
+        core: usize,
+        message: M,
+    },
+}

@@ -1,0 +1,182 @@
+//! The io_uring backend: each op becomes one submission entry.
+//!
+//! An op moves into the `in_flight` slab when submitted; its slab key is the entry's
+//! `user_data`. The entry points into the op's own heap buffers (the read buffer, the
+//! batch's iovecs and a boxed `msghdr`), which do not move when the slab grows. The op
+//! leaves the slab only when its completion arrives, so the kernel never writes into
+//! memory we have freed.
+//!
+//! Descriptors here are blocking: io_uring arms its own poll for sockets and would report
+//! `EAGAIN` to us for a non-blocking one.
+//!
+//! Invariant: if the ring is dropped with ops still in flight (a reactor torn down by a
+//! panic), their buffers are leaked on purpose rather than freed under the kernel.
+#![allow(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+use io_uring::{opcode, squeue, types, IoUring};
+use slab::Slab;
+
+use super::{Completion, Op, OpKind};
+
+const SUBMISSION_ENTRIES: u32 = 1024;
+const COMPLETION_ENTRIES: u32 = 8192;
+
+struct InFlight {
+    op: Op,
+    /// The `msghdr` of a write, boxed so its address is stable while the kernel reads it.
+    msg: Option<Box<libc::msghdr>>,
+}
+
+pub(crate) struct Uring {
+    ring: IoUring,
+    in_flight: Slab<InFlight>,
+    /// Built entries the submission queue had no room for yet, in order.
+    unpushed: VecDeque<squeue::Entry>,
+}
+
+impl Uring {
+    pub(crate) fn new() -> io::Result<Uring> {
+        let ring = IoUring::builder()
+            .setup_cqsize(COMPLETION_ENTRIES)
+            .build(SUBMISSION_ENTRIES)?;
+        Ok(Uring {
+            ring,
+            in_flight: Slab::new(),
+            unpushed: VecDeque::new(),
+        })
+    }
+
+    pub(crate) fn probe() -> io::Result<()> {
+        IoUring::new(8).map(drop)
+    }
+
+    pub(crate) fn submit(&mut self, op: Op) {
+        let entry = self.in_flight.vacant_entry();
+        let key = entry.key();
+        let slot = entry.insert(InFlight { op, msg: None });
+        self.unpushed
+            .push_back(build_entry(slot).user_data(key as u64));
+        self.push_unpushed();
+    }
+
+    /// Move entries into the submission queue, handing full queues to the kernel. An
+    /// entry that still does not fit (the kernel answers EBUSY while completions back up)
+    /// waits for the next `wait`, which reaps completions first.
+    fn push_unpushed(&mut self) {
+        while let Some(sqe) = self.unpushed.front() {
+            // SAFETY: every pointer in `sqe` points into its `in_flight` slot (the read
+            // buffer, the batch's iovecs and frames, the boxed msghdr), heap memory that
+            // stays put until `wait` removes the slot after this entry's completion.
+            if unsafe { self.ring.submission().push(sqe) }.is_ok() {
+                self.unpushed.pop_front();
+            } else if self.ring.submit().is_err() {
+                break;
+            }
+        }
+    }
+
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Completion>,
+    ) -> io::Result<()> {
+        self.push_unpushed();
+        let result = if !self.ring.completion().is_empty() || !self.unpushed.is_empty() {
+            self.ring.submit()
+        } else if let Some(timeout) = timeout {
+            let ts = types::Timespec::from(timeout);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            self.ring.submitter().submit_with_args(1, &args)
+        } else {
+            self.ring.submit_and_wait(1)
+        };
+        match result {
+            Ok(_) => {}
+            Err(error) if matches!(error.raw_os_error(), Some(libc::ETIME | libc::EINTR)) => {}
+            Err(error) if error.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(error) => return Err(error),
+        }
+        for cqe in self.ring.completion() {
+            let key = cqe.user_data() as usize;
+            let InFlight { mut op, msg } = self.in_flight.remove(key);
+            drop(msg);
+            let res = cqe.result();
+            let result = if res < 0 {
+                Err(io::Error::from_raw_os_error(-res))
+            } else {
+                let n = res as usize;
+                match &mut op.kind {
+                    OpKind::Accept { accepted, .. } => {
+                        *accepted = Some(crate::reactor::sys::own_accepted(res));
+                        Ok(0)
+                    }
+                    OpKind::Read { buf, .. } => {
+                        let len = buf.len() + n;
+                        assert!(len <= buf.capacity(), "kernel read past the buffer");
+                        // SAFETY: the kernel wrote `n` bytes into the spare capacity we
+                        // gave it (see `build_entry`), and `len` is within capacity.
+                        unsafe { buf.set_len(len) };
+                        Ok(n)
+                    }
+                    OpKind::Write { .. } => Ok(n),
+                }
+            };
+            out.push(Completion {
+                token: op.token,
+                kind: op.kind,
+                result,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+impl Drop for Uring {
+    fn drop(&mut self) {
+        if !self.in_flight.is_empty() {
+            // The kernel may still touch these buffers while the ring winds down.
+            std::mem::forget(std::mem::take(&mut self.in_flight));
+        }
+    }
+}
+
+/// The submission entry for an op; pointers refer to memory owned by `slot`.
+fn build_entry(slot: &mut InFlight) -> squeue::Entry {
+    match &mut slot.op.kind {
+        OpKind::Accept { listener, .. } => opcode::Accept::new(
+            types::Fd(*listener),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+        .flags(libc::SOCK_CLOEXEC)
+        .build(),
+        OpKind::Read { fd, buf } => {
+            let spare = buf.spare_capacity_mut();
+            let len = spare.len().min(u32::MAX as usize) as u32;
+            // READ rather than RECV: the same op reads sockets and the wake-up eventfd.
+            opcode::Read::new(types::Fd(*fd), spare.as_mut_ptr().cast(), len)
+                .offset(u64::MAX)
+                .build()
+        }
+        OpKind::Write { fd, batch } => {
+            let iov = batch.iovecs();
+            // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+            let mut msg: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+            msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+            msg.msg_iovlen = iov.len();
+            let entry = opcode::SendMsg::new(types::Fd(*fd), &*msg)
+                .flags(libc::MSG_NOSIGNAL as u32)
+                .build();
+            slot.msg = Some(msg);
+            entry
+        }
+    }
+}

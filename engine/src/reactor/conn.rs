@@ -1,0 +1,107 @@
+//! One connection's state, as the reactor keeps it in its slab.
+//!
+//! Life cycle (each arrow is one function in `core.rs`):
+//!
+//! ```text
+//!   accept ──> Open(Http) ──upgrade──> Open(WebSocket)
+//!                 │                        │
+//!                 │ error answer /         │ app close / peer Close /
+//!                 │ Connection: close      │ protocol error / slow consumer
+//!                 v                        v
+//!              Draining: write what is queued (close frame last), bounded by a deadline
+//!                 │ queue empty
+//!                 v
+//!              Lingering: shutdown(SHUT_WR) sent; read and discard until EOF or deadline
+//!                 │
+//!                 v
+//!              Dead: shutdown(SHUT_RDWR) wakes in-flight ops; when none is left the
+//!                    descriptor is closed and the slab slot freed
+//! ```
+//!
+//! EOF or a read/write error in `Open` goes straight to `Dead` (the peer is gone).
+//! The application hears [`CloseCause`](super::CloseCause) once, when `Open` is left.
+
+use std::os::fd::OwnedFd;
+use std::time::Instant;
+
+use super::outq::OutQueue;
+
+/// Where the connection is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Open,
+    Draining { deadline: Instant },
+    Lingering { deadline: Instant },
+    Dead,
+}
+
+/// Which protocol the connection speaks.
+pub(crate) enum Phase {
+    Http {
+        /// Bytes read and not yet parsed; bounded by the HTTP head and body limits.
+        inbuf: Vec<u8>,
+        /// The application answered `Later`; later requests wait.
+        awaiting: bool,
+        /// The pending request did not ask for keep-alive.
+        close_after: bool,
+    },
+    WebSocket {
+        decoder: Box<wsframe::Decoder>,
+    },
+}
+
+pub(crate) struct Conn {
+    pub fd: OwnedFd,
+    pub generation: u32,
+    pub phase: Phase,
+    pub outq: OutQueue,
+    pub state: State,
+    /// A read op is in flight.
+    pub reading: bool,
+    /// The peer closed its side (read returned 0) or the socket failed.
+    pub peer_eof: bool,
+    /// Since when the outbound queue has been past `outbox_bytes_max`.
+    pub over_bound_since: Option<Instant>,
+    /// Listed in the reactor's `touched` list for this loop turn.
+    pub touched: bool,
+    /// Listed in the reactor's `watched` list (has a deadline to check).
+    pub watched: bool,
+    /// The application has seen this connection and must hear `handle_closed`.
+    pub app_knows: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(fd: OwnedFd, generation: u32) -> Conn {
+        Conn {
+            fd,
+            generation,
+            phase: Phase::Http {
+                inbuf: Vec::new(),
+                awaiting: false,
+                close_after: false,
+            },
+            outq: OutQueue::default(),
+            state: State::Open,
+            reading: false,
+            peer_eof: false,
+            over_bound_since: None,
+            touched: false,
+            watched: false,
+            app_knows: false,
+        }
+    }
+
+    /// No op of this connection is in flight, so its descriptor may be closed.
+    pub(crate) fn is_quiet(&self) -> bool {
+        !self.reading && !self.outq.write_in_flight()
+    }
+
+    /// The deadline this connection is waiting for, if any.
+    pub(crate) fn deadline(&self, grace: std::time::Duration) -> Option<Instant> {
+        match self.state {
+            State::Draining { deadline } | State::Lingering { deadline } => Some(deadline),
+            State::Open => self.over_bound_since.map(|since| since + grace),
+            State::Dead => None,
+        }
+    }
+}

@@ -1,0 +1,915 @@
+//! The reactor loop of one core.
+//!
+//! One turn of the loop:
+//!
+//! 1. read the clock once (`Outbox::now`), start shutdown if it was requested;
+//! 2. fire due deadlines: the application's tick, slow consumers, closing connections;
+//! 3. drain the mesh rings into `App::handle_mesh`;
+//! 4. for every connection touched this turn: take its whole outbound queue as one
+//!    gathering write, start a read if it wants one, free it if it is dead;
+//! 5. wake the cores we sent mesh messages to;
+//! 6. wait for completions (or the next deadline) and handle each: accept, read (HTTP
+//!    parse or WebSocket decode, then `App` callbacks), write (advance the queue);
+//!    apply the application's commands after each callback.
+//!
+//! Because writes are only submitted in step 4, everything the application queued for a
+//! socket during one turn leaves in one system call: that is the coalescing.
+//!
+//! Invariants:
+//! - A connection's slot is freed only when none of its ops is in flight (`Conn::is_quiet`),
+//!   so a completion always finds its connection and buffers are never freed under the
+//!   kernel.
+//! - `App::handle_closed` is called exactly once per connection the application knows.
+//! - A connection's outbound queue never exceeds `OUTBOX_HARD_FACTOR * outbox_bytes_max`
+//!   plus one frame: past that the connection is closed as a slow consumer at once.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, WsMessage};
+use super::backend::{Backend, Completion, Op, OpKind, Token};
+use super::conn::{Conn, Phase, State};
+use super::outbox::Outbox;
+use super::outq::{Lane, OutFrame};
+use super::stats::CoreStats;
+use super::{sys, ws};
+use crate::http::{self, upgrade, Request, Response};
+use crate::mesh::MeshEndpoint;
+use crate::{Config, IoBackend};
+
+/// A queue past `outbox_bytes_max` gets the grace period; past this many times that it
+/// is closed at once, which bounds a connection's memory whatever the application sends.
+pub const OUTBOX_HARD_FACTOR: usize = 4;
+
+/// Bytes per read. A read buffer lives in its op while the read is in flight.
+const READ_BUF_LEN: usize = 16 * 1024;
+/// Read buffers kept for reuse.
+const READ_POOL_MAX: usize = 256;
+
+const TOKEN_LISTENER: Token = u64::MAX;
+const TOKEN_WAKE: Token = u64::MAX - 1;
+
+fn conn_token(key: usize, write: bool) -> Token {
+    (key as u64) << 1 | u64::from(write)
+}
+
+/// Everything a reactor needs from the server that starts it.
+pub(crate) struct Setup<M> {
+    pub core: usize,
+    pub cores: usize,
+    pub config: Arc<Config>,
+    pub backend: IoBackend,
+    pub listener: OwnedFd,
+    pub mesh: MeshEndpoint<M>,
+    pub stats: Arc<CoreStats>,
+    pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub(crate) struct Reactor<A: App> {
+    core: usize,
+    config: Arc<Config>,
+    app: A,
+    out: Outbox<A::Mesh>,
+    backend: Backend,
+    conns: Slab<Conn>,
+    generation_next: u32,
+    listener: Option<OwnedFd>,
+    accepting: bool,
+    accept_retry_at: Option<Instant>,
+    mesh: MeshEndpoint<A::Mesh>,
+    mesh_inbox: Vec<(usize, A::Mesh)>,
+    wake_reading: bool,
+    read_pool: Vec<Vec<u8>>,
+    touched: Vec<(usize, u32)>,
+    watched: Vec<(usize, u32)>,
+    app_deadline: Option<Instant>,
+    shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
+    shutdown_deadline: Option<Instant>,
+    stats: Arc<CoreStats>,
+    completions: Vec<Completion>,
+}
+
+impl<A: App> Reactor<A> {
+    pub(crate) fn new(setup: Setup<A::Mesh>, app: A) -> std::io::Result<Reactor<A>> {
+        let backend = Backend::new(setup.backend, setup.core)?;
+        let nonblocking = backend.wants_nonblocking();
+        sys::set_nonblocking(&setup.listener, nonblocking)?;
+        sys::set_nonblocking(setup.mesh.wake_fd(), nonblocking)?;
+        Ok(Reactor {
+            core: setup.core,
+            out: Outbox::new(setup.core, setup.cores),
+            config: setup.config,
+            app,
+            backend,
+            conns: Slab::new(),
+            generation_next: 0,
+            listener: Some(setup.listener),
+            accepting: false,
+            accept_retry_at: None,
+            mesh: setup.mesh,
+            mesh_inbox: Vec::new(),
+            wake_reading: false,
+            read_pool: Vec::new(),
+            touched: Vec::new(),
+            watched: Vec::new(),
+            app_deadline: None,
+            shutdown_flag: setup.shutdown,
+            shutdown_deadline: None,
+            stats: setup.stats,
+            completions: Vec::new(),
+        })
+    }
+
+    pub(crate) fn backend_kind(&self) -> IoBackend {
+        self.backend.kind()
+    }
+
+    /// Run until shutdown has finished. Errors are from the backend's wait (fatal).
+    pub(crate) fn run(mut self) -> std::io::Result<()> {
+        self.submit_accept();
+        self.submit_wake_read();
+        loop {
+            let now = Instant::now();
+            self.out.now = now;
+            if self.shutdown_deadline.is_none() && self.shutdown_flag.load(Ordering::Acquire) {
+                self.begin_shutdown(now);
+            }
+            self.fire_deadlines(now);
+            self.drain_mesh();
+            self.service_touched();
+            self.mesh.flush();
+            if self.shutdown_deadline.is_some() && self.conns.is_empty() && self.listener.is_none()
+            {
+                break;
+            }
+            let timeout = self.next_timeout(now);
+            let mut completions = std::mem::take(&mut self.completions);
+            self.backend.wait(timeout, &mut completions)?;
+            self.out.now = Instant::now();
+            for completion in completions.drain(..) {
+                self.handle_completion(completion);
+                self.apply_commands();
+            }
+            self.completions = completions;
+        }
+        self.finish()
+    }
+
+    // --- completions -------------------------------------------------------------------
+
+    fn handle_completion(&mut self, completion: Completion) {
+        let Completion {
+            token,
+            kind,
+            result,
+        } = completion;
+        match (token, kind) {
+            (TOKEN_LISTENER, OpKind::Accept { accepted, .. }) => {
+                self.handle_accept(accepted, result)
+            }
+            (TOKEN_WAKE, OpKind::Read { buf, .. }) => {
+                self.wake_reading = false;
+                self.recycle(buf);
+                if let Err(error) = result {
+                    assert!(
+                        error.kind() == std::io::ErrorKind::Interrupted,
+                        "eventfd: {error}"
+                    );
+                }
+                if self.shutdown_deadline.is_none() {
+                    self.submit_wake_read();
+                }
+            }
+            (token, OpKind::Read { buf, .. }) => {
+                self.handle_read((token >> 1) as usize, buf, result)
+            }
+            (token, OpKind::Write { batch, .. }) => {
+                let key = (token >> 1) as usize;
+                let conn = &mut self.conns[key];
+                let written = *result.as_ref().unwrap_or(&0);
+                conn.outq.complete(batch, written);
+                match result {
+                    Ok(n) if n > 0 => self.after_write(key),
+                    // Nothing was written; the batch is back in the queue and goes again.
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    _ => self.kill(key, CloseCause::ConnectionLost),
+                }
+                self.touch(key);
+            }
+            (_, OpKind::Accept { .. }) => unreachable!("only the listener accepts"),
+        }
+    }
+
+    fn handle_accept(&mut self, accepted: Option<OwnedFd>, result: std::io::Result<usize>) {
+        self.accepting = false;
+        match (result, accepted) {
+            (Ok(_), Some(fd)) => self.add_conn(fd),
+            (Ok(_), None) => unreachable!("a successful accept carries its descriptor"),
+            (Err(error), _) => {
+                if self.shutdown_deadline.is_some() {
+                    self.listener = None; // Closing it here: no op of it is in flight.
+                    return;
+                }
+                // ECONNABORTED and friends: the next connection is fine; these need time.
+                if let Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) =
+                    error.raw_os_error()
+                {
+                    eprintln!(
+                        "flux: core {}: accept failed ({error}); raise the open-file limit \
+                         (ulimit -n). Retrying in 100 ms.",
+                        self.core
+                    );
+                    self.accept_retry_at = Some(self.out.now + Duration::from_millis(100));
+                    return;
+                }
+            }
+        }
+        if self.shutdown_deadline.is_none() {
+            self.submit_accept();
+        } else {
+            self.listener = None;
+        }
+    }
+
+    fn add_conn(&mut self, fd: OwnedFd) {
+        // Both are best effort: a socket without them still works.
+        let _ = sys::set_nodelay(&fd);
+        if let Some(bytes) = self.config.limits.socket_send_buffer_bytes {
+            let _ = sys::set_send_buffer(&fd, bytes);
+        }
+        let generation = self.generation_next;
+        self.generation_next = self.generation_next.wrapping_add(1);
+        let key = self.conns.insert(Conn::new(fd, generation));
+        assert!(key < u32::MAX as usize, "connection slab past u32 indices");
+        self.stats.connection_opened();
+        self.touch(key);
+    }
+
+    fn handle_read(&mut self, key: usize, mut buf: Vec<u8>, result: std::io::Result<usize>) {
+        let conn = &mut self.conns[key];
+        conn.reading = false;
+        self.touch(key);
+        let n = match result {
+            Ok(n) => n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {
+                self.recycle(buf);
+                return;
+            }
+            Err(_) => 0,
+        };
+        let conn = &mut self.conns[key];
+        if n == 0 {
+            conn.peer_eof = true;
+        }
+        match conn.state {
+            State::Dead => {}
+            State::Lingering { .. } => {
+                if n == 0 {
+                    self.kill(key, CloseCause::ConnectionLost);
+                }
+            }
+            State::Draining { .. } => {
+                if n == 0 && matches!(conn.phase, Phase::WebSocket { .. }) {
+                    self.kill(key, CloseCause::ConnectionLost);
+                }
+            }
+            State::Open => match &mut conn.phase {
+                Phase::Http { inbuf, .. } => {
+                    inbuf.extend_from_slice(&buf[..n]);
+                    self.process_http(key);
+                }
+                Phase::WebSocket { .. } => {
+                    if n == 0 {
+                        self.kill(key, CloseCause::ConnectionLost);
+                    } else {
+                        self.handle_ws_bytes(key, &buf[..n]);
+                    }
+                }
+            },
+        }
+        buf.clear();
+        self.recycle(buf);
+    }
+
+    fn after_write(&mut self, key: usize) {
+        let soft = self.config.limits.outbox_bytes_max;
+        let conn = &mut self.conns[key];
+        if conn.outq.bytes() <= soft {
+            conn.over_bound_since = None;
+        }
+        if let State::Draining { .. } = conn.state {
+            if conn.outq.is_idle() {
+                self.start_linger(key);
+            }
+        }
+    }
+
+    // --- HTTP --------------------------------------------------------------------------
+
+    /// Parse and answer requests from the connection's buffer, one at a time, in order.
+    fn process_http(&mut self, key: usize) {
+        loop {
+            let Self { conns, config, .. } = self;
+            let conn = &mut conns[key];
+            let Phase::Http {
+                inbuf, awaiting, ..
+            } = &mut conn.phase
+            else {
+                return;
+            };
+            if *awaiting || conn.state != State::Open {
+                return;
+            }
+            let request = match http::parse_request(inbuf, &config.limits.http) {
+                Ok(Some((request, used))) => {
+                    inbuf.drain(..used);
+                    request
+                }
+                Ok(None) => {
+                    if conn.peer_eof {
+                        self.close_http(key);
+                    }
+                    return;
+                }
+                Err(error) => {
+                    self.write_response(key, &error.to_response(), false);
+                    self.close_http(key);
+                    return;
+                }
+            };
+            conn.app_knows = true;
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
+            let answer = self.app.handle_http(&mut self.out, id, &request);
+            self.apply_commands();
+            if !self.is_open(key) {
+                return;
+            }
+            match answer {
+                HttpAnswer::Respond(response) => {
+                    let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
+                    self.write_response(key, &response, keep_alive);
+                    if !keep_alive {
+                        self.close_http(key);
+                        return;
+                    }
+                }
+                HttpAnswer::Later => {
+                    if let Phase::Http {
+                        awaiting,
+                        close_after,
+                        ..
+                    } = &mut self.conns[key].phase
+                    {
+                        *awaiting = true;
+                        *close_after = !request.keep_alive();
+                    }
+                    return;
+                }
+                HttpAnswer::Upgrade => {
+                    self.upgrade(key, id, &request);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn upgrade(&mut self, key: usize, id: ConnId, request: &Request) {
+        let accept = match upgrade::check_upgrade(request) {
+            Ok(accept) => accept,
+            Err(error) => {
+                self.write_response(key, &error.to_response(), false);
+                self.close_http(key);
+                return;
+            }
+        };
+        let mut bytes = Vec::with_capacity(160);
+        upgrade::encode_switching_protocols(&accept, &mut bytes);
+        let config = wsframe::Config::server()
+            .with_message_len_max(self.config.limits.ws_message_bytes_max)
+            .with_frame_len_max(self.config.limits.ws_message_bytes_max);
+        let conn = &mut self.conns[key];
+        conn.outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        let decoder = Box::new(wsframe::Decoder::new(config));
+        let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder });
+        let Phase::Http {
+            inbuf: leftover, ..
+        } = old
+        else {
+            unreachable!("upgraded twice")
+        };
+        self.app.handle_ws_open(&mut self.out, id, request);
+        self.apply_commands();
+        // A client may send frames right behind the handshake, in the same segment.
+        if !leftover.is_empty() && self.is_open(key) {
+            self.handle_ws_bytes(key, &leftover);
+        }
+    }
+
+    fn write_response(&mut self, key: usize, response: &Response, keep_alive: bool) {
+        let mut bytes = Vec::with_capacity(response.body.len() + 128);
+        response.encode_into(&mut bytes, keep_alive);
+        self.conns[key].outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        self.touch(key);
+    }
+
+    /// An HTTP connection is done: write what is queued, then close.
+    fn close_http(&mut self, key: usize) {
+        self.start_close(key, None, CloseCause::HttpDone);
+    }
+
+    // --- WebSocket ---------------------------------------------------------------------
+
+    fn handle_ws_bytes(&mut self, key: usize, bytes: &[u8]) {
+        let mut input = bytes;
+        loop {
+            let Self {
+                conns, app, out, ..
+            } = self;
+            let conn = &mut conns[key];
+            if conn.state != State::Open {
+                return;
+            }
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
+            let Phase::WebSocket { decoder } = &mut conn.phase else {
+                return;
+            };
+            // Data messages go to the application while the decoder still lends them;
+            // control messages become owned actions handled below.
+            let action = match decoder.decode(&mut input) {
+                Ok(None) => return,
+                Ok(Some(wsframe::Message::Text(text))) => {
+                    app.handle_ws_message(out, id, WsMessage::Text(text));
+                    WsAction::None
+                }
+                Ok(Some(wsframe::Message::Binary(bytes))) => {
+                    app.handle_ws_message(out, id, WsMessage::Binary(bytes));
+                    WsAction::None
+                }
+                Ok(Some(wsframe::Message::Ping(payload))) => {
+                    conn.outq.push(ws::pong_frame(payload));
+                    WsAction::None
+                }
+                Ok(Some(wsframe::Message::Pong(_))) => WsAction::None,
+                Ok(Some(wsframe::Message::Close { code, reason })) => WsAction::PeerClose {
+                    code,
+                    reason: reason.to_string(),
+                },
+                Err(error) => WsAction::ProtocolError(error),
+            };
+            self.touch(key);
+            match action {
+                WsAction::None => self.apply_commands(),
+                WsAction::PeerClose { code, reason } => {
+                    let frame = ws::close_frame(code, "", Lane::Bulk);
+                    self.start_close(key, Some(frame), CloseCause::PeerClosed { code, reason });
+                    return;
+                }
+                WsAction::ProtocolError(error) => {
+                    let code = self.app.handle_ws_error(id, &error);
+                    self.stats.protocol_error();
+                    let frame = ws::close_frame(Some(code), "", Lane::Priority);
+                    self.start_close(key, Some(frame), CloseCause::ProtocolError { code, error });
+                    return;
+                }
+            }
+        }
+    }
+
+    // --- commands from the application --------------------------------------------------
+
+    fn apply_commands(&mut self) {
+        while let Some(command) = self.out.commands.pop_front() {
+            match command {
+                Command::Send {
+                    conn,
+                    kind,
+                    payload,
+                    lane,
+                } => {
+                    let Some(key) = self.live_ws(conn) else {
+                        continue;
+                    };
+                    self.conns[key]
+                        .outq
+                        .push(ws::data_frame(kind, payload, lane));
+                    self.stats.frame_queued();
+                    self.touch(key);
+                    self.check_outbox_bound(key);
+                }
+                Command::Close { conn, code, reason } => {
+                    let Some(key) = self.live(conn) else { continue };
+                    let frame = match self.conns[key].phase {
+                        Phase::WebSocket { .. } => {
+                            Some(ws::close_frame(Some(code), &reason, Lane::Bulk))
+                        }
+                        Phase::Http { .. } => None,
+                    };
+                    self.start_close(key, frame, CloseCause::ClosedByApp);
+                }
+                Command::Respond { conn, response } => self.respond_later(conn, response),
+                Command::Mesh { core, message } => self.mesh.send(core, message),
+            }
+        }
+        if let Some(deadline) = self.out.wake_at.take() {
+            self.app_deadline = Some(self.app_deadline.map_or(deadline, |d| d.min(deadline)));
+        }
+    }
+
+    fn respond_later(&mut self, conn: ConnId, response: Response) {
+        let Some(key) = self.live(conn) else { return };
+        let Phase::Http {
+            awaiting,
+            close_after,
+            ..
+        } = &mut self.conns[key].phase
+        else {
+            debug_assert!(false, "respond on a WebSocket connection");
+            return;
+        };
+        if !*awaiting {
+            debug_assert!(false, "respond without a pending request");
+            return;
+        }
+        *awaiting = false;
+        let keep_alive = !*close_after && self.shutdown_deadline.is_none();
+        self.write_response(key, &response, keep_alive);
+        if keep_alive {
+            self.process_http(key);
+        } else {
+            self.close_http(key);
+        }
+    }
+
+    fn check_outbox_bound(&mut self, key: usize) {
+        let soft = self.config.limits.outbox_bytes_max;
+        let now = self.out.now;
+        let conn = &mut self.conns[key];
+        let bytes = conn.outq.bytes();
+        self.stats.outbox_bytes(bytes);
+        if bytes > soft.saturating_mul(OUTBOX_HARD_FACTOR) {
+            self.slow_consumer(key);
+        } else if bytes > soft && conn.over_bound_since.is_none() {
+            conn.over_bound_since = Some(now);
+            self.watch(key);
+        }
+    }
+
+    /// Close a connection that stopped reading: drop its unsent backlog (the application
+    /// keeps a replay copy), put a Close frame at the front and give it a short while.
+    fn slow_consumer(&mut self, key: usize) {
+        self.stats.slow_consumer();
+        let code = self.config.limits.slow_consumer_close_code;
+        self.conns[key].outq.drop_bulk();
+        let frame = ws::close_frame(Some(code), "slow consumer", Lane::Priority);
+        self.start_close(key, Some(frame), CloseCause::SlowConsumer);
+    }
+
+    // --- closing -----------------------------------------------------------------------
+
+    /// Leave `Open`: tell the application, queue `frame` (a Close frame) and drain.
+    fn start_close(&mut self, key: usize, frame: Option<OutFrame>, cause: CloseCause) {
+        let conn = &mut self.conns[key];
+        if conn.state != State::Open {
+            return;
+        }
+        if let Some(frame) = frame {
+            conn.outq.push(frame);
+        }
+        let deadline = self.out.now + Duration::from_millis(self.config.limits.close_linger_ms);
+        conn.state = State::Draining { deadline };
+        self.notify_closed(key, &cause);
+        self.watch(key);
+        self.touch(key);
+        if self.conns[key].outq.is_idle() {
+            self.start_linger(key);
+        }
+    }
+
+    /// Everything is written: half-close and wait for the peer's EOF.
+    fn start_linger(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        debug_assert!(matches!(conn.state, State::Draining { .. }));
+        if conn.peer_eof {
+            self.kill(key, CloseCause::ConnectionLost);
+            return;
+        }
+        sys::shutdown(conn.fd.as_raw_fd(), libc::SHUT_WR);
+        let deadline = self.out.now + Duration::from_millis(self.config.limits.close_linger_ms);
+        conn.state = State::Lingering { deadline };
+        self.watch(key);
+    }
+
+    /// Stop everything now; the slot is freed once no op is in flight.
+    fn kill(&mut self, key: usize, cause: CloseCause) {
+        let conn = &mut self.conns[key];
+        if conn.state == State::Dead {
+            return;
+        }
+        conn.state = State::Dead;
+        // Wakes a read or write still in flight in either backend.
+        sys::shutdown(conn.fd.as_raw_fd(), libc::SHUT_RDWR);
+        self.notify_closed(key, &cause);
+        self.touch(key);
+    }
+
+    fn notify_closed(&mut self, key: usize, cause: &CloseCause) {
+        let conn = &mut self.conns[key];
+        if std::mem::take(&mut conn.app_knows) {
+            let id = ConnId {
+                index: key as u32,
+                generation: conn.generation,
+            };
+            self.app.handle_closed(&mut self.out, id, cause);
+        }
+    }
+
+    // --- per-turn bookkeeping ----------------------------------------------------------
+
+    fn touch(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if !conn.touched {
+            conn.touched = true;
+            self.touched.push((key, conn.generation));
+        }
+    }
+
+    fn watch(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if !conn.watched {
+            conn.watched = true;
+            self.watched.push((key, conn.generation));
+        }
+    }
+
+    /// Submit writes and reads for touched connections; free dead, quiet ones.
+    fn service_touched(&mut self) {
+        let touched = std::mem::take(&mut self.touched);
+        for &(key, generation) in &touched {
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.generation != generation {
+                continue;
+            }
+            conn.touched = false;
+            let fd = conn.fd.as_raw_fd();
+            if conn.state == State::Dead {
+                if conn.is_quiet() {
+                    self.backend.forget(fd);
+                    self.conns.remove(key);
+                    self.stats.connection_closed();
+                }
+                continue;
+            }
+            if let Some(batch) = conn.outq.take_batch() {
+                self.stats.write_batch();
+                self.backend.submit(Op {
+                    token: conn_token(key, true),
+                    kind: OpKind::Write { fd, batch },
+                });
+            }
+            if self.wants_read(key) {
+                let buf = self
+                    .read_pool
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN));
+                self.conns[key].reading = true;
+                self.backend.submit(Op {
+                    token: conn_token(key, false),
+                    kind: OpKind::Read { fd, buf },
+                });
+            }
+        }
+        let mut touched = touched;
+        touched.clear();
+        if self.touched.is_empty() {
+            self.touched = touched; // Keep the allocation.
+        }
+    }
+
+    fn wants_read(&self, key: usize) -> bool {
+        let conn = &self.conns[key];
+        if conn.reading || conn.peer_eof || conn.state == State::Dead {
+            return false;
+        }
+        match &conn.phase {
+            Phase::Http { inbuf, .. } => {
+                // Back-pressure: stop reading while a full request's worth is unparsed.
+                let limits = &self.config.limits.http;
+                inbuf.len() < limits.head_bytes_max + limits.body_bytes_max
+            }
+            Phase::WebSocket { .. } => true,
+        }
+    }
+
+    fn fire_deadlines(&mut self, now: Instant) {
+        if self.app_deadline.is_some_and(|deadline| deadline <= now) {
+            self.app_deadline = None;
+            let next = self.app.handle_tick(&mut self.out, now);
+            if let Some(next) = next {
+                self.out.wake_at(next);
+            }
+            self.apply_commands();
+        }
+        if self.accept_retry_at.is_some_and(|at| at <= now) {
+            self.accept_retry_at = None;
+            self.submit_accept();
+        }
+        if self
+            .shutdown_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
+            let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+            for key in keys {
+                self.kill(key, CloseCause::Shutdown);
+            }
+        }
+        let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
+        let soft = self.config.limits.outbox_bytes_max;
+        let watched = std::mem::take(&mut self.watched);
+        for (key, generation) in watched {
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.generation != generation {
+                continue;
+            }
+            if conn.state == State::Open && conn.outq.bytes() <= soft {
+                conn.over_bound_since = None;
+            }
+            let due = conn.deadline(grace).is_some_and(|deadline| deadline <= now);
+            let state = conn.state;
+            conn.watched = false;
+            if due {
+                match state {
+                    State::Open => self.slow_consumer(key),
+                    State::Draining { .. } | State::Lingering { .. } => {
+                        self.kill(key, CloseCause::ConnectionLost)
+                    }
+                    State::Dead => {}
+                }
+            }
+            let conn = &self.conns[key];
+            if conn.deadline(grace).is_some() {
+                self.watch(key);
+            }
+        }
+    }
+
+    fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        if self.mesh.has_pending() || !self.touched.is_empty() || !self.out.commands.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
+        let conn_deadlines = self
+            .watched
+            .iter()
+            .filter_map(|&(key, _)| self.conns.get(key).and_then(|conn| conn.deadline(grace)));
+        let earliest = [
+            self.app_deadline,
+            self.accept_retry_at,
+            self.shutdown_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(conn_deadlines)
+        .min();
+        earliest.map(|deadline| deadline.saturating_duration_since(now))
+    }
+
+    fn drain_mesh(&mut self) {
+        let mut inbox = std::mem::take(&mut self.mesh_inbox);
+        self.mesh.drain_into(&mut inbox);
+        for (from, message) in inbox.drain(..) {
+            self.app.handle_mesh(&mut self.out, from, message);
+            self.apply_commands();
+        }
+        self.mesh_inbox = inbox;
+    }
+
+    // --- shutdown ----------------------------------------------------------------------
+
+    fn begin_shutdown(&mut self, now: Instant) {
+        self.shutdown_deadline =
+            Some(now + Duration::from_millis(self.config.limits.shutdown_grace_ms));
+        // Stop accepting: this wakes an accept in flight, whose completion closes the
+        // listener; without one in flight, close it now.
+        if let Some(listener) = &self.listener {
+            if self.accepting {
+                sys::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR);
+            } else {
+                self.listener = None;
+            }
+        }
+        self.app.handle_shutdown(&mut self.out);
+        self.apply_commands();
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            let conn = &self.conns[key];
+            if conn.state != State::Open {
+                continue;
+            }
+            match &conn.phase {
+                Phase::WebSocket { .. } => {
+                    let frame = ws::close_frame(Some(1001), "server shutting down", Lane::Bulk);
+                    self.start_close(key, Some(frame), CloseCause::Shutdown);
+                }
+                Phase::Http {
+                    awaiting: false, ..
+                } => self.close_http(key),
+                Phase::Http { awaiting: true, .. } => {} // Answered later, then closed.
+            }
+        }
+    }
+
+    /// After the loop: let the eventfd read (the only op left) complete, so no buffer is
+    /// in the kernel's hands when the backend is dropped.
+    fn finish(mut self) -> std::io::Result<()> {
+        if self.wake_reading {
+            sys::eventfd_signal(self.mesh.wake_fd().as_raw_fd());
+        }
+        let mut completions = Vec::new();
+        for _ in 0..100 {
+            if self.backend.in_flight() == 0 {
+                break;
+            }
+            self.backend
+                .wait(Some(Duration::from_millis(10)), &mut completions)?;
+            completions.clear();
+        }
+        Ok(())
+    }
+
+    // --- helpers -----------------------------------------------------------------------
+
+    fn submit_accept(&mut self) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        if self.accepting {
+            return;
+        }
+        self.accepting = true;
+        let kind = OpKind::Accept {
+            listener: listener.as_raw_fd(),
+            accepted: None,
+        };
+        self.backend.submit(Op {
+            token: TOKEN_LISTENER,
+            kind,
+        });
+    }
+
+    fn submit_wake_read(&mut self) {
+        debug_assert!(!self.wake_reading);
+        self.wake_reading = true;
+        let fd = self.mesh.wake_fd().as_raw_fd();
+        let buf = Vec::with_capacity(8);
+        self.backend.submit(Op {
+            token: TOKEN_WAKE,
+            kind: OpKind::Read { fd, buf },
+        });
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() == READ_BUF_LEN && self.read_pool.len() < READ_POOL_MAX {
+            buf.clear();
+            self.read_pool.push(buf);
+        }
+    }
+
+    /// The slot of `id` if it is still the same connection and still open.
+    fn live(&self, id: ConnId) -> Option<usize> {
+        let key = id.index as usize;
+        let conn = self.conns.get(key)?;
+        (conn.generation == id.generation && conn.state == State::Open).then_some(key)
+    }
+
+    fn live_ws(&self, id: ConnId) -> Option<usize> {
+        let key = self.live(id)?;
+        matches!(self.conns[key].phase, Phase::WebSocket { .. }).then_some(key)
+    }
+
+    fn is_open(&self, key: usize) -> bool {
+        self.conns
+            .get(key)
+            .is_some_and(|conn| conn.state == State::Open)
+    }
+}
+
+/// What a decoded control message asks the reactor to do.
+enum WsAction {
+    None,
+    PeerClose { code: Option<u16>, reason: String },
+    ProtocolError(wsframe::Error),
+}

@@ -1,0 +1,33 @@
+//! The per-core reactor: sockets, I/O backends, and the seam to the application.
+//!
+//! Each core runs one [`Reactor`](core::Reactor) on its own pinned thread. The reactor owns
+//! that core's listening socket (`SO_REUSEPORT`: the kernel spreads connections over the
+//! cores' sockets), a slab of connections, the core's mesh endpoint, and one [`App`]. It
+//! speaks HTTP/1.1 (`crate::http`) and WebSocket (`wsframe`) itself and hands the
+//! application complete requests and messages; the application answers through its
+//! [`Outbox`].
+//!
+//! Read in this order: `app.rs` (the seam), `core.rs` (the loop), `conn.rs` (a
+//! connection's life cycle), `outq.rs` (write coalescing and the priority lane),
+//! `backend/` (one `Op`, two executions: epoll and io_uring).
+//!
+//! `sys.rs` and `backend/uring.rs` hold all of the engine's `unsafe` code.
+
+mod app;
+mod backend;
+mod conn;
+pub(crate) mod core;
+mod outbox;
+mod outq;
+mod stats;
+pub(crate) mod sys;
+pub mod testapp;
+mod ws;
+
+pub use app::{App, CloseCause, ConnId, CoreInfo, FrameKind, HttpAnswer, WsMessage};
+pub(crate) use backend::fallback_message;
+pub use backend::io_uring_available;
+pub use core::OUTBOX_HARD_FACTOR;
+pub use outbox::Outbox;
+pub use outq::{Lane, Payload};
+pub use stats::{CoreStats, Stats};

@@ -1,0 +1,104 @@
+//! The application's side of the seam: a queue of commands for the reactor.
+//!
+//! Every method only records what to do; the reactor applies the commands, in order,
+//! after the callback that produced them returns. Writes queued during one wake-up leave
+//! in one gathering write per connection.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::app::{Command, ConnId, FrameKind};
+use super::outq::{Lane, Payload};
+use crate::http::Response;
+
+/// Commands from one core's application to its reactor. Handed to every `App` callback.
+#[derive(Debug)]
+pub struct Outbox<M> {
+    pub(crate) commands: VecDeque<Command<M>>,
+    pub(crate) wake_at: Option<Instant>,
+    pub(crate) now: Instant,
+    core: usize,
+    cores: usize,
+}
+
+impl<M> Outbox<M> {
+    pub(crate) fn new(core: usize, cores: usize) -> Outbox<M> {
+        Outbox {
+            commands: VecDeque::new(),
+            wake_at: None,
+            now: Instant::now(),
+            core,
+            cores,
+        }
+    }
+
+    /// The time of the current wake-up (read once per loop turn; use it instead of the
+    /// clock so a callback's decisions agree with each other).
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// This core's index.
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    /// How many cores the server runs.
+    pub fn cores(&self) -> usize {
+        self.cores
+    }
+
+    /// Queue a text frame in the bulk lane.
+    pub fn send_text(&mut self, conn: ConnId, payload: impl Into<Payload>) {
+        self.send(conn, FrameKind::Text, payload, Lane::Bulk);
+    }
+
+    /// Queue a binary frame in the bulk lane.
+    pub fn send_binary(&mut self, conn: ConnId, payload: impl Into<Payload>) {
+        self.send(conn, FrameKind::Binary, payload, Lane::Bulk);
+    }
+
+    /// Queue a frame. [`Lane::Priority`] (heartbeat ACKs) goes ahead of queued bulk frames,
+    /// never into the middle of a frame already partly written.
+    pub fn send(&mut self, conn: ConnId, kind: FrameKind, payload: impl Into<Payload>, lane: Lane) {
+        let payload = payload.into();
+        self.commands.push_back(Command::Send {
+            conn,
+            kind,
+            payload,
+            lane,
+        });
+    }
+
+    /// Close a WebSocket connection: frames queued before this still go out, then a Close
+    /// frame with `code` and `reason` (cut to fit 123 bytes). For an HTTP connection the
+    /// connection is closed after what is queued.
+    pub fn close(&mut self, conn: ConnId, code: u16, reason: &str) {
+        self.commands.push_back(Command::Close {
+            conn,
+            code,
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Answer a request that was answered [`HttpAnswer::Later`](super::HttpAnswer::Later).
+    pub fn respond(&mut self, conn: ConnId, response: Response) {
+        self.commands.push_back(Command::Respond { conn, response });
+    }
+
+    /// Send a message to core `core` (this core included). Never blocks and never drops:
+    /// when the ring to `core` is full the message waits in a local overflow queue that is
+    /// retried every loop turn, in order.
+    pub fn send_mesh(&mut self, core: usize, message: M) {
+        assert!(core < self.cores, "core {core} of {}", self.cores);
+        self.commands.push_back(Command::Mesh { core, message });
+    }
+
+    /// Ask for [`App::handle_tick`](super::App::handle_tick) at or soon after `deadline`.
+    pub fn wake_at(&mut self, deadline: Instant) {
+        self.wake_at = Some(
+            self.wake_at
+                .map_or(deadline, |current| current.min(deadline)),
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! A connection's outbound queue: frames waiting for the socket, in two lanes.
+//!
+//! The reactor appends frames as the application produces them and, once per wake-up,
+//! takes everything queued as one [`WriteBatch`]: one `writev` (epoll) or one `SENDMSG`
+//! (io_uring) for the whole batch. That coalescing is the point of this file: a dispatch
+//! fanned out to a busy session costs one system call per wake-up, not one per frame.
+//!
+//! Order: a partly written frame first (a frame is never split by another one), then the
+//! priority lane (heartbeat ACKs, close frames), then the bulk lane (dispatches, HTTP
+//! responses). Within a lane, frames keep their order.
+//!
+//! Invariants:
+//! - `queued_bytes` is the sum of the unwritten bytes of every frame held here.
+//! - At most one batch is in flight; its frames are owned by the batch (and so by the `Op`
+//!   that carries it) until [`OutQueue::complete`] takes them back.
+//! - `partial`, if any, has `0 < offset < len`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// At most this many iovecs go into one batch (Linux `IOV_MAX` is 1024).
+const BATCH_IOVECS_MAX: usize = 512;
+/// At most this many bytes go into one batch; the rest waits for the next wake-up.
+const BATCH_BYTES_MAX: usize = 1 << 20;
+
+/// Which lane a frame waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Goes ahead of every queued bulk frame (but never splits a partly written one).
+    Priority,
+    /// Everything else, in order.
+    Bulk,
+}
+
+/// A frame's payload: owned, or shared between the sessions of a fan-out.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// Bytes for one connection.
+    Owned(Vec<u8>),
+    /// Bytes shared by many connections, written without copying.
+    Shared(Arc<[u8]>),
+}
+
+impl Payload {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Owned(bytes) => bytes,
+            Payload::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Payload {
+        Payload::Owned(bytes)
+    }
+}
+
+impl From<Arc<[u8]>> for Payload {
+    fn from(bytes: Arc<[u8]>) -> Payload {
+        Payload::Shared(bytes)
+    }
+}
+
+impl From<&str> for Payload {
+    fn from(text: &str) -> Payload {
+        Payload::Owned(text.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Payload {
+    fn from(text: String) -> Payload {
+        Payload::Owned(text.into_bytes())
+    }
+}
+
+/// Header bytes kept inline: a server WebSocket header is at most 10 bytes.
+pub(crate) const HEAD_BYTES_MAX: usize = 14;
+
+/// One frame on its way out: a small inline header (empty for raw HTTP bytes) and a body.
+#[derive(Debug, Clone)]
+pub(crate) struct OutFrame {
+    head: [u8; HEAD_BYTES_MAX],
+    head_len: u8,
+    body: Payload,
+    lane: Lane,
+}
+
+impl OutFrame {
+    pub(crate) fn new(head: &[u8], body: Payload, lane: Lane) -> OutFrame {
+        assert!(
+            head.len() <= HEAD_BYTES_MAX,
+            "frame header of {} bytes",
+            head.len()
+        );
+        let mut inline = [0; HEAD_BYTES_MAX];
+        inline[..head.len()].copy_from_slice(head);
+        OutFrame {
+            head: inline,
+            head_len: head.len() as u8,
+            body,
+            lane,
+        }
+    }
+
+    /// Raw bytes (an HTTP response): no header.
+    pub(crate) fn raw(bytes: Vec<u8>, lane: Lane) -> OutFrame {
+        OutFrame::new(&[], Payload::Owned(bytes), lane)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.head_len) + self.body.as_slice().len()
+    }
+
+    fn head(&self) -> &[u8] {
+        &self.head[..usize::from(self.head_len)]
+    }
+
+    /// The frame's unwritten bytes after `offset`, as up to two slices.
+    fn parts_from(&self, offset: usize) -> [&[u8]; 2] {
+        let head = self.head();
+        let body = self.body.as_slice();
+        if offset < head.len() {
+            [&head[offset..], body]
+        } else {
+            [&[], &body[offset - head.len()..]]
+        }
+    }
+}
+
+/// The frames of one write, owned until the kernel says how much it took.
+pub(crate) struct WriteBatch {
+    frames: Vec<OutFrame>,
+    /// Bytes of `frames[0]` written by earlier batches.
+    first_offset: usize,
+    /// Points into `frames`; valid while `frames` is neither changed nor dropped. The
+    /// frames' bytes live on the heap (or inline in a `Vec`'s heap buffer), so moving the
+    /// batch does not move them.
+    iov: Vec<libc::iovec>,
+    bytes: usize,
+}
+
+impl WriteBatch {
+    /// The iovecs for `writev`/`SENDMSG`, built when the batch was taken.
+    pub(crate) fn iovecs(&self) -> &[libc::iovec] {
+        &self.iov
+    }
+}
+
+/// The outbound queue of one connection.
+#[derive(Default)]
+pub(crate) struct OutQueue {
+    partial: Option<(OutFrame, usize)>,
+    priority: VecDeque<OutFrame>,
+    bulk: VecDeque<OutFrame>,
+    queued_bytes: usize,
+    in_flight_bytes: usize,
+    in_flight: bool,
+}
+
+impl OutQueue {
+    pub(crate) fn push(&mut self, frame: OutFrame) {
+        self.queued_bytes += frame.len();
+        match frame.lane {
+            Lane::Priority => self.priority.push_back(frame),
+            Lane::Bulk => self.bulk.push_back(frame),
+        }
+    }
+
+    /// Bytes waiting here or in the batch in flight: what the slow-consumer bound limits.
+    pub(crate) fn bytes(&self) -> usize {
+        self.queued_bytes + self.in_flight_bytes
+    }
+
+    /// Whether there is anything to write and no batch already in flight.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.in_flight && self.queued_bytes > 0
+    }
+
+    pub(crate) fn write_in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.in_flight && self.queued_bytes == 0
+    }
+
+    /// Drop every bulk frame that has not started to go out (a slow consumer's backlog;
+    /// the application keeps its own replay copy). Returns how many bytes were dropped.
+    pub(crate) fn drop_bulk(&mut self) -> usize {
+        let dropped: usize = self.bulk.iter().map(OutFrame::len).sum();
+        self.bulk.clear();
+        self.queued_bytes -= dropped;
+        dropped
+    }
+
+    /// Take the next batch: the partial frame, then priority, then bulk.
+    pub(crate) fn take_batch(&mut self) -> Option<WriteBatch> {
+        if !self.wants_write() {
+            return None;
+        }
+        let mut frames = Vec::new();
+        let mut first_offset = 0;
+        let mut iovecs = 0;
+        let mut bytes = 0;
+        if let Some((frame, offset)) = self.partial.take() {
+            debug_assert!(offset > 0 && offset < frame.len());
+            bytes += frame.len() - offset;
+            iovecs += 2;
+            first_offset = offset;
+            frames.push(frame);
+        }
+        for lane in [Lane::Priority, Lane::Bulk] {
+            let queue = match lane {
+                Lane::Priority => &mut self.priority,
+                Lane::Bulk => &mut self.bulk,
+            };
+            while iovecs + 2 <= BATCH_IOVECS_MAX && bytes < BATCH_BYTES_MAX {
+                let Some(frame) = queue.pop_front() else {
+                    break;
+                };
+                bytes += frame.len();
+                iovecs += 2;
+                frames.push(frame);
+            }
+        }
+        debug_assert!(bytes <= self.queued_bytes);
+        self.queued_bytes -= bytes;
+        self.in_flight_bytes = bytes;
+        self.in_flight = true;
+        let iov = build_iovecs(&frames, first_offset);
+        Some(WriteBatch {
+            frames,
+            first_offset,
+            iov,
+            bytes,
+        })
+    }
+
+    /// Take a batch back after the kernel wrote `written` of its bytes (0 after an error).
+    pub(crate) fn complete(&mut self, batch: WriteBatch, written: usize) {
+        assert!(self.in_flight, "a batch completed with none in flight");
+        assert!(
+            written <= batch.bytes,
+            "kernel wrote {written} of {} bytes",
+            batch.bytes
+        );
+        debug_assert!(self.partial.is_none());
+        self.in_flight = false;
+        self.in_flight_bytes = 0;
+        let mut left = written + batch.first_offset;
+        let mut unwritten = Vec::new();
+        for frame in batch.frames {
+            if left >= frame.len() {
+                left -= frame.len();
+            } else if left > 0 {
+                self.queued_bytes += frame.len() - left;
+                self.partial = Some((frame, left));
+                left = 0;
+            } else {
+                self.queued_bytes += frame.len();
+                unwritten.push(frame);
+            }
+        }
+        // Unwritten frames go back to the front of their lanes, keeping their order.
+        for frame in unwritten.into_iter().rev() {
+            match frame.lane {
+                Lane::Priority => self.priority.push_front(frame),
+                Lane::Bulk => self.bulk.push_front(frame),
+            }
+        }
+    }
+}
+
+fn build_iovecs(frames: &[OutFrame], first_offset: usize) -> Vec<libc::iovec> {
+    let mut iov = Vec::with_capacity(frames.len() * 2);
+    for (i, frame) in frames.iter().enumerate() {
+        let offset = if i == 0 { first_offset } else { 0 };
+        for part in frame.parts_from(offset) {
+            if !part.is_empty() {
+                iov.push(libc::iovec {
+                    iov_base: part.as_ptr() as *mut _,
+                    iov_len: part.len(),
+                });
+            }
+        }
+    }
+    iov
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str, lane: Lane) -> OutFrame {
+        OutFrame::new(&text.as_bytes()[..1], Payload::from(&text[1..]), lane)
+    }
+
+    fn take_bytes(queue: &mut OutQueue, written: usize) -> Vec<u8> {
+        let batch = queue.take_batch().unwrap();
+        let mut all = Vec::new();
+        for (i, frame) in batch.frames.iter().enumerate() {
+            let offset = if i == 0 { batch.first_offset } else { 0 };
+            for part in frame.parts_from(offset) {
+                all.extend_from_slice(part);
+            }
+        }
+        assert_eq!(all.len(), batch.bytes);
+        let iov_len: usize = batch.iovecs().iter().map(|iov| iov.iov_len).sum();
+        assert_eq!(iov_len, batch.bytes);
+        let written = written.min(all.len());
+        queue.complete(batch, written);
+        all.truncate(written);
+        all
+    }
+
+    #[test]
+    fn priority_goes_first_but_never_splits_a_partial_frame() {
+        let mut queue = OutQueue::default();
+        queue.push(frame("bulk-one", Lane::Bulk));
+        queue.push(frame("bulk-two", Lane::Bulk));
+        assert_eq!(take_bytes(&mut queue, 3), b"bul");
+        queue.push(frame("ACK", Lane::Priority));
+        // The partial bulk frame finishes first, then the ACK jumps the second bulk frame.
+        assert_eq!(take_bytes(&mut queue, usize::MAX), b"k-oneACKbulk-two");
+        assert!(queue.is_idle());
+        assert_eq!(queue.bytes(), 0);
+    }
+
+    #[test]
+    fn short_writes_keep_order_and_byte_count() {
+        let mut queue = OutQueue::default();
+        let frames = ["alpha", "beta", "gamma", "delta"];
+        for (i, text) in frames.iter().enumerate() {
+            let lane = if i % 2 == 0 {
+                Lane::Bulk
+            } else {
+                Lane::Priority
+            };
+            queue.push(frame(text, lane));
+        }
+        let total: usize = frames.iter().map(|f| f.len()).sum();
+        assert_eq!(queue.bytes(), total);
+        let mut out = Vec::new();
+        while !queue.is_idle() {
+            out.extend(take_bytes(&mut queue, 2));
+            assert_eq!(queue.bytes(), total - out.len());
+        }
+        assert_eq!(out, b"betadeltaalphagamma");
+    }
+
+    #[test]
+    fn drop_bulk_keeps_priority_and_partial() {
+        let mut queue = OutQueue::default();
+        queue.push(frame("bulk-one", Lane::Bulk));
+        assert_eq!(take_bytes(&mut queue, 4), b"bulk");
+        queue.push(frame("bulk-two", Lane::Bulk));
+        queue.push(frame("CLOSE", Lane::Priority));
+        assert_eq!(queue.drop_bulk(), 8);
+        assert_eq!(take_bytes(&mut queue, usize::MAX), b"-oneCLOSE");
+    }
+
+    #[test]
+    fn a_batch_is_bounded_in_iovecs() {
+        let mut queue = OutQueue::default();
+        for _ in 0..BATCH_IOVECS_MAX {
+            queue.push(frame("xy", Lane::Bulk));
+        }
+        let batch = queue.take_batch().unwrap();
+        assert!(batch.iovecs().len() <= BATCH_IOVECS_MAX);
+        assert!(!queue.wants_write(), "one batch in flight at a time");
+        queue.complete(batch, 0);
+        assert!(queue.wants_write());
+        assert_eq!(queue.bytes(), BATCH_IOVECS_MAX * 2);
+    }
+}

@@ -1,0 +1,86 @@
+//! Per-core counters, written only by their own core and read by anyone.
+//!
+//! Each core owns one `CoreStats`; it updates it with relaxed atomic stores (no other
+//! core writes it, so there is no contention, only the occasional read from a test or an
+//! operator). [`Stats`] is the sum over cores at one moment.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// One core's counters.
+#[derive(Debug, Default)]
+pub struct CoreStats {
+    connections_open: AtomicUsize,
+    connections_accepted: AtomicU64,
+    slow_consumer_closes: AtomicU64,
+    protocol_error_closes: AtomicU64,
+    outbox_bytes_peak: AtomicUsize,
+    write_batches: AtomicU64,
+    frames_queued: AtomicU64,
+}
+
+/// A snapshot of the server's counters, summed over cores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Connections currently holding a slot (open or closing).
+    pub connections_open: usize,
+    /// Connections accepted since start.
+    pub connections_accepted: u64,
+    /// Connections closed because they stopped reading.
+    pub slow_consumer_closes: u64,
+    /// WebSocket connections closed for breaking the protocol.
+    pub protocol_error_closes: u64,
+    /// The largest outbound queue any one connection reached, in bytes.
+    pub outbox_bytes_peak: usize,
+    /// Gathering writes submitted (one `writev`/`SENDMSG` each).
+    pub write_batches: u64,
+    /// WebSocket data frames the application queued (`Outbox::send`). Against
+    /// `write_batches` it shows the coalescing.
+    pub frames_queued: u64,
+}
+
+impl CoreStats {
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.connections_accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn slow_consumer(&self) {
+        self.slow_consumer_closes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn protocol_error(&self) {
+        self.protocol_error_closes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn outbox_bytes(&self, bytes: usize) {
+        if bytes > self.outbox_bytes_peak.load(Ordering::Relaxed) {
+            self.outbox_bytes_peak.store(bytes, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn write_batch(&self) {
+        self.write_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn frame_queued(&self) {
+        self.frames_queued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Add this core's counters to `total`.
+    pub(crate) fn add_to(&self, total: &mut Stats) {
+        total.connections_open += self.connections_open.load(Ordering::Relaxed);
+        total.connections_accepted += self.connections_accepted.load(Ordering::Relaxed);
+        total.slow_consumer_closes += self.slow_consumer_closes.load(Ordering::Relaxed);
+        total.protocol_error_closes += self.protocol_error_closes.load(Ordering::Relaxed);
+        total.outbox_bytes_peak = total
+            .outbox_bytes_peak
+            .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
+        total.write_batches += self.write_batches.load(Ordering::Relaxed);
+        total.frames_queued += self.frames_queued.load(Ordering::Relaxed);
+    }
+}

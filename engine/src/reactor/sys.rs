@@ -1,0 +1,328 @@
+//! The system calls the reactor makes directly, each wrapped in a safe function.
+//!
+//! This file and `backend/uring.rs` are the only places in `engine` with `unsafe`. Every
+//! block is one libc call whose pointer arguments come from live Rust references or
+//! vectors on the same line; errors come back as `io::Error` from `errno`.
+//!
+//! Nothing here keeps state: the reactor owns every descriptor as an `OwnedFd` and passes
+//! the raw number down only for the duration of a call or an in-flight `Op`.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::{size_of, MaybeUninit};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// The listen backlog. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: i32 = 4096;
+
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+fn check_size(result: libc::ssize_t) -> io::Result<usize> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result as usize)
+    }
+}
+
+/// Take ownership of a descriptor the kernel just returned.
+fn own(fd: libc::c_int) -> OwnedFd {
+    debug_assert!(fd >= 0);
+    // SAFETY: `fd` was returned by a successful socket/accept/eventfd/epoll/signalfd call
+    // on the line before the caller's `own`, so it is open and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A TCP listening socket with `SO_REUSEPORT`, so each core can bind its own to `addr`.
+pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Result<OwnedFd> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    let mut kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    if nonblocking {
+        kind |= libc::SOCK_NONBLOCK;
+    }
+    // SAFETY: plain integer arguments.
+    let fd = own(check(unsafe { libc::socket(domain, kind, 0) })?);
+    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    let (storage, len) = sockaddr_from(addr);
+    // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
+    check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })?;
+    // SAFETY: plain integer arguments on an open socket.
+    check(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })?;
+    Ok(fd)
+}
+
+/// The address a socket is bound to (to learn an ephemeral port).
+pub(crate) fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
+    let clone = fd.try_clone()?;
+    std::net::TcpListener::from(clone).local_addr()
+}
+
+/// Accept one connection from a non-blocking listener (the epoll path).
+pub(crate) fn accept(listener: RawFd, nonblocking: bool) -> io::Result<OwnedFd> {
+    let mut flags = libc::SOCK_CLOEXEC;
+    if nonblocking {
+        flags |= libc::SOCK_NONBLOCK;
+    }
+    // SAFETY: null address pointers are allowed; the peer address is not wanted.
+    let fd = check(unsafe {
+        libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), flags)
+    })?;
+    Ok(own(fd))
+}
+
+/// Wrap a descriptor that an io_uring accept completion returned.
+pub(crate) fn own_accepted(fd: i32) -> OwnedFd {
+    own(fd)
+}
+
+/// Turn off Nagle: gateway frames are small and latency matters more than packet count.
+pub(crate) fn set_nodelay(fd: &OwnedFd) -> io::Result<()> {
+    set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
+}
+
+/// Shrink the kernel send buffer (tests use it to reach "send buffer full" quickly).
+pub(crate) fn set_send_buffer(fd: &OwnedFd, bytes: usize) -> io::Result<()> {
+    set_int_option(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_SNDBUF,
+        bytes.min(i32::MAX as usize) as i32,
+    )
+}
+
+fn set_int_option(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: `value` is a live i32 and the length passed is its size.
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast(),
+            size_of::<i32>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `shutdown(2)`. Also wakes any read, write or accept in flight on the socket in either
+/// backend, which is how the reactor cancels a connection's operations.
+pub(crate) fn shutdown(fd: RawFd, how: libc::c_int) {
+    // SAFETY: plain integer arguments. Errors (ENOTCONN after a reset) mean the socket is
+    // already as shut as we want it.
+    unsafe { libc::shutdown(fd, how) };
+}
+
+/// `read(2)` into the spare capacity of `buf`, extending its length by what was read.
+pub(crate) fn read_into(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: `spare` is writable memory of `spare.len()` bytes owned by `buf`.
+    let n = check_size(unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) })?;
+    let len = buf.len() + n;
+    debug_assert!(len <= buf.capacity());
+    // SAFETY: the kernel initialised `n` bytes after the old length.
+    unsafe { buf.set_len(len) };
+    Ok(n)
+}
+
+/// A gathering write (`sendmsg(2)` with `MSG_NOSIGNAL`, so a peer that went away gives
+/// `EPIPE` instead of killing the process with SIGPIPE). The iovecs must point at live
+/// buffers; they belong to the caller's `Op`.
+pub(crate) fn send_iovecs(fd: RawFd, iov: &[libc::iovec]) -> io::Result<usize> {
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `msg` points at `iov`, a live slice of iovecs over buffers the caller keeps
+    // alive for the duration of this call (see `WriteBatch::iovecs`).
+    check_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) })
+}
+
+/// An eventfd, used to wake a core (mesh messages, shutdown).
+pub(crate) fn eventfd(nonblocking: bool) -> io::Result<OwnedFd> {
+    let mut flags = libc::EFD_CLOEXEC;
+    if nonblocking {
+        flags |= libc::EFD_NONBLOCK;
+    }
+    // SAFETY: plain integer arguments.
+    Ok(own(check(unsafe { libc::eventfd(0, flags) })?))
+}
+
+/// Add one to an eventfd's counter, waking whoever waits on it.
+pub(crate) fn eventfd_signal(fd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of a live u64. The only possible failure is EAGAIN when
+    // the counter is near u64::MAX, and then the reader is already due to wake.
+    unsafe { libc::write(fd, (&raw const one).cast(), size_of::<u64>()) };
+}
+
+/// The CPUs this process may run on, in ascending order.
+pub(crate) fn allowed_cpus() -> Vec<usize> {
+    let mut set = MaybeUninit::<libc::cpu_set_t>::zeroed();
+    // SAFETY: `set` is a zeroed cpu_set_t of the size passed.
+    let result =
+        unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), set.as_mut_ptr()) };
+    if result != 0 {
+        return Vec::new();
+    }
+    // SAFETY: sched_getaffinity succeeded, so the set is initialised.
+    let set = unsafe { set.assume_init() };
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `cpu` is below CPU_SETSIZE, the bound CPU_ISSET requires.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect()
+}
+
+/// Pin the calling thread to one CPU.
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cpu number out of range",
+        ));
+    }
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET's bound was checked above.
+    let result = unsafe {
+        let mut set = MaybeUninit::<libc::cpu_set_t>::zeroed().assume_init();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
+    };
+    check(result).map(drop)
+}
+
+// --- epoll -----------------------------------------------------------------------------
+
+pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: plain integer argument.
+    Ok(own(check(unsafe {
+        libc::epoll_create1(libc::EPOLL_CLOEXEC)
+    })?))
+}
+
+/// Register `fd` for edge-triggered readiness, tagged with its own number.
+pub(crate) fn epoll_add(epoll: &OwnedFd, fd: RawFd, events: u32) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events,
+        u64: fd as u64,
+    };
+    // SAFETY: `event` is a live epoll_event.
+    check(unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) })
+        .map(drop)
+}
+
+/// Wait for readiness; fills `events` and returns how many are valid.
+pub(crate) fn epoll_wait(
+    epoll: &OwnedFd,
+    events: &mut [libc::epoll_event],
+    timeout_ms: i32,
+) -> io::Result<usize> {
+    let max = events.len().min(i32::MAX as usize) as i32;
+    // SAFETY: `events` is a live, writable slice of `max` epoll_events.
+    let n = unsafe { libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms) };
+    match check(n) {
+        Ok(n) => Ok(n as usize),
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(0),
+        Err(error) => Err(error),
+    }
+}
+
+// --- termination signals ---------------------------------------------------------------
+
+/// Block SIGTERM and SIGINT in the calling thread (threads spawned later inherit the mask)
+/// and return a signalfd that becomes readable when one arrives.
+pub(crate) fn block_termination_signals() -> io::Result<OwnedFd> {
+    // SAFETY: sigemptyset initialises the set; sigaddset/pthread_sigmask/signalfd get
+    // pointers to that live, initialised set.
+    unsafe {
+        let mut set = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let result = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if result != 0 {
+            return Err(io::Error::from_raw_os_error(result));
+        }
+        Ok(own(check(libc::signalfd(-1, &set, libc::SFD_CLOEXEC))?))
+    }
+}
+
+/// Block until the signalfd reports a signal; returns its number.
+pub(crate) fn wait_signal(signal_fd: &OwnedFd) -> io::Result<i32> {
+    loop {
+        let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+        let size = size_of::<libc::signalfd_siginfo>();
+        // SAFETY: `info` is writable memory of `size` bytes.
+        let n = unsafe { libc::read(signal_fd.as_raw_fd(), info.as_mut_ptr().cast(), size) };
+        match check_size(n) {
+            // SAFETY: a full-size read initialised the struct.
+            Ok(n) if n == size => return Ok(unsafe { info.assume_init() }.ssi_signo as i32),
+            Ok(_) => return Err(io::Error::other("short read from signalfd")),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+// --- helpers ---------------------------------------------------------------------------
+
+fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// Set or clear `O_NONBLOCK` (epoll wants non-blocking descriptors, io_uring blocking).
+pub(crate) fn set_nonblocking(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
+    // SAFETY: fcntl with integer arguments on an open descriptor.
+    let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    let wanted = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if wanted != flags {
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, wanted) })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! A small built-in application that exercises every part of the reactor seam.
+//!
+//! It is what `Server::start` runs until the gateway and REST applications are wired in,
+//! and what the reactor's integration tests talk to:
+//!
+//! - `GET /health` answers `{"ok":true,"core":N}`; `POST /echo` answers the body back;
+//!   `GET /later` answers on the next tick through `Outbox::respond` (an asynchronous
+//!   answer); anything else is a JSON 404.
+//! - Any request with `Upgrade: websocket` is accepted as a WebSocket, whatever its path.
+//! - On a WebSocket it echoes text and binary messages, with three commands:
+//!   `close` (closes with 1000), `mesh K` (a round trip through core K, answered
+//!   `mesh pong from core K`) and `flood N SIZE` (N binary frames of SIZE bytes, for
+//!   slow-consumer tests).
+//! - On shutdown it sends `reconnect` to every open WebSocket, standing in for the
+//!   gateway's op 7.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::app::{App, CoreInfo, HttpAnswer, WsMessage};
+use super::{ConnId, Outbox};
+use crate::http::{Request, Response};
+
+/// What the test application's cores send each other.
+#[derive(Debug)]
+pub enum EchoMesh {
+    /// Please answer `Pong` to `reply_core` for `conn`.
+    Ping {
+        /// The core to answer.
+        reply_core: usize,
+        /// The connection on that core waiting for the answer.
+        conn: ConnId,
+    },
+    /// The answer to a `Ping`, from core `from`.
+    Pong {
+        /// The waiting connection.
+        conn: ConnId,
+        /// Who answered.
+        from: usize,
+    },
+}
+
+/// The built-in test application (one per core).
+#[derive(Debug)]
+pub struct EchoApp {
+    core: usize,
+    open: BTreeSet<ConnId>,
+    later: VecDeque<ConnId>,
+}
+
+impl EchoApp {
+    /// The application for one core.
+    pub fn new(info: &CoreInfo) -> EchoApp {
+        EchoApp {
+            core: info.core,
+            open: BTreeSet::new(),
+            later: VecDeque::new(),
+        }
+    }
+}
+
+impl App for EchoApp {
+    type Mesh = EchoMesh;
+
+    fn handle_http(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> HttpAnswer {
+        if crate::http::upgrade::is_upgrade_request(request) {
+            return HttpAnswer::Upgrade;
+        }
+        match (request.method.as_str(), request.path()) {
+            ("GET", "/health") => {
+                let body = format!(r#"{{"ok":true,"core":{}}}"#, self.core);
+                HttpAnswer::Respond(Response::json(200, body.into_bytes()))
+            }
+            ("POST", "/echo") => HttpAnswer::Respond(Response::json(200, request.body.clone())),
+            ("GET", "/later") => {
+                self.later.push_back(conn);
+                out.wake_at(out.now() + Duration::from_millis(1));
+                HttpAnswer::Later
+            }
+            _ => HttpAnswer::Respond(Response::not_found()),
+        }
+    }
+
+    fn handle_ws_open(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &Request) {
+        self.open.insert(conn);
+    }
+
+    fn handle_ws_message(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        conn: ConnId,
+        message: WsMessage<'_>,
+    ) {
+        match message {
+            WsMessage::Text("close") => out.close(conn, 1000, "bye"),
+            WsMessage::Text(text) if text.starts_with("mesh ") => {
+                match text[5..].trim().parse::<usize>() {
+                    Ok(core) if core < out.cores() => out.send_mesh(
+                        core,
+                        EchoMesh::Ping {
+                            reply_core: self.core,
+                            conn,
+                        },
+                    ),
+                    _ => out.send_text(conn, "no such core"),
+                }
+            }
+            WsMessage::Text(text) if text.starts_with("flood ") => {
+                let mut numbers = text[6..]
+                    .split(' ')
+                    .map(|n| n.parse::<usize>().unwrap_or(0));
+                let (count, size) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+                for _ in 0..count.min(100_000) {
+                    out.send_binary(conn, vec![b'x'; size.min(1 << 20)]);
+                }
+            }
+            WsMessage::Text(text) => out.send_text(conn, text),
+            WsMessage::Binary(bytes) => out.send_binary(conn, bytes.to_vec()),
+        }
+    }
+
+    fn handle_closed(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &super::CloseCause) {
+        self.open.remove(&conn);
+        self.later.retain(|&waiting| waiting != conn);
+    }
+
+    fn handle_tick(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        _: std::time::Instant,
+    ) -> Option<std::time::Instant> {
+        while let Some(conn) = self.later.pop_front() {
+            out.respond(conn, Response::json(200, br#"{"later":true}"#.to_vec()));
+        }
+        None
+    }
+
+    fn handle_mesh(&mut self, out: &mut Outbox<EchoMesh>, _: usize, message: EchoMesh) {
+        match message {
+            EchoMesh::Ping { reply_core, conn } => out.send_mesh(
+                reply_core,
+                EchoMesh::Pong {
+                    conn,
+                    from: self.core,
+                },
+            ),
+            EchoMesh::Pong { conn, from } => {
+                out.send_text(conn, format!("mesh pong from core {from}"))
+            }
+        }
+    }
+
+    fn handle_shutdown(&mut self, out: &mut Outbox<EchoMesh>) {
+        for &conn in &self.open {
+            out.send_text(conn, "reconnect");
+        }
+    }
+}

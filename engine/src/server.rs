@@ -1,0 +1,257 @@
+//! Starting and stopping a Flux server in-process: the embedding API.
+//!
+//! [`Server::start_with`] binds one `SO_REUSEPORT` listening socket per core (the first
+//! one learns the port when the configuration says 0, the others bind to that port),
+//! builds the mesh (a ring per ordered pair of cores and an eventfd per core), and spawns
+//! one pinned reactor thread per core, each with its own application value. It returns
+//! once every reactor is running, or with the first error.
+//!
+//! [`Server::shutdown`] (also run by `Drop`) is graceful: it raises the shutdown flag and
+//! wakes every core; each stops accepting, calls `App::handle_shutdown` (the gateway sends
+//! op 7 Reconnect there), closes its WebSockets with 1001 after what is queued, and exits
+//! when its connections are gone or `shutdown_grace_ms` has passed. Then the threads are
+//! joined.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use crate::reactor::core::{Reactor, Setup};
+use crate::reactor::testapp::EchoApp;
+use crate::reactor::{sys, App, CoreInfo, CoreStats, Stats};
+use crate::{mesh, Config, IoBackend};
+
+/// A running server. Dropping it shuts it down gracefully.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    io_backend: IoBackend,
+    threads: Vec<JoinHandle<io::Result<()>>>,
+    shutdown: Arc<AtomicBool>,
+    wake: Arc<[OwnedFd]>,
+    stats: Vec<Arc<CoreStats>>,
+    remove_data_dir: Option<PathBuf>,
+}
+
+impl Server {
+    /// Start a server running the default application (today the built-in
+    /// [`EchoApp`]; the gateway and REST API once they are wired in).
+    pub fn start(config: Config) -> io::Result<Server> {
+        Server::start_with(config, EchoApp::new)
+    }
+
+    /// Start a server whose cores each run `make_app(&info)`. The factory is called on
+    /// each core's own thread, so the application need not be `Send`.
+    pub fn start_with<A, F>(config: Config, make_app: F) -> io::Result<Server>
+    where
+        A: App,
+        F: Fn(&CoreInfo) -> A + Send + Sync + 'static,
+    {
+        let cpus = sys::allowed_cpus();
+        let cores = config.cores.unwrap_or(cpus.len()).max(1);
+        let io_backend = choose_backend(config.io);
+        std::fs::create_dir_all(&config.data_dir)?;
+
+        let first = sys::listen_reuseport(config.listen, false)?;
+        let local_addr = sys::local_addr(&first)?;
+        let mut listeners = vec![first];
+        for _ in 1..cores {
+            listeners.push(sys::listen_reuseport(local_addr, false)?);
+        }
+        let wake: Arc<[OwnedFd]> = (0..cores)
+            .map(|_| sys::eventfd(false))
+            .collect::<io::Result<Vec<_>>>()?
+            .into();
+        let endpoints =
+            mesh::build::<A::Mesh>(cores, config.limits.mesh_ring_len, Arc::clone(&wake));
+
+        let config = Arc::new(config);
+        let make_app = Arc::new(make_app);
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let stats: Vec<Arc<CoreStats>> = (0..cores).map(|_| Arc::default()).collect();
+        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<IoBackend>>();
+        let mut threads = Vec::with_capacity(cores);
+        for (core, (listener, endpoint)) in listeners.into_iter().zip(endpoints).enumerate() {
+            let setup = Setup {
+                core,
+                cores,
+                config: Arc::clone(&config),
+                backend: io_backend,
+                listener,
+                mesh: endpoint,
+                stats: Arc::clone(&stats[core]),
+                shutdown: Arc::clone(&shutdown),
+            };
+            let cpu = (!cpus.is_empty()).then(|| cpus[core % cpus.len()]);
+            let make_app = Arc::clone(&make_app);
+            let ready = ready_tx.clone();
+            let info = CoreInfo {
+                core,
+                cores,
+                config: Arc::clone(&config),
+                local_addr,
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("flux-core-{core}"))
+                .spawn(move || run_core(setup, cpu, &info, &*make_app, ready))?;
+            threads.push(thread);
+        }
+        drop(ready_tx);
+        let mut server = Server {
+            local_addr,
+            io_backend,
+            threads,
+            shutdown,
+            wake,
+            stats,
+            remove_data_dir: config
+                .remove_data_dir_on_shutdown
+                .then(|| config.data_dir.clone()),
+        };
+        for _ in 0..cores {
+            match ready_rx.recv() {
+                Ok(Ok(IoBackend::Epoll)) => server.io_backend = IoBackend::Epoll,
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return Err(error), // Drop stops the cores that started.
+                Err(_) => return Err(io::Error::other("a reactor thread died while starting")),
+            }
+        }
+        Ok(server)
+    }
+
+    /// The address the server listens on (with the real port if 0 was configured).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The I/O backend the reactors run on (epoll if any core had to fall back).
+    pub fn io_backend(&self) -> IoBackend {
+        self.io_backend
+    }
+
+    /// How many reactor cores run.
+    pub fn cores(&self) -> usize {
+        self.stats.len()
+    }
+
+    /// Counters summed over cores.
+    pub fn stats(&self) -> Stats {
+        let mut total = Stats::default();
+        for core in &self.stats {
+            core.add_to(&mut total);
+        }
+        total
+    }
+
+    /// Shut down gracefully and wait for every core; returns the first core's error.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        self.shutdown
+            .store(true, std::sync::atomic::Ordering::Release);
+        for fd in self.wake.iter() {
+            sys::eventfd_signal(fd.as_raw_fd());
+        }
+        let mut result = Ok(());
+        for thread in self.threads.drain(..) {
+            let outcome = thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a reactor panicked")));
+            if let Err(error) = outcome {
+                eprintln!("flux: reactor stopped with an error: {error}");
+                if result.is_ok() {
+                    result = Err(error);
+                }
+            }
+        }
+        if let Some(dir) = self.remove_data_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// Block SIGTERM and SIGINT and wait for either, for a binary that embeds a server.
+///
+/// Create it **before** [`Server::start`], so the reactor threads inherit the blocked
+/// mask and the signal is left for [`TerminationSignals::wait`]:
+///
+/// ```no_run
+/// let signals = engine::TerminationSignals::block()?;
+/// let server = engine::Server::start(engine::Config::default())?;
+/// let signal = signals.wait()?;
+/// eprintln!("signal {signal}: shutting down");
+/// server.shutdown()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TerminationSignals {
+    fd: OwnedFd,
+}
+
+impl TerminationSignals {
+    /// Block SIGTERM and SIGINT for this thread and the threads it starts later.
+    pub fn block() -> io::Result<TerminationSignals> {
+        Ok(TerminationSignals {
+            fd: sys::block_termination_signals()?,
+        })
+    }
+
+    /// Wait for SIGTERM or SIGINT; returns the signal number.
+    pub fn wait(&self) -> io::Result<i32> {
+        sys::wait_signal(&self.fd)
+    }
+}
+
+fn choose_backend(requested: IoBackend) -> IoBackend {
+    match requested {
+        IoBackend::Epoll => IoBackend::Epoll,
+        IoBackend::Uring => match crate::reactor::io_uring_available() {
+            Ok(()) => IoBackend::Uring,
+            Err(error) => {
+                eprintln!("flux: {}", crate::reactor::fallback_message(&error));
+                IoBackend::Epoll
+            }
+        },
+    }
+}
+
+fn run_core<A: App>(
+    setup: Setup<A::Mesh>,
+    cpu: Option<usize>,
+    info: &CoreInfo,
+    make_app: &(dyn Fn(&CoreInfo) -> A + Send + Sync),
+    ready: mpsc::Sender<io::Result<IoBackend>>,
+) -> io::Result<()> {
+    if let Some(cpu) = cpu {
+        if let Err(error) = sys::pin_current_thread(cpu) {
+            eprintln!(
+                "flux: core {}: could not pin to CPU {cpu} ({error}); running unpinned",
+                info.core
+            );
+        }
+    }
+    let app = make_app(info);
+    let reactor = match Reactor::new(setup, app) {
+        Ok(reactor) => reactor,
+        Err(error) => {
+            let _ = ready.send(Err(io::Error::new(error.kind(), error.to_string())));
+            return Err(error);
+        }
+    };
+    let _ = ready.send(Ok(reactor.backend_kind()));
+    drop(ready);
+    reactor.run()
+}
