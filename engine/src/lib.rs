@@ -9,6 +9,8 @@
 //! describes a server and `Config::plan` says what starting it will do.
 #![forbid(unsafe_code)]
 
+pub mod gateway;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
