@@ -293,7 +293,8 @@ fn identify_then_ready_with_everything_clients_need() {
 
 #[test]
 fn identify_refusals_close_with_discords_codes() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Client)>)> = vec![
+    type Case = (&'static str, Box<dyn Fn(&mut Client)>);
+    let cases: Vec<Case> = vec![
         (
             "4004 bad token",
             Box::new(|c: &mut Client| {
