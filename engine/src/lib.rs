@@ -36,6 +36,8 @@ mod server;
 pub mod rest;
 pub mod world;
 
+pub mod gateway;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

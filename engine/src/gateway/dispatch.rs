@@ -1,0 +1,141 @@
+//! A dispatch event as the world hands it to sessions: serialised once, shared by all.
+//!
+//! The event's `d` is JSON produced once per core (per intent/permission variant) and shared
+//! as `Arc<Dispatch>` by every session and every replay ring that holds it. Each session adds
+//! only its own sequence number when it frames the event (`frame.rs`).
+//!
+//! Invariants:
+//! - `name` is `[A-Z0-9_]+`, so it can be spliced into JSON without escaping (asserted: names
+//!   come from our code, never from a peer).
+//! - `d` is one complete JSON value (checked in debug builds).
+
+use std::sync::{Arc, OnceLock};
+
+use super::intents::Intents;
+use super::payload::GatewayShard;
+
+/// Who may receive a dispatch, beyond the intents check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DispatchScope {
+    /// A guild event: delivered to the gateway shard `(guild_id >> 22) % count` only.
+    Guild(u64),
+    /// A direct-message event: delivered to gateway shard 0 only.
+    DirectMessage,
+    /// Addressed to this user's sessions regardless of shard (e.g. USER_UPDATE).
+    User,
+}
+
+/// One event, ready to be framed by any number of sessions.
+///
+/// ```
+/// use engine::gateway::{Dispatch, DispatchScope, Intents};
+/// let event = Dispatch::new("MESSAGE_CREATE", br#"{"id":"1"}"#.to_vec(),
+///     DispatchScope::Guild(1 << 22), Intents::GUILD_MESSAGES);
+/// assert_eq!(event.name(), "MESSAGE_CREATE");
+/// ```
+#[derive(Debug)]
+pub struct Dispatch {
+    name: Box<str>,
+    d: Box<[u8]>,
+    scope: DispatchScope,
+    intents: Intents,
+    /// `d` + `}` as raw deflate ending on a sync flush, computed on first use by a
+    /// zlib-stream connection in spliced mode (`compress.rs`) and then shared.
+    pub(crate) deflated_tail: OnceLock<Box<[u8]>>,
+}
+
+impl Dispatch {
+    /// A shared event. `intents`: the session needs at least one of these bits (empty: the
+    /// event is not gated by intents, like READY or GUILD_CREATE for the GUILDS-less).
+    pub fn new(name: &str, d: Vec<u8>, scope: DispatchScope, intents: Intents) -> Arc<Dispatch> {
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+            "dispatch names are [A-Z0-9_]+, got {name:?}"
+        );
+        debug_assert!(
+            serde_json::from_slice::<serde::de::IgnoredAny>(&d).is_ok(),
+            "dispatch {name} d is not one JSON value"
+        );
+        Arc::new(Dispatch {
+            name: name.into(),
+            d: d.into_boxed_slice(),
+            scope,
+            intents,
+            deflated_tail: OnceLock::new(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pre-serialised `d`.
+    pub fn d(&self) -> &[u8] {
+        &self.d
+    }
+
+    pub fn scope(&self) -> DispatchScope {
+        self.scope
+    }
+
+    /// Whether a session with these intents on this gateway shard receives the event.
+    pub fn visible_to(&self, intents: Intents, shard: GatewayShard) -> bool {
+        let intents_ok = self.intents.is_empty() || self.intents.intersects(intents);
+        let shard_ok = match self.scope {
+            DispatchScope::Guild(guild_id) => shard.carries_guild(guild_id),
+            DispatchScope::DirectMessage => shard.carries_direct_messages(),
+            DispatchScope::User => true,
+        };
+        intents_ok && shard_ok
+    }
+
+    /// Bytes this event is charged in a replay ring: its framed size.
+    pub fn ring_bytes(&self) -> usize {
+        self.d.len() + self.name.len() + super::frame::DISPATCH_FRAME_OVERHEAD_MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_checks_intents_and_shard() {
+        let shard0 = GatewayShard { id: 0, count: 2 };
+        let shard1 = GatewayShard { id: 1, count: 2 };
+        let guild1 = 1u64 << 22; // -> shard 1 of 2
+        let e = Dispatch::new(
+            "X",
+            b"{}".to_vec(),
+            DispatchScope::Guild(guild1),
+            Intents::GUILD_MESSAGES,
+        );
+        assert!(e.visible_to(Intents::GUILD_MESSAGES, shard1));
+        assert!(!e.visible_to(Intents::GUILD_MESSAGES, shard0));
+        assert!(!e.visible_to(Intents::GUILDS, shard1));
+        let dm = Dispatch::new(
+            "X",
+            b"{}".to_vec(),
+            DispatchScope::DirectMessage,
+            Intents::empty(),
+        );
+        assert!(dm.visible_to(Intents::empty(), shard0));
+        assert!(!dm.visible_to(Intents::KNOWN, shard1));
+        let user = Dispatch::new("X", b"{}".to_vec(), DispatchScope::User, Intents::empty());
+        assert!(user.visible_to(Intents::empty(), shard1));
+    }
+
+    #[test]
+    #[should_panic(expected = "dispatch names")]
+    fn lowercase_names_are_a_bug() {
+        Dispatch::new(
+            "message_create",
+            b"{}".to_vec(),
+            DispatchScope::User,
+            Intents::empty(),
+        );
+    }
+}

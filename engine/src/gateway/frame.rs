@@ -1,0 +1,125 @@
+//! Encoding our payloads: dispatch framing by splicing, and the fixed server messages.
+//!
+//! A dispatch is framed as `{"op":0,"s":N,"t":"NAME","d":` + the shared `d` bytes + `}`:
+//! the event is never re-serialised per session. The other server messages are tiny and
+//! built from constants.
+//!
+//! Invariants: every function here returns one JSON object that `serde_json` parses to the
+//! same value it would have produced itself (tested byte for byte).
+
+use std::io::Write;
+
+/// An upper bound on the bytes a dispatch frame adds around `name` and `d`
+/// (`{"op":0,"s":` + 20 digits + `,"t":"` + `","d":` + `}`).
+pub const DISPATCH_FRAME_OVERHEAD_MAX: usize = 12 + 20 + 6 + 6 + 1;
+
+/// Appends `{"op":0,"s":<seq>,"t":"<name>","d":` to `out`.
+pub fn encode_dispatch_prefix(out: &mut Vec<u8>, seq: u64, name: &str) {
+    debug_assert!(name
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, r#"{{"op":0,"s":{seq},"t":"{name}","d":"#);
+}
+
+/// Appends a whole dispatch frame to `out`.
+///
+/// ```
+/// let mut out = Vec::new();
+/// engine::gateway::encode_dispatch(&mut out, 7, "RESUMED", b"{}");
+/// assert_eq!(out, br#"{"op":0,"s":7,"t":"RESUMED","d":{}}"#);
+/// ```
+pub fn encode_dispatch(out: &mut Vec<u8>, seq: u64, name: &str, d: &[u8]) {
+    encode_dispatch_prefix(out, seq, name);
+    out.extend_from_slice(d);
+    out.push(b'}');
+}
+
+/// op 10 Hello.
+pub fn encode_hello(heartbeat_interval_ms: u64) -> Vec<u8> {
+    format!(r#"{{"op":10,"d":{{"heartbeat_interval":{heartbeat_interval_ms}}}}}"#).into_bytes()
+}
+
+/// op 11 Heartbeat ACK.
+pub const HEARTBEAT_ACK: &[u8] = br#"{"op":11,"d":null}"#;
+
+/// op 7 Reconnect.
+pub const RECONNECT: &[u8] = br#"{"op":7,"d":null}"#;
+
+/// op 9 Invalid Session; `resumable` is its `d`.
+pub fn encode_invalid_session(resumable: bool) -> &'static [u8] {
+    if resumable {
+        br#"{"op":9,"d":true}"#
+    } else {
+        br#"{"op":9,"d":false}"#
+    }
+}
+
+/// op 1 Heartbeat sent by the server (asks the client to heartbeat now); `d` is our last
+/// sequence number, as Discord sends it.
+pub fn encode_heartbeat(seq_last: Option<u64>) -> Vec<u8> {
+    match seq_last {
+        Some(seq) => format!(r#"{{"op":1,"d":{seq}}}"#).into_bytes(),
+        None => br#"{"op":1,"d":null}"#.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Serialize;
+    use serde_json::value::RawValue;
+
+    #[derive(Serialize)]
+    struct SerdeDispatch<'a> {
+        op: u8,
+        s: u64,
+        t: &'a str,
+        d: &'a RawValue,
+    }
+
+    #[test]
+    fn fixed_messages_are_what_serde_would_write() {
+        let v = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
+        assert_eq!(
+            v(&encode_hello(41250)),
+            serde_json::json!({"op":10,"d":{"heartbeat_interval":41250}})
+        );
+        assert_eq!(v(HEARTBEAT_ACK), serde_json::json!({"op":11,"d":null}));
+        assert_eq!(v(RECONNECT), serde_json::json!({"op":7,"d":null}));
+        assert_eq!(
+            v(encode_invalid_session(false)),
+            serde_json::json!({"op":9,"d":false})
+        );
+        assert_eq!(
+            v(encode_invalid_session(true)),
+            serde_json::json!({"op":9,"d":true})
+        );
+        assert_eq!(
+            v(&encode_heartbeat(Some(3))),
+            serde_json::json!({"op":1,"d":3})
+        );
+        assert_eq!(
+            v(&encode_heartbeat(None)),
+            serde_json::json!({"op":1,"d":null})
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn spliced_dispatch_equals_serde_byte_for_byte(
+            seq: u64,
+            name in "[A-Z_]{1,30}",
+            value in any::<Vec<(String, i64)>>(),
+        ) {
+            let d = serde_json::to_string(&value).unwrap();
+            let mut ours = Vec::new();
+            encode_dispatch(&mut ours, seq, &name, d.as_bytes());
+            let raw = RawValue::from_string(d.clone()).unwrap();
+            let theirs = serde_json::to_vec(&SerdeDispatch { op: 0, s: seq, t: &name, d: &raw }).unwrap();
+            prop_assert_eq!(&ours, &theirs);
+            prop_assert!(ours.len() <= d.len() + name.len() + DISPATCH_FRAME_OVERHEAD_MAX);
+        }
+    }
+}

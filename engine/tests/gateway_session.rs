@@ -1,0 +1,972 @@
+//! The gateway session driven through its public sans-IO API with fake time: every opcode,
+//! every close code, heartbeats and zombies, Identify/READY, Resume and replay, flow control,
+//! compression end to end, and arbitrary client bytes.
+
+use std::sync::Arc;
+
+use engine::gateway::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const MS: u64 = 1000;
+const USER: &str = r#"{"id":"5","username":"bot","discriminator":"0","avatar":null,"bot":true,"mfa_enabled":false}"#;
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        core_index: 3,
+        resume_gateway_url: "ws://127.0.0.1:9000/".into(),
+        ..SessionConfig::default()
+    }
+    .with_heartbeat_interval_ms(1000)
+}
+
+/// A session plus everything it said, decoded.
+struct Client {
+    session: Session,
+    now: Micros,
+    frames: Vec<OutFrame>,
+    closes: Vec<(u16, String)>,
+    wakes: Vec<Micros>,
+    others: Vec<Output>,
+    ended: Option<bool>,
+}
+
+impl Client {
+    fn connect_with(config: SessionConfig, target: &str) -> Client {
+        let config = Arc::new(config);
+        let session = Session::new(config, target, Micros(0));
+        let mut client = Client {
+            session,
+            now: Micros(0),
+            frames: vec![],
+            closes: vec![],
+            wakes: vec![],
+            others: vec![],
+            ended: None,
+        };
+        client.drain();
+        client
+    }
+
+    fn connect() -> Client {
+        Client::connect_with(config(), "/?v=10&encoding=json")
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.session.poll() {
+            match output {
+                Output::Send(frame) => self.frames.push(frame),
+                Output::Close { code, reason } => self.closes.push((code.code(), reason)),
+                Output::WakeAt(at) => self.wakes.push(at),
+                Output::SessionEnded { resumable } => {
+                    assert!(self.ended.is_none(), "SessionEnded twice");
+                    self.ended = Some(resumable);
+                }
+                other => self.others.push(other),
+            }
+        }
+    }
+
+    fn at_ms(&mut self, ms: u64) -> &mut Client {
+        self.now = Micros(ms * MS);
+        self
+    }
+
+    fn input(&mut self, input: Input<'_>) -> &mut Client {
+        self.session.handle(self.now, input);
+        self.drain();
+        self
+    }
+
+    fn send(&mut self, payload: &str) -> &mut Client {
+        self.input(Input::Message(payload.as_bytes()))
+    }
+
+    /// Plain-text frames as JSON, taking them out.
+    fn take_json(&mut self) -> Vec<Value> {
+        self.frames
+            .drain(..)
+            .map(|f| {
+                assert!(!f.binary);
+                serde_json::from_slice(&f.bytes).unwrap()
+            })
+            .collect()
+    }
+
+    fn close_code(&self) -> Option<u16> {
+        self.closes.last().map(|c| c.0)
+    }
+
+    fn take_others(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.others)
+    }
+
+    fn identify_with(&mut self, identify_d: Value, identity: Identity) {
+        self.send(&json!({"op": 2, "d": identify_d}).to_string());
+        let auth = self.take_others();
+        assert!(
+            matches!(auth.as_slice(), [Output::Authenticate(_)]),
+            "{auth:?}"
+        );
+        self.input(Input::Identified(Box::new(identity)));
+        let ready = self.take_others();
+        assert!(matches!(ready.as_slice(), [Output::Ready(_)]), "{ready:?}");
+    }
+
+    fn identify(&mut self) -> Vec<Value> {
+        self.take_json();
+        self.identify_with(identify_d(513), identity(vec![1 << 22, 2 << 22]));
+        self.take_json()
+    }
+}
+
+fn identify_d(intents: u64) -> Value {
+    json!({"token": "tok", "properties": {"os": "linux"}, "intents": intents})
+}
+
+fn identity(guild_ids: Vec<u64>) -> Identity {
+    Identity {
+        user_id: 5,
+        user_json: USER.into(),
+        application_id: 5,
+        application_flags: 0,
+        privileged_intents_granted: Intents::empty(),
+        guild_ids,
+        session_nonce: 0xabc,
+    }
+}
+
+fn event(name: &str, n: u64) -> Arc<Dispatch> {
+    Dispatch::new(
+        name,
+        format!(r#"{{"n":{n}}}"#).into_bytes(),
+        DispatchScope::Guild(1 << 22),
+        Intents::GUILD_MESSAGES,
+    )
+}
+
+fn seqs(frames: &[Value]) -> Vec<u64> {
+    frames.iter().map(|f| f["s"].as_u64().unwrap()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Hello, query, heartbeats
+
+#[test]
+fn hello_is_first_and_carries_the_configured_interval() {
+    let mut c = Client::connect();
+    assert!(c.frames[0].priority);
+    assert_eq!(
+        c.take_json(),
+        vec![json!({"op": 10, "d": {"heartbeat_interval": 1000}})]
+    );
+    assert_eq!(
+        c.wakes,
+        vec![Micros(1500 * MS)],
+        "zombie deadline 1.5 intervals after Hello"
+    );
+    let default = Session::new(Arc::new(SessionConfig::default()), "/", Micros(0));
+    let mut default = default;
+    let Some(Output::Send(hello)) = default.poll() else {
+        panic!()
+    };
+    assert_eq!(
+        hello.bytes,
+        br#"{"op":10,"d":{"heartbeat_interval":41250}}"#
+    );
+}
+
+#[test]
+fn unsupported_query_closes_4012_without_hello() {
+    for target in ["/?v=9", "/?v=10&encoding=etf", "/?v=10&compress=deflate"] {
+        let c = Client::connect_with(config(), target);
+        assert!(c.frames.is_empty(), "{target}");
+        assert_eq!(c.close_code(), Some(4012), "{target}");
+        assert_eq!(c.ended, Some(false));
+    }
+    let c = Client::connect_with(config(), "/?encoding=etf");
+    assert!(c.closes[0].1.contains("encoding=etf"));
+}
+
+#[test]
+fn heartbeat_before_identify_is_acked_at_once_with_priority() {
+    let mut c = Client::connect();
+    c.take_json();
+    c.at_ms(10).send(r#"{"op":1,"d":null}"#);
+    assert!(c.frames[0].priority);
+    assert_eq!(c.take_json(), vec![json!({"op": 11, "d": null})]);
+    assert_eq!(
+        c.wakes.last(),
+        Some(&Micros(1510 * MS)),
+        "deadline moved by the heartbeat"
+    );
+}
+
+#[test]
+fn zombie_is_closed_4009_and_cannot_resume() {
+    let mut c = Client::connect();
+    c.identify();
+    c.at_ms(1400).send(r#"{"op":1,"d":1}"#); // deadline -> 2900 ms
+    c.at_ms(2899).input(Input::Tick);
+    assert!(c.closes.is_empty());
+    c.at_ms(2900).input(Input::Tick);
+    assert_eq!(c.close_code(), Some(4009));
+    assert_eq!(c.ended, Some(false));
+    assert!(c.session.into_resumable(Micros(3000 * MS)).is_none());
+}
+
+#[test]
+fn a_late_heartbeat_is_too_late() {
+    let mut c = Client::connect();
+    c.take_json();
+    c.at_ms(1500).send(r#"{"op":1,"d":null}"#); // exactly at the deadline, before any tick
+    assert_eq!(c.close_code(), Some(4009));
+    assert!(c.take_json().is_empty(), "no ACK for a zombie");
+}
+
+#[test]
+fn server_asks_for_a_heartbeat() {
+    let mut c = Client::connect();
+    c.take_json();
+    c.input(Input::RequestHeartbeat);
+    assert!(c.frames[0].priority);
+    assert_eq!(c.take_json(), vec![json!({"op": 1, "d": null})]);
+    c.identify();
+    c.input(Input::RequestHeartbeat);
+    assert_eq!(c.take_json(), vec![json!({"op": 1, "d": 1})]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Identify and READY
+
+#[test]
+fn identify_then_ready_with_everything_clients_need() {
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(
+        r#"{"op":2,"d":{"token":"Bot tok","properties":{"os":"linux"},"intents":513,
+           "shard":[1,2],"presence":{"status":"idle","game":{"name":"x"}}}}"#,
+    );
+    let Some(Output::Authenticate(request)) = c.take_others().pop() else {
+        panic!()
+    };
+    assert_eq!(request.token, "tok");
+    assert_eq!(request.shard, GatewayShard { id: 1, count: 2 });
+    assert_eq!(request.intents.bits(), 513);
+    // Guilds 1<<22 and 3<<22 are on shard 1 of 2; 2<<22 is on shard 0.
+    c.input(Input::Identified(Box::new(identity(vec![
+        1 << 22,
+        2 << 22,
+        3 << 22,
+    ]))));
+    let frames = c.take_json();
+    assert_eq!(frames.len(), 1);
+    let ready = &frames[0];
+    assert_eq!(
+        (ready["op"].clone(), ready["s"].clone(), ready["t"].clone()),
+        (json!(0), json!(1), json!("READY"))
+    );
+    let d = &ready["d"];
+    assert_eq!(d["v"], 10);
+    assert_eq!(d["user"], serde_json::from_str::<Value>(USER).unwrap());
+    assert_eq!(
+        d["guilds"],
+        json!([{"id": (1u64 << 22).to_string(), "unavailable": true},
+               {"id": (3u64 << 22).to_string(), "unavailable": true}])
+    );
+    assert_eq!(
+        d["resume_gateway_url"], "ws://127.0.0.1:9000",
+        "no trailing slash"
+    );
+    assert_eq!(d["shard"], json!([1, 2]));
+    assert_eq!(d["application"], json!({"id": "5", "flags": 0}));
+    let session_id = SessionId::parse(d["session_id"].as_str().unwrap()).unwrap();
+    assert_eq!(session_id.core(), 3);
+    let Some(Output::Ready(info)) = c.take_others().pop() else {
+        panic!()
+    };
+    assert_eq!(info.session_id, session_id);
+    assert_eq!(info.guild_ids, vec![1 << 22, 3 << 22]);
+    assert_eq!(info.presence.unwrap().status, Status::Idle);
+    assert_eq!(c.session.session_id(), Some(session_id));
+}
+
+#[test]
+fn identify_refusals_close_with_discords_codes() {
+    type Case = (&'static str, Box<dyn Fn(&mut Client)>);
+    let cases: Vec<Case> = vec![
+        (
+            "4004 bad token",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+                c.input(Input::AuthenticationFailed);
+            }),
+        ),
+        (
+            "4014 privileged not granted",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1 | (1 << 15))}).to_string());
+                c.input(Input::Identified(Box::new(identity(vec![]))));
+            }),
+        ),
+        (
+            "4013 unknown intent",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1 << 17)}).to_string());
+            }),
+        ),
+        (
+            "4010 shard",
+            Box::new(|c: &mut Client| {
+                c.send(r#"{"op":2,"d":{"token":"t","properties":{},"intents":1,"shard":[2,2]}}"#);
+            }),
+        ),
+        (
+            "4011 sharding required",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+                c.input(Input::Identified(Box::new(identity(
+                    (0..3).map(|g| g << 22).collect(),
+                ))));
+            }),
+        ),
+        (
+            "4005 second identify",
+            Box::new(|c: &mut Client| {
+                c.identify();
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+            }),
+        ),
+        (
+            "4005 identify while authenticating",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+            }),
+        ),
+        (
+            "4005 resume when identified",
+            Box::new(|c: &mut Client| {
+                c.identify();
+                c.send(r#"{"op":6,"d":{"token":"tok","session_id":"x","seq":1}}"#);
+            }),
+        ),
+        (
+            "4003 op 3 before identify",
+            Box::new(|c: &mut Client| {
+                c.send(
+                    r#"{"op":3,"d":{"status":"online","activities":[],"afk":false,"since":null}}"#,
+                );
+            }),
+        ),
+        (
+            "4003 op 8 while authenticating",
+            Box::new(|c: &mut Client| {
+                c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+                c.send(r#"{"op":8,"d":{"guild_id":1,"query":"","limit":0}}"#);
+            }),
+        ),
+        (
+            "4001 unknown opcode",
+            Box::new(|c: &mut Client| {
+                c.send(r#"{"op":5,"d":null}"#);
+            }),
+        ),
+        (
+            "4001 server opcode",
+            Box::new(|c: &mut Client| {
+                c.send(r#"{"op":10,"d":null}"#);
+            }),
+        ),
+        (
+            "4002 bad json",
+            Box::new(|c: &mut Client| {
+                c.send(r#"{"op":1,"#);
+            }),
+        ),
+        (
+            "4002 ill-typed",
+            Box::new(|c: &mut Client| {
+                c.send(r#"{"op":2,"d":{"token":1}}"#);
+            }),
+        ),
+        (
+            "4002 over 4096 bytes",
+            Box::new(|c: &mut Client| {
+                let big = format!(r#"{{"op":1,"d":null,"pad":"{}"}}"#, "x".repeat(4096));
+                c.send(&big);
+            }),
+        ),
+        (
+            "4002 shell's size limit",
+            Box::new(|c: &mut Client| {
+                c.input(Input::PayloadTooLarge { len: 1 << 20 });
+            }),
+        ),
+    ];
+    let mut config = config();
+    config.guilds_per_shard_max = 2;
+    for (name, act) in cases {
+        let mut c = Client::connect_with(config.clone(), "/");
+        act(&mut c);
+        let want: u16 = name[..4].parse().unwrap();
+        assert_eq!(c.close_code(), Some(want), "{name}: {:?}", c.closes);
+        assert_eq!(c.closes.len(), 1, "{name}");
+        assert!(c.ended.is_some(), "{name}");
+        // Nothing more comes out of an ended session.
+        c.send(r#"{"op":1,"d":null}"#);
+        assert_eq!(c.closes.len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn more_than_120_payloads_in_60s_closes_4008_heartbeats_included() {
+    let mut c = Client::connect();
+    c.identify(); // payload 1
+    for i in 0..119 {
+        c.at_ms(i).send(r#"{"op":1,"d":1}"#);
+    }
+    assert!(c.closes.is_empty());
+    c.at_ms(200).send(r#"{"op":1,"d":1}"#);
+    assert_eq!(c.close_code(), Some(4008));
+    assert_eq!(c.ended, Some(true), "4008 keeps the session resumable");
+}
+
+#[test]
+fn payloads_spread_over_windows_are_fine() {
+    let mut c = Client::connect_with(config().with_heartbeat_interval_ms(100_000), "/");
+    for i in 0..360 {
+        c.at_ms(i * 500).send(r#"{"op":1,"d":null}"#); // 2/s, 120 per minute
+    }
+    assert!(c.closes.is_empty(), "{:?}", c.closes);
+}
+
+#[test]
+fn identify_rate_limited_gets_op9_false_and_may_identify_again() {
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&json!({"op": 2, "d": identify_d(1)}).to_string());
+    c.take_others();
+    c.input(Input::IdentifyRateLimited);
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+    assert!(c.closes.is_empty());
+    c.identify_with(identify_d(1), identity(vec![]));
+    assert_eq!(c.take_json()[0]["t"], "READY");
+}
+
+// ---------------------------------------------------------------------------------------
+// Dispatch
+
+#[test]
+fn dispatches_are_numbered_per_session_and_filtered() {
+    let mut c = Client::connect();
+    c.identify(); // intents 513 = GUILDS | GUILD_MESSAGES, shard [0, 1]
+    let message = event("MESSAGE_CREATE", 1);
+    let typing = Dispatch::new(
+        "TYPING_START",
+        b"{}".to_vec(),
+        DispatchScope::Guild(1 << 22),
+        Intents::GUILD_MESSAGE_TYPING,
+    );
+    let dm = Dispatch::new(
+        "MESSAGE_CREATE",
+        b"{\"dm\":1}".to_vec(),
+        DispatchScope::DirectMessage,
+        Intents::DIRECT_MESSAGES | Intents::GUILD_MESSAGES,
+    );
+    c.input(Input::Dispatch(&message));
+    c.input(Input::Dispatch(&typing)); // no intent: dropped, no seq used
+    c.input(Input::Dispatch(&dm));
+    c.input(Input::Dispatch(&message));
+    let frames = c.take_json();
+    assert_eq!(seqs(&frames), vec![2, 3, 4]);
+    assert_eq!(
+        frames[0],
+        json!({"op": 0, "s": 2, "t": "MESSAGE_CREATE", "d": {"n": 1}})
+    );
+    assert_eq!(frames[1]["d"], json!({"dm": 1}));
+    assert!(!c.frames.iter().any(|f| f.priority));
+}
+
+#[test]
+fn shards_receive_only_their_guilds_and_dms_go_to_shard_zero() {
+    let mut shard1 = Client::connect();
+    shard1.take_json();
+    let mut d = identify_d(1 << 9 | 1 << 12);
+    d["shard"] = json!([1, 2]);
+    shard1.identify_with(d, identity(vec![]));
+    shard1.take_json();
+    let on_shard0 = Dispatch::new(
+        "MESSAGE_CREATE",
+        b"{}".to_vec(),
+        DispatchScope::Guild(2 << 22),
+        Intents::GUILD_MESSAGES,
+    );
+    let on_shard1 = Dispatch::new(
+        "MESSAGE_CREATE",
+        b"{}".to_vec(),
+        DispatchScope::Guild(3 << 22),
+        Intents::GUILD_MESSAGES,
+    );
+    let dm = Dispatch::new(
+        "MESSAGE_CREATE",
+        b"{}".to_vec(),
+        DispatchScope::DirectMessage,
+        Intents::DIRECT_MESSAGES,
+    );
+    for e in [&on_shard0, &on_shard1, &dm] {
+        shard1.input(Input::Dispatch(e));
+    }
+    assert_eq!(
+        seqs(&shard1.take_json()),
+        vec![2],
+        "only the guild on shard 1"
+    );
+}
+
+#[test]
+fn client_ops_after_ready_become_outputs() {
+    let mut c = Client::connect();
+    c.identify();
+    c.send(r#"{"op":3,"d":{"since":null,"activities":[{"name":"chess","type":0}],"status":"dnd","afk":false}}"#);
+    c.send(
+        r#"{"op":4,"d":{"guild_id":"4194304","channel_id":77,"self_mute":false,"self_deaf":true}}"#,
+    );
+    c.send(
+        r#"{"op":8,"d":{"guild_id":4194304,"presences":false,"limit":0,"query":"","nonce":"ab"}}"#,
+    );
+    c.send(r#"{"op":31,"d":{"guild_ids":["4194304"]}}"#);
+    let outs = c.take_others();
+    assert!(matches!(&outs[0], Output::PresenceUpdate(p) if p.status == Status::Dnd));
+    assert!(
+        matches!(&outs[1], Output::VoiceStateUpdate(v) if v.channel_id == Some(77) && v.self_deaf)
+    );
+    assert!(
+        matches!(&outs[2], Output::RequestGuildMembers(r) if r.guild_id == 1 << 22 && r.nonce.as_deref() == Some("ab"))
+    );
+    assert!(matches!(&outs[3], Output::RequestSoundboardSounds(r) if r.guild_ids == vec![1 << 22]));
+    assert!(c.closes.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Resume
+
+/// Identifies, receives READY + 3 events, drops with `code`, returns the detached state.
+fn session_with_history(code: Option<u16>) -> (ResumableState, String) {
+    let mut c = Client::connect();
+    let ready = c.identify();
+    let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
+    for n in 0..3 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    assert_eq!(seqs(&c.take_json()), vec![2, 3, 4]);
+    c.at_ms(100).input(Input::SocketClosed { code });
+    assert_eq!(c.ended, Some(true));
+    let state = c.session.into_resumable(c.now).unwrap();
+    assert_eq!(state.expires_at(), Micros(100 * MS + 120_000 * MS));
+    (state, session_id)
+}
+
+fn resume(session_id: &str, token: &str, seq: u64) -> String {
+    json!({"op": 6, "d": {"token": token, "session_id": session_id, "seq": seq}}).to_string()
+}
+
+#[test]
+fn resume_replays_missed_dispatches_in_order_then_resumed() {
+    let (mut state, session_id) = session_with_history(Some(4000));
+    // Two more events arrive while detached.
+    state.handle_dispatch(&event("MESSAGE_CREATE", 10));
+    state.handle_dispatch(&event("MESSAGE_UPDATE", 11));
+    assert_eq!(state.seq_last(), 6);
+    let mut c = Client::connect();
+    c.take_json();
+    c.at_ms(200).send(&resume(&session_id, "Bot tok", 3)); // the client saw up to s=3
+    let Some(Output::Resume { session_id: asked }) = c.take_others().pop() else {
+        panic!()
+    };
+    assert_eq!(asked.to_string(), session_id);
+    assert_eq!(asked.core(), 3, "the caller routes the lookup to core 3");
+    c.input(Input::ResumeFound(Box::new(state)));
+    let frames = c.take_json();
+    assert_eq!(seqs(&frames), vec![4, 5, 6, 7]);
+    assert_eq!(frames[0]["d"], json!({"n": 2}));
+    assert_eq!(frames[1]["d"], json!({"n": 10}));
+    assert_eq!(frames[2]["t"], "MESSAGE_UPDATE");
+    assert_eq!(frames[3], json!({"op": 0, "s": 7, "t": "RESUMED", "d": {}}));
+    assert!(
+        matches!(c.take_others().as_slice(), [Output::Resumed(info)] if info.session_id.to_string() == session_id)
+    );
+    // Live again: new events continue the sequence.
+    c.input(Input::Dispatch(&event("MESSAGE_CREATE", 12)));
+    assert_eq!(seqs(&c.take_json()), vec![8]);
+    assert_eq!(c.session.session_id().unwrap().to_string(), session_id);
+}
+
+#[test]
+fn resume_with_nothing_missed_sends_only_resumed() {
+    let (state, session_id) = session_with_history(None);
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(&session_id, "tok", 4));
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(
+        c.take_json(),
+        vec![json!({"op": 0, "s": 5, "t": "RESUMED", "d": {}})]
+    );
+}
+
+#[test]
+fn resume_refusals() {
+    // Wrong token: op 9 false, and the state goes back to the caller intact.
+    let (state, session_id) = session_with_history(Some(4200));
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(&session_id, "other", 4));
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+    let Some(Output::DetachedReturned(state)) = c.take_others().pop() else {
+        panic!()
+    };
+    assert_eq!(state.seq_last(), 4);
+    assert!(
+        c.closes.is_empty(),
+        "the client may identify on this connection"
+    );
+
+    // Seq ahead of anything sent: 4007, and the state is gone.
+    let mut c = Client::connect();
+    c.send(&resume(&session_id, "tok", 5));
+    c.take_others();
+    c.input(Input::ResumeFound(state));
+    assert_eq!(c.close_code(), Some(4007));
+    assert!(c.take_others().is_empty());
+
+    // Unknown session.
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(&SessionId::new(1, 9).to_string(), "tok", 1));
+    c.input(Input::ResumeNotFound);
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+
+    // Not even a session id: op 9 without asking the caller.
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume("nope", "tok", 1));
+    assert!(c.take_others().is_empty());
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+
+    // Expired.
+    let (state, session_id) = session_with_history(Some(4000));
+    let mut c = Client::connect_with(config().with_heartbeat_interval_ms(1_000_000), "/");
+    c.take_json();
+    c.at_ms(100 + 120_000).send(&resume(&session_id, "tok", 4));
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+}
+
+#[test]
+fn resume_older_than_the_ring_gets_op9_false() {
+    let mut config = config();
+    config.replay_ring_len_max = 3;
+    let mut c = Client::connect_with(config.clone(), "/");
+    let ready = c.identify();
+    let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
+    for n in 0..4 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    c.input(Input::SocketClosed { code: Some(4000) });
+    let state = c.session.into_resumable(c.now).unwrap(); // ring holds s = 3, 4, 5
+    let mut c = Client::connect_with(config.clone(), "/");
+    c.take_json();
+    c.send(&resume(&session_id, "tok", 1)); // needs s = 2: dropped
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+}
+
+#[test]
+fn resume_near_the_oldest_kept_event_works() {
+    let mut config = config();
+    config.replay_ring_len_max = 3;
+    let mut c = Client::connect_with(config.clone(), "/");
+    let ready = c.identify();
+    let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
+    for n in 0..4 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    c.input(Input::SocketClosed { code: None });
+    let state = c.session.into_resumable(c.now).unwrap();
+    let mut c = Client::connect_with(config, "/");
+    c.take_json();
+    c.send(&resume(&session_id, "tok", 3)); // ring holds 3, 4, 5; RESUMED will push out 3
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(seqs(&c.take_json()), vec![4, 5, 6]);
+}
+
+#[test]
+fn client_close_1000_or_1001_ends_the_session_anything_else_keeps_it() {
+    for (code, resumable) in [
+        (Some(1000), false),
+        (Some(1001), false),
+        (Some(4000), true),
+        (Some(4200), true),
+        (Some(1006), true),
+        (None, true),
+    ] {
+        let mut c = Client::connect();
+        c.identify();
+        c.input(Input::SocketClosed { code });
+        assert_eq!(c.ended, Some(resumable), "{code:?}");
+        assert_eq!(
+            c.session.into_resumable(Micros(0)).is_some(),
+            resumable,
+            "{code:?}"
+        );
+    }
+    // Before identify there is nothing to resume.
+    let mut c = Client::connect();
+    c.input(Input::SocketClosed { code: Some(4000) });
+    assert_eq!(c.ended, Some(false));
+}
+
+#[test]
+fn a_resume_answer_after_the_connection_closed_is_handed_back() {
+    let (state, session_id) = session_with_history(Some(4000));
+    let mut c = Client::connect();
+    c.send(&resume(&session_id, "tok", 4));
+    c.input(Input::SocketClosed { code: None });
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert!(matches!(
+        c.take_others().as_slice(),
+        [Output::DetachedReturned(_)]
+    ));
+}
+
+#[test]
+fn reconnect_sends_op7_then_closes_resumably() {
+    let mut c = Client::connect();
+    c.identify();
+    c.input(Input::Reconnect);
+    let frames = c.take_json();
+    assert_eq!(frames, vec![json!({"op": 7, "d": null})]);
+    assert_eq!(c.close_code(), Some(4000));
+    assert_eq!(c.ended, Some(true));
+    assert!(c.session.into_resumable(Micros(0)).is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// Flow control and slow consumers
+
+#[test]
+fn acks_are_not_held_behind_dispatches_and_written_reopens_the_window() {
+    let mut config = config();
+    config.send_window_bytes = 300;
+    let mut c = Client::connect_with(config, "/");
+    c.identify(); // Hello + READY already exceed the window
+    for n in 0..5 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    assert!(
+        c.take_json().is_empty(),
+        "window full: dispatches wait in the ring"
+    );
+    c.send(r#"{"op":1,"d":1}"#);
+    assert_eq!(
+        c.take_json(),
+        vec![json!({"op": 11, "d": null})],
+        "the ACK goes out anyway"
+    );
+    c.input(Input::Written { bytes: 100_000 });
+    assert_eq!(seqs(&c.take_json()), vec![2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_consumer_stuck_past_the_grace_is_closed_resumably() {
+    let mut config = config().with_heartbeat_interval_ms(100_000);
+    config.send_window_bytes = 300;
+    config.slow_consumer_grace_ms = 5000;
+    let mut c = Client::connect_with(config, "/");
+    c.identify();
+    c.at_ms(1000)
+        .input(Input::Dispatch(&event("MESSAGE_CREATE", 0)));
+    assert_eq!(
+        c.wakes.last(),
+        Some(&Micros(6000 * MS)),
+        "wake for the slow-consumer deadline"
+    );
+    c.at_ms(5999).input(Input::Tick);
+    assert!(c.closes.is_empty());
+    c.at_ms(6000).input(Input::Tick);
+    assert_eq!(c.close_code(), Some(4000));
+    assert_eq!(c.ended, Some(true));
+    let state = c.session.into_resumable(c.now).unwrap();
+    assert_eq!(state.seq_last(), 2, "the ring kept what it missed");
+}
+
+#[test]
+fn ring_overflow_of_unsent_events_closes_the_connection() {
+    let mut config = config();
+    config.send_window_bytes = 1; // Hello fills it: READY and the rest wait
+    config.replay_ring_len_max = 5;
+    let mut c = Client::connect_with(config, "/");
+    c.identify();
+    for n in 0..4 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    assert!(c.closes.is_empty());
+    c.input(Input::Dispatch(&event("MESSAGE_CREATE", 4)));
+    assert_eq!(c.close_code(), Some(4000));
+}
+
+// ---------------------------------------------------------------------------------------
+// Compression end to end
+
+fn inflate_message(inflater: &mut flate2::Decompress, wire: &[u8]) -> Vec<u8> {
+    assert!(wire.ends_with(&[0, 0, 0xff, 0xff]));
+    let mut out = Vec::with_capacity(wire.len() * 20 + 4096);
+    let start = inflater.total_in();
+    inflater
+        .decompress_vec(wire, &mut out, flate2::FlushDecompress::Sync)
+        .unwrap();
+    assert_eq!((inflater.total_in() - start) as usize, wire.len());
+    out
+}
+
+fn run_compressed_session(target: &str, decode: &mut dyn FnMut(&[u8]) -> Vec<u8>) {
+    let mut c = Client::connect_with(config(), target);
+    c.identify_with(identify_d(513), identity(vec![1 << 22]));
+    c.input(Input::Dispatch(&event("MESSAGE_CREATE", 1)));
+    c.send(r#"{"op":1,"d":2}"#);
+    let frames: Vec<Value> = c
+        .frames
+        .drain(..)
+        .map(|f| {
+            assert!(f.binary, "compressed frames are BINARY");
+            serde_json::from_slice(&decode(&f.bytes)).unwrap()
+        })
+        .collect();
+    assert_eq!(frames[0]["op"], 10);
+    assert_eq!(frames[1]["t"], "READY");
+    assert_eq!(
+        frames[2],
+        json!({"op": 0, "s": 2, "t": "MESSAGE_CREATE", "d": {"n": 1}})
+    );
+    assert_eq!(frames[3], json!({"op": 11, "d": null}));
+}
+
+#[test]
+fn zlib_stream_session_decodes_with_one_inflater() {
+    for mode in [ZlibMode::Spliced, ZlibMode::Context] {
+        let mut config = config();
+        config.compression.zlib_mode = mode;
+        let mut inflater = flate2::Decompress::new(true);
+        let mut c = Client::connect_with(config, "/?v=10&encoding=json&compress=zlib-stream");
+        c.identify_with(identify_d(513), identity(vec![1 << 22]));
+        let decoded: Vec<Value> = c
+            .frames
+            .drain(..)
+            .map(|f| serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes)).unwrap())
+            .collect();
+        assert_eq!(decoded[1]["t"], "READY", "{mode:?}");
+    }
+    let mut inflater = flate2::Decompress::new(true);
+    run_compressed_session("/?compress=zlib-stream", &mut |w| {
+        inflate_message(&mut inflater, w)
+    });
+}
+
+#[test]
+fn zstd_stream_session_decodes_with_one_context() {
+    use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
+    let mut decoder = Decoder::new().unwrap();
+    let mut decode = |wire: &[u8]| {
+        let mut out = vec![0u8; 1 << 20];
+        let mut input = InBuffer::around(wire);
+        let mut output = OutBuffer::around(&mut out[..]);
+        decoder.run(&mut input, &mut output).unwrap();
+        assert_eq!(input.pos(), wire.len());
+        let n = output.pos();
+        out.truncate(n);
+        out
+    };
+    run_compressed_session("/?v=10&encoding=json&compress=zstd-stream", &mut decode);
+}
+
+// ---------------------------------------------------------------------------------------
+// Arbitrary input
+
+#[derive(Debug, Clone)]
+enum Step {
+    Bytes(Vec<u8>),
+    Json(u64, String),
+    Identified,
+    AuthFailed,
+    ResumeNotFound,
+    Tick(u64),
+    Written(usize),
+    Dispatch,
+    Closed(Option<u16>),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..300).prop_map(Step::Bytes),
+        (
+            prop::sample::select(vec![0u64, 1, 2, 3, 4, 6, 8, 9, 31, 99]),
+            "[\\[\\]{}\",:0-9a-z_ -]{0,80}"
+        )
+            .prop_map(|(op, d)| Step::Json(op, d)),
+        Just(Step::Identified),
+        Just(Step::AuthFailed),
+        Just(Step::ResumeNotFound),
+        (0u64..3_000).prop_map(Step::Tick),
+        (0usize..10_000).prop_map(Step::Written),
+        Just(Step::Dispatch),
+        proptest::option::of(any::<u16>()).prop_map(Step::Closed),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn arbitrary_client_input_never_panics(
+        compress in prop::sample::select(vec!["", "zlib-stream", "zstd-stream"]),
+        steps in proptest::collection::vec(step(), 0..40),
+    ) {
+        let mut session = Session::new(Arc::new(config()), &format!("/?compress={compress}"), Micros(0));
+        let mut now = Micros(0);
+        let mut ended = 0;
+        let (mut asked_auth, mut asked_resume) = (false, false);
+        let message = event("MESSAGE_CREATE", 1);
+        let identify = json!({"op": 2, "d": identify_d(513)}).to_string();
+        for step in steps {
+            match step {
+                Step::Bytes(b) => session.handle(now, Input::Message(&b)),
+                Step::Json(op, d) => {
+                    let text = if op == 2 && d.is_empty() { identify.clone() } else { format!(r#"{{"op":{op},"d":{d}}}"#) };
+                    session.handle(now, Input::Message(text.as_bytes()))
+                }
+                // The caller answers only what it was asked (answering unasked is a caller bug).
+                Step::Identified if asked_auth => { asked_auth = false; session.handle(now, Input::Identified(Box::new(identity(vec![1 << 22])))) }
+                Step::AuthFailed if asked_auth => { asked_auth = false; session.handle(now, Input::AuthenticationFailed) }
+                Step::ResumeNotFound if asked_resume => { asked_resume = false; session.handle(now, Input::ResumeNotFound) }
+                Step::Identified | Step::AuthFailed | Step::ResumeNotFound => {}
+                Step::Tick(ms) => { now = now.plus_ms(ms); session.handle(now, Input::Tick) }
+                Step::Written(n) => session.handle(now, Input::Written { bytes: n }),
+                Step::Dispatch => session.handle(now, Input::Dispatch(&message)),
+                Step::Closed(code) => session.handle(now, Input::SocketClosed { code }),
+            }
+            while let Some(output) = session.poll() {
+                match output {
+                    Output::SessionEnded { .. } => ended += 1,
+                    Output::Authenticate(_) => asked_auth = true,
+                    Output::Resume { .. } => asked_resume = true,
+                    _ => {}
+                }
+            }
+        }
+        prop_assert!(ended <= 1);
+    }
+}
