@@ -1,5 +1,6 @@
 //! Benchmark suite `lsm`: the Flux message store on the chat-history workload, with fjall
-//! and RocksDB side by side in the same run (`--features peers`).
+//! and RocksDB side by side in the same run (`--features peers`, or `fjall-peer` /
+//! `rocksdb-peer` alone: RocksDB is C++ and takes long to compile).
 //!
 //! Workload: N messages of 200 bytes spread over 10k channels, ids shaped like Snowflakes
 //! spanning 100 days (so ten 10-day buckets close during the run), appended in group
@@ -220,7 +221,10 @@ fn flux(cfg: &Config) -> Row {
     drain(&mut store, &mut in_flight, &mut commit_latency);
     let elapsed = start.elapsed();
 
-    // Warm pass over every channel, then the measured cached pass.
+    // Let flush and compaction finish so cached reads measure the read path, not the
+    // two-core machine's CPU being shared with the maintenance thread. Then a warm pass
+    // over every channel, then the measured cached pass.
+    store.wait_idle().expect("idle");
     let read = |store: &Store, channel: u64| -> u64 {
         let page = store.history(channel, Page::Latest, 50).expect("history");
         page.iter().map(|m| m.value.len() as u64 + 1).sum()
@@ -267,12 +271,12 @@ fn drain(store: &mut Store, in_flight: &mut VecDeque<(u64, Instant)>, hist: &mut
 }
 
 /// Flux's key encoding, reused for the peers so all three store identical keys.
-#[cfg(feature = "peers")]
+#[cfg(any(feature = "fjall-peer", feature = "rocksdb-peer"))]
 fn key(channel: u64, id: u64) -> [u8; lsm::key::MESSAGE_KEY_LEN] {
     lsm::key::MessageKey::new(channel, id, bucket_of).encode()
 }
 
-#[cfg(feature = "peers")]
+#[cfg(feature = "fjall-peer")]
 fn fjall_row(cfg: &Config) -> Row {
     use fjall::{Database, KeyspaceCreateOptions, PersistMode};
     let dir = scratch("fjall");
@@ -340,7 +344,7 @@ fn fjall_row(cfg: &Config) -> Row {
     }
 }
 
-#[cfg(feature = "peers")]
+#[cfg(feature = "rocksdb-peer")]
 fn rocksdb_row(cfg: &Config) -> Row {
     use rocksdb::{
         DBCompressionType, IteratorMode, Options as RocksOptions, WriteBatch, WriteOptions, DB,
@@ -409,13 +413,15 @@ fn rocksdb_row(cfg: &Config) -> Row {
 /// Runs the suite.
 pub fn run(size: Size) -> Report {
     let cfg = Config::for_size(size);
-    #[cfg_attr(not(feature = "peers"), allow(unused_mut))]
+    #[cfg_attr(
+        not(any(feature = "fjall-peer", feature = "rocksdb-peer")),
+        allow(unused_mut)
+    )]
     let mut rows = vec![flux(&cfg)];
-    #[cfg(feature = "peers")]
-    {
-        rows.push(fjall_row(&cfg));
-        rows.push(rocksdb_row(&cfg));
-    }
+    #[cfg(feature = "fjall-peer")]
+    rows.push(fjall_row(&cfg));
+    #[cfg(feature = "rocksdb-peer")]
+    rows.push(rocksdb_row(&cfg));
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
     let mut table = format!(

@@ -101,16 +101,20 @@ impl Manifest {
         if body.len() != HEADER_LEN + count * RECORD_LEN {
             return Err("manifest length does not match its table count");
         }
-        let tables = (0..count)
-            .map(|i| {
-                let at = HEADER_LEN + i * RECORD_LEN;
-                TableRecord {
-                    id: u64_at(at),
-                    window: u32_at(at + 8),
-                    sealed: body[at + 12] != 0,
-                }
-            })
-            .collect();
+        let mut tables = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = HEADER_LEN + i * RECORD_LEN;
+            let sealed = match body[at + 12] {
+                0 => false,
+                1 => true,
+                _ => return Err("bad sealed flag"),
+            };
+            tables.push(TableRecord {
+                id: u64_at(at),
+                window: u32_at(at + 8),
+                sealed,
+            });
+        }
         Ok(Manifest {
             generation: u64_at(12),
             next_table_id: u64_at(20),

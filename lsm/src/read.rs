@@ -91,12 +91,12 @@ impl<'a> View<'a> {
         for memtable in &self.memtables {
             open.push(Box::new(memtable.cursor(lo, hi, direction)));
         }
-        let prefix = &channel_lo[..crate::key::CHANNEL_PREFIX_LEN];
+        let prefix = crate::key::channel_prefix(channel_id);
         let mut lazy = Vec::new();
         for live in self.tables {
             let table: &'a crate::sstable::reader::Table = &live.table;
             let footer = table.footer();
-            if !footer.has_messages() || !table.may_contain_prefix(prefix) {
+            if !footer.has_messages() {
                 continue;
             }
             let bound = match direction {
@@ -114,7 +114,13 @@ impl<'a> View<'a> {
             let (lo, hi) = (lo.map(<[u8]>::to_vec), hi.map(<[u8]>::to_vec));
             lazy.push(Lazy {
                 bound: bound.encode().to_vec(),
+                // The Bloom filter is asked only once the scan reaches the table: probing
+                // the filters of every table up front cost more (a cache miss per probe)
+                // than the few tables a page actually opens.
                 open: Box::new(move || {
+                    if !table.may_contain_prefix(&prefix) {
+                        return Ok(Box::new(Exhausted) as Box<dyn Cursor<'a> + 'a>);
+                    }
                     let cursor = table.cursor(as_ref(&lo), as_ref(&hi), direction)?;
                     Ok(Box::new(cursor) as Box<dyn Cursor<'a> + 'a>)
                 }),
@@ -183,6 +189,19 @@ impl<'a> View<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A cursor with nothing in it: a table whose filter rules the channel out.
+struct Exhausted;
+
+impl<'a> Cursor<'a> for Exhausted {
+    fn head(&self) -> Option<EntryRef<'a>> {
+        None
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        Ok(())
     }
 }
 

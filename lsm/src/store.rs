@@ -527,6 +527,7 @@ impl Store {
                     .expect("a flush finishes a frozen memtable");
                 assert_eq!(flushed.seq_max(), seq_max, "flushes finish in order");
                 self.version = version;
+                self.maintenance.send(Job::Release(flushed))?;
             }
             Done::Compacted { version } => self.version = version,
             Done::Idle { jobs_done } => self.jobs_done = jobs_done,
