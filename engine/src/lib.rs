@@ -3,23 +3,33 @@
 //! `engine` owns everything the low-level crates refuse to touch: cores, sockets and the
 //! clock. It runs one pinned reactor per core ([`reactor`]), speaks HTTP/1.1 ([`http`])
 //! and WebSocket (with `wsframe`) itself, lets cores talk over lock-free rings ([`mesh`]),
-//! and will speak the Discord Gateway v10 and REST API, own guild state per core
+//! and runs [`app::FluxApp`] on every core: the Discord REST API ([`rest`]) and Gateway
+//! v10 ([`gateway`]) over the world in [`world`]. Later it will own guild state per core
 //! (`core = (guild_id >> 22) % cores`), store it in `lsm`, and forward voice with `sfu`.
 //!
 //! # Embedding
 //!
-//! Start a server in-process on an ephemeral port with a temporary data directory, talk
-//! to it, and shut it down:
+//! Start a server in-process on an ephemeral port with a temporary data directory (a demo
+//! world is created in it), talk to it, and shut it down. Four calls are the whole API:
+//! [`Server::start`], [`Server::local_addr`], [`Server::bootstrap`] (what
+//! `bootstrap.json` says: URLs, the demo guild, bot tokens) and [`Server::shutdown`].
 //!
 //! ```
 //! use std::io::{Read, Write};
 //!
 //! let server = engine::Server::start(engine::Config::ephemeral())?;
+//! let bot = &server.bootstrap().expect("the Flux app writes one").bots[0];
 //! let mut client = std::net::TcpStream::connect(server.local_addr())?;
-//! client.write_all(b"GET /health HTTP/1.1\r\nHost: flux\r\nConnection: close\r\n\r\n")?;
+//! let request = format!(
+//!     "GET /api/v10/users/@me HTTP/1.1\r\nHost: flux\r\nAuthorization: Bot {}\r\n\
+//!      Connection: close\r\n\r\n",
+//!     bot.token
+//! );
+//! client.write_all(request.as_bytes())?;
 //! let mut answer = String::new();
 //! client.read_to_string(&mut answer)?;
 //! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.contains(&format!("\"username\":\"{}\"", bot.username)));
 //! server.shutdown()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -28,6 +38,7 @@
 //! [`Server::start_with`]. The `flux` binary is a thin CLI over this API.
 #![deny(unsafe_code)]
 
+pub mod app;
 pub mod http;
 pub mod mesh;
 pub mod reactor;
@@ -64,6 +75,10 @@ pub struct Config {
     pub limits: Limits,
     /// Delete `data_dir` after shutdown (set by [`Config::ephemeral`]).
     pub remove_data_dir_on_shutdown: bool,
+    /// Serve the `/_flux/test/*` routes (drop every gateway connection, inject a dispatch).
+    /// For tests only: anyone who can reach the port could use them. Off by default;
+    /// `flux serve --test-hooks` turns them on.
+    pub test_hooks: bool,
 }
 
 /// Which I/O backend the reactors use.
@@ -137,6 +152,7 @@ impl Default for Config {
             heartbeat_interval_ms: 41_250,
             limits: Limits::default(),
             remove_data_dir_on_shutdown: false,
+            test_hooks: false,
         }
     }
 }

@@ -20,9 +20,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
+use crate::app::{FluxApp, Metrics, Shared};
 use crate::reactor::core::{Reactor, Setup};
-use crate::reactor::testapp::EchoApp;
 use crate::reactor::{sys, App, CoreInfo, CoreStats, Stats};
+use crate::world::Bootstrap;
 use crate::{mesh, Config, IoBackend};
 
 /// A running server. Dropping it shuts it down gracefully.
@@ -35,21 +36,46 @@ pub struct Server {
     wake: Arc<[OwnedFd]>,
     stats: Vec<Arc<CoreStats>>,
     remove_data_dir: Option<PathBuf>,
+    bootstrap: Option<Bootstrap>,
+    shared: Option<Arc<Shared>>,
 }
 
 impl Server {
-    /// Start a server running the default application (today the built-in
-    /// [`EchoApp`]; the gateway and REST API once they are wired in).
+    /// Start Flux: bind, open the data dir (creating the demo world and
+    /// `bootstrap.json` on first run, with the real port), and run the Flux application
+    /// ([`FluxApp`]: REST and the Discord gateway) on every core.
     pub fn start(config: Config) -> io::Result<Server> {
-        Server::start_with(config, EchoApp::new)
+        let mut opened = None;
+        let mut server = Server::start_prepared(config, |config, local_addr| {
+            let (shared, bootstrap) = crate::app::prepare(config, local_addr)?;
+            opened = Some((Arc::clone(&shared), bootstrap));
+            Ok(move |info: &CoreInfo| FluxApp::new(info, Arc::clone(&shared)))
+        })?;
+        if let Some((shared, bootstrap)) = opened {
+            server.shared = Some(shared);
+            server.bootstrap = Some(bootstrap);
+        }
+        Ok(server)
     }
 
     /// Start a server whose cores each run `make_app(&info)`. The factory is called on
-    /// each core's own thread, so the application need not be `Send`.
+    /// each core's own thread, so the application need not be `Send`. The reactor's own
+    /// tests run the built-in [`EchoApp`](crate::reactor::testapp::EchoApp) this way.
     pub fn start_with<A, F>(config: Config, make_app: F) -> io::Result<Server>
     where
         A: App,
         F: Fn(&CoreInfo) -> A + Send + Sync + 'static,
+    {
+        Server::start_prepared(config, move |_, _| Ok(make_app))
+    }
+
+    /// Bind first, then let `prepare` build the application factory knowing the bound
+    /// address (the data dir records the real port), then start the cores.
+    fn start_prepared<A, F, P>(config: Config, prepare: P) -> io::Result<Server>
+    where
+        A: App,
+        F: Fn(&CoreInfo) -> A + Send + Sync + 'static,
+        P: FnOnce(&Config, SocketAddr) -> io::Result<F>,
     {
         let cpus = sys::allowed_cpus();
         let cores = config.cores.unwrap_or(cpus.len()).max(1);
@@ -62,6 +88,7 @@ impl Server {
         for _ in 1..cores {
             listeners.push(sys::listen_reuseport(local_addr, false)?);
         }
+        let make_app = prepare(&config, local_addr)?;
         let wake: Arc<[OwnedFd]> = (0..cores)
             .map(|_| sys::eventfd(false))
             .collect::<io::Result<Vec<_>>>()?
@@ -111,6 +138,8 @@ impl Server {
             remove_data_dir: config
                 .remove_data_dir_on_shutdown
                 .then(|| config.data_dir.clone()),
+            bootstrap: None,
+            shared: None,
         };
         for _ in 0..cores {
             match ready_rx.recv() {
@@ -131,6 +160,18 @@ impl Server {
     /// The I/O backend the reactors run on (epoll if any core had to fall back).
     pub fn io_backend(&self) -> IoBackend {
         self.io_backend
+    }
+
+    /// What `bootstrap.json` says (base URL, gateway URL, demo guild and bot tokens);
+    /// `None` for a server started with [`Server::start_with`].
+    pub fn bootstrap(&self) -> Option<&Bootstrap> {
+        self.bootstrap.as_ref()
+    }
+
+    /// The gateway and REST counters (also served as `GET /_flux/metrics`); `None` for a
+    /// server started with [`Server::start_with`].
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.shared.as_deref().map(|shared| &shared.metrics)
     }
 
     /// How many reactor cores run.

@@ -1,7 +1,8 @@
 //! Shutdown stops accepting, lets the application say goodbye (the test app sends
 //! `reconnect`, standing in for gateway op 7), closes WebSockets with 1001, closes idle
 //! HTTP connections, and finishes within the grace period even when a client never
-//! answers. SIGTERM does the same for the `flux` binary.
+//! answers. SIGTERM does the same for the `flux` binary, whose gateway says goodbye with
+//! op 7 Reconnect and close 4000.
 
 mod support;
 
@@ -87,26 +88,32 @@ fn sigterm_stops_the_binary_gracefully(io: engine::IoBackend) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading (the banner goes on with how to connect) so flux never sees EPIPE.
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let addr = line
         .split("http://")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {line:?}"));
-    let mut ws = WsClient::connect(addr.parse().unwrap(), "/");
+    let mut ws = WsClient::connect(addr.parse().unwrap(), "/?v=10&encoding=json");
+    let Received::Text(hello) = ws.recv() else {
+        panic!("expected Hello")
+    };
+    assert!(hello.contains(r#""op":10"#), "{hello}");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(ws.recv(), Received::Text("reconnect".into()));
-    assert_eq!(
-        ws.recv(),
-        Received::Close(Some(1001), "server shutting down".into())
-    );
-    ws.send_close(1001);
+    // The gateway's goodbye: op 7 Reconnect, then close 4000 (resumable).
+    assert_eq!(ws.recv(), Received::Text(r#"{"op":7,"d":null}"#.into()));
+    let Received::Close(code, _) = ws.recv() else {
+        panic!("expected a close frame")
+    };
+    assert_eq!(code, Some(4000));
+    ws.send_close(4000);
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
@@ -119,6 +126,7 @@ fn sigterm_stops_the_binary_gracefully(io: engine::IoBackend) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "{exit:?}");
+    drain.join().unwrap().unwrap();
     let _ = std::fs::remove_dir_all(data_dir);
 }
 both_backends!(

@@ -1,7 +1,10 @@
 //! `flux`: the command-line shell around the `engine` library.
 //!
 //! `flux serve` with no arguments uses the embedded defaults (./flux-data,
-//! 127.0.0.1:8080, every core, io_uring with epoll as the fallback). SIGTERM and SIGINT
+//! 127.0.0.1:8080, every core, io_uring with epoll as the fallback). It binds, opens the
+//! data dir (a demo world and `bootstrap.json` on first run, with the real port even for
+//! `--listen 127.0.0.1:0`), prints how to point a bot at it, and serves REST and the
+//! gateway. `--test-hooks` adds the `/_flux/test/*` routes, for tests only. SIGTERM and SIGINT
 //! shut the server down gracefully: stop accepting, tell every session to reconnect,
 //! flush, exit.
 #![forbid(unsafe_code)]
@@ -41,6 +44,10 @@ enum Command {
         /// Gateway heartbeat interval sent in op 10 Hello, in milliseconds.
         #[arg(long, default_value_t = 41_250)]
         heartbeat_interval_ms: u64,
+        /// Serve /_flux/test/* (drop all gateway connections, inject dispatches).
+        /// FOR TESTS ONLY: anyone who reaches the port may use them.
+        #[arg(long)]
+        test_hooks: bool,
     },
 }
 
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
             cores,
             io,
             heartbeat_interval_ms,
+            test_hooks,
         } => {
             let config = engine::Config {
                 data_dir,
@@ -60,6 +68,7 @@ fn main() -> ExitCode {
                 cores,
                 io,
                 heartbeat_interval_ms,
+                test_hooks,
                 ..engine::Config::default()
             };
             match serve(config) {
@@ -76,6 +85,9 @@ fn main() -> ExitCode {
 fn serve(config: engine::Config) -> std::io::Result<()> {
     // Before the reactors start, so they inherit the blocked signals.
     let signals = engine::TerminationSignals::block()?;
+    let data_dir = config.data_dir.clone();
+    let test_hooks = config.test_hooks;
+    // Binds first, then opens the data dir, so bootstrap.json names the real port.
     let server = engine::Server::start(config)?;
     println!(
         "flux: listening on http://{} with {} core(s) ({:?} I/O); Ctrl-C to stop",
@@ -83,6 +95,12 @@ fn serve(config: engine::Config) -> std::io::Result<()> {
         server.cores(),
         server.io_backend()
     );
+    if let Some(bootstrap) = server.bootstrap() {
+        println!("{}", engine::world::how_to_connect(bootstrap, &data_dir));
+    }
+    if test_hooks {
+        eprintln!("flux: --test-hooks is on: /_flux/test/* is served. Never use it in production.");
+    }
     let signal = signals.wait()?;
     eprintln!("flux: signal {signal}, shutting down gracefully");
     server.shutdown()

@@ -95,6 +95,8 @@ pub enum CloseCause {
     HttpDone,
     /// The server is shutting down and the connection did not close by itself in time.
     Shutdown,
+    /// The application dropped the connection with [`Outbox::abort`]: no close frame.
+    Aborted,
 }
 
 /// A WebSocket frame the application wants to send.
@@ -155,6 +157,16 @@ pub trait App: 'static {
         message: WsMessage<'_>,
     );
 
+    /// The socket accepted `bytes` more bytes of this WebSocket connection's outbound
+    /// stream (frame headers included, so it is an upper bound of the payload bytes).
+    /// The gateway feeds this to its session as `Input::Written`, which opens the
+    /// session's send window; without it dispatches stall once the window is full.
+    /// Called from the write completion of either backend, only while the connection is
+    /// open.
+    fn handle_written(&mut self, out: &mut Outbox<Self::Mesh>, conn: ConnId, bytes: usize) {
+        let _ = (out, conn, bytes);
+    }
+
     /// The client broke the WebSocket protocol; return the close code to send. The
     /// default is the RFC 6455 code (`error.close_code()`: 1002, 1007 or 1009); the
     /// gateway maps `MessageTooBig` to its own 4002.
@@ -204,6 +216,9 @@ pub(crate) enum Command<M> {
     Respond {
         conn: ConnId,
         response: Response,
+    },
+    Abort {
+        conn: ConnId,
     },
     Mesh {
         core: usize,

@@ -193,7 +193,10 @@ impl<A: App> Reactor<A> {
                 let written = *result.as_ref().unwrap_or(&0);
                 conn.outq.complete(batch, written);
                 match result {
-                    Ok(n) if n > 0 => self.after_write(key),
+                    Ok(n) if n > 0 => {
+                        self.after_write(key);
+                        self.notify_written(key, n);
+                    }
                     // Nothing was written; the batch is back in the queue and goes again.
                     Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                     _ => self.kill(key, CloseCause::ConnectionLost),
@@ -517,6 +520,11 @@ impl<A: App> Reactor<A> {
                     self.start_close(key, frame, CloseCause::ClosedByApp);
                 }
                 Command::Respond { conn, response } => self.respond_later(conn, response),
+                Command::Abort { conn } => {
+                    if let Some(key) = self.live(conn) {
+                        self.kill(key, CloseCause::Aborted);
+                    }
+                }
                 Command::Mesh { core, message } => self.mesh.send(core, message),
             }
         }
@@ -620,6 +628,22 @@ impl<A: App> Reactor<A> {
         sys::shutdown(conn.fd.as_raw_fd(), libc::SHUT_RDWR);
         self.notify_closed(key, &cause);
         self.touch(key);
+    }
+
+    /// Tell the application how far an open WebSocket's outbound stream has got.
+    fn notify_written(&mut self, key: usize, bytes: usize) {
+        let conn = &self.conns[key];
+        if !conn.app_knows
+            || conn.state != State::Open
+            || !matches!(conn.phase, Phase::WebSocket { .. })
+        {
+            return;
+        }
+        let id = ConnId {
+            index: key as u32,
+            generation: conn.generation,
+        };
+        self.app.handle_written(&mut self.out, id, bytes);
     }
 
     fn notify_closed(&mut self, key: usize, cause: &CloseCause) {

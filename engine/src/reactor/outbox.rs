@@ -81,6 +81,15 @@ impl<M> Outbox<M> {
         });
     }
 
+    /// Drop a connection at once, without a close frame and without writing what is
+    /// queued: the peer sees the TCP connection end (a WebSocket client reports 1006).
+    /// For tests that simulate a network failure, and for peers not worth a goodbye.
+    /// [`App::handle_closed`](super::App::handle_closed) follows with
+    /// [`CloseCause::Aborted`](super::CloseCause::Aborted).
+    pub fn abort(&mut self, conn: ConnId) {
+        self.commands.push_back(Command::Abort { conn });
+    }
+
     /// Answer a request that was answered [`HttpAnswer::Later`](super::HttpAnswer::Later).
     pub fn respond(&mut self, conn: ConnId, response: Response) {
         self.commands.push_back(Command::Respond { conn, response });

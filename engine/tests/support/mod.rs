@@ -25,14 +25,37 @@ macro_rules! both_backends {
     };
 }
 
-/// A server on an ephemeral port with short timeouts, after `adjust` changed its config.
+/// A reactor-test server (the built-in echo app) on an ephemeral port with short
+/// timeouts, after `adjust` changed its config.
 pub fn start_with(io: IoBackend, adjust: impl FnOnce(&mut Config)) -> Server {
+    let mut config = test_config(io);
+    adjust(&mut config);
+    let server =
+        Server::start_with(config, engine::reactor::testapp::EchoApp::new).expect("server starts");
+    check_backend(&server, io);
+    server
+}
+
+/// The real Flux application (REST + gateway) on an ephemeral port with a temporary data
+/// dir and test hooks on, after `adjust` changed its config.
+pub fn start_flux(io: IoBackend, adjust: impl FnOnce(&mut Config)) -> Server {
+    let mut config = test_config(io);
+    config.test_hooks = true;
+    adjust(&mut config);
+    let server = Server::start(config).expect("server starts");
+    check_backend(&server, io);
+    server
+}
+
+fn test_config(io: IoBackend) -> Config {
     let mut config = Config::ephemeral();
     config.io = io;
     config.limits.close_linger_ms = 500;
     config.limits.shutdown_grace_ms = 2_000;
-    adjust(&mut config);
-    let server = Server::start(config).expect("server starts");
+    config
+}
+
+fn check_backend(server: &Server, io: IoBackend) {
     if io == IoBackend::Uring && engine::reactor::io_uring_available().is_ok() {
         assert_eq!(
             server.io_backend(),
@@ -40,7 +63,6 @@ pub fn start_with(io: IoBackend, adjust: impl FnOnce(&mut Config)) -> Server {
             "io_uring works here; no fallback"
         );
     }
-    server
 }
 
 pub fn start(io: IoBackend) -> Server {

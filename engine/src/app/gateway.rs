@@ -1,0 +1,388 @@
+//! One gateway connection's life on a core: feed its [`Session`], drain its outputs.
+//!
+//! `drive` feeds one input and then `pump`s the outputs. `pump` emits frames, closes and
+//! deadlines at once, in poll order, and only afterwards acts on the outputs that feed
+//! the session again (identify answers, GUILD_CREATEs after READY, resume answers).
+//! That order is what keeps a connection's frames in sequence: READY's frame sits in the
+//! same batch as `Output::Ready`, after it, so GUILD_CREATE must wait until READY is in
+//! the outbox. With compressed streams a reordering would corrupt the stream, so every
+//! gateway frame goes on the bulk lane; a session's `priority` flag means "not held
+//! behind the send window", which the session has already applied.
+//!
+//! Identify: the token is checked against the shared `Directory`; the identify rate
+//! limit is asked of the user's home core (`mesh.rs`), here or over the mesh.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::mesh::Detached;
+use super::{FluxApp, FluxMesh, Metrics};
+use crate::gateway::{
+    AuthenticateRequest, Dispatch, DispatchScope, Identity, Input, Intents, Micros, Output,
+    ReadyInfo, Session,
+};
+use crate::reactor::{CloseCause, ConnId, FrameKind, Lane, Outbox};
+use crate::world::{ready_user_json, GuildId, UserId};
+
+/// One open gateway WebSocket.
+#[derive(Debug)]
+pub(super) struct GatewayConn {
+    pub session: Session,
+    /// The deadline registered in `FluxApp::timers`, if any.
+    pub wake_at: Option<Micros>,
+    /// The guilds this session is subscribed to (set on READY or RESUMED).
+    pub guild_ids: Vec<u64>,
+}
+
+/// What a batch of outputs asks for after its frames are out.
+enum FollowUp {
+    Authenticate(Box<AuthenticateRequest>),
+    Resume(crate::gateway::SessionId),
+    Ready(Box<ReadyInfo>),
+    Resumed(Box<ReadyInfo>),
+    Returned(Box<crate::gateway::ResumableState>),
+}
+
+impl FluxApp {
+    pub(super) fn open_gateway(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, target: &str) {
+        let session = Session::new(Arc::clone(&self.session_config), target, self.now(out));
+        let previous = self.conns.insert(
+            conn,
+            GatewayConn {
+                session,
+                wake_at: None,
+                guild_ids: Vec::new(),
+            },
+        );
+        assert!(previous.is_none(), "a connection id is opened once");
+        Metrics::shift(&self.shared.metrics.gateway_connections_open, 1);
+        self.pump(out, conn);
+    }
+
+    /// Feed `input` to `conn`'s session, then emit what it produced.
+    pub(super) fn drive(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, input: Input<'_>) {
+        let now = self.now(out);
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        gateway.session.handle(now, input);
+        self.pump(out, conn);
+    }
+
+    fn pump(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
+        let mut follow_ups = Vec::new();
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let mut wake = None;
+        while let Some(output) = gateway.session.poll() {
+            match output {
+                Output::Send(frame) => {
+                    let kind = if frame.binary {
+                        FrameKind::Binary
+                    } else {
+                        FrameKind::Text
+                    };
+                    out.send(conn, kind, frame.bytes, Lane::Bulk);
+                }
+                Output::Close { code, reason } => out.close(conn, code.code(), &reason),
+                Output::WakeAt(at) => wake = Some(at),
+                Output::Authenticate(request) => follow_ups.push(FollowUp::Authenticate(request)),
+                Output::Resume { session_id } => follow_ups.push(FollowUp::Resume(session_id)),
+                Output::Ready(info) => follow_ups.push(FollowUp::Ready(info)),
+                Output::Resumed(info) => follow_ups.push(FollowUp::Resumed(info)),
+                Output::DetachedReturned(state) => follow_ups.push(FollowUp::Returned(state)),
+                // Cleanup happens in `close_gateway`, when the reactor reports the close.
+                Output::SessionEnded { .. } => {}
+                // Presence, voice state, member requests and soundboard: issue 6 and later.
+                _ => {}
+            }
+        }
+        if let Some(at) = wake {
+            self.set_timer(out, conn, at);
+        }
+        for follow_up in follow_ups {
+            match follow_up {
+                FollowUp::Authenticate(request) => self.authenticate(out, conn, &request),
+                FollowUp::Resume(session_id) => self.resume(out, conn, session_id),
+                FollowUp::Ready(info) => self.ready(out, conn, &info),
+                FollowUp::Resumed(info) => self.resumed(conn, &info),
+                FollowUp::Returned(state) => {
+                    let guild_ids = self
+                        .conns
+                        .get_mut(&conn)
+                        .map(|gateway| std::mem::take(&mut gateway.guild_ids))
+                        .unwrap_or_default();
+                    self.keep_detached(
+                        out,
+                        Detached {
+                            state: *state,
+                            guild_ids,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn set_timer(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, at: Micros) {
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Some(old) = gateway.wake_at.replace(at) {
+            self.timers.remove(&(old, conn));
+        }
+        self.timers.insert((at, conn));
+        self.arm(out);
+    }
+
+    pub(super) fn fire_timers(&mut self, out: &mut Outbox<FluxMesh>, now: Micros) {
+        while let Some(&(at, conn)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(gateway) = self.conns.get_mut(&conn) {
+                gateway.wake_at = None;
+            }
+            self.drive(out, conn, Input::Tick);
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &AuthenticateRequest,
+    ) {
+        let user_id = match self.shared.directory.authenticate(&request.token) {
+            Ok(entry) => entry.user.id.0,
+            Err(_) => return self.drive(out, conn, Input::AuthenticationFailed),
+        };
+        let home = self.home_core(user_id);
+        if home == self.core {
+            let admitted = self.admit_identify(user_id, request.shard.id, self.now(out));
+            self.answer_identify(out, conn, user_id, admitted);
+        } else {
+            out.send_mesh(
+                home,
+                FluxMesh::IdentifyAsk {
+                    user_id,
+                    shard_id: request.shard.id,
+                    reply_core: self.core,
+                    conn,
+                },
+            );
+        }
+    }
+
+    /// The home core's side of the identify limit.
+    pub(super) fn admit_identify(&mut self, user_id: u64, shard_id: u32, now: Micros) -> bool {
+        debug_assert_eq!(
+            self.home_core(user_id),
+            self.core,
+            "limits live on the home core"
+        );
+        self.identify_limiter.prune(now);
+        self.identify_limiter
+            .try_identify(user_id, shard_id, now)
+            .is_ok()
+    }
+
+    /// The identify verdict reached this (the session's) core.
+    pub(super) fn answer_identify(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        user_id: u64,
+        admitted: bool,
+    ) {
+        if !admitted {
+            Metrics::bump(&self.shared.metrics.gateway_identify_refused_total);
+            return self.drive(out, conn, Input::IdentifyRateLimited);
+        }
+        let Some(entry) = self.shared.directory.entry(UserId(user_id)) else {
+            return self.drive(out, conn, Input::AuthenticationFailed);
+        };
+        let user_json =
+            serde_json::to_string(&ready_user_json(&entry.user)).expect("a JSON value serialises");
+        let (application_id, application_flags) = entry
+            .application
+            .as_ref()
+            .map_or((user_id, 0), |app| (app.id.0, app.flags));
+        let identity = Identity {
+            user_id,
+            user_json,
+            application_id,
+            application_flags,
+            privileged_intents_granted: if entry.privileged_intents_allowed {
+                Intents::PRIVILEGED
+            } else {
+                Intents::empty()
+            },
+            guild_ids: entry.guild_ids.iter().map(|guild| guild.0).collect(),
+            session_nonce: self.session_nonce(),
+        };
+        self.drive(out, conn, Input::Identified(Box::new(identity)));
+    }
+
+    /// READY is out: subscribe the session and send one GUILD_CREATE per guild.
+    fn ready(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, info: &ReadyInfo) {
+        Metrics::bump(&self.shared.metrics.gateway_identify_total);
+        eprintln!(
+            "flux: core {}: IDENTIFY user {} -> session {} (shard [{}, {}], {} guild(s))",
+            self.core,
+            info.user_id,
+            info.session_id,
+            info.shard.id,
+            info.shard.count,
+            info.guild_ids.len()
+        );
+        self.subscribe(conn, &info.guild_ids);
+        let world = Arc::clone(&self.shared.world);
+        for &guild_id in &info.guild_ids {
+            let Some(guild) = world.guild(GuildId(guild_id)) else {
+                continue;
+            };
+            let d = self.guild_create_cache.get_or_encode(
+                guild,
+                &*world,
+                UserId(info.user_id),
+                u32::from(info.large_threshold),
+            );
+            let event = Dispatch::new(
+                "GUILD_CREATE",
+                d.to_vec(),
+                DispatchScope::Guild(guild_id),
+                Intents::empty(),
+            );
+            self.drive(out, conn, Input::Dispatch(&event));
+        }
+    }
+
+    fn resumed(&mut self, conn: ConnId, info: &ReadyInfo) {
+        Metrics::bump(&self.shared.metrics.gateway_resume_total);
+        let remote = usize::from(info.session_id.core()) != self.core;
+        if remote {
+            Metrics::bump(&self.shared.metrics.gateway_resume_remote_total);
+        }
+        eprintln!(
+            "flux: core {}: RESUME session {} of user {}{}",
+            self.core,
+            info.session_id,
+            info.user_id,
+            if remote {
+                " (moved from core ".to_string() + &info.session_id.core().to_string() + ")"
+            } else {
+                String::new()
+            }
+        );
+        let guild_ids = self
+            .conns
+            .get(&conn)
+            .map(|gateway| gateway.guild_ids.clone())
+            .unwrap_or_default();
+        self.subscribe(conn, &guild_ids);
+    }
+
+    fn subscribe(&mut self, conn: ConnId, guild_ids: &[u64]) {
+        if let Some(gateway) = self.conns.get_mut(&conn) {
+            gateway.guild_ids = guild_ids.to_vec();
+        }
+        for &guild_id in guild_ids {
+            self.subscribers.entry(guild_id).or_default().insert(conn);
+        }
+    }
+
+    /// Deliver `event` to this core's live and detached sessions in `guild_id`;
+    /// returns how many sessions took it.
+    pub(super) fn fan_out(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        guild_id: u64,
+        event: &Arc<Dispatch>,
+    ) -> usize {
+        let live: Vec<ConnId> = self
+            .subscribers
+            .get(&guild_id)
+            .map(|conns| conns.iter().copied().collect())
+            .unwrap_or_default();
+        for &conn in &live {
+            self.drive(out, conn, Input::Dispatch(event));
+        }
+        let mut detached = 0;
+        for parked in self.detached.values_mut() {
+            if parked.guild_ids.contains(&guild_id) {
+                parked.state.handle_dispatch(event);
+                detached += 1;
+            }
+        }
+        live.len() + detached
+    }
+
+    /// The reactor says the connection is gone: end the session, keep what resumes.
+    pub(super) fn close_gateway(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        cause: &CloseCause,
+    ) {
+        let Some(mut gateway) = self.conns.remove(&conn) else {
+            return;
+        };
+        Metrics::shift(&self.shared.metrics.gateway_connections_open, -1);
+        if let Some(at) = gateway.wake_at.take() {
+            self.timers.remove(&(at, conn));
+        }
+        for guild_id in &gateway.guild_ids {
+            if let Some(conns) = self.subscribers.get_mut(guild_id) {
+                conns.remove(&conn);
+                if conns.is_empty() {
+                    self.subscribers.remove(guild_id);
+                }
+            }
+        }
+        let now = self.now(out);
+        let input = match cause {
+            CloseCause::PeerClosed { code, .. } => Input::SocketClosed { code: *code },
+            CloseCause::ProtocolError {
+                error:
+                    wsframe::Error::MessageTooBig { len, .. } | wsframe::Error::FrameTooBig { len, .. },
+                ..
+            } => Input::PayloadTooLarge {
+                len: usize::try_from(*len).unwrap_or(usize::MAX),
+            },
+            _ => Input::SocketClosed { code: None },
+        };
+        gateway.session.handle(now, input);
+        let guild_ids = std::mem::take(&mut gateway.guild_ids);
+        while let Some(output) = gateway.session.poll() {
+            if let Output::DetachedReturned(state) = output {
+                // A resume answer raced with the close: the session goes back home.
+                self.keep_detached(
+                    out,
+                    Detached {
+                        state: *state,
+                        guild_ids: guild_ids.clone(),
+                    },
+                );
+            }
+        }
+        if let Some(state) = gateway.session.into_resumable(now) {
+            self.keep_detached(out, Detached { state, guild_ids });
+        }
+        debug_assert!(
+            !self.timers.iter().any(|(_, c)| *c == conn),
+            "no timer outlives its connection"
+        );
+    }
+
+    /// Abort every gateway connection of this core (test hook); returns how many.
+    pub(super) fn abort_all_gateway(&mut self, out: &mut Outbox<FluxMesh>) -> usize {
+        let conns: HashSet<ConnId> = self.conns.keys().copied().collect();
+        for &conn in &conns {
+            out.abort(conn);
+        }
+        conns.len()
+    }
+}

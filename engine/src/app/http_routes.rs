@@ -1,0 +1,103 @@
+//! HTTP routing for a Flux core: which requests become gateway sessions, which go to the
+//! REST core, and Flux's own `/_flux/*` routes.
+//!
+//! - `Upgrade: websocket` on any path is the gateway (clients connect to `/`,
+//!   `/?v=10&...`, or whatever `GET /gateway` returned; CLIENTS.md §6). The reactor checks
+//!   the handshake; the query is the session's business (`Session::new`, 4012 if bad).
+//! - `GET /_flux/metrics`: the counters of [`Metrics`](super::Metrics) as JSON.
+//! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
+//! - Everything else: `rest::handle_request`, whose answer always carries
+//!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
+
+use super::{FluxApp, FluxMesh};
+use crate::http::{upgrade, Request, Response};
+use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::{self, Method, RestContext, SessionStartLimit};
+
+impl FluxApp {
+    pub(super) fn route_http(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> HttpAnswer {
+        if upgrade::is_upgrade_request(request) {
+            return HttpAnswer::Upgrade;
+        }
+        let path = request.path();
+        if path == "/_flux/metrics" {
+            return match request.method.as_str() {
+                "GET" => HttpAnswer::Respond(Response::json(200, self.shared.metrics.to_json())),
+                _ => HttpAnswer::Respond(Response::error(405, "405: Method Not Allowed", 0)),
+            };
+        }
+        if let Some(hook) = path.strip_prefix("/_flux/test/") {
+            if !self.shared.test_hooks {
+                return HttpAnswer::Respond(Response::not_found());
+            }
+            return self.handle_test_hook(out, conn, request, hook);
+        }
+        HttpAnswer::Respond(self.answer_rest(out, request))
+    }
+
+    fn answer_rest(&mut self, out: &Outbox<FluxMesh>, request: &Request) -> Response {
+        super::Metrics::bump(&self.shared.metrics.rest_requests_total);
+        let authorization = request.header_str("authorization");
+        let rest_request = rest::Request::new(
+            Method::parse(&request.method),
+            &request.target,
+            authorization,
+            &request.body,
+        );
+        let context = RestContext {
+            directory: &self.shared.directory,
+            gateway_url: &self.shared.gateway_url,
+            shards_recommended: 1,
+            session_start_limit: self.session_start_limit(out, authorization),
+            now_unix_ms: unix_ms(),
+        };
+        let answer = rest::handle_request(&context, &rest_request);
+        Response {
+            status: answer.status,
+            headers: answer
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+            body: answer.body,
+        }
+    }
+
+    /// The token's identify budget if this core is its user's home core; Discord's
+    /// defaults otherwise (asking the home core would make REST wait on the mesh; the
+    /// numbers are advisory for clients).
+    fn session_start_limit(
+        &self,
+        out: &Outbox<FluxMesh>,
+        authorization: Option<&str>,
+    ) -> SessionStartLimit {
+        let user_id = authorization
+            .and_then(|token| self.shared.directory.authenticate(token).ok())
+            .map(|entry| entry.user.id.0);
+        match user_id {
+            Some(user_id) if self.home_core(user_id) == self.core => {
+                let limit = self
+                    .identify_limiter
+                    .session_start_limit(user_id, self.now(out));
+                SessionStartLimit {
+                    total: limit.total,
+                    remaining: limit.remaining,
+                    reset_after_ms: limit.reset_after_ms,
+                    max_concurrency: limit.max_concurrency,
+                }
+            }
+            _ => SessionStartLimit::default(),
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,148 @@
+//! What Flux cores say to each other over the mesh, and who answers what.
+//!
+//! | message          | from → to                          | answer                      |
+//! |------------------|------------------------------------|-----------------------------|
+//! | `IdentifyAsk`    | session's core → user's home core  | `IdentifyAnswer`            |
+//! | `ResumeAsk`      | resuming core → session id's core  | `ResumeFound` / `ResumeNotFound` |
+//! | `Park`           | any core → session id's core       | none: the owner keeps it    |
+//! | `DropGateway`    | hook's core → every other core     | `HookDone`                  |
+//! | `Dispatch`       | hook's core → every other core     | `HookDone`                  |
+//!
+//! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
+//! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
+//!
+//! A detached session always waits on the core named in its session id (`Park` sends it
+//! home when it detaches elsewhere, after a cross-core resume), so a Resume needs exactly
+//! one question to find it. A `ResumeFound` that arrives for a connection that closed
+//! meanwhile is parked home again, so a session is never lost in transit.
+//!
+//! Every message is `Send` (checked below at compile time): a detached session's state
+//! is plain data (its replay ring holds `Arc<Dispatch>`); the compressor state stays with
+//! the connection's `Session` and never crosses cores.
+
+use std::sync::Arc;
+
+use crate::gateway::{Dispatch, ResumableState, SessionId};
+use crate::reactor::ConnId;
+
+/// A message between two Flux cores.
+#[derive(Debug)]
+pub enum FluxMesh {
+    /// May `user_id` identify on gateway shard `shard_id` now? Asked of the home core.
+    IdentifyAsk {
+        user_id: u64,
+        shard_id: u32,
+        reply_core: usize,
+        conn: ConnId,
+    },
+    /// The home core's verdict for `conn` (on the asking core).
+    IdentifyAnswer {
+        conn: ConnId,
+        user_id: u64,
+        admitted: bool,
+    },
+    /// Move detached session `session_id` to `reply_core` for `conn`.
+    ResumeAsk {
+        session_id: SessionId,
+        reply_core: usize,
+        conn: ConnId,
+    },
+    /// The detached session, moved out of the owner's map.
+    ResumeFound {
+        conn: ConnId,
+        detached: Box<Detached>,
+    },
+    /// No such detached session (never existed, expired or already taken).
+    ResumeNotFound { conn: ConnId },
+    /// Keep this detached session (sent to the core its id names).
+    Park(Box<Detached>),
+    /// Test hook: drop every gateway connection, then answer `HookDone`.
+    DropGateway { hook: HookId },
+    /// Test hook: deliver this dispatch to the guild's sessions, then answer `HookDone`.
+    Dispatch {
+        event: Arc<Dispatch>,
+        guild_id: u64,
+        hook: HookId,
+    },
+    /// A core finished its part of a hook; `count` connections or sessions were affected.
+    HookDone { hook: HookId, count: usize },
+}
+
+/// A detached session and the guilds it is subscribed to.
+#[derive(Debug)]
+pub struct Detached {
+    /// The session's resumable state (replay ring included).
+    pub state: ResumableState,
+    /// The guilds its dispatches come from (READY's guilds on its gateway shard).
+    pub guild_ids: Vec<u64>,
+}
+
+/// Names one pending test-hook request: the core that waits and its local number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HookId {
+    pub core: usize,
+    pub number: u64,
+}
+
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<FluxMesh>();
+};
+
+impl super::FluxApp {
+    /// Another core (or this one) sent `message`.
+    pub(super) fn route_mesh(
+        &mut self,
+        out: &mut crate::reactor::Outbox<FluxMesh>,
+        from_core: usize,
+        message: FluxMesh,
+    ) {
+        match message {
+            FluxMesh::IdentifyAsk {
+                user_id,
+                shard_id,
+                reply_core,
+                conn,
+            } => {
+                let admitted = self.admit_identify(user_id, shard_id, self.now(out));
+                out.send_mesh(
+                    reply_core,
+                    FluxMesh::IdentifyAnswer {
+                        conn,
+                        user_id,
+                        admitted,
+                    },
+                );
+            }
+            FluxMesh::IdentifyAnswer {
+                conn,
+                user_id,
+                admitted,
+            } => self.answer_identify(out, conn, user_id, admitted),
+            FluxMesh::ResumeAsk {
+                session_id,
+                reply_core,
+                conn,
+            } => self.handle_resume_ask(out, session_id, reply_core, conn),
+            FluxMesh::ResumeFound { conn, detached } => self.resume_found(out, conn, *detached),
+            FluxMesh::ResumeNotFound { conn } => self.resume_not_found(out, conn),
+            FluxMesh::Park(detached) => self.keep_detached(out, *detached),
+            FluxMesh::DropGateway { hook } => {
+                let count = self.abort_all_gateway(out);
+                out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });
+            }
+            FluxMesh::Dispatch {
+                event,
+                guild_id,
+                hook,
+            } => {
+                let count = self.fan_out(out, guild_id, &event);
+                out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });
+            }
+            FluxMesh::HookDone { hook, count } => {
+                debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
+                self.hook_done(out, hook, count);
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The Flux application: what each core's reactor runs.
+//!
+//! [`FluxApp`] implements [`reactor::App`](crate::reactor::App). It is a thin shell
+//! between the reactor and the sans-IO cores: HTTP requests go to the REST core
+//! (`crate::rest`), WebSocket upgrades on any path become gateway [`Session`]s
+//! (`crate::gateway`), and the questions a session asks (is this token valid, may this
+//! user identify now, where is the session this client resumes) are answered from the
+//! world snapshot or by another core over the mesh.
+//!
+//! Files, one job each:
+//! - `http_routes.rs`: HTTP routing — REST bridge, `/_flux/metrics`, upgrades.
+//! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
+//!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
+//! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
+//! - `mesh.rs`: the messages between cores.
+//! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
+//! - `shared.rs`: the read-only state every core shares, and the metrics.
+//!
+//! Connection life cycle:
+//!
+//! ```text
+//! accept ─► HTTP request ─► REST / metrics / test hook answer (keep-alive)
+//!               │ Upgrade: websocket (any path)
+//!               ▼
+//!          handle_ws_open: Session::new(query) ─► Hello
+//!               │ op 2 ─► Authenticate ─► Directory + IdentifyLimiter (home core)
+//!               │ op 6 ─► Resume ─► detached map here, or ResumeAsk to the id's core
+//!               ▼
+//!          Live: READY, GUILD_CREATE per guild, dispatches, heartbeats
+//!               │ socket closed / session closed (resumable code)
+//!               ▼
+//!          handle_closed: Session::into_resumable ─► Detached (on the id's core)
+//!               │ Resume within detached_ttl_ms          │ expiry
+//!               ▼                                        ▼
+//!          a new connection's Session (any core)        dropped
+//! ```
+//!
+//! Invariants (asserted where they could break):
+//! - Frames of one connection reach the outbox in exactly `Session::poll` order, all on
+//!   the bulk lane (`gateway.rs`: outputs are emitted before any follow-up input is fed).
+//! - A detached session is in at most one place: a core's map, a mesh message, or a
+//!   `Session` (it moves; `resume.rs` asserts the map never holds an id twice).
+//! - `handle_closed` removes every trace of a connection (timers, subscriptions).
+
+mod gateway;
+mod http_routes;
+pub mod mesh;
+mod resume;
+pub mod shared;
+mod test_hooks;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::gateway::{IdentifyLimitConfig, IdentifyLimiter, Micros, SessionConfig, SessionId};
+use crate::http::Request;
+use crate::reactor::{App, CloseCause, ConnId, CoreInfo, HttpAnswer, Outbox, WsMessage};
+use crate::world::{self, Bootstrap, Directory, GuildCreateCache};
+use crate::Config;
+
+pub use mesh::{Detached, FluxMesh};
+pub use shared::{Metrics, Shared};
+
+/// Opens the data dir for a server bound to `local_addr` (creating the demo world on
+/// first run) and returns the shared state plus what `bootstrap.json` says.
+pub fn prepare(
+    config: &Config,
+    local_addr: SocketAddr,
+) -> std::io::Result<(Arc<Shared>, Bootstrap)> {
+    let now_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let directory = Directory::from_world(&opened.world, opened.secret.clone());
+    let shared = Shared::new(opened.world, directory, local_addr, config.test_hooks);
+    Ok((Arc::new(shared), opened.bootstrap))
+}
+
+/// One core's application.
+pub struct FluxApp {
+    core: usize,
+    cores: usize,
+    shared: Arc<Shared>,
+    session_config: Arc<SessionConfig>,
+    /// Open gateway connections on this core.
+    conns: HashMap<ConnId, gateway::GatewayConn>,
+    /// Session deadlines, earliest first.
+    timers: BTreeSet<(Micros, ConnId)>,
+    /// Live sessions per guild, for dispatch fan-out.
+    subscribers: HashMap<u64, HashSet<ConnId>>,
+    /// Detached sessions whose id names this core.
+    detached: HashMap<SessionId, Detached>,
+    /// The earliest `expires_at` in `detached` (a sweep is due then).
+    detached_sweep_at: Option<Micros>,
+    /// Identify limits of the users whose home core this is.
+    identify_limiter: IdentifyLimiter,
+    guild_create_cache: GuildCreateCache,
+    hooks: test_hooks::PendingHooks,
+    /// State of the session-id generator (seeded from the OS).
+    nonce_state: u64,
+}
+
+impl FluxApp {
+    /// The application of core `info.core`.
+    pub fn new(info: &CoreInfo, shared: Arc<Shared>) -> FluxApp {
+        let mut session_config =
+            SessionConfig::default().with_heartbeat_interval_ms(info.config.heartbeat_interval_ms);
+        session_config.core_index = u16::try_from(info.core).expect("fewer than 65536 cores");
+        session_config.resume_gateway_url = shared.gateway_url.clone();
+        session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
+        FluxApp {
+            core: info.core,
+            cores: info.cores,
+            shared,
+            session_config: Arc::new(session_config),
+            conns: HashMap::new(),
+            timers: BTreeSet::new(),
+            subscribers: HashMap::new(),
+            detached: HashMap::new(),
+            detached_sweep_at: None,
+            identify_limiter: IdentifyLimiter::new(IdentifyLimitConfig::default()),
+            guild_create_cache: GuildCreateCache::default(),
+            hooks: test_hooks::PendingHooks::default(),
+            nonce_state: os_seed() ^ (info.core as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        }
+    }
+
+    /// The core that owns `user_id`'s identify limits.
+    fn home_core(&self, user_id: u64) -> usize {
+        ((user_id >> 22) % self.cores as u64) as usize
+    }
+
+    /// 128 bits for a session id (splitmix64 twice).
+    fn session_nonce(&mut self) -> u128 {
+        let high = splitmix64(&mut self.nonce_state);
+        let low = splitmix64(&mut self.nonce_state);
+        (u128::from(high) << 64) | u128::from(low)
+    }
+
+    fn now(&self, out: &Outbox<FluxMesh>) -> Micros {
+        self.shared.micros(out.now())
+    }
+
+    /// Asks the reactor for a tick at the earliest of our deadlines.
+    fn arm(&self, out: &mut Outbox<FluxMesh>) {
+        let timer = self.timers.first().map(|(at, _)| *at);
+        let next = [timer, self.detached_sweep_at].into_iter().flatten().min();
+        if let Some(instant) = next.and_then(|at| self.shared.instant(at)) {
+            out.wake_at(instant);
+        }
+    }
+}
+
+impl App for FluxApp {
+    type Mesh = FluxMesh;
+
+    fn handle_http(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> HttpAnswer {
+        self.route_http(out, conn, request)
+    }
+
+    fn handle_ws_open(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, request: &Request) {
+        self.open_gateway(out, conn, &request.target);
+    }
+
+    fn handle_ws_message(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        message: WsMessage<'_>,
+    ) {
+        let bytes = match message {
+            WsMessage::Text(text) => text.as_bytes(),
+            WsMessage::Binary(bytes) => bytes,
+        };
+        self.drive(out, conn, crate::gateway::Input::Message(bytes));
+    }
+
+    fn handle_written(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, bytes: usize) {
+        if self.conns.contains_key(&conn) {
+            self.drive(out, conn, crate::gateway::Input::Written { bytes });
+        }
+    }
+
+    fn handle_ws_error(&mut self, _: ConnId, error: &wsframe::Error) -> u16 {
+        match error {
+            // Discord: any client payload over 4096 bytes closes with 4002 Decode error.
+            wsframe::Error::MessageTooBig { .. } | wsframe::Error::FrameTooBig { .. } => {
+                crate::gateway::CloseCode::DecodeError.code()
+            }
+            other => other.close_code(),
+        }
+    }
+
+    fn handle_closed(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, cause: &CloseCause) {
+        self.close_gateway(out, conn, cause);
+    }
+
+    fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
+        let now = self.shared.micros(now);
+        self.fire_timers(out, now);
+        self.sweep_detached(now);
+        self.arm(out);
+        None
+    }
+
+    fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {
+        self.route_mesh(out, from_core, message);
+    }
+
+    fn handle_shutdown(&mut self, out: &mut Outbox<FluxMesh>) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.drive(out, conn, crate::gateway::Input::Reconnect);
+        }
+    }
+}
+
+impl std::fmt::Debug for FluxApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FluxApp")
+            .field("core", &self.core)
+            .field("conns", &self.conns.len())
+            .field("detached", &self.detached.len())
+            .finish()
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 64 bits from the OS; the clock if `/dev/urandom` cannot be read.
+fn os_seed() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    }
+}

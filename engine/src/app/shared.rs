@@ -1,0 +1,161 @@
+//! What every core's application shares: the read-only world snapshot, the user
+//! directory, the clock origin and the metrics.
+//!
+//! Until guild state moves onto its owner cores (issue 6) the world is read-only after
+//! start, so one immutable `Arc` snapshot is shared by every core instead of being
+//! replicated: no core ever writes it, so there is nothing to lock. When the world starts
+//! changing, the directory becomes a per-core copy updated over the mesh and guild state
+//! lives on `owner_core(guild_id)`.
+//!
+//! The metrics are relaxed atomic counters: each is written by whichever core sees the
+//! event and read only by `GET /_flux/metrics`, which needs no consistency between
+//! counters.
+//!
+//! Invariant: `epoch` is the same `Instant` for every core, so a [`Micros`] deadline
+//! (a detached session's `expires_at`) means the same moment on every core and can
+//! travel over the mesh.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::gateway::Micros;
+use crate::world::{Directory, World};
+
+/// Shared, immutable state of one server (one `Arc` per core).
+#[derive(Debug)]
+pub struct Shared {
+    /// The world as opened at start (read-only until issue 6).
+    pub world: Arc<World>,
+    /// Users and tokens, built from `world`.
+    pub directory: Directory,
+    /// `ws://HOST:PORT` of this server, no trailing slash: READY's `resume_gateway_url`
+    /// and `GET /gateway`'s `url`.
+    pub gateway_url: String,
+    /// Whether `/_flux/test/*` is served.
+    pub test_hooks: bool,
+    /// Counters for `GET /_flux/metrics`.
+    pub metrics: Metrics,
+    epoch: Instant,
+}
+
+impl Shared {
+    /// State for a server bound to `local_addr`.
+    pub fn new(
+        world: World,
+        directory: Directory,
+        local_addr: SocketAddr,
+        test_hooks: bool,
+    ) -> Shared {
+        Shared {
+            world: Arc::new(world),
+            directory,
+            gateway_url: gateway_url(local_addr),
+            test_hooks,
+            metrics: Metrics::default(),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// `now` on the gateway's clock (microseconds since the server started).
+    pub fn micros(&self, now: Instant) -> Micros {
+        let us = now.saturating_duration_since(self.epoch).as_micros();
+        Micros(u64::try_from(us).unwrap_or(u64::MAX - 1))
+    }
+
+    /// The `Instant` of a gateway deadline; `None` for [`Micros::NEVER`].
+    pub fn instant(&self, at: Micros) -> Option<Instant> {
+        (at != Micros::NEVER).then(|| self.epoch + Duration::from_micros(at.0))
+    }
+}
+
+/// The URL clients reach this server's gateway at. An unspecified bind address
+/// (`0.0.0.0`, `::`) is advertised as loopback, like `bootstrap.json` does.
+pub fn gateway_url(local_addr: SocketAddr) -> String {
+    let mut addr = local_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("ws://{addr}")
+}
+
+/// Server-wide counters, summed over cores.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Identifies that reached READY.
+    pub gateway_identify_total: AtomicU64,
+    /// Identifies refused by the identify rate limit (op 9).
+    pub gateway_identify_refused_total: AtomicU64,
+    /// Resumes that reached RESUMED.
+    pub gateway_resume_total: AtomicU64,
+    /// Of those, resumes whose session was detached on another core and moved here.
+    pub gateway_resume_remote_total: AtomicU64,
+    /// Resumes answered op 9 because the session was unknown, expired or taken.
+    pub gateway_resume_not_found_total: AtomicU64,
+    /// Gateway WebSocket connections open now.
+    pub gateway_connections_open: AtomicI64,
+    /// Detached sessions waiting for a Resume now.
+    pub gateway_sessions_detached: AtomicI64,
+    /// REST requests answered.
+    pub rest_requests_total: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves a gauge by `delta`.
+    pub fn shift(gauge: &AtomicI64, delta: i64) {
+        gauge.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// The JSON body of `GET /_flux/metrics`.
+    pub fn to_json(&self) -> Vec<u8> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let gauge = |g: &AtomicI64| g.load(Ordering::Relaxed);
+        let value = serde_json::json!({
+            "gateway_identify_total": get(&self.gateway_identify_total),
+            "gateway_identify_refused_total": get(&self.gateway_identify_refused_total),
+            "gateway_resume_total": get(&self.gateway_resume_total),
+            "gateway_resume_remote_total": get(&self.gateway_resume_remote_total),
+            "gateway_resume_not_found_total": get(&self.gateway_resume_not_found_total),
+            "gateway_connections_open": gauge(&self.gateway_connections_open),
+            "gateway_sessions_detached": gauge(&self.gateway_sessions_detached),
+            "rest_requests_total": get(&self.rest_requests_total),
+        });
+        serde_json::to_vec(&value).expect("a JSON value serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unspecified_addresses_are_advertised_as_loopback() {
+        assert_eq!(
+            gateway_url("0.0.0.0:80".parse().unwrap()),
+            "ws://127.0.0.1:80"
+        );
+        assert_eq!(gateway_url("[::]:80".parse().unwrap()), "ws://[::1]:80");
+        assert_eq!(
+            gateway_url("10.0.0.1:9".parse().unwrap()),
+            "ws://10.0.0.1:9"
+        );
+    }
+
+    #[test]
+    fn metrics_json_names_the_counters_the_client_tests_read() {
+        let metrics = Metrics::default();
+        Metrics::bump(&metrics.gateway_identify_total);
+        let value: serde_json::Value = serde_json::from_slice(&metrics.to_json()).unwrap();
+        assert_eq!(value["gateway_identify_total"], 1);
+        assert_eq!(value["gateway_resume_total"], 0);
+    }
+}
