@@ -308,3 +308,5 @@ fn owned(message: wsframe::Message<'_>) -> Received {
         wsframe::Message::Close { code, reason } => Received::Close(code, reason.to_string()),
     }
 }
+
+pub mod gateway;
