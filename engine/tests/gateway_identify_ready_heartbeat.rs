@@ -224,3 +224,35 @@ fn graceful_shutdown_sends_op_7(io: engine::IoBackend) {
     stopping.join().unwrap().unwrap();
 }
 both_backends!(graceful_shutdown_sends_op_7, graceful_shutdown_sends_op_7);
+
+/// More than the session's 256 KiB send window of dispatches: they keep flowing because
+/// the reactor reports written bytes (`App::handle_written` → `Input::Written`).
+fn dispatches_past_the_send_window_keep_flowing(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (mut gateway, _) = Gateway::connect(addr);
+    gateway.identify_ready(&boot.bots[0].token, INTENTS_DEFAULT, 1);
+    let pad = "x".repeat(2000);
+    let count = 200; // ~400 KB
+    let reader = std::thread::spawn(move || {
+        for n in 0..count {
+            let dispatch = gateway.recv_dispatch();
+            assert_eq!(dispatch["s"], 3 + n);
+            assert_eq!(dispatch["d"]["n"], n);
+        }
+    });
+    for n in 0..count {
+        inject_dispatch(
+            addr,
+            &boot.guild_id,
+            "FLUX_TEST",
+            &json!({"n": n, "pad": pad}),
+        );
+    }
+    reader.join().unwrap();
+}
+both_backends!(
+    dispatches_past_the_send_window_keep_flowing,
+    dispatches_past_the_send_window_keep_flowing
+);
