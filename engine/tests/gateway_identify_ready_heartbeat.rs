@@ -256,3 +256,29 @@ both_backends!(
     dispatches_past_the_send_window_keep_flowing,
     dispatches_past_the_send_window_keep_flowing
 );
+
+/// The identify limit (one per 5 s per user with max_concurrency 1) holds whichever core
+/// a connection lands on: it lives on the user's home core. A refused Identify gets op 9
+/// `d: false` and the connection stays open.
+fn the_identify_limit_holds_across_cores(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.cores = Some(2));
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (mut first, _) = Gateway::connect(addr);
+    first.identify_ready(&boot.bots[0].token, INTENTS_DEFAULT, 1);
+    for _ in 0..6 {
+        let (mut again, _) = Gateway::connect(addr);
+        again.identify(&boot.bots[0].token, INTENTS_DEFAULT);
+        assert_eq!(again.recv_json(), json!({"op": 9, "d": false}));
+    }
+    let counters = metrics(addr);
+    assert_eq!(counters["gateway_identify_total"], 1);
+    assert_eq!(counters["gateway_identify_refused_total"], 6);
+    // Another user has a budget of its own.
+    let (mut other, _) = Gateway::connect(addr);
+    other.identify_ready(&boot.bots[1].token, INTENTS_DEFAULT, 1);
+}
+both_backends!(
+    the_identify_limit_holds_across_cores,
+    the_identify_limit_holds_across_cores
+);

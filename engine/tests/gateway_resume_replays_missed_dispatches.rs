@@ -136,3 +136,35 @@ both_backends!(
     resume_on_another_core_moves_the_session,
     resume_on_another_core_moves_the_session
 );
+
+/// Another user's token cannot take a session, and the refusal leaves it resumable.
+fn a_resume_with_the_wrong_token_is_refused_and_the_session_kept(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (mut gateway, _) = Gateway::connect(addr);
+    let ready = gateway.identify_ready(&boot.bots[0].token, INTENTS_DEFAULT, 1);
+    let session_id = ready["d"]["session_id"].as_str().unwrap().to_string();
+    gateway.ws.send_close(4000);
+    while !matches!(gateway.ws.recv(), Received::Close(..) | Received::Eof) {}
+
+    let (mut thief, _) = Gateway::connect(addr);
+    thief.resume(&boot.bots[1].token, &session_id, 2);
+    assert_eq!(thief.recv_json(), json!({"op": 9, "d": false}));
+
+    let (mut owner, _) = Gateway::connect(addr);
+    owner.resume(&boot.bots[0].token, &session_id, 2);
+    let resumed = owner.recv_dispatch();
+    assert_eq!(resumed["t"], "RESUMED");
+    assert_eq!(resumed["s"], 3);
+    // Still subscribed to the demo guild after the round trip.
+    assert_eq!(
+        inject_dispatch(addr, &boot.guild_id, "FLUX_TEST", &json!({})),
+        1
+    );
+    assert_eq!(owner.recv_dispatch()["s"], 4);
+}
+both_backends!(
+    a_resume_with_the_wrong_token_is_refused_and_the_session_kept,
+    a_resume_with_the_wrong_token_is_refused_and_the_session_kept
+);

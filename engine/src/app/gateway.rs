@@ -32,6 +32,9 @@ pub(super) struct GatewayConn {
     pub wake_at: Option<Micros>,
     /// The guilds this session is subscribed to (set on READY or RESUMED).
     pub guild_ids: Vec<u64>,
+    /// While a Resume is being answered: the guilds of the detached state handed in,
+    /// subscribed on RESUMED or handed back with the state if the session refuses it.
+    pub resuming_guild_ids: Vec<u64>,
 }
 
 /// What a batch of outputs asks for after its frames are out.
@@ -52,6 +55,7 @@ impl FluxApp {
                 session,
                 wake_at: None,
                 guild_ids: Vec::new(),
+                resuming_guild_ids: Vec::new(),
             },
         );
         assert!(previous.is_none(), "a connection id is opened once");
@@ -111,7 +115,7 @@ impl FluxApp {
                     let guild_ids = self
                         .conns
                         .get_mut(&conn)
-                        .map(|gateway| std::mem::take(&mut gateway.guild_ids))
+                        .map(|gateway| std::mem::take(&mut gateway.resuming_guild_ids))
                         .unwrap_or_default();
                     self.keep_detached(
                         out,
@@ -266,21 +270,19 @@ impl FluxApp {
         if remote {
             Metrics::bump(&self.shared.metrics.gateway_resume_remote_total);
         }
+        let moved = if remote {
+            format!(" (moved from core {})", info.session_id.core())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "flux: core {}: RESUME session {} of user {}{}",
-            self.core,
-            info.session_id,
-            info.user_id,
-            if remote {
-                " (moved from core ".to_string() + &info.session_id.core().to_string() + ")"
-            } else {
-                String::new()
-            }
+            "flux: core {}: RESUME session {} of user {}{moved}",
+            self.core, info.session_id, info.user_id
         );
         let guild_ids = self
             .conns
-            .get(&conn)
-            .map(|gateway| gateway.guild_ids.clone())
+            .get_mut(&conn)
+            .map(|gateway| std::mem::take(&mut gateway.resuming_guild_ids))
             .unwrap_or_default();
         self.subscribe(conn, &guild_ids);
     }
@@ -359,11 +361,12 @@ impl FluxApp {
         while let Some(output) = gateway.session.poll() {
             if let Output::DetachedReturned(state) = output {
                 // A resume answer raced with the close: the session goes back home.
+                let guild_ids = std::mem::take(&mut gateway.resuming_guild_ids);
                 self.keep_detached(
                     out,
                     Detached {
                         state: *state,
-                        guild_ids: guild_ids.clone(),
+                        guild_ids,
                     },
                 );
             }

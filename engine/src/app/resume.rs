@@ -75,7 +75,11 @@ impl FluxApp {
             // The connection closed while the state travelled: send it home again.
             return self.keep_detached(out, detached);
         };
-        gateway.guild_ids = detached.guild_ids;
+        debug_assert!(
+            gateway.guild_ids.is_empty(),
+            "a resuming session has no guilds yet"
+        );
+        gateway.resuming_guild_ids = detached.guild_ids;
         self.drive(out, conn, Input::ResumeFound(Box::new(detached.state)));
     }
 
