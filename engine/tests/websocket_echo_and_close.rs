@@ -1,6 +1,7 @@
 //! The WebSocket layer end to end over raw frames: upgrade on any path, text and binary
 //! echo (also right behind the handshake, fragmented, or interleaved with a ping), pong
-//! for ping, the close handshake from either side, and a mesh round trip between cores.
+//! for ping, the close handshake from either side, a mesh round trip between cores, the
+//! written-bytes report and an abort without a close frame.
 
 mod support;
 
@@ -150,4 +151,24 @@ fn frames_queued_in_one_turn_leave_in_one_write(io: engine::IoBackend) {
 both_backends!(
     frames_queued_in_one_turn_leave_in_one_write,
     frames_queued_in_one_turn_leave_in_one_write
+);
+
+fn written_bytes_are_reported_and_abort_sends_no_close_frame(io: engine::IoBackend) {
+    let server = start(io);
+    let mut ws = WsClient::connect(server.local_addr(), "/");
+    ws.send_text("hello");
+    assert_eq!(ws.recv(), Received::Text("hello".into()));
+    ws.send_text("written");
+    let Received::Text(answer) = ws.recv() else {
+        panic!("expected the written count")
+    };
+    let written: usize = answer.strip_prefix("written ").unwrap().parse().unwrap();
+    // The 101 response and the 7-byte echo frame have left; the answer itself has not.
+    assert!(written >= 7 + "HTTP/1.1 101".len(), "{written}");
+    ws.send_text("abort");
+    assert_eq!(ws.recv(), Received::Eof, "dropped without a close frame");
+}
+both_backends!(
+    written_bytes_are_reported_and_abort_sends_no_close_frame,
+    written_bytes_are_reported_and_abort_sends_no_close_frame
 );

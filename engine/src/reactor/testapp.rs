@@ -7,14 +7,15 @@
 //!   `GET /later` answers on the next tick through `Outbox::respond` (an asynchronous
 //!   answer); anything else is a JSON 404.
 //! - Any request with `Upgrade: websocket` is accepted as a WebSocket, whatever its path.
-//! - On a WebSocket it echoes text and binary messages, with three commands:
-//!   `close` (closes with 1000), `mesh K` (a round trip through core K, answered
-//!   `mesh pong from core K`) and `flood N SIZE` (N binary frames of SIZE bytes, for
-//!   slow-consumer tests).
+//! - On a WebSocket it echoes text and binary messages, with five commands:
+//!   `close` (closes with 1000), `abort` (drops the connection without a close frame),
+//!   `written` (answers `written N`, the bytes `App::handle_written` reported so far),
+//!   `mesh K` (a round trip through core K, answered `mesh pong from core K`) and
+//!   `flood N SIZE` (N binary frames of SIZE bytes, for slow-consumer tests).
 //! - On shutdown it sends `reconnect` to every open WebSocket, standing in for the
 //!   gateway's op 7.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::app::{App, CoreInfo, HttpAnswer, WsMessage};
@@ -46,6 +47,7 @@ pub struct EchoApp {
     core: usize,
     open: BTreeSet<ConnId>,
     later: VecDeque<ConnId>,
+    written: BTreeMap<ConnId, usize>,
 }
 
 impl EchoApp {
@@ -55,6 +57,7 @@ impl EchoApp {
             core: info.core,
             open: BTreeSet::new(),
             later: VecDeque::new(),
+            written: BTreeMap::new(),
         }
     }
 }
@@ -98,6 +101,11 @@ impl App for EchoApp {
     ) {
         match message {
             WsMessage::Text("close") => out.close(conn, 1000, "bye"),
+            WsMessage::Text("abort") => out.abort(conn),
+            WsMessage::Text("written") => {
+                let written = self.written.get(&conn).copied().unwrap_or(0);
+                out.send_text(conn, format!("written {written}"));
+            }
             WsMessage::Text(text) if text.starts_with("mesh ") => {
                 match text[5..].trim().parse::<usize>() {
                     Ok(core) if core < out.cores() => out.send_mesh(
@@ -124,8 +132,17 @@ impl App for EchoApp {
         }
     }
 
+    fn handle_written(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, bytes: usize) {
+        assert!(
+            self.open.contains(&conn),
+            "written is reported for open WebSockets only"
+        );
+        *self.written.entry(conn).or_default() += bytes;
+    }
+
     fn handle_closed(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &super::CloseCause) {
         self.open.remove(&conn);
+        self.written.remove(&conn);
         self.later.retain(|&waiting| waiting != conn);
     }
 
