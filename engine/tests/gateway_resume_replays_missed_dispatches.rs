@@ -1,8 +1,9 @@
 //! Resume over raw frames: after the server drops the TCP connection, dispatches sent
 //! while the client was away are replayed in order, then RESUMED with `d: {}`; an unknown
 //! session gets op 9 `d: false`; a Resume that lands on another core than the one that
-//! holds the detached session moves it there and works, also a second time (the session
-//! goes home when it detaches again). Every test runs once per I/O backend.
+//! holds the detached session moves it there and works, also a second time (then the
+//! session waited away from its home core, found through the home's forwarding entry).
+//! Every test runs once per I/O backend.
 
 mod support;
 
@@ -94,8 +95,9 @@ fn resume_on_another_core_moves_the_session(io: engine::IoBackend) {
     let mut seq = 2;
     let mut remote_resumes = 0;
     // The kernel picks the core per connection; keep resuming until two resumes landed on
-    // a core other than the session's (each try: ~1/2). The second one starts from a
-    // session that detached away from its home core, so it exercises the way home too.
+    // a core other than the one holding the session (each try: ~1/2). From the first
+    // remote resume on, the session detaches away from its home core, so later resumes
+    // go through the home core's forwarding entry.
     for attempt in 0..64 {
         gateway.ws.send_close(4000); // discord.py's own close code: the session is kept.
         while !matches!(gateway.ws.recv(), Received::Close(..) | Received::Eof) {}

@@ -35,6 +35,9 @@ pub(super) struct GatewayConn {
     /// While a Resume is being answered: the guilds of the detached state handed in,
     /// subscribed on RESUMED or handed back with the state if the session refuses it.
     pub resuming_guild_ids: Vec<u64>,
+    /// While a Resume is being answered: the core the detached state came from, if it
+    /// travelled over the mesh.
+    pub resuming_from: Option<usize>,
 }
 
 /// What a batch of outputs asks for after its frames are out.
@@ -56,6 +59,7 @@ impl FluxApp {
                 wake_at: None,
                 guild_ids: Vec::new(),
                 resuming_guild_ids: Vec::new(),
+                resuming_from: None,
             },
         );
         assert!(previous.is_none(), "a connection id is opened once");
@@ -115,7 +119,10 @@ impl FluxApp {
                     let guild_ids = self
                         .conns
                         .get_mut(&conn)
-                        .map(|gateway| std::mem::take(&mut gateway.resuming_guild_ids))
+                        .map(|gateway| {
+                            gateway.resuming_from = None;
+                            std::mem::take(&mut gateway.resuming_guild_ids)
+                        })
                         .unwrap_or_default();
                     self.keep_detached(
                         out,
@@ -266,24 +273,21 @@ impl FluxApp {
 
     fn resumed(&mut self, conn: ConnId, info: &ReadyInfo) {
         Metrics::bump(&self.shared.metrics.gateway_resume_total);
-        let remote = usize::from(info.session_id.core()) != self.core;
-        if remote {
-            Metrics::bump(&self.shared.metrics.gateway_resume_remote_total);
-        }
-        let moved = if remote {
-            format!(" (moved from core {})", info.session_id.core())
-        } else {
-            String::new()
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let guild_ids = std::mem::take(&mut gateway.resuming_guild_ids);
+        let moved = match gateway.resuming_from.take() {
+            Some(core) => {
+                Metrics::bump(&self.shared.metrics.gateway_resume_remote_total);
+                format!(" (moved from core {core})")
+            }
+            None => String::new(),
         };
         eprintln!(
             "flux: core {}: RESUME session {} of user {}{moved}",
             self.core, info.session_id, info.user_id
         );
-        let guild_ids = self
-            .conns
-            .get_mut(&conn)
-            .map(|gateway| std::mem::take(&mut gateway.resuming_guild_ids))
-            .unwrap_or_default();
         self.subscribe(conn, &guild_ids);
     }
 

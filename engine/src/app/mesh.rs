@@ -3,18 +3,19 @@
 //! | message          | from → to                          | answer                      |
 //! |------------------|------------------------------------|-----------------------------|
 //! | `IdentifyAsk`    | session's core → user's home core  | `IdentifyAnswer`            |
-//! | `ResumeAsk`      | resuming core → session id's core  | `ResumeFound` / `ResumeNotFound` |
-//! | `Park`           | any core → session id's core       | none: the owner keeps it    |
+//! | `ResumeAsk`      | resuming core → session's home core, which may forward it once to where the session waits | `ResumeFound` / `ResumeNotFound` |
+//! | `Moved`          | core where a session detached → its home core | none: home records it |
 //! | `DropGateway`    | hook's core → every other core     | `HookDone`                  |
 //! | `Dispatch`       | hook's core → every other core     | `HookDone`                  |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
 //!
-//! A detached session always waits on the core named in its session id (`Park` sends it
-//! home when it detaches elsewhere, after a cross-core resume), so a Resume needs exactly
-//! one question to find it. A `ResumeFound` that arrives for a connection that closed
-//! meanwhile is parked home again, so a session is never lost in transit.
+//! A detached session waits on the core where its connection ended, because that core
+//! receives every event anyway; its home core (named in the session id) keeps a
+//! forwarding entry when that is elsewhere (`Moved`), so a Resume needs at most two
+//! hops to find it (`resume.rs`). A `ResumeFound` that arrives for a connection that
+//! closed meanwhile is kept where it arrived, so a session is never lost in transit.
 //!
 //! Every message is `Send` (checked below at compile time): a detached session's state
 //! is plain data (its replay ring holds `Arc<Dispatch>`); the compressor state stays with
@@ -41,7 +42,8 @@ pub enum FluxMesh {
         user_id: u64,
         admitted: bool,
     },
-    /// Move detached session `session_id` to `reply_core` for `conn`.
+    /// Move detached session `session_id` to `reply_core` for `conn` (asked of its home
+    /// core, which answers or forwards the question once).
     ResumeAsk {
         session_id: SessionId,
         reply_core: usize,
@@ -54,8 +56,13 @@ pub enum FluxMesh {
     },
     /// No such detached session (never existed, expired or already taken).
     ResumeNotFound { conn: ConnId },
-    /// Keep this detached session (sent to the core its id names).
-    Park(Box<Detached>),
+    /// To a session's home core: it detached on `core` and waits there until
+    /// `expires_at`.
+    Moved {
+        session_id: SessionId,
+        core: usize,
+        expires_at: crate::gateway::Micros,
+    },
     /// Test hook: drop every gateway connection, then answer `HookDone`.
     DropGateway { hook: HookId },
     /// Test hook: deliver this dispatch to the guild's sessions, then answer `HookDone`.
@@ -124,9 +131,15 @@ impl super::FluxApp {
                 reply_core,
                 conn,
             } => self.handle_resume_ask(out, session_id, reply_core, conn),
-            FluxMesh::ResumeFound { conn, detached } => self.resume_found(out, conn, *detached),
+            FluxMesh::ResumeFound { conn, detached } => {
+                self.resume_found(out, conn, *detached, Some(from_core))
+            }
             FluxMesh::ResumeNotFound { conn } => self.resume_not_found(out, conn),
-            FluxMesh::Park(detached) => self.keep_detached(out, *detached),
+            FluxMesh::Moved {
+                session_id,
+                core,
+                expires_at,
+            } => self.handle_moved(out, session_id, core, expires_at),
             FluxMesh::DropGateway { hook } => {
                 let count = self.abort_all_gateway(out);
                 out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });

@@ -29,7 +29,8 @@
 //!          Live: READY, GUILD_CREATE per guild, dispatches, heartbeats
 //!               │ socket closed / session closed (resumable code)
 //!               ▼
-//!          handle_closed: Session::into_resumable ─► Detached (on the id's core)
+//!          handle_closed: Session::into_resumable ─► Detached (on this core; the
+//!               │                                   home core learns where)
 //!               │ Resume within detached_ttl_ms          │ expiry
 //!               ▼                                        ▼
 //!          a new connection's Session (any core)        dropped
@@ -39,7 +40,7 @@
 //! - Frames of one connection reach the outbox in exactly `Session::poll` order, all on
 //!   the bulk lane (`gateway.rs`: outputs are emitted before any follow-up input is fed).
 //! - A detached session is in at most one place: a core's map, a mesh message, or a
-//!   `Session` (it moves; `resume.rs` asserts the map never holds an id twice).
+//!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
 mod gateway;
@@ -91,9 +92,12 @@ pub struct FluxApp {
     timers: BTreeSet<(Micros, ConnId)>,
     /// Live sessions per guild, for dispatch fan-out.
     subscribers: HashMap<u64, HashSet<ConnId>>,
-    /// Detached sessions whose id names this core.
+    /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
-    /// The earliest `expires_at` in `detached` (a sweep is due then).
+    /// For sessions whose home is this core but which detached elsewhere: that core,
+    /// and until when the entry is worth keeping.
+    moved: HashMap<SessionId, (usize, Micros)>,
+    /// The earliest `expires_at` in `detached` and `moved` (a sweep is due then).
     detached_sweep_at: Option<Micros>,
     /// Identify limits of the users whose home core this is.
     identify_limiter: IdentifyLimiter,
@@ -120,6 +124,7 @@ impl FluxApp {
             timers: BTreeSet::new(),
             subscribers: HashMap::new(),
             detached: HashMap::new(),
+            moved: HashMap::new(),
             detached_sweep_at: None,
             identify_limiter: IdentifyLimiter::new(IdentifyLimitConfig::default()),
             guild_create_cache: GuildCreateCache::default(),

@@ -1,16 +1,25 @@
 //! Detached sessions and Resume, across cores.
 //!
 //! A session that ends with a resumable code leaves its `ResumableState` (replay ring
-//! included) in the detached map of the core its `SessionId` names; while it waits there
-//! it keeps taking its guilds' dispatches. A Resume on any core asks that core, which
-//! *moves* the state over the mesh (`ResumeFound`); nothing is copied and nothing is
-//! shared. Expired states are swept at their `expires_at`.
+//! included) in the detached map of the core where its connection was, and keeps taking
+//! its guilds' dispatches there: every core receives every event, so a detached session
+//! misses nothing wherever it waits, and it never travels while events are in flight.
+//!
+//! A Resume may land on any core. The session id names the core that created the
+//! session, its *home*; when a session detaches away from home (after a cross-core
+//! resume), the home core learns where it waits (`Moved`). So a Resume asks at most two
+//! cores: the home core answers from its own map or forwards the question to where the
+//! session waits, and that core *moves* the state to the resuming core (`ResumeFound`);
+//! nothing is copied and nothing is shared. Expired states and forwarding entries are
+//! swept at their `expires_at`.
 //!
 //! Invariants:
-//! - A session id is in at most one detached map, and only in the one of the core it
-//!   names (asserted in `keep_detached`).
-//! - A state handed to a connection that is gone by the time it arrives is parked home
-//!   again (`resume_found`), so no state is lost in transit.
+//! - A session id is in at most one detached map (asserted in `keep_detached`): a state
+//!   is in a map, in one mesh message, or inside one `Session`.
+//! - A state handed to a connection that is gone by the time it arrives is kept where it
+//!   arrived (`resume_found`), so no state is lost in transit.
+//! - Only a home core forwards, and never to itself, so a question is forwarded at most
+//!   once.
 
 use super::mesh::Detached;
 use super::{FluxApp, FluxMesh, Metrics};
@@ -25,28 +34,41 @@ impl FluxApp {
         conn: ConnId,
         session_id: SessionId,
     ) {
-        let owner = usize::from(session_id.core());
-        if owner == self.core {
-            match self.take_detached(session_id) {
-                Some(detached) => self.resume_found(out, conn, detached),
+        if let Some(detached) = self.take_detached(session_id) {
+            return self.resume_found(out, conn, detached, None);
+        }
+        let home = usize::from(session_id.core());
+        if home >= self.cores {
+            // An id naming a core this server does not have: from another server run.
+            return self.resume_not_found(out, conn);
+        }
+        let reply_core = self.core;
+        if home == self.core {
+            match self.moved.remove(&session_id) {
+                Some((core, _)) => out.send_mesh(
+                    core,
+                    FluxMesh::ResumeAsk {
+                        session_id,
+                        reply_core,
+                        conn,
+                    },
+                ),
                 None => self.resume_not_found(out, conn),
             }
-        } else if owner < self.cores {
+        } else {
             out.send_mesh(
-                owner,
+                home,
                 FluxMesh::ResumeAsk {
                     session_id,
-                    reply_core: self.core,
+                    reply_core,
                     conn,
                 },
             );
-        } else {
-            // An id naming a core this server does not have: from another server run.
-            self.resume_not_found(out, conn);
         }
     }
 
-    /// The owner's side of a `ResumeAsk`.
+    /// Another core asks for `session_id`: answer from this core's map, or, as its home,
+    /// forward the question to where it waits.
     pub(super) fn handle_resume_ask(
         &mut self,
         out: &mut Outbox<FluxMesh>,
@@ -59,20 +81,34 @@ impl FluxApp {
                 conn,
                 detached: Box::new(detached),
             },
-            None => FluxMesh::ResumeNotFound { conn },
+            None => {
+                let home = usize::from(session_id.core()) == self.core;
+                if let Some((core, _)) = home.then(|| self.moved.remove(&session_id)).flatten() {
+                    debug_assert_ne!(core, self.core, "forwarding entries name other cores");
+                    let ask = FluxMesh::ResumeAsk {
+                        session_id,
+                        reply_core,
+                        conn,
+                    };
+                    return out.send_mesh(core, ask);
+                }
+                FluxMesh::ResumeNotFound { conn }
+            }
         };
         out.send_mesh(reply_core, message);
     }
 
-    /// The detached state reached the resuming connection's core.
+    /// The detached state reached the resuming connection's core (`from`: the core it
+    /// travelled from, `None` if it waited here).
     pub(super) fn resume_found(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
         detached: Detached,
+        from: Option<usize>,
     ) {
         let Some(gateway) = self.conns.get_mut(&conn) else {
-            // The connection closed while the state travelled: send it home again.
+            // The connection closed while the state travelled: it waits here now.
             return self.keep_detached(out, detached);
         };
         debug_assert!(
@@ -80,6 +116,7 @@ impl FluxApp {
             "a resuming session has no guilds yet"
         );
         gateway.resuming_guild_ids = detached.guild_ids;
+        gateway.resuming_from = from;
         self.drive(out, conn, Input::ResumeFound(Box::new(detached.state)));
     }
 
@@ -90,26 +127,44 @@ impl FluxApp {
         self.drive(out, conn, Input::ResumeNotFound);
     }
 
-    /// Keep a detached session on the core its id names (here, or parked over the mesh).
+    /// Keep a detached session on this core; tell its home core if that is elsewhere.
     pub(super) fn keep_detached(&mut self, out: &mut Outbox<FluxMesh>, detached: Detached) {
         let session_id = detached.state.session_id();
-        let owner = usize::from(session_id.core());
-        if owner != self.core {
-            assert!(
-                owner < self.cores,
-                "a live session's id names one of our cores"
-            );
-            out.send_mesh(owner, FluxMesh::Park(Box::new(detached)));
-            return;
-        }
         let expires_at = detached.state.expires_at();
+        let home = usize::from(session_id.core());
+        assert!(
+            home < self.cores,
+            "a live session's id names one of our cores"
+        );
+        if home != self.core {
+            let moved = FluxMesh::Moved {
+                session_id,
+                core: self.core,
+                expires_at,
+            };
+            out.send_mesh(home, moved);
+        } else {
+            self.moved.remove(&session_id);
+        }
         let previous = self.detached.insert(session_id, detached);
         assert!(previous.is_none(), "session {session_id} detached twice");
         Metrics::shift(&self.shared.metrics.gateway_sessions_detached, 1);
-        self.detached_sweep_at = Some(
-            self.detached_sweep_at
-                .map_or(expires_at, |at| at.min(expires_at)),
-        );
+        self.sweep_later(expires_at);
+        self.arm(out);
+    }
+
+    /// The home core learns where one of its sessions waits.
+    pub(super) fn handle_moved(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        session_id: SessionId,
+        core: usize,
+        expires_at: Micros,
+    ) {
+        debug_assert_eq!(usize::from(session_id.core()), self.core, "Moved goes home");
+        debug_assert_ne!(core, self.core);
+        self.moved.insert(session_id, (core, expires_at));
+        self.sweep_later(expires_at);
         self.arm(out);
     }
 
@@ -119,7 +174,11 @@ impl FluxApp {
         Some(detached)
     }
 
-    /// Drop detached sessions whose time is up.
+    fn sweep_later(&mut self, at: Micros) {
+        self.detached_sweep_at = Some(self.detached_sweep_at.map_or(at, |next| next.min(at)));
+    }
+
+    /// Drop detached sessions and forwarding entries whose time is up.
     pub(super) fn sweep_detached(&mut self, now: Micros) {
         if self.detached_sweep_at.is_none_or(|at| at > now) {
             return;
@@ -132,10 +191,9 @@ impl FluxApp {
             &self.shared.metrics.gateway_sessions_detached,
             -(dropped as i64),
         );
-        self.detached_sweep_at = self
-            .detached
-            .values()
-            .map(|detached| detached.state.expires_at())
-            .min();
+        self.moved.retain(|_, (_, expires_at)| *expires_at > now);
+        let detached = self.detached.values().map(|d| d.state.expires_at());
+        let moved = self.moved.values().map(|(_, expires_at)| *expires_at);
+        self.detached_sweep_at = detached.chain(moved).min();
     }
 }

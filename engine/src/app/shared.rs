@@ -92,7 +92,8 @@ pub struct Metrics {
     pub gateway_identify_refused_total: AtomicU64,
     /// Resumes that reached RESUMED.
     pub gateway_resume_total: AtomicU64,
-    /// Of those, resumes whose session was detached on another core and moved here.
+    /// Of those, resumes whose detached state waited on another core and moved here
+    /// over the mesh.
     pub gateway_resume_remote_total: AtomicU64,
     /// Resumes answered op 9 because the session was unknown, expired or taken.
     pub gateway_resume_not_found_total: AtomicU64,
