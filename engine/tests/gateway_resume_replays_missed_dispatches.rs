@@ -170,3 +170,107 @@ both_backends!(
     a_resume_with_the_wrong_token_is_refused_and_the_session_kept,
     a_resume_with_the_wrong_token_is_refused_and_the_session_kept
 );
+
+/// A client that identifies and then stops reading: its session stops taking frames at
+/// the send window, is closed with 4000 (resumable) after the grace period, and keeps what
+/// it missed in its replay ring; meanwhile another session in the same guild gets every
+/// dispatch. A Resume then replays the rest in order.
+fn a_session_that_stops_reading_is_closed_resumably(io: engine::IoBackend) {
+    let server = start_flux(io, |config| {
+        config.limits.slow_consumer_grace_ms = 300;
+        config.limits.socket_send_buffer_bytes = Some(4096);
+    });
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (mut slow, _) = Gateway::connect(addr);
+    let ready = slow.identify_ready(&boot.bots[0].token, INTENTS_DEFAULT, 1);
+    let session_id = ready["d"]["session_id"].as_str().unwrap().to_string();
+    shrink_receive_buffer(&slow.ws.stream);
+    let (mut fast, _) = Gateway::connect(addr);
+    fast.identify_ready(&boot.bots[1].token, INTENTS_DEFAULT, 1);
+
+    // ~900 KB: far more than the slow client's kernel buffers plus the 256 KiB window,
+    // within the replay ring's 1024 events and 1 MiB.
+    let count = 600u64;
+    let reader = std::thread::spawn(move || {
+        for n in 0..count {
+            assert_eq!(fast.recv_dispatch()["d"]["n"], n);
+        }
+        fast // Kept open: only the slow session may detach.
+    });
+    let pad = "x".repeat(1500);
+    for n in 0..count {
+        inject_dispatch(
+            addr,
+            &boot.guild_id,
+            "FLUX_TEST",
+            &json!({"n": n, "pad": pad}),
+        );
+    }
+    let _fast = reader.join().expect("the other session got every dispatch");
+    let started = std::time::Instant::now();
+    while metrics(addr)["gateway_sessions_detached"] != 1 {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the slow session was never closed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    // Read what did arrive (the close frame is behind it), then resume from there.
+    let mut seq_seen = 2;
+    loop {
+        match slow.ws.recv() {
+            Received::Text(text) => {
+                let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if payload["op"] == 0 {
+                    assert_eq!(payload["s"], seq_seen + 1, "in order, no gap");
+                    seq_seen += 1;
+                }
+            }
+            Received::Close(code, _) => {
+                assert_eq!(code, Some(4000));
+                break;
+            }
+            Received::Eof => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(seq_seen < 2 + count, "the slow client did fall behind");
+    let (mut back, _) = Gateway::connect(addr);
+    back.resume(&boot.bots[0].token, &session_id, seq_seen);
+    for seq in seq_seen + 1..=2 + count {
+        let missed = back.recv_dispatch();
+        assert_eq!(missed["s"], seq);
+        assert_eq!(missed["d"]["n"], seq - 3);
+    }
+    assert_eq!(back.recv_dispatch()["t"], "RESUMED");
+}
+both_backends!(
+    a_session_that_stops_reading_is_closed_resumably,
+    a_session_that_stops_reading_is_closed_resumably
+);
+
+/// A small receive buffer, so the kernel cannot absorb what the client does not read
+/// (loopback otherwise takes about a megabyte).
+fn shrink_receive_buffer(stream: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let bytes: libc::c_int = 4096;
+    // SAFETY: the descriptor is open for the duration of the call (borrowed from
+    // `stream`), and the option value points to a live c_int whose size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setsockopt(SO_RCVBUF): {}",
+        std::io::Error::last_os_error()
+    );
+}
