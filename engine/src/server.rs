@@ -1,14 +1,17 @@
 //! Starting and stopping a Flux server in-process: the embedding API.
 //!
-//! [`Server::start_with`] binds one `SO_REUSEPORT` listening socket per core (the first
-//! one learns the port when the configuration says 0, the others bind to that port),
-//! builds the mesh (a ring per ordered pair of cores and an eventfd per core), and spawns
-//! one pinned reactor thread per core, each with its own application value. It returns
-//! once every reactor is running, or with the first error.
+//! [`Server::start`] and [`Server::start_with`] bind one `SO_REUSEPORT` listening socket
+//! per core (the first one learns the port when the configuration says 0, the others bind
+//! to that port), build the mesh (a ring per ordered pair of cores and an eventfd per
+//! core), and spawn one pinned reactor thread per core, each with its own application
+//! value. They return once every reactor is running, or with the first error.
+//! `Server::start` opens the data dir between binding and spawning, so `bootstrap.json`
+//! names the real port; it runs [`FluxApp`] on every core.
 //!
 //! [`Server::shutdown`] (also run by `Drop`) is graceful: it raises the shutdown flag and
 //! wakes every core; each stops accepting, calls `App::handle_shutdown` (the gateway sends
-//! op 7 Reconnect there), closes its WebSockets with 1001 after what is queued, and exits
+//! op 7 Reconnect and closes with 4000 there), closes the WebSockets still open with 1001
+//! after what is queued, and exits
 //! when its connections are gone or `shutdown_grace_ms` has passed. Then the threads are
 //! joined.
 
@@ -20,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use crate::app::{FluxApp, Metrics, Shared};
+use crate::app::FluxApp;
 use crate::reactor::core::{Reactor, Setup};
 use crate::reactor::{sys, App, CoreInfo, CoreStats, Stats};
 use crate::world::Bootstrap;
@@ -37,7 +40,6 @@ pub struct Server {
     stats: Vec<Arc<CoreStats>>,
     remove_data_dir: Option<PathBuf>,
     bootstrap: Option<Bootstrap>,
-    shared: Option<Arc<Shared>>,
 }
 
 impl Server {
@@ -48,13 +50,10 @@ impl Server {
         let mut opened = None;
         let mut server = Server::start_prepared(config, |config, local_addr| {
             let (shared, bootstrap) = crate::app::prepare(config, local_addr)?;
-            opened = Some((Arc::clone(&shared), bootstrap));
+            opened = Some(bootstrap);
             Ok(move |info: &CoreInfo| FluxApp::new(info, Arc::clone(&shared)))
         })?;
-        if let Some((shared, bootstrap)) = opened {
-            server.shared = Some(shared);
-            server.bootstrap = Some(bootstrap);
-        }
+        server.bootstrap = opened;
         Ok(server)
     }
 
@@ -139,7 +138,6 @@ impl Server {
                 .remove_data_dir_on_shutdown
                 .then(|| config.data_dir.clone()),
             bootstrap: None,
-            shared: None,
         };
         for _ in 0..cores {
             match ready_rx.recv() {
@@ -166,12 +164,6 @@ impl Server {
     /// `None` for a server started with [`Server::start_with`].
     pub fn bootstrap(&self) -> Option<&Bootstrap> {
         self.bootstrap.as_ref()
-    }
-
-    /// The gateway and REST counters (also served as `GET /_flux/metrics`); `None` for a
-    /// server started with [`Server::start_with`].
-    pub fn metrics(&self) -> Option<&Metrics> {
-        self.shared.as_deref().map(|shared| &shared.metrics)
     }
 
     /// How many reactor cores run.

@@ -2,10 +2,10 @@
 //!
 //! [`FluxApp`] implements [`reactor::App`](crate::reactor::App). It is a thin shell
 //! between the reactor and the sans-IO cores: HTTP requests go to the REST core
-//! (`crate::rest`), WebSocket upgrades on any path become gateway [`Session`]s
-//! (`crate::gateway`), and the questions a session asks (is this token valid, may this
-//! user identify now, where is the session this client resumes) are answered from the
-//! world snapshot or by another core over the mesh.
+//! (`crate::rest`), WebSocket upgrades on any path become gateway sessions
+//! ([`Session`](crate::gateway::Session)), and the questions a session asks (is this
+//! token valid, may this user identify now, where is the session this client resumes)
+//! are answered from the world snapshot or by another core over the mesh.
 //!
 //! Files, one job each:
 //! - `http_routes.rs`: HTTP routing — REST bridge, `/_flux/metrics`, upgrades.

@@ -1,6 +1,6 @@
 //! The per-core reactor: sockets, I/O backends, and the seam to the application.
 //!
-//! Each core runs one [`Reactor`](core::Reactor) on its own pinned thread. The reactor owns
+//! Each core runs one `Reactor` (`core.rs`) on its own pinned thread. The reactor owns
 //! that core's listening socket (`SO_REUSEPORT`: the kernel spreads connections over the
 //! cores' sockets), a slab of connections, the core's mesh endpoint, and one [`App`]. It
 //! speaks HTTP/1.1 (`crate::http`) and WebSocket (`wsframe`) itself and hands the
