@@ -147,13 +147,19 @@ impl FluxApp {
         self.arm(out);
     }
 
+    /// Tick every session whose deadline has come. A deadline set during these ticks
+    /// waits for the next turn, so one turn's work is bounded by the sessions due now.
     pub(super) fn fire_timers(&mut self, out: &mut Outbox<FluxMesh>, now: Micros) {
-        while let Some(&(at, conn)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
+        let due: Vec<(Micros, ConnId)> = self
+            .timers
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .copied()
+            .collect();
+        for (at, conn) in due {
+            self.timers.remove(&(at, conn));
             if let Some(gateway) = self.conns.get_mut(&conn) {
+                debug_assert_eq!(gateway.wake_at, Some(at), "one timer per connection");
                 gateway.wake_at = None;
             }
             self.drive(out, conn, Input::Tick);
