@@ -14,6 +14,9 @@
 //! dispatch can be serialised once per variant (with and without content), never once per
 //! session.
 //!
+//! A reply's `referenced_message` is a message too: the caller encodes the target with
+//! the same rule for the same viewer (`message_json` takes it already encoded).
+//!
 //! Elsewhere: which sessions have the intent (`engine::gateway`, from IDENTIFY), whether a
 //! viewer may see the channel at all (`world::permissions`).
 

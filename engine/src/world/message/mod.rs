@@ -25,7 +25,9 @@
 //! - Embeds and components are kept as the JSON values the sender gave (validated by the
 //!   REST layer, opaque here), so Flux never loses a field it does not model.
 //!
-//! Invariants (asserted where messages change, checked by the decoder on the way in):
+//! Invariants (kept by `add_reaction` / `remove_reaction`, rejected by the decoder on the
+//! way in, and so asserted on every write: `encode_message` decodes its own output in
+//! debug builds):
 //! - A reaction's `user_ids` has no duplicates and is never empty (an emoji whose last
 //!   user leaves disappears).
 //! - `mentions` and `mention_roles` hold no duplicates.
