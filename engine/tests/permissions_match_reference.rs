@@ -97,6 +97,8 @@ struct RefGuild {
 
 struct Reference {
     base: u64,
+    /// Guild level with the timeout rule applied.
+    guild_level: u64,
     after_overwrites: u64,
     last: u64,
 }
@@ -136,9 +138,11 @@ fn reference(guild: &RefGuild, member: &RefMember, channel: &RefChannel, now_ms:
             base = all;
         }
     }
+    let timed_out = matches!(member.timeout_until_ms, Some(until) if until > now_ms);
     if administrator {
         return Reference {
             base,
+            guild_level: all,
             after_overwrites: all,
             last: all,
         };
@@ -227,18 +231,22 @@ fn reference(guild: &RefGuild, member: &RefMember, channel: &RefChannel, now_ms:
     }
 
     // Timed out: only VIEW_CHANNEL and READ_MESSAGE_HISTORY survive.
-    let timed_out = matches!(member.timeout_until_ms, Some(until) if until > now_ms);
-    if timed_out {
+    let keep_if_timed_out = |value: u64| {
+        if !timed_out {
+            return value;
+        }
         let mut kept = 0;
         for bit in [VIEW_CHANNEL, READ_MESSAGE_HISTORY] {
-            if has(last, bit) {
+            if has(value, bit) {
                 kept |= 1 << bit;
             }
         }
-        last = kept;
-    }
+        kept
+    };
+    last = keep_if_timed_out(last);
     Reference {
         base,
+        guild_level: keep_if_timed_out(base),
         after_overwrites: after,
         last,
     }
@@ -444,6 +452,8 @@ proptest! {
                     .map(|&role| Permissions::from_bits_truncate(role_bits(&guild, role)));
                 let free = base_permissions(UserId(guild.owner), everyone, UserId(member.id), roles);
                 prop_assert_eq!(free, base);
+                let guild_level = snapshot.guild_permissions(engine_member, NOW_MS);
+                prop_assert_eq!(guild_level.bits(), expected.guild_level);
 
                 let overwritten = channel_permissions(
                     base,

@@ -12,7 +12,8 @@
 //! - "Permission Overwrites" (the `compute_base_permissions` and `compute_overwrites`
 //!   pseudo-code), "Implicit Permissions", "Inherited Permissions (Threads)" and
 //!   "Permissions for Timed Out Members" (`compute.rs`);
-//! - who may view a channel, for fan-out (`visibility.rs`, [`members_who_can_view`]).
+//! - who may view a channel, for fan-out (`visibility.rs`, [`members_who_can_view`]);
+//! - the overwrite object's JSON (`wire.rs`: `Serialize`/`Deserialize` on [`Overwrite`]).
 //!
 //! Reading order: `bits.rs`, then `compute.rs` (its header lists each rule and where
 //! Flux had to choose because Discord's text is open-ended), then `visibility.rs`.
@@ -31,6 +32,7 @@ mod bits;
 mod compute;
 mod decimal;
 mod visibility;
+mod wire;
 
 pub use bits::Permissions;
 pub use compute::{

@@ -20,7 +20,8 @@
 
 use super::bits::Permissions;
 use super::compute::{
-    base_permissions, can_view, is_timed_out, permissions_in_channel, ChannelClass, Overwrite,
+    apply_timeout, base_permissions, can_view, is_timed_out, permissions_in_channel, ChannelClass,
+    Overwrite,
 };
 use crate::world::ids::{GuildId, RoleId, UserId};
 use crate::world::model::{Channel, ChannelKind, Guild, OverwriteTarget};
@@ -99,6 +100,15 @@ impl GuildSnapshot {
             .filter(|&&role| role != everyone_id)
             .map(|&role| self.role_permissions(role));
         base_permissions(self.owner_id, everyone, member.user_id, roles)
+    }
+
+    /// The member's guild-level permissions at `now_unix_ms` (for guild routes: kick,
+    /// ban, manage roles, nickname…): the base, cut to [`super::TIMEOUT_KEEPS`] while
+    /// they are timed out, unless they are an administrator or the owner.
+    pub fn guild_permissions(&self, member: &MemberSnapshot, now_unix_ms: u64) -> Permissions {
+        let base = self.base_permissions(member);
+        let timed_out = is_timed_out(member.communication_disabled_until_unix_ms, now_unix_ms);
+        apply_timeout(base, base, timed_out)
     }
 
     /// Everything `member` may do in `channel` at `now_unix_ms`.
@@ -241,6 +251,15 @@ mod tests {
         };
         let expected: BTreeSet<UserId> = [UserId(1), UserId(2)].into();
         assert_eq!(members_who_can_view(&guild, &channel), expected);
+        // Everyone here is timed out: guild rights shrink, except the owner's.
+        assert_eq!(
+            guild.guild_permissions(&guild.members[0], 0),
+            Permissions::ALL
+        );
+        assert_eq!(
+            guild.guild_permissions(&guild.members[1], 0),
+            Permissions::VIEW_CHANNEL
+        );
         let thread = ChannelSnapshot::thread_of(&channel);
         assert_eq!(members_who_can_view(&guild, &thread), expected);
     }
