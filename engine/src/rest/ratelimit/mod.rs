@@ -18,6 +18,10 @@
 //! `rest::handle_request_limited` puts them together for a request whose token's limiter
 //! is at hand; `rest::handle_request_with` answers with a verdict decided elsewhere.
 //!
+//! Tests: unit tests beside each part, `engine/tests/rest_rate_limits.rs` (behaviour seen
+//! through `handle_request_limited`, and a property test against a naive admission log),
+//! and a fuzz target: from `engine/`, `cargo +nightly fuzz run rest_rate_limit`.
+//!
 //! No I/O and no clock: `now_ms` (monotonic, for windows) and `now_unix_ms` (wall clock,
 //! only for the `X-RateLimit-Reset` header) are arguments.
 //!
