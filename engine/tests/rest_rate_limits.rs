@@ -320,8 +320,17 @@ proptest! {
     fn no_bucket_admits_more_than_its_limit_in_any_window(
         steps in prop::collection::vec((0u64..3, 0..PATHS.len(), 0u64..120), 1..400),
         global_limit in 3u32..60,
+        // Small tables make the full-table path common: a refusal, never an eviction
+        // (an evicted live bucket would come back empty and admit over its limit).
+        buckets_max in prop::sample::select(vec![3usize, 6, 65_536]),
+        users_max in prop::sample::select(vec![2usize, 16_384]),
     ) {
-        let config = RateLimitConfig { global_limit, ..RateLimitConfig::default() };
+        let config = RateLimitConfig {
+            global_limit,
+            buckets_max,
+            users_max,
+            ..RateLimitConfig::default()
+        };
         let mut limiter = RateLimiter::new(config);
         let mut route_log: HashMap<BucketKey, Vec<u64>> = HashMap::new();
         let mut global_log: HashMap<u64, Vec<u64>> = HashMap::new();
@@ -361,7 +370,12 @@ proptest! {
                     let oldest = globals[globals.len() - global_used];
                     prop_assert_eq!(verdict.retry_after_ms(), Some(oldest + config.global_window_ms - now));
                 }
-                Some(Scope::Shared) => prop_assert!(false, "the default table never fills here"),
+                Some(Scope::Shared) => {
+                    let buckets_full = limiter.bucket_count() == buckets_max;
+                    let users_full = limiter.user_count() == users_max;
+                    prop_assert!(buckets_full || users_full, "shared only when a table is full");
+                    prop_assert!(verdict.retry_after_ms().unwrap() >= 1);
+                }
             }
             // A client obeying the last headers for this bucket is never refused by it.
             if let Some(promise) = promises.get(&key) {
@@ -379,7 +393,8 @@ proptest! {
                     reset_after_ms: verdict.reset_after_ms(),
                 });
             }
-            prop_assert!(limiter.user_count() <= 3);
+            prop_assert!(limiter.user_count() <= users_max.min(3));
+            prop_assert!(limiter.bucket_count() <= buckets_max);
         }
         // The reference logs never hold more than a limit in any window.
         for (key, log) in &route_log {
