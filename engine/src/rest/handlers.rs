@@ -6,8 +6,8 @@
 //! nothing (unmetered headers). A refused request is answered 429 without running its
 //! handler. Each handler returns a JSON value or a `RestError`; the wrapper adds
 //! `Content-Type` and the rate-limit headers to both, so no response can leave without
-//! them. Handlers never panic on any request: every lookup of
-//! peer-supplied data is an `Option` turned into a Discord error.
+//! them. Handlers never panic on any request: every lookup of peer-supplied data is an
+//! `Option` turned into a Discord error.
 
 use super::error::RestError;
 use super::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
@@ -16,7 +16,9 @@ use super::{Request, Response, RestContext};
 use crate::world::{application_json, ready_user_json, user_json, DirectoryEntry, UserLookup};
 use serde_json::{json, Value};
 
-/// Answers one request.
+/// Answers one request without counting it against any limiter: the rate-limit headers
+/// describe a fresh bucket of its route (`Verdict::unmetered`). For callers that do not
+/// hold the token's limiter and have no verdict for it.
 ///
 /// ```
 /// use engine::rest::{handle_request, Method, Request, RestContext, SessionStartLimit};
