@@ -1,18 +1,24 @@
 //! The REST handlers: route, authenticate, answer.
 //!
-//! `handle_request` is the only entry point. Each handler returns a JSON value or a
-//! `RestError`; the wrapper adds `Content-Type` and the rate-limit headers to both, so no
-//! response can leave without them. Handlers never panic on any request: every lookup of
-//! peer-supplied data is an `Option` turned into a Discord error.
+//! Three entry points, one path: `handle_request_limited` counts the request against the
+//! token's `RateLimiter` (when this core holds it), `handle_request_with` takes a verdict
+//! decided elsewhere (the token's home core, over the mesh), and `handle_request` counts
+//! nothing (unmetered headers). A refused request is answered 429 without running its
+//! handler. Each handler returns a JSON value or a `RestError`; the wrapper adds
+//! `Content-Type` and the rate-limit headers to both, so no response can leave without
+//! them. Handlers never panic on any request: every lookup of peer-supplied data is an
+//! `Option` turned into a Discord error.
 
 use super::error::RestError;
-use super::ratelimit;
+use super::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
 use super::router::{route, Route, RouteError};
 use super::{Request, Response, RestContext};
 use crate::world::{application_json, ready_user_json, user_json, DirectoryEntry, UserLookup};
 use serde_json::{json, Value};
 
-/// Answers one request.
+/// Answers one request without counting it against any limiter: the rate-limit headers
+/// describe a fresh bucket of its route (`Verdict::unmetered`). For callers that do not
+/// hold the token's limiter and have no verdict for it.
 ///
 /// ```
 /// use engine::rest::{handle_request, Method, Request, RestContext, SessionStartLimit};
@@ -33,6 +39,72 @@ use serde_json::{json, Value};
 /// assert_eq!(response.header("content-type"), Some("application/json"));
 /// ```
 pub fn handle_request(context: &RestContext<'_>, request: &Request<'_>) -> Response {
+    let verdict = Verdict::unmetered(classify(request.method, request.path));
+    handle_request_with(context, request, &verdict)
+}
+
+/// Answers one request after counting it against `limiter`, which must be the limiter
+/// that holds the token's budget (its user's home core; see `rest::ratelimit`).
+/// `now_ms` is monotonic time for the windows; `context.now_unix_ms` is only for headers.
+/// Requests without a valid token are not counted (`Verdict::unmetered`).
+///
+/// ```
+/// use engine::rest::ratelimit::RateLimiter;
+/// use engine::rest::{handle_request_limited, Method, Request, RestContext, SessionStartLimit};
+/// use engine::world::{demo_world, Directory};
+/// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
+/// let directory = Directory::from_world(&demo.world, demo.secret.clone());
+/// let context = RestContext {
+///     directory: &directory,
+///     gateway_url: "ws://127.0.0.1:8080",
+///     shards_recommended: 1,
+///     session_start_limit: SessionStartLimit::default(),
+///     now_unix_ms: 1_700_000_000_000,
+/// };
+/// let auth = format!("Bot {}", demo.bots[0].token);
+/// let request = Request::new(Method::Get, "/api/v10/users/@me", Some(&auth), b"");
+/// let mut limiter = RateLimiter::default();
+/// let response = handle_request_limited(&context, &mut limiter, &request, 0);
+/// assert_eq!(response.header("x-ratelimit-remaining"), Some("49"));
+/// ```
+pub fn handle_request_limited(
+    context: &RestContext<'_>,
+    limiter: &mut RateLimiter,
+    request: &Request<'_>,
+    now_ms: u64,
+) -> Response {
+    let route = classify(request.method, request.path);
+    let verdict = match authenticate(context, request) {
+        Ok(caller) => limiter.check(
+            BucketKey {
+                user_id: caller.user.id.0,
+                route,
+            },
+            now_ms,
+        ),
+        Err(_) => Verdict::unmetered(route),
+    };
+    handle_request_with(context, request, &verdict)
+}
+
+/// Answers one request given the rate limiter's `verdict` for it: a refusal is a 429
+/// (headers, `Via`, and the `{message, retry_after, global}` body) and runs no handler;
+/// an admission runs the handler and carries the verdict's headers.
+pub fn handle_request_with(
+    context: &RestContext<'_>,
+    request: &Request<'_>,
+    verdict: &Verdict,
+) -> Response {
+    let mut headers = Vec::with_capacity(10);
+    headers.push(("Content-Type", "application/json".to_string()));
+    headers.extend(verdict.headers(context.now_unix_ms));
+    if let Some(body) = verdict.refusal_body() {
+        return Response {
+            status: 429,
+            headers,
+            body,
+        };
+    }
     let routed = route(request.method, request.path);
     let result = match &routed {
         Ok(route) => answer(context, request, route),
@@ -45,12 +117,6 @@ pub fn handle_request(context: &RestContext<'_>, request: &Request<'_>) -> Respo
         ),
         Err(error) => (error.status(), error.body()),
     };
-    let mut headers = Vec::with_capacity(7);
-    headers.push(("Content-Type", "application/json".to_string()));
-    headers.extend(ratelimit::headers(
-        routed.as_ref().ok(),
-        context.now_unix_ms,
-    ));
     Response {
         status,
         headers,

@@ -9,23 +9,23 @@
 //! `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, `GET /users/{id}`,
 //! `GET /oauth2/applications/@me`. Every response has `Content-Type: application/json`
 //! exactly (discord.py compares it with `==`, CLIENTS.md §0.1) and the six rate-limit
-//! headers (constant for now, see `ratelimit.rs`). Errors are Discord JSON bodies
-//! (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
+//! headers (`ratelimit`: per-route buckets, the global limit, 429 bodies). Errors are
+//! Discord JSON bodies (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
 //! too) checked against the core's `Directory`.
 //!
 //! Growing into issue 6: `router.rs` gets a variant and a slice-pattern arm per route;
 //! guild-changing routes will be answered by a `handle_request` variant that returns
-//! "forward to core N" instead of a `Response`, and the constant rate-limit headers
-//! become a per-core limiter's answer.
+//! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
+//! token's home core (`ratelimit` module docs say how to wire it).
 
 mod error;
 mod handlers;
-mod ratelimit;
+pub mod ratelimit;
 mod router;
 
 pub use error::{error_body, form_error_body, RestError};
-pub use handlers::handle_request;
-pub use ratelimit::{bucket, headers as rate_limit_headers};
+pub use handlers::{handle_request, handle_request_limited, handle_request_with};
+pub use ratelimit::{RateLimiter, Verdict};
 pub use router::{route, Method, Route, RouteError};
 
 use crate::world::Directory;
