@@ -1,0 +1,40 @@
+//! Untrusted bytes the world layer parses: bot tokens (from every REST request and every
+//! IDENTIFY), permission strings and overwrite JSON (from REST bodies), and stored message
+//! values (from disk, which may be corrupt). The first byte picks the parser. Nothing may
+//! panic; what parses must also survive its own round trip.
+#![no_main]
+
+use engine::world::message::{decode_message, encode_message};
+use engine::world::permissions::{Overwrite, Permissions};
+use engine::world::{decode_token, TokenSecret};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    match selector % 4 {
+        0 => {
+            let text = String::from_utf8_lossy(rest);
+            let _ = decode_token(&TokenSecret([7; 32]), &text);
+        }
+        1 => {
+            let text = String::from_utf8_lossy(rest);
+            if let Ok(permissions) = Permissions::parse_decimal(&text) {
+                let again = Permissions::parse_decimal(&permissions.encode_decimal());
+                assert_eq!(again.ok(), Some(permissions));
+            }
+        }
+        2 => {
+            let _ = serde_json::from_slice::<Overwrite>(rest);
+            let _ = serde_json::from_slice::<Permissions>(rest);
+        }
+        _ => {
+            if let Ok(message) = decode_message(rest) {
+                let encoded = encode_message(&message);
+                let again = decode_message(&encoded).expect("our own encoding decodes");
+                assert_eq!(encode_message(&again), encoded);
+            }
+        }
+    }
+});
