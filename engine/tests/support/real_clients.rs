@@ -1,0 +1,204 @@
+//! Running the real Discord client libraries against a `flux` process.
+//!
+//! The libraries are the judges of compatibility (CLIENTS.md), so these tests start the
+//! real `flux` binary, not an in-process server, and run each library's unmodified code
+//! from `clients/`: Python scripts with the venv's interpreter (`FLUX_PYTHON`), Node
+//! scripts with `node` next to `clients/node/node_modules` (`FLUX_NODE_CLIENTS`).
+//! `scripts/test` installs both and sets both variables. Without them a test fails under CI
+//! (`CI=true`), because a compatibility check that quietly did not run proves nothing, and
+//! skips with a loud message elsewhere.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one client script may run before it is killed and the test fails.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The language a client library is written in.
+#[derive(Debug, Clone, Copy)]
+pub enum Runtime {
+    /// discord.py, hikari: scripts under `clients/python/`.
+    Python,
+    /// discord.js: scripts under `clients/node/`.
+    Node,
+}
+
+/// The repository root (the workspace), where `clients/` lives.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("engine/ sits in the workspace root")
+}
+
+/// The interpreter for `runtime`, or `None` (after a loud message) when the libraries are
+/// not installed and this is not CI.
+pub fn interpreter(runtime: Runtime, test: &str) -> Option<PathBuf> {
+    let (variable, found) = match runtime {
+        Runtime::Python => (
+            "FLUX_PYTHON",
+            std::env::var_os("FLUX_PYTHON").map(PathBuf::from),
+        ),
+        Runtime::Node => (
+            "FLUX_NODE_CLIENTS",
+            std::env::var_os("FLUX_NODE_CLIENTS").map(|_| PathBuf::from("node")),
+        ),
+    };
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var("CI").is_ok_and(|ci| ci == "true" || ci == "1") {
+        panic!("{variable} is not set under CI: run scripts/test (it installs the clients)");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED {test}: {variable} is not set. Run scripts/install-clients and set \
+         FLUX_PYTHON=.venv/bin/python FLUX_NODE_CLIENTS=clients/node, or run scripts/test. \
+         !!!!!!!!\n"
+    );
+    None
+}
+
+/// A `flux serve` process on an ephemeral port with its own data directory, killed and
+/// cleaned up when dropped.
+pub struct FluxProcess {
+    child: Child,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+}
+
+impl FluxProcess {
+    /// Starts `flux serve --cores 2 --test-hooks --io <io>` and waits for `bootstrap.json`.
+    pub fn spawn(io: &str, label: &str) -> FluxProcess {
+        let data_dir =
+            std::env::temp_dir().join(format!("flux-{label}-{}-{io}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let log_path = data_dir.with_extension("log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_flux"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--cores",
+                "2",
+                "--test-hooks",
+            ])
+            .args(["--io", io])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("flux starts");
+        let server = FluxProcess {
+            child,
+            data_dir,
+            log_path,
+        };
+        let started = Instant::now();
+        while !server.bootstrap().exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no bootstrap.json; flux log:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(50)); // Written atomically; the cores start.
+        server
+    }
+
+    /// `<data-dir>/bootstrap.json`: URLs, the demo guild and the bots' tokens.
+    pub fn bootstrap(&self) -> PathBuf {
+        self.data_dir.join("bootstrap.json")
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for FluxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+/// What a client script did.
+pub struct ClientRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `clients/<script>` with `interpreter`, passing the server's bootstrap file, and
+/// kills it after [`CLIENT_TIMEOUT`]. Output is read on threads so a chatty client never
+/// blocks on a full pipe.
+pub fn run_client(interpreter: &Path, script: &str, server: &FluxProcess) -> ClientRun {
+    let mut child = Command::new(interpreter)
+        .arg(repo_root().join("clients").join(script))
+        .arg(server.bootstrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{interpreter:?} starts: {error}"));
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > CLIENT_TIMEOUT {
+            let _ = child.kill();
+            break child.wait().expect("wait");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let run = ClientRun {
+        success: status.success(),
+        stdout: stdout.join().expect("reader"),
+        stderr: stderr.join().expect("reader"),
+    };
+    eprintln!(
+        "--- {script} stdout ---\n{}--- stderr ---\n{}--- flux log ---\n{}",
+        run.stdout,
+        run.stderr,
+        server.log()
+    );
+    run
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// The checks every ready-and-resume script shares: it passed, and the server logged one
+/// IDENTIFY and a RESUME (the library resumed rather than starting a new session).
+pub fn assert_ready_then_resumed(run: &ClientRun, server: &FluxProcess) {
+    assert!(
+        run.success,
+        "client script failed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stdout.contains("PASS:"), "{}", run.stdout);
+    let log = server.log();
+    assert_eq!(
+        log.matches(": IDENTIFY user ").count(),
+        1,
+        "one IDENTIFY: {log}"
+    );
+    assert!(
+        log.contains(": RESUME session "),
+        "the server logged the RESUME: {log}"
+    );
+}
