@@ -310,3 +310,4 @@ fn owned(message: wsframe::Message<'_>) -> Received {
 }
 
 pub mod gateway;
+pub mod rest;
