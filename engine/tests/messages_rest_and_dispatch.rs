@@ -124,6 +124,12 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     // Delete, then it is gone.
     let deleted = call(addr, "DELETE", &edit_path, token_a, None);
     assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(
+        deleted.header("content-type"),
+        None,
+        "no body, no Content-Type"
+    );
+    assert!(deleted.body.is_empty());
     let delete = next_named(&mut gateway_b, "MESSAGE_DELETE");
     assert_eq!(
         delete["d"],

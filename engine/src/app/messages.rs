@@ -227,10 +227,17 @@ impl Messages {
     }
 }
 
+/// A response with the receiving core's headers. A 204 has no body and so no
+/// `Content-Type` (discord.py parses any `application/json` body, even an empty one).
 fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Response {
+    let headers = headers
+        .iter()
+        .filter(|(name, _)| status != 204 || !name.eq_ignore_ascii_case("content-type"))
+        .cloned()
+        .collect();
     Response {
         status,
-        headers: headers.to_vec(),
+        headers,
         body,
     }
 }
