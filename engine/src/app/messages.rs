@@ -21,12 +21,12 @@
 //! ```
 //!
 //! Durability: a write is answered, and its event sent, only after `Store::poll` reports
-//! its ticket durable (fdatasync'd by the store's commit thread). The store's wake fd is
-//! not registered with the reactor yet: while writes wait, the app asks for a tick every
-//! `STORE_POLL_INTERVAL` and polls the store there. Trade-off: up to that interval of
-//! extra latency per write and a few idle wake-ups per millisecond while writes are in
-//! flight (none when idle), against no reactor change. Registering `wake_fd` with both
-//! backends removes both costs and is the next step.
+//! its ticket durable (fdatasync'd by the store's commit thread). The store's commit
+//! thread signals its wake eventfd; the reactor watches that fd (`App::wake_fd`: a
+//! readiness poll in the epoll backend, an `IORING_OP_POLL_ADD` in the io_uring one) and
+//! calls `App::handle_wake`, which polls the store. So a reactor never blocks on the disk
+//! and never spins: the acknowledgement goes out on the loop turn after the fdatasync.
+//! While writes wait, a tick every `STORE_POLL_FALLBACK` polls too, as a safety net.
 //!
 //! Known gaps (documented, not hidden):
 //! - The rate limiter counts on the receiving core (one `RateLimiter` per core), not on
@@ -62,8 +62,9 @@ use crate::world::permissions::{
 };
 use crate::world::{owner_core, ChannelId, GuildId, UserId, UserLookup, World};
 
-/// How often the store is polled while writes wait for durability.
-const STORE_POLL_INTERVAL: Duration = Duration::from_micros(250);
+/// A safety net: while writes wait, the store is also polled on a tick this often, in
+/// case a wake-up was missed (the wake fd is the normal path).
+const STORE_POLL_FALLBACK: Duration = Duration::from_millis(50);
 /// How long a nonce sent with `enforce_nonce` dedupes (Discord: "a few minutes").
 const NONCE_TTL_MS: u64 = 5 * 60 * 1000;
 /// The meta key holding the newest Snowflake this core issued (u64 little-endian).
@@ -221,9 +222,16 @@ impl Messages {
         }
     }
 
-    /// Whether writes wait for durability (the app then asks for frequent ticks).
+    /// Whether writes wait for durability.
     pub(super) fn waiting(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// The store's wake eventfd, for the reactor to watch (`App::wake_fd`).
+    pub(super) fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let fd = self.store.as_ref().ok()?.wake_fd()?;
+        Some(fd.as_raw_fd())
     }
 }
 
@@ -362,7 +370,7 @@ impl FluxApp {
                     response: json_response(&call.headers, status, body),
                     event: Arc::from(event),
                 });
-                out.wake_at(out.now() + STORE_POLL_INTERVAL);
+                out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
             Err(error) => Some(error_response(&call.headers, &error)),
@@ -551,12 +559,9 @@ impl FluxApp {
         }
     }
 
-    /// Every tick: if writes wait, poll the store and finish the durable ones; ask for
-    /// the next poll while some still wait.
+    /// When the store's wake fd fires (and on ticks while writes wait): poll the store,
+    /// which also drains the fd, and finish the writes that became durable.
     pub(super) fn poll_store(&mut self, out: &mut Outbox<FluxMesh>) {
-        if !self.messages.waiting() {
-            return;
-        }
         let Ok(store) = self.messages.store.as_mut() else {
             return;
         };
@@ -586,7 +591,7 @@ impl FluxApp {
             }
         }
         if self.messages.waiting() {
-            out.wake_at(out.now() + STORE_POLL_INTERVAL);
+            out.wake_at(out.now() + STORE_POLL_FALLBACK);
         }
     }
 

@@ -223,6 +223,14 @@ impl App for FluxApp {
         None
     }
 
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.messages.wake_fd()
+    }
+
+    fn handle_wake(&mut self, out: &mut Outbox<FluxMesh>) {
+        self.poll_store(out);
+    }
+
     fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {
         self.route_mesh(out, from_core, message);
     }
