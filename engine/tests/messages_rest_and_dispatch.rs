@@ -10,7 +10,7 @@ mod support;
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use support::gateway::{Gateway, INTENTS_DEFAULT};
+use support::gateway::{metrics, Gateway, INTENTS_DEFAULT};
 use support::rest::{call, call_on};
 use support::{start_flux, HttpClient};
 
@@ -89,11 +89,15 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
         "B sees its own message's content"
     );
 
-    // GET from fresh connections (either core).
-    for _ in 0..6 {
+    // GET from fresh connections, until one has landed on the core that does not own
+    // the guild and was forwarded (connections spread over both cores).
+    let mut tries = 0;
+    while metrics(addr)["rest_message_forwarded_total"] == 0 {
         let got = call(addr, "GET", &format!("{messages}/{id}"), token_b, None);
         assert_eq!(got.status, 200, "{got:?}");
         assert_eq!(got.json()["content"], "hello from A");
+        tries += 1;
+        assert!(tries < 200, "no request ever reached the non-owner core");
     }
 
     // Edit: only the author.
@@ -144,6 +148,8 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     let second = call(addr, "POST", &messages, token_a, Some(&body)).json();
     assert_eq!(first["id"], second["id"]);
     assert_eq!(first["nonce"], "n-1");
+    // Writes acknowledged: two creates, the edit, the delete, the first nonce create.
+    assert_eq!(metrics(addr)["message_writes_durable_total"], 5);
 }
 both_backends!(
     create_edit_delete_reach_the_other_bot,

@@ -333,6 +333,7 @@ impl FluxApp {
                 None => HttpAnswer::Later,
             });
         }
+        super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
         out.send_mesh(owner, FluxMesh::MessageCall(Box::new(call)));
         Some(HttpAnswer::Later)
     }
@@ -597,6 +598,7 @@ impl FluxApp {
 
     /// A write is durable: answer it and send its event once to every core.
     fn finish_write(&mut self, out: &mut Outbox<FluxMesh>, write: PendingWrite) {
+        super::Metrics::bump(&self.shared.metrics.message_writes_durable_total);
         self.send_answer(out, write.reply_core, write.conn, write.response);
         for core in 0..self.cores {
             out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&write.event)));
