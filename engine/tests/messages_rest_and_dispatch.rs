@@ -302,3 +302,46 @@ fn history_pages_without_gaps(io: engine::IoBackend) {
     assert_eq!(forwards.iter().collect::<HashSet<_>>().len(), 250);
 }
 both_backends!(history_pages_without_gaps, history_pages_without_gaps);
+
+/// The POST bucket (5 per 5 s per channel per user) holds across cores: the calls are
+/// counted on the user's home core whichever core the connection landed on.
+fn message_rate_limit_holds_across_cores(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[1].token;
+    let messages = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    let mut statuses = Vec::new();
+    // Keep going until at least one request was forwarded from the non-owner core, so
+    // both cores have served requests of this bucket.
+    let mut n = 0;
+    while n < 8 || metrics(addr)["rest_message_forwarded_total"] == 0 {
+        assert!(n < 200, "no request ever reached the non-owner core");
+        // A fresh connection each time: they spread over both cores.
+        let response = call(
+            addr,
+            "POST",
+            &messages,
+            token,
+            Some(&json!({"content": format!("r{n}")})),
+        );
+        if response.status == 200 {
+            assert_eq!(response.header("x-ratelimit-limit"), Some("5"));
+        } else {
+            assert_eq!(response.status, 429, "{response:?}");
+            assert_eq!(response.json()["global"], false);
+            assert!(response.header("retry-after").is_some());
+        }
+        statuses.push(response.status);
+        n += 1;
+    }
+    assert_eq!(statuses[..5], [200; 5]);
+    assert!(
+        statuses[5..].iter().all(|&status| status == 429),
+        "{statuses:?}"
+    );
+}
+both_backends!(
+    message_rate_limit_holds_across_cores,
+    message_rate_limit_holds_across_cores
+);

@@ -6,9 +6,10 @@
 //!
 //! ```text
 //! receiving core                    owner core (guild_id >> 22) % cores       every core
-//! route_http ─► start_message_call
-//!   auth (Directory), rate limit,
-//!   channel → guild (ChannelIndex)
+//! route_http ─► try_message_route
+//!   auth (Directory), channel → guild (channel index)
+//!   ── MessageRateCheck ─► user's home core: admit_message_call (RateLimiter::check;
+//!                          429 back, or) ─► forward_to_owner
 //!   ─── MessageCall (mesh, or inline when it is the owner) ──►
 //!                                   owner_handle: permissions, validation,
 //!                                   Snowflake, Store::append ─► Ticket
@@ -29,9 +30,11 @@
 //! While writes wait, a tick every `STORE_POLL_FALLBACK` polls too, as a safety net.
 //!
 //! Known gaps (documented, not hidden):
-//! - The rate limiter counts on the receiving core (one `RateLimiter` per core), not on
-//!   the user's home core, so a client spreading requests over N connections that land
-//!   on N cores gets up to N times the budget.
+//! - Rate limits: a call is counted on its user's home core `(user_id >> 22) % cores`
+//!   (`MessageRateCheck`, as `rest::ratelimit` describes), which then forwards it to the
+//!   owner. Answers decided on the receiving core before that (bad route, 401, unknown
+//!   channel) are not counted. Only the message routes are metered so far; the issue-4
+//!   routes still answer with unmetered headers.
 //! - An edit or delete reads the durable message; two edits of one message in the same
 //!   few hundred microseconds may both start from the same version (last writer wins).
 //! - The world (guilds, channels, members, roles) is still the read-only snapshot, so
@@ -53,7 +56,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::messages::{
     message_route, parse_create, parse_edit, parse_history_query, MessageRoute,
 };
-use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
+use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
 use crate::world::history::{self, message_bucket, HistoryError};
 use crate::world::message::{message_json, Author, Message, MessageId, MessageJsonContext, Nonce};
@@ -88,8 +91,11 @@ pub(super) struct Messages {
     nonces: HashMap<(u64, NonceKey), (Arc<Message>, u64)>,
     channels: HashMap<u64, ChannelInfo>,
     guilds: HashMap<u64, GuildSnapshot>,
-    /// `None` when `Limits::rest_rate_limits` is off.
+    /// The rate-limit logs of the users whose home core this is; `None` when
+    /// `Limits::rest_rate_limits` is off.
     limiter: Option<RateLimiter>,
+    /// When `limiter` is next pruned (monotonic ms).
+    prune_at_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -219,6 +225,7 @@ impl Messages {
             channels,
             guilds,
             limiter: config.limits.rest_rate_limits.then(RateLimiter::default),
+            prune_at_ms: 0,
         }
     }
 
@@ -277,26 +284,15 @@ impl FluxApp {
             .map(|entry| entry.user.id.0);
         let route_class = classify(method, path);
         let now_ms = self.now(out).0 / 1000;
-        let verdict = match (user, self.messages.limiter.as_mut()) {
-            (Some(user_id), Some(limiter)) => limiter.check(
-                BucketKey {
-                    user_id,
-                    route: route_class,
-                },
-                now_ms,
-            ),
-            _ => Verdict::unmetered(route_class),
-        };
+        // Answers decided here (bad route, bad token, unknown channel) are not counted
+        // against a bucket; they carry a fresh bucket's headers.
         let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         headers.extend(
-            verdict
+            Verdict::unmetered(route_class)
                 .headers(now_unix_ms)
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value)),
         );
-        if let Some(body) = verdict.refusal_body() {
-            return Some(HttpAnswer::Respond(json_response(&headers, 429, body)));
-        }
         let route = match routed {
             Ok(route) => route,
             Err(error) => return Some(HttpAnswer::Respond(error_response(&headers, &error))),
@@ -313,7 +309,9 @@ impl FluxApp {
                 &RestError::UnknownChannel,
             )));
         };
-        let owner = owner_core(GuildId(channel.guild_id), self.cores);
+        if owner_core(GuildId(channel.guild_id), self.cores) != self.core {
+            super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
+        }
         let call = MessageCall {
             reply_core: self.core,
             conn,
@@ -327,29 +325,113 @@ impl FluxApp {
             body: request.body.clone(),
             headers,
         };
-        if owner == self.core {
-            return Some(match self.owner_handle(out, call) {
-                Some(response) => HttpAnswer::Respond(response),
-                None => HttpAnswer::Later,
-            });
+        let answered = match self.messages.limiter {
+            Some(_) if self.home_core(user_id) != self.core => {
+                out.send_mesh(
+                    self.home_core(user_id),
+                    FluxMesh::MessageRateCheck {
+                        call: Box::new(call),
+                        route: route_class,
+                        now_ms,
+                    },
+                );
+                None
+            }
+            Some(_) => self.admit_message_call(out, call, route_class, now_ms, true),
+            None => self.forward_to_owner(out, call, true),
+        };
+        Some(answered.map_or(HttpAnswer::Later, HttpAnswer::Respond))
+    }
+
+    /// On the caller's home core (which holds its rate-limit logs): count the call, then
+    /// answer 429 or pass it on to the owner core with the verdict's headers. `in_http`:
+    /// called from this core's `handle_http`, whose answer is returned (`Some`) instead
+    /// of sent.
+    pub(super) fn admit_message_call(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        mut call: MessageCall,
+        route: RouteClass,
+        now_ms: u64,
+        in_http: bool,
+    ) -> Option<Response> {
+        let verdict = match self.messages.limiter.as_mut() {
+            Some(limiter) => {
+                if now_ms >= self.messages.prune_at_ms {
+                    limiter.prune(now_ms);
+                    self.messages.prune_at_ms = now_ms + 1000;
+                }
+                let key = BucketKey {
+                    user_id: call.user_id,
+                    route,
+                };
+                limiter.check(key, now_ms)
+            }
+            None => Verdict::unmetered(route),
+        };
+        let now_unix_ms = super::http_routes::unix_ms();
+        call.headers.truncate(1); // Content-Type
+        call.headers.extend(
+            verdict
+                .headers(now_unix_ms)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
+        if let Some(body) = verdict.refusal_body() {
+            let response = json_response(&call.headers, 429, body);
+            return self.reply(out, call.reply_core, call.conn, response, in_http);
         }
-        super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
-        out.send_mesh(owner, FluxMesh::MessageCall(Box::new(call)));
-        Some(HttpAnswer::Later)
+        self.forward_to_owner(out, call, in_http)
+    }
+
+    /// Hands `call` to its channel's owner core: inline when that is this core.
+    fn forward_to_owner(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        call: MessageCall,
+        in_http: bool,
+    ) -> Option<Response> {
+        let owner = self
+            .messages
+            .channels
+            .get(&call.route.channel_id().0)
+            .map_or(self.core, |channel| {
+                owner_core(GuildId(channel.guild_id), self.cores)
+            });
+        if owner != self.core {
+            out.send_mesh(owner, FluxMesh::MessageCall(Box::new(call)));
+            return None;
+        }
+        let (reply_core, conn) = (call.reply_core, call.conn);
+        let response = self.owner_handle(out, call)?;
+        self.reply(out, reply_core, conn, response, in_http)
+    }
+
+    /// An answer decided now: returned to `handle_http` on the receiving core, sent
+    /// otherwise.
+    fn reply(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+        in_http: bool,
+    ) -> Option<Response> {
+        if in_http {
+            debug_assert_eq!(
+                reply_core, self.core,
+                "handle_http answers its own requests"
+            );
+            return Some(response);
+        }
+        self.send_answer(out, reply_core, conn, response);
+        None
     }
 
     /// On the owner core: a call that came over the mesh.
     pub(super) fn handle_message_call(&mut self, out: &mut Outbox<FluxMesh>, call: MessageCall) {
-        let (reply_core, conn) = (call.reply_core, call.conn);
-        if let Some(response) = self.owner_handle(out, call) {
-            out.send_mesh(
-                reply_core,
-                FluxMesh::MessageAnswer {
-                    conn,
-                    response: Box::new(response),
-                },
-            );
-        }
+        let answered = self.forward_to_owner(out, call, false);
+        debug_assert!(answered.is_none(), "mesh calls are answered by message");
     }
 
     /// On the owner core: answers a read now (`Some`), or appends a write and answers it
