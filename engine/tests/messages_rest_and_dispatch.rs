@@ -89,6 +89,21 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
         "B sees its own message's content"
     );
 
+    // A mention shows the content to the mentioned bot without MESSAGE_CONTENT.
+    let mention = format!("hey <@{}>", boot.bots[1].id);
+    let mentioned = call(
+        addr,
+        "POST",
+        &messages,
+        token_a,
+        Some(&json!({ "content": mention })),
+    );
+    assert_eq!(mentioned.status, 200, "{mentioned:?}");
+    assert_eq!(mentioned.json()["mentions"][0]["id"], boot.bots[1].id);
+    let seen = next_named(&mut gateway_b, "MESSAGE_CREATE");
+    assert_eq!(seen["d"]["content"], mention, "the mentioned user sees it");
+    next_named(&mut gateway_a, "MESSAGE_CREATE");
+
     // GET from fresh connections, until one has landed on the core that does not own
     // the guild and was forwarded (connections spread over both cores).
     let mut tries = 0;
@@ -148,8 +163,8 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     let second = call(addr, "POST", &messages, token_a, Some(&body)).json();
     assert_eq!(first["id"], second["id"]);
     assert_eq!(first["nonce"], "n-1");
-    // Writes acknowledged: two creates, the edit, the delete, the first nonce create.
-    assert_eq!(metrics(addr)["message_writes_durable_total"], 5);
+    // Writes acknowledged: three creates, the edit, the delete, the first nonce create.
+    assert_eq!(metrics(addr)["message_writes_durable_total"], 6);
 }
 both_backends!(
     create_edit_delete_reach_the_other_bot,

@@ -54,7 +54,7 @@ use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::messages::{
-    message_route, parse_create, parse_edit, parse_history_query, MessageRoute,
+    message_route, parse_create, parse_edit, parse_history_query, parse_mentions, MessageRoute,
 };
 use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
@@ -561,6 +561,7 @@ impl FluxApp {
                 message.tts = create.tts;
                 message.embeds = create.embeds;
                 message.nonce = create.nonce;
+                set_mentions(&mut message, permissions, &self.shared.directory, snapshot);
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
                 batch.put_meta(LAST_ID_KEY, id.get().to_le_bytes().to_vec());
@@ -594,6 +595,7 @@ impl FluxApp {
                 let edit = parse_edit(&call.body)?;
                 if let Some(content) = edit.content {
                     message.content = content;
+                    set_mentions(&mut message, permissions, &self.shared.directory, snapshot);
                 }
                 if let Some(embeds) = edit.embeds {
                     message.embeds = embeds;
@@ -804,6 +806,32 @@ enum Applied {
         body: Vec<u8>,
         event: Box<MessageEvent>,
     },
+}
+
+/// Fills `mentions`, `mention_roles` and `mention_everyone` from the content, as Discord
+/// does: users that exist, roles of the guild, and @everyone / @here only when the author
+/// has MENTION_EVERYONE. The mentioned users see the content without MESSAGE_CONTENT.
+fn set_mentions(
+    message: &mut Message,
+    permissions: Permissions,
+    users: &dyn UserLookup,
+    guild: &GuildSnapshot,
+) {
+    let found = parse_mentions(&message.content);
+    message.mentions = found
+        .users
+        .into_iter()
+        .map(UserId)
+        .filter(|&id| users.user(id).is_some())
+        .collect();
+    message.mention_roles = found
+        .roles
+        .into_iter()
+        .map(crate::world::RoleId)
+        .filter(|role| guild.roles.contains_key(role))
+        .collect();
+    message.mention_everyone =
+        found.everyone && permissions.contains(Permissions::MENTION_EVERYONE);
 }
 
 fn history_error(error: HistoryError) -> RestError {

@@ -262,6 +262,49 @@ pub fn parse_edit(body: &[u8]) -> Result<EditMessage, RestError> {
     })
 }
 
+/// What a message's content mentions, in order of first appearance, without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// `<@id>` and `<@!id>`.
+    pub users: Vec<u64>,
+    /// `<@&id>`.
+    pub roles: Vec<u64>,
+    /// `@everyone` or `@here` appears (it only counts if the author may mention everyone).
+    pub everyone: bool,
+}
+
+/// Finds Discord's mention syntax in `content`. Malformed tags are plain text.
+///
+/// ```
+/// use engine::rest::messages::parse_mentions;
+/// let found = parse_mentions("hi <@12> and <@!12>, <@&7> @here <@x>");
+/// assert_eq!((found.users, found.roles, found.everyone), (vec![12], vec![7], true));
+/// ```
+pub fn parse_mentions(content: &str) -> Mentions {
+    let mut found = Mentions {
+        everyone: content.contains("@everyone") || content.contains("@here"),
+        ..Mentions::default()
+    };
+    let mut rest = content;
+    while let Some(start) = rest.find("<@") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        let (list, digits) = match tag.as_bytes().first() {
+            Some(b'&') => (&mut found.roles, &tag[1..]),
+            Some(b'!') => (&mut found.users, &tag[1..]),
+            _ => (&mut found.users, tag),
+        };
+        if let Ok(id) = parse_snowflake("mention", digits) {
+            if !list.contains(&id) {
+                list.push(id);
+            }
+            rest = &rest[end + 1..];
+        }
+    }
+    found
+}
+
 /// Parses the history query string (`limit`, `before`, `after`, `around`; others are
 /// ignored, as Discord does).
 pub fn parse_history_query(query: &str) -> Result<HistoryQuery, RestError> {
@@ -400,7 +443,25 @@ mod tests {
         assert!(parse_history_query("around=-1").is_err());
     }
 
+    #[test]
+    fn mentions() {
+        assert_eq!(parse_mentions("plain"), Mentions::default());
+        let found = parse_mentions("<@1><@!2><@1><@&3><@&3> <@ 4> <@5");
+        assert_eq!(found.users, vec![1, 2]);
+        assert_eq!(found.roles, vec![3]);
+        assert!(!found.everyone);
+        assert!(parse_mentions("hey @everyone").everyone);
+        assert_eq!(parse_mentions("<@<@9>").users, vec![9]);
+    }
+
     proptest! {
+        #[test]
+        fn mentions_never_panic_and_are_unique(content in ".{0,120}") {
+            let found = parse_mentions(&content);
+            let unique: std::collections::HashSet<_> = found.users.iter().collect();
+            prop_assert_eq!(unique.len(), found.users.len());
+        }
+
         #[test]
         fn parsers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..200), query in ".{0,80}", path in "(/[a-z0-9@]{0,6}){0,8}") {
             let _ = parse_create(&body);
