@@ -13,6 +13,11 @@
 //! - `embeds` are passed through as the sender's JSON objects (at most 10).
 //! - History's `limit`, `before`, `after`, `around` must be integers / snowflakes, else
 //!   50035 naming the field (the range of `limit` is checked by `world::history`).
+//! - Mentions (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`) are found in the
+//!   content by `parse_mentions`; the app keeps those that exist.
+//!
+//! Tests: unit and property tests below; fuzz target from `engine/`:
+//! `cargo +nightly fuzz run rest_messages`.
 
 use super::error::RestError;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
