@@ -10,7 +10,7 @@ mod support;
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
-use support::gateway::{metrics, Gateway, INTENTS_DEFAULT};
+use support::gateway::{drop_gateway_connections, metrics, Gateway, INTENTS_DEFAULT};
 use support::rest::{call, call_on};
 use support::{start_flux, HttpClient};
 
@@ -359,4 +359,37 @@ fn message_rate_limit_holds_across_cores(io: engine::IoBackend) {
 both_backends!(
     message_rate_limit_holds_across_cores,
     message_rate_limit_holds_across_cores
+);
+
+/// A session that is detached when a message is created finds it in its replay on Resume.
+fn detached_session_replays_message_create(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token_b = &boot.bots[1].token;
+    let messages = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    let (mut gateway, _) = Gateway::connect(addr);
+    let ready = gateway.identify_ready(token_b, INTENTS_DEFAULT | MESSAGE_CONTENT, 1);
+    let session_id = ready["d"]["session_id"].as_str().unwrap().to_string();
+    assert_eq!(drop_gateway_connections(addr), 1);
+
+    let created = call(
+        addr,
+        "POST",
+        &messages,
+        &boot.bots[0].token,
+        Some(&json!({"content": "while you were away"})),
+    );
+    assert_eq!(created.status, 200, "{created:?}");
+
+    let (mut gateway, _) = Gateway::connect(addr);
+    gateway.resume(token_b, &session_id, 2);
+    let replayed = next_named(&mut gateway, "MESSAGE_CREATE");
+    assert_eq!(replayed["d"]["content"], "while you were away");
+    assert_eq!(replayed["d"]["id"], created.json()["id"]);
+    assert_eq!(next_named(&mut gateway, "RESUMED")["t"], "RESUMED");
+}
+both_backends!(
+    detached_session_replays_message_create,
+    detached_session_replays_message_create
 );
