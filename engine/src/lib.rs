@@ -124,6 +124,9 @@ pub struct Limits {
     pub mesh_ring_len: usize,
     /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
     pub socket_send_buffer_bytes: Option<usize>,
+    /// Whether REST message routes are rate limited (Discord's buckets). Tests that
+    /// write hundreds of messages turn it off.
+    pub rest_rate_limits: bool,
 }
 
 impl Default for Limits {
@@ -138,6 +141,7 @@ impl Default for Limits {
             shutdown_grace_ms: 5_000,
             mesh_ring_len: 4096,
             socket_send_buffer_bytes: None,
+            rest_rate_limits: true,
         }
     }
 }

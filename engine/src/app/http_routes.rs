@@ -6,6 +6,8 @@
 //!   the handshake; the query is the session's business (`Session::new`, 4012 if bad).
 //! - `GET /_flux/metrics`: the counters of [`Metrics`](super::Metrics) as JSON.
 //! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
+//! - `/api/…/channels/{id}/messages[/{id}]`: the message path (`messages.rs`), answered
+//!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
 //! - Everything else: `rest::handle_request`, whose answer always carries
 //!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
 
@@ -36,6 +38,9 @@ impl FluxApp {
                 return HttpAnswer::Respond(Response::not_found());
             }
             return self.handle_test_hook(out, conn, request, hook);
+        }
+        if let Some(answer) = self.try_message_route(out, conn, request) {
+            return answer;
         }
         HttpAnswer::Respond(self.answer_rest(out, request))
     }
@@ -96,7 +101,7 @@ impl FluxApp {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(super) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

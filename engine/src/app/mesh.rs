@@ -7,6 +7,9 @@
 //! | `Moved`          | core where a session detached → its home core | none: home records it |
 //! | `DropGateway`    | hook's core → every other core     | `HookDone`                  |
 //! | `Dispatch`       | hook's core → every other core     | `HookDone`                  |
+//! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
+//! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
+//! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -71,6 +74,22 @@ pub enum FluxMesh {
         guild_id: u64,
         hook: HookId,
     },
+    /// A message-route request for its user's home core to count against the user's
+    /// rate limits before it goes to the owner (`messages.rs`).
+    MessageRateCheck {
+        call: Box<super::messages::MessageCall>,
+        route: crate::rest::ratelimit::RouteClass,
+        now_ms: u64,
+    },
+    /// A message-route request for the channel's owner core (`messages.rs`).
+    MessageCall(Box<super::messages::MessageCall>),
+    /// The owner's HTTP answer for `conn` on the receiving core.
+    MessageAnswer {
+        conn: ConnId,
+        response: Box<crate::http::Response>,
+    },
+    /// A durable message change, to deliver to this core's sessions.
+    MessageEvent(Arc<super::messages::MessageEvent>),
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -152,6 +171,17 @@ impl super::FluxApp {
                 let count = self.fan_out(out, guild_id, &event);
                 out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });
             }
+            FluxMesh::MessageRateCheck {
+                call,
+                route,
+                now_ms,
+            } => {
+                let answered = self.admit_message_call(out, *call, route, now_ms, false);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
+            FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
+            FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

@@ -13,6 +13,8 @@
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
 //! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
 //! - `mesh.rs`: the messages between cores.
+//! - `messages.rs`: the message routes, the owner core's durable writes, and
+//!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
 //! - `shared.rs`: the read-only state every core shares, and the metrics.
 //!
@@ -46,6 +48,7 @@
 mod gateway;
 mod http_routes;
 pub mod mesh;
+mod messages;
 mod resume;
 pub mod shared;
 mod test_hooks;
@@ -105,6 +108,8 @@ pub struct FluxApp {
     hooks: test_hooks::PendingHooks,
     /// State of the session-id generator (seeded from the OS).
     nonce_state: u64,
+    /// The message store, Snowflakes and channel index (`messages.rs`).
+    messages: messages::Messages,
 }
 
 impl FluxApp {
@@ -118,6 +123,7 @@ impl FluxApp {
         FluxApp {
             core: info.core,
             cores: info.cores,
+            messages: messages::Messages::open(&info.config, info.core, &shared.world),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),
@@ -212,8 +218,17 @@ impl App for FluxApp {
         let now = self.shared.micros(now);
         self.fire_timers(out, now);
         self.sweep_detached(now);
+        self.poll_store(out);
         self.arm(out);
         None
+    }
+
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.messages.wake_fd()
+    }
+
+    fn handle_wake(&mut self, out: &mut Outbox<FluxMesh>) {
+        self.poll_store(out);
     }
 
     fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {

@@ -103,6 +103,11 @@ pub struct Metrics {
     pub gateway_sessions_detached: AtomicI64,
     /// REST requests answered.
     pub rest_requests_total: AtomicU64,
+    /// Message-route requests that arrived on a core other than their guild's owner and
+    /// were forwarded to it over the mesh.
+    pub rest_message_forwarded_total: AtomicU64,
+    /// Message writes (create, edit, delete) made durable and acknowledged.
+    pub message_writes_durable_total: AtomicU64,
 }
 
 impl Metrics {
@@ -129,6 +134,8 @@ impl Metrics {
             "gateway_connections_open": gauge(&self.gateway_connections_open),
             "gateway_sessions_detached": gauge(&self.gateway_sessions_detached),
             "rest_requests_total": get(&self.rest_requests_total),
+            "rest_message_forwarded_total": get(&self.rest_message_forwarded_total),
+            "message_writes_durable_total": get(&self.message_writes_durable_total),
         });
         serde_json::to_vec(&value).expect("a JSON value serialises")
     }

@@ -252,6 +252,11 @@ impl ResumableState {
         self.user_id
     }
 
+    /// The intents the session identified with.
+    pub fn intents(&self) -> Intents {
+        self.intents
+    }
+
     /// After this time a Resume is refused; the caller should drop the state.
     pub fn expires_at(&self) -> Micros {
         self.expires_at
@@ -433,6 +438,14 @@ impl Session {
     pub fn intents(&self) -> Option<Intents> {
         match &self.phase {
             Phase::Live(live) => Some(live.state.intents),
+            _ => None,
+        }
+    }
+
+    /// The user the session identified as, once live.
+    pub fn user_id(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Live(live) => Some(live.state.user_id),
             _ => None,
         }
     }

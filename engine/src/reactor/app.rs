@@ -186,6 +186,19 @@ pub trait App: 'static {
         None
     }
 
+    /// A descriptor the reactor should watch for readability for the application (for
+    /// example a store's wake eventfd). Asked once, when the core starts; the descriptor
+    /// must stay open as long as the application lives. When it is readable the reactor
+    /// calls [`App::handle_wake`], which must drain it (else it fires again at once).
+    fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
+    /// The descriptor from [`App::wake_fd`] is readable.
+    fn handle_wake(&mut self, out: &mut Outbox<Self::Mesh>) {
+        let _ = out;
+    }
+
     /// Another core sent a message.
     fn handle_mesh(&mut self, out: &mut Outbox<Self::Mesh>, from_core: usize, message: Self::Mesh) {
         let _ = (out, from_core, message);

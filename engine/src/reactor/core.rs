@@ -52,6 +52,8 @@ const READ_POOL_MAX: usize = 256;
 
 const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
+/// The application's descriptor (`App::wake_fd`).
+const TOKEN_APP_WAKE: Token = u64::MAX - 2;
 
 fn conn_token(key: usize, write: bool) -> Token {
     (key as u64) << 1 | u64::from(write)
@@ -83,6 +85,8 @@ pub(crate) struct Reactor<A: App> {
     mesh: MeshEndpoint<A::Mesh>,
     mesh_inbox: Vec<(usize, A::Mesh)>,
     wake_reading: bool,
+    /// The application's wake descriptor and whether a poll of it is in flight.
+    app_wake: Option<(std::os::fd::RawFd, bool)>,
     read_pool: Vec<Vec<u8>>,
     touched: Vec<(usize, u32)>,
     watched: Vec<(usize, u32)>,
@@ -113,6 +117,7 @@ impl<A: App> Reactor<A> {
             mesh: setup.mesh,
             mesh_inbox: Vec::new(),
             wake_reading: false,
+            app_wake: None,
             read_pool: Vec::new(),
             touched: Vec::new(),
             watched: Vec::new(),
@@ -132,6 +137,12 @@ impl<A: App> Reactor<A> {
     pub(crate) fn run(mut self) -> std::io::Result<()> {
         self.submit_accept();
         self.submit_wake_read();
+        if let Some(fd) = self.app.wake_fd() {
+            // A poll reads nothing, so the descriptor's blocking mode is left as its owner
+            // set it (a store drains its eventfd with a non-blocking read).
+            self.app_wake = Some((fd, false));
+            self.submit_app_wake();
+        }
         loop {
             let now = Instant::now();
             self.out.now = now;
@@ -184,6 +195,21 @@ impl<A: App> Reactor<A> {
                     self.submit_wake_read();
                 }
             }
+            (TOKEN_APP_WAKE, OpKind::Poll { .. }) => {
+                if let Some((_, polling)) = &mut self.app_wake {
+                    *polling = false;
+                }
+                if let Err(error) = result {
+                    assert!(
+                        error.kind() == std::io::ErrorKind::Interrupted,
+                        "app wake fd: {error}"
+                    );
+                }
+                self.app.handle_wake(&mut self.out);
+                if self.shutdown_deadline.is_none() {
+                    self.submit_app_wake();
+                }
+            }
             (token, OpKind::Read { buf, .. }) => {
                 self.handle_read((token >> 1) as usize, buf, result)
             }
@@ -204,6 +230,7 @@ impl<A: App> Reactor<A> {
                 self.touch(key);
             }
             (_, OpKind::Accept { .. }) => unreachable!("only the listener accepts"),
+            (_, OpKind::Poll { .. }) => unreachable!("only the application's wake fd is polled"),
         }
     }
 
@@ -862,6 +889,9 @@ impl<A: App> Reactor<A> {
         if self.wake_reading {
             sys::eventfd_signal(self.mesh.wake_fd().as_raw_fd());
         }
+        if let Some((fd, true)) = self.app_wake {
+            sys::eventfd_signal(fd);
+        }
         let mut completions = Vec::new();
         for _ in 0..100 {
             if self.backend.in_flight() == 0 {
@@ -902,6 +932,19 @@ impl<A: App> Reactor<A> {
         self.backend.submit(Op {
             token: TOKEN_WAKE,
             kind: OpKind::Read { fd, buf },
+        });
+    }
+
+    fn submit_app_wake(&mut self) {
+        let Some((fd, polling)) = &mut self.app_wake else {
+            return;
+        };
+        debug_assert!(!*polling);
+        *polling = true;
+        let fd = *fd;
+        self.backend.submit(Op {
+            token: TOKEN_APP_WAKE,
+            kind: OpKind::Poll { fd },
         });
     }
 

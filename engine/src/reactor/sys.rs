@@ -167,6 +167,18 @@ pub(crate) fn eventfd_signal(fd: RawFd) {
     unsafe { libc::write(fd, (&raw const one).cast(), size_of::<u64>()) };
 }
 
+/// Whether `fd` is readable now (`poll(2)` with a zero timeout); never blocks.
+pub(crate) fn poll_readable(fd: RawFd) -> io::Result<bool> {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live, initialised pollfd, count 1, no waiting.
+    let n = check(unsafe { libc::poll(&raw mut pollfd, 1, 0) })?;
+    Ok(n > 0 && pollfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
+}
+
 /// The CPUs this process may run on, in ascending order.
 pub(crate) fn allowed_cpus() -> Vec<usize> {
     let mut set = MaybeUninit::<libc::cpu_set_t>::zeroed();

@@ -21,6 +21,23 @@ pub enum RestError {
     UnknownApplication,
     /// 404 code 10013 Unknown User.
     UnknownUser,
+    /// 404 code 10003 Unknown Channel.
+    UnknownChannel,
+    /// 404 code 10008 Unknown Message.
+    UnknownMessage,
+    /// 403 code 50001 Missing Access (the caller cannot view the channel).
+    MissingAccess,
+    /// 403 code 50013 Missing Permissions.
+    MissingPermissions,
+    /// 403 code 50005 Cannot edit a message authored by another user.
+    NotAuthor,
+    /// 400 code 50006 Cannot send an empty message.
+    EmptyMessage,
+    /// 400 code 50109: the request body is not valid JSON.
+    InvalidJson,
+    /// 500 code 0: the core's message store failed (the request was not applied or its
+    /// durability is unknown).
+    StoreFailed,
     /// 400 code 50035 Invalid Form Body, with `errors.{field}._errors[0]` saying why.
     InvalidFormBody {
         /// The parameter or body field at fault.
@@ -37,7 +54,14 @@ impl RestError {
     pub fn status(&self) -> u16 {
         match self {
             RestError::Unauthorized => 401,
-            RestError::NotFound | RestError::UnknownApplication | RestError::UnknownUser => 404,
+            RestError::NotFound
+            | RestError::UnknownApplication
+            | RestError::UnknownUser
+            | RestError::UnknownChannel
+            | RestError::UnknownMessage => 404,
+            RestError::MissingAccess | RestError::MissingPermissions | RestError::NotAuthor => 403,
+            RestError::EmptyMessage | RestError::InvalidJson => 400,
+            RestError::StoreFailed => 500,
             RestError::MethodNotAllowed => 405,
             RestError::InvalidFormBody { .. } => 400,
         }
@@ -51,6 +75,16 @@ impl RestError {
             RestError::MethodNotAllowed => error_body(0, "405: Method Not Allowed"),
             RestError::UnknownApplication => error_body(10002, "Unknown Application"),
             RestError::UnknownUser => error_body(10013, "Unknown User"),
+            RestError::UnknownChannel => error_body(10003, "Unknown Channel"),
+            RestError::UnknownMessage => error_body(10008, "Unknown Message"),
+            RestError::MissingAccess => error_body(50001, "Missing Access"),
+            RestError::MissingPermissions => error_body(50013, "Missing Permissions"),
+            RestError::NotAuthor => {
+                error_body(50005, "Cannot edit a message authored by another user")
+            }
+            RestError::EmptyMessage => error_body(50006, "Cannot send an empty message"),
+            RestError::InvalidJson => error_body(50109, "The request body contains invalid JSON."),
+            RestError::StoreFailed => error_body(0, "500: Internal Server Error"),
             RestError::InvalidFormBody {
                 field,
                 code,
@@ -107,6 +141,27 @@ mod tests {
                 "Unknown Application",
             ),
             (RestError::UnknownUser, 404, 10013, "Unknown User"),
+            (RestError::UnknownChannel, 404, 10003, "Unknown Channel"),
+            (RestError::UnknownMessage, 404, 10008, "Unknown Message"),
+            (RestError::MissingAccess, 403, 50001, "Missing Access"),
+            (
+                RestError::MissingPermissions,
+                403,
+                50013,
+                "Missing Permissions",
+            ),
+            (
+                RestError::NotAuthor,
+                403,
+                50005,
+                "Cannot edit a message authored by another user",
+            ),
+            (
+                RestError::EmptyMessage,
+                400,
+                50006,
+                "Cannot send an empty message",
+            ),
         ];
         for (error, status, code, message) in table {
             assert_eq!(error.status(), status);

@@ -144,7 +144,7 @@ fn match_segments(method: Method, segments: &[&str]) -> Result<Route, RouteError
 }
 
 /// `/api/v10/x` → `x`; also `/api/v9/x` and `/api/x`. `None` for anything else.
-fn strip_version_prefix(path: &str) -> Option<&str> {
+pub(super) fn strip_version_prefix(path: &str) -> Option<&str> {
     let after_api = path.strip_prefix("/api")?;
     if after_api.is_empty() {
         return Some("");
@@ -167,7 +167,7 @@ fn strip_version_prefix(path: &str) -> Option<&str> {
 }
 
 /// Parses a snowflake path parameter strictly (no sign, no leading zero, fits u64).
-fn parse_snowflake(field: &'static str, text: &str) -> Result<u64, RouteError> {
+pub(super) fn parse_snowflake(field: &'static str, text: &str) -> Result<u64, RouteError> {
     snowflake::Snowflake::parse_ascii(text.as_bytes())
         .map(|id| id.get())
         .map_err(|_| RouteError::InvalidSnowflake {

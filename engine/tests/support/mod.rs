@@ -311,3 +311,4 @@ fn owned(message: wsframe::Message<'_>) -> Received {
 
 pub mod gateway;
 pub mod real_clients;
+pub mod rest;

@@ -40,13 +40,16 @@ pub(crate) enum OpKind {
     Read { fd: RawFd, buf: Vec<u8> },
     /// Write the whole batch with one gathering write; the result is bytes written.
     Write { fd: RawFd, batch: WriteBatch },
+    /// Complete once `fd` is readable, reading nothing (the owner drains it): how the
+    /// reactor watches an application's descriptor, e.g. a store's wake eventfd.
+    Poll { fd: RawFd },
 }
 
 impl OpKind {
     fn fd(&self) -> RawFd {
         match self {
             OpKind::Accept { listener, .. } => *listener,
-            OpKind::Read { fd, .. } | OpKind::Write { fd, .. } => *fd,
+            OpKind::Read { fd, .. } | OpKind::Write { fd, .. } | OpKind::Poll { fd } => *fd,
         }
     }
 
@@ -72,6 +75,13 @@ impl OpKind {
             }
             OpKind::Read { fd, buf } => super::sys::read_into(*fd, buf),
             OpKind::Write { fd, batch } => super::sys::send_iovecs(*fd, batch.iovecs()),
+            OpKind::Poll { fd } => {
+                if super::sys::poll_readable(*fd)? {
+                    Ok(0)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+            }
         }
     }
 }

@@ -122,7 +122,7 @@ impl Uring {
                         unsafe { buf.set_len(len) };
                         Ok(n)
                     }
-                    OpKind::Write { .. } => Ok(n),
+                    OpKind::Write { .. } | OpKind::Poll { .. } => Ok(n),
                 }
             };
             out.push(Completion {
@@ -166,6 +166,7 @@ fn build_entry(slot: &mut InFlight) -> squeue::Entry {
                 .offset(u64::MAX)
                 .build()
         }
+        OpKind::Poll { fd } => opcode::PollAdd::new(types::Fd(*fd), libc::POLLIN as u32).build(),
         OpKind::Write { fd, batch } => {
             let iov = batch.iovecs();
             // SAFETY: msghdr is plain data; all-zero is a valid empty header.

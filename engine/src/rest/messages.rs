@@ -1,0 +1,478 @@
+//! The message routes of issue 6, sans-IO: which request is a message route, and what
+//! its body and query say.
+//!
+//! These routes are not answered by `handle_request`: they need the channel's owner core
+//! (its `lsm` store and Snowflake generator), so the app (`app/messages.rs`) recognises
+//! them with [`message_route`], parses them here, and answers after the owner has acted.
+//!
+//! Discord's rules implemented here (CLIENTS.md §1.4, §1.6):
+//! - `content` is at most 2000 characters (Unicode scalar values), else 50035 with
+//!   `errors.content._errors[0].code = "BASE_TYPE_MAX_LENGTH"`.
+//! - A create with no content and no embeds is 50006 Cannot send an empty message.
+//! - `nonce` is a string (≤ 25 characters) or an integer; `enforce_nonce` asks for dedupe.
+//! - `embeds` are passed through as the sender's JSON objects (at most 10).
+//! - History's `limit`, `before`, `after`, `around` must be integers / snowflakes, else
+//!   50035 naming the field (the range of `limit` is checked by `world::history`).
+//! - Mentions (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`) are found in the
+//!   content by `parse_mentions`; the app keeps those that exist.
+//!
+//! Tests: unit and property tests below; fuzz target from `engine/`:
+//! `cargo +nightly fuzz run rest_messages`.
+
+use super::error::RestError;
+use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
+use crate::world::history::HistoryQuery;
+use crate::world::message::{MessageId, Nonce};
+use crate::world::ChannelId;
+use serde_json::Value;
+
+/// Longest `content`, in characters.
+pub const CONTENT_CHARS_MAX: usize = 2000;
+/// Most embeds in one message.
+pub const EMBEDS_MAX: usize = 10;
+/// Longest string nonce.
+pub const NONCE_CHARS_MAX: usize = 25;
+
+/// A message route with its path parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRoute {
+    /// `POST /channels/{channel.id}/messages`
+    Create(ChannelId),
+    /// `GET /channels/{channel.id}/messages`
+    List(ChannelId),
+    /// `GET /channels/{channel.id}/messages/{message.id}`
+    Get(ChannelId, MessageId),
+    /// `PATCH /channels/{channel.id}/messages/{message.id}`
+    Edit(ChannelId, MessageId),
+    /// `DELETE /channels/{channel.id}/messages/{message.id}`
+    Delete(ChannelId, MessageId),
+}
+
+impl MessageRoute {
+    /// The channel the route acts on.
+    pub fn channel_id(&self) -> ChannelId {
+        match *self {
+            MessageRoute::Create(channel)
+            | MessageRoute::List(channel)
+            | MessageRoute::Get(channel, _)
+            | MessageRoute::Edit(channel, _)
+            | MessageRoute::Delete(channel, _) => channel,
+        }
+    }
+
+    /// Whether the route changes the store (and so answers only once durable).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            MessageRoute::Create(_) | MessageRoute::Edit(..) | MessageRoute::Delete(..)
+        )
+    }
+}
+
+/// `None` when `path` is not under `/channels/{id}/messages`; otherwise the route or the
+/// error to answer (405 for another method, 50035 for a bad snowflake).
+///
+/// ```
+/// use engine::rest::messages::{message_route, MessageRoute};
+/// use engine::rest::Method;
+/// use engine::world::ChannelId;
+/// assert_eq!(
+///     message_route(Method::Post, "/api/v10/channels/42/messages"),
+///     Some(Ok(MessageRoute::Create(ChannelId(42))))
+/// );
+/// assert_eq!(message_route(Method::Get, "/api/v10/users/@me"), None);
+/// ```
+pub fn message_route(method: Method, path: &str) -> Option<Result<MessageRoute, RestError>> {
+    let rest = strip_version_prefix(path)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let mut segments = rest.split('/');
+    let (Some("channels"), Some(channel), Some("messages")) =
+        (segments.next(), segments.next(), segments.next())
+    else {
+        return None;
+    };
+    let message = segments.next();
+    if segments.next().is_some() || message == Some("") {
+        return None;
+    }
+    Some(parse_route(method, channel, message))
+}
+
+fn parse_route(
+    method: Method,
+    channel: &str,
+    message: Option<&str>,
+) -> Result<MessageRoute, RestError> {
+    let channel = ChannelId(parse_snowflake("channel_id", channel).map_err(snowflake_error)?);
+    match message {
+        None => match method {
+            Method::Post => Ok(MessageRoute::Create(channel)),
+            Method::Get => Ok(MessageRoute::List(channel)),
+            _ => Err(RestError::MethodNotAllowed),
+        },
+        Some(message) => {
+            let message =
+                MessageId(parse_snowflake("message_id", message).map_err(snowflake_error)?);
+            match method {
+                Method::Get => Ok(MessageRoute::Get(channel, message)),
+                Method::Patch => Ok(MessageRoute::Edit(channel, message)),
+                Method::Delete => Ok(MessageRoute::Delete(channel, message)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+    }
+}
+
+fn snowflake_error(error: RouteError) -> RestError {
+    match error {
+        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+            field,
+            code: "NUMBER_TYPE_COERCE",
+            message: format!("Value \"{value}\" is not snowflake."),
+        },
+        RouteError::NotFound => RestError::NotFound,
+        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
+    }
+}
+
+/// A valid `POST /channels/{id}/messages` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateMessage {
+    /// The text (may be empty when there are embeds).
+    pub content: String,
+    /// The sender's nonce.
+    pub nonce: Option<Nonce>,
+    /// Whether a repeated nonce returns the first message instead of a new one.
+    pub enforce_nonce: bool,
+    /// Text-to-speech.
+    pub tts: bool,
+    /// Embeds, passed through.
+    pub embeds: Vec<Value>,
+}
+
+/// A valid `PATCH /channels/{id}/messages/{id}` body: each field present replaces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EditMessage {
+    /// New content, if sent (`null` clears it).
+    pub content: Option<String>,
+    /// New embeds, if sent (`null` clears them).
+    pub embeds: Option<Vec<Value>>,
+}
+
+fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> RestError {
+    RestError::InvalidFormBody {
+        field,
+        code,
+        message: message.into(),
+    }
+}
+
+fn parse_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, RestError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(form_error(
+            "_errors",
+            "DICT_TYPE_CONVERT",
+            "Only dictionaries may be used in a DictType",
+        )),
+        Err(_) => Err(RestError::InvalidJson),
+    }
+}
+
+fn parse_content(value: &Value) -> Result<String, RestError> {
+    match value {
+        Value::Null => Ok(String::new()),
+        Value::String(text) => {
+            if text.chars().count() > CONTENT_CHARS_MAX {
+                Err(form_error(
+                    "content",
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!("Must be {CONTENT_CHARS_MAX} or fewer in length."),
+                ))
+            } else {
+                Ok(text.clone())
+            }
+        }
+        _ => Err(form_error(
+            "content",
+            "BASE_TYPE_STRING",
+            "Could not interpret the value as string.",
+        )),
+    }
+}
+
+fn parse_embeds(value: &Value) -> Result<Vec<Value>, RestError> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) if items.len() > EMBEDS_MAX => Err(form_error(
+            "embeds",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {EMBEDS_MAX} or fewer in length."),
+        )),
+        Value::Array(items) if items.iter().all(Value::is_object) => Ok(items.clone()),
+        _ => Err(form_error(
+            "embeds",
+            "BASE_TYPE_LIST",
+            "Could not interpret the value as a list of objects.",
+        )),
+    }
+}
+
+fn parse_nonce(value: &Value) -> Result<Option<Nonce>, RestError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.chars().count() <= NONCE_CHARS_MAX => {
+            Ok(Some(Nonce::Text(text.clone())))
+        }
+        Value::Number(number) => number
+            .as_i64()
+            .map(|n| Some(Nonce::Integer(n)))
+            .ok_or_else(|| form_error("nonce", "NUMBER_TYPE_COERCE", "Invalid nonce.")),
+        _ => Err(form_error(
+            "nonce",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {NONCE_CHARS_MAX} or fewer in length."),
+        )),
+    }
+}
+
+/// Parses and validates a create body (JSON; multipart is not served yet).
+pub fn parse_create(body: &[u8]) -> Result<CreateMessage, RestError> {
+    let object = parse_object(body)?;
+    let null = Value::Null;
+    let field = |name: &str| object.get(name).unwrap_or(&null);
+    let content = parse_content(field("content"))?;
+    let embeds = parse_embeds(field("embeds"))?;
+    let nonce = parse_nonce(field("nonce"))?;
+    let enforce_nonce = field("enforce_nonce").as_bool().unwrap_or(false);
+    let tts = field("tts").as_bool().unwrap_or(false);
+    if content.is_empty() && embeds.is_empty() {
+        return Err(RestError::EmptyMessage);
+    }
+    Ok(CreateMessage {
+        content,
+        nonce,
+        enforce_nonce,
+        tts,
+        embeds,
+    })
+}
+
+/// Parses and validates an edit body.
+pub fn parse_edit(body: &[u8]) -> Result<EditMessage, RestError> {
+    let object = parse_object(body)?;
+    Ok(EditMessage {
+        content: object.get("content").map(parse_content).transpose()?,
+        embeds: object.get("embeds").map(parse_embeds).transpose()?,
+    })
+}
+
+/// What a message's content mentions, in order of first appearance, without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// `<@id>` and `<@!id>`.
+    pub users: Vec<u64>,
+    /// `<@&id>`.
+    pub roles: Vec<u64>,
+    /// `@everyone` or `@here` appears (it only counts if the author may mention everyone).
+    pub everyone: bool,
+}
+
+/// Finds Discord's mention syntax in `content`. Malformed tags are plain text.
+///
+/// ```
+/// use engine::rest::messages::parse_mentions;
+/// let found = parse_mentions("hi <@12> and <@!12>, <@&7> @here <@x>");
+/// assert_eq!((found.users, found.roles, found.everyone), (vec![12], vec![7], true));
+/// ```
+pub fn parse_mentions(content: &str) -> Mentions {
+    let mut found = Mentions {
+        everyone: content.contains("@everyone") || content.contains("@here"),
+        ..Mentions::default()
+    };
+    let mut rest = content;
+    while let Some(start) = rest.find("<@") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        let (list, digits) = match tag.as_bytes().first() {
+            Some(b'&') => (&mut found.roles, &tag[1..]),
+            Some(b'!') => (&mut found.users, &tag[1..]),
+            _ => (&mut found.users, tag),
+        };
+        if let Ok(id) = parse_snowflake("mention", digits) {
+            if !list.contains(&id) {
+                list.push(id);
+            }
+            rest = &rest[end + 1..];
+        }
+    }
+    found
+}
+
+/// Parses the history query string (`limit`, `before`, `after`, `around`; others are
+/// ignored, as Discord does).
+pub fn parse_history_query(query: &str) -> Result<HistoryQuery, RestError> {
+    let mut parsed = HistoryQuery::default();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let id = |field: &'static str| -> Result<MessageId, RestError> {
+            if value == "0" {
+                return Ok(MessageId(0));
+            }
+            parse_snowflake(field, value)
+                .map(MessageId)
+                .map_err(snowflake_error)
+        };
+        match key {
+            "limit" => {
+                parsed.limit = Some(value.parse::<i64>().map_err(|_| {
+                    form_error(
+                        "limit",
+                        "NUMBER_TYPE_COERCE",
+                        format!("Value \"{}\" is not int.", truncate(value)),
+                    )
+                })?)
+            }
+            "before" => parsed.before = Some(id("before")?),
+            "after" => parsed.after = Some(id("after")?),
+            "around" => parsed.around = Some(id("around")?),
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn routes() {
+        let c = ChannelId(5);
+        let m = MessageId(7);
+        let table = [
+            (
+                Method::Post,
+                "/api/v10/channels/5/messages",
+                Some(Ok(MessageRoute::Create(c))),
+            ),
+            (
+                Method::Get,
+                "/api/v9/channels/5/messages/",
+                Some(Ok(MessageRoute::List(c))),
+            ),
+            (
+                Method::Get,
+                "/api/channels/5/messages/7",
+                Some(Ok(MessageRoute::Get(c, m))),
+            ),
+            (
+                Method::Patch,
+                "/api/v10/channels/5/messages/7",
+                Some(Ok(MessageRoute::Edit(c, m))),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/channels/5/messages/7",
+                Some(Ok(MessageRoute::Delete(c, m))),
+            ),
+            (
+                Method::Put,
+                "/api/v10/channels/5/messages",
+                Some(Err(RestError::MethodNotAllowed)),
+            ),
+            (
+                Method::Post,
+                "/api/v10/channels/5/messages/7",
+                Some(Err(RestError::MethodNotAllowed)),
+            ),
+            (Method::Get, "/api/v10/channels/5", None),
+            (
+                Method::Get,
+                "/api/v10/channels/5/messages/7/reactions",
+                None,
+            ),
+            (Method::Get, "/channels/5/messages", None),
+        ];
+        for (method, path, want) in table {
+            assert_eq!(message_route(method, path), want, "{method:?} {path}");
+        }
+        let Some(Err(RestError::InvalidFormBody { field, .. })) =
+            message_route(Method::Get, "/api/v10/channels/x/messages")
+        else {
+            panic!("a bad channel id is a form error");
+        };
+        assert_eq!(field, "channel_id");
+    }
+
+    #[test]
+    fn create_bodies() {
+        let ok = parse_create(br#"{"content":"hi","nonce":"12","enforce_nonce":true,"tts":false}"#)
+            .unwrap();
+        assert_eq!(ok.content, "hi");
+        assert_eq!(ok.nonce, Some(Nonce::Text("12".into())));
+        assert!(ok.enforce_nonce);
+        assert_eq!(
+            parse_create(br#"{"content":""}"#),
+            Err(RestError::EmptyMessage)
+        );
+        assert_eq!(parse_create(br#"{}"#), Err(RestError::EmptyMessage));
+        let long = format!(r#"{{"content":"{}"}}"#, "é".repeat(2001));
+        let Err(RestError::InvalidFormBody { field, code, .. }) = parse_create(long.as_bytes())
+        else {
+            panic!("2001 characters are too many");
+        };
+        assert_eq!((field, code), ("content", "BASE_TYPE_MAX_LENGTH"));
+        let exact = format!(r#"{{"content":"{}"}}"#, "é".repeat(2000));
+        assert!(parse_create(exact.as_bytes()).is_ok());
+        assert!(parse_create(br#"{"embeds":[{"title":"t"}]}"#).is_ok());
+        assert_eq!(parse_create(b"not json"), Err(RestError::InvalidJson));
+    }
+
+    #[test]
+    fn history_queries() {
+        let query = parse_history_query("limit=100&before=42").unwrap();
+        assert_eq!(query.limit, Some(100));
+        assert_eq!(query.before, Some(MessageId(42)));
+        assert_eq!(
+            parse_history_query("after=0").unwrap().after,
+            Some(MessageId(0))
+        );
+        assert!(parse_history_query("limit=x").is_err());
+        assert!(parse_history_query("around=-1").is_err());
+    }
+
+    #[test]
+    fn mentions() {
+        assert_eq!(parse_mentions("plain"), Mentions::default());
+        let found = parse_mentions("<@1><@!2><@1><@&3><@&3> <@ 4> <@5");
+        assert_eq!(found.users, vec![1, 2]);
+        assert_eq!(found.roles, vec![3]);
+        assert!(!found.everyone);
+        assert!(parse_mentions("hey @everyone").everyone);
+        assert_eq!(parse_mentions("<@<@9>").users, vec![9]);
+    }
+
+    proptest! {
+        #[test]
+        fn mentions_never_panic_and_are_unique(content in ".{0,120}") {
+            let found = parse_mentions(&content);
+            let unique: std::collections::HashSet<_> = found.users.iter().collect();
+            prop_assert_eq!(unique.len(), found.users.len());
+        }
+
+        #[test]
+        fn parsers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..200), query in ".{0,80}", path in "(/[a-z0-9@]{0,6}){0,8}") {
+            let _ = parse_create(&body);
+            let _ = parse_edit(&body);
+            let _ = parse_history_query(&query);
+            let _ = message_route(Method::Get, &path);
+        }
+    }
+}
