@@ -8,7 +8,9 @@
 
 mod support;
 
-use support::real_clients::{interpreter, run_client, FluxProcess, Runtime};
+use support::real_clients::{
+    assert_identifies, assert_passed, interpreter, run_client, FluxProcess, Runtime,
+};
 
 fn discordpy_bots_exchange_messages(io: &str) {
     let Some(python) = interpreter(Runtime::Python, "discordpy_messages") else {
@@ -16,18 +18,8 @@ fn discordpy_bots_exchange_messages(io: &str) {
     };
     let server = FluxProcess::spawn(io, "discordpy-msg");
     let run = run_client(&python, "python/discordpy_messages.py", &server);
-    assert!(
-        run.success,
-        "discord.py script failed:\n{}\n{}",
-        run.stdout, run.stderr
-    );
-    assert!(run.stdout.contains("PASS:"), "{}", run.stdout);
-    let log = server.log();
-    assert_eq!(
-        log.matches(": IDENTIFY user ").count(),
-        2,
-        "one IDENTIFY per bot: {log}"
-    );
+    assert_passed(&run);
+    assert_identifies(&server, 2);
 }
 
 #[test]

@@ -182,21 +182,33 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
     })
 }
 
-/// The checks every ready-and-resume script shares: it passed, and the server logged one
-/// IDENTIFY and a RESUME (the library resumed rather than starting a new session).
-pub fn assert_ready_then_resumed(run: &ClientRun, server: &FluxProcess) {
+/// The script exited 0 and printed its `PASS:` line (every script checks its own flow and
+/// prints `FAIL: ...` otherwise).
+pub fn assert_passed(run: &ClientRun) {
     assert!(
         run.success,
         "client script failed:\n{}\n{}",
         run.stdout, run.stderr
     );
     assert!(run.stdout.contains("PASS:"), "{}", run.stdout);
+}
+
+/// The server logged exactly `count` IDENTIFYs: one per bot, so no library re-identified.
+pub fn assert_identifies(server: &FluxProcess, count: usize) {
     let log = server.log();
     assert_eq!(
         log.matches(": IDENTIFY user ").count(),
-        1,
-        "one IDENTIFY: {log}"
+        count,
+        "IDENTIFYs: {log}"
     );
+}
+
+/// The checks every ready-and-resume script shares: it passed, and the server logged one
+/// IDENTIFY and a RESUME (the library resumed rather than starting a new session).
+pub fn assert_ready_then_resumed(run: &ClientRun, server: &FluxProcess) {
+    assert_passed(run);
+    assert_identifies(server, 1);
+    let log = server.log();
     assert!(
         log.contains(": RESUME session "),
         "the server logged the RESUME: {log}"
