@@ -400,3 +400,48 @@ both_backends!(
     pins_are_listed_and_dispatched,
     pins_are_listed_and_dispatched
 );
+
+/// Reactions share Discord's 1-per-250-ms bucket: a second add right after the first is
+/// refused with 429 and the reaction bucket's headers.
+fn reactions_are_rate_limited(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[0].token;
+    let channel = &boot.text_channel_id;
+    let created = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{channel}/messages"),
+        token,
+        Some(&json!({"content": "x"})),
+    );
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let reactions = format!("/api/v10/channels/{channel}/messages/{id}/reactions");
+    let first = call(
+        addr,
+        "PUT",
+        &format!("{reactions}/{THUMBS}/@me"),
+        token,
+        None,
+    );
+    assert_204(&first);
+    assert_eq!(first.header("x-ratelimit-limit"), Some("1"), "{first:?}");
+    let second = call(
+        addr,
+        "PUT",
+        &format!("{reactions}/%E2%9D%A4/@me"),
+        token,
+        None,
+    );
+    assert_eq!(second.status, 429, "{second:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_204(&call(
+        addr,
+        "PUT",
+        &format!("{reactions}/%E2%9D%A4/@me"),
+        token,
+        None,
+    ));
+}
+both_backends!(reactions_are_rate_limited, reactions_are_rate_limited);
