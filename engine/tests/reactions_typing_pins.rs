@@ -445,3 +445,63 @@ fn reactions_are_rate_limited(io: engine::IoBackend) {
     ));
 }
 both_backends!(reactions_are_rate_limited, reactions_are_rate_limited);
+
+/// A session without GUILD_MESSAGE_REACTIONS and GUILD_MESSAGE_TYPING gets neither event:
+/// the next of those three names it sees is the later MESSAGE_CREATE.
+fn intents_gate_reactions_and_typing(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (a, b) = (&boot.bots[0], &boot.bots[1]);
+    let channel = &boot.text_channel_id;
+    let (mut gateway_b, _) = Gateway::connect(addr);
+    gateway_b.identify_ready(&b.token, INTENTS_DEFAULT & !((1 << 10) | (1 << 11)), 1);
+    let messages = format!("/api/v10/channels/{channel}/messages");
+    let created = call(
+        addr,
+        "POST",
+        &messages,
+        &a.token,
+        Some(&json!({"content": "1"})),
+    );
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(next_named(&mut gateway_b, "MESSAGE_CREATE")["d"]["id"], id);
+    assert_204(&call(
+        addr,
+        "PUT",
+        &format!("{messages}/{id}/reactions/{THUMBS}/@me"),
+        &a.token,
+        None,
+    ));
+    assert_204(&call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{channel}/typing"),
+        &a.token,
+        None,
+    ));
+    let later = call(
+        addr,
+        "POST",
+        &messages,
+        &a.token,
+        Some(&json!({"content": "2"})),
+    );
+    let later_id = later.json()["id"].clone();
+    loop {
+        let dispatch = gateway_b.recv_dispatch();
+        let name = dispatch["t"].as_str().unwrap_or_default().to_string();
+        assert!(
+            name != "MESSAGE_REACTION_ADD" && name != "TYPING_START",
+            "{dispatch}"
+        );
+        if name == "MESSAGE_CREATE" {
+            assert_eq!(dispatch["d"]["id"], later_id);
+            break;
+        }
+    }
+}
+both_backends!(
+    intents_gate_reactions_and_typing,
+    intents_gate_reactions_and_typing
+);
