@@ -505,3 +505,45 @@ both_backends!(
     intents_gate_reactions_and_typing,
     intents_gate_reactions_and_typing
 );
+
+/// A channel holds at most 250 pins: the 251st is 30003.
+fn the_251st_pin_is_refused(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[0].token;
+    let channel = &boot.text_channel_id;
+    let messages = format!("/api/v10/channels/{channel}/messages");
+    let mut pin = |n: usize| {
+        let created = call(
+            addr,
+            "POST",
+            &messages,
+            token,
+            Some(&json!({ "content": n.to_string() })),
+        );
+        let id = created.json()["id"].as_str().unwrap().to_string();
+        call(
+            addr,
+            "PUT",
+            &format!("/api/v10/channels/{channel}/pins/{id}"),
+            token,
+            None,
+        )
+    };
+    for n in 0..250 {
+        assert_204(&pin(n));
+    }
+    assert_error(&pin(250), 400, 30003);
+    let listed = call(
+        addr,
+        "GET",
+        &format!("/api/v10/channels/{channel}/pins"),
+        token,
+        None,
+    )
+    .json();
+    assert_eq!(listed.as_array().unwrap().len(), 250);
+    assert_eq!(listed[0]["content"], "249", "newest pin first");
+}
+both_backends!(the_251st_pin_is_refused, the_251st_pin_is_refused);
