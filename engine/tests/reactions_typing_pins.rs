@@ -514,7 +514,7 @@ fn the_251st_pin_is_refused(io: engine::IoBackend) {
     let token = &boot.bots[0].token;
     let channel = &boot.text_channel_id;
     let messages = format!("/api/v10/channels/{channel}/messages");
-    let mut pin = |n: usize| {
+    let pin = |n: usize| {
         let created = call(
             addr,
             "POST",
