@@ -8,11 +8,17 @@ only the two documented base-URL class attributes are changed, CLIENTS.md §1.1)
 1. Both reach `on_ready` with #general in cache.
 2. A sends "hello from A" to #general (`TextChannel.send`: POST /channels/{id}/messages);
    the returned `Message` has that content, and B's `on_message` fires with it, author A.
-3. A edits it (`Message.edit`: PATCH); B's `on_raw_message_edit` carries the new content.
-4. A sends a second message; `channel.history(limit=10)` (GET …/messages) returns the two
+3. A reacts 👍 (`Message.add_reaction`: PUT …/reactions/%F0%9F%91%8D/@me); B's
+   `on_raw_reaction_add` names the emoji, A and the message.
+4. A types (`await channel.typing()`: POST /channels/{id}/typing); B's `on_raw_typing`
+   names A and the channel.
+5. A pins the message (`Message.pin`: PUT …/messages/pins/{id}); `channel.pins()` (GET
+   …/messages/pins) contains it.
+6. A edits it (`Message.edit`: PATCH); B's `on_raw_message_edit` carries the new content.
+7. A sends a second message; `channel.history(limit=10)` (GET …/messages) returns the two
    newest first, the first one edited.
-5. A deletes the first (`Message.delete`: DELETE); B's `on_raw_message_delete` names it.
-6. Both clients close cleanly.
+8. A deletes the first (`Message.delete`: DELETE); B's `on_raw_message_delete` names it.
+9. Both clients close cleanly.
 
 Any failed check prints `FAIL: ...` and exits 1. Each wait is bounded by 60 s.
 """
@@ -68,6 +74,14 @@ async def main(boot):
     async def on_raw_message_delete(payload):
         await b_events.put(("delete", payload))
 
+    @client_b.event
+    async def on_raw_reaction_add(payload):
+        await b_events.put(("reaction", payload))
+
+    @client_b.event
+    async def on_raw_typing(payload):
+        await b_events.put(("typing", payload))
+
     async def next_event(kind):
         while True:
             got, value = await asyncio.wait_for(b_events.get(), TIMEOUT_S)
@@ -92,6 +106,31 @@ async def main(boot):
         if received.id != sent.id or received.content != "hello from A" or received.author.id != a_id:
             fail(f"B's on_message got {received!r} content={received.content!r}")
         print(f"B received: {received.content!r}", flush=True)
+
+        await sent.add_reaction("\N{THUMBS UP SIGN}")
+        reaction = await next_event("reaction")
+        if (
+            str(reaction.emoji) != "\N{THUMBS UP SIGN}"
+            or reaction.user_id != a_id
+            or reaction.message_id != sent.id
+            or reaction.event_type != "REACTION_ADD"
+        ):
+            fail(f"B's on_raw_reaction_add got {reaction!r}")
+        print(f"B saw the reaction {reaction.emoji}", flush=True)
+
+        await channel.typing()
+        typing = await next_event("typing")
+        if typing.user_id != a_id or typing.channel_id != channel_id:
+            fail(f"B's on_raw_typing got {typing!r}")
+        print("B saw A typing", flush=True)
+
+        await sent.pin()
+        pins = [message async for message in channel.pins()]
+        if sent.id not in [m.id for m in pins]:
+            fail(f"channel.pins() lacks the pinned message: {[m.id for m in pins]}")
+        if not pins[0].pinned:
+            fail("a pinned message says pinned=false")
+        print("the pin is listed", flush=True)
 
         edited = await sent.edit(content="edited by A")
         if edited.content != "edited by A":
@@ -122,7 +161,7 @@ async def main(boot):
         await asyncio.wait_for(client_b.close(), 10)
     for runner in runners:
         await asyncio.wait_for(runner, 10)
-    print("PASS: send, receive, edit, history, delete between two discord.py bots", flush=True)
+    print("PASS: send, receive, react, type, pin, edit, history, delete between two discord.py bots", flush=True)
 
 
 if __name__ == "__main__":

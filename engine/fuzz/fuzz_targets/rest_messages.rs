@@ -1,5 +1,5 @@
 //! Fuzz the message routes' parsers: route matching, create and edit bodies, history
-//! queries and mention scanning.
+//! queries, mention scanning and reaction emoji segments.
 //!
 //! Input: the first byte picks a method, the rest is split at the first NUL into a
 //! path-and-query and a body. Properties: no input panics; a create that parses has
@@ -7,7 +7,7 @@
 #![no_main]
 
 use engine::rest::messages::{
-    message_route, parse_create, parse_edit, parse_history_query, parse_mentions,
+    message_route, parse_create, parse_edit, parse_emoji, parse_history_query, parse_mentions,
     CONTENT_CHARS_MAX,
 };
 use engine::rest::Method;
@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let _ = message_route(METHODS[usize::from(*method) % METHODS.len()], path);
     let _ = parse_history_query(query);
+    if let Ok(emoji) = parse_emoji(path) {
+        assert!(!emoji.name.is_empty());
+    }
     if let Ok(create) = parse_create(body) {
         assert!(create.content.chars().count() <= CONTENT_CHARS_MAX);
         assert!(!create.content.is_empty() || !create.embeds.is_empty());

@@ -1,6 +1,16 @@
 //! The message path of issue 6: `POST/GET/PATCH/DELETE /channels/{id}/messages[/{id}]`,
 //! the owner core's durable write, and MESSAGE_CREATE / MESSAGE_UPDATE / MESSAGE_DELETE
-//! fan-out to every core's sessions.
+//! fan-out to every core's sessions. Reactions, typing and pins take the same path:
+//! - reactions (`…/messages/{id}/reactions[/{emoji}[/@me|/{user}]]`) rewrite the stored
+//!   message (durable before the 204) and dispatch MESSAGE_REACTION_ADD / _REMOVE /
+//!   _REMOVE_ALL / _REMOVE_EMOJI (GUILD_MESSAGE_REACTIONS) only when something changed;
+//! - typing (`POST /channels/{id}/typing`) is not stored: the owner checks
+//!   SEND_MESSAGES, answers 204 and sends TYPING_START (GUILD_MESSAGE_TYPING, `timestamp`
+//!   in unix seconds) to every core at once;
+//! - pins (`/channels/{id}/pins[/{id}]`, `/channels/{id}/messages/pins[/{id}]`) set
+//!   `pinned` on the message and keep the channel's pin list (newest first, at most 250,
+//!   else 30003) in the owner store's meta key `pins.{channel}`, in the same batch; they
+//!   dispatch CHANNEL_PINS_UPDATE (GUILDS).
 //!
 //! Who does what:
 //!
@@ -39,6 +49,12 @@
 //!   few hundred microseconds may both start from the same version (last writer wins).
 //! - The world (guilds, channels, members, roles) is still the read-only snapshot, so
 //!   the channel index and viewer sets are computed once per core at start.
+//! - Reactions and pins read the durable message (and pin list) like an edit does: two
+//!   changes of one message within one fdatasync may both start from the same version.
+//! - `GET …/messages/pins` ignores `before` / `limit` and answers every pin with
+//!   `has_more: false` (at most 250 pins exist). A deleted message stays in its pin list
+//!   and is skipped when listed. Custom emojis are not checked against the guild's emoji
+//!   list (Flux has none): any well-formed `name:id` is accepted.
 //! - `enforce_nonce` dedupe lives in owner-core memory (5 minutes), not in the store: a
 //!   restart forgets it.
 
@@ -59,7 +75,9 @@ use crate::rest::messages::{
 use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
 use crate::world::history::{self, message_bucket, HistoryError};
-use crate::world::message::{message_json, Author, Message, MessageId, MessageJsonContext, Nonce};
+use crate::world::message::{
+    message_json, Author, Emoji, Message, MessageId, MessageJsonContext, Nonce,
+};
 use crate::world::permissions::{
     members_who_can_view, ChannelSnapshot, GuildSnapshot, Permissions,
 };
@@ -126,7 +144,7 @@ pub struct MessageCall {
     headers: Vec<(String, String)>,
 }
 
-/// A durable change, sent by the owner once to every core.
+/// A change (durable, except typing), sent by the owner once to every core.
 #[derive(Debug)]
 pub enum MessageEvent {
     /// MESSAGE_CREATE.
@@ -139,6 +157,43 @@ pub enum MessageEvent {
         channel_id: ChannelId,
         message_id: MessageId,
     },
+    /// MESSAGE_REACTION_ADD / _REMOVE / _REMOVE_ALL / _REMOVE_EMOJI.
+    Reaction {
+        guild_id: u64,
+        channel_id: ChannelId,
+        message_id: MessageId,
+        change: ReactionChange,
+    },
+    /// TYPING_START (not stored).
+    Typing {
+        guild_id: u64,
+        channel_id: ChannelId,
+        user_id: UserId,
+        timestamp_s: u64,
+    },
+    /// CHANNEL_PINS_UPDATE.
+    PinsUpdate {
+        guild_id: u64,
+        channel_id: ChannelId,
+        last_pin_unix_ms: Option<u64>,
+    },
+}
+
+/// What happened to a message's reactions.
+#[derive(Debug)]
+pub enum ReactionChange {
+    /// A user added one (`author`: the message's author, Discord's `message_author_id`).
+    Add {
+        user_id: UserId,
+        emoji: Emoji,
+        author: UserId,
+    },
+    /// A user's reaction was removed.
+    Remove { user_id: UserId, emoji: Emoji },
+    /// Every reaction was removed.
+    RemoveAll,
+    /// Every reaction with one emoji was removed.
+    RemoveEmoji(Emoji),
 }
 
 impl MessageEvent {
@@ -147,14 +202,20 @@ impl MessageEvent {
             MessageEvent::Create(message) | MessageEvent::Update(message) => {
                 message.guild_id.map_or(0, |guild| guild.0)
             }
-            MessageEvent::Delete { guild_id, .. } => *guild_id,
+            MessageEvent::Delete { guild_id, .. }
+            | MessageEvent::Reaction { guild_id, .. }
+            | MessageEvent::Typing { guild_id, .. }
+            | MessageEvent::PinsUpdate { guild_id, .. } => *guild_id,
         }
     }
 
     fn channel_id(&self) -> ChannelId {
         match self {
             MessageEvent::Create(message) | MessageEvent::Update(message) => message.channel_id,
-            MessageEvent::Delete { channel_id, .. } => *channel_id,
+            MessageEvent::Delete { channel_id, .. }
+            | MessageEvent::Reaction { channel_id, .. }
+            | MessageEvent::Typing { channel_id, .. }
+            | MessageEvent::PinsUpdate { channel_id, .. } => *channel_id,
         }
     }
 }
@@ -456,6 +517,13 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
+            Ok(Applied::Event(event)) => {
+                let event: Arc<MessageEvent> = Arc::from(event);
+                for core in 0..self.cores {
+                    out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&event)));
+                }
+                Some(json_response(&call.headers, 204, Vec::new()))
+            }
             Err(error) => Some(error_response(&call.headers, &error)),
         }
     }
@@ -496,7 +564,7 @@ impl FluxApp {
             .store
             .as_mut()
             .map_err(|_| RestError::StoreFailed)?;
-        match call.route {
+        match call.route.clone() {
             MessageRoute::List(_) => {
                 let query = parse_history_query(&call.query)?;
                 if !permissions.contains(Permissions::READ_MESSAGE_HISTORY) {
@@ -641,6 +709,200 @@ impl FluxApp {
                     }),
                 })
             }
+            MessageRoute::AddReaction(_, message_id, emoji) => {
+                if !permissions.contains(Permissions::READ_MESSAGE_HISTORY) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let mut message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                // Discord: joining an existing reaction needs no ADD_REACTIONS.
+                let existing = message.reactions.iter().any(|r| r.emoji == emoji);
+                if !existing && !permissions.contains(Permissions::ADD_REACTIONS) {
+                    return Err(RestError::MissingPermissions);
+                }
+                if !message.add_reaction(&emoji, user_id) {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                let author = message.author.id;
+                reaction_write(
+                    store,
+                    &message,
+                    guild_id,
+                    ReactionChange::Add {
+                        user_id,
+                        emoji,
+                        author,
+                    },
+                )
+            }
+            MessageRoute::RemoveReaction(_, message_id, emoji, user) => {
+                let target = user.unwrap_or(user_id);
+                if target != user_id && !permissions.contains(Permissions::MANAGE_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let mut message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                if !message.remove_reaction(&emoji, target) {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                reaction_write(
+                    store,
+                    &message,
+                    guild_id,
+                    ReactionChange::Remove {
+                        user_id: target,
+                        emoji,
+                    },
+                )
+            }
+            MessageRoute::RemoveAllReactions(_, message_id) => {
+                if !permissions.contains(Permissions::MANAGE_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let mut message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                if message.reactions.is_empty() {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                message.reactions.clear();
+                reaction_write(store, &message, guild_id, ReactionChange::RemoveAll)
+            }
+            MessageRoute::RemoveEmojiReactions(_, message_id, emoji) => {
+                if !permissions.contains(Permissions::MANAGE_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let mut message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                let before = message.reactions.len();
+                message.reactions.retain(|r| r.emoji != emoji);
+                if message.reactions.len() == before {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                reaction_write(
+                    store,
+                    &message,
+                    guild_id,
+                    ReactionChange::RemoveEmoji(emoji),
+                )
+            }
+            MessageRoute::ListReactions(_, message_id, emoji) => {
+                if !permissions.contains(Permissions::READ_MESSAGE_HISTORY) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let (limit, after) = parse_reaction_query(&call.query)?;
+                let message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                let mut ids: Vec<UserId> = message
+                    .reactions
+                    .iter()
+                    .find(|r| r.emoji == emoji)
+                    .map(|r| r.user_ids.clone())
+                    .unwrap_or_default();
+                ids.sort_unstable();
+                let users: Vec<serde_json::Value> = ids
+                    .into_iter()
+                    .filter(|id| id.0 > after)
+                    .filter_map(|id| self.shared.directory.user(id))
+                    .take(limit)
+                    .map(crate::world::user_json)
+                    .collect();
+                Ok(Applied::Answer(
+                    200,
+                    encode(&serde_json::Value::from(users)),
+                ))
+            }
+            MessageRoute::Typing(_) => {
+                if !permissions.contains(Permissions::SEND_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                Ok(Applied::Event(Box::new(MessageEvent::Typing {
+                    guild_id,
+                    channel_id,
+                    user_id,
+                    timestamp_s: now_unix_ms / 1000,
+                })))
+            }
+            MessageRoute::ListPins { legacy, .. } => {
+                if !permissions.contains(Permissions::READ_MESSAGE_HISTORY) {
+                    return Ok(Applied::Answer(
+                        200,
+                        if legacy {
+                            b"[]".to_vec()
+                        } else {
+                            br#"{"items":[],"has_more":false}"#.to_vec()
+                        },
+                    ));
+                }
+                let pins = read_pins(store, channel_id)?;
+                let mut items = Vec::with_capacity(pins.len());
+                for (message_id, pinned_at) in pins {
+                    let Some(message) = history::get_message(store, channel_id, message_id)
+                        .map_err(history_error)?
+                    else {
+                        continue; // deleted since it was pinned
+                    };
+                    let value: serde_json::Value =
+                        serde_json::from_slice(&json(&message)).expect("message_json is JSON");
+                    items.push(if legacy {
+                        value
+                    } else {
+                        serde_json::json!({
+                            "pinned_at": crate::world::iso8601_from_unix_ms(pinned_at),
+                            "message": value,
+                        })
+                    });
+                }
+                let body = if legacy {
+                    serde_json::Value::from(items)
+                } else {
+                    serde_json::json!({ "items": items, "has_more": false })
+                };
+                Ok(Applied::Answer(200, encode(&body)))
+            }
+            MessageRoute::Pin(_, message_id) | MessageRoute::Unpin(_, message_id) => {
+                let pin = matches!(call.route, MessageRoute::Pin(..));
+                if !permissions.contains(Permissions::MANAGE_MESSAGES)
+                    && !permissions.contains(Permissions::PIN_MESSAGES)
+                {
+                    return Err(RestError::MissingPermissions);
+                }
+                let mut message = history::get_message(store, channel_id, message_id)
+                    .map_err(history_error)?
+                    .ok_or(RestError::UnknownMessage)?;
+                if message.pinned == pin {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                let mut pins = read_pins(store, channel_id)?;
+                pins.retain(|(id, _)| *id != message_id);
+                if pin {
+                    if pins.len() >= PINS_MAX {
+                        return Err(RestError::MaxPins);
+                    }
+                    pins.insert(0, (message_id, now_unix_ms));
+                }
+                message.pinned = pin;
+                let mut batch = store.batch();
+                history::put_message(&mut batch, &message);
+                batch.put_meta(&pins_key(channel_id), encode_pins(&pins));
+                let ticket = store
+                    .append(&mut batch)
+                    .map_err(|_| RestError::StoreFailed)?;
+                Ok(Applied::Write {
+                    ticket,
+                    status: 204,
+                    body: Vec::new(),
+                    event: Box::new(MessageEvent::PinsUpdate {
+                        guild_id,
+                        channel_id,
+                        last_pin_unix_ms: pins.first().map(|(_, at)| *at),
+                    }),
+                })
+            }
         }
     }
 
@@ -760,6 +1022,22 @@ impl FluxApp {
                     Dispatch::new("MESSAGE_DELETE", encode(&d), scope, Intents::GUILD_MESSAGES);
                 (Arc::clone(&dispatch), dispatch, None)
             }
+            MessageEvent::Reaction { .. }
+            | MessageEvent::Typing { .. }
+            | MessageEvent::PinsUpdate { .. } => {
+                let member = |user_id: UserId| {
+                    guild
+                        .and_then(|guild| guild.member(user_id))
+                        .and_then(|member| {
+                            let user = self.shared.directory.user(member.user_id)?;
+                            Some(crate::world::member_json(member, user))
+                        })
+                        .unwrap_or(serde_json::Value::Null)
+                };
+                let (name, d, intents) = other_event_json(event, guild_id, member);
+                let dispatch = Dispatch::new(name, encode(&d), scope, intents);
+                (Arc::clone(&dispatch), dispatch, None)
+            }
         };
         let pick = |user_id: u64, intents: Intents| -> Option<&Arc<Dispatch>> {
             if !viewers.contains(&UserId(user_id)) {
@@ -799,6 +1077,8 @@ impl FluxApp {
 enum Applied {
     /// A read: answer now.
     Answer(u16, Vec<u8>),
+    /// Nothing to store (typing): answer 204 now and send the event.
+    Event(Box<MessageEvent>),
     /// A write: answer once `ticket` is durable, then send `event`.
     Write {
         ticket: Ticket,
@@ -847,5 +1127,204 @@ fn history_error(error: HistoryError) -> RestError {
             message: "Only one of before, after and around may be given.".into(),
         },
         _ => RestError::StoreFailed,
+    }
+}
+
+/// Most pins in one channel (Discord: 250; then 30003).
+const PINS_MAX: usize = 250;
+
+/// The meta key of a channel's pin list.
+fn pins_key(channel_id: ChannelId) -> Vec<u8> {
+    format!("pins.{}", channel_id.0).into_bytes()
+}
+
+/// A pin list: `(message id, pinned at unix ms)` pairs, newest first, as u64 LE pairs.
+fn encode_pins(pins: &[(MessageId, u64)]) -> Vec<u8> {
+    pins.iter()
+        .flat_map(|(id, at)| id.0.to_le_bytes().into_iter().chain(at.to_le_bytes()))
+        .collect()
+}
+
+fn read_pins(store: &Store, channel_id: ChannelId) -> Result<Vec<(MessageId, u64)>, RestError> {
+    let bytes = store
+        .get_meta(&pins_key(channel_id))
+        .map_err(|_| RestError::StoreFailed)?
+        .unwrap_or_default();
+    Ok(bytes
+        .chunks_exact(16)
+        .map(|pair| {
+            let id = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
+            let at = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
+            (MessageId(id), at)
+        })
+        .collect())
+}
+
+/// Rewrites `message` (its reactions changed) and names the event to send once durable.
+fn reaction_write(
+    store: &mut Store,
+    message: &Message,
+    guild_id: u64,
+    change: ReactionChange,
+) -> Result<Applied, RestError> {
+    let mut batch = store.batch();
+    history::put_message(&mut batch, message);
+    let ticket = store
+        .append(&mut batch)
+        .map_err(|_| RestError::StoreFailed)?;
+    Ok(Applied::Write {
+        ticket,
+        status: 204,
+        body: Vec::new(),
+        event: Box::new(MessageEvent::Reaction {
+            guild_id,
+            channel_id: message.channel_id,
+            message_id: message.id,
+            change,
+        }),
+    })
+}
+
+/// `GET …/reactions/{emoji}`'s query: `limit` 1–100 (default 25) and `after` (a user id).
+fn parse_reaction_query(query: &str) -> Result<(usize, u64), RestError> {
+    let mut limit = 25;
+    let mut after = 0;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| RestError::InvalidFormBody {
+                        field: "limit",
+                        code: "NUMBER_TYPE_MAX",
+                        message: "Must be between 1 and 100.".into(),
+                    })?;
+            }
+            "after" => {
+                after = value
+                    .parse::<u64>()
+                    .map_err(|_| RestError::InvalidFormBody {
+                        field: "after",
+                        code: "NUMBER_TYPE_COERCE",
+                        message: format!("Value \"{value}\" is not snowflake."),
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, after))
+}
+
+fn emoji_json(emoji: &Emoji) -> serde_json::Value {
+    match emoji.id {
+        Some(id) => serde_json::json!({
+            "id": id.to_string(),
+            "name": emoji.name,
+            "animated": emoji.animated,
+        }),
+        None => serde_json::json!({ "id": null, "name": emoji.name }),
+    }
+}
+
+/// The name, `d` and gating intent of a reaction, typing or pins event (CLIENTS.md §1.6).
+/// `member`: a guild member's JSON (with `user`, `roles`, `flags`), or null.
+fn other_event_json(
+    event: &MessageEvent,
+    guild_id: u64,
+    member: impl Fn(UserId) -> serde_json::Value,
+) -> (&'static str, serde_json::Value, Intents) {
+    use serde_json::json;
+    let guild = guild_id.to_string();
+    match event {
+        MessageEvent::Reaction {
+            channel_id,
+            message_id,
+            change,
+            ..
+        } => {
+            let (channel, message) = (channel_id.to_string(), message_id.to_string());
+            let (name, d) = match change {
+                ReactionChange::Add {
+                    user_id,
+                    emoji,
+                    author,
+                } => (
+                    "MESSAGE_REACTION_ADD",
+                    json!({
+                        "user_id": user_id.to_string(),
+                        "channel_id": channel,
+                        "message_id": message,
+                        "guild_id": guild,
+                        "member": member(*user_id),
+                        "emoji": emoji_json(emoji),
+                        "message_author_id": author.to_string(),
+                        "burst": false,
+                        "burst_colors": [],
+                        "type": 0,
+                    }),
+                ),
+                ReactionChange::Remove { user_id, emoji } => (
+                    "MESSAGE_REACTION_REMOVE",
+                    json!({
+                        "user_id": user_id.to_string(),
+                        "channel_id": channel,
+                        "message_id": message,
+                        "guild_id": guild,
+                        "emoji": emoji_json(emoji),
+                        "burst": false,
+                        "type": 0,
+                    }),
+                ),
+                ReactionChange::RemoveAll => (
+                    "MESSAGE_REACTION_REMOVE_ALL",
+                    json!({ "channel_id": channel, "message_id": message, "guild_id": guild }),
+                ),
+                ReactionChange::RemoveEmoji(emoji) => (
+                    "MESSAGE_REACTION_REMOVE_EMOJI",
+                    json!({
+                        "channel_id": channel,
+                        "message_id": message,
+                        "guild_id": guild,
+                        "emoji": emoji_json(emoji),
+                    }),
+                ),
+            };
+            (name, d, Intents::GUILD_MESSAGE_REACTIONS)
+        }
+        MessageEvent::Typing {
+            channel_id,
+            user_id,
+            timestamp_s,
+            ..
+        } => (
+            "TYPING_START",
+            json!({
+                "channel_id": channel_id.to_string(),
+                "guild_id": guild,
+                "user_id": user_id.to_string(),
+                "timestamp": timestamp_s,
+                "member": member(*user_id),
+            }),
+            Intents::GUILD_MESSAGE_TYPING,
+        ),
+        MessageEvent::PinsUpdate {
+            channel_id,
+            last_pin_unix_ms,
+            ..
+        } => (
+            "CHANNEL_PINS_UPDATE",
+            json!({
+                "guild_id": guild,
+                "channel_id": channel_id.to_string(),
+                "last_pin_timestamp": last_pin_unix_ms.map(crate::world::iso8601_from_unix_ms),
+            }),
+            Intents::GUILDS,
+        ),
+        MessageEvent::Create(_) | MessageEvent::Update(_) | MessageEvent::Delete { .. } => {
+            unreachable!("message events are encoded by deliver_event")
+        }
     }
 }

@@ -25,6 +25,10 @@ pub enum RestError {
     UnknownChannel,
     /// 404 code 10008 Unknown Message.
     UnknownMessage,
+    /// 400 code 10014 Unknown Emoji (a reaction path segment that is no emoji).
+    UnknownEmoji,
+    /// 400 code 30003 Maximum number of pins reached (250).
+    MaxPins,
     /// 403 code 50001 Missing Access (the caller cannot view the channel).
     MissingAccess,
     /// 403 code 50013 Missing Permissions.
@@ -60,7 +64,10 @@ impl RestError {
             | RestError::UnknownChannel
             | RestError::UnknownMessage => 404,
             RestError::MissingAccess | RestError::MissingPermissions | RestError::NotAuthor => 403,
-            RestError::EmptyMessage | RestError::InvalidJson => 400,
+            RestError::EmptyMessage
+            | RestError::InvalidJson
+            | RestError::UnknownEmoji
+            | RestError::MaxPins => 400,
             RestError::StoreFailed => 500,
             RestError::MethodNotAllowed => 405,
             RestError::InvalidFormBody { .. } => 400,
@@ -77,6 +84,8 @@ impl RestError {
             RestError::UnknownUser => error_body(10013, "Unknown User"),
             RestError::UnknownChannel => error_body(10003, "Unknown Channel"),
             RestError::UnknownMessage => error_body(10008, "Unknown Message"),
+            RestError::UnknownEmoji => error_body(10014, "Unknown Emoji"),
+            RestError::MaxPins => error_body(30003, "Maximum number of pins reached (250)"),
             RestError::MissingAccess => error_body(50001, "Missing Access"),
             RestError::MissingPermissions => error_body(50013, "Missing Permissions"),
             RestError::NotAuthor => {

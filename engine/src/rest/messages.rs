@@ -13,6 +13,8 @@
 //! - `embeds` are passed through as the sender's JSON objects (at most 10).
 //! - History's `limit`, `before`, `after`, `around` must be integers / snowflakes, else
 //!   50035 naming the field (the range of `limit` is checked by `world::history`).
+//! - Reaction, typing and pin routes (`message_route` covers them too); a reaction's
+//!   `{emoji}` segment is parsed by `parse_emoji` (10014 Unknown Emoji when it is none).
 //! - Mentions (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`) are found in the
 //!   content by `parse_mentions`; the app keeps those that exist.
 //!
@@ -22,8 +24,8 @@
 use super::error::RestError;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
 use crate::world::history::HistoryQuery;
-use crate::world::message::{MessageId, Nonce};
-use crate::world::ChannelId;
+use crate::world::message::{Emoji, MessageId, Nonce};
+use crate::world::{ChannelId, UserId};
 use serde_json::Value;
 
 /// Longest `content`, in characters.
@@ -34,7 +36,7 @@ pub const EMBEDS_MAX: usize = 10;
 pub const NONCE_CHARS_MAX: usize = 25;
 
 /// A message route with its path parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageRoute {
     /// `POST /channels/{channel.id}/messages`
     Create(ChannelId),
@@ -46,6 +48,30 @@ pub enum MessageRoute {
     Edit(ChannelId, MessageId),
     /// `DELETE /channels/{channel.id}/messages/{message.id}`
     Delete(ChannelId, MessageId),
+    /// `PUT /channels/{channel.id}/messages/{message.id}/reactions/{emoji}/@me`
+    AddReaction(ChannelId, MessageId, Emoji),
+    /// `DELETE …/reactions/{emoji}/@me` (`None`) or `…/reactions/{emoji}/{user.id}`.
+    RemoveReaction(ChannelId, MessageId, Emoji, Option<UserId>),
+    /// `GET …/reactions/{emoji}`: the users who reacted.
+    ListReactions(ChannelId, MessageId, Emoji),
+    /// `DELETE …/reactions/{emoji}`: every reaction with one emoji.
+    RemoveEmojiReactions(ChannelId, MessageId, Emoji),
+    /// `DELETE …/reactions`: every reaction.
+    RemoveAllReactions(ChannelId, MessageId),
+    /// `POST /channels/{channel.id}/typing`
+    Typing(ChannelId),
+    /// `GET /channels/{channel.id}/pins` (`legacy`: an array of messages) or
+    /// `GET /channels/{channel.id}/messages/pins` (`{items, has_more}`).
+    ListPins {
+        /// The channel.
+        channel: ChannelId,
+        /// Whether the legacy shape is asked for.
+        legacy: bool,
+    },
+    /// `PUT /channels/{channel.id}/pins/{message.id}` or `…/messages/pins/{message.id}`.
+    Pin(ChannelId, MessageId),
+    /// `DELETE` of the same paths.
+    Unpin(ChannelId, MessageId),
 }
 
 impl MessageRoute {
@@ -56,21 +82,35 @@ impl MessageRoute {
             | MessageRoute::List(channel)
             | MessageRoute::Get(channel, _)
             | MessageRoute::Edit(channel, _)
-            | MessageRoute::Delete(channel, _) => channel,
+            | MessageRoute::Delete(channel, _)
+            | MessageRoute::AddReaction(channel, ..)
+            | MessageRoute::RemoveReaction(channel, ..)
+            | MessageRoute::ListReactions(channel, ..)
+            | MessageRoute::RemoveEmojiReactions(channel, ..)
+            | MessageRoute::RemoveAllReactions(channel, _)
+            | MessageRoute::Typing(channel)
+            | MessageRoute::ListPins { channel, .. }
+            | MessageRoute::Pin(channel, _)
+            | MessageRoute::Unpin(channel, _) => channel,
         }
     }
 
     /// Whether the route changes the store (and so answers only once durable).
     pub fn writes(&self) -> bool {
-        matches!(
+        !matches!(
             self,
-            MessageRoute::Create(_) | MessageRoute::Edit(..) | MessageRoute::Delete(..)
+            MessageRoute::List(_)
+                | MessageRoute::Get(..)
+                | MessageRoute::ListReactions(..)
+                | MessageRoute::Typing(_)
+                | MessageRoute::ListPins { .. }
         )
     }
 }
 
-/// `None` when `path` is not under `/channels/{id}/messages`; otherwise the route or the
-/// error to answer (405 for another method, 50035 for a bad snowflake).
+/// `None` when `path` is not a message, reaction, typing or pin route under
+/// `/channels/{id}`; otherwise the route or the error to answer (405 for another method,
+/// 50035 for a bad snowflake, 10014 for a reaction segment that is no emoji).
 ///
 /// ```
 /// use engine::rest::messages::{message_route, MessageRoute};
@@ -85,34 +125,61 @@ impl MessageRoute {
 pub fn message_route(method: Method, path: &str) -> Option<Result<MessageRoute, RestError>> {
     let rest = strip_version_prefix(path)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let mut segments = rest.split('/');
-    let (Some("channels"), Some(channel), Some("messages")) =
-        (segments.next(), segments.next(), segments.next())
-    else {
+    let segments: Vec<&str> = rest.split('/').collect();
+    let ["channels", channel, tail @ ..] = segments.as_slice() else {
         return None;
     };
-    let message = segments.next();
-    if segments.next().is_some() || message == Some("") {
+    if tail.is_empty() || tail.iter().any(|segment| segment.is_empty()) {
         return None;
     }
-    Some(parse_route(method, channel, message))
+    let known = matches!(
+        tail,
+        ["messages"]
+            | ["messages", _]
+            | ["messages", _, "reactions"]
+            | ["messages", _, "reactions", _]
+            | ["messages", _, "reactions", _, _]
+            | ["messages", "pins", _]
+            | ["typing"]
+            | ["pins"]
+            | ["pins", _]
+    );
+    if !known {
+        return None;
+    }
+    Some(parse_route(method, channel, tail))
 }
 
-fn parse_route(
-    method: Method,
-    channel: &str,
-    message: Option<&str>,
-) -> Result<MessageRoute, RestError> {
+fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRoute, RestError> {
     let channel = ChannelId(parse_snowflake("channel_id", channel).map_err(snowflake_error)?);
-    match message {
-        None => match method {
-            Method::Post => Ok(MessageRoute::Create(channel)),
-            Method::Get => Ok(MessageRoute::List(channel)),
-            _ => Err(RestError::MethodNotAllowed),
-        },
-        Some(message) => {
-            let message =
-                MessageId(parse_snowflake("message_id", message).map_err(snowflake_error)?);
+    let message_id = |text: &str| {
+        parse_snowflake("message_id", text)
+            .map(MessageId)
+            .map_err(snowflake_error)
+    };
+    match (method, tail) {
+        (Method::Post, ["messages"]) => Ok(MessageRoute::Create(channel)),
+        (Method::Get, ["messages"]) => Ok(MessageRoute::List(channel)),
+        (_, ["messages"]) => Err(RestError::MethodNotAllowed),
+        (Method::Get, ["messages", "pins"]) => Ok(MessageRoute::ListPins {
+            channel,
+            legacy: false,
+        }),
+        (Method::Get, ["pins"]) => Ok(MessageRoute::ListPins {
+            channel,
+            legacy: true,
+        }),
+        (Method::Put, ["messages", "pins", message] | ["pins", message]) => {
+            Ok(MessageRoute::Pin(channel, message_id(message)?))
+        }
+        (Method::Delete, ["messages", "pins", message] | ["pins", message]) => {
+            Ok(MessageRoute::Unpin(channel, message_id(message)?))
+        }
+        (_, ["messages", "pins", ..] | ["pins", ..]) => Err(RestError::MethodNotAllowed),
+        (Method::Post, ["typing"]) => Ok(MessageRoute::Typing(channel)),
+        (_, ["typing"]) => Err(RestError::MethodNotAllowed),
+        (_, ["messages", message]) => {
+            let message = message_id(message)?;
             match method {
                 Method::Get => Ok(MessageRoute::Get(channel, message)),
                 Method::Patch => Ok(MessageRoute::Edit(channel, message)),
@@ -120,7 +187,111 @@ fn parse_route(
                 _ => Err(RestError::MethodNotAllowed),
             }
         }
+        (_, ["messages", message, "reactions", rest @ ..]) => {
+            let message = message_id(message)?;
+            match (method, rest) {
+                (Method::Delete, []) => Ok(MessageRoute::RemoveAllReactions(channel, message)),
+                (Method::Get, [emoji]) => Ok(MessageRoute::ListReactions(
+                    channel,
+                    message,
+                    parse_emoji(emoji)?,
+                )),
+                (Method::Delete, [emoji]) => Ok(MessageRoute::RemoveEmojiReactions(
+                    channel,
+                    message,
+                    parse_emoji(emoji)?,
+                )),
+                (Method::Put, [emoji, "@me"]) => Ok(MessageRoute::AddReaction(
+                    channel,
+                    message,
+                    parse_emoji(emoji)?,
+                )),
+                (Method::Delete, [emoji, user]) => {
+                    let emoji = parse_emoji(emoji)?;
+                    let user = if *user == "@me" {
+                        None
+                    } else {
+                        Some(UserId(
+                            parse_snowflake("user_id", user).map_err(snowflake_error)?,
+                        ))
+                    };
+                    Ok(MessageRoute::RemoveReaction(channel, message, emoji, user))
+                }
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        _ => Err(RestError::NotFound),
     }
+}
+
+/// Longest emoji path segment Flux accepts, in bytes once decoded.
+const EMOJI_BYTES_MAX: usize = 64;
+
+/// A reaction's `{emoji}` path segment (CLIENTS.md §1.4): a percent-encoded Unicode
+/// emoji (`%F0%9F%91%8D`), or a custom emoji as `name:id` (`name%3Aid`; an `a:` prefix
+/// for an animated one is accepted and dropped, as the id names the emoji). Anything
+/// else is 10014 Unknown Emoji.
+///
+/// Flux has no emoji table, so a "Unicode emoji" is any short text with at least one
+/// non-ASCII character and no whitespace or control characters; a custom emoji's name
+/// is 2–32 of `[A-Za-z0-9_]`.
+///
+/// ```
+/// use engine::rest::messages::parse_emoji;
+/// assert_eq!(parse_emoji("%F0%9F%91%8D").unwrap().name, "👍");
+/// assert_eq!(parse_emoji("flux%3A42").unwrap().id, Some(42));
+/// assert!(parse_emoji("thumbsup").is_err());
+/// ```
+pub fn parse_emoji(segment: &str) -> Result<Emoji, RestError> {
+    let decoded = percent_decode(segment).ok_or(RestError::UnknownEmoji)?;
+    if decoded.is_empty() || decoded.len() > EMOJI_BYTES_MAX {
+        return Err(RestError::UnknownEmoji);
+    }
+    if let Some((name, id)) = decoded.rsplit_once(':') {
+        let name = name.strip_prefix("a:").unwrap_or(name);
+        let name_ok = (2..=32).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let id = parse_snowflake("emoji_id", id).map_err(|_| RestError::UnknownEmoji)?;
+        if !name_ok {
+            return Err(RestError::UnknownEmoji);
+        }
+        return Ok(Emoji {
+            id: Some(id),
+            name: name.to_string(),
+            animated: false,
+        });
+    }
+    let unicode_ok = !decoded.is_ascii()
+        && !decoded
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':');
+    if !unicode_ok {
+        return Err(RestError::UnknownEmoji);
+    }
+    Ok(Emoji {
+        id: None,
+        name: decoded,
+        animated: false,
+    })
+}
+
+/// `%XX` decoding of a path segment; `None` for a bad escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = bytes.get(index + 1..index + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn snowflake_error(error: RouteError) -> RestError {
@@ -356,6 +527,16 @@ mod tests {
     fn routes() {
         let c = ChannelId(5);
         let m = MessageId(7);
+        let thumbs = Emoji {
+            id: None,
+            name: "👍".into(),
+            animated: false,
+        };
+        let custom = Emoji {
+            id: Some(42),
+            name: "flux".into(),
+            animated: false,
+        };
         let table = [
             (
                 Method::Post,
@@ -396,8 +577,70 @@ mod tests {
             (
                 Method::Get,
                 "/api/v10/channels/5/messages/7/reactions",
-                None,
+                Some(Err(RestError::MethodNotAllowed)),
             ),
+            (
+                Method::Delete,
+                "/api/v10/channels/5/messages/7/reactions",
+                Some(Ok(MessageRoute::RemoveAllReactions(c, m))),
+            ),
+            (
+                Method::Put,
+                "/api/v10/channels/5/messages/7/reactions/%F0%9F%91%8D/@me",
+                Some(Ok(MessageRoute::AddReaction(c, m, thumbs.clone()))),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/channels/5/messages/7/reactions/flux%3A42/9",
+                Some(Ok(MessageRoute::RemoveReaction(
+                    c,
+                    m,
+                    custom.clone(),
+                    Some(UserId(9)),
+                ))),
+            ),
+            (
+                Method::Get,
+                "/api/v10/channels/5/messages/7/reactions/flux:42",
+                Some(Ok(MessageRoute::ListReactions(c, m, custom.clone()))),
+            ),
+            (
+                Method::Put,
+                "/api/v10/channels/5/messages/7/reactions/nope/@me",
+                Some(Err(RestError::UnknownEmoji)),
+            ),
+            (
+                Method::Post,
+                "/api/v10/channels/5/typing",
+                Some(Ok(MessageRoute::Typing(c))),
+            ),
+            (
+                Method::Get,
+                "/api/v10/channels/5/pins",
+                Some(Ok(MessageRoute::ListPins {
+                    channel: c,
+                    legacy: true,
+                })),
+            ),
+            (
+                Method::Get,
+                "/api/v10/channels/5/messages/pins",
+                Some(Ok(MessageRoute::ListPins {
+                    channel: c,
+                    legacy: false,
+                })),
+            ),
+            (
+                Method::Put,
+                "/api/v10/channels/5/messages/pins/7",
+                Some(Ok(MessageRoute::Pin(c, m))),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/channels/5/pins/7",
+                Some(Ok(MessageRoute::Unpin(c, m))),
+            ),
+            (Method::Get, "/api/v10/channels/5/invites", None),
             (Method::Get, "/channels/5/messages", None),
         ];
         for (method, path, want) in table {
@@ -409,6 +652,40 @@ mod tests {
             panic!("a bad channel id is a form error");
         };
         assert_eq!(field, "channel_id");
+    }
+
+    #[test]
+    fn emoji_segments() {
+        assert_eq!(parse_emoji("%F0%9F%91%8D").unwrap().name, "👍");
+        assert_eq!(
+            parse_emoji("1%EF%B8%8F%E2%83%A3").unwrap().name,
+            "1\u{fe0f}\u{20e3}"
+        );
+        let custom = parse_emoji("a%3Aparty_cat%3A123").unwrap();
+        assert_eq!((custom.id, custom.name.as_str()), (Some(123), "party_cat"));
+        for garbage in [
+            "",
+            "abc",
+            "%ZZ",
+            "%FF",
+            "x%3A1",
+            "name%3Anotanid",
+            "%20",
+            "%F0%9F%91%8D%20",
+        ] {
+            assert_eq!(
+                parse_emoji(garbage),
+                Err(RestError::UnknownEmoji),
+                "{garbage:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn emoji_parsing_never_panics(segment in ".{0,80}") {
+            let _ = parse_emoji(&segment);
+        }
     }
 
     #[test]
