@@ -1,6 +1,6 @@
-// Unmodified discord.js 14.28.1, two bots against a running Flux: A sends, edits and
-// deletes a message in #general; B receives each event with the right content; A fetches
-// the channel's history newest first.
+// Unmodified discord.js 14.28.1, two bots against a running Flux: A sends, edits, reacts to
+// and deletes a message in #general; B receives each event with the right content; A
+// fetches the channel's history newest first.
 //
 // Usage: node discordjs_messages.js <bootstrap.json>
 // Prints `FAIL: ...` and exits 1 on any failure, `PASS: ...` on success.
@@ -35,6 +35,7 @@ async function login(token) {
     intents: [
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildMessages,
+      GatewayIntentBits.GuildMessageReactions,
       GatewayIntentBits.MessageContent,
     ],
     rest: { api: boot.base_url + '/api' },
@@ -66,6 +67,13 @@ async function main() {
   const [, after] = await updated;
   if (after.content !== 'edited by discord.js') fail(`B saw the edit as ${JSON.stringify(after.content)}`);
 
+  const reacted = waitFor(b, 'messageReactionAdd', 'B messageReactionAdd', (r) => r.message.id === sent.id);
+  await sent.react('👍');
+  const [reaction, reactor] = await reacted;
+  if (reaction.emoji.name !== '👍' || reactor.id !== a.user.id) {
+    fail(`B saw reaction ${reaction.emoji.name} by ${reactor.id}`);
+  }
+
   const history = await channel.messages.fetch({ limit: 10 });
   const ids = [...history.keys()];
   if (ids[0] !== sent.id) fail(`history is not newest first: ${ids}`);
@@ -78,7 +86,7 @@ async function main() {
 
   await a.destroy();
   await b.destroy();
-  console.log('PASS: discord.js sent, B received, edited, history newest first, deleted');
+  console.log('PASS: discord.js sent, B received, edited, reacted, history newest first, deleted');
 }
 
 main().catch((error) => fail(error && error.stack ? error.stack : String(error)));

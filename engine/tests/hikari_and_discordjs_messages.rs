@@ -1,8 +1,8 @@
 //! hikari 2.7.0 and discord.js 14.28.1, unmodified, two bots each against the `flux`
 //! binary: bot A sends a message to #general over REST, bot B receives it over the gateway
 //! with its content (hikari over zlib-stream), A edits it and B sees the update, A deletes
-//! it and B sees the delete; discord.js also reads the history newest first. Once per I/O
-//! backend. Scripts: `clients/python/hikari_messages.py`, `clients/node/discordjs_messages.js`.
+//! it and B sees the delete; discord.js also reacts (B sees the reaction) and reads the
+//! history newest first. Once per I/O backend. Scripts: `clients/python/hikari_messages.py`, `clients/node/discordjs_messages.js`.
 
 mod support;
 
