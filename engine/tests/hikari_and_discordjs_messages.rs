@@ -2,7 +2,8 @@
 //! binary: bot A sends a message to #general over REST, bot B receives it over the gateway
 //! with its content (hikari over zlib-stream), A edits it and B sees the update, A deletes
 //! it and B sees the delete; discord.js also reacts (B sees the reaction) and reads the
-//! history newest first. Once per I/O backend. Scripts: `clients/python/hikari_messages.py`, `clients/node/discordjs_messages.js`.
+//! history newest first. Once per I/O backend.
+//! Scripts: `clients/python/hikari_messages.py`, `clients/node/discordjs_messages.js`.
 
 mod support;
 
