@@ -9,12 +9,20 @@ use engine::http::{parse_request, upgrade, HttpLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, bytes)) = data.split_first() else { return };
-    let limits = HttpLimits { head_bytes_max: 2048, body_bytes_max: 512 };
+    let Some((&split, bytes)) = data.split_first() else {
+        return;
+    };
+    let limits = HttpLimits {
+        head_bytes_max: 2048,
+        body_bytes_max: 512,
+    };
     let whole = parse_request(bytes, &limits);
     if let Ok(Some((request, consumed))) = &whole {
         assert!(*consumed <= bytes.len());
-        assert!(request.body.len() + 4 <= *consumed, "a head is at least 4 bytes");
+        assert!(
+            request.body.len() + 4 <= *consumed,
+            "a head is at least 4 bytes"
+        );
         let _ = upgrade::check_upgrade(request);
         let _ = request.keep_alive();
     }

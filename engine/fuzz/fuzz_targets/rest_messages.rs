@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None => (rest, &[][..]),
     };
-    let Ok(target) = std::str::from_utf8(target) else { return };
+    let Ok(target) = std::str::from_utf8(target) else {
+        return;
+    };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let _ = message_route(METHODS[usize::from(*method) % METHODS.len()], path);
     let _ = parse_history_query(query);

@@ -19,16 +19,27 @@ const METHODS: [Method; 6] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let config = RateLimitConfig { buckets_max: 8, users_max: 2, ..RateLimitConfig::default() };
+    let config = RateLimitConfig {
+        buckets_max: 8,
+        users_max: 2,
+        ..RateLimitConfig::default()
+    };
     let mut limiter = RateLimiter::new(config);
     let mut now_ms = 0u64;
     for line in data.split(|&byte| byte == b'\n') {
-        let [method, step, path @ ..] = line else { continue };
-        let Ok(path) = std::str::from_utf8(path) else { continue };
+        let [method, step, path @ ..] = line else {
+            continue;
+        };
+        let Ok(path) = std::str::from_utf8(path) else {
+            continue;
+        };
         now_ms += u64::from(*step) * 7;
         let route = classify(METHODS[usize::from(*method) % METHODS.len()], path);
         assert_eq!(route.bucket_hash().len(), 16);
-        let key = BucketKey { user_id: u64::from(*method % 3), route };
+        let key = BucketKey {
+            user_id: u64::from(*method % 3),
+            route,
+        };
         let verdict = limiter.check(key, now_ms);
         assert!(verdict.remaining() <= verdict.limit());
         assert_eq!(verdict.is_admitted(), verdict.refusal_body().is_none());
