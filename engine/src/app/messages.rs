@@ -62,7 +62,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lsm::{Store, Ticket};
+use lsm::{Batch, Store, Ticket};
 use snowflake::Generator;
 
 use super::{FluxApp, FluxMesh};
@@ -633,25 +633,24 @@ impl FluxApp {
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
                 batch.put_meta(LAST_ID_KEY, id.get().to_le_bytes().to_vec());
-                let ticket = store
-                    .append(&mut batch)
-                    .map_err(|_| RestError::StoreFailed)?;
                 let body = json(&message);
-                if let (true, Some(key)) = (create.enforce_nonce, nonce_key) {
+                // Kept for `enforce_nonce` only once the append is accepted, and cloned only
+                // when the client asked for it.
+                let kept = match (create.enforce_nonce, nonce_key) {
+                    (true, Some(key)) => Some((key, Arc::new(message.clone()))),
+                    _ => None,
+                };
+                let applied =
+                    Applied::write(store, &mut batch, 200, body, MessageEvent::Create(message))?;
+                if let Some((key, message)) = kept {
                     messages
                         .nonces
                         .retain(|_, (_, at)| now_unix_ms.saturating_sub(*at) < NONCE_TTL_MS);
-                    messages.nonces.insert(
-                        (call.user_id, key),
-                        (Arc::new(message.clone()), now_unix_ms),
-                    );
+                    messages
+                        .nonces
+                        .insert((call.user_id, key), (message, now_unix_ms));
                 }
-                Ok(Applied::Write {
-                    ticket,
-                    status: 200,
-                    body,
-                    event: Box::new(MessageEvent::Create(message)),
-                })
+                Ok(applied)
             }
             MessageRoute::Edit(_, message_id) => {
                 let mut message = history::get_message(store, channel_id, message_id)
@@ -674,15 +673,8 @@ impl FluxApp {
                 message.edited_at_unix_ms = Some(now_unix_ms);
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
-                let ticket = store
-                    .append(&mut batch)
-                    .map_err(|_| RestError::StoreFailed)?;
-                Ok(Applied::Write {
-                    ticket,
-                    status: 200,
-                    body: json(&message),
-                    event: Box::new(MessageEvent::Update(message)),
-                })
+                let body = json(&message);
+                Applied::write(store, &mut batch, 200, body, MessageEvent::Update(message))
             }
             MessageRoute::Delete(_, message_id) => {
                 let message = history::get_message(store, channel_id, message_id)
@@ -695,19 +687,12 @@ impl FluxApp {
                 }
                 let mut batch = store.batch();
                 history::delete_message(&mut batch, channel_id, message_id);
-                let ticket = store
-                    .append(&mut batch)
-                    .map_err(|_| RestError::StoreFailed)?;
-                Ok(Applied::Write {
-                    ticket,
-                    status: 204,
-                    body: Vec::new(),
-                    event: Box::new(MessageEvent::Delete {
-                        guild_id,
-                        channel_id,
-                        message_id,
-                    }),
-                })
+                let event = MessageEvent::Delete {
+                    guild_id,
+                    channel_id,
+                    message_id,
+                };
+                Applied::write(store, &mut batch, 204, Vec::new(), event)
             }
             MessageRoute::AddReaction(_, message_id, emoji) => {
                 if !permissions.contains(Permissions::READ_MESSAGE_HISTORY) {
@@ -889,19 +874,12 @@ impl FluxApp {
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
                 batch.put_meta(&pins_key(channel_id), encode_pins(&pins));
-                let ticket = store
-                    .append(&mut batch)
-                    .map_err(|_| RestError::StoreFailed)?;
-                Ok(Applied::Write {
-                    ticket,
-                    status: 204,
-                    body: Vec::new(),
-                    event: Box::new(MessageEvent::PinsUpdate {
-                        guild_id,
-                        channel_id,
-                        last_pin_unix_ms: pins.first().map(|(_, at)| *at),
-                    }),
-                })
+                let event = MessageEvent::PinsUpdate {
+                    guild_id,
+                    channel_id,
+                    last_pin_unix_ms: pins.first().map(|(_, at)| *at),
+                };
+                Applied::write(store, &mut batch, 204, Vec::new(), event)
             }
         }
     }
@@ -1088,6 +1066,27 @@ enum Applied {
     },
 }
 
+impl Applied {
+    /// Appends `batch` to the owner core's store (never blocking) and returns the write to
+    /// answer with `status` and `body`, and to dispatch as `event`, once the ticket is
+    /// durable. Every write route ends here, so a store refusal is answered in one place.
+    fn write(
+        store: &mut Store,
+        batch: &mut Batch,
+        status: u16,
+        body: Vec<u8>,
+        event: MessageEvent,
+    ) -> Result<Applied, RestError> {
+        let ticket = store.append(batch).map_err(|_| RestError::StoreFailed)?;
+        Ok(Applied::Write {
+            ticket,
+            status,
+            body,
+            event: Box::new(event),
+        })
+    }
+}
+
 /// Fills `mentions`, `mention_roles` and `mention_everyone` from the content, as Discord
 /// does: users that exist, roles of the guild, and @everyone / @here only when the author
 /// has MENTION_EVERYONE. The mentioned users see the content without MESSAGE_CONTENT.
@@ -1169,20 +1168,13 @@ fn reaction_write(
 ) -> Result<Applied, RestError> {
     let mut batch = store.batch();
     history::put_message(&mut batch, message);
-    let ticket = store
-        .append(&mut batch)
-        .map_err(|_| RestError::StoreFailed)?;
-    Ok(Applied::Write {
-        ticket,
-        status: 204,
-        body: Vec::new(),
-        event: Box::new(MessageEvent::Reaction {
-            guild_id,
-            channel_id: message.channel_id,
-            message_id: message.id,
-            change,
-        }),
-    })
+    let event = MessageEvent::Reaction {
+        guild_id,
+        channel_id: message.channel_id,
+        message_id: message.id,
+        change,
+    };
+    Applied::write(store, &mut batch, 204, Vec::new(), event)
 }
 
 /// `GET …/reactions/{emoji}`'s query: `limit` 1–100 (default 25) and `after` (a user id).
