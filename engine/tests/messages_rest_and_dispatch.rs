@@ -9,28 +9,12 @@ mod support;
 
 use std::collections::HashSet;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::gateway::{drop_gateway_connections, metrics, Gateway, INTENTS_DEFAULT};
 use support::rest::{call, call_on};
-use support::{start_flux, HttpClient};
+use support::{assert_error, start_flux, HttpClient};
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
-
-/// The next dispatch named `name`, skipping others (presences, typing…).
-fn next_named(gateway: &mut Gateway, name: &str) -> Value {
-    loop {
-        let dispatch = gateway.recv_dispatch();
-        if dispatch["t"] == name {
-            return dispatch;
-        }
-    }
-}
-
-fn assert_error(response: &support::HttpResponse, status: u16, code: u64) {
-    assert_eq!(response.status, status, "{response:?}");
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.json()["code"], code, "{response:?}");
-}
 
 fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
@@ -61,11 +45,11 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     assert_eq!(message["author"]["id"], boot.bots[0].id);
     let id = message["id"].as_str().unwrap().to_string();
 
-    let seen_by_b = next_named(&mut gateway_b, "MESSAGE_CREATE");
+    let seen_by_b = gateway_b.recv_named("MESSAGE_CREATE");
     assert_eq!(seen_by_b["d"]["id"], id);
     assert_eq!(seen_by_b["d"]["guild_id"], boot.guild_id);
     assert_eq!(seen_by_b["d"]["content"], "", "B lacks MESSAGE_CONTENT");
-    let seen_by_a = next_named(&mut gateway_a, "MESSAGE_CREATE");
+    let seen_by_a = gateway_a.recv_named("MESSAGE_CREATE");
     assert_eq!(
         seen_by_a["d"]["content"], "hello from A",
         "the author sees it"
@@ -80,11 +64,11 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     );
     assert_eq!(from_b.status, 200, "{from_b:?}");
     assert_eq!(
-        next_named(&mut gateway_a, "MESSAGE_CREATE")["d"]["content"],
+        gateway_a.recv_named("MESSAGE_CREATE")["d"]["content"],
         "hi from B"
     );
     assert_eq!(
-        next_named(&mut gateway_b, "MESSAGE_CREATE")["d"]["content"],
+        gateway_b.recv_named("MESSAGE_CREATE")["d"]["content"],
         "hi from B",
         "B sees its own message's content"
     );
@@ -100,9 +84,9 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     );
     assert_eq!(mentioned.status, 200, "{mentioned:?}");
     assert_eq!(mentioned.json()["mentions"][0]["id"], boot.bots[1].id);
-    let seen = next_named(&mut gateway_b, "MESSAGE_CREATE");
+    let seen = gateway_b.recv_named("MESSAGE_CREATE");
     assert_eq!(seen["d"]["content"], mention, "the mentioned user sees it");
-    next_named(&mut gateway_a, "MESSAGE_CREATE");
+    gateway_a.recv_named("MESSAGE_CREATE");
 
     // GET from fresh connections, until one has landed on the core that does not own
     // the guild and was forwarded (connections spread over both cores).
@@ -135,9 +119,9 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
     assert_eq!(edited.status, 200, "{edited:?}");
     assert_eq!(edited.json()["content"], "edited");
     assert!(edited.json()["edited_timestamp"].is_string());
-    let update = next_named(&mut gateway_b, "MESSAGE_UPDATE");
+    let update = gateway_b.recv_named("MESSAGE_UPDATE");
     assert_eq!(update["d"]["id"], id);
-    let update_a = next_named(&mut gateway_a, "MESSAGE_UPDATE");
+    let update_a = gateway_a.recv_named("MESSAGE_UPDATE");
     assert_eq!(update_a["d"]["content"], "edited");
 
     // Delete, then it is gone.
@@ -149,7 +133,7 @@ fn create_edit_delete_reach_the_other_bot(io: engine::IoBackend) {
         "no body, no Content-Type"
     );
     assert!(deleted.body.is_empty());
-    let delete = next_named(&mut gateway_b, "MESSAGE_DELETE");
+    let delete = gateway_b.recv_named("MESSAGE_DELETE");
     assert_eq!(
         delete["d"],
         json!({"id": id, "channel_id": channel, "guild_id": boot.guild_id})
@@ -384,10 +368,10 @@ fn detached_session_replays_message_create(io: engine::IoBackend) {
 
     let (mut gateway, _) = Gateway::connect(addr);
     gateway.resume(token_b, &session_id, 2);
-    let replayed = next_named(&mut gateway, "MESSAGE_CREATE");
+    let replayed = gateway.recv_named("MESSAGE_CREATE");
     assert_eq!(replayed["d"]["content"], "while you were away");
     assert_eq!(replayed["d"]["id"], created.json()["id"]);
-    assert_eq!(next_named(&mut gateway, "RESUMED")["t"], "RESUMED");
+    assert_eq!(gateway.recv_named("RESUMED")["t"], "RESUMED");
 }
 both_backends!(
     detached_session_replays_message_create,

@@ -10,24 +10,9 @@ mod support;
 use serde_json::{json, Value};
 use support::gateway::{Gateway, INTENTS_DEFAULT};
 use support::rest::call;
-use support::start_flux;
+use support::{assert_error, start_flux};
 
 const THUMBS: &str = "%F0%9F%91%8D";
-
-/// The next dispatch named `name`, skipping others.
-fn next_named(gateway: &mut Gateway, name: &str) -> Value {
-    loop {
-        let dispatch = gateway.recv_dispatch();
-        if dispatch["t"] == name {
-            return dispatch;
-        }
-    }
-}
-
-fn assert_error(response: &support::HttpResponse, status: u16, code: u64) {
-    assert_eq!(response.status, status, "{response:?}");
-    assert_eq!(response.json()["code"], code, "{response:?}");
-}
 
 fn assert_204(response: &support::HttpResponse) {
     assert_eq!(response.status, 204, "{response:?}");
@@ -61,7 +46,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let add = next_named(&mut gateway_b, "MESSAGE_REACTION_ADD");
+    let add = gateway_b.recv_named("MESSAGE_REACTION_ADD");
     assert_eq!(add["d"]["type"], 0);
     assert_eq!(add["d"]["burst"], false);
     assert_eq!(add["d"]["emoji"], json!({"id": null, "name": "👍"}));
@@ -88,7 +73,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &b.token,
         None,
     ));
-    let custom = next_named(&mut gateway_b, "MESSAGE_REACTION_ADD");
+    let custom = gateway_b.recv_named("MESSAGE_REACTION_ADD");
     assert_eq!(custom["d"]["emoji"]["id"], "42");
     assert_eq!(custom["d"]["emoji"]["name"], "flux");
     assert_204(&call(
@@ -98,7 +83,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &b.token,
         None,
     ));
-    next_named(&mut gateway_b, "MESSAGE_REACTION_ADD");
+    gateway_b.recv_named("MESSAGE_REACTION_ADD");
 
     let users = call(
         addr,
@@ -170,7 +155,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let removed = next_named(&mut gateway_b, "MESSAGE_REACTION_REMOVE");
+    let removed = gateway_b.recv_named("MESSAGE_REACTION_REMOVE");
     assert_eq!(removed["d"]["user_id"], b.id);
     assert_eq!(removed["d"]["emoji"]["name"], "👍");
     assert_eq!(removed["d"]["type"], 0);
@@ -181,7 +166,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let removed = next_named(&mut gateway_b, "MESSAGE_REACTION_REMOVE");
+    let removed = gateway_b.recv_named("MESSAGE_REACTION_REMOVE");
     assert_eq!(removed["d"]["user_id"], a.id);
 
     // Remove one emoji, then all.
@@ -203,7 +188,7 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let emoji = next_named(&mut gateway_b, "MESSAGE_REACTION_REMOVE_EMOJI");
+    let emoji = gateway_b.recv_named("MESSAGE_REACTION_REMOVE_EMOJI");
     assert_eq!(emoji["d"]["emoji"]["id"], "42");
     assert_204(&call(
         addr,
@@ -212,14 +197,14 @@ fn reactions_reach_the_other_bot(io: engine::IoBackend) {
         &b.token,
         None,
     ));
-    next_named(&mut gateway_b, "MESSAGE_REACTION_ADD");
+    gateway_b.recv_named("MESSAGE_REACTION_ADD");
     assert_error(
         &call(addr, "DELETE", &reactions, &b.token, None),
         403,
         50013,
     );
     assert_204(&call(addr, "DELETE", &reactions, &a.token, None));
-    let all = next_named(&mut gateway_b, "MESSAGE_REACTION_REMOVE_ALL");
+    let all = gateway_b.recv_named("MESSAGE_REACTION_REMOVE_ALL");
     assert_eq!(all["d"]["message_id"], id);
     let message = call(
         addr,
@@ -299,7 +284,7 @@ fn typing_reaches_the_other_bot(io: engine::IoBackend) {
     gateway_b.identify_ready(&b.token, INTENTS_DEFAULT, 1);
     let typing = format!("/api/v10/channels/{channel}/typing");
     assert_204(&call(addr, "POST", &typing, &a.token, None));
-    let start = next_named(&mut gateway_b, "TYPING_START");
+    let start = gateway_b.recv_named("TYPING_START");
     assert_eq!(start["d"]["user_id"], a.id);
     assert_eq!(start["d"]["channel_id"], *channel);
     assert_eq!(start["d"]["guild_id"], boot.guild_id);
@@ -359,7 +344,7 @@ fn pins_are_listed_and_dispatched(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let update = next_named(&mut gateway_b, "CHANNEL_PINS_UPDATE");
+    let update = gateway_b.recv_named("CHANNEL_PINS_UPDATE");
     assert_eq!(update["d"]["channel_id"], *channel);
     assert_eq!(update["d"]["guild_id"], boot.guild_id);
     assert!(update["d"]["last_pin_timestamp"].is_string(), "{update}");
@@ -379,7 +364,7 @@ fn pins_are_listed_and_dispatched(io: engine::IoBackend) {
         &a.token,
         None,
     ));
-    let update = next_named(&mut gateway_b, "CHANNEL_PINS_UPDATE");
+    let update = gateway_b.recv_named("CHANNEL_PINS_UPDATE");
     assert_eq!(update["d"]["last_pin_timestamp"], Value::Null);
     assert_eq!(call(addr, "GET", &legacy, &b.token, None).json(), json!([]));
     assert_eq!(
@@ -465,7 +450,7 @@ fn intents_gate_reactions_and_typing(io: engine::IoBackend) {
         Some(&json!({"content": "1"})),
     );
     let id = created.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(next_named(&mut gateway_b, "MESSAGE_CREATE")["d"]["id"], id);
+    assert_eq!(gateway_b.recv_named("MESSAGE_CREATE")["d"]["id"], id);
     assert_204(&call(
         addr,
         "PUT",

@@ -67,6 +67,16 @@ impl Gateway {
         }
     }
 
+    /// The next dispatch named `name`, skipping other dispatches.
+    pub fn recv_named(&mut self, name: &str) -> Value {
+        loop {
+            let dispatch = self.recv_dispatch();
+            if dispatch["t"] == name {
+                return dispatch;
+            }
+        }
+    }
+
     pub fn identify(&mut self, token: &str, intents: u64) {
         self.send(&json!({"op": 2, "d": {
             "token": token,

@@ -108,6 +108,14 @@ impl HttpResponse {
     }
 }
 
+/// Check a Discord error answer: this HTTP status, the exact Content-Type (CLIENTS.md §0.1)
+/// and this JSON error `code`.
+pub fn assert_error(response: &HttpResponse, status: u16, code: u64) {
+    assert_eq!(response.status, status, "{response:?}");
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.json()["code"], code, "{response:?}");
+}
+
 /// A raw HTTP/1.1 client connection that reads responses one by one.
 pub struct HttpClient {
     pub stream: TcpStream,
