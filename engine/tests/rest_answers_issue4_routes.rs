@@ -30,6 +30,7 @@ fn fixture() -> Fixture {
         token_generation: 0,
         token_issued_at_s: 1,
         privileged_intents_allowed: false,
+        password_hash: None,
     };
     let human_token = account_token(&demo.secret, &human);
     demo.world.accounts.push(human);

@@ -25,6 +25,30 @@ pub enum RestError {
     UnknownChannel,
     /// 404 code 10008 Unknown Message.
     UnknownMessage,
+    /// 404 code 10004 Unknown Guild.
+    UnknownGuild,
+    /// 404 code 10007 Unknown Member.
+    UnknownMember,
+    /// 404 code 10011 Unknown Role.
+    UnknownRole,
+    /// 404 code 10006 Unknown Invite.
+    UnknownInvite,
+    /// 404 code 10026 Unknown Ban.
+    UnknownBan,
+    /// 403 code 40007 The user is banned from this guild.
+    UserBanned,
+    /// Any other Discord error: `status` with `{"message": message, "code": code}`.
+    Coded {
+        /// HTTP status.
+        status: u16,
+        /// Discord's JSON error code.
+        code: u32,
+        /// Discord's message for it.
+        message: &'static str,
+    },
+    /// 400 code 50035 Invalid Form Body with a prebuilt nested `errors` object (for
+    /// errors inside arrays or several fields at once).
+    InvalidForm(Value),
     /// 400 code 10014 Unknown Emoji (a reaction path segment that is no emoji).
     UnknownEmoji,
     /// 400 code 30003 Maximum number of pins reached (250).
@@ -62,7 +86,15 @@ impl RestError {
             | RestError::UnknownApplication
             | RestError::UnknownUser
             | RestError::UnknownChannel
-            | RestError::UnknownMessage => 404,
+            | RestError::UnknownMessage
+            | RestError::UnknownGuild
+            | RestError::UnknownMember
+            | RestError::UnknownRole
+            | RestError::UnknownInvite
+            | RestError::UnknownBan => 404,
+            RestError::UserBanned => 403,
+            RestError::Coded { status, .. } => *status,
+            RestError::InvalidForm(_) => 400,
             RestError::MissingAccess | RestError::MissingPermissions | RestError::NotAuthor => 403,
             RestError::EmptyMessage
             | RestError::InvalidJson
@@ -84,6 +116,14 @@ impl RestError {
             RestError::UnknownUser => error_body(10013, "Unknown User"),
             RestError::UnknownChannel => error_body(10003, "Unknown Channel"),
             RestError::UnknownMessage => error_body(10008, "Unknown Message"),
+            RestError::UnknownGuild => error_body(10004, "Unknown Guild"),
+            RestError::UnknownMember => error_body(10007, "Unknown Member"),
+            RestError::UnknownRole => error_body(10011, "Unknown Role"),
+            RestError::UnknownInvite => error_body(10006, "Unknown Invite"),
+            RestError::UnknownBan => error_body(10026, "Unknown Ban"),
+            RestError::UserBanned => error_body(40007, "The user is banned from this guild."),
+            RestError::Coded { code, message, .. } => error_body(*code, message),
+            RestError::InvalidForm(errors) => form_error_body(errors.clone()),
             RestError::UnknownEmoji => error_body(10014, "Unknown Emoji"),
             RestError::MaxPins => error_body(30003, "Maximum number of pins reached (250)"),
             RestError::MissingAccess => error_body(50001, "Missing Access"),

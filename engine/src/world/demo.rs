@@ -105,6 +105,8 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
             voice_channel(guild_id, voice_channel_id),
         ],
         members,
+        bans: Vec::new(),
+        invites: Vec::new(),
     });
     debug_assert!(world.validate().is_ok());
 
@@ -140,6 +142,7 @@ fn bot_account(user_id: UserId, username: &str, now_s: u32) -> Account {
         token_generation: 0,
         token_issued_at_s: now_s,
         privileged_intents_allowed: true,
+        password_hash: None,
     }
 }
 

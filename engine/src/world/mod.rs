@@ -20,6 +20,7 @@ mod bootstrap;
 mod demo;
 mod directory;
 mod guild_create_cache;
+pub mod guild_ops;
 pub mod history;
 mod hmac;
 mod ids;
@@ -27,6 +28,7 @@ mod json;
 pub mod message;
 mod model;
 pub mod permissions;
+pub mod persist;
 mod store;
 mod timestamp;
 mod token;
@@ -47,7 +49,7 @@ pub use json::{
     ready_application_json, ready_user_json, role_json, unavailable_guild_json, user_json,
 };
 pub use model::{
-    Account, Application, Channel, ChannelKind, Guild, Member, OverwriteTarget,
+    Account, Application, Ban, Channel, ChannelKind, Guild, Invite, Member, OverwriteTarget,
     PermissionOverwrite, Role, TextSettings, User, UserLookup, VoiceSettings, World,
     APPLICATION_FLAGS_PRIVILEGED,
 };

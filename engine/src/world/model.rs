@@ -48,6 +48,10 @@ pub struct Account {
     pub token_issued_at_s: u32,
     /// Whether IDENTIFY may ask for the privileged intents (presences, members, content).
     pub privileged_intents_allowed: bool,
+    /// The argon2 PHC string of a human's password (`POST /auth/register`); `None` for
+    /// bots, which only authenticate with their token.
+    #[serde(default)]
+    pub password_hash: Option<String>,
 }
 
 /// A bot's application (what `GET /oauth2/applications/@me` describes).
@@ -248,6 +252,52 @@ pub struct Guild {
     pub channels: Vec<Channel>,
     /// Members in join order.
     pub members: Vec<Member>,
+    /// Banned users (they cannot rejoin until unbanned).
+    #[serde(default)]
+    pub bans: Vec<Ban>,
+    /// Live invites to this guild's channels.
+    #[serde(default)]
+    pub invites: Vec<Invite>,
+}
+
+/// A guild ban.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    /// The banned user.
+    pub user_id: UserId,
+    /// Why, as the moderator wrote it.
+    pub reason: Option<String>,
+}
+
+/// An invite to a guild channel (`POST /channels/{id}/invites`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// The invite code (what `discord.gg/<code>` names), unique server-wide.
+    pub code: String,
+    /// The channel it leads to.
+    pub channel_id: ChannelId,
+    /// Who created it.
+    pub inviter_id: UserId,
+    /// When it was created (Unix milliseconds).
+    pub created_at_unix_ms: u64,
+    /// Seconds it lives; 0 means forever.
+    pub max_age_s: u32,
+    /// Uses before it expires; 0 means unlimited.
+    pub max_uses: u32,
+    /// Times it has been used.
+    pub uses: u32,
+    /// Whether it grants temporary membership.
+    pub temporary: bool,
+}
+
+impl Invite {
+    /// Whether the invite can no longer be used at `now_unix_ms`.
+    pub fn expired(&self, now_unix_ms: u64) -> bool {
+        let aged = self.max_age_s != 0
+            && now_unix_ms >= self.created_at_unix_ms + u64::from(self.max_age_s) * 1000;
+        let used_up = self.max_uses != 0 && self.uses >= self.max_uses;
+        aged || used_up
+    }
 }
 
 impl Guild {

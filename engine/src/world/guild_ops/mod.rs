@@ -1,0 +1,123 @@
+//! What a guild-changing REST call does to a guild, decided without any socket or clock:
+//! the owner core's pure half of every guild, channel, role, member, ban, invite and
+//! thread route.
+//!
+//! Why a separate, pure layer: the owner core (`app::guilds`) has one job per call —
+//! find the guild, run an operation on it, store the result durably, answer, and fan
+//! out. The operation itself (validate the body, check permissions with
+//! `world::permissions`, change the `Guild`, say which dispatches follow and who may see
+//! them) is the Discord-specific part, and it is testable with a `Guild` value and
+//! nothing else. Each submodule owns one family of routes.
+//!
+//! The contract every operation keeps:
+//! - It gets the guild as `&mut Guild` and either returns `Ok(Outcome)` or `Err` **with
+//!   the guild unchanged** (validate everything, then mutate).
+//! - `Outcome::changed` is true exactly when the guild was modified; the owner then
+//!   stores the whole guild and answers only once that write is durable.
+//! - `Outcome::events` are the *delta* dispatches (GUILD_MEMBER_ADD, CHANNEL_CREATE,
+//!   GUILD_ROLE_UPDATE, …). GUILD_CREATE / GUILD_DELETE towards a user who joins or
+//!   leaves a guild are **not** listed: every core derives them itself by comparing the
+//!   guild's members before and after (`app::guilds`), because only that core knows
+//!   which of its sessions belong to the user.
+//! - Ids come from `OpContext::next_id` (the owner core's Snowflake generator), times
+//!   from `OpContext::now_unix_ms`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ids::{ChannelId, UserId};
+use super::model::UserLookup;
+use super::permissions::Permissions;
+use crate::gateway::Intents;
+use crate::rest::RestError;
+
+/// What an operation may use besides the guild.
+pub struct OpContext<'a> {
+    /// The authenticated caller.
+    pub actor: UserId,
+    /// Wall-clock time of the call (Unix milliseconds).
+    pub now_unix_ms: u64,
+    /// Every user the server knows (for member objects and "does this user exist").
+    pub users: &'a dyn UserLookup,
+    /// A fresh Snowflake from the owner core's generator.
+    pub next_id: &'a mut dyn FnMut() -> Result<u64, RestError>,
+}
+
+impl std::fmt::Debug for OpContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpContext")
+            .field("actor", &self.actor)
+            .field("now_unix_ms", &self.now_unix_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of an operation: the HTTP answer, whether the guild changed, and the
+/// dispatches that follow once the change is durable.
+#[derive(Debug)]
+pub struct Outcome {
+    /// HTTP status (200, 201, 204).
+    pub status: u16,
+    /// JSON body; empty for 204.
+    pub body: Vec<u8>,
+    /// Whether the guild was modified (and so must be stored).
+    pub changed: bool,
+    /// Dispatches to send after the change is durable, in order.
+    pub events: Vec<GuildEvent>,
+}
+
+impl Outcome {
+    /// A read: `status` with `body`, nothing changed.
+    pub fn read(status: u16, body: Vec<u8>) -> Outcome {
+        Outcome {
+            status,
+            body,
+            changed: false,
+            events: Vec::new(),
+        }
+    }
+
+    /// A change answered with `status` and `body`, followed by `events`.
+    pub fn write(status: u16, body: Vec<u8>, events: Vec<GuildEvent>) -> Outcome {
+        Outcome {
+            status,
+            body,
+            changed: true,
+            events,
+        }
+    }
+}
+
+/// One dispatch an operation asks for.
+#[derive(Debug, Clone)]
+pub struct GuildEvent {
+    /// The dispatch name (`t`), e.g. `CHANNEL_CREATE`.
+    pub name: &'static str,
+    /// Its `d`.
+    pub d: Value,
+    /// The intent a session needs to receive it (`Intents::empty()`: always sent).
+    pub intents: Intents,
+    /// Which members may receive it.
+    pub audience: Audience,
+}
+
+/// Which members of the guild a dispatch reaches (always also filtered by intents and
+/// gateway shard on each core).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every member.
+    Guild,
+    /// Members who can view this channel in the guild *after* the change.
+    Channel(ChannelId),
+    /// Members who, after the change, have these permissions in this channel (e.g.
+    /// INVITE_CREATE needs MANAGE_CHANNELS).
+    ChannelPermission(ChannelId, Permissions),
+    /// Exactly these users (e.g. viewers of a channel *before* it was deleted).
+    Users(BTreeSet<UserId>),
+}
+
+/// `serde_json::to_vec` for values that always serialise.
+pub fn encode(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a JSON value serialises")
+}
