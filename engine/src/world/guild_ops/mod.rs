@@ -32,6 +32,19 @@ use super::permissions::Permissions;
 use crate::gateway::Intents;
 use crate::rest::RestError;
 
+/// Which guild a route acts on, as the receiving core can tell from the path: the
+/// guild id itself, a channel (found in the core's channel index) or an invite code
+/// (found in the core's invite index). The owner core of that guild runs the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `/guilds/{guild.id}/…`.
+    Guild(super::ids::GuildId),
+    /// `/channels/{channel.id}/…` (threads are channels too).
+    Channel(ChannelId),
+    /// `/invites/{code}`.
+    Invite(String),
+}
+
 /// What an operation may use besides the guild.
 pub struct OpContext<'a> {
     /// The authenticated caller.
