@@ -48,8 +48,8 @@ impl Server {
     /// ([`FluxApp`]: REST and the Discord gateway) on every core.
     pub fn start(config: Config) -> io::Result<Server> {
         let mut opened = None;
-        let mut server = Server::start_prepared(config, |config, local_addr| {
-            let (shared, bootstrap) = crate::app::prepare(config, local_addr)?;
+        let mut server = Server::start_prepared(config, |config, local_addr, cores| {
+            let (shared, bootstrap) = crate::app::prepare(config, local_addr, cores)?;
             opened = Some(bootstrap);
             Ok(move |info: &CoreInfo| FluxApp::new(info, Arc::clone(&shared)))
         })?;
@@ -65,16 +65,17 @@ impl Server {
         A: App,
         F: Fn(&CoreInfo) -> A + Send + Sync + 'static,
     {
-        Server::start_prepared(config, move |_, _| Ok(make_app))
+        Server::start_prepared(config, move |_, _, _| Ok(make_app))
     }
 
     /// Bind first, then let `prepare` build the application factory knowing the bound
-    /// address (the data dir records the real port), then start the cores.
+    /// address (the data dir records the real port) and the core count (guild ownership
+    /// depends on it), then start the cores.
     fn start_prepared<A, F, P>(config: Config, prepare: P) -> io::Result<Server>
     where
         A: App,
         F: Fn(&CoreInfo) -> A + Send + Sync + 'static,
-        P: FnOnce(&Config, SocketAddr) -> io::Result<F>,
+        P: FnOnce(&Config, SocketAddr, usize) -> io::Result<F>,
     {
         let cpus = sys::allowed_cpus();
         let cores = config.cores.unwrap_or(cpus.len()).max(1);
@@ -87,7 +88,7 @@ impl Server {
         for _ in 1..cores {
             listeners.push(sys::listen_reuseport(local_addr, false)?);
         }
-        let make_app = prepare(&config, local_addr)?;
+        let make_app = prepare(&config, local_addr, cores)?;
         let wake: Arc<[OwnedFd]> = (0..cores)
             .map(|_| sys::eventfd(false))
             .collect::<io::Result<Vec<_>>>()?

@@ -22,7 +22,7 @@ use crate::gateway::{
     ReadyInfo, Session,
 };
 use crate::reactor::{CloseCause, ConnId, FrameKind, Lane, Outbox};
-use crate::world::{ready_user_json, GuildId, UserId};
+use crate::world::{ready_user_json, UserId};
 
 /// One open gateway WebSocket.
 #[derive(Debug)]
@@ -38,6 +38,8 @@ pub(super) struct GatewayConn {
     /// While a Resume is being answered: the core the detached state came from, if it
     /// travelled over the mesh.
     pub resuming_from: Option<usize>,
+    /// The session's `large_threshold`, for GUILD_CREATEs of guilds it joins later.
+    pub large_threshold: u32,
 }
 
 /// What a batch of outputs asks for after its frames are out.
@@ -60,6 +62,7 @@ impl FluxApp {
                 guild_ids: Vec::new(),
                 resuming_guild_ids: Vec::new(),
                 resuming_from: None,
+                large_threshold: 50,
             },
         );
         assert!(previous.is_none(), "a connection id is opened once");
@@ -172,7 +175,7 @@ impl FluxApp {
         conn: ConnId,
         request: &AuthenticateRequest,
     ) {
-        let user_id = match self.shared.directory.authenticate(&request.token) {
+        let user_id = match self.directory.authenticate(&request.token) {
             Ok(entry) => entry.user.id.0,
             Err(_) => return self.drive(out, conn, Input::AuthenticationFailed),
         };
@@ -218,7 +221,7 @@ impl FluxApp {
             Metrics::bump(&self.shared.metrics.gateway_identify_refused_total);
             return self.drive(out, conn, Input::IdentifyRateLimited);
         }
-        let Some(entry) = self.shared.directory.entry(UserId(user_id)) else {
+        let Some(entry) = self.directory.entry(UserId(user_id)) else {
             return self.drive(out, conn, Input::AuthenticationFailed);
         };
         let user_json =
@@ -237,7 +240,7 @@ impl FluxApp {
             } else {
                 Intents::empty()
             },
-            guild_ids: entry.guild_ids.iter().map(|guild| guild.0).collect(),
+            guild_ids: self.guilds.guilds_of(user_id),
             session_nonce: self.session_nonce(),
         };
         self.drive(out, conn, Input::Identified(Box::new(identity)));
@@ -256,14 +259,16 @@ impl FluxApp {
             info.guild_ids.len()
         );
         self.subscribe(conn, &info.guild_ids);
-        let world = Arc::clone(&self.shared.world);
+        if let Some(gateway) = self.conns.get_mut(&conn) {
+            gateway.large_threshold = u32::from(info.large_threshold);
+        }
         for &guild_id in &info.guild_ids {
-            let Some(guild) = world.guild(GuildId(guild_id)) else {
+            let Some(guild) = self.guilds.guild(guild_id).cloned() else {
                 continue;
             };
             let d = self.guild_create_cache.get_or_encode(
-                guild,
-                &*world,
+                &guild,
+                &self.directory,
                 UserId(info.user_id),
                 u32::from(info.large_threshold),
             );

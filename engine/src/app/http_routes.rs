@@ -42,6 +42,9 @@ impl FluxApp {
         if let Some(answer) = self.try_message_route(out, conn, request) {
             return answer;
         }
+        if let Some(answer) = self.try_guild_route(out, conn, request) {
+            return answer;
+        }
         HttpAnswer::Respond(self.answer_rest(out, request))
     }
 
@@ -55,7 +58,7 @@ impl FluxApp {
             &request.body,
         );
         let context = RestContext {
-            directory: &self.shared.directory,
+            directory: &self.directory,
             gateway_url: &self.shared.gateway_url,
             shards_recommended: 1,
             session_start_limit: self.session_start_limit(out, authorization),
@@ -82,7 +85,7 @@ impl FluxApp {
         authorization: Option<&str>,
     ) -> SessionStartLimit {
         let user_id = authorization
-            .and_then(|token| self.shared.directory.authenticate(token).ok())
+            .and_then(|token| self.directory.authenticate(token).ok())
             .map(|entry| entry.user.id.0);
         match user_id {
             Some(user_id) if self.home_core(user_id) == self.core => {

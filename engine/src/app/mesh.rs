@@ -10,6 +10,9 @@
 //! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
 //! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
+//! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
+//! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
+//! | `AccountSync`    | an account's home core → every core | none |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -90,6 +93,12 @@ pub enum FluxMesh {
     },
     /// A durable message change, to deliver to this core's sessions.
     MessageEvent(Arc<super::messages::MessageEvent>),
+    /// A guild-route request for the guild's owner core (`guilds.rs`).
+    GuildCall(Box<super::guilds::GuildCall>),
+    /// A durable guild change, from its owner to every core (`guilds.rs`).
+    GuildSync(Arc<super::guilds::GuildSync>),
+    /// An account was created or changed on its home core: every core's directory takes it.
+    AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -182,6 +191,12 @@ impl super::FluxApp {
             FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
             FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
             FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
+            FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
+            FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
+            FluxMesh::AccountSync(account) => {
+                let (account, application) = &*account;
+                self.directory.upsert(account, application.clone());
+            }
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

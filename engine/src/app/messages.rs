@@ -47,8 +47,8 @@
 //!   routes still answer with unmetered headers.
 //! - An edit or delete reads the durable message; two edits of one message in the same
 //!   few hundred microseconds may both start from the same version (last writer wins).
-//! - The world (guilds, channels, members, roles) is still the read-only snapshot, so
-//!   the channel index and viewer sets are computed once per core at start.
+//! - The channel index and viewer sets are rebuilt per guild whenever its replica
+//!   changes (`reindex_guild`, called from `guilds.rs`), O(members × channels).
 //! - Reactions and pins read the durable message (and pin list) like an edit does: two
 //!   changes of one message within one fdatasync may both start from the same version.
 //! - `GET …/messages/pins` ignores `before` / `limit` and answers every pin with
@@ -85,7 +85,7 @@ use crate::world::{owner_core, ChannelId, GuildId, UserId, UserLookup, World};
 
 /// A safety net: while writes wait, the store is also polled on a tick this often, in
 /// case a wake-up was missed (the wake fd is the normal path).
-const STORE_POLL_FALLBACK: Duration = Duration::from_millis(50);
+pub(super) const STORE_POLL_FALLBACK: Duration = Duration::from_millis(50);
 /// How long a nonce sent with `enforce_nonce` dedupes (Discord: "a few minutes").
 const NONCE_TTL_MS: u64 = 5 * 60 * 1000;
 /// The meta key holding the newest Snowflake this core issued (u64 little-endian).
@@ -128,7 +128,16 @@ struct PendingWrite {
     reply_core: usize,
     conn: ConnId,
     response: Response,
-    event: Arc<MessageEvent>,
+    event: PendingEvent,
+}
+
+/// What a durable write announces to every core.
+#[derive(Debug)]
+enum PendingEvent {
+    /// A message change (`MessageEvent`).
+    Message(Arc<MessageEvent>),
+    /// A guild change (`guilds.rs`).
+    Guild(Arc<super::guilds::GuildSync>),
 }
 
 /// A request on its way to the channel's owner core.
@@ -260,34 +269,85 @@ impl Messages {
                 dir.display()
             );
         }
-        let mut channels = HashMap::new();
-        let mut guilds = HashMap::new();
-        for guild in &world.guilds {
-            let snapshot = GuildSnapshot::of_guild(guild);
-            for channel in &guild.channels {
-                let channel_snapshot = ChannelSnapshot::of_channel(channel);
-                let viewers = members_who_can_view(&snapshot, &channel_snapshot);
-                channels.insert(
-                    channel.id.0,
-                    ChannelInfo {
-                        guild_id: guild.id.0,
-                        snapshot: channel_snapshot,
-                        viewers,
-                    },
-                );
-            }
-            guilds.insert(guild.id.0, snapshot);
-        }
-        Messages {
+        let mut messages = Messages {
             store,
             ids,
             pending: VecDeque::new(),
             nonces: HashMap::new(),
-            channels,
-            guilds,
+            channels: HashMap::new(),
+            guilds: HashMap::new(),
             limiter: config.limits.rest_rate_limits.then(RateLimiter::default),
             prune_at_ms: 0,
+        };
+        for guild in &world.guilds {
+            messages.reindex_guild(guild.id.0, Some(guild));
         }
+        messages
+    }
+
+    /// A fresh Snowflake from this core's generator.
+    pub(super) fn next_id(&mut self, now_unix_ms: u64) -> Result<u64, RestError> {
+        self.ids
+            .next(now_unix_ms)
+            .map(|id| id.get())
+            .map_err(|_| RestError::StoreFailed)
+    }
+
+    /// Appends a guild change (its whole new value, or its removal) to this core's
+    /// store, with the newest issued Snowflake, and queues its answer and broadcast
+    /// for when it is durable.
+    pub(super) fn append_guild(
+        &mut self,
+        sync: super::guilds::GuildSync,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
+        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
+        let mut batch = store.batch();
+        match &sync.guild {
+            Some(guild) => crate::world::persist::put_guild(&mut batch, guild),
+            None => crate::world::persist::delete_guild(&mut batch, GuildId(sync.guild_id)),
+        }
+        if let Some(last) = self.ids.last_id() {
+            batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
+        }
+        let ticket = store
+            .append(&mut batch)
+            .map_err(|_| RestError::StoreFailed)?;
+        self.pending.push_back(PendingWrite {
+            ticket,
+            reply_core,
+            conn,
+            response,
+            event: PendingEvent::Guild(Arc::new(sync)),
+        });
+        Ok(())
+    }
+
+    /// Rebuilds the channel index and permission view of guild `guild_id` from its new
+    /// replica (`None`: the guild is gone).
+    pub(super) fn reindex_guild(&mut self, guild_id: u64, guild: Option<&crate::world::Guild>) {
+        self.channels
+            .retain(|_, channel| channel.guild_id != guild_id);
+        self.guilds.remove(&guild_id);
+        let Some(guild) = guild else {
+            return;
+        };
+        let snapshot = GuildSnapshot::of_guild(guild);
+        for channel in &guild.channels {
+            let channel_snapshot = super::guilds::channel_snapshot(guild, channel);
+            let viewers = members_who_can_view(&snapshot, &channel_snapshot);
+            self.channels.insert(
+                channel.id.0,
+                ChannelInfo {
+                    guild_id,
+                    snapshot: channel_snapshot,
+                    viewers,
+                },
+            );
+        }
+        self.guilds.insert(guild_id, snapshot);
     }
 
     /// Whether writes wait for durability.
@@ -305,7 +365,7 @@ impl Messages {
 
 /// A response with the receiving core's headers. A 204 has no body and so no
 /// `Content-Type` (discord.py parses any `application/json` body, even an empty one).
-fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Response {
+pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Response {
     let headers = headers
         .iter()
         .filter(|(name, _)| status != 204 || !name.eq_ignore_ascii_case("content-type"))
@@ -318,7 +378,7 @@ fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Re
     }
 }
 
-fn error_response(headers: &[(String, String)], error: &RestError) -> Response {
+pub(super) fn error_response(headers: &[(String, String)], error: &RestError) -> Response {
     json_response(headers, error.status(), error.body())
 }
 
@@ -341,7 +401,7 @@ impl FluxApp {
         let now_unix_ms = super::http_routes::unix_ms();
         let user = request
             .header_str("authorization")
-            .and_then(|token| self.shared.directory.authenticate(token).ok())
+            .and_then(|token| self.directory.authenticate(token).ok())
             .map(|entry| entry.user.id.0);
         let route_class = classify(method, path);
         let now_ms = self.now(out).0 / 1000;
@@ -512,7 +572,7 @@ impl FluxApp {
                     reply_core: call.reply_core,
                     conn: call.conn,
                     response: json_response(&call.headers, status, body),
-                    event: Arc::from(event),
+                    event: PendingEvent::Message(Arc::from(event)),
                 });
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
@@ -529,7 +589,6 @@ impl FluxApp {
     }
 
     fn owner_apply(&mut self, call: &MessageCall, now_unix_ms: u64) -> Result<Applied, RestError> {
-        let world = Arc::clone(&self.shared.world);
         let messages = &mut self.messages;
         let channel_id = call.route.channel_id();
         let channel = messages
@@ -547,12 +606,12 @@ impl FluxApp {
         if !permissions.contains(Permissions::VIEW_CHANNEL) {
             return Err(RestError::MissingAccess);
         }
-        let guild = world.guild(GuildId(guild_id));
+        let guild = self.guilds.guild(guild_id).map(|guild| &**guild);
         let json = |message: &Message| {
             encode(&message_json(
                 message,
                 &MessageJsonContext {
-                    users: &self.shared.directory,
+                    users: &self.directory,
                     guild,
                     viewer: Some(user_id),
                     referenced_message: None,
@@ -629,7 +688,7 @@ impl FluxApp {
                 message.tts = create.tts;
                 message.embeds = create.embeds;
                 message.nonce = create.nonce;
-                set_mentions(&mut message, permissions, &self.shared.directory, snapshot);
+                set_mentions(&mut message, permissions, &self.directory, snapshot);
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
                 batch.put_meta(LAST_ID_KEY, id.get().to_le_bytes().to_vec());
@@ -662,7 +721,7 @@ impl FluxApp {
                 let edit = parse_edit(&call.body)?;
                 if let Some(content) = edit.content {
                     message.content = content;
-                    set_mentions(&mut message, permissions, &self.shared.directory, snapshot);
+                    set_mentions(&mut message, permissions, &self.directory, snapshot);
                 }
                 if let Some(embeds) = edit.embeds {
                     message.embeds = embeds;
@@ -792,7 +851,7 @@ impl FluxApp {
                 let users: Vec<serde_json::Value> = ids
                     .into_iter()
                     .filter(|id| id.0 > after)
-                    .filter_map(|id| self.shared.directory.user(id))
+                    .filter_map(|id| self.directory.user(id))
                     .take(limit)
                     .map(crate::world::user_json)
                     .collect();
@@ -922,14 +981,24 @@ impl FluxApp {
 
     /// A write is durable: answer it and send its event once to every core.
     fn finish_write(&mut self, out: &mut Outbox<FluxMesh>, write: PendingWrite) {
-        super::Metrics::bump(&self.shared.metrics.message_writes_durable_total);
-        self.send_answer(out, write.reply_core, write.conn, write.response);
-        for core in 0..self.cores {
-            out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&write.event)));
+        match write.event {
+            PendingEvent::Message(event) => {
+                super::Metrics::bump(&self.shared.metrics.message_writes_durable_total);
+                self.send_answer(out, write.reply_core, write.conn, write.response);
+                for core in 0..self.cores {
+                    out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&event)));
+                }
+            }
+            PendingEvent::Guild(sync) => {
+                super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);
+                // The replica first, then the answer: the caller's core reads its write.
+                self.broadcast_guild_sync(out, sync);
+                self.send_answer(out, write.reply_core, write.conn, write.response);
+            }
         }
     }
 
-    fn send_answer(
+    pub(super) fn send_answer(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         reply_core: usize,
@@ -958,14 +1027,14 @@ impl FluxApp {
             return;
         };
         let viewers = channel.viewers.clone();
-        let world = Arc::clone(&self.shared.world);
-        let guild = world.guild(GuildId(guild_id));
+        let replica = self.guilds.guild(guild_id).cloned();
+        let guild = replica.as_deref();
         let scope = DispatchScope::Guild(guild_id);
         let encode_message = |name: &str, message: &Message| {
             let value = message_json(
                 message,
                 &MessageJsonContext {
-                    users: &self.shared.directory,
+                    users: &self.directory,
                     guild,
                     viewer: None,
                     referenced_message: None,
@@ -1007,7 +1076,7 @@ impl FluxApp {
                     guild
                         .and_then(|guild| guild.member(user_id))
                         .and_then(|member| {
-                            let user = self.shared.directory.user(member.user_id)?;
+                            let user = self.directory.user(member.user_id)?;
                             Some(crate::world::member_json(member, user))
                         })
                         .unwrap_or(serde_json::Value::Null)

@@ -13,6 +13,8 @@
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
 //! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
 //! - `mesh.rs`: the messages between cores.
+//! - `guilds.rs`: guild state (owned and replicated), guild-changing routes, and
+//!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
@@ -46,6 +48,7 @@
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
 mod gateway;
+mod guilds;
 mod http_routes;
 pub mod mesh;
 mod messages;
@@ -69,17 +72,26 @@ pub use shared::{Metrics, Shared};
 
 /// Opens the data dir for a server bound to `local_addr` (creating the demo world on
 /// first run) and returns the shared state plus what `bootstrap.json` says.
+///
+/// The world itself comes from the cores' stores (`world::persist`): `world.json` only
+/// seeds stores that have never been seeded, so every change made while a server ran
+/// is back after a restart.
 pub fn prepare(
     config: &Config,
     local_addr: SocketAddr,
+    cores: usize,
 ) -> std::io::Result<(Arc<Shared>, Bootstrap)> {
     let now_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
         .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let directory = Directory::from_world(&opened.world, opened.secret.clone());
-    let shared = Shared::new(opened.world, directory, local_addr, config.test_hooks);
+    let stored = world::persist::load_from_stores(&config.data_dir, cores, &opened.world, || {
+        lsm::Options::new(world::history::message_bucket)
+    })
+    .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let directory = Directory::from_world(&stored, opened.secret.clone());
+    let shared = Shared::new(stored, directory, local_addr, config.test_hooks);
     Ok((Arc::new(shared), opened.bootstrap))
 }
 
@@ -110,6 +122,10 @@ pub struct FluxApp {
     nonce_state: u64,
     /// The message store, Snowflakes and channel index (`messages.rs`).
     messages: messages::Messages,
+    /// This core's copy of the users and tokens, kept current by `AccountSync`.
+    directory: Directory,
+    /// Owned guilds and every guild's replica (`guilds.rs`).
+    guilds: guilds::GuildState,
 }
 
 impl FluxApp {
@@ -124,6 +140,8 @@ impl FluxApp {
             core: info.core,
             cores: info.cores,
             messages: messages::Messages::open(&info.config, info.core, &shared.world),
+            directory: shared.directory.clone(),
+            guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),

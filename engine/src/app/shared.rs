@@ -1,11 +1,10 @@
-//! What every core's application shares: the read-only world snapshot, the user
-//! directory, the clock origin and the metrics.
+//! What every core's application shares: the world and user directory *as loaded at
+//! start*, the clock origin and the metrics.
 //!
-//! Until guild state moves onto its owner cores (issue 6) the world is read-only after
-//! start, so one immutable `Arc` snapshot is shared by every core instead of being
-//! replicated: no core ever writes it, so there is nothing to lock. When the world starts
-//! changing, the directory becomes a per-core copy updated over the mesh and guild state
-//! lives on `owner_core(guild_id)`.
+//! The world here is only the starting point: each core copies the directory and builds
+//! its guild state from it (`guilds.rs`), and from then on guilds change on their owner
+//! cores and reach the others as mesh messages. Nothing in `Shared` is written after
+//! start except the relaxed metric counters, so there is nothing to lock.
 //!
 //! The metrics are relaxed atomic counters: each is written by whichever core sees the
 //! event and read only by `GET /_flux/metrics`, which needs no consistency between
@@ -108,6 +107,8 @@ pub struct Metrics {
     pub rest_message_forwarded_total: AtomicU64,
     /// Message writes (create, edit, delete) made durable and acknowledged.
     pub message_writes_durable_total: AtomicU64,
+    /// Guild changes (guild, channel, role, member, ban, invite, thread) made durable.
+    pub guild_writes_durable_total: AtomicU64,
 }
 
 impl Metrics {
@@ -136,6 +137,7 @@ impl Metrics {
             "rest_requests_total": get(&self.rest_requests_total),
             "rest_message_forwarded_total": get(&self.rest_message_forwarded_total),
             "message_writes_durable_total": get(&self.message_writes_durable_total),
+            "guild_writes_durable_total": get(&self.guild_writes_durable_total),
         });
         serde_json::to_vec(&value).expect("a JSON value serialises")
     }

@@ -22,7 +22,7 @@ mod error;
 mod handlers;
 pub mod messages;
 pub mod ratelimit;
-mod router;
+pub(crate) mod router;
 
 pub use error::{error_body, form_error_body, RestError};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};

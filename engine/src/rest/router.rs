@@ -144,7 +144,7 @@ fn match_segments(method: Method, segments: &[&str]) -> Result<Route, RouteError
 }
 
 /// `/api/v10/x` → `x`; also `/api/v9/x` and `/api/x`. `None` for anything else.
-pub(super) fn strip_version_prefix(path: &str) -> Option<&str> {
+pub(crate) fn strip_version_prefix(path: &str) -> Option<&str> {
     let after_api = path.strip_prefix("/api")?;
     if after_api.is_empty() {
         return Some("");

@@ -14,7 +14,7 @@
 //! - A directory is built from a validated `World`.
 
 use super::ids::{GuildId, UserId};
-use super::model::{Application, User, UserLookup, World};
+use super::model::{Account, Application, User, UserLookup, World};
 use super::token::{decode_token, strip_bot_prefix, TokenError, TokenSecret};
 use std::collections::HashMap;
 
@@ -100,6 +100,33 @@ impl Directory {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.token_generation = entry.token_generation.max(generation);
         }
+    }
+
+    /// Adds or replaces `account` (a registration, a profile change or a revocation
+    /// replicated over the mesh). The token generation never goes back, and the user's
+    /// guild list is kept: guild membership is the guild owners' business.
+    pub fn upsert(&mut self, account: &Account, application: Option<Application>) {
+        let entry = self
+            .entries
+            .entry(account.user.id)
+            .or_insert_with(|| DirectoryEntry {
+                user: account.user.clone(),
+                token_generation: account.token_generation,
+                privileged_intents_allowed: account.privileged_intents_allowed,
+                application: None,
+                guild_ids: Vec::new(),
+            });
+        entry.user = account.user.clone();
+        entry.token_generation = entry.token_generation.max(account.token_generation);
+        entry.privileged_intents_allowed = account.privileged_intents_allowed;
+        if application.is_some() {
+            entry.application = application;
+        }
+    }
+
+    /// Every entry, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &DirectoryEntry> {
+        self.entries.values()
     }
 
     /// How many users the directory knows.
