@@ -153,6 +153,9 @@ pub enum GuildOp {
         op: Box<dyn FnOnce(&mut Guild, &mut OpContext) -> Result<Outcome, RestError> + Send>,
         /// Whether a changed outcome means the guild is deleted.
         deletes: bool,
+        /// A message (channel, message id) that must exist in the owner's store first
+        /// (a thread started from a message); else 10008 Unknown Message.
+        needs_message: Option<(u64, u64)>,
     },
     /// `POST /guilds`: the new guild's id was chosen by the receiving core.
     Create(Box<dyn FnOnce(&mut OpContext) -> Result<(Guild, Outcome), RestError> + Send>),
@@ -315,6 +318,15 @@ impl FluxApp {
         let now_unix_ms = super::http_routes::unix_ms();
         let headers = call.headers;
         let guild_id = call.guild_id;
+        if let GuildOp::Apply {
+            needs_message: Some((channel_id, message_id)),
+            ..
+        } = &call.op
+        {
+            if let Err(error) = self.messages.message_exists(*channel_id, *message_id) {
+                return Some(super::messages::error_response(&headers, &error));
+            }
+        }
         let messages = &mut self.messages;
         let mut next_id = |now: u64| messages.next_id(now);
         let mut next = || next_id(now_unix_ms);
@@ -325,7 +337,7 @@ impl FluxApp {
             next_id: &mut next,
         };
         let (outcome, snapshot) = match call.op {
-            GuildOp::Apply { op, deletes } => {
+            GuildOp::Apply { op, deletes, .. } => {
                 let Some(guild) = self.guilds.owned.get_mut(&guild_id) else {
                     let error = RestError::UnknownGuild;
                     return Some(super::messages::error_response(&headers, &error));

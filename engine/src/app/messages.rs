@@ -285,6 +285,16 @@ impl Messages {
         messages
     }
 
+    /// `Ok` if message `message_id` exists in channel `channel_id` of this core's store;
+    /// 10008 Unknown Message if not.
+    pub(super) fn message_exists(&self, channel_id: u64, message_id: u64) -> Result<(), RestError> {
+        let store = self.store.as_ref().map_err(|_| RestError::StoreFailed)?;
+        history::get_message(store, ChannelId(channel_id), MessageId(message_id))
+            .map_err(history_error)?
+            .map(|_| ())
+            .ok_or(RestError::UnknownMessage)
+    }
+
     /// A fresh Snowflake from this core's generator.
     pub(super) fn next_id(&mut self, now_unix_ms: u64) -> Result<u64, RestError> {
         self.ids
