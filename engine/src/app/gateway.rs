@@ -258,7 +258,11 @@ impl FluxApp {
             info.shard.count,
             info.guild_ids.len()
         );
-        self.subscribe(conn, &info.guild_ids);
+        // Guilds on this session's shard, plus the user's DMs (shard 0 carries them; the
+        // session filters by scope).
+        let mut subscriptions = info.guild_ids.clone();
+        subscriptions.extend_from_slice(self.dms.channels_of(info.user_id));
+        self.subscribe(conn, &subscriptions);
         if let Some(gateway) = self.conns.get_mut(&conn) {
             gateway.large_threshold = u32::from(info.large_threshold);
         }

@@ -45,6 +45,9 @@ impl FluxApp {
         if let Some(answer) = self.try_guild_route(out, conn, request) {
             return answer;
         }
+        if let Some(answer) = self.try_dm_route(out, conn, request) {
+            return answer;
+        }
         HttpAnswer::Respond(self.answer_rest(out, request))
     }
 

@@ -12,6 +12,8 @@
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
+//! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
+//! | `DmSync`         | pair core → every core, after durability, before the answer | none |
 //! | `AccountSync`    | an account's home core → every core | none |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
@@ -97,6 +99,10 @@ pub enum FluxMesh {
     GuildCall(Box<super::guilds::GuildCall>),
     /// A durable guild change, from its owner to every core (`guilds.rs`).
     GuildSync(Arc<super::guilds::GuildSync>),
+    /// `POST /users/@me/channels` for the pair's core (`dms.rs`).
+    DmCall(Box<super::dms::DmCall>),
+    /// A new DM channel, from its pair core to every core (itself too), after durability.
+    DmSync(Arc<crate::world::dm::DmChannel>),
     /// An account was created or changed on its home core: every core's directory takes it.
     AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
     /// A core finished its part of a hook; `count` connections or sessions were affected.
@@ -193,6 +199,8 @@ impl super::FluxApp {
             FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
             FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
             FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
+            FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),
+            FluxMesh::DmSync(channel) => self.apply_dm_sync(&channel),
             FluxMesh::AccountSync(account) => {
                 let (account, application) = &*account;
                 self.directory.upsert(account, application.clone());

@@ -94,7 +94,10 @@ const LAST_ID_KEY: &[u8] = b"snowflake.last";
 /// A channel as the message path sees it.
 #[derive(Debug)]
 struct ChannelInfo {
+    /// The guild; for a DM, the channel's own id (a guild of two, see `index_dm`).
     guild_id: u64,
+    /// For a DM: its pair core, which owns it (`world::dm`).
+    dm_owner: Option<usize>,
     snapshot: ChannelSnapshot,
     /// Members allowed to view it: the recipients of its events.
     viewers: BTreeSet<UserId>,
@@ -138,6 +141,8 @@ enum PendingEvent {
     Message(Arc<MessageEvent>),
     /// A guild change (`guilds.rs`).
     Guild(Arc<super::guilds::GuildSync>),
+    /// A new DM channel (`dms.rs`).
+    Dm(Arc<crate::world::dm::DmChannel>),
 }
 
 /// A request on its way to the channel's owner core.
@@ -206,18 +211,6 @@ pub enum ReactionChange {
 }
 
 impl MessageEvent {
-    fn guild_id(&self) -> u64 {
-        match self {
-            MessageEvent::Create(message) | MessageEvent::Update(message) => {
-                message.guild_id.map_or(0, |guild| guild.0)
-            }
-            MessageEvent::Delete { guild_id, .. }
-            | MessageEvent::Reaction { guild_id, .. }
-            | MessageEvent::Typing { guild_id, .. }
-            | MessageEvent::PinsUpdate { guild_id, .. } => *guild_id,
-        }
-    }
-
     fn channel_id(&self) -> ChannelId {
         match self {
             MessageEvent::Create(message) | MessageEvent::Update(message) => message.channel_id,
@@ -335,6 +328,34 @@ impl Messages {
         Ok(())
     }
 
+    /// Appends a new DM channel to this (its pair) core's store and queues its answer
+    /// and `DmSync` for when it is durable.
+    pub(super) fn append_dm(
+        &mut self,
+        channel: Arc<crate::world::dm::DmChannel>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
+        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
+        let mut batch = store.batch();
+        crate::world::persist::put_dm(&mut batch, &channel);
+        if let Some(last) = self.ids.last_id() {
+            batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
+        }
+        let ticket = store
+            .append(&mut batch)
+            .map_err(|_| RestError::StoreFailed)?;
+        self.pending.push_back(PendingWrite {
+            ticket,
+            reply_core,
+            conn,
+            response,
+            event: PendingEvent::Dm(channel),
+        });
+        Ok(())
+    }
+
     /// Rebuilds the channel index and permission view of guild `guild_id` from its new
     /// replica (`None`: the guild is gone).
     pub(super) fn reindex_guild(&mut self, guild_id: u64, guild: Option<&crate::world::Guild>) {
@@ -352,12 +373,63 @@ impl Messages {
                 channel.id.0,
                 ChannelInfo {
                     guild_id,
+                    dm_owner: None,
                     snapshot: channel_snapshot,
                     viewers,
                 },
             );
         }
         self.guilds.insert(guild_id, snapshot);
+    }
+
+    /// Indexes DM channel `channel` as a guild of two: its own id stands for the guild,
+    /// whose @everyone grants the recipients what Discord lets DM recipients do.
+    pub(super) fn index_dm(&mut self, channel: &crate::world::dm::DmChannel, cores: usize) {
+        use crate::world::permissions::MemberSnapshot;
+        let id = channel.id.0;
+        let pseudo = GuildId(id);
+        let members: Vec<MemberSnapshot> = channel
+            .recipients
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|user| MemberSnapshot {
+                user_id: *user,
+                role_ids: Vec::new(),
+                communication_disabled_until_unix_ms: None,
+            })
+            .collect();
+        let snapshot = GuildSnapshot {
+            guild_id: pseudo,
+            owner_id: UserId(0),
+            roles: [(pseudo.everyone_role(), DM_PERMISSIONS)]
+                .into_iter()
+                .collect(),
+            members,
+        };
+        self.channels.insert(
+            id,
+            ChannelInfo {
+                guild_id: id,
+                dm_owner: Some(channel.owner_core(cores)),
+                snapshot: ChannelSnapshot {
+                    class: crate::world::permissions::ChannelClass::Text,
+                    overwrites: Vec::new(),
+                },
+                viewers: channel.recipients.iter().copied().collect(),
+            },
+        );
+        self.guilds.insert(id, snapshot);
+    }
+
+    /// The core that owns channel `channel_id`'s messages, if the channel is known.
+    pub(super) fn owner_of(&self, channel_id: u64, cores: usize) -> Option<usize> {
+        let channel = self.channels.get(&channel_id)?;
+        Some(
+            channel
+                .dm_owner
+                .unwrap_or_else(|| owner_core(GuildId(channel.guild_id), cores)),
+        )
     }
 
     /// Whether writes wait for durability.
@@ -434,13 +506,13 @@ impl FluxApp {
                 &RestError::Unauthorized,
             )));
         };
-        let Some(channel) = self.messages.channels.get(&route.channel_id().0) else {
+        let Some(owner) = self.messages.owner_of(route.channel_id().0, self.cores) else {
             return Some(HttpAnswer::Respond(error_response(
                 &headers,
                 &RestError::UnknownChannel,
             )));
         };
-        if owner_core(GuildId(channel.guild_id), self.cores) != self.core {
+        if owner != self.core {
             super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
         }
         let call = MessageCall {
@@ -524,11 +596,8 @@ impl FluxApp {
     ) -> Option<Response> {
         let owner = self
             .messages
-            .channels
-            .get(&call.route.channel_id().0)
-            .map_or(self.core, |channel| {
-                owner_core(GuildId(channel.guild_id), self.cores)
-            });
+            .owner_of(call.route.channel_id().0, self.cores)
+            .unwrap_or(self.core);
         if owner != self.core {
             out.send_mesh(owner, FluxMesh::MessageCall(Box::new(call)));
             return None;
@@ -691,7 +760,7 @@ impl FluxApp {
                 let mut message = Message::new(
                     MessageId(id.get()),
                     channel_id,
-                    Some(GuildId(guild_id)),
+                    channel.dm_owner.is_none().then_some(GuildId(guild_id)),
                     Author::of(author),
                     create.content,
                 );
@@ -999,6 +1068,12 @@ impl FluxApp {
                     out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&event)));
                 }
             }
+            PendingEvent::Dm(channel) => {
+                for core in 0..self.cores {
+                    out.send_mesh(core, FluxMesh::DmSync(Arc::clone(&channel)));
+                }
+                self.send_answer(out, write.reply_core, write.conn, write.response);
+            }
             PendingEvent::Guild(sync) => {
                 super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);
                 // The replica first, then the answer: the caller's core reads its write.
@@ -1032,14 +1107,25 @@ impl FluxApp {
     /// `d` is serialised at most twice per core (with and without content); sessions get
     /// the variant `message_content_visible` picks for them.
     pub(super) fn deliver_event(&mut self, out: &mut Outbox<FluxMesh>, event: &MessageEvent) {
-        let guild_id = event.guild_id();
         let Some(channel) = self.messages.channels.get(&event.channel_id().0) else {
             return;
         };
+        // For a DM, the channel's own id: its recipients' sessions subscribe to it.
+        let guild_id = channel.guild_id;
+        let dm = channel.dm_owner.is_some();
         let viewers = channel.viewers.clone();
         let replica = self.guilds.guild(guild_id).cloned();
         let guild = replica.as_deref();
-        let scope = DispatchScope::Guild(guild_id);
+        let scope = if dm {
+            DispatchScope::DirectMessage
+        } else {
+            DispatchScope::Guild(guild_id)
+        };
+        let message_intents = if dm {
+            Intents::DIRECT_MESSAGES
+        } else {
+            Intents::GUILD_MESSAGES
+        };
         let encode_message = |name: &str, message: &Message| {
             let value = message_json(
                 message,
@@ -1051,7 +1137,7 @@ impl FluxApp {
                     thread: None,
                 },
             );
-            Dispatch::new(name, encode(&value), scope, Intents::GUILD_MESSAGES)
+            Dispatch::new(name, encode(&value), scope, message_intents)
         };
         // (full, redacted); both the same for a delete.
         let (full, redacted, message) = match event {
@@ -1070,13 +1156,15 @@ impl FluxApp {
                 message_id,
                 ..
             } => {
-                let d = serde_json::json!({
+                let mut d = serde_json::json!({
                     "id": message_id.to_string(),
                     "channel_id": channel_id.to_string(),
                     "guild_id": guild_id.to_string(),
                 });
-                let dispatch =
-                    Dispatch::new("MESSAGE_DELETE", encode(&d), scope, Intents::GUILD_MESSAGES);
+                if dm {
+                    strip_guild_fields(&mut d);
+                }
+                let dispatch = Dispatch::new("MESSAGE_DELETE", encode(&d), scope, message_intents);
                 (Arc::clone(&dispatch), dispatch, None)
             }
             MessageEvent::Reaction { .. }
@@ -1091,7 +1179,11 @@ impl FluxApp {
                         })
                         .unwrap_or(serde_json::Value::Null)
                 };
-                let (name, d, intents) = other_event_json(event, guild_id, member);
+                let (name, mut d, mut intents) = other_event_json(event, guild_id, member);
+                if dm {
+                    strip_guild_fields(&mut d);
+                    intents = dm_intents(intents);
+                }
                 let dispatch = Dispatch::new(name, encode(&d), scope, intents);
                 (Arc::clone(&dispatch), dispatch, None)
             }
@@ -1127,6 +1219,37 @@ impl FluxApp {
                 }
             }
         }
+    }
+}
+
+/// What DM recipients may do: the channel is theirs (Discord computes no permissions
+/// for DMs; this is the set its checks amount to).
+const DM_PERMISSIONS: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::READ_MESSAGE_HISTORY)
+    .union(Permissions::ADD_REACTIONS)
+    .union(Permissions::EMBED_LINKS)
+    .union(Permissions::ATTACH_FILES)
+    .union(Permissions::USE_EXTERNAL_EMOJIS);
+
+/// A DM event's `d` has no `guild_id` and no `member`.
+fn strip_guild_fields(d: &mut serde_json::Value) {
+    if let serde_json::Value::Object(fields) = d {
+        fields.remove("guild_id");
+        fields.remove("member");
+    }
+}
+
+/// The DM intent that gates what `guild_intents` gates in a guild.
+fn dm_intents(guild_intents: Intents) -> Intents {
+    if guild_intents == Intents::GUILD_MESSAGE_REACTIONS {
+        Intents::DIRECT_MESSAGE_REACTIONS
+    } else if guild_intents == Intents::GUILD_MESSAGE_TYPING {
+        Intents::DIRECT_MESSAGE_TYPING
+    } else if guild_intents == Intents::GUILD_MESSAGES || guild_intents == Intents::GUILDS {
+        Intents::DIRECT_MESSAGES
+    } else {
+        guild_intents
     }
 }
 

@@ -47,6 +47,7 @@
 //!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
+mod dms;
 mod gateway;
 mod guilds;
 mod http_routes;
@@ -126,6 +127,8 @@ pub struct FluxApp {
     directory: Directory,
     /// Owned guilds and every guild's replica (`guilds.rs`).
     guilds: guilds::GuildState,
+    /// Every DM channel (`dms.rs`).
+    dms: dms::DmState,
 }
 
 impl FluxApp {
@@ -136,12 +139,13 @@ impl FluxApp {
         session_config.core_index = u16::try_from(info.core).expect("fewer than 65536 cores");
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
-        FluxApp {
+        let mut app = FluxApp {
             core: info.core,
             cores: info.cores,
             messages: messages::Messages::open(&info.config, info.core, &shared.world),
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
+            dms: dms::DmState::from_world(&shared.world),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),
@@ -154,7 +158,12 @@ impl FluxApp {
             guild_create_cache: GuildCreateCache::default(),
             hooks: test_hooks::PendingHooks::default(),
             nonce_state: os_seed() ^ (info.core as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        };
+        let dms: Vec<_> = app.dms.all().cloned().collect();
+        for channel in dms {
+            app.messages.index_dm(&channel, app.cores);
         }
+        app
     }
 
     /// The core that owns `user_id`'s identify limits.

@@ -19,6 +19,7 @@
 mod bootstrap;
 mod demo;
 mod directory;
+pub mod dm;
 mod guild_create_cache;
 pub mod guild_ops;
 pub mod history;

@@ -323,6 +323,9 @@ pub struct World {
     pub applications: Vec<Application>,
     /// Every guild.
     pub guilds: Vec<Guild>,
+    /// Every direct-message channel.
+    #[serde(default)]
+    pub dm_channels: Vec<super::dm::DmChannel>,
 }
 
 /// Finds users by id; implemented by `World` and by each core's `Directory`.

@@ -11,6 +11,7 @@
 //! - `guild.{id}` → the `Guild` (serde JSON, storage form), on `owner_core(id)`;
 //! - `account.{id}` → the `Account`, on the user's home core `(id >> 22) % cores`;
 //! - `application.{id}` → the `Application`, next to its bot's account;
+//! - `dm.{id}` → a `DmChannel`, on its pair core (`world::dm`);
 //! - `world.seeded` → present once this core's share of `world.json` was copied in;
 //! - `layout.cores` → the core count the data dir was laid out for (u64 LE). Guild
 //!   ownership depends on it, so a server refuses to start with another count.
@@ -25,6 +26,7 @@ use std::path::Path;
 use lsm::{Batch, Store};
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::dm::DmChannel;
 use super::ids::{GuildId, UserId};
 use super::model::{Account, Application, Guild, World};
 use super::WorldError;
@@ -33,6 +35,8 @@ use super::WorldError;
 pub const GUILD_PREFIX: &str = "guild.";
 /// Meta key prefix of accounts.
 pub const ACCOUNT_PREFIX: &str = "account.";
+/// Meta key prefix of direct-message channels.
+pub const DM_PREFIX: &str = "dm.";
 /// Meta key prefix of applications.
 pub const APPLICATION_PREFIX: &str = "application.";
 /// Set once a core's share of the seed world is in its store.
@@ -65,6 +69,11 @@ pub fn put_account(batch: &mut Batch, account: &Account) {
     batch.put_meta(&key(ACCOUNT_PREFIX, account.user.id.0), to_json(account));
 }
 
+/// Adds the DM channel `channel` to `batch`.
+pub fn put_dm(batch: &mut Batch, channel: &DmChannel) {
+    batch.put_meta(&key(DM_PREFIX, channel.id.0), to_json(channel));
+}
+
 /// Adds `application` to `batch`.
 pub fn put_application(batch: &mut Batch, application: &Application) {
     batch.put_meta(
@@ -82,6 +91,8 @@ pub struct CoreShare {
     pub applications: Vec<Application>,
     /// Guilds this core owns.
     pub guilds: Vec<Guild>,
+    /// DM channels whose pair core this is.
+    pub dm_channels: Vec<DmChannel>,
 }
 
 /// Reads every account, application and guild in `store`.
@@ -90,6 +101,7 @@ pub fn read_share(store: &Store, dir: &Path) -> Result<CoreShare, WorldError> {
         accounts: scan(store, dir, ACCOUNT_PREFIX)?,
         applications: scan(store, dir, APPLICATION_PREFIX)?,
         guilds: scan(store, dir, GUILD_PREFIX)?,
+        dm_channels: scan(store, dir, DM_PREFIX)?,
     })
 }
 
@@ -131,6 +143,7 @@ pub fn load_from_stores(
         world.accounts.extend(share.accounts);
         world.applications.extend(share.applications);
         world.guilds.extend(share.guilds);
+        world.dm_channels.extend(share.dm_channels);
         store.close().map_err(|e| store_error(&dir, e))?;
     }
     // A data dir laid out for more cores still has stores past `cores`.
@@ -144,6 +157,7 @@ pub fn load_from_stores(
     world.accounts.sort_by_key(|account| account.user.id);
     world.applications.sort_by_key(|app| app.id);
     world.guilds.sort_by_key(|guild| guild.id);
+    world.dm_channels.sort_by_key(|channel| channel.id);
     world.validate()?;
     Ok(world)
 }
@@ -170,6 +184,13 @@ pub fn seed_share(batch: &mut Batch, world: &World, core: usize, cores: usize) {
         .filter(|g| super::owner_core(g.id, cores) == core)
     {
         put_guild(batch, guild);
+    }
+    for channel in world
+        .dm_channels
+        .iter()
+        .filter(|c| c.owner_core(cores) == core)
+    {
+        put_dm(batch, channel);
     }
 }
 

@@ -1,0 +1,288 @@
+//! Direct-message channels on the cores: `POST /users/@me/channels` (open or find the
+//! DM with a user), `GET /users/@me/channels`, and the replicas every core keeps.
+//!
+//! A DM is owned by its pair core (`world::dm`): the receiving core answers at once
+//! when its replica already knows the pair (the common case, and idempotent as on
+//! Discord); otherwise it forwards a `DmCall` to the pair core, which checks again,
+//! takes a Snowflake, stores the channel (`dm.{id}` in its lsm store, durable before the
+//! answer), then sends `DmSync` to every core before answering. Each core indexes the
+//! DM for the message path (`Messages::index_dm`: a guild of two whose id is the
+//! channel's) and subscribes its recipients' live and detached sessions to it, so
+//! MESSAGE_CREATE and friends reach them with the DIRECT_MESSAGES intents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{FluxApp, FluxMesh};
+use crate::http::{Request, Response};
+use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::ratelimit::{classify, Verdict};
+use crate::rest::{Method, RestError};
+use crate::world::dm::{dm_channel_json, DmChannel};
+use crate::world::{ChannelId, UserId, UserLookup, World};
+
+/// Every DM channel, on every core.
+#[derive(Debug, Default)]
+pub(super) struct DmState {
+    by_pair: HashMap<(u64, u64), Arc<DmChannel>>,
+    by_user: HashMap<u64, Vec<u64>>,
+}
+
+impl DmState {
+    /// The DMs of `world` (as loaded at start).
+    pub(super) fn from_world(world: &World) -> DmState {
+        let mut state = DmState::default();
+        for channel in &world.dm_channels {
+            state.insert(Arc::new(channel.clone()));
+        }
+        state
+    }
+
+    fn insert(&mut self, channel: Arc<DmChannel>) -> bool {
+        if self.by_pair.contains_key(&channel.key()) {
+            return false;
+        }
+        let mut users = channel.recipients.map(|user| user.0).to_vec();
+        users.dedup();
+        for user in users {
+            self.by_user.entry(user).or_default().push(channel.id.0);
+        }
+        self.by_pair.insert(channel.key(), channel);
+        true
+    }
+
+    /// The DM channel ids of `user_id`.
+    pub(super) fn channels_of(&self, user_id: u64) -> &[u64] {
+        self.by_user.get(&user_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every DM channel (for indexing at start).
+    pub(super) fn all(&self) -> impl Iterator<Item = &Arc<DmChannel>> {
+        self.by_pair.values()
+    }
+}
+
+/// `POST /users/@me/channels` on its way to the pair core.
+#[derive(Debug)]
+pub struct DmCall {
+    reply_core: usize,
+    conn: ConnId,
+    user_id: UserId,
+    recipient: UserId,
+    headers: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct CreateDm {
+    recipient_id: Option<serde_json::Value>,
+}
+
+impl FluxApp {
+    /// `route_http`'s hook for `/users/@me/channels`; `None` for other paths.
+    pub(super) fn try_dm_route(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> Option<HttpAnswer> {
+        let path = request.path();
+        let rest = crate::rest::router::strip_version_prefix(path)?;
+        if rest.trim_end_matches('/') != "users/@me/channels" {
+            return None;
+        }
+        super::Metrics::bump(&self.shared.metrics.rest_requests_total);
+        let method = Method::parse(&request.method);
+        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        headers.extend(
+            Verdict::unmetered(classify(method, path))
+                .headers(super::http_routes::unix_ms())
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
+        let answer = |status: u16, body: Vec<u8>| {
+            Some(HttpAnswer::Respond(super::messages::json_response(
+                &headers, status, body,
+            )))
+        };
+        let fail = |error: RestError| {
+            Some(HttpAnswer::Respond(super::messages::error_response(
+                &headers, &error,
+            )))
+        };
+        if !matches!(method, Method::Get | Method::Post) {
+            return fail(RestError::MethodNotAllowed);
+        }
+        let Some(user_id) = request
+            .header_str("authorization")
+            .and_then(|token| self.directory.authenticate(token).ok())
+            .map(|entry| entry.user.id)
+        else {
+            return fail(RestError::Unauthorized);
+        };
+        if method == Method::Get {
+            let channels: Vec<serde_json::Value> = self
+                .dms
+                .channels_of(user_id.0)
+                .iter()
+                .filter_map(|id| self.dm_by_id(*id))
+                .map(|channel| dm_channel_json(&channel, user_id, None, &self.directory))
+                .collect();
+            return answer(200, super::guilds::encode_json(&channels.into()));
+        }
+        let recipient = match parse_create_dm(&request.body) {
+            Ok(recipient) => recipient,
+            Err(error) => return fail(error),
+        };
+        if self.directory.user(recipient).is_none() {
+            return fail(RestError::UnknownUser);
+        }
+        if let Some(channel) = self.dms.by_pair.get(&DmChannel::pair(user_id, recipient)) {
+            let body = dm_channel_json(channel, user_id, None, &self.directory);
+            return answer(200, super::guilds::encode_json(&body));
+        }
+        let call = DmCall {
+            reply_core: self.core,
+            conn,
+            user_id,
+            recipient,
+            headers,
+        };
+        let pair_core = DmChannel::pair_core(user_id, recipient, self.cores);
+        if pair_core != self.core {
+            out.send_mesh(pair_core, FluxMesh::DmCall(Box::new(call)));
+            return Some(HttpAnswer::Later);
+        }
+        self.run_dm_call(out, call)
+            .map(HttpAnswer::Respond)
+            .or(Some(HttpAnswer::Later))
+    }
+
+    /// On the pair core: a call that came over the mesh.
+    pub(super) fn handle_dm_call(&mut self, out: &mut Outbox<FluxMesh>, call: DmCall) {
+        let (reply_core, conn) = (call.reply_core, call.conn);
+        if let Some(response) = self.run_dm_call(out, call) {
+            self.send_answer(out, reply_core, conn, response);
+        }
+    }
+
+    /// On the pair core: find or create the DM. An existing one is answered now; a new
+    /// one once durable (`None`).
+    fn run_dm_call(&mut self, out: &mut Outbox<FluxMesh>, call: DmCall) -> Option<Response> {
+        let pair = DmChannel::pair(call.user_id, call.recipient);
+        if let Some(channel) = self.dms.by_pair.get(&pair) {
+            let body = dm_channel_json(channel, call.user_id, None, &self.directory);
+            return Some(super::messages::json_response(
+                &call.headers,
+                200,
+                super::guilds::encode_json(&body),
+            ));
+        }
+        let now_unix_ms = super::http_routes::unix_ms();
+        let id = match self.messages.next_id(now_unix_ms) {
+            Ok(id) => id,
+            Err(error) => return Some(super::messages::error_response(&call.headers, &error)),
+        };
+        let channel = DmChannel::new(ChannelId(id), call.user_id, call.recipient);
+        let body = dm_channel_json(&channel, call.user_id, None, &self.directory);
+        let response =
+            super::messages::json_response(&call.headers, 200, super::guilds::encode_json(&body));
+        // Reserve the pair here at once, so a second call before durability finds it.
+        let channel = Arc::new(channel);
+        self.dms.insert(Arc::clone(&channel));
+        match self
+            .messages
+            .append_dm(channel, call.reply_core, call.conn, response)
+        {
+            Ok(()) => {
+                out.wake_at(out.now() + super::messages::STORE_POLL_FALLBACK);
+                None
+            }
+            Err(error) => Some(super::messages::error_response(&call.headers, &error)),
+        }
+    }
+
+    /// On every core: a new DM exists. Index it and subscribe its recipients' sessions.
+    pub(super) fn apply_dm_sync(&mut self, channel: &Arc<DmChannel>) {
+        self.dms.insert(Arc::clone(channel));
+        self.messages.index_dm(channel, self.cores);
+        let id = channel.id.0;
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, gateway)| {
+                gateway
+                    .session
+                    .user_id()
+                    .is_some_and(|user| channel.has(UserId(user)))
+            })
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in conns {
+            if let Some(gateway) = self.conns.get_mut(&conn) {
+                if !gateway.guild_ids.contains(&id) {
+                    gateway.guild_ids.push(id);
+                }
+            }
+            self.subscribers.entry(id).or_default().insert(conn);
+        }
+        for parked in self.detached.values_mut() {
+            if channel.has(UserId(parked.state.user_id())) && !parked.guild_ids.contains(&id) {
+                parked.guild_ids.push(id);
+            }
+        }
+    }
+
+    fn dm_by_id(&self, id: u64) -> Option<Arc<DmChannel>> {
+        self.dms.by_pair.values().find(|c| c.id.0 == id).cloned()
+    }
+}
+
+/// `{"recipient_id": snowflake}` (string or number); group DMs (`recipients`,
+/// `access_tokens`) are for OAuth2 user flows Flux does not have.
+fn parse_create_dm(body: &[u8]) -> Result<UserId, RestError> {
+    let create: CreateDm = serde_json::from_slice(body).map_err(|_| RestError::InvalidJson)?;
+    let invalid = || RestError::InvalidFormBody {
+        field: "recipient_id",
+        code: "NUMBER_TYPE_COERCE",
+        message: "Value is not snowflake.".into(),
+    };
+    let id = match create.recipient_id {
+        Some(serde_json::Value::String(text)) => text.parse::<u64>().map_err(|_| invalid())?,
+        Some(serde_json::Value::Number(number)) => number.as_u64().ok_or_else(invalid)?,
+        None => {
+            return Err(RestError::InvalidFormBody {
+                field: "recipient_id",
+                code: "BASE_TYPE_REQUIRED",
+                message: "This field is required".into(),
+            })
+        }
+        Some(_) => return Err(invalid()),
+    };
+    Ok(UserId(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_dm_bodies_parse_or_fail_with_discord_errors() {
+        assert_eq!(parse_create_dm(br#"{"recipient_id":"42"}"#), Ok(UserId(42)));
+        assert_eq!(parse_create_dm(br#"{"recipient_id":42}"#), Ok(UserId(42)));
+        for bad in [
+            &br#"{"recipient_id":"x"}"#[..],
+            br#"{"recipient_id":-1}"#,
+            b"{}",
+            b"[]",
+        ] {
+            let error = parse_create_dm(bad).unwrap_err();
+            assert!(matches!(
+                error,
+                RestError::InvalidFormBody { .. } | RestError::InvalidJson
+            ));
+        }
+        assert_eq!(parse_create_dm(b"nope"), Err(RestError::InvalidJson));
+    }
+}

@@ -1,0 +1,155 @@
+//! Direct messages end to end on two cores: `POST /users/@me/channels` finds or creates
+//! the one DM of a pair (on the pair's core, durable before the answer), messages in it
+//! take the message path, and MESSAGE_CREATE reaches exactly the recipients' sessions
+//! that asked for DIRECT_MESSAGES, with content (the MESSAGE_CONTENT intent does not
+//! apply to DMs) and without `guild_id`. One IDENTIFY per bot and server: the identify
+//! limit admits one per 5 s.
+
+mod support;
+
+use serde_json::json;
+use support::gateway::{Gateway, INTENTS_DEFAULT};
+use support::rest::call;
+use support::{assert_error, start_flux};
+
+const DIRECT_MESSAGES: u64 = 1 << 12;
+
+fn open_dm(addr: std::net::SocketAddr, token: &str, recipient: &str) -> support::HttpResponse {
+    call(
+        addr,
+        "POST",
+        "/api/v10/users/@me/channels",
+        token,
+        Some(&json!({ "recipient_id": recipient })),
+    )
+}
+
+fn a_dm_is_found_or_created_once_and_carries_messages(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (token_a, token_b) = (&boot.bots[0].token, &boot.bots[1].token);
+    let (id_a, id_b) = (&boot.bots[0].id, &boot.bots[1].id);
+
+    // A is online before the DM exists: it is subscribed when the DM appears.
+    let (mut gateway_a, _) = Gateway::connect(addr);
+    gateway_a.identify_ready(token_a, INTENTS_DEFAULT, 1);
+
+    let opened = open_dm(addr, token_a, id_b);
+    assert_eq!(opened.status, 200, "{opened:?}");
+    let channel = opened.json();
+    assert_eq!(channel["type"], 1);
+    assert_eq!(channel["recipients"][0]["id"], *id_b);
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+    // Idempotent from either side, on any core.
+    for (token, other) in [(token_a, id_b), (token_b, id_a), (token_a, id_b)] {
+        let again = open_dm(addr, token, other);
+        assert_eq!(again.status, 200);
+        assert_eq!(again.json()["id"], channel_id);
+        assert_eq!(again.json()["recipients"][0]["id"], *other);
+    }
+    let listed = call(addr, "GET", "/api/v10/users/@me/channels", token_b, None).json();
+    assert_eq!(listed[0]["id"], channel_id);
+
+    // B connects after the DM exists: it is subscribed from READY on.
+    let (mut gateway_b, _) = Gateway::connect(addr);
+    gateway_b.identify_ready(token_b, INTENTS_DEFAULT, 1);
+    let messages = format!("/api/v10/channels/{channel_id}/messages");
+    let sent = call(
+        addr,
+        "POST",
+        &messages,
+        token_a,
+        Some(&json!({"content": "psst"})),
+    );
+    assert_eq!(sent.status, 200, "{sent:?}");
+    assert!(
+        sent.json().get("guild_id").is_none(),
+        "a DM message has no guild_id"
+    );
+    let seen = gateway_b.recv_named("MESSAGE_CREATE");
+    assert_eq!(seen["d"]["id"], sent.json()["id"]);
+    assert_eq!(
+        seen["d"]["content"], "psst",
+        "DM content needs no MESSAGE_CONTENT"
+    );
+    assert!(seen["d"].get("guild_id").is_none());
+    assert_eq!(
+        gateway_a.recv_named("MESSAGE_CREATE")["d"]["content"],
+        "psst"
+    );
+
+    let reply = call(
+        addr,
+        "POST",
+        &messages,
+        token_b,
+        Some(&json!({"content": "hi A"})),
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        gateway_a.recv_named("MESSAGE_CREATE")["d"]["content"],
+        "hi A"
+    );
+    assert_eq!(
+        gateway_b.recv_named("MESSAGE_CREATE")["d"]["content"],
+        "hi A"
+    );
+
+    // Typing in a DM is DIRECT_MESSAGE_TYPING: B's default intents include it.
+    let typing_path = format!("/api/v10/channels/{channel_id}/typing");
+    assert_eq!(call(addr, "POST", &typing_path, token_a, None).status, 204);
+    let typed = gateway_b.recv_named("TYPING_START");
+    assert_eq!(typed["d"]["channel_id"], channel_id);
+    assert!(typed["d"].get("guild_id").is_none());
+
+    // History from both sides, newest first.
+    for token in [token_a, token_b] {
+        let history = call(addr, "GET", &messages, token, None).json();
+        let contents: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap())
+            .collect();
+        assert_eq!(contents, ["hi A", "psst"]);
+    }
+
+    assert_error(&open_dm(addr, token_a, "12345"), 404, 10013);
+    assert_error(&open_dm(addr, token_a, "abc"), 400, 50035);
+    let anonymous = call(addr, "GET", "/api/v10/users/@me/channels", "nope", None);
+    assert_error(&anonymous, 401, 0);
+}
+both_backends!(
+    dm_channels,
+    a_dm_is_found_or_created_once_and_carries_messages
+);
+
+fn a_session_without_direct_messages_gets_no_dm_events(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (token_a, token_b) = (&boot.bots[0].token, &boot.bots[1].token);
+    let (mut gateway_b, _) = Gateway::connect(addr);
+    gateway_b.identify_ready(token_b, INTENTS_DEFAULT & !DIRECT_MESSAGES, 1);
+    let opened = open_dm(addr, token_a, &boot.bots[1].id);
+    let channel_id = opened.json()["id"].as_str().unwrap().to_string();
+    let dm = format!("/api/v10/channels/{channel_id}/messages");
+    let sent = call(addr, "POST", &dm, token_a, Some(&json!({"content": "x"})));
+    assert_eq!(sent.status, 200);
+    // The next MESSAGE_CREATE B sees is the guild message sent after the DM.
+    let general = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    let guild_message = call(
+        addr,
+        "POST",
+        &general,
+        token_a,
+        Some(&json!({"content": "y"})),
+    );
+    let next = gateway_b.recv_named("MESSAGE_CREATE");
+    assert_eq!(next["d"]["id"], guild_message.json()["id"]);
+}
+both_backends!(
+    no_dm_intent,
+    a_session_without_direct_messages_gets_no_dm_events
+);
