@@ -315,9 +315,7 @@ impl Messages {
         if let Some(last) = self.ids.last_id() {
             batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
         }
-        let ticket = store
-            .append(&mut batch)
-            .map_err(|_| RestError::StoreFailed)?;
+        let ticket = store.append(&mut batch).map_err(RestError::from)?;
         self.pending.push_back(PendingWrite {
             ticket,
             reply_core,
@@ -343,9 +341,7 @@ impl Messages {
         if let Some(last) = self.ids.last_id() {
             batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
         }
-        let ticket = store
-            .append(&mut batch)
-            .map_err(|_| RestError::StoreFailed)?;
+        let ticket = store.append(&mut batch).map_err(RestError::from)?;
         self.pending.push_back(PendingWrite {
             ticket,
             reply_core,
@@ -461,7 +457,20 @@ pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec
 }
 
 pub(super) fn error_response(headers: &[(String, String)], error: &RestError) -> Response {
-    json_response(headers, error.status(), error.body())
+    let mut response = json_response(headers, error.status(), error.body());
+    if *error == RestError::StoreBusy {
+        // Back-pressure: the 429 headers every client library reads (CLIENTS.md §1.5).
+        response.headers.retain(|(name, _)| {
+            !name.eq_ignore_ascii_case("retry-after")
+                && !name.eq_ignore_ascii_case("x-ratelimit-scope")
+        });
+        response.headers.push(("Retry-After".into(), "1".into()));
+        response
+            .headers
+            .push(("X-RateLimit-Scope".into(), "shared".into()));
+        response.headers.push(("Via".into(), "1.1 flux".into()));
+    }
+    response
 }
 
 fn encode(value: &serde_json::Value) -> Vec<u8> {
@@ -1279,7 +1288,7 @@ impl Applied {
         body: Vec<u8>,
         event: MessageEvent,
     ) -> Result<Applied, RestError> {
-        let ticket = store.append(batch).map_err(|_| RestError::StoreFailed)?;
+        let ticket = store.append(batch).map_err(RestError::from)?;
         Ok(Applied::Write {
             ticket,
             status,

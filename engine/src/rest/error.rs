@@ -46,6 +46,11 @@ pub enum RestError {
         /// Discord's message for it.
         message: &'static str,
     },
+    /// 429: the owner core's store refused the write for now (its memtables wait for a
+    /// flush): back-pressure, not failure. Nothing was written; the body is Discord's
+    /// 429 shape with a short `retry_after`, which every client library honours by
+    /// waiting and sending again.
+    StoreBusy,
     /// 400 code 50035 Invalid Form Body with a prebuilt nested `errors` object (for
     /// errors inside arrays or several fields at once).
     InvalidForm(Value),
@@ -101,6 +106,7 @@ impl RestError {
             | RestError::UnknownEmoji
             | RestError::MaxPins => 400,
             RestError::StoreFailed => 500,
+            RestError::StoreBusy => 429,
             RestError::MethodNotAllowed => 405,
             RestError::InvalidFormBody { .. } => 400,
         }
@@ -134,6 +140,12 @@ impl RestError {
             RestError::EmptyMessage => error_body(50006, "Cannot send an empty message"),
             RestError::InvalidJson => error_body(50109, "The request body contains invalid JSON."),
             RestError::StoreFailed => error_body(0, "500: Internal Server Error"),
+            RestError::StoreBusy => encode(&json!({
+                "message": "The server is busy storing earlier writes; retry shortly.",
+                "retry_after": STORE_BUSY_RETRY_AFTER_S,
+                "global": false,
+                "code": 0,
+            })),
             RestError::InvalidFormBody {
                 field,
                 code,
@@ -143,6 +155,19 @@ impl RestError {
                     json!({ *field: { "_errors": [{ "code": code, "message": message }] } });
                 form_error_body(errors)
             }
+        }
+    }
+}
+
+/// Seconds a client is asked to wait after `StoreBusy`.
+pub const STORE_BUSY_RETRY_AFTER_S: f64 = 0.1;
+
+impl From<lsm::Error> for RestError {
+    /// A store refusal: `Stall` is back-pressure (429), anything else a failure (500).
+    fn from(error: lsm::Error) -> RestError {
+        match error {
+            lsm::Error::Stall(_) => RestError::StoreBusy,
+            _ => RestError::StoreFailed,
         }
     }
 }
@@ -171,6 +196,18 @@ fn encode(value: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_stall_is_back_pressure_and_anything_else_a_failure() {
+        let busy = RestError::from(lsm::Error::Stall(lsm::Stall::FlushBehind));
+        assert_eq!(busy, RestError::StoreBusy);
+        assert_eq!(busy.status(), 429);
+        let body: Value = serde_json::from_slice(&busy.body()).unwrap();
+        assert_eq!(body["retry_after"], STORE_BUSY_RETRY_AFTER_S);
+        assert_eq!(body["global"], false);
+        let failed = RestError::from(lsm::Error::Poisoned);
+        assert_eq!(failed.status(), 500);
+    }
 
     #[test]
     fn statuses_and_codes() {
