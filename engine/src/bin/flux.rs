@@ -48,6 +48,10 @@ enum Command {
         /// FOR TESTS ONLY: anyone who reaches the port may use them.
         #[arg(long)]
         test_hooks: bool,
+        /// Turn off the REST rate limits (Discord's per-route buckets, e.g. 5 messages per
+        /// 5 s per channel). FOR TESTS that write hundreds of messages through real clients.
+        #[arg(long)]
+        no_rest_rate_limits: bool,
     },
 }
 
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             io,
             heartbeat_interval_ms,
             test_hooks,
+            no_rest_rate_limits,
         } => {
             let config = engine::Config {
                 data_dir,
@@ -69,6 +74,10 @@ fn main() -> ExitCode {
                 io,
                 heartbeat_interval_ms,
                 test_hooks,
+                limits: engine::Limits {
+                    rest_rate_limits: !no_rest_rate_limits,
+                    ..engine::Limits::default()
+                },
                 ..engine::Config::default()
             };
             match serve(config) {

@@ -1,0 +1,90 @@
+"""Unmodified discord.py against Flux: a bot without MESSAGE_CONTENT sees empty content.
+
+Usage: discordpy_message_content.py <bootstrap.json>
+
+Bot A asks for MESSAGE_CONTENT; bot B connects with plain `discord.Intents.default()`,
+where `message_content` is False (the privileged intent is off). Discord's rule
+(MESSAGE_CONTENT docs): such a bot still receives MESSAGE_CREATE, but with `content`,
+`embeds`, `attachments` and `components` empty, except in DMs, for its own messages and
+for messages that mention it. Checks:
+
+1. A sends "secret from A" with an embed to #general; the returned `Message` (A's own)
+   carries both, and so does A's own on_message.
+2. B's on_message for that message has `content == ""`, no embeds and no attachments,
+   with the right author and id (the event itself is not withheld).
+3. A sends "<@B> hello B" with an embed; B's on_message shows the content and the
+   embed, and lists B in `message.mentions` (the mention exception).
+4. A sends another plain message; B again sees it empty (the exception was per message).
+
+Any failed check prints `FAIL: ...` and exits 1. Each wait is bounded.
+"""
+
+import asyncio
+import json
+import sys
+
+import discord
+
+from discordpy_support import Recorder, fail, make_client, point_at_flux, run_clients
+
+
+async def main(boot):
+    point_at_flux(boot)
+    channel_id = int(boot["text_channel_id"])
+    a_id, b_id = int(boot["bots"][0]["id"]), int(boot["bots"][1]["id"])
+    client_a, client_b = make_client(), make_client(message_content=False)
+    if client_b.intents.message_content:
+        fail("Intents.default() asked for MESSAGE_CONTENT")
+    seen_a = Recorder(client_a, ["message"])
+    seen_b = Recorder(client_b, ["message"])
+
+    async def flow():
+        channel = client_a.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            fail(f"#general not in A's cache: {channel!r}")
+
+        plain = await channel.send("secret from A", embed=discord.Embed(title="hidden embed"))
+        if plain.content != "secret from A" or len(plain.embeds) != 1:
+            fail(f"A's send returned content={plain.content!r} embeds={plain.embeds!r}")
+        _, own = await seen_a.wait_for("message", lambda m: m.id == plain.id)
+        if own.content != "secret from A" or len(own.embeds) != 1:
+            fail(f"A does not see its own message: {own.content!r} {own.embeds!r}")
+        _, hidden = await seen_b.wait_for("message", lambda m: m.id == plain.id)
+        if hidden.author.id != a_id or hidden.channel.id != channel_id:
+            fail(f"B's on_message names the wrong author/channel: {hidden!r}")
+        if hidden.content != "" or hidden.embeds or hidden.attachments:
+            fail(
+                f"B without MESSAGE_CONTENT saw content={hidden.content!r} "
+                f"embeds={hidden.embeds!r} attachments={hidden.attachments!r}"
+            )
+        print("B without MESSAGE_CONTENT sees an empty message", flush=True)
+
+        mention = await channel.send(f"<@{b_id}> hello B", embed=discord.Embed(title="for B"))
+        _, shown = await seen_b.wait_for("message", lambda m: m.id == mention.id)
+        if shown.content != f"<@{b_id}> hello B":
+            fail(f"B does not see the content of a message that mentions it: {shown.content!r}")
+        if [e.title for e in shown.embeds] != ["for B"]:
+            fail(f"B does not see the embed of a message that mentions it: {shown.embeds!r}")
+        if b_id not in [user.id for user in shown.mentions]:
+            fail(f"message.mentions lacks B: {shown.mentions!r}")
+        print(f"B sees a message that mentions it: {shown.content!r}", flush=True)
+
+        again = await channel.send("another secret")
+        _, hidden_again = await seen_b.wait_for("message", lambda m: m.id == again.id)
+        if hidden_again.content != "":
+            fail(f"B saw {hidden_again.content!r} after the mention")
+
+    await run_clients(
+        [
+            (client_a, seen_a, boot["bots"][0]["token"]),
+            (client_b, seen_b, boot["bots"][1]["token"]),
+        ],
+        flow,
+    )
+    print("PASS: MESSAGE_CONTENT off empties content/embeds/attachments except when B is mentioned", flush=True)
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        bootstrap = json.load(f)
+    asyncio.run(main(bootstrap))
