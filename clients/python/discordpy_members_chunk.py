@@ -8,9 +8,10 @@ Both bots identify with the privileged GUILD_MEMBERS intent, so discord.py's def
 REQUEST_GUILD_MEMBERS and holds `on_ready` until the GUILD_MEMBERS_CHUNKs arrive, or for
 `max(5, member_count / 10000)` seconds (state.py `_chunk_timeout`) if they never do.
 
-startup: from `client.start` to `on_ready` takes well under that timeout (< 3 s, with
-         `guild_ready_timeout=0.2`), and the guild is chunked: `guild.chunked` is True and
-         `len(guild.members) == guild.member_count`, each bot's member present.
+startup: from READY (discord.py's `on_connect`) to `on_ready` takes well under that
+         timeout (< 3 s, with `guild_ready_timeout=0.2`), discord.py logs no "timed out
+         waiting for chunks" warning, and the guild is chunked: `guild.chunked` is True
+         and `len(guild.members) == guild.member_count`, each bot's member present.
 request: additionally asks explicitly over op 8: `guild.chunk()` (query "", limit 0),
          `guild.query_members(query="flux-bot")` and `guild.query_members(user_ids=[B])`
          each answer within 5 s with the right members (needs op 8 → GUILD_MEMBERS_CHUNK).
@@ -20,6 +21,7 @@ Any failed check prints `FAIL: ...` and exits 1.
 
 import asyncio
 import json
+import logging
 import sys
 import time
 
@@ -27,6 +29,18 @@ from discordpy_support import Recorder, fail, make_client, point_at_flux, run_cl
 
 READY_WITHIN_S = 3.0
 CHUNK_WITHIN_S = 5.0
+
+
+class ChunkTimeouts(logging.Handler):
+    """Collects discord.py's warnings that a chunk request timed out (state.py)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.seen = []
+
+    def emit(self, record):
+        if "timed out waiting for chunks" in record.getMessage():
+            self.seen.append(record.getMessage())
 
 
 async def main(boot, mode):
@@ -39,13 +53,17 @@ async def main(boot, mode):
         if not client._connection._chunk_guilds:
             fail("chunk_guilds_at_startup is off with the members intent")
     seen_a, seen_b = Recorder(client_a, []), Recorder(client_b, [])
+    chunk_timeouts = ChunkTimeouts()
+    logging.getLogger("discord.state").addHandler(chunk_timeouts)
     started = time.monotonic()
 
     async def flow():
         for label, client, seen in (("A", client_a, seen_a), ("B", client_b, seen_b)):
-            took = seen.ready_at - started
+            if seen.connect_at is None:
+                fail(f"{label}: on_ready without on_connect")
+            took = seen.ready_at - seen.connect_at
             if took >= READY_WITHIN_S:
-                fail(f"{label}'s on_ready took {took:.2f} s (chunk timeout is {CHUNK_WITHIN_S} s)")
+                fail(f"{label}'s on_ready came {took:.2f} s after READY (chunk timeout: {CHUNK_WITHIN_S} s)")
             guild = client.get_guild(guild_id)
             if guild is None:
                 fail(f"{label} has no guild at on_ready")
@@ -53,7 +71,13 @@ async def main(boot, mode):
                 fail(f"{label}: chunked={guild.chunked} members={len(guild.members)} count={guild.member_count}")
             if sorted(m.id for m in guild.members) != bot_ids:
                 fail(f"{label}: members {[m.id for m in guild.members]} != {bot_ids}")
-            print(f"{label}: on_ready after {took:.2f} s, {len(guild.members)} members cached", flush=True)
+            print(
+                f"{label}: on_ready {took:.2f} s after READY ({seen.ready_at - started:.2f} s after "
+                f"start), {len(guild.members)} members cached",
+                flush=True,
+            )
+        if chunk_timeouts.seen:
+            fail(f"discord.py timed out waiting for chunks: {chunk_timeouts.seen}")
         if mode != "request":
             return
 

@@ -15,6 +15,8 @@ for messages that mention it. Checks:
 3. A sends "<@B> hello B" with an embed; B's on_message shows the content and the
    embed, and lists B in `message.mentions` (the mention exception).
 4. A sends another plain message; B again sees it empty (the exception was per message).
+5. A edits the plain message; B's on_raw_message_edit (MESSAGE_UPDATE) carries empty
+   content. A edits the mention; B's carries the new content.
 
 Any failed check prints `FAIL: ...` and exits 1. Each wait is bounded.
 """
@@ -36,7 +38,7 @@ async def main(boot):
     if client_b.intents.message_content:
         fail("Intents.default() asked for MESSAGE_CONTENT")
     seen_a = Recorder(client_a, ["message"])
-    seen_b = Recorder(client_b, ["message"])
+    seen_b = Recorder(client_b, ["message", "raw_message_edit"])
 
     async def flow():
         channel = client_a.get_channel(channel_id)
@@ -73,6 +75,16 @@ async def main(boot):
         _, hidden_again = await seen_b.wait_for("message", lambda m: m.id == again.id)
         if hidden_again.content != "":
             fail(f"B saw {hidden_again.content!r} after the mention")
+
+        await plain.edit(content="edited secret")
+        _, edit = await seen_b.wait_for("raw_message_edit", lambda e: e.message_id == plain.id)
+        if edit.data.get("content") != "" or edit.data.get("embeds"):
+            fail(f"B's MESSAGE_UPDATE without MESSAGE_CONTENT carries {edit.data!r}")
+        await mention.edit(content=f"<@{b_id}> edited for B")
+        _, edit = await seen_b.wait_for("raw_message_edit", lambda e: e.message_id == mention.id)
+        if edit.data.get("content") != f"<@{b_id}> edited for B":
+            fail(f"B's MESSAGE_UPDATE of a mention lacks the content: {edit.data!r}")
+        print("MESSAGE_UPDATE follows the same rule", flush=True)
 
     await run_clients(
         [

@@ -42,14 +42,21 @@ class Recorder:
         self.events = []
         self._changed = asyncio.Condition()
         self.ready = asyncio.Event()
+        self.connect_at = None
         self.ready_at = None
         for name in names:
             self._listen(client, name)
+
+        async def on_connect():
+            # discord.py dispatches `connect` when it parses READY (state.py parse_ready).
+            if self.connect_at is None:
+                self.connect_at = time.monotonic()
 
         async def on_ready():
             self.ready_at = time.monotonic()
             self.ready.set()
 
+        client.event(on_connect)
         client.event(on_ready)
 
     def _listen(self, client, name):
