@@ -1,6 +1,6 @@
 """Unmodified discord.py against Flux: a bot without MESSAGE_CONTENT sees empty content.
 
-Usage: discordpy_message_content.py <bootstrap.json>
+Usage: discordpy_message_content.py <bootstrap.json> [attachments]
 
 Bot A asks for MESSAGE_CONTENT; bot B connects with plain `discord.Intents.default()`,
 where `message_content` is False (the privileged intent is off). Discord's rule
@@ -17,11 +17,16 @@ for messages that mention it. Checks:
 4. A sends another plain message; B again sees it empty (the exception was per message).
 5. A edits the plain message; B's on_raw_message_edit (MESSAGE_UPDATE) carries empty
    content. A edits the mention; B's carries the new content.
+6. With `attachments` only (needs multipart message create: `payload_json` and
+   `files[n]`, discord.py http.py `handle_message_parameters`/`MultipartParameters`): A
+   sends a file without and with a mention of B; B sees no attachment on the first and
+   the file on the second, and `Attachment.read()` fetches its bytes from the Flux URL.
 
 Any failed check prints `FAIL: ...` and exits 1. Each wait is bounded.
 """
 
 import asyncio
+import io
 import json
 import sys
 
@@ -30,7 +35,27 @@ import discord
 from discordpy_support import Recorder, fail, make_client, point_at_flux, run_clients
 
 
-async def main(boot):
+async def check_attachments(channel, seen_b, b_id):
+    data = b"flux attachment bytes"
+    try:
+        plain = await channel.send("a file", file=discord.File(io.BytesIO(data), "plain.txt"))
+    except discord.HTTPException as error:
+        fail(f"multipart send: HTTP {error.status} code {error.code}: {error.text}")
+    if [a.filename for a in plain.attachments] != ["plain.txt"]:
+        fail(f"A's send returned attachments {plain.attachments!r}")
+    _, hidden = await seen_b.wait_for("message", lambda m: m.id == plain.id)
+    if hidden.attachments or hidden.content != "":
+        fail(f"B without MESSAGE_CONTENT saw attachments {hidden.attachments!r}")
+    mention = await channel.send(f"<@{b_id}> a file for B", file=discord.File(io.BytesIO(data), "forb.txt"))
+    _, shown = await seen_b.wait_for("message", lambda m: m.id == mention.id)
+    if [a.filename for a in shown.attachments] != ["forb.txt"]:
+        fail(f"B does not see the attachment of a message that mentions it: {shown.attachments!r}")
+    if await shown.attachments[0].read() != data:
+        fail("the attachment's URL does not serve the uploaded bytes")
+    print("attachments follow the MESSAGE_CONTENT rule and are served back", flush=True)
+
+
+async def main(boot, with_attachments):
     point_at_flux(boot)
     channel_id = int(boot["text_channel_id"])
     a_id, b_id = int(boot["bots"][0]["id"]), int(boot["bots"][1]["id"])
@@ -86,6 +111,9 @@ async def main(boot):
             fail(f"B's MESSAGE_UPDATE of a mention lacks the content: {edit.data!r}")
         print("MESSAGE_UPDATE follows the same rule", flush=True)
 
+        if with_attachments:
+            await check_attachments(channel, seen_b, b_id)
+
     await run_clients(
         [
             (client_a, seen_a, boot["bots"][0]["token"]),
@@ -99,4 +127,6 @@ async def main(boot):
 if __name__ == "__main__":
     with open(sys.argv[1]) as f:
         bootstrap = json.load(f)
-    asyncio.run(main(bootstrap))
+    if len(sys.argv) > 3 or (len(sys.argv) == 3 and sys.argv[2] != "attachments"):
+        fail("usage: discordpy_message_content.py <bootstrap.json> [attachments]")
+    asyncio.run(main(bootstrap, len(sys.argv) == 3))

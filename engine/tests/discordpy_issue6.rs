@@ -1,8 +1,9 @@
 //! The real discord.py 2.7.1, unmodified, against the `flux` binary: the issue 6 proofs
 //! beyond the everyday flow of `discordpy_messages.rs`. Each runs once per I/O backend:
 //!
-//! - `message_content_*`: a bot without MESSAGE_CONTENT receives messages with empty
-//!   content, embeds and attachments, except a message that mentions it.
+//! - `message_content_*`: a bot without MESSAGE_CONTENT receives messages (and edits) with
+//!   empty content and embeds, except a message that mentions it. The `attachments`
+//!   variant also sends files (multipart) and reads one back from its URL.
 //! - `history_250_*`: `channel.history(limit=None)` pages backwards and
 //!   `oldest_first=True` pages forwards over 250 messages, in order, no gap or duplicate.
 //!   The server runs with `--no-rest-rate-limits`: Discord's bucket (5 messages per 5 s per
@@ -29,24 +30,39 @@ use support::real_clients::{
     Runtime,
 };
 
-fn message_content(io: &str) {
+fn message_content(io: &str, extra_args: &[&OsStr]) {
     let Some(python) = interpreter(Runtime::Python, "discordpy_message_content") else {
         return;
     };
-    let server = FluxProcess::spawn(io, "discordpy-content");
-    let run = run_client(&python, "python/discordpy_message_content.py", &server);
+    // One data dir per test: the label tells the variants apart.
+    let label = format!("discordpy-content{}", extra_args.len());
+    let server = FluxProcess::spawn(io, &label);
+    let script = "python/discordpy_message_content.py";
+    let run = run_client_with(&python, script, &server, extra_args);
     assert_passed(&run);
     assert_identifies(&server, 2);
 }
 
 #[test]
 fn message_content_epoll() {
-    message_content("epoll");
+    message_content("epoll", &[]);
 }
 
 #[test]
 fn message_content_io_uring() {
-    message_content("uring");
+    message_content("uring", &[]);
+}
+
+#[test]
+#[ignore = "needs multipart message create (payload_json + files[n]) and attachment URLs"]
+fn message_content_attachments_epoll() {
+    message_content("epoll", &[OsStr::new("attachments")]);
+}
+
+#[test]
+#[ignore = "needs multipart message create (payload_json + files[n]) and attachment URLs"]
+fn message_content_attachments_io_uring() {
+    message_content("uring", &[OsStr::new("attachments")]);
 }
 
 fn history_250(io: &str) {
