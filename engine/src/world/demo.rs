@@ -217,20 +217,6 @@ fn text_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     }
 }
 
-/// `#staff`, after `#general`: the @everyone overwrite denies VIEW_CHANNEL, so only
-/// members with Administrator or the owner see it (the demo gives no one a role).
-fn staff_channel(guild_id: GuildId, id: ChannelId) -> Channel {
-    let mut channel = text_channel(guild_id, id);
-    channel.name = "staff".into();
-    channel.position = 1;
-    channel.permission_overwrites = vec![PermissionOverwrite {
-        target: OverwriteTarget::Role(guild_id.everyone_role()),
-        allow: 0,
-        deny: Permissions::VIEW_CHANNEL.bits(),
-    }];
-    channel
-}
-
 fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     Channel {
         id,
@@ -248,6 +234,20 @@ fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
             rtc_region: None,
         }),
     }
+}
+
+/// `#staff`, after `#general`: the @everyone overwrite denies VIEW_CHANNEL, so only
+/// members with Administrator or the owner see it (the demo gives no one a role).
+fn staff_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+    let mut channel = text_channel(guild_id, id);
+    channel.name = "staff".into();
+    channel.position = 1;
+    channel.permission_overwrites = vec![PermissionOverwrite {
+        target: OverwriteTarget::Role(guild_id.everyone_role()),
+        allow: 0,
+        deny: Permissions::VIEW_CHANNEL.bits(),
+    }];
+    channel
 }
 
 #[cfg(test)]
