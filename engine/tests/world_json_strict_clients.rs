@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::gateway::connection_info::BotConnectionInfo;
 use twilight_model::gateway::payload::incoming::{GuildCreate, Ready};
-use twilight_model::guild::{Member, Role};
+use twilight_model::guild::{Member, Permissions as TwilightPermissions, Role};
 use twilight_model::oauth::Application;
 use twilight_model::user::{CurrentUser, User};
 
@@ -50,7 +50,7 @@ fn guild_create_is_an_available_twilight_guild() {
         assert_eq!(parsed.owner_id.get(), demo.bots[0].user_id.0);
         assert_eq!(parsed.member_count, Some(2));
         assert_eq!(parsed.unavailable, Some(false));
-        assert_eq!(parsed.channels.len(), 2);
+        assert_eq!(parsed.channels.len(), 3);
         let text = parsed
             .channels
             .iter()
@@ -104,7 +104,20 @@ fn each_object_parses_on_its_own() {
     for channel in &guild.channels {
         let parsed: Channel = parse(&channel_json(channel), "channel");
         assert_eq!(parsed.guild_id.map(|id| id.get()), Some(guild.id.0));
-        assert_eq!(parsed.permission_overwrites, Some(Vec::new()));
+        // #staff carries the @everyone deny of VIEW_CHANNEL; the others none.
+        let overwrites = parsed.permission_overwrites.expect("always present");
+        assert_eq!(overwrites.len(), channel.permission_overwrites.len());
+        for (parsed, model) in overwrites.iter().zip(&channel.permission_overwrites) {
+            assert_eq!(parsed.allow.bits(), model.allow);
+            assert_eq!(parsed.deny.bits(), model.deny);
+        }
+        if channel.id == demo.staff_channel_id {
+            assert_eq!(overwrites.len(), 1);
+            assert_eq!(overwrites[0].id.get(), guild.id.0, "@everyone's role id");
+            assert!(overwrites[0]
+                .deny
+                .contains(TwilightPermissions::VIEW_CHANNEL));
+        }
     }
     for member in &guild.members {
         let member_user = &demo

@@ -44,6 +44,10 @@ enum Command {
         /// Gateway heartbeat interval sent in op 10 Hello, in milliseconds.
         #[arg(long, default_value_t = 41_250)]
         heartbeat_interval_ms: u64,
+        /// Turn off the REST rate limits (Discord's per-route buckets, e.g. 5 messages per
+        /// 5 s per channel). FOR TESTS that write hundreds of messages through real clients.
+        #[arg(long)]
+        no_rest_rate_limits: bool,
         /// Serve /_flux/test/* (drop all gateway connections, inject dispatches).
         /// FOR TESTS ONLY: anyone who reaches the port may use them.
         #[arg(long)]
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
             listen,
             cores,
             io,
+            no_rest_rate_limits,
             heartbeat_interval_ms,
             test_hooks,
         } => {
@@ -70,6 +75,13 @@ fn main() -> ExitCode {
                 heartbeat_interval_ms,
                 test_hooks,
                 ..engine::Config::default()
+            };
+            let config = engine::Config {
+                limits: engine::Limits {
+                    rest_rate_limits: !no_rest_rate_limits,
+                    ..config.limits
+                },
+                ..config
             };
             match serve(config) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -203,7 +203,8 @@ pub fn how_to_connect(bootstrap: &Bootstrap, data_dir: &Path) -> String {
     let _ = write!(
         text,
         "Flux is serving REST at {base}/api/v10 and the gateway at {gateway}\n\
-         Demo guild \"Flux\" {guild}: #general {text_channel}, General (voice) {voice}\n\
+         Demo guild \"Flux\" {guild}: #general {text_channel}, General (voice) {voice}, \
+         #staff (only the owner, the first bot, may view it)\n\
          Bot tokens: {bootstrap_path} ({bots} bots)\n\
          \n\
          Point a bot at it:\n\

@@ -1,17 +1,22 @@
 //! The demo world `flux serve` creates on an empty data dir (issue 4, "first run").
 //!
-//! One guild "Flux" with a `#general` text channel and a "General" voice channel, and two
-//! bot users in it; the first owns the guild, both may use the privileged intents. Built
-//! purely from `now` and a secret, so tests get the same world the binary does.
+//! One guild "Flux" with a `#general` text channel, a "General" voice channel and a
+//! restricted `#staff` text channel, and two bot users in it; the first owns the guild,
+//! both may use the privileged intents. `#staff` denies @everyone VIEW_CHANNEL, so the
+//! owner (who has every permission) sees it and the second bot does not: the demo shows
+//! permission-filtered routes and dispatches without any setup. `#general` stays the first
+//! text channel, the one `bootstrap.json` names. Built purely from `now` and a secret, so
+//! tests get the same world the binary does.
 //! `bootstrap.rs` writes it to disk and describes it in `bootstrap.json`.
 
 use super::hmac::hmac_sha1;
 use super::ids::{ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId};
 use super::model::{
-    Account, Application, Channel, ChannelKind, Guild, Member, Role, TextSettings, User,
-    VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
+    Account, Application, Channel, ChannelKind, Guild, Member, OverwriteTarget,
+    PermissionOverwrite, Role, TextSettings, User, VoiceSettings, World,
+    APPLICATION_FLAGS_PRIVILEGED,
 };
-use super::permissions::EVERYONE_DEFAULT;
+use super::permissions::{Permissions, EVERYONE_DEFAULT};
 use super::token::{account_token, TokenSecret};
 use super::WorldError;
 
@@ -39,6 +44,8 @@ pub struct Demo {
     pub text_channel_id: ChannelId,
     /// "General" (voice).
     pub voice_channel_id: ChannelId,
+    /// `#staff`: @everyone is denied VIEW_CHANNEL; only the owner sees it.
+    pub staff_channel_id: ChannelId,
     /// The two bots; the first owns the guild.
     pub bots: Vec<DemoBot>,
 }
@@ -62,6 +69,7 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
     let guild_id = GuildId(ids.next_id(now_unix_ms)?);
     let text_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
     let voice_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
+    let staff_channel_id = ChannelId(ids.next_id(now_unix_ms)?);
 
     let mut world = World::default();
     for (index, username) in DEMO_BOT_USERNAMES.iter().enumerate() {
@@ -103,6 +111,7 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
         channels: vec![
             text_channel(guild_id, text_channel_id),
             voice_channel(guild_id, voice_channel_id),
+            staff_channel(guild_id, staff_channel_id),
         ],
         members,
         bans: Vec::new(),
@@ -125,6 +134,7 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
         guild_id,
         text_channel_id,
         voice_channel_id,
+        staff_channel_id,
         bots,
     })
 }
@@ -226,6 +236,20 @@ fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     }
 }
 
+/// `#staff`, after `#general`: the @everyone overwrite denies VIEW_CHANNEL, so only
+/// members with Administrator or the owner see it (the demo gives no one a role).
+fn staff_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+    let mut channel = text_channel(guild_id, id);
+    channel.name = "staff".into();
+    channel.position = 1;
+    channel.permission_overwrites = vec![PermissionOverwrite {
+        target: OverwriteTarget::Role(guild_id.everyone_role()),
+        allow: 0,
+        deny: Permissions::VIEW_CHANNEL.bits(),
+    }];
+    channel
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +271,17 @@ mod tests {
             (voice.name.as_str(), voice.kind.discord_type()),
             ("General", 2)
         );
+        let staff = guild.channel(demo.staff_channel_id).unwrap();
+        assert_eq!(
+            (staff.name.as_str(), staff.kind.discord_type()),
+            ("staff", 0)
+        );
+        let first_text = guild
+            .channels
+            .iter()
+            .find(|channel| channel.kind.discord_type() == 0)
+            .unwrap();
+        assert_eq!(first_text.id, demo.text_channel_id, "#general stays first");
         assert_eq!(demo.bots.len(), 2);
         for bot in &demo.bots {
             assert!(guild.member(bot.user_id).is_some());
@@ -263,5 +298,25 @@ mod tests {
         }
         assert_ne!(demo.bots[0].token, demo.bots[1].token);
         assert_eq!(guild.roles[0].id, demo.guild_id.everyone_role());
+    }
+
+    #[test]
+    fn only_the_owner_views_staff() {
+        use crate::world::permissions::{members_who_can_view, ChannelSnapshot, GuildSnapshot};
+        let demo = demo_world(1_700_000_000_000, [5; 32]).unwrap();
+        let guild = demo.world.guild(demo.guild_id).unwrap();
+        let snapshot = GuildSnapshot::of_guild(guild);
+        let viewers = |channel: ChannelId| {
+            let channel = ChannelSnapshot::of_channel(guild.channel(channel).unwrap());
+            members_who_can_view(&snapshot, &channel)
+        };
+        let (owner, other) = (demo.bots[0].user_id, demo.bots[1].user_id);
+        assert_eq!(
+            viewers(demo.staff_channel_id)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [owner]
+        );
+        assert!(viewers(demo.text_channel_id).contains(&other));
     }
 }

@@ -490,7 +490,7 @@ mod tests {
             assert_keys(&member["user"], USER_KEYS, "member.user");
         }
         let channels = value["channels"].as_array().unwrap();
-        assert_eq!(channels.len(), 2);
+        assert_eq!(channels.len(), 3);
         for channel in channels {
             assert_keys(channel, CHANNEL_KEYS, "channel");
             let extra = if channel["type"] == 0 {

@@ -65,36 +65,31 @@ pub struct FluxProcess {
     child: Child,
     data_dir: PathBuf,
     log_path: PathBuf,
+    io: String,
+    extra_args: Vec<String>,
 }
 
 impl FluxProcess {
     /// Starts `flux serve --cores 2 --test-hooks --io <io>` and waits for `bootstrap.json`.
     pub fn spawn(io: &str, label: &str) -> FluxProcess {
+        FluxProcess::spawn_with(io, label, &[])
+    }
+
+    /// [`FluxProcess::spawn`] with more `flux serve` arguments (e.g.
+    /// `--no-rest-rate-limits`).
+    pub fn spawn_with(io: &str, label: &str, extra_args: &[&str]) -> FluxProcess {
         let data_dir =
             std::env::temp_dir().join(format!("flux-{label}-{}-{io}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         let log_path = data_dir.with_extension("log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_flux"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--cores",
-                "2",
-                "--test-hooks",
-            ])
-            .args(["--io", io])
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("flux starts");
+        let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
+        let child = start_flux(io, &data_dir, &log_path, "127.0.0.1:0", &extra_args, false);
         let server = FluxProcess {
             child,
             data_dir,
             log_path,
+            io: io.to_string(),
+            extra_args,
         };
         let started = Instant::now();
         while !server.bootstrap().exists() {
@@ -109,6 +104,40 @@ impl FluxProcess {
         server
     }
 
+    /// Kills the process with SIGKILL (no shutdown, no flush beyond what each answer
+    /// promised), then starts `flux serve` again on the same data dir and the same port
+    /// (`bootstrap.json`, kept from the first run, names it) and waits until it listens.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+        let base_url = read_base_url(&self.bootstrap());
+        let addr: std::net::SocketAddr = base_url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("base_url is http://IP:PORT");
+        // A process killed while io_uring ops are in flight keeps its listening sockets in
+        // the port's SO_REUSEPORT group until the kernel tears the ring down, shortly after
+        // it is reaped (see messages_survive_kill.rs); wait before reusing the port.
+        std::thread::sleep(Duration::from_millis(300));
+        self.child = start_flux(
+            &self.io,
+            &self.data_dir,
+            &self.log_path,
+            &addr.to_string(),
+            &self.extra_args,
+            true,
+        );
+        let started = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "flux does not listen again; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `<data-dir>/bootstrap.json`: URLs, the demo guild and the bots' tokens.
     pub fn bootstrap(&self) -> PathBuf {
         self.data_dir.join("bootstrap.json")
@@ -118,6 +147,44 @@ impl FluxProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
+}
+
+/// Starts `flux serve` on `data_dir`, its stderr appended to (or, for a first start,
+/// written to) `log_path`.
+fn start_flux(
+    io: &str,
+    data_dir: &Path,
+    log_path: &Path,
+    listen: &str,
+    extra_args: &[String],
+    append_log: bool,
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append_log)
+        .truncate(!append_log)
+        .open(log_path)
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_flux"))
+        .args(["serve", "--listen", listen, "--cores", "2", "--test-hooks"])
+        .args(["--io", io])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra_args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("flux starts")
+}
+
+fn read_base_url(bootstrap: &Path) -> String {
+    let text = std::fs::read_to_string(bootstrap).expect("bootstrap.json");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("bootstrap.json is JSON");
+    value["base_url"]
+        .as_str()
+        .expect("bootstrap.json has base_url")
+        .to_string()
 }
 
 impl Drop for FluxProcess {
@@ -140,9 +207,20 @@ pub struct ClientRun {
 /// kills it after [`CLIENT_TIMEOUT`]. Output is read on threads so a chatty client never
 /// blocks on a full pipe.
 pub fn run_client(interpreter: &Path, script: &str, server: &FluxProcess) -> ClientRun {
+    run_client_with(interpreter, script, server, &[])
+}
+
+/// [`run_client`] with more arguments after the bootstrap file's path.
+pub fn run_client_with(
+    interpreter: &Path,
+    script: &str,
+    server: &FluxProcess,
+    extra_args: &[&std::ffi::OsStr],
+) -> ClientRun {
     let mut child = Command::new(interpreter)
         .arg(repo_root().join("clients").join(script))
         .arg(server.bootstrap())
+        .args(extra_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
