@@ -10,6 +10,7 @@
 //! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
 //! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
+//! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -90,6 +91,9 @@ pub enum FluxMesh {
     },
     /// A durable message change, to deliver to this core's sessions.
     MessageEvent(Arc<super::messages::MessageEvent>),
+    /// An issue-4 REST request for its user's home core to count and answer
+    /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
+    RestCall(Box<super::rest_limits::RestCall>),
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -182,6 +186,7 @@ impl super::FluxApp {
             FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
             FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
             FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
+            FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

@@ -69,8 +69,10 @@ use super::{FluxApp, FluxMesh};
 use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::bulk_delete::parse_bulk_delete;
 use crate::rest::messages::{
-    message_route, parse_create, parse_edit, parse_history_query, parse_mentions, MessageRoute,
+    message_route, parse_create_with_files, parse_edit, parse_history_query, parse_mentions,
+    MessageRoute,
 };
 use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
@@ -140,6 +142,8 @@ pub struct MessageCall {
     route: MessageRoute,
     query: String,
     body: Vec<u8>,
+    /// The request's `Content-Type` (multipart bodies carry files).
+    content_type: Option<String>,
     /// `Content-Type` and the rate-limit headers, decided by the receiving core.
     headers: Vec<(String, String)>,
 }
@@ -177,6 +181,12 @@ pub enum MessageEvent {
         channel_id: ChannelId,
         last_pin_unix_ms: Option<u64>,
     },
+    /// MESSAGE_DELETE_BULK: the ids that existed and were deleted, in the order asked.
+    DeleteBulk {
+        guild_id: u64,
+        channel_id: ChannelId,
+        message_ids: Vec<MessageId>,
+    },
 }
 
 /// What happened to a message's reactions.
@@ -205,7 +215,8 @@ impl MessageEvent {
             MessageEvent::Delete { guild_id, .. }
             | MessageEvent::Reaction { guild_id, .. }
             | MessageEvent::Typing { guild_id, .. }
-            | MessageEvent::PinsUpdate { guild_id, .. } => *guild_id,
+            | MessageEvent::PinsUpdate { guild_id, .. }
+            | MessageEvent::DeleteBulk { guild_id, .. } => *guild_id,
         }
     }
 
@@ -215,7 +226,8 @@ impl MessageEvent {
             MessageEvent::Delete { channel_id, .. }
             | MessageEvent::Reaction { channel_id, .. }
             | MessageEvent::Typing { channel_id, .. }
-            | MessageEvent::PinsUpdate { channel_id, .. } => *channel_id,
+            | MessageEvent::PinsUpdate { channel_id, .. }
+            | MessageEvent::DeleteBulk { channel_id, .. } => *channel_id,
         }
     }
 }
@@ -288,6 +300,22 @@ impl Messages {
             limiter: config.limits.rest_rate_limits.then(RateLimiter::default),
             prune_at_ms: 0,
         }
+    }
+
+    /// Whether REST calls are rate limited (`Limits::rest_rate_limits`).
+    pub(super) fn rate_limited(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Counts a call against its user's buckets on this, the user's home core: the
+    /// verdict, or `None` when rate limits are off. Used by `rest_limits.rs`.
+    pub(super) fn check_rate(&mut self, key: BucketKey, now_ms: u64) -> Option<Verdict> {
+        let limiter = self.limiter.as_mut()?;
+        if now_ms >= self.prune_at_ms {
+            limiter.prune(now_ms);
+            self.prune_at_ms = now_ms + 1000;
+        }
+        Some(limiter.check(key, now_ms))
     }
 
     /// Whether writes wait for durability.
@@ -384,6 +412,7 @@ impl FluxApp {
                 .map_or("", |(_, q)| q)
                 .to_string(),
             body: request.body.clone(),
+            content_type: request.header_str("content-type").map(str::to_string),
             headers,
         };
         let answered = match self.messages.limiter {
@@ -597,7 +626,9 @@ impl FluxApp {
                 if !permissions.contains(Permissions::SEND_MESSAGES) {
                     return Err(RestError::MissingPermissions);
                 }
-                let create = parse_create(&call.body)?;
+                let upload =
+                    super::attachments::parse_upload(call.content_type.as_deref(), &call.body)?;
+                let create = parse_create_with_files(&upload.payload, upload.files.len())?;
                 let nonce_key = create.nonce.as_ref().map(|nonce| match nonce {
                     Nonce::Text(text) => NonceKey::Text(text.clone()),
                     Nonce::Integer(n) => NonceKey::Integer(*n),
@@ -615,6 +646,10 @@ impl FluxApp {
                     .directory
                     .user(user_id)
                     .ok_or(RestError::Unauthorized)?;
+                // Files are durable before the message that names them is appended.
+                let attachments =
+                    self.attachments
+                        .store(&upload, channel_id, &mut messages.ids, now_unix_ms)?;
                 let id = messages
                     .ids
                     .next(now_unix_ms)
@@ -629,6 +664,7 @@ impl FluxApp {
                 message.tts = create.tts;
                 message.embeds = create.embeds;
                 message.nonce = create.nonce;
+                message.attachments = attachments;
                 set_mentions(&mut message, permissions, &self.shared.directory, snapshot);
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
@@ -881,6 +917,33 @@ impl FluxApp {
                 };
                 Applied::write(store, &mut batch, 204, Vec::new(), event)
             }
+            MessageRoute::BulkDelete(_) => {
+                if !permissions.contains(Permissions::MANAGE_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let asked = parse_bulk_delete(&call.body, now_unix_ms)?;
+                let mut batch = store.batch();
+                let mut message_ids = Vec::with_capacity(asked.len());
+                for message_id in asked {
+                    // Discord skips ids that name no message in the channel.
+                    if history::get_message(store, channel_id, message_id)
+                        .map_err(history_error)?
+                        .is_some()
+                    {
+                        history::delete_message(&mut batch, channel_id, message_id);
+                        message_ids.push(message_id);
+                    }
+                }
+                if message_ids.is_empty() {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                let event = MessageEvent::DeleteBulk {
+                    guild_id,
+                    channel_id,
+                    message_ids,
+                };
+                Applied::write(store, &mut batch, 204, Vec::new(), event)
+            }
         }
     }
 
@@ -998,6 +1061,24 @@ impl FluxApp {
                 });
                 let dispatch =
                     Dispatch::new("MESSAGE_DELETE", encode(&d), scope, Intents::GUILD_MESSAGES);
+                (Arc::clone(&dispatch), dispatch, None)
+            }
+            MessageEvent::DeleteBulk {
+                channel_id,
+                message_ids,
+                ..
+            } => {
+                let d = serde_json::json!({
+                    "ids": message_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "channel_id": channel_id.to_string(),
+                    "guild_id": guild_id.to_string(),
+                });
+                let dispatch = Dispatch::new(
+                    "MESSAGE_DELETE_BULK",
+                    encode(&d),
+                    scope,
+                    Intents::GUILD_MESSAGES,
+                );
                 (Arc::clone(&dispatch), dispatch, None)
             }
             MessageEvent::Reaction { .. }
@@ -1315,7 +1396,10 @@ fn other_event_json(
             }),
             Intents::GUILDS,
         ),
-        MessageEvent::Create(_) | MessageEvent::Update(_) | MessageEvent::Delete { .. } => {
+        MessageEvent::Create(_)
+        | MessageEvent::Update(_)
+        | MessageEvent::Delete { .. }
+        | MessageEvent::DeleteBulk { .. } => {
             unreachable!("message events are encoded by deliver_event")
         }
     }

@@ -15,6 +15,9 @@
 //! - `mesh.rs`: the messages between cores.
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
+//! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
+//!   served by `GET /attachments/…`.
+//! - `rest_limits.rs`: the issue-4 REST routes, counted on the caller's home core.
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
 //! - `shared.rs`: the read-only state every core shares, and the metrics.
 //!
@@ -45,10 +48,12 @@
 //!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
+mod attachments;
 mod gateway;
 mod http_routes;
 pub mod mesh;
 mod messages;
+mod rest_limits;
 mod resume;
 pub mod shared;
 mod test_hooks;
@@ -110,6 +115,8 @@ pub struct FluxApp {
     nonce_state: u64,
     /// The message store, Snowflakes and channel index (`messages.rs`).
     messages: messages::Messages,
+    /// Where attachment files are stored and served from (`attachments.rs`).
+    attachments: attachments::Attachments,
 }
 
 impl FluxApp {
@@ -124,6 +131,7 @@ impl FluxApp {
             core: info.core,
             cores: info.cores,
             messages: messages::Messages::open(&info.config, info.core, &shared.world),
+            attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),

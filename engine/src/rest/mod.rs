@@ -18,9 +18,11 @@
 //! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
 //! token's home core (`ratelimit` module docs say how to wire it).
 
+pub mod bulk_delete;
 mod error;
 mod handlers;
 pub mod messages;
+pub mod multipart;
 pub mod ratelimit;
 mod router;
 
