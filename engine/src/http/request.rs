@@ -185,7 +185,7 @@ fn body_len(headers: &[httparse::Header<'_>], limits: &HttpLimits) -> Result<usi
         if header.name.eq_ignore_ascii_case("content-type")
             && std::str::from_utf8(header.value).is_ok_and(crate::rest::multipart::is_multipart)
         {
-            body_bytes_max = limits.any_body_bytes_max();
+            body_bytes_max = limits.multipart_body_bytes_max;
         }
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
             return Err(HttpError::LengthRequired);
