@@ -10,7 +10,9 @@
 //!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
 //! - `GET /attachments/{channel}/{attachment}/{filename}`: uploaded files, no token
 //!   (`attachments.rs`).
-//! - Everything else: `rest::handle_request`, whose answer always carries
+//! - Everything else: the issue-4 routes, counted on the caller's home core
+//!   (`rest_limits.rs`, `rest::handle_request_with`; without a valid token,
+//!   `rest::handle_request`, unmetered); the answer always carries
 //!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
 
 use super::{FluxApp, FluxMesh};

@@ -10,7 +10,13 @@
 //! - pins (`/channels/{id}/pins[/{id}]`, `/channels/{id}/messages/pins[/{id}]`) set
 //!   `pinned` on the message and keep the channel's pin list (newest first, at most 250,
 //!   else 30003) in the owner store's meta key `pins.{channel}`, in the same batch; they
-//!   dispatch CHANNEL_PINS_UPDATE (GUILDS).
+//!   dispatch CHANNEL_PINS_UPDATE (GUILDS);
+//! - bulk delete (`POST /channels/{id}/messages/bulk-delete`, MANAGE_MESSAGES; body rules
+//!   in `rest::bulk_delete`) deletes the ids that exist in one batch (unknown ids are
+//!   skipped, as on Discord), answers 204 once durable and dispatches one
+//!   MESSAGE_DELETE_BULK `{ids, channel_id, guild_id}` (GUILD_MESSAGES);
+//! - a multipart create (`payload_json` + `files[n]`) stores its files durably
+//!   (`attachments.rs`) before the message that names them is appended.
 //!
 //! Who does what:
 //!
@@ -43,8 +49,8 @@
 //! - Rate limits: a call is counted on its user's home core `(user_id >> 22) % cores`
 //!   (`MessageRateCheck`, as `rest::ratelimit` describes), which then forwards it to the
 //!   owner. Answers decided on the receiving core before that (bad route, 401, unknown
-//!   channel) are not counted. Only the message routes are metered so far; the issue-4
-//!   routes still answer with unmetered headers.
+//!   channel) are not counted. The issue-4 routes are metered on the same limiter by
+//!   `rest_limits.rs`.
 //! - An edit or delete reads the durable message; two edits of one message in the same
 //!   few hundred microseconds may both start from the same version (last writer wins).
 //! - The world (guilds, channels, members, roles) is still the read-only snapshot, so

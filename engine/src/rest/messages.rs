@@ -15,6 +15,8 @@
 //!   50035 naming the field (the range of `limit` is checked by `world::history`).
 //! - Reaction, typing and pin routes (`message_route` covers them too); a reaction's
 //!   `{emoji}` segment is parsed by `parse_emoji` (10014 Unknown Emoji when it is none).
+//! - `POST …/messages/bulk-delete` is recognised here; its body is `bulk_delete.rs`'s.
+//! - A create with files (`parse_create_with_files`) needs no content or embeds.
 //! - Mentions (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`) are found in the
 //!   content by `parse_mentions`; the app keeps those that exist.
 //!

@@ -13,6 +13,9 @@
 //! Discord JSON bodies (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
 //! too) checked against the core's `Directory`.
 //!
+//! Issue 6's message routes are recognised and parsed in `messages.rs` (with
+//! `bulk_delete.rs` and `multipart.rs` for those bodies) and answered by the app.
+//!
 //! Growing into issue 6: `router.rs` gets a variant and a slice-pattern arm per route;
 //! guild-changing routes will be answered by a `handle_request` variant that returns
 //! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
