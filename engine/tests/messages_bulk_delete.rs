@@ -166,3 +166,31 @@ both_backends!(
     bulk_delete_checks_dispatches_and_survives_restart,
     bulk_delete_errors_dispatch_and_durability
 );
+
+/// Discord's bucket for bulk delete: one per second per channel, so a second call at once
+/// is a 429 of scope `user`.
+fn bulk_delete_has_its_own_bucket(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[0].token;
+    let bulk = format!(
+        "/api/v10/channels/{}/messages/bulk-delete",
+        boot.text_channel_id
+    );
+    let recent = now_ms() - 1_000;
+    let body = json!({ "messages": [snowflake_at(recent), snowflake_at(recent - 1)] });
+    let first = call(addr, "POST", &bulk, token, Some(&body));
+    assert_eq!(first.status, 204, "{first:?}");
+    assert_eq!(first.header("x-ratelimit-limit"), Some("1"));
+    assert_eq!(first.header("x-ratelimit-remaining"), Some("0"));
+    let second = call(addr, "POST", &bulk, token, Some(&body));
+    assert_eq!(second.status, 429, "{second:?}");
+    assert_eq!(second.header("x-ratelimit-scope"), Some("user"));
+    assert!(second.header("retry-after").is_some());
+}
+
+both_backends!(
+    bulk_delete_is_one_per_second,
+    bulk_delete_has_its_own_bucket
+);
