@@ -16,6 +16,8 @@
 //! - Part headers: `Content-Disposition: form-data; name="…"; filename="…"` (quoted or
 //!   token values, `\"` escapes as aiohttp and undici write them with `quote_fields=False`,
 //!   and RFC 5987 `filename*=utf-8''…`, which wins over `filename`) and `Content-Type`.
+//!   `%22`, `%0D` and `%0A` in `name` and `filename` are decoded: that is how the HTML
+//!   standard's form encoding (undici's `FormData`, so discord.js) writes `"`, CR and LF.
 //!   Other headers are read and ignored. A part without a `form-data` disposition or
 //!   without a name is an error.
 //! - Bounds: at most `PARTS_MAX` parts and `PART_HEAD_BYTES_MAX` bytes of headers per
@@ -281,9 +283,9 @@ fn parse_part(bytes: &[u8]) -> Result<Part<'_>, MultipartError> {
             let mut extended = None;
             for (param, value) in params(value) {
                 if param.eq_ignore_ascii_case("name") {
-                    name = Some(value);
+                    name = Some(decode_form_escapes(&value));
                 } else if param.eq_ignore_ascii_case("filename") {
-                    filename = Some(value);
+                    filename = Some(decode_form_escapes(&value));
                 } else if param.eq_ignore_ascii_case("filename*") {
                     extended = decode_extended(&value);
                 }
@@ -377,6 +379,37 @@ fn decode_extended(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The HTML standard's three form-data escapes: `%22` `"`, `%0D` CR, `%0A` LF (any case).
+fn decode_form_escapes(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).map(str::to_ascii_uppercase);
+        let decoded = match escape.as_deref() {
+            Some("%22") => Some('"'),
+            Some("%0D") => Some('\r'),
+            Some("%0A") => Some('\n'),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[at + 3..];
+            }
+            None => {
+                out.push('%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn quote(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -415,6 +448,17 @@ mod tests {
             parts[1].content_type.as_deref(),
             Some("application/octet-stream")
         );
+    }
+
+    #[test]
+    fn html_form_escapes_are_decoded() {
+        // As undici (discord.js) writes `quote "me".txt`.
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"files[0]\"; \
+            filename=\"quote %22me%22%0a.txt\"\r\n\r\nx\r\n--b--";
+        let parts = parse_multipart(body, "b").unwrap();
+        assert_eq!(parts[0].filename.as_deref(), Some("quote \"me\"\n.txt"));
+        assert_eq!(decode_form_escapes("100%.txt %2"), "100%.txt %2");
+        assert_eq!(decode_form_escapes("%E9%"), "%E9%");
     }
 
     #[test]
@@ -508,7 +552,8 @@ mod tests {
     fn part_strategy() -> impl Strategy<Value = (String, Option<String>, Option<String>, Vec<u8>)> {
         (
             "[a-z_\\[\\]0-9\" \\\\]{1,12}",
-            proptest::option::of("[ -~]{0,16}"),
+            // Not `%`: the HTML form escapes (`%22`) cannot carry a literal `%22`.
+            proptest::option::of("[ -$&-~]{0,16}"),
             proptest::option::of("[a-z]{1,8}/[a-z0-9.+-]{1,12}"),
             proptest::collection::vec(any::<u8>(), 0..300),
         )
