@@ -124,8 +124,9 @@ pub struct Limits {
     pub mesh_ring_len: usize,
     /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
     pub socket_send_buffer_bytes: Option<usize>,
-    /// Whether REST message routes are rate limited (Discord's buckets). Tests that
-    /// write hundreds of messages turn it off.
+    /// Whether REST routes (messages and issue 4's) are rate limited (Discord's buckets
+    /// and the global 50 per second per token). Tests that write hundreds of messages
+    /// turn it off.
     pub rest_rate_limits: bool,
 }
 

@@ -420,6 +420,8 @@ fn message_json_is_a_strict_twilight_message_with_and_without_content() {
         url: "http://127.0.0.1:8080/attachments/1/99/a.txt".into(),
         proxy_url: "http://127.0.0.1:8080/attachments/1/99/a.txt".into(),
         content_type: Some("text/plain".into()),
+        description: Some("five bytes".into()),
+        ..Attachment::default()
     }];
     let thumbs = Emoji {
         id: None,

@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = HttpLimits {
         head_bytes_max: 2048,
         body_bytes_max: 512,
+        multipart_body_bytes_max: 1024,
     };
     let whole = parse_request(bytes, &limits);
     if let Ok(Some((request, consumed))) = &whole {

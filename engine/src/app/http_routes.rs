@@ -8,7 +8,11 @@
 //! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
 //! - `/api/…/channels/{id}/messages[/{id}]`: the message path (`messages.rs`), answered
 //!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
-//! - Everything else: `rest::handle_request`, whose answer always carries
+//! - `GET /attachments/{channel}/{attachment}/{filename}`: uploaded files, no token
+//!   (`attachments.rs`).
+//! - Everything else: the issue-4 routes, counted on the caller's home core
+//!   (`rest_limits.rs`, `rest::handle_request_with`; without a valid token,
+//!   `rest::handle_request`, unmetered); the answer always carries
 //!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
 
 use super::{FluxApp, FluxMesh};
@@ -39,6 +43,9 @@ impl FluxApp {
             }
             return self.handle_test_hook(out, conn, request, hook);
         }
+        if let Some(response) = self.attachments.serve(&request.method, path) {
+            return HttpAnswer::Respond(response);
+        }
         if let Some(answer) = self.try_message_route(out, conn, request) {
             return answer;
         }
@@ -48,10 +55,11 @@ impl FluxApp {
         if let Some(answer) = self.try_dm_route(out, conn, request) {
             return answer;
         }
-        HttpAnswer::Respond(self.answer_rest(out, request))
+        self.answer_rest_metered(out, conn, request)
     }
 
-    fn answer_rest(&mut self, out: &Outbox<FluxMesh>, request: &Request) -> Response {
+    /// An issue-4 route answered here without counting it (`rest_limits.rs` decides).
+    pub(super) fn answer_rest(&mut self, out: &Outbox<FluxMesh>, request: &Request) -> Response {
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let authorization = request.header_str("authorization");
         let rest_request = rest::Request::new(

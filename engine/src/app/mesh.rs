@@ -15,6 +15,7 @@
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
 //! | `DmSync`         | pair core → every core, after durability, before the answer | none |
 //! | `AccountSync`    | an account's home core → every core | none |
+//! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -105,6 +106,9 @@ pub enum FluxMesh {
     DmSync(Arc<crate::world::dm::DmChannel>),
     /// An account was created or changed on its home core: every core's directory takes it.
     AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
+    /// An issue-4 REST request for its user's home core to count and answer
+    /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
+    RestCall(Box<super::rest_limits::RestCall>),
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -205,6 +209,7 @@ impl super::FluxApp {
                 let (account, application) = &*account;
                 self.directory.upsert(account, application.clone());
             }
+            FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

@@ -10,7 +10,13 @@
 //! - pins (`/channels/{id}/pins[/{id}]`, `/channels/{id}/messages/pins[/{id}]`) set
 //!   `pinned` on the message and keep the channel's pin list (newest first, at most 250,
 //!   else 30003) in the owner store's meta key `pins.{channel}`, in the same batch; they
-//!   dispatch CHANNEL_PINS_UPDATE (GUILDS).
+//!   dispatch CHANNEL_PINS_UPDATE (GUILDS);
+//! - bulk delete (`POST /channels/{id}/messages/bulk-delete`, MANAGE_MESSAGES; body rules
+//!   in `rest::bulk_delete`) deletes the ids that exist in one batch (unknown ids are
+//!   skipped, as on Discord), answers 204 once durable and dispatches one
+//!   MESSAGE_DELETE_BULK `{ids, channel_id, guild_id}` (GUILD_MESSAGES);
+//! - a multipart create (`payload_json` + `files[n]`) stores its files durably
+//!   (`attachments.rs`) before the message that names them is appended.
 //!
 //! Who does what:
 //!
@@ -43,8 +49,8 @@
 //! - Rate limits: a call is counted on its user's home core `(user_id >> 22) % cores`
 //!   (`MessageRateCheck`, as `rest::ratelimit` describes), which then forwards it to the
 //!   owner. Answers decided on the receiving core before that (bad route, 401, unknown
-//!   channel) are not counted. Only the message routes are metered so far; the issue-4
-//!   routes still answer with unmetered headers.
+//!   channel) are not counted. The issue-4 routes are metered on the same limiter by
+//!   `rest_limits.rs`.
 //! - An edit or delete reads the durable message; two edits of one message in the same
 //!   few hundred microseconds may both start from the same version (last writer wins).
 //! - The channel index and viewer sets are rebuilt per guild whenever its replica
@@ -69,8 +75,10 @@ use super::{FluxApp, FluxMesh};
 use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::bulk_delete::parse_bulk_delete;
 use crate::rest::messages::{
-    message_route, parse_create, parse_edit, parse_history_query, parse_mentions, MessageRoute,
+    message_route, parse_create_with_files, parse_edit, parse_history_query, parse_mentions,
+    MessageRoute,
 };
 use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
@@ -154,6 +162,8 @@ pub struct MessageCall {
     route: MessageRoute,
     query: String,
     body: Vec<u8>,
+    /// The request's `Content-Type` (multipart bodies carry files).
+    content_type: Option<String>,
     /// `Content-Type` and the rate-limit headers, decided by the receiving core.
     headers: Vec<(String, String)>,
 }
@@ -191,6 +201,12 @@ pub enum MessageEvent {
         channel_id: ChannelId,
         last_pin_unix_ms: Option<u64>,
     },
+    /// MESSAGE_DELETE_BULK: the ids that existed and were deleted, in the order asked.
+    DeleteBulk {
+        guild_id: u64,
+        channel_id: ChannelId,
+        message_ids: Vec<MessageId>,
+    },
 }
 
 /// What happened to a message's reactions.
@@ -217,7 +233,8 @@ impl MessageEvent {
             MessageEvent::Delete { channel_id, .. }
             | MessageEvent::Reaction { channel_id, .. }
             | MessageEvent::Typing { channel_id, .. }
-            | MessageEvent::PinsUpdate { channel_id, .. } => *channel_id,
+            | MessageEvent::PinsUpdate { channel_id, .. }
+            | MessageEvent::DeleteBulk { channel_id, .. } => *channel_id,
         }
     }
 }
@@ -428,6 +445,22 @@ impl Messages {
         )
     }
 
+    /// Whether REST calls are rate limited (`Limits::rest_rate_limits`).
+    pub(super) fn rate_limited(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Counts a call against its user's buckets on this, the user's home core: the
+    /// verdict, or `None` when rate limits are off. Used by `rest_limits.rs`.
+    pub(super) fn check_rate(&mut self, key: BucketKey, now_ms: u64) -> Option<Verdict> {
+        let limiter = self.limiter.as_mut()?;
+        if now_ms >= self.prune_at_ms {
+            limiter.prune(now_ms);
+            self.prune_at_ms = now_ms + 1000;
+        }
+        Some(limiter.check(key, now_ms))
+    }
+
     /// Whether writes wait for durability.
     pub(super) fn waiting(&self) -> bool {
         !self.pending.is_empty()
@@ -535,6 +568,7 @@ impl FluxApp {
                 .map_or("", |(_, q)| q)
                 .to_string(),
             body: request.body.clone(),
+            content_type: request.header_str("content-type").map(str::to_string),
             headers,
         };
         let answered = match self.messages.limiter {
@@ -744,7 +778,9 @@ impl FluxApp {
                 if !permissions.contains(Permissions::SEND_MESSAGES) {
                     return Err(RestError::MissingPermissions);
                 }
-                let create = parse_create(&call.body)?;
+                let upload =
+                    super::attachments::parse_upload(call.content_type.as_deref(), &call.body)?;
+                let create = parse_create_with_files(&upload.payload, upload.files.len())?;
                 let nonce_key = create.nonce.as_ref().map(|nonce| match nonce {
                     Nonce::Text(text) => NonceKey::Text(text.clone()),
                     Nonce::Integer(n) => NonceKey::Integer(*n),
@@ -762,6 +798,10 @@ impl FluxApp {
                     .directory
                     .user(user_id)
                     .ok_or(RestError::Unauthorized)?;
+                // Files are durable before the message that names them is appended.
+                let attachments =
+                    self.attachments
+                        .store(&upload, channel_id, &mut messages.ids, now_unix_ms)?;
                 let id = messages
                     .ids
                     .next(now_unix_ms)
@@ -776,6 +816,7 @@ impl FluxApp {
                 message.tts = create.tts;
                 message.embeds = create.embeds;
                 message.nonce = create.nonce;
+                message.attachments = attachments;
                 set_mentions(&mut message, permissions, &self.directory, snapshot);
                 let mut batch = store.batch();
                 history::put_message(&mut batch, &message);
@@ -1028,6 +1069,33 @@ impl FluxApp {
                 };
                 Applied::write(store, &mut batch, 204, Vec::new(), event)
             }
+            MessageRoute::BulkDelete(_) => {
+                if !permissions.contains(Permissions::MANAGE_MESSAGES) {
+                    return Err(RestError::MissingPermissions);
+                }
+                let asked = parse_bulk_delete(&call.body, now_unix_ms)?;
+                let mut batch = store.batch();
+                let mut message_ids = Vec::with_capacity(asked.len());
+                for message_id in asked {
+                    // Discord skips ids that name no message in the channel.
+                    if history::get_message(store, channel_id, message_id)
+                        .map_err(history_error)?
+                        .is_some()
+                    {
+                        history::delete_message(&mut batch, channel_id, message_id);
+                        message_ids.push(message_id);
+                    }
+                }
+                if message_ids.is_empty() {
+                    return Ok(Applied::Answer(204, Vec::new()));
+                }
+                let event = MessageEvent::DeleteBulk {
+                    guild_id,
+                    channel_id,
+                    message_ids,
+                };
+                Applied::write(store, &mut batch, 204, Vec::new(), event)
+            }
         }
     }
 
@@ -1174,6 +1242,20 @@ impl FluxApp {
                     strip_guild_fields(&mut d);
                 }
                 let dispatch = Dispatch::new("MESSAGE_DELETE", encode(&d), scope, message_intents);
+                (Arc::clone(&dispatch), dispatch, None)
+            }
+            MessageEvent::DeleteBulk {
+                channel_id,
+                message_ids,
+                ..
+            } => {
+                let d = serde_json::json!({
+                    "ids": message_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "channel_id": channel_id.to_string(),
+                    "guild_id": guild_id.to_string(),
+                });
+                let dispatch =
+                    Dispatch::new("MESSAGE_DELETE_BULK", encode(&d), scope, message_intents);
                 (Arc::clone(&dispatch), dispatch, None)
             }
             MessageEvent::Reaction { .. }
@@ -1526,7 +1608,10 @@ fn other_event_json(
             }),
             Intents::GUILDS,
         ),
-        MessageEvent::Create(_) | MessageEvent::Update(_) | MessageEvent::Delete { .. } => {
+        MessageEvent::Create(_)
+        | MessageEvent::Update(_)
+        | MessageEvent::Delete { .. }
+        | MessageEvent::DeleteBulk { .. } => {
             unreachable!("message events are encoded by deliver_event")
         }
     }

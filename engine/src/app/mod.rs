@@ -17,6 +17,9 @@
 //!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
+//! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
+//!   served by `GET /attachments/…`.
+//! - `rest_limits.rs`: the issue-4 REST routes, counted on the caller's home core.
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
 //! - `shared.rs`: the read-only state every core shares, and the metrics.
 //!
@@ -47,12 +50,14 @@
 //!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
+mod attachments;
 mod dms;
 mod gateway;
 mod guilds;
 mod http_routes;
 pub mod mesh;
 mod messages;
+mod rest_limits;
 mod resume;
 pub mod shared;
 mod test_hooks;
@@ -129,6 +134,8 @@ pub struct FluxApp {
     guilds: guilds::GuildState,
     /// Every DM channel (`dms.rs`).
     dms: dms::DmState,
+    /// Where attachment files are stored and served from (`attachments.rs`).
+    attachments: attachments::Attachments,
 }
 
 impl FluxApp {
@@ -146,6 +153,7 @@ impl FluxApp {
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
+            attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),

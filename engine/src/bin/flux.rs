@@ -52,6 +52,10 @@ enum Command {
         /// FOR TESTS ONLY: anyone who reaches the port may use them.
         #[arg(long)]
         test_hooks: bool,
+        /// Largest multipart/form-data request (message attachments), in bytes; larger
+        /// uploads get 413 code 40005. Discord's default upload limit is 25 MiB.
+        #[arg(long, default_value_t = 25 * 1024 * 1024)]
+        upload_bytes_max: usize,
     },
 }
 
@@ -66,8 +70,12 @@ fn main() -> ExitCode {
             no_rest_rate_limits,
             heartbeat_interval_ms,
             test_hooks,
+            upload_bytes_max,
         } => {
+            let mut limits = engine::Limits::default();
+            limits.http.multipart_body_bytes_max = upload_bytes_max;
             let config = engine::Config {
+                limits,
                 data_dir,
                 listen,
                 cores,

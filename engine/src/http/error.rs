@@ -58,6 +58,10 @@ impl HttpError {
 
     /// The full answer: status, JSON body, and `Connection: close`.
     pub fn to_response(&self) -> Response {
+        if *self == HttpError::BodyTooLarge {
+            // Discord's own answer to an oversized upload (JSON error code 40005).
+            return Response::error(413, "Request entity too large", 40005);
+        }
         Response::error(self.status(), &self.message(), 0)
     }
 }

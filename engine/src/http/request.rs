@@ -21,6 +21,17 @@ pub struct HttpLimits {
     pub head_bytes_max: usize,
     /// `Content-Length` above this: 413.
     pub body_bytes_max: usize,
+    /// `Content-Length` above this for a `multipart/form-data` body (message attachments,
+    /// Discord's 25 MiB upload limit): 413. The larger of the two bounds what a
+    /// connection buffers.
+    pub multipart_body_bytes_max: usize,
+}
+
+impl HttpLimits {
+    /// The most body bytes any request may carry (for read back-pressure).
+    pub fn any_body_bytes_max(&self) -> usize {
+        self.body_bytes_max.max(self.multipart_body_bytes_max)
+    }
 }
 
 impl Default for HttpLimits {
@@ -28,6 +39,7 @@ impl Default for HttpLimits {
         HttpLimits {
             head_bytes_max: 16 * 1024,
             body_bytes_max: 1024 * 1024,
+            multipart_body_bytes_max: 25 * 1024 * 1024,
         }
     }
 }
@@ -168,7 +180,13 @@ pub fn parse_request(
 /// The body length the headers announce (RFC 9112 §6.3).
 fn body_len(headers: &[httparse::Header<'_>], limits: &HttpLimits) -> Result<usize, HttpError> {
     let mut length: Option<usize> = None;
+    let mut body_bytes_max = limits.body_bytes_max;
     for header in headers {
+        if header.name.eq_ignore_ascii_case("content-type")
+            && std::str::from_utf8(header.value).is_ok_and(crate::rest::multipart::is_multipart)
+        {
+            body_bytes_max = limits.multipart_body_bytes_max;
+        }
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
             return Err(HttpError::LengthRequired);
         }
@@ -181,7 +199,7 @@ fn body_len(headers: &[httparse::Header<'_>], limits: &HttpLimits) -> Result<usi
         }
     }
     let length = length.unwrap_or(0);
-    if length > limits.body_bytes_max {
+    if length > body_bytes_max {
         return Err(HttpError::BodyTooLarge);
     }
     Ok(length)
@@ -221,7 +239,31 @@ mod tests {
         HttpLimits {
             head_bytes_max: 256,
             body_bytes_max: 32,
+            multipart_body_bytes_max: 64,
         }
+    }
+
+    #[test]
+    fn multipart_bodies_have_their_own_limit() {
+        let request = |content_type: &str, length: usize| {
+            let head = format!(
+                "POST /x HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+            );
+            parse_request(head.as_bytes(), &limits()).map(|parsed| parsed.is_some())
+        };
+        assert_eq!(
+            request("application/json", 33),
+            Err(HttpError::BodyTooLarge)
+        );
+        assert_eq!(request("multipart/form-data; boundary=b", 64), Ok(false));
+        assert_eq!(request("Multipart/Form-Data; boundary=b", 33), Ok(false));
+        assert_eq!(
+            request("multipart/form-data; boundary=b", 65),
+            Err(HttpError::BodyTooLarge)
+        );
+        let answer = HttpError::BodyTooLarge.to_response();
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!((answer.status, body["code"].as_u64()), (413, Some(40005)));
     }
 
     #[test]
@@ -308,6 +350,7 @@ mod tests {
         let big = HttpLimits {
             head_bytes_max: 1 << 20,
             body_bytes_max: 0,
+            multipart_body_bytes_max: 0,
         };
         assert_eq!(
             parse_request(head.as_bytes(), &big),

@@ -757,7 +757,7 @@ impl<A: App> Reactor<A> {
             Phase::Http { inbuf, .. } => {
                 // Back-pressure: stop reading while a full request's worth is unparsed.
                 let limits = &self.config.limits.http;
-                inbuf.len() < limits.head_bytes_max + limits.body_bytes_max
+                inbuf.len() < limits.head_bytes_max + limits.any_body_bytes_max()
             }
             Phase::WebSocket { .. } => true,
         }

@@ -15,6 +15,8 @@
 //!   50035 naming the field (the range of `limit` is checked by `world::history`).
 //! - Reaction, typing and pin routes (`message_route` covers them too); a reaction's
 //!   `{emoji}` segment is parsed by `parse_emoji` (10014 Unknown Emoji when it is none).
+//! - `POST …/messages/bulk-delete` is recognised here; its body is `bulk_delete.rs`'s.
+//! - A create with files (`parse_create_with_files`) needs no content or embeds.
 //! - Mentions (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`) are found in the
 //!   content by `parse_mentions`; the app keeps those that exist.
 //!
@@ -72,6 +74,8 @@ pub enum MessageRoute {
     Pin(ChannelId, MessageId),
     /// `DELETE` of the same paths.
     Unpin(ChannelId, MessageId),
+    /// `POST /channels/{channel.id}/messages/bulk-delete` (body: `bulk_delete.rs`).
+    BulkDelete(ChannelId),
 }
 
 impl MessageRoute {
@@ -91,7 +95,8 @@ impl MessageRoute {
             | MessageRoute::Typing(channel)
             | MessageRoute::ListPins { channel, .. }
             | MessageRoute::Pin(channel, _)
-            | MessageRoute::Unpin(channel, _) => channel,
+            | MessageRoute::Unpin(channel, _)
+            | MessageRoute::BulkDelete(channel) => channel,
         }
     }
 
@@ -176,6 +181,8 @@ fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRo
             Ok(MessageRoute::Unpin(channel, message_id(message)?))
         }
         (_, ["messages", "pins", ..] | ["pins", ..]) => Err(RestError::MethodNotAllowed),
+        (Method::Post, ["messages", "bulk-delete"]) => Ok(MessageRoute::BulkDelete(channel)),
+        (_, ["messages", "bulk-delete"]) => Err(RestError::MethodNotAllowed),
         (Method::Post, ["typing"]) => Ok(MessageRoute::Typing(channel)),
         (_, ["typing"]) => Err(RestError::MethodNotAllowed),
         (_, ["messages", message]) => {
@@ -407,8 +414,14 @@ fn parse_nonce(value: &Value) -> Result<Option<Nonce>, RestError> {
     }
 }
 
-/// Parses and validates a create body (JSON; multipart is not served yet).
+/// Parses and validates a create body (JSON, or multipart's `payload_json`).
 pub fn parse_create(body: &[u8]) -> Result<CreateMessage, RestError> {
+    parse_create_with_files(body, 0)
+}
+
+/// Like `parse_create`, for a body that came with `files` uploaded files: a message with
+/// files needs no content or embeds.
+pub fn parse_create_with_files(body: &[u8], files: usize) -> Result<CreateMessage, RestError> {
     let object = parse_object(body)?;
     let null = Value::Null;
     let field = |name: &str| object.get(name).unwrap_or(&null);
@@ -417,7 +430,7 @@ pub fn parse_create(body: &[u8]) -> Result<CreateMessage, RestError> {
     let nonce = parse_nonce(field("nonce"))?;
     let enforce_nonce = field("enforce_nonce").as_bool().unwrap_or(false);
     let tts = field("tts").as_bool().unwrap_or(false);
-    if content.is_empty() && embeds.is_empty() {
+    if content.is_empty() && embeds.is_empty() && files == 0 {
         return Err(RestError::EmptyMessage);
     }
     Ok(CreateMessage {

@@ -13,14 +13,19 @@
 //! Discord JSON bodies (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
 //! too) checked against the core's `Directory`.
 //!
+//! Issue 6's message routes are recognised and parsed in `messages.rs` (with
+//! `bulk_delete.rs` and `multipart.rs` for those bodies) and answered by the app.
+//!
 //! Growing into issue 6: `router.rs` gets a variant and a slice-pattern arm per route;
 //! guild-changing routes will be answered by a `handle_request` variant that returns
 //! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
 //! token's home core (`ratelimit` module docs say how to wire it).
 
+pub mod bulk_delete;
 mod error;
 mod handlers;
 pub mod messages;
+pub mod multipart;
 pub mod ratelimit;
 pub(crate) mod router;
 

@@ -10,7 +10,7 @@
 //! recursion depth, so a hostile nesting cannot overflow the stack).
 //!
 //! ```text
-//! value   := version u8 (= 1) | message
+//! value   := version u8 (= 1 or 2) | message
 //! message := id u64 | channel_id u64 | guild_id opt<u64> | author | kind u8
 //!            | content str | edited_at_unix_ms opt<u64> | bits u8 | flags u64
 //!            | mentions list<u64> | mention_roles list<u64> | attachments list<attachment>
@@ -19,6 +19,8 @@
 //! author     := id u64 | username str | global_name opt<str> | bot bool | public_flags u64
 //! attachment := id u64 | filename str | size u64 | url str | proxy_url str
 //!               | content_type opt<str>
+//!               | (version 2 only) description opt<str> | title opt<str>
+//!                 | width opt<u64> | height opt<u64>     (each ≤ u32::MAX)
 //! reaction   := emoji_id opt<u64> | emoji_name str | animated bool | user_ids list<u64>
 //! nonce      := 0 | 1 str | 2 i64
 //! bits    := bit 0 tts, bit 1 mention_everyone, bit 2 pinned; other bits must be 0
@@ -40,7 +42,9 @@ use serde_json::Value;
 use std::fmt;
 
 /// The format version `encode_message` writes.
-pub const MESSAGE_FORMAT_VERSION: u8 = 1;
+pub const MESSAGE_FORMAT_VERSION: u8 = 2;
+/// The oldest format version `decode_message` still reads.
+pub const MESSAGE_FORMAT_VERSION_MIN: u8 = 1;
 
 const BIT_TTS: u8 = 1;
 const BIT_MENTION_EVERYONE: u8 = 2;
@@ -161,6 +165,10 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
         put_str(&mut out, &attachment.url);
         put_str(&mut out, &attachment.proxy_url);
         put_opt_str(&mut out, attachment.content_type.as_deref());
+        put_opt_str(&mut out, attachment.description.as_deref());
+        put_opt_str(&mut out, attachment.title.as_deref());
+        put_opt_u64(&mut out, attachment.width.map(u64::from));
+        put_opt_u64(&mut out, attachment.height.map(u64::from));
     }
     put_json(&mut out, &message.embeds);
     put_json(&mut out, &message.components);
@@ -191,18 +199,19 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
 /// Reads a stored message. Any byte string gives a message or an error, never a panic.
 pub fn decode_message(bytes: &[u8]) -> Result<Message, MessageDecodeError> {
     let (&version, rest) = bytes.split_first().ok_or(MessageDecodeError::Empty)?;
-    if version != MESSAGE_FORMAT_VERSION {
+    if !(MESSAGE_FORMAT_VERSION_MIN..=MESSAGE_FORMAT_VERSION).contains(&version) {
         return Err(MessageDecodeError::UnknownVersion(version));
     }
     let mut reader = Reader { bytes: rest };
-    let message = read_v1(&mut reader)?;
+    let message = read_v1(&mut reader, version)?;
     if !reader.bytes.is_empty() {
         return Err(MessageDecodeError::TrailingBytes(reader.bytes.len()));
     }
     Ok(message)
 }
 
-fn read_v1(r: &mut Reader<'_>) -> Result<Message, MessageDecodeError> {
+/// Reads version 1 and 2 (which adds four attachment fields).
+fn read_v1(r: &mut Reader<'_>, version: u8) -> Result<Message, MessageDecodeError> {
     let id = MessageId(r.u64("id")?);
     let channel_id = ChannelId(r.u64("channel_id")?);
     let guild_id = r.opt_u64("guild_id")?.map(GuildId);
@@ -233,14 +242,28 @@ fn read_v1(r: &mut Reader<'_>) -> Result<Message, MessageDecodeError> {
     }
     let mut attachments = Vec::new();
     for _ in 0..r.u32("attachments")? {
-        attachments.push(Attachment {
+        let mut attachment = Attachment {
             id: r.u64("attachment.id")?,
             filename: r.str("attachment.filename")?,
             size: r.u64("attachment.size")?,
             url: r.str("attachment.url")?,
             proxy_url: r.str("attachment.proxy_url")?,
             content_type: r.opt_str("attachment.content_type")?,
-        });
+            ..Attachment::default()
+        };
+        if version >= 2 {
+            let pixels = |value: Option<u64>, field| {
+                value
+                    .map(u32::try_from)
+                    .transpose()
+                    .map_err(|_| MessageDecodeError::BrokenInvariant { field })
+            };
+            attachment.description = r.opt_str("attachment.description")?;
+            attachment.title = r.opt_str("attachment.title")?;
+            attachment.width = pixels(r.opt_u64("attachment.width")?, "attachment.width")?;
+            attachment.height = pixels(r.opt_u64("attachment.height")?, "attachment.height")?;
+        }
+        attachments.push(attachment);
     }
     let embeds = r.json("embeds")?;
     let components = r.json("components")?;
@@ -463,9 +486,14 @@ mod tests {
 
     prop_compose! {
         fn attachment()(id in any::<u64>(), filename in ".{0,20}", size in any::<u64>(),
-                        url in ".{0,30}", content_type in prop::option::of("[a-z/]{1,12}"))
+                        url in ".{0,30}", content_type in prop::option::of("[a-z/]{1,12}"),
+                        description in prop::option::of(".{0,20}"),
+                        title in prop::option::of(".{0,20}"),
+                        width in prop::option::of(any::<u32>()),
+                        height in prop::option::of(any::<u32>()))
                         -> Attachment {
-            Attachment { id, filename, size, url: url.clone(), proxy_url: url, content_type }
+            Attachment { id, filename, size, url: url.clone(), proxy_url: url, content_type,
+                         description, title, width, height }
         }
     }
 
@@ -593,9 +621,14 @@ mod tests {
         let bytes = encode_message(&message);
         assert_eq!(decode_message(&[]), Err(MessageDecodeError::Empty));
         assert_eq!(
-            decode_message(&[2]),
-            Err(MessageDecodeError::UnknownVersion(2))
+            decode_message(&[3]),
+            Err(MessageDecodeError::UnknownVersion(3))
         );
+        // Version 1 (no attachment details) still reads: without attachments the two
+        // layouts are the same after the version byte.
+        let mut version_1 = bytes.clone();
+        version_1[0] = 1;
+        assert_eq!(decode_message(&version_1), Ok(message.clone()));
         assert_eq!(
             decode_message(&[1, 0, 0]),
             Err(MessageDecodeError::Truncated { field: "id" })

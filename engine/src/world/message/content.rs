@@ -144,6 +144,7 @@ mod tests {
             url: "http://x/a.png".into(),
             proxy_url: "http://x/a.png".into(),
             content_type: Some("image/png".into()),
+            ..Attachment::default()
         }];
         message.mentions = vec![OTHER];
         message.pinned = true;

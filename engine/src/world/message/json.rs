@@ -154,19 +154,24 @@ fn partial_member_json(member: &Member, context: &MessageJsonContext<'_>) -> Val
 }
 
 fn attachment_json(attachment: &Attachment) -> Value {
-    json!({
+    let mut value = json!({
         "id": attachment.id.to_string(),
         "filename": attachment.filename,
-        "description": null,
+        "description": attachment.description,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "url": attachment.url,
         "proxy_url": attachment.proxy_url,
-        "height": null,
-        "width": null,
+        "height": attachment.height,
+        "width": attachment.width,
         "ephemeral": false,
         "flags": 0,
-    })
+    });
+    // Discord sends `title` only when the stored name differs from the one uploaded.
+    if let (Some(title), Value::Object(object)) = (&attachment.title, &mut value) {
+        object.insert("title".into(), Value::from(title.clone()));
+    }
+    value
 }
 
 /// An embed as Discord returns it: as sent, with `type` defaulting to `"rich"` (Discord

@@ -149,7 +149,7 @@ impl Author {
 }
 
 /// A file attached to a message. The bytes live elsewhere; `url` serves them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attachment {
     /// The attachment id (a snowflake).
     pub id: u64,
@@ -163,6 +163,15 @@ pub struct Attachment {
     pub proxy_url: String,
     /// The media type, if known.
     pub content_type: Option<String>,
+    /// The sender's description (alt text), at most 1024 characters.
+    pub description: Option<String>,
+    /// The sender's original file name when it had to be changed to be stored (Discord's
+    /// `title`); `None` when `filename` is what was sent.
+    pub title: Option<String>,
+    /// Width in pixels, for images whose size Flux can read (PNG, GIF).
+    pub width: Option<u32>,
+    /// Height in pixels, likewise.
+    pub height: Option<u32>,
 }
 
 /// A reaction emoji: a Unicode emoji (`id` is `None`, `name` is the emoji) or a custom one.
