@@ -13,6 +13,8 @@
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `AccountSync`    | an account's home core → every core | none |
+//! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
+//! | `PresenceSync`   | a user's home core → every core (itself too) | none |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -99,6 +101,18 @@ pub enum FluxMesh {
     GuildSync(Arc<super::guilds::GuildSync>),
     /// An account was created or changed on its home core: every core's directory takes it.
     AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
+    /// To a user's home core: one session's presence (`None`: the session is gone for
+    /// good) (`presence.rs`).
+    PresenceReport {
+        user_id: u64,
+        session_id: SessionId,
+        presence: Option<crate::world::presence::SessionPresence>,
+    },
+    /// From a user's home core to every core: the user's new aggregate presence.
+    PresenceSync {
+        user_id: u64,
+        presence: Arc<crate::world::presence::Presence>,
+    },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -196,6 +210,14 @@ impl super::FluxApp {
             FluxMesh::AccountSync(account) => {
                 let (account, application) = &*account;
                 self.directory.upsert(account, application.clone());
+            }
+            FluxMesh::PresenceReport {
+                user_id,
+                session_id,
+                presence,
+            } => self.handle_presence_report(out, user_id, session_id, presence),
+            FluxMesh::PresenceSync { user_id, presence } => {
+                self.apply_presence_sync(out, user_id, &presence)
             }
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");

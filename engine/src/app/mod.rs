@@ -17,6 +17,8 @@
 //!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
+//! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
+//!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
 //! - `shared.rs`: the read-only state every core shares, and the metrics.
 //!
@@ -52,6 +54,7 @@ mod guilds;
 mod http_routes;
 pub mod mesh;
 mod messages;
+mod presence;
 mod resume;
 pub mod shared;
 mod test_hooks;
@@ -126,6 +129,10 @@ pub struct FluxApp {
     directory: Directory,
     /// Owned guilds and every guild's replica (`guilds.rs`).
     guilds: guilds::GuildState,
+    /// The sessions' presences of the users whose home core this is (`presence.rs`).
+    presence_book: world::presence::PresenceBook,
+    /// Every user who is not offline, as their home cores announced (`presence.rs`).
+    presences: HashMap<u64, Arc<world::presence::Presence>>,
 }
 
 impl FluxApp {
@@ -142,6 +149,8 @@ impl FluxApp {
             messages: messages::Messages::open(&info.config, info.core, &shared.world),
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
+            presence_book: world::presence::PresenceBook::default(),
+            presences: HashMap::new(),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),
@@ -157,7 +166,7 @@ impl FluxApp {
         }
     }
 
-    /// The core that owns `user_id`'s identify limits.
+    /// The core that owns `user_id`'s identify limits and presence.
     fn home_core(&self, user_id: u64) -> usize {
         ((user_id >> 22) % self.cores as u64) as usize
     }
@@ -235,7 +244,7 @@ impl App for FluxApp {
     fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
         let now = self.shared.micros(now);
         self.fire_timers(out, now);
-        self.sweep_detached(now);
+        self.sweep_detached(out, now);
         self.poll_store(out);
         self.arm(out);
         None

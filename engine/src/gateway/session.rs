@@ -502,14 +502,41 @@ impl Session {
             ClientPayload::VoiceStateUpdate(v) if live => {
                 self.outputs.push_back(Output::VoiceStateUpdate(v))
             }
-            ClientPayload::RequestGuildMembers(r) if live => {
-                self.outputs.push_back(Output::RequestGuildMembers(r))
-            }
+            ClientPayload::RequestGuildMembers(r) if live => self.handle_request_guild_members(r),
             ClientPayload::RequestSoundboardSounds(r) if live => {
                 self.outputs.push_back(Output::RequestSoundboardSounds(r))
             }
             other => self.close(GatewayError::NotAuthenticated(op_of(&other))),
         }
+    }
+
+    /// op 8, with Discord's rules that need the session's intents and shard
+    /// (discord-api-docs, gateway-events "Request Guild Members"):
+    /// - `presences: true` without GUILD_PRESENCES "will always be false": answered
+    ///   without presences.
+    /// - The whole member list (`query: ""` without `user_ids`) needs GUILD_MEMBERS.
+    ///   Discord does not close the connection then; it sends no chunk at all (reported
+    ///   in discord-api-docs#5855 and discordrb#53), and so does Flux. The clients check
+    ///   the intent themselves before they ask (discord.py, discordeno).
+    /// - A guild that is not on this connection's gateway shard gets no chunk either.
+    ///
+    /// Cost: op 8 counts against the 120/60 s command limit like every payload, so a
+    /// flood closes with 4008 before it can ask for more than 120 guild scans a minute.
+    fn handle_request_guild_members(&mut self, mut request: RequestGuildMembers) {
+        let Phase::Live(live) = &self.phase else {
+            debug_assert!(false, "op 8 is handled only when live");
+            return;
+        };
+        let intents = live.state.intents;
+        if !live.state.shard.carries_guild(request.guild_id) {
+            return;
+        }
+        let whole_list = request.user_ids.is_none() && request.query.as_deref() == Some("");
+        if whole_list && !intents.contains(Intents::GUILD_MEMBERS) {
+            return;
+        }
+        request.presences &= intents.contains(Intents::GUILD_PRESENCES);
+        self.outputs.push_back(Output::RequestGuildMembers(request));
     }
 
     fn handle_identified(&mut self, now: Micros, identity: Identity) {
