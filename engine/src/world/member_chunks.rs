@@ -243,7 +243,7 @@ mod tests {
                 assert_eq!(d["guild_id"], guild.id.to_string());
                 assert!(d.get("presences").is_none(), "not asked");
                 let len = d["members"].as_array().unwrap().len();
-                assert!(len >= 1 && len <= MEMBERS_PER_CHUNK);
+                assert!((1..=MEMBERS_PER_CHUNK).contains(&len));
                 seen.extend(names(d));
             }
             let want: Vec<String> = (0..count).map(|n| format!("m{n:04}")).collect();
