@@ -667,6 +667,62 @@ fn op3_and_op8_close_codes() {
     );
 }
 
+/// A 1000-member chunk is larger than the send window; several of them exceed the replay
+/// ring. Fed as ordinary dispatches they push unsent ones out of the ring (4000); paced,
+/// they go out one by one as the shell reports bytes written, in order, and the session
+/// stays open.
+#[test]
+fn paced_dispatches_wait_for_the_ring_to_drain() {
+    let small = SessionConfig {
+        send_window_bytes: 10_000,
+        replay_ring_bytes_max: 50_000,
+        ..config()
+    };
+    let chunk = |n: u64| {
+        let d = json!({"n": n, "pad": "x".repeat(30_000)})
+            .to_string()
+            .into_bytes();
+        Dispatch::new(
+            "GUILD_MEMBERS_CHUNK",
+            d,
+            DispatchScope::Guild(1 << 22),
+            Intents::empty(),
+        )
+    };
+    let mut flood = Client::connect_with(small.clone(), "/?v=10&encoding=json");
+    flood.identify();
+    for n in 0..5 {
+        flood.input(Input::Dispatch(&chunk(n)));
+    }
+    assert_eq!(
+        flood.close_code(),
+        Some(4000),
+        "unsent events were pushed out"
+    );
+
+    let mut paced = Client::connect_with(small, "/?v=10&encoding=json");
+    paced.identify();
+    for n in 0..5 {
+        paced.input(Input::DispatchPaced(chunk(n)));
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let frames = paced.take_json();
+        let written: usize = frames.iter().map(|f| f.to_string().len()).sum();
+        got.extend(frames);
+        if got.len() == 5 {
+            break;
+        }
+        paced.input(Input::Written {
+            bytes: written.max(1) + 1000,
+        });
+    }
+    assert!(paced.closes.is_empty(), "{:?}", paced.closes);
+    let ns: Vec<u64> = got.iter().map(|f| f["d"]["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, vec![0, 1, 2, 3, 4]);
+    assert_eq!(seqs(&got), vec![2, 3, 4, 5, 6], "after READY, in order");
+}
+
 // ---------------------------------------------------------------------------------------
 // Resume
 
@@ -1026,6 +1082,7 @@ enum Step {
     Tick(u64),
     Written(usize),
     Dispatch,
+    DispatchPaced,
     Closed(Option<u16>),
 }
 
@@ -1043,6 +1100,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0u64..3_000).prop_map(Step::Tick),
         (0usize..10_000).prop_map(Step::Written),
         Just(Step::Dispatch),
+        Just(Step::DispatchPaced),
         proptest::option::of(any::<u16>()).prop_map(Step::Closed),
     ]
 }
@@ -1075,6 +1133,9 @@ proptest! {
                 Step::Tick(ms) => { now = now.plus_ms(ms); session.handle(now, Input::Tick) }
                 Step::Written(n) => session.handle(now, Input::Written { bytes: n }),
                 Step::Dispatch => session.handle(now, Input::Dispatch(&message)),
+                Step::DispatchPaced => {
+                    session.handle(now, Input::DispatchPaced(Arc::clone(&message)))
+                }
                 Step::Closed(code) => session.handle(now, Input::SocketClosed { code }),
             }
             while let Some(output) = session.poll() {

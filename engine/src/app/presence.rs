@@ -30,7 +30,9 @@
 //!
 //! Member chunks are answered by the session's own core from its replica of the guild
 //! (`world::member_chunks`): no mesh hop, one scan of the member list per op 8, and op 8
-//! counts against the session's 120/60 s command limit.
+//! counts against the session's 120/60 s command limit. The chunks go in as paced
+//! dispatches (`Input::DispatchPaced`): each takes its sequence number only when the
+//! ones before it are out, so thousands of members never overflow the replay ring.
 //!
 //! Invariants:
 //! - `presences` holds no offline user (checked in `apply_presence_sync`).
@@ -232,7 +234,7 @@ impl FluxApp {
                 DispatchScope::Guild(request.guild_id),
                 Intents::empty(),
             );
-            self.drive(out, conn, Input::Dispatch(&event));
+            self.drive(out, conn, Input::DispatchPaced(event));
         }
     }
 }
