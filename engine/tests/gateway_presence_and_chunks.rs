@@ -9,7 +9,7 @@
 //!   until they are): GUILD_CREATE `presences` lists a member who is online, op 3 reaches
 //!   the other bot (GUILD_PRESENCES) as PRESENCE_UPDATE, never a bot without that
 //!   intent; a resumable disconnect keeps the user online, a close with 1000 makes the
-//!   user offline.
+//!   user offline, and so does a Resume the server refuses for good (4007).
 //!
 //! The demo world has two bots, and each may identify once per 5 s, so each test
 //! identifies each bot at most once.
@@ -273,4 +273,52 @@ fn presence_reaches_members_with_the_intent_across_cores(io: engine::IoBackend) 
 both_backends!(
     presence_reaches_members_with_the_intent_across_cores,
     presence_reaches_members_with_the_intent_across_cores
+);
+
+/// A session that detached keeps its user online; when a Resume of it fails for good
+/// (seq ahead of the ring: 4007, the state is dropped) the user goes offline.
+fn a_refused_resume_takes_the_user_offline(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (a, b) = (&boot.bots[0], &boot.bots[1]);
+    let (mut gateway_b, _) = Gateway::connect(addr);
+    gateway_b.identify_ready(&b.token, INTENTS_DEFAULT | GUILD_PRESENCES, 1);
+    let (mut gateway_a, _) = Gateway::connect(addr);
+    let ready_a = gateway_a.identify_ready(&a.token, INTENTS_DEFAULT, 1);
+    let session_a = ready_a["d"]["session_id"].as_str().unwrap().to_string();
+    let online = loop {
+        let update = gateway_b.recv_named("PRESENCE_UPDATE");
+        if update["d"]["user"]["id"] == a.id.as_str() {
+            break update;
+        }
+    };
+    assert_eq!(
+        online["d"]["status"], "online",
+        "no Identify presence: online"
+    );
+
+    gateway_a.ws.send_close(4000);
+    while !matches!(gateway_a.ws.recv(), Received::Close(..) | Received::Eof) {}
+    inject_dispatch(addr, &boot.guild_id, "FLUX_TEST", &json!({"marker": 1}));
+    let meanwhile = until_marker(&mut gateway_b, 1);
+    assert!(
+        meanwhile.iter().all(|d| d["t"] != "PRESENCE_UPDATE"),
+        "detached, still online: {meanwhile:?}"
+    );
+
+    let (mut again, _) = Gateway::connect(addr);
+    again.resume(&a.token, &session_a, 9999);
+    assert_eq!(again.expect_close(), 4007);
+    let offline = loop {
+        let update = gateway_b.recv_named("PRESENCE_UPDATE");
+        if update["d"]["user"]["id"] == a.id.as_str() {
+            break update;
+        }
+    };
+    assert_eq!(offline["d"]["status"], "offline");
+}
+both_backends!(
+    a_refused_resume_takes_the_user_offline,
+    a_refused_resume_takes_the_user_offline
 );

@@ -22,11 +22,12 @@
 //! fill GUILD_CREATE's `presences` and GUILD_MEMBERS_CHUNK's `presences` locally.
 //!
 //! When a user goes offline: a session counts until it is gone for good — closed with
-//! 1000/1001 or a non-resumable code, or detached and then expired unresumed
-//! (`sweep_detached`). A session that dropped and may still resume keeps its user
-//! online, as on Discord, so a reconnect does not flap the user's status for everyone.
-//! Known gap: a detached state that a Resume finds already expired is dropped inside the
-//! `Session` without a report; the sweep normally removes it first.
+//! 1000/1001 or a non-resumable code (`close_gateway`), detached and then expired
+//! unresumed (`sweep_detached`), or dropped by a Resume that failed for good
+//! (`resume_found`). A session that dropped and may still resume keeps its user online,
+//! as on Discord, so a reconnect does not flap the user's status for everyone. (discord.py's
+//! `Client.close()` reaches the server as close code 4000, so such a bot stays online
+//! until its session expires, `SessionConfig::detached_ttl_ms`, 120 s.)
 //!
 //! Member chunks are answered by the session's own core from its replica of the guild
 //! (`world::member_chunks`): no mesh hop, one scan of the member list per op 8, and op 8

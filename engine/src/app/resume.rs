@@ -117,7 +117,16 @@ impl FluxApp {
         );
         gateway.resuming_guild_ids = detached.guild_ids;
         gateway.resuming_from = from;
+        let (session_id, user_id) = (detached.state.session_id(), detached.state.user_id());
         self.drive(out, conn, Input::ResumeFound(Box::new(detached.state)));
+        // The session either took the state (RESUMED), handed it back (wrong token: it
+        // waits here again), or dropped it (expired, seq ahead, seq too old): then the
+        // session is gone for good and its user's home core must hear of it.
+        let resumed =
+            self.conns.get(&conn).and_then(|g| g.session.session_id()) == Some(session_id);
+        if !resumed && !self.detached.contains_key(&session_id) {
+            self.report_presence(out, user_id, session_id, None);
+        }
     }
 
     pub(super) fn resume_not_found(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
