@@ -138,7 +138,7 @@ impl FluxApp {
             if !listening {
                 continue;
             }
-            let d = encode(&presence_json(user_id, presence, Some(guild_id)));
+            let d = encode(&presence_json(user_id, presence, guild_id));
             let event = Dispatch::new(
                 "PRESENCE_UPDATE",
                 d.to_vec(),
@@ -160,7 +160,7 @@ impl FluxApp {
             .iter()
             .filter_map(|member| {
                 let presence = self.presences.get(&member.user_id.0)?;
-                Some(presence_json(member.user_id.0, presence, None))
+                Some(presence_json(member.user_id.0, presence, guild.id.0))
             })
             .collect()
     }
@@ -226,7 +226,7 @@ impl FluxApp {
         let chunks = member_chunks(&guild, &self.directory, &chunk_request, |user: UserId| {
             presences
                 .get(&user.0)
-                .map(|presence| presence_json(user.0, presence, None))
+                .map(|presence| presence_json(user.0, presence, request.guild_id))
         });
         for d in chunks {
             let event = Dispatch::new(

@@ -204,10 +204,11 @@ impl PresenceBook {
     }
 }
 
-/// The presence object: GUILD_CREATE's `presences[]` entries (`guild_id: None`) and
-/// PRESENCE_UPDATE's `d` (with the guild). `user` carries only `id`, which is what
-/// Discord sends and what discord.py accepts (CLIENTS.md §1.6).
-pub fn presence_json(user_id: u64, presence: &Presence, guild_id: Option<u64>) -> Value {
+/// The presence object of `user_id` in `guild_id`: PRESENCE_UPDATE's `d`, and the entries
+/// of GUILD_CREATE's and GUILD_MEMBERS_CHUNK's `presences` (Discord leaves `guild_id` out
+/// there, but twilight's `Presence` requires it and the others ignore it). `user` carries
+/// only `id`, which is what Discord sends and what discord.py accepts (CLIENTS.md §1.6).
+pub fn presence_json(user_id: u64, presence: &Presence, guild_id: u64) -> Value {
     let status = presence.status.as_str();
     let client_status = if presence.is_offline() {
         json!({})
@@ -219,33 +220,28 @@ pub fn presence_json(user_id: u64, presence: &Presence, guild_id: Option<u64>) -
         .iter()
         .map(|activity| activity_json(activity, presence.updated_unix_ms))
         .collect();
-    let mut value = json!({
+    json!({
         "user": { "id": user_id.to_string() },
+        "guild_id": guild_id.to_string(),
         "status": status,
         "activities": activities,
         "client_status": client_status,
-    });
-    if let (Some(guild_id), Value::Object(object)) = (guild_id, &mut value) {
-        object.insert("guild_id".into(), guild_id.to_string().into());
-    }
-    value
+    })
 }
 
-/// The Activity object, every field a client may index present (`null` when unknown).
+/// The Activity object. Unlike most objects, the optional parts Flux does not know
+/// (`timestamps`, `application_id`, `party`, `assets`, `secrets`) are left out rather
+/// than `null`: that is what Discord sends, and hikari reads `timestamps["start"]`,
+/// `party["size"]` … whenever the key is present.
 fn activity_json(activity: &Activity, created_at_unix_ms: u64) -> Value {
     json!({
         "name": activity.name,
         "type": activity.kind,
         "url": activity.url,
         "created_at": created_at_unix_ms,
-        "timestamps": null,
-        "application_id": null,
         "details": null,
         "state": activity.state,
         "emoji": null,
-        "party": null,
-        "assets": null,
-        "secrets": null,
         "instance": false,
         "flags": 0,
         "buttons": [],
@@ -354,7 +350,7 @@ mod tests {
     #[test]
     fn presence_json_has_what_clients_read() {
         let presence = aggregate(&[(SessionId::new(0, 1), at(Status::Dnd, 1_700))]);
-        let value = presence_json(42, &presence, Some(9));
+        let value = presence_json(42, &presence, 9);
         assert_eq!(value["user"], json!({"id": "42"}));
         assert_eq!(value["guild_id"], "9");
         assert_eq!(value["status"], "dnd");
@@ -362,9 +358,12 @@ mod tests {
         assert_eq!(value["activities"][0]["name"], "Dnd");
         assert_eq!(value["activities"][0]["type"], 0);
         assert_eq!(value["activities"][0]["created_at"], 1_700);
-        let offline = presence_json(42, &Presence::offline(), None);
+        for absent in ["timestamps", "application_id", "party", "assets", "secrets"] {
+            assert!(value["activities"][0].get(absent).is_none(), "{absent}");
+        }
+        let offline = presence_json(42, &Presence::offline(), 9);
         assert_eq!(offline["status"], "offline");
         assert_eq!(offline["client_status"], json!({}));
-        assert!(offline.get("guild_id").is_none());
+        assert_eq!(offline["activities"], json!([]));
     }
 }
