@@ -273,6 +273,45 @@ mod tests {
         assert!(none[0].get("nonce").is_none(), "no nonce asked, none sent");
     }
 
+    proptest::proptest! {
+        // Each case builds a guild of up to 2300 members: few cases keep debug runs short.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Any guild size, prefix and limit: chunks are numbered 0..count, hold
+        /// 1..=1000 members each (or one empty chunk), and together hold exactly the
+        /// matching members in guild order, no more than the limit.
+        #[test]
+        fn chunks_partition_the_matching_members(
+            count in 0u64..2300,
+            prefix in "(|m|M0|m00|m1|x)",
+            limit in proptest::prop_oneof![proptest::strategy::Just(0u32), 1u32..3000],
+        ) {
+            let (guild, users) = big_guild(count);
+            let chunks = decode(&member_chunks(&guild, &users, &query(&prefix, limit), |_| None));
+            let lower = prefix.to_lowercase();
+            let mut want: Vec<String> = (0..count)
+                .map(|n| format!("m{n:04}"))
+                .filter(|name| name.starts_with(&lower))
+                .collect();
+            let cap = match (prefix.is_empty(), limit) {
+                (true, 0) => usize::MAX,
+                (true, n) => n as usize,
+                (false, 0) => MEMBER_QUERY_RESULTS_MAX,
+                (false, n) => (n as usize).min(MEMBER_QUERY_RESULTS_MAX),
+            };
+            want.truncate(cap);
+            let mut seen = Vec::new();
+            for (index, d) in chunks.iter().enumerate() {
+                proptest::prop_assert_eq!(d["chunk_index"].as_u64(), Some(index as u64));
+                proptest::prop_assert_eq!(d["chunk_count"].as_u64(), Some(chunks.len() as u64));
+                let len = d["members"].as_array().unwrap().len();
+                proptest::prop_assert!(len <= MEMBERS_PER_CHUNK);
+                proptest::prop_assert!(len > 0 || chunks.len() == 1);
+                seen.extend(names(d));
+            }
+            proptest::prop_assert_eq!(seen, want);
+        }
+    }
+
     #[test]
     fn user_ids_list_the_missing_in_not_found_and_presences_when_asked() {
         let (guild, users) = big_guild(5);

@@ -347,6 +347,39 @@ mod tests {
         assert_eq!(book.users[&1].sessions.len(), SESSIONS_PER_USER_MAX);
     }
 
+    proptest::proptest! {
+        /// Against a reference: after any sequence of reports, the book has announced
+        /// exactly the aggregate of the sessions still present (offline when none), and
+        /// it forgets users without sessions.
+        #[test]
+        fn book_announces_the_aggregate_of_live_sessions(
+            steps in proptest::collection::vec((0u64..3, 0u128..4, proptest::option::of(0usize..5)), 0..60),
+        ) {
+            let statuses = [Status::Online, Status::Dnd, Status::Idle, Status::Invisible, Status::Offline];
+            let mut book = PresenceBook::default();
+            let mut model: HashMap<u64, Vec<(SessionId, SessionPresence)>> = HashMap::new();
+            let mut announced: HashMap<u64, Presence> = HashMap::new();
+            for (t, (user, session, status)) in steps.into_iter().enumerate() {
+                let session = SessionId::new(0, session);
+                let presence = status.map(|s| at(statuses[s], t as u64));
+                let sessions = model.entry(user).or_default();
+                sessions.retain(|(id, _)| *id != session);
+                if let Some(p) = &presence {
+                    sessions.push((session, p.clone()));
+                }
+                if let Some(now) = book.report(user, session, presence) {
+                    announced.insert(user, now);
+                }
+                let want = aggregate(&model[&user]);
+                let have = announced.get(&user).cloned().unwrap_or_else(Presence::offline);
+                proptest::prop_assert!(have.looks_like(&want), "{have:?} vs {want:?}");
+            }
+            for (user, sessions) in &model {
+                proptest::prop_assert_eq!(book.users.contains_key(user), !sessions.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn presence_json_has_what_clients_read() {
         let presence = aggregate(&[(SessionId::new(0, 1), at(Status::Dnd, 1_700))]);
