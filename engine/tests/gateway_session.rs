@@ -533,7 +533,7 @@ fn client_ops_after_ready_become_outputs() {
         r#"{"op":4,"d":{"guild_id":"4194304","channel_id":77,"self_mute":false,"self_deaf":true}}"#,
     );
     c.send(
-        r#"{"op":8,"d":{"guild_id":4194304,"presences":false,"limit":0,"query":"","nonce":"ab"}}"#,
+        r#"{"op":8,"d":{"guild_id":4194304,"presences":false,"limit":0,"query":"b","nonce":"ab"}}"#,
     );
     c.send(r#"{"op":31,"d":{"guild_ids":["4194304"]}}"#);
     let outs = c.take_others();
@@ -546,6 +546,181 @@ fn client_ops_after_ready_become_outputs() {
     );
     assert!(matches!(&outs[3], Output::RequestSoundboardSounds(r) if r.guild_ids == vec![1 << 22]));
     assert!(c.closes.is_empty());
+}
+
+/// The op 8 requests a session hands on, after Discord's intent and shard rules.
+fn member_requests(
+    intents: u64,
+    granted: Intents,
+    shard: Option<[u32; 2]>,
+    ops: &[&str],
+) -> Vec<Option<RequestGuildMembers>> {
+    let mut c = Client::connect();
+    c.take_json();
+    let mut d = identify_d(intents);
+    if let Some(shard) = shard {
+        d["shard"] = json!(shard);
+    }
+    let mut id = identity(vec![1 << 22, 2 << 22]);
+    id.privileged_intents_granted = granted;
+    c.identify_with(d, id);
+    ops.iter()
+        .map(|op| {
+            c.send(op);
+            assert!(c.closes.is_empty(), "{op}: {:?}", c.closes);
+            let outs = c.take_others();
+            assert!(outs.len() <= 1, "{outs:?}");
+            outs.into_iter().next().map(|out| match out {
+                Output::RequestGuildMembers(r) => r,
+                other => panic!("{other:?}"),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn op8_whole_member_list_needs_guild_members_and_presences_need_guild_presences() {
+    let all =
+        r#"{"op":8,"d":{"guild_id":"4194304","query":"","limit":0,"presences":true,"nonce":"n"}}"#;
+    let prefix = r#"{"op":8,"d":{"guild_id":4194304,"query":"ab","limit":5,"presences":true}}"#;
+    let ids = r#"{"op":8,"d":{"guild_id":4194304,"user_ids":["7",8],"presences":false}}"#;
+    // GUILDS | GUILD_MESSAGES: no privileged intents.
+    let plain = member_requests(513, Intents::empty(), None, &[all, prefix, ids]);
+    assert_eq!(
+        plain[0], None,
+        "no chunk for the whole list without GUILD_MEMBERS"
+    );
+    let p = plain[1]
+        .as_ref()
+        .expect("a prefix query needs no privileged intent");
+    assert_eq!(
+        (p.query.as_deref(), p.limit, p.presences),
+        (Some("ab"), 5, false)
+    );
+    assert_eq!(plain[2].as_ref().unwrap().user_ids, Some(vec![7, 8]));
+    // With GUILD_MEMBERS and GUILD_PRESENCES (granted): everything goes through.
+    let privileged = member_requests(513 | 2 | 256, Intents::PRIVILEGED, None, &[all, prefix]);
+    let all_request = privileged[0]
+        .as_ref()
+        .expect("whole list with GUILD_MEMBERS");
+    assert!(all_request.presences);
+    assert_eq!(all_request.nonce.as_deref(), Some("n"));
+    assert!(privileged[1].as_ref().unwrap().presences);
+    // GUILD_MEMBERS without GUILD_PRESENCES: the list, without presences.
+    let members_only = member_requests(513 | 2, Intents::PRIVILEGED, None, &[all]);
+    assert!(!members_only[0].as_ref().unwrap().presences);
+}
+
+#[test]
+fn op8_for_a_guild_on_another_gateway_shard_is_not_answered() {
+    // Shard [1, 2] carries guild 1 << 22, not 2 << 22.
+    let theirs = r#"{"op":8,"d":{"guild_id":8388608,"user_ids":"7"}}"#;
+    let ours = r#"{"op":8,"d":{"guild_id":4194304,"user_ids":"7"}}"#;
+    let got = member_requests(513, Intents::empty(), Some([1, 2]), &[theirs, ours]);
+    assert_eq!(got[0], None);
+    assert_eq!(got[1].as_ref().unwrap().guild_id, 1 << 22);
+}
+
+#[test]
+fn op3_and_op8_close_codes() {
+    // Before Identify: 4003 not authenticated.
+    for op in [
+        r#"{"op":3,"d":{"since":null,"activities":[],"status":"idle","afk":false}}"#,
+        r#"{"op":8,"d":{"guild_id":1,"query":"","limit":0}}"#,
+    ] {
+        let mut c = Client::connect();
+        c.send(op);
+        assert_eq!(c.close_code(), Some(4003), "{op}");
+    }
+    // Malformed once live: 4002 decode error.
+    for op in [
+        r#"{"op":3,"d":{"since":null,"activities":[],"status":"away","afk":false}}"#,
+        r#"{"op":3,"d":{"activities":[]}}"#,
+        r#"{"op":3,"d":{"status":"idle","activities":[{"type":0}]}}"#,
+        r#"{"op":3,"d":{"status":"idle","since":-5}}"#,
+        r#"{"op":8,"d":{"guild_id":1}}"#,
+        r#"{"op":8,"d":{"query":""}}"#,
+        r#"{"op":8,"d":{"guild_id":1,"query":"","limit":-1}}"#,
+        r#"{"op":8,"d":{"guild_id":1,"user_ids":[true]}}"#,
+    ] {
+        let mut c = Client::connect();
+        c.identify();
+        c.send(op);
+        assert_eq!(c.close_code(), Some(4002), "{op}");
+        assert_eq!(c.ended, Some(true), "4002 is resumable");
+    }
+    // A flood of op 8 is bounded by the command limit: 4008.
+    let mut c = Client::connect();
+    c.identify(); // payload 1
+    for i in 0..119 {
+        c.at_ms(i)
+            .send(r#"{"op":8,"d":{"guild_id":4194304,"user_ids":"7"}}"#);
+    }
+    assert_eq!(c.take_others().len(), 119);
+    assert!(c.closes.is_empty());
+    c.at_ms(200)
+        .send(r#"{"op":8,"d":{"guild_id":4194304,"user_ids":"7"}}"#);
+    assert_eq!(c.close_code(), Some(4008));
+    assert!(
+        c.take_others().is_empty(),
+        "the refused request is not answered"
+    );
+}
+
+/// A 1000-member chunk is larger than the send window; several of them exceed the replay
+/// ring. Fed as ordinary dispatches they push unsent ones out of the ring (4000); paced,
+/// they go out one by one as the shell reports bytes written, in order, and the session
+/// stays open.
+#[test]
+fn paced_dispatches_wait_for_the_ring_to_drain() {
+    let small = SessionConfig {
+        send_window_bytes: 10_000,
+        replay_ring_bytes_max: 50_000,
+        ..config()
+    };
+    let chunk = |n: u64| {
+        let d = json!({"n": n, "pad": "x".repeat(30_000)})
+            .to_string()
+            .into_bytes();
+        Dispatch::new(
+            "GUILD_MEMBERS_CHUNK",
+            d,
+            DispatchScope::Guild(1 << 22),
+            Intents::empty(),
+        )
+    };
+    let mut flood = Client::connect_with(small.clone(), "/?v=10&encoding=json");
+    flood.identify();
+    for n in 0..5 {
+        flood.input(Input::Dispatch(&chunk(n)));
+    }
+    assert_eq!(
+        flood.close_code(),
+        Some(4000),
+        "unsent events were pushed out"
+    );
+
+    let mut paced = Client::connect_with(small, "/?v=10&encoding=json");
+    paced.identify();
+    for n in 0..5 {
+        paced.input(Input::DispatchPaced(chunk(n)));
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let frames = paced.take_json();
+        let written: usize = frames.iter().map(|f| f.to_string().len()).sum();
+        got.extend(frames);
+        if got.len() == 5 {
+            break;
+        }
+        paced.input(Input::Written {
+            bytes: written.max(1) + 1000,
+        });
+    }
+    assert!(paced.closes.is_empty(), "{:?}", paced.closes);
+    let ns: Vec<u64> = got.iter().map(|f| f["d"]["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, vec![0, 1, 2, 3, 4]);
+    assert_eq!(seqs(&got), vec![2, 3, 4, 5, 6], "after READY, in order");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -907,6 +1082,7 @@ enum Step {
     Tick(u64),
     Written(usize),
     Dispatch,
+    DispatchPaced,
     Closed(Option<u16>),
 }
 
@@ -924,6 +1100,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0u64..3_000).prop_map(Step::Tick),
         (0usize..10_000).prop_map(Step::Written),
         Just(Step::Dispatch),
+        Just(Step::DispatchPaced),
         proptest::option::of(any::<u16>()).prop_map(Step::Closed),
     ]
 }
@@ -956,6 +1133,9 @@ proptest! {
                 Step::Tick(ms) => { now = now.plus_ms(ms); session.handle(now, Input::Tick) }
                 Step::Written(n) => session.handle(now, Input::Written { bytes: n }),
                 Step::Dispatch => session.handle(now, Input::Dispatch(&message)),
+                Step::DispatchPaced => {
+                    session.handle(now, Input::DispatchPaced(Arc::clone(&message)))
+                }
                 Step::Closed(code) => session.handle(now, Input::SocketClosed { code }),
             }
             while let Some(output) = session.poll() {

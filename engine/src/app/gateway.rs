@@ -22,6 +22,7 @@ use crate::gateway::{
     ReadyInfo, Session,
 };
 use crate::reactor::{CloseCause, ConnId, FrameKind, Lane, Outbox};
+use crate::world::presence::SessionPresence;
 use crate::world::{ready_user_json, UserId};
 
 /// One open gateway WebSocket.
@@ -40,6 +41,9 @@ pub(super) struct GatewayConn {
     pub resuming_from: Option<usize>,
     /// The session's `large_threshold`, for GUILD_CREATEs of guilds it joins later.
     pub large_threshold: u32,
+    /// The user and session id presence reports name, from READY or RESUMED on
+    /// (`presence.rs`).
+    pub presence_of: Option<(u64, crate::gateway::SessionId)>,
 }
 
 /// What a batch of outputs asks for after its frames are out.
@@ -49,6 +53,8 @@ enum FollowUp {
     Ready(Box<ReadyInfo>),
     Resumed(Box<ReadyInfo>),
     Returned(Box<crate::gateway::ResumableState>),
+    Presence(crate::gateway::PresenceUpdate),
+    Members(crate::gateway::RequestGuildMembers),
 }
 
 impl FluxApp {
@@ -63,6 +69,7 @@ impl FluxApp {
                 resuming_guild_ids: Vec::new(),
                 resuming_from: None,
                 large_threshold: 50,
+                presence_of: None,
             },
         );
         assert!(previous.is_none(), "a connection id is opened once");
@@ -105,7 +112,9 @@ impl FluxApp {
                 Output::DetachedReturned(state) => follow_ups.push(FollowUp::Returned(state)),
                 // Cleanup happens in `close_gateway`, when the reactor reports the close.
                 Output::SessionEnded { .. } => {}
-                // Presence, voice state, member requests and soundboard: issue 6 and later.
+                Output::PresenceUpdate(update) => follow_ups.push(FollowUp::Presence(update)),
+                Output::RequestGuildMembers(request) => follow_ups.push(FollowUp::Members(request)),
+                // Voice state and soundboard: later issues.
                 _ => {}
             }
         }
@@ -118,6 +127,8 @@ impl FluxApp {
                 FollowUp::Resume(session_id) => self.resume(out, conn, session_id),
                 FollowUp::Ready(info) => self.ready(out, conn, &info),
                 FollowUp::Resumed(info) => self.resumed(conn, &info),
+                FollowUp::Presence(update) => self.presence_updated(out, conn, &update),
+                FollowUp::Members(request) => self.answer_member_request(out, conn, &request),
                 FollowUp::Returned(state) => {
                     let guild_ids = self
                         .conns
@@ -265,7 +276,11 @@ impl FluxApp {
         self.subscribe(conn, &subscriptions);
         if let Some(gateway) = self.conns.get_mut(&conn) {
             gateway.large_threshold = u32::from(info.large_threshold);
+            gateway.presence_of = Some((info.user_id, info.session_id));
         }
+        let presence =
+            SessionPresence::from_update(info.presence.as_ref(), super::http_routes::unix_ms());
+        self.report_presence(out, info.user_id, info.session_id, Some(presence));
         for &guild_id in &info.guild_ids {
             let Some(guild) = self.guilds.guild(guild_id).cloned() else {
                 continue;
@@ -276,9 +291,10 @@ impl FluxApp {
                 UserId(info.user_id),
                 u32::from(info.large_threshold),
             );
+            let d = self.guild_create_d(&guild, &d, info.intents);
             let event = Dispatch::new(
                 "GUILD_CREATE",
-                d.to_vec(),
+                d,
                 DispatchScope::Guild(guild_id),
                 Intents::empty(),
             );
@@ -292,6 +308,7 @@ impl FluxApp {
             return;
         };
         let guild_ids = std::mem::take(&mut gateway.resuming_guild_ids);
+        gateway.presence_of = Some((info.user_id, info.session_id));
         let moved = match gateway.resuming_from.take() {
             Some(core) => {
                 Metrics::bump(&self.shared.metrics.gateway_resume_remote_total);
@@ -390,8 +407,13 @@ impl FluxApp {
                 );
             }
         }
-        if let Some(state) = gateway.session.into_resumable(now) {
-            self.keep_detached(out, Detached { state, guild_ids });
+        match gateway.session.into_resumable(now) {
+            Some(state) => self.keep_detached(out, Detached { state, guild_ids }),
+            None => {
+                if let Some((user_id, session_id)) = gateway.presence_of {
+                    self.report_presence(out, user_id, session_id, None);
+                }
+            }
         }
         debug_assert!(
             !self.timers.iter().any(|(_, c)| *c == conn),

@@ -446,17 +446,18 @@ impl FluxApp {
         let Some(guild) = self.guilds.guild(guild_id).cloned() else {
             return;
         };
-        let conns: Vec<(ConnId, u64, u32)> = self
+        let conns: Vec<(ConnId, u64, u32, Intents)> = self
             .conns
             .iter()
             .filter_map(|(conn, gateway)| {
                 let user = gateway.session.user_id()?;
+                let intents = gateway.session.intents()?;
                 users
                     .contains(&user)
-                    .then_some((*conn, user, gateway.large_threshold))
+                    .then_some((*conn, user, gateway.large_threshold, intents))
             })
             .collect();
-        for (conn, user, large_threshold) in conns {
+        for (conn, user, large_threshold, intents) in conns {
             if let Some(gateway) = self.conns.get_mut(&conn) {
                 if !gateway.guild_ids.contains(&guild_id) {
                     gateway.guild_ids.push(guild_id);
@@ -469,9 +470,10 @@ impl FluxApp {
                 UserId(user),
                 large_threshold,
             );
+            let d = self.guild_create_d(&guild, &d, intents);
             let event = Dispatch::new(
                 "GUILD_CREATE",
-                d.to_vec(),
+                d,
                 DispatchScope::Guild(guild_id),
                 Intents::GUILDS,
             );

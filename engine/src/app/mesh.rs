@@ -16,6 +16,8 @@
 //! | `DmSync`         | pair core → every core, after durability, before the answer | none |
 //! | `AccountSync`    | an account's home core → every core | none |
 //! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
+//! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
+//! | `PresenceSync`   | a user's home core → every core (itself too) | none |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -109,6 +111,18 @@ pub enum FluxMesh {
     /// An issue-4 REST request for its user's home core to count and answer
     /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
     RestCall(Box<super::rest_limits::RestCall>),
+    /// To a user's home core: one session's presence (`None`: the session is gone for
+    /// good) (`presence.rs`).
+    PresenceReport {
+        user_id: u64,
+        session_id: SessionId,
+        presence: Option<crate::world::presence::SessionPresence>,
+    },
+    /// From a user's home core to every core: the user's new aggregate presence.
+    PresenceSync {
+        user_id: u64,
+        presence: Arc<crate::world::presence::Presence>,
+    },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -210,6 +224,14 @@ impl super::FluxApp {
                 self.directory.upsert(account, application.clone());
             }
             FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
+            FluxMesh::PresenceReport {
+                user_id,
+                session_id,
+                presence,
+            } => self.handle_presence_report(out, user_id, session_id, presence),
+            FluxMesh::PresenceSync { user_id, presence } => {
+                self.apply_presence_sync(out, user_id, &presence)
+            }
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

@@ -20,6 +20,8 @@
 //! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
 //!   served by `GET /attachments/…`.
 //! - `rest_limits.rs`: the issue-4 REST routes, counted on the caller's home core.
+//! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
+//!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
 //! - `shared.rs`: the read-only state every core shares, and the metrics.
 //!
@@ -57,6 +59,7 @@ mod guilds;
 mod http_routes;
 pub mod mesh;
 mod messages;
+mod presence;
 mod rest_limits;
 mod resume;
 pub mod shared;
@@ -136,6 +139,10 @@ pub struct FluxApp {
     dms: dms::DmState,
     /// Where attachment files are stored and served from (`attachments.rs`).
     attachments: attachments::Attachments,
+    /// The sessions' presences of the users whose home core this is (`presence.rs`).
+    presence_book: world::presence::PresenceBook,
+    /// Every user who is not offline, as their home cores announced (`presence.rs`).
+    presences: HashMap<u64, Arc<world::presence::Presence>>,
 }
 
 impl FluxApp {
@@ -154,6 +161,8 @@ impl FluxApp {
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
             attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
+            presence_book: world::presence::PresenceBook::default(),
+            presences: HashMap::new(),
             shared,
             session_config: Arc::new(session_config),
             conns: HashMap::new(),
@@ -174,7 +183,7 @@ impl FluxApp {
         app
     }
 
-    /// The core that owns `user_id`'s identify limits.
+    /// The core that owns `user_id`'s identify limits and presence.
     fn home_core(&self, user_id: u64) -> usize {
         ((user_id >> 22) % self.cores as u64) as usize
     }
@@ -252,7 +261,7 @@ impl App for FluxApp {
     fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
         let now = self.shared.micros(now);
         self.fire_timers(out, now);
-        self.sweep_detached(now);
+        self.sweep_detached(out, now);
         self.poll_store(out);
         self.arm(out);
         None

@@ -117,7 +117,16 @@ impl FluxApp {
         );
         gateway.resuming_guild_ids = detached.guild_ids;
         gateway.resuming_from = from;
+        let (session_id, user_id) = (detached.state.session_id(), detached.state.user_id());
         self.drive(out, conn, Input::ResumeFound(Box::new(detached.state)));
+        // The session either took the state (RESUMED), handed it back (wrong token: it
+        // waits here again), or dropped it (expired, seq ahead, seq too old): then the
+        // session is gone for good and its user's home core must hear of it.
+        let resumed =
+            self.conns.get(&conn).and_then(|g| g.session.session_id()) == Some(session_id);
+        if !resumed && !self.detached.contains_key(&session_id) {
+            self.report_presence(out, user_id, session_id, None);
+        }
     }
 
     pub(super) fn resume_not_found(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
@@ -178,15 +187,23 @@ impl FluxApp {
         self.detached_sweep_at = Some(self.detached_sweep_at.map_or(at, |next| next.min(at)));
     }
 
-    /// Drop detached sessions and forwarding entries whose time is up.
-    pub(super) fn sweep_detached(&mut self, now: Micros) {
+    /// Drop detached sessions and forwarding entries whose time is up; a dropped
+    /// session is gone for good, so its user's home core hears of it (`presence.rs`).
+    pub(super) fn sweep_detached(&mut self, out: &mut Outbox<FluxMesh>, now: Micros) {
         if self.detached_sweep_at.is_none_or(|at| at > now) {
             return;
         }
-        let before = self.detached.len();
-        self.detached
-            .retain(|_, detached| detached.state.expires_at() > now);
-        let dropped = before - self.detached.len();
+        let expired: Vec<(SessionId, u64)> = self
+            .detached
+            .iter()
+            .filter(|(_, detached)| detached.state.expires_at() <= now)
+            .map(|(id, detached)| (*id, detached.state.user_id()))
+            .collect();
+        for (session_id, user_id) in &expired {
+            self.detached.remove(session_id);
+            self.report_presence(out, *user_id, *session_id, None);
+        }
+        let dropped = expired.len();
         Metrics::shift(
             &self.shared.metrics.gateway_sessions_detached,
             -(dropped as i64),

@@ -150,7 +150,7 @@ pub use rate_limit::CommandLimiter;
 pub use replay::ReplayRing;
 pub use session::{
     AuthenticateRequest, Identity, Input, OutFrame, Output, ReadyInfo, ResumableState, Session,
-    SessionConfig,
+    SessionConfig, PACED_BYTES_MAX,
 };
 pub use session_id::SessionId;
 pub use time::Micros;

@@ -659,6 +659,90 @@ mod tests {
     }
 
     #[test]
+    fn op8_edges_nonce_32_bytes_100_ids_and_both_selectors() {
+        let nonce = "n".repeat(MEMBER_REQUEST_NONCE_BYTES_MAX);
+        let text =
+            format!(r#"{{"op":8,"d":{{"guild_id":1,"query":"a","limit":3,"nonce":"{nonce}"}}}}"#);
+        let ClientPayload::RequestGuildMembers(r) = decode(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            r.nonce.as_deref(),
+            Some(nonce.as_str()),
+            "32 bytes are kept"
+        );
+        assert_eq!((r.query.as_deref(), r.limit), (Some("a"), 3));
+        // 32 bytes, not 32 characters: 11 three-byte characters are 33 bytes.
+        let wide = "€".repeat(11);
+        let text = format!(r#"{{"op":8,"d":{{"guild_id":1,"query":"","nonce":"{wide}"}}}}"#);
+        let ClientPayload::RequestGuildMembers(r) = decode(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.nonce, None);
+        let ids: Vec<String> = (0..MEMBER_REQUEST_USER_IDS_MAX)
+            .map(|i| format!("\"{i}\""))
+            .collect();
+        let text = format!(
+            r#"{{"op":8,"d":{{"guild_id":"1","user_ids":[{}]}}}}"#,
+            ids.join(",")
+        );
+        let ClientPayload::RequestGuildMembers(r) = decode(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.user_ids.map(|ids| ids.len()), Some(100));
+        // Both selectors: kept (the app answers by user_ids), limit defaults to 0.
+        let ClientPayload::RequestGuildMembers(r) =
+            decode(r#"{"op":8,"d":{"guild_id":1,"query":"x","user_ids":[2]}}"#).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((r.limit, r.user_ids), (0, Some(vec![2])));
+        for bad in [
+            r#"{"op":8,"d":{"guild_id":1,"query":5}}"#,
+            r#"{"op":8,"d":{"guild_id":1,"query":"","presences":"yes"}}"#,
+            r#"{"op":8,"d":{"guild_id":1,"query":"","nonce":7}}"#,
+            r#"{"op":8,"d":{"guild_id":1,"query":"","limit":4294967296}}"#,
+            r#"{"op":8,"d":null}"#,
+        ] {
+            assert_eq!(code(bad), 4002, "{bad}");
+        }
+    }
+
+    #[test]
+    fn op3_every_status_and_the_legacy_game_key() {
+        for (status, want) in [
+            ("online", Status::Online),
+            ("dnd", Status::Dnd),
+            ("idle", Status::Idle),
+            ("invisible", Status::Invisible),
+            ("offline", Status::Offline),
+        ] {
+            let text = format!(
+                r#"{{"op":3,"d":{{"since":null,"activities":[],"status":"{status}","afk":false}}}}"#
+            );
+            let ClientPayload::PresenceUpdate(p) = decode(&text).unwrap() else {
+                panic!()
+            };
+            assert_eq!(p.status, want);
+            assert_eq!(want.as_str(), status);
+        }
+        let ClientPayload::PresenceUpdate(p) =
+            decode(r#"{"op":3,"d":{"status":"online","game":{"name":"g"},"since":5.0}}"#).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((p.activities.len(), p.since, p.afk), (1, Some(5), false));
+        for bad in [
+            r#"{"op":3,"d":{"status":"ONLINE"}}"#,
+            r#"{"op":3,"d":{"status":"idle","afk":"no"}}"#,
+            r#"{"op":3,"d":{"status":"idle","activities":{}}}"#,
+            r#"{"op":3,"d":null}"#,
+        ] {
+            assert_eq!(code(bad), 4002, "{bad}");
+        }
+    }
+
+    #[test]
     fn voice_state_presence_resume_and_soundboard() {
         assert_eq!(
             decode(

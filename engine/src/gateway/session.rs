@@ -21,7 +21,9 @@
 //! keep its encode order on the wire, so the shell must not reorder frames of one connection.
 //! A connection that keeps dispatches waiting for longer than `slow_consumer_grace_ms`, or
 //! falls so far behind that the ring drops an event it never received, is closed with 4000
-//! (resumable: the ring keeps what it missed).
+//! (resumable: the ring keeps what it missed). Bulk answers for one session (member
+//! chunks) come as `Input::DispatchPaced` and enter the ring one at a time, only when
+//! nothing unsent is in it, so they can never push out an event the client has not got.
 //!
 //! Invariants:
 //! - No client input panics (proptest below, fuzz target `gateway_payload`).
@@ -151,6 +153,12 @@ pub enum Input<'a> {
     ResumeNotFound,
     /// An event for this session (filtered here by intents and gateway shard).
     Dispatch(&'a Arc<Dispatch>),
+    /// A bulk event for this session alone, such as one GUILD_MEMBERS_CHUNK of many: it
+    /// takes its sequence number only when every earlier event has been handed to the
+    /// shell, so a long answer never pushes unsent events out of the replay ring (which
+    /// would close the connection as a slow consumer). Forgotten if the session ends
+    /// before it goes out.
+    DispatchPaced(Arc<Dispatch>),
     /// Ask the client to heartbeat now (server op 1).
     RequestHeartbeat,
     /// Ask the client to reconnect and resume (op 7, then close 4000): graceful shutdown.
@@ -288,7 +296,17 @@ pub struct Session {
     in_flight_bytes: usize,
     /// Since when dispatches have been waiting for the send window.
     backlogged_since: Option<Micros>,
+    /// Bulk dispatches (`Input::DispatchPaced`) waiting to enter the replay ring, which
+    /// they do one at a time, once everything before them was handed to the shell.
+    paced: VecDeque<Arc<Dispatch>>,
+    /// Ring bytes of the events in `paced`.
+    paced_bytes: usize,
 }
+
+/// Ring bytes of paced dispatches one session may hold back (a few answers to op 8 for
+/// a guild of tens of thousands of members); past it the session closes 4000 like any
+/// slow consumer.
+pub const PACED_BYTES_MAX: usize = 64 << 20;
 
 enum Phase {
     /// Hello sent; waiting for Identify or Resume.
@@ -337,6 +355,8 @@ impl Session {
             wake_at: None,
             in_flight_bytes: 0,
             backlogged_since: None,
+            paced: VecDeque::new(),
+            paced_bytes: 0,
             config,
         };
         let encoder = parse_connect_query(request_target)
@@ -389,6 +409,7 @@ impl Session {
                 }
             }
             Input::Dispatch(event) => self.handle_dispatch(now, event),
+            Input::DispatchPaced(event) => self.handle_dispatch_paced(now, event),
             Input::RequestHeartbeat => {
                 if let Phase::Live(live) = &self.phase {
                     let seq = Some(live.seq_sent).filter(|s| *s > 0);
@@ -502,14 +523,41 @@ impl Session {
             ClientPayload::VoiceStateUpdate(v) if live => {
                 self.outputs.push_back(Output::VoiceStateUpdate(v))
             }
-            ClientPayload::RequestGuildMembers(r) if live => {
-                self.outputs.push_back(Output::RequestGuildMembers(r))
-            }
+            ClientPayload::RequestGuildMembers(r) if live => self.handle_request_guild_members(r),
             ClientPayload::RequestSoundboardSounds(r) if live => {
                 self.outputs.push_back(Output::RequestSoundboardSounds(r))
             }
             other => self.close(GatewayError::NotAuthenticated(op_of(&other))),
         }
+    }
+
+    /// op 8, with Discord's rules that need the session's intents and shard
+    /// (discord-api-docs, gateway-events "Request Guild Members"):
+    /// - `presences: true` without GUILD_PRESENCES "will always be false": answered
+    ///   without presences.
+    /// - The whole member list (`query: ""` without `user_ids`) needs GUILD_MEMBERS.
+    ///   Discord does not close the connection then; it sends no chunk at all (reported
+    ///   in discord-api-docs#5855 and discordrb#53), and so does Flux. The clients check
+    ///   the intent themselves before they ask (discord.py, discordeno).
+    /// - A guild that is not on this connection's gateway shard gets no chunk either.
+    ///
+    /// Cost: op 8 counts against the 120/60 s command limit like every payload, so a
+    /// flood closes with 4008 before it can ask for more than 120 guild scans a minute.
+    fn handle_request_guild_members(&mut self, mut request: RequestGuildMembers) {
+        let Phase::Live(live) = &self.phase else {
+            debug_assert!(false, "op 8 is handled only when live");
+            return;
+        };
+        let intents = live.state.intents;
+        if !live.state.shard.carries_guild(request.guild_id) {
+            return;
+        }
+        let whole_list = request.user_ids.is_none() && request.query.as_deref() == Some("");
+        if whole_list && !intents.contains(Intents::GUILD_MEMBERS) {
+            return;
+        }
+        request.presences &= intents.contains(Intents::GUILD_PRESENCES);
+        self.outputs.push_back(Output::RequestGuildMembers(request));
     }
 
     fn handle_identified(&mut self, now: Micros, identity: Identity) {
@@ -637,6 +685,21 @@ impl Session {
         self.pump(now);
     }
 
+    fn handle_dispatch_paced(&mut self, now: Micros, event: Arc<Dispatch>) {
+        let Phase::Live(live) = &self.phase else {
+            return;
+        };
+        if !event.visible_to(live.state.intents, live.state.shard) {
+            return;
+        }
+        self.paced_bytes += event.ring_bytes();
+        self.paced.push_back(event);
+        if self.paced_bytes > PACED_BYTES_MAX {
+            return self.close(GatewayError::SlowConsumer);
+        }
+        self.pump(now);
+    }
+
     fn handle_tick(&mut self, now: Micros) {
         if let Some(since) = self.backlogged_since {
             if now.since(since) >= self.config.slow_consumer_grace_ms.saturating_mul(1000) {
@@ -667,8 +730,15 @@ impl Session {
                 return;
             };
             if live.seq_sent == live.state.ring.seq_last() {
-                self.backlogged_since = None;
-                return;
+                let Some(next) = self.paced.pop_front() else {
+                    self.backlogged_since = None;
+                    return;
+                };
+                // Nothing unsent is in the ring, so whatever this push evicts was sent.
+                self.paced_bytes -= next.ring_bytes();
+                live.state.ring.push(next);
+                debug_assert_eq!(live.seq_sent + 1, live.state.ring.seq_last());
+                debug_assert!(live.state.ring.covers(live.seq_sent + 1));
             }
             if self.in_flight_bytes >= self.config.send_window_bytes {
                 self.backlogged_since.get_or_insert(now);
@@ -723,6 +793,8 @@ impl Session {
         let resumable = state.is_some();
         self.phase = Phase::Ended(state);
         self.backlogged_since = None;
+        self.paced.clear();
+        self.paced_bytes = 0;
         self.outputs.push_back(Output::SessionEnded { resumable });
     }
 
