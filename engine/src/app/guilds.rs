@@ -435,6 +435,9 @@ impl FluxApp {
         for event in &sync.events {
             self.deliver_guild_event(out, guild_id, event, old.as_deref());
         }
+        for user in &joined {
+            self.announce_presence_in(out, *user, guild_id);
+        }
         if !left.is_empty() {
             self.guild_left(out, guild_id, &left, sync.guild.is_none());
         }

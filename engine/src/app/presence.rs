@@ -149,6 +149,27 @@ impl FluxApp {
         }
     }
 
+    /// Someone joined `guild_id`: its other members' local sessions learn their presence
+    /// (if they are not offline), as Discord sends PRESENCE_UPDATE after GUILD_MEMBER_ADD.
+    pub(super) fn announce_presence_in(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        user_id: u64,
+        guild_id: u64,
+    ) {
+        let Some(presence) = self.presences.get(&user_id).cloned() else {
+            return;
+        };
+        let d = encode(&presence_json(user_id, &presence, guild_id));
+        let event = Dispatch::new(
+            "PRESENCE_UPDATE",
+            d.to_vec(),
+            DispatchScope::Guild(guild_id),
+            Intents::GUILD_PRESENCES,
+        );
+        self.fan_out(out, guild_id, &event);
+    }
+
     /// The presence objects of `guild`'s members who are not offline, as this core
     /// knows them.
     pub(super) fn guild_presences(&self, guild: &Guild) -> Vec<Value> {
