@@ -265,7 +265,7 @@ impl Messages {
         for guild in &world.guilds {
             let snapshot = GuildSnapshot::of_guild(guild);
             for channel in &guild.channels {
-                let channel_snapshot = ChannelSnapshot::of_channel(channel);
+                let channel_snapshot = ChannelSnapshot::of_guild_channel(guild, channel);
                 let viewers = members_who_can_view(&snapshot, &channel_snapshot);
                 channels.insert(
                     channel.id.0,
