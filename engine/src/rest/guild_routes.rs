@@ -167,7 +167,8 @@ pub fn guild_route(method: Method, path: &str) -> Option<Result<GuildRoute, Rest
             | ["channels", _, "thread-members", "@me"]
     );
     // `/guilds/templates`-style words are other routes, not a malformed guild id.
-    let other_word = matches!(segments, ["guilds", word, ..] if !word.starts_with(|c: char| c.is_ascii_digit()));
+    let other_word =
+        matches!(segments, ["guilds", word, ..] if !word.starts_with(|c: char| c.is_ascii_digit()));
     if !known || other_word {
         return None;
     }
@@ -237,11 +238,31 @@ mod tests {
         use Method::{Delete, Get, Other, Patch, Post, Put};
         let table: &[(Method, &str, Result<GuildRoute, RestError>)] = &[
             (Post, "/api/v10/guilds", Ok(GuildRoute::CreateGuild)),
-            (Get, "/api/v10/guilds/1", Ok(GuildRoute::GetGuild(GuildId(1)))),
-            (Patch, "/api/v9/guilds/1", Ok(GuildRoute::ModifyGuild(GuildId(1)))),
-            (Delete, "/api/guilds/1/", Ok(GuildRoute::DeleteGuild(GuildId(1)))),
-            (Get, "/api/v10/guilds/2/channels", Ok(GuildRoute::ListChannels(GuildId(2)))),
-            (Post, "/api/v10/guilds/2/channels", Ok(GuildRoute::CreateChannel(GuildId(2)))),
+            (
+                Get,
+                "/api/v10/guilds/1",
+                Ok(GuildRoute::GetGuild(GuildId(1))),
+            ),
+            (
+                Patch,
+                "/api/v9/guilds/1",
+                Ok(GuildRoute::ModifyGuild(GuildId(1))),
+            ),
+            (
+                Delete,
+                "/api/guilds/1/",
+                Ok(GuildRoute::DeleteGuild(GuildId(1))),
+            ),
+            (
+                Get,
+                "/api/v10/guilds/2/channels",
+                Ok(GuildRoute::ListChannels(GuildId(2))),
+            ),
+            (
+                Post,
+                "/api/v10/guilds/2/channels",
+                Ok(GuildRoute::CreateChannel(GuildId(2))),
+            ),
             (
                 Patch,
                 "/api/v10/guilds/2/channels",
@@ -252,9 +273,21 @@ mod tests {
                 "/api/v10/guilds/2/threads/active",
                 Ok(GuildRoute::ActiveThreads(GuildId(2))),
             ),
-            (Get, "/api/v10/channels/3", Ok(GuildRoute::GetChannel(ChannelId(3)))),
-            (Patch, "/api/v10/channels/3", Ok(GuildRoute::ModifyChannel(ChannelId(3)))),
-            (Delete, "/api/v10/channels/3", Ok(GuildRoute::DeleteChannel(ChannelId(3)))),
+            (
+                Get,
+                "/api/v10/channels/3",
+                Ok(GuildRoute::GetChannel(ChannelId(3))),
+            ),
+            (
+                Patch,
+                "/api/v10/channels/3",
+                Ok(GuildRoute::ModifyChannel(ChannelId(3))),
+            ),
+            (
+                Delete,
+                "/api/v10/channels/3",
+                Ok(GuildRoute::DeleteChannel(ChannelId(3))),
+            ),
             (
                 Put,
                 "/api/v10/channels/3/permissions/4",
@@ -268,9 +301,16 @@ mod tests {
             (
                 Post,
                 "/api/v10/channels/3/messages/5/threads",
-                Ok(GuildRoute::StartThreadFromMessage(ChannelId(3), MessageId(5))),
+                Ok(GuildRoute::StartThreadFromMessage(
+                    ChannelId(3),
+                    MessageId(5),
+                )),
             ),
-            (Post, "/api/v10/channels/3/threads", Ok(GuildRoute::StartThread(ChannelId(3)))),
+            (
+                Post,
+                "/api/v10/channels/3/threads",
+                Ok(GuildRoute::StartThread(ChannelId(3))),
+            ),
             (
                 Put,
                 "/api/v10/channels/3/thread-members/@me",
@@ -283,9 +323,21 @@ mod tests {
             ),
             (Get, "/api/v10/guilds", Err(RestError::MethodNotAllowed)),
             (Put, "/api/v10/guilds/1", Err(RestError::MethodNotAllowed)),
-            (Other, "/api/v10/channels/1", Err(RestError::MethodNotAllowed)),
-            (Get, "/api/v10/channels/3/threads", Err(RestError::MethodNotAllowed)),
-            (Get, "/api/v10/channels/3/permissions/4", Err(RestError::MethodNotAllowed)),
+            (
+                Other,
+                "/api/v10/channels/1",
+                Err(RestError::MethodNotAllowed),
+            ),
+            (
+                Get,
+                "/api/v10/channels/3/threads",
+                Err(RestError::MethodNotAllowed),
+            ),
+            (
+                Get,
+                "/api/v10/channels/3/permissions/4",
+                Err(RestError::MethodNotAllowed),
+            ),
         ];
         for (method, path, expected) in table {
             assert_eq!(
@@ -321,11 +373,21 @@ mod tests {
         for (method, path, field) in [
             (Method::Get, "/api/v10/guilds/1x", "guild_id"),
             (Method::Get, "/api/v10/channels/-1", "channel_id"),
-            (Method::Put, "/api/v10/channels/1/permissions/abc", "overwrite_id"),
-            (Method::Post, "/api/v10/channels/1/messages/x/threads", "message_id"),
+            (
+                Method::Put,
+                "/api/v10/channels/1/permissions/abc",
+                "overwrite_id",
+            ),
+            (
+                Method::Post,
+                "/api/v10/channels/1/messages/x/threads",
+                "message_id",
+            ),
         ] {
             match guild_route(method, path) {
-                Some(Err(RestError::InvalidFormBody { field: got, code, .. })) => {
+                Some(Err(RestError::InvalidFormBody {
+                    field: got, code, ..
+                })) => {
                     assert_eq!((got, code), (field, "NUMBER_TYPE_COERCE"), "{path}");
                 }
                 other => panic!("{path}: {other:?}"),

@@ -19,8 +19,8 @@
 //! token's home core (`ratelimit` module docs say how to wire it).
 
 mod error;
-mod handlers;
 pub mod guild_routes;
+mod handlers;
 pub mod messages;
 pub mod ratelimit;
 mod router;

@@ -51,8 +51,8 @@ pub use json::{
 };
 pub use model::{
     Account, Application, Ban, Channel, ChannelKind, Guild, Invite, Member, OverwriteTarget,
-    PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup, VoiceSettings, World,
-    APPLICATION_FLAGS_PRIVILEGED,
+    PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
+    VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
 pub use store::{load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::iso8601_from_unix_ms;

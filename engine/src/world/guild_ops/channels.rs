@@ -41,8 +41,7 @@ use crate::rest::RestError;
 use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::channel_json;
 use crate::world::model::{
-    Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings,
-    VoiceSettings,
+    Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings, VoiceSettings,
 };
 use crate::world::permissions::Permissions;
 
@@ -215,7 +214,11 @@ pub(super) fn positions(
         Ok(Value::Array(items)) => items,
         Ok(_) => {
             let mut errors = FormErrors::default();
-            errors.add(&[], "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType");
+            errors.add(
+                &[],
+                "LIST_TYPE_CONVERT",
+                "Only iterables may be used in a ListType",
+            );
             return errors.finish().map(|()| Outcome::read(204, Vec::new()));
         }
         Err(_) => return Err(RestError::InvalidJson),
@@ -226,9 +229,11 @@ pub(super) fn positions(
         let key = item_index.to_string();
         if let Some(change) = read_position(&mut errors, guild, &key, item) {
             match updated.iter_mut().find(|(index, _)| *index == change.0) {
-                Some(_) => {
-                    errors.add(&[key.as_str(), "id"], "CHANNEL_DUPLICATE", "Duplicate channel.")
-                }
+                Some(_) => errors.add(
+                    &[key.as_str(), "id"],
+                    "CHANNEL_DUPLICATE",
+                    "Duplicate channel.",
+                ),
                 None => updated.push(change),
             }
         }
@@ -256,7 +261,11 @@ fn read_position(
     item: &Value,
 ) -> Option<(usize, Channel)> {
     let Value::Object(object) = item else {
-        errors.add(&[key], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType");
+        errors.add(
+            &[key],
+            "DICT_TYPE_CONVERT",
+            "Only dictionaries may be used in a DictType",
+        );
         return None;
     };
     let Some(id) = object.get("id") else {
@@ -284,7 +293,11 @@ fn read_position(
             _ => match value.as_i64().and_then(|p| i32::try_from(p).ok()) {
                 Some(position) => channel.position = position,
                 None => {
-                    errors.add(&[key, "position"], "NUMBER_TYPE_COERCE", "Value is not int.");
+                    errors.add(
+                        &[key, "position"],
+                        "NUMBER_TYPE_COERCE",
+                        "Value is not int.",
+                    );
                     ok = false;
                 }
             },
@@ -295,11 +308,19 @@ fn read_position(
             None => ok = false,
             Some(parent) => {
                 let parent = parent.map(ChannelId);
-                if parent_ok(guild, parent, Some(id), matches!(channel.kind, ChannelKind::Category))
-                {
+                if parent_ok(
+                    guild,
+                    parent,
+                    Some(id),
+                    matches!(channel.kind, ChannelKind::Category),
+                ) {
                     channel.parent_id = parent;
                 } else {
-                    errors.add(&[key, "parent_id"], "CHANNEL_PARENT_INVALID", "Invalid parent.");
+                    errors.add(
+                        &[key, "parent_id"],
+                        "CHANNEL_PARENT_INVALID",
+                        "Invalid parent.",
+                    );
                     ok = false;
                 }
             }
@@ -577,7 +598,11 @@ impl ChannelPatch {
                 true,
             )),
             default_auto_archive_duration: errors
-                .choice(object, "default_auto_archive_duration", &AUTO_ARCHIVE_MINUTES)
+                .choice(
+                    object,
+                    "default_auto_archive_duration",
+                    &AUTO_ARCHIVE_MINUTES,
+                )
                 .and_then(|minutes| u32::try_from(minutes).ok()),
             bitrate: errors
                 .integer(object, "bitrate", 8_000, 96_000, true)
@@ -586,9 +611,17 @@ impl ChannelPatch {
             rtc_region: errors.string(object, "rtc_region", 1, 32, true),
             ..ChannelPatch::default()
         };
-        if patch.name.as_ref().is_some_and(|name| name.trim().is_empty()) {
+        if patch
+            .name
+            .as_ref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
             patch.name = None;
-            errors.add(&["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+            errors.add(
+                &["name"],
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            );
         }
         if let Some(value) = object.get("parent_id") {
             if let Some(parent) = errors.snowflake(value, &["parent_id"]) {
@@ -693,7 +726,11 @@ fn read_overwrites(
             Some(value) => match value.as_u64() {
                 Some(kind @ (0 | 1)) => Some(kind),
                 _ => {
-                    errors.add(&path("type"), "BASE_TYPE_CHOICES", "Value must be one of {0, 1}.");
+                    errors.add(
+                        &path("type"),
+                        "BASE_TYPE_CHOICES",
+                        "Value must be one of {0, 1}.",
+                    );
                     None
                 }
             },

@@ -240,7 +240,10 @@ mod tests {
             panic!("errors were recorded");
         };
         assert_eq!(value["name"]["_errors"][0]["code"], "BASE_TYPE_BAD_LENGTH");
-        assert_eq!(value["position"]["_errors"][0]["code"], "NUMBER_TYPE_COERCE");
+        assert_eq!(
+            value["position"]["_errors"][0]["code"],
+            "NUMBER_TYPE_COERCE"
+        );
         assert_eq!(value["nsfw"]["_errors"][0]["code"], "BASE_TYPE_BOOLEAN");
         assert_eq!(
             value["permission_overwrites"]["0"]["id"]["_errors"][0]["code"],
@@ -254,7 +257,10 @@ mod tests {
         let object =
             parse_object(br#"{"a": "abc", "b": null, "c": 5, "d": true, "e": "42", "f": "8"}"#)
                 .unwrap();
-        assert_eq!(errors.string(&object, "a", 1, 3, false), Some(Some("abc".into())));
+        assert_eq!(
+            errors.string(&object, "a", 1, 3, false),
+            Some(Some("abc".into()))
+        );
         assert_eq!(errors.string(&object, "b", 1, 3, true), Some(None));
         assert_eq!(errors.integer(&object, "c", 0, 5, false), Some(Some(5)));
         assert_eq!(errors.choice(&object, "c", &[1, 5]), Some(5));
@@ -272,6 +278,9 @@ mod tests {
     #[test]
     fn bodies_that_are_not_objects() {
         assert_eq!(parse_object(b"{"), Err(RestError::InvalidJson));
-        assert!(matches!(parse_object(b"[1]"), Err(RestError::InvalidForm(_))));
+        assert!(matches!(
+            parse_object(b"[1]"),
+            Err(RestError::InvalidForm(_))
+        ));
     }
 }

@@ -28,9 +28,7 @@ use crate::gateway::Intents;
 use crate::rest::RestError;
 use crate::world::ids::{ChannelId, GuildId, UserId};
 use crate::world::json::guild_json;
-use crate::world::model::{
-    Channel, ChannelKind, Guild, Member, Role, TextSettings, VoiceSettings,
-};
+use crate::world::model::{Channel, ChannelKind, Guild, Member, Role, TextSettings, VoiceSettings};
 use crate::world::permissions::{Permissions, EVERYONE_DEFAULT};
 
 /// The AFK timeouts Discord allows, in seconds.
@@ -39,8 +37,8 @@ const AFK_TIMEOUTS: [i64; 5] = [60, 300, 900, 1800, 3600];
 /// The locales Discord accepts for `preferred_locale`.
 const LOCALES: [&str; 31] = [
     "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
-    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
-    "th", "zh-CN", "ja", "zh-TW",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th",
+    "zh-CN", "ja", "zh-TW",
 ];
 
 /// `POST /guilds`: the new guild and its 201 answer (no events: the app derives the
@@ -144,7 +142,10 @@ pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outc
     let mut value = guild_json(guild);
     if with_counts {
         if let Value::Object(object) = &mut value {
-            object.insert("approximate_member_count".into(), guild.members.len().into());
+            object.insert(
+                "approximate_member_count".into(),
+                guild.members.len().into(),
+            );
             object.insert("approximate_presence_count".into(), 0.into());
         }
     }
@@ -188,7 +189,9 @@ pub(super) fn modify(
     let name = errors.string(&object, "name", 2, 100, false).flatten();
     let description = errors.string(&object, "description", 0, 120, true);
     let afk_timeout = errors.choice(&object, "afk_timeout", &AFK_TIMEOUTS);
-    let locale = errors.string(&object, "preferred_locale", 1, 16, false).flatten();
+    let locale = errors
+        .string(&object, "preferred_locale", 1, 16, false)
+        .flatten();
     if let Some(locale) = &locale {
         if !LOCALES.contains(&locale.as_str()) {
             errors.add(
@@ -287,7 +290,11 @@ fn channel_field(
     match guild.channel(id) {
         Some(channel) if kind_ok(&channel.kind) => Some(Some(id)),
         _ => {
-            errors.add(&[key], "CHANNEL_TYPE_INVALID", "Invalid channel for this field.");
+            errors.add(
+                &[key],
+                "CHANNEL_TYPE_INVALID",
+                "Invalid channel for this field.",
+            );
             None
         }
     }

@@ -73,9 +73,7 @@ pub fn apply(
         GuildRoute::ModifyGuild(id) => guilds::modify(guild_checked_mut(guild, id)?, body, cx),
         GuildRoute::DeleteGuild(id) => guilds::delete(guild_checked_mut(guild, id)?, cx),
         GuildRoute::ListChannels(id) => channels::list(guild_checked(guild, id)?, cx),
-        GuildRoute::CreateChannel(id) => {
-            channels::create(guild_checked_mut(guild, id)?, body, cx)
-        }
+        GuildRoute::CreateChannel(id) => channels::create(guild_checked_mut(guild, id)?, body, cx),
         GuildRoute::ModifyChannelPositions(id) => {
             channels::positions(guild_checked_mut(guild, id)?, body, cx)
         }
@@ -210,7 +208,10 @@ pub(super) fn channel_access(
 /// The members who may view `channel` in `guild` now.
 pub(super) fn viewers(guild: &Guild, channel: &Channel) -> BTreeSet<UserId> {
     let snapshot = GuildSnapshot::of_guild(guild);
-    members_who_can_view(&snapshot, &ChannelSnapshot::of_guild_channel(guild, channel))
+    members_who_can_view(
+        &snapshot,
+        &ChannelSnapshot::of_guild_channel(guild, channel),
+    )
 }
 
 /// A GUILDS-intent dispatch about a channel, seen by its viewers after the change.

@@ -95,7 +95,9 @@ impl Fixture {
                 let mut world = self.world.clone();
                 world.guilds[0] = self.guild.clone();
                 if !guild_deleted(&self.guild) {
-                    world.validate().expect("a changed guild keeps the invariants");
+                    world
+                        .validate()
+                        .expect("a changed guild keeps the invariants");
                 }
             }
         }
@@ -121,7 +123,12 @@ impl Fixture {
 
     fn set_everyone(&mut self, permissions: Permissions) {
         let everyone = self.guild.id.everyone_role();
-        let role = self.guild.roles.iter_mut().find(|r| r.id == everyone).unwrap();
+        let role = self
+            .guild
+            .roles
+            .iter_mut()
+            .find(|r| r.id == everyone)
+            .unwrap();
         role.permissions = permissions.bits();
     }
 
@@ -140,14 +147,24 @@ impl Fixture {
             flags: 0,
         });
         let member = self.member;
-        let entry = self.guild.members.iter_mut().find(|m| m.user_id == member).unwrap();
+        let entry = self
+            .guild
+            .members
+            .iter_mut()
+            .find(|m| m.user_id == member)
+            .unwrap();
         entry.roles.push(role);
     }
 
     fn hide_text_from_everyone(&mut self) {
         let everyone = self.guild.id.everyone_role();
         let text = self.text;
-        let channel = self.guild.channels.iter_mut().find(|c| c.id == text).unwrap();
+        let channel = self
+            .guild
+            .channels
+            .iter_mut()
+            .find(|c| c.id == text)
+            .unwrap();
         channel.permission_overwrites.push(PermissionOverwrite {
             target: OverwriteTarget::Role(everyone),
             allow: 0,
@@ -197,12 +214,20 @@ fn get_guild_for_members_only() {
     assert_eq!((outcome.status, outcome.changed), (200, false));
     assert_eq!(value["id"], id.to_string());
     assert!(value.get("approximate_member_count").is_none());
-    let outcome = f.run_query(f.member, R::GetGuild(id), "with_counts=true", "").unwrap();
+    let outcome = f
+        .run_query(f.member, R::GetGuild(id), "with_counts=true", "")
+        .unwrap();
     let value: Value = serde_json::from_slice(&outcome.body).unwrap();
     assert_eq!(value["approximate_member_count"], 2);
     assert_eq!(value["approximate_presence_count"], 0);
-    assert_eq!(f.run(OUTSIDER, R::GetGuild(id), "").err(), Some(RestError::UnknownGuild));
-    let code = form_error_at(f.run_query(f.member, R::GetGuild(id), "with_counts=maybe", ""), &["with_counts"]);
+    assert_eq!(
+        f.run(OUTSIDER, R::GetGuild(id), "").err(),
+        Some(RestError::UnknownGuild)
+    );
+    let code = form_error_at(
+        f.run_query(f.member, R::GetGuild(id), "with_counts=maybe", ""),
+        &["with_counts"],
+    );
     assert_eq!(code, "BASE_TYPE_BOOLEAN");
 }
 
@@ -210,7 +235,11 @@ fn get_guild_for_members_only() {
 fn modify_guild() {
     let mut f = fixture();
     let id = f.guild.id;
-    let (outcome, value) = f.ok(f.owner, R::ModifyGuild(id), r#"{"name": "Renamed", "afk_timeout": 900, "afk_channel_id": null}"#);
+    let (outcome, value) = f.ok(
+        f.owner,
+        R::ModifyGuild(id),
+        r#"{"name": "Renamed", "afk_timeout": 900, "afk_channel_id": null}"#,
+    );
     assert!(outcome.changed);
     assert_eq!(value["name"], "Renamed");
     assert_eq!(f.guild.afk_timeout, 900);
@@ -221,18 +250,44 @@ fn modify_guild() {
     let (outcome, _) = f.ok(f.owner, R::ModifyGuild(id), r#"{"name": "Renamed"}"#);
     assert!(!outcome.changed && outcome.events.is_empty());
     assert_eq!(
-        f.run(f.member, R::ModifyGuild(id), r#"{"name": "Mine"}"#).err(),
+        f.run(f.member, R::ModifyGuild(id), r#"{"name": "Mine"}"#)
+            .err(),
         Some(RestError::MissingPermissions)
     );
-    assert_eq!(f.run(OUTSIDER, R::ModifyGuild(id), "{}").err(), Some(RestError::UnknownGuild));
-    let result = f.run(f.owner, R::ModifyGuild(id), r#"{"name": "x", "afk_timeout": 7}"#);
+    assert_eq!(
+        f.run(OUTSIDER, R::ModifyGuild(id), "{}").err(),
+        Some(RestError::UnknownGuild)
+    );
+    let result = f.run(
+        f.owner,
+        R::ModifyGuild(id),
+        r#"{"name": "x", "afk_timeout": 7}"#,
+    );
     assert_eq!(form_error_at(result, &["name"]), "BASE_TYPE_BAD_LENGTH");
-    let result = f.run(f.owner, R::ModifyGuild(id), &format!(r#"{{"afk_channel_id": "{}"}}"#, f.text));
-    assert_eq!(form_error_at(result, &["afk_channel_id"]), "CHANNEL_TYPE_INVALID");
+    let result = f.run(
+        f.owner,
+        R::ModifyGuild(id),
+        &format!(r#"{{"afk_channel_id": "{}"}}"#, f.text),
+    );
+    assert_eq!(
+        form_error_at(result, &["afk_channel_id"]),
+        "CHANNEL_TYPE_INVALID"
+    );
     let result = f.run(f.owner, R::ModifyGuild(id), r#"{"preferred_locale": "xx"}"#);
-    assert_eq!(form_error_at(result, &["preferred_locale"]), "LOCALE_INVALID");
-    assert_eq!(f.run(f.owner, R::ModifyGuild(id), "[]").map(|_| ()), Err(RestError::InvalidForm(json!({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries may be used in a DictType"}]}))));
-    assert_eq!(f.run(f.owner, R::ModifyGuild(id), "{").err(), Some(RestError::InvalidJson));
+    assert_eq!(
+        form_error_at(result, &["preferred_locale"]),
+        "LOCALE_INVALID"
+    );
+    assert_eq!(
+        f.run(f.owner, R::ModifyGuild(id), "[]").map(|_| ()),
+        Err(RestError::InvalidForm(
+            json!({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries may be used in a DictType"}]})
+        ))
+    );
+    assert_eq!(
+        f.run(f.owner, R::ModifyGuild(id), "{").err(),
+        Some(RestError::InvalidJson)
+    );
 }
 
 #[test]
@@ -241,8 +296,15 @@ fn only_the_owner_transfers_ownership() {
     let id = f.guild.id;
     f.grant_member(Permissions::ADMINISTRATOR);
     let body = format!(r#"{{"owner_id": "{}"}}"#, f.member);
-    assert_eq!(f.run(f.member, R::ModifyGuild(id), &body).err(), Some(RestError::MissingPermissions));
-    let result = f.run(f.owner, R::ModifyGuild(id), &format!(r#"{{"owner_id": "{OUTSIDER}"}}"#));
+    assert_eq!(
+        f.run(f.member, R::ModifyGuild(id), &body).err(),
+        Some(RestError::MissingPermissions)
+    );
+    let result = f.run(
+        f.owner,
+        R::ModifyGuild(id),
+        &format!(r#"{{"owner_id": "{OUTSIDER}"}}"#),
+    );
     assert_eq!(form_error_at(result, &["owner_id"]), "GUILD_OWNER_INVALID");
     f.ok(f.owner, R::ModifyGuild(id), &body);
     assert_eq!(f.guild.owner_id, f.member);
@@ -253,8 +315,14 @@ fn delete_guild_is_owner_only() {
     let mut f = fixture();
     let id = f.guild.id;
     f.grant_member(Permissions::ADMINISTRATOR);
-    assert_eq!(f.run(f.member, R::DeleteGuild(id), "").err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::DeleteGuild(id), "").err(), Some(RestError::UnknownGuild));
+    assert_eq!(
+        f.run(f.member, R::DeleteGuild(id), "").err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::DeleteGuild(id), "").err(),
+        Some(RestError::UnknownGuild)
+    );
     assert!(!guild_deleted(&f.guild));
     let (outcome, _) = f.ok(f.owner, R::DeleteGuild(id), "");
     assert_eq!((outcome.status, outcome.changed), (204, true));
@@ -276,16 +344,30 @@ fn create_guild_makes_the_caller_owner() {
         users: &f.world,
         next_id: &mut next_id,
     };
-    let (guild, outcome) =
-        create_guild(GuildId(55), br#"{"name": "New", "verification_level": 2, "roles": []}"#, &mut cx).unwrap();
+    let (guild, outcome) = create_guild(
+        GuildId(55),
+        br#"{"name": "New", "verification_level": 2, "roles": []}"#,
+        &mut cx,
+    )
+    .unwrap();
     assert_eq!((outcome.status, outcome.changed), (201, true));
-    assert!(outcome.events.is_empty(), "GUILD_CREATE is the app's to derive");
+    assert!(
+        outcome.events.is_empty(),
+        "GUILD_CREATE is the app's to derive"
+    );
     assert_eq!(guild.owner_id, f.member);
     assert_eq!(guild.members.len(), 1);
     assert_eq!(guild.verification_level, 2);
     assert_eq!(guild.roles[0].id, GuildId(55).everyone_role());
-    assert_eq!(guild.roles[0].permissions, crate::world::permissions::EVERYONE_DEFAULT);
-    let kinds: Vec<u8> = guild.channels.iter().map(|c| c.kind.discord_type()).collect();
+    assert_eq!(
+        guild.roles[0].permissions,
+        crate::world::permissions::EVERYONE_DEFAULT
+    );
+    let kinds: Vec<u8> = guild
+        .channels
+        .iter()
+        .map(|c| c.kind.discord_type())
+        .collect();
     assert_eq!(kinds, [0, 2]);
     assert_eq!(guild.system_channel_id, Some(guild.channels[0].id));
     let mut world = f.world.clone();
@@ -294,9 +376,15 @@ fn create_guild_makes_the_caller_owner() {
     let value: Value = serde_json::from_slice(&outcome.body).unwrap();
     assert_eq!(value["name"], "New");
 
-    let code = form_error_at(create_guild(GuildId(56), br#"{"name": "N"}"#, &mut cx).map(|(_, o)| o), &["name"]);
+    let code = form_error_at(
+        create_guild(GuildId(56), br#"{"name": "N"}"#, &mut cx).map(|(_, o)| o),
+        &["name"],
+    );
     assert_eq!(code, "BASE_TYPE_BAD_LENGTH");
-    let code = form_error_at(create_guild(GuildId(56), br#"{}"#, &mut cx).map(|(_, o)| o), &["name"]);
+    let code = form_error_at(
+        create_guild(GuildId(56), br#"{}"#, &mut cx).map(|(_, o)| o),
+        &["name"],
+    );
     assert_eq!(code, "BASE_TYPE_REQUIRED");
     cx.actor = UserId(123_456);
     assert_eq!(
@@ -312,16 +400,28 @@ fn list_channels_excludes_threads() {
     let mut f = fixture();
     f.thread_from_message(9_000);
     let (_, value) = f.ok(f.member, R::ListChannels(f.guild.id), "");
-    let ids: Vec<&str> = value.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [f.text.to_string(), f.voice.to_string()]);
-    assert_eq!(f.run(OUTSIDER, R::ListChannels(f.guild.id), "").err(), Some(RestError::UnknownGuild));
+    assert_eq!(
+        f.run(OUTSIDER, R::ListChannels(f.guild.id), "").err(),
+        Some(RestError::UnknownGuild)
+    );
 }
 
 #[test]
 fn create_channel() {
     let mut f = fixture();
     let id = f.guild.id;
-    let (outcome, value) = f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Off Topic", "topic": "anything"}"#);
+    let (outcome, value) = f.ok(
+        f.owner,
+        R::CreateChannel(id),
+        r#"{"name": "Off Topic", "topic": "anything"}"#,
+    );
     assert_eq!(outcome.status, 201);
     assert_eq!(value["name"], "off-topic");
     assert_eq!(value["type"], 0);
@@ -331,24 +431,62 @@ fn create_channel() {
     assert_eq!(outcome.events[0].audience, Audience::Channel(new_id));
     assert_eq!(f.channel(new_id).position, 1, "after #general");
 
-    let (_, category) = f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Stuff", "type": 4}"#);
-    let body = format!(r#"{{"name": "Lounge", "type": 2, "parent_id": "{}", "user_limit": 5}}"#, category["id"].as_str().unwrap());
+    let (_, category) = f.ok(
+        f.owner,
+        R::CreateChannel(id),
+        r#"{"name": "Stuff", "type": 4}"#,
+    );
+    let body = format!(
+        r#"{{"name": "Lounge", "type": 2, "parent_id": "{}", "user_limit": 5}}"#,
+        category["id"].as_str().unwrap()
+    );
     let (_, voice) = f.ok(f.owner, R::CreateChannel(id), &body);
     assert_eq!(voice["parent_id"], category["id"]);
     assert_eq!(voice["user_limit"], 5);
     assert_eq!(voice["name"], "Lounge");
 
-    assert_eq!(f.run(f.member, R::CreateChannel(id), r#"{"name": "x"}"#).err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::CreateChannel(id), r#"{"name": "x"}"#).err(), Some(RestError::UnknownGuild));
-    assert_eq!(form_error_at(f.run(f.owner, R::CreateChannel(id), r#"{"name": "x", "type": 5}"#), &["type"]), "BASE_TYPE_CHOICES");
-    assert_eq!(form_error_at(f.run(f.owner, R::CreateChannel(id), r#"{"type": 0}"#), &["name"]), "BASE_TYPE_REQUIRED");
+    assert_eq!(
+        f.run(f.member, R::CreateChannel(id), r#"{"name": "x"}"#)
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::CreateChannel(id), r#"{"name": "x"}"#)
+            .err(),
+        Some(RestError::UnknownGuild)
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::CreateChannel(id), r#"{"name": "x", "type": 5}"#),
+            &["type"]
+        ),
+        "BASE_TYPE_CHOICES"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::CreateChannel(id), r#"{"type": 0}"#),
+            &["name"]
+        ),
+        "BASE_TYPE_REQUIRED"
+    );
     let body = format!(r#"{{"name": "x", "parent_id": "{}"}}"#, f.text);
-    assert_eq!(form_error_at(f.run(f.owner, R::CreateChannel(id), &body), &["parent_id"]), "CHANNEL_PARENT_INVALID");
+    assert_eq!(
+        form_error_at(f.run(f.owner, R::CreateChannel(id), &body), &["parent_id"]),
+        "CHANNEL_PARENT_INVALID"
+    );
     let body = r#"{"name": "x", "permission_overwrites": [{"id": "1", "type": 0}, {"id": "x", "type": 1}]}"#;
     let result = f.run(f.owner, R::CreateChannel(id), body);
-    let Err(RestError::InvalidForm(errors)) = result else { panic!("{result:?}") };
-    assert_eq!(errors["permission_overwrites"]["0"]["id"]["_errors"][0]["code"], "UNKNOWN_ROLE");
-    assert_eq!(errors["permission_overwrites"]["1"]["id"]["_errors"][0]["code"], "NUMBER_TYPE_COERCE");
+    let Err(RestError::InvalidForm(errors)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(
+        errors["permission_overwrites"]["0"]["id"]["_errors"][0]["code"],
+        "UNKNOWN_ROLE"
+    );
+    assert_eq!(
+        errors["permission_overwrites"]["1"]["id"]["_errors"][0]["code"],
+        "NUMBER_TYPE_COERCE"
+    );
 }
 
 #[test]
@@ -357,12 +495,28 @@ fn overwrites_grant_only_what_the_caller_has() {
     let id = f.guild.id;
     f.grant_member(Permissions::MANAGE_CHANNELS | Permissions::MANAGE_ROLES);
     let everyone = id.everyone_role();
-    let own = format!(r#"{{"name": "x", "permission_overwrites": [{{"id": "{everyone}", "type": 0, "deny": "{}"}}]}}"#, Permissions::SEND_MESSAGES.bits());
+    let own = format!(
+        r#"{{"name": "x", "permission_overwrites": [{{"id": "{everyone}", "type": 0, "deny": "{}"}}]}}"#,
+        Permissions::SEND_MESSAGES.bits()
+    );
     f.ok(f.member, R::CreateChannel(id), &own);
-    let admin = format!(r#"{{"name": "y", "permission_overwrites": [{{"id": "{everyone}", "type": 0, "allow": "{}"}}]}}"#, Permissions::ADMINISTRATOR.bits());
-    assert_eq!(f.run(f.member, R::CreateChannel(id), &admin).err(), Some(RestError::MissingPermissions));
-    let put = format!(r#"{{"type": 0, "allow": "{}"}}"#, Permissions::BAN_MEMBERS.bits());
-    assert_eq!(f.run(f.member, R::PutOverwrite(f.text, everyone.0), &put).err(), Some(RestError::MissingPermissions));
+    let admin = format!(
+        r#"{{"name": "y", "permission_overwrites": [{{"id": "{everyone}", "type": 0, "allow": "{}"}}]}}"#,
+        Permissions::ADMINISTRATOR.bits()
+    );
+    assert_eq!(
+        f.run(f.member, R::CreateChannel(id), &admin).err(),
+        Some(RestError::MissingPermissions)
+    );
+    let put = format!(
+        r#"{{"type": 0, "allow": "{}"}}"#,
+        Permissions::BAN_MEMBERS.bits()
+    );
+    assert_eq!(
+        f.run(f.member, R::PutOverwrite(f.text, everyone.0), &put)
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
 }
 
 #[test]
@@ -371,24 +525,58 @@ fn channel_positions() {
     let id = f.guild.id;
     let (_, category) = f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Cat", "type": 4, "permission_overwrites": [{"id": "777", "type": 1, "allow": "1024"}]}"#);
     let category = category["id"].as_str().unwrap().to_string();
-    let body = format!(r#"[{{"id": "{}", "position": 5, "parent_id": "{category}", "lock_permissions": true}}, {{"id": "{}", "position": 3}}]"#, f.text, f.voice);
+    let body = format!(
+        r#"[{{"id": "{}", "position": 5, "parent_id": "{category}", "lock_permissions": true}}, {{"id": "{}", "position": 3}}]"#,
+        f.text, f.voice
+    );
     let (outcome, _) = f.ok(f.owner, R::ModifyChannelPositions(id), &body);
     assert_eq!((outcome.status, outcome.changed), (204, true));
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE", "CHANNEL_UPDATE"]);
     let text = f.channel(f.text);
-    assert_eq!((text.position, text.parent_id.map(|p| p.to_string())), (5, Some(category.clone())));
-    assert_eq!(text.permission_overwrites.len(), 1, "locked to the category");
+    assert_eq!(
+        (text.position, text.parent_id.map(|p| p.to_string())),
+        (5, Some(category.clone()))
+    );
+    assert_eq!(
+        text.permission_overwrites.len(),
+        1,
+        "locked to the category"
+    );
     assert_eq!(f.channel(f.voice).position, 3);
     let (outcome, _) = f.ok(f.owner, R::ModifyChannelPositions(id), &body);
     assert!(!outcome.changed && outcome.events.is_empty());
 
-    assert_eq!(f.run(f.member, R::ModifyChannelPositions(id), "[]").err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::ModifyChannelPositions(id), "[]").err(), Some(RestError::UnknownGuild));
-    let body = format!(r#"[{{"id": "{}", "position": 1}}, {{"id": "12345"}}]"#, f.text);
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannelPositions(id), &body), &["1", "id"]), "CHANNEL_INVALID");
+    assert_eq!(
+        f.run(f.member, R::ModifyChannelPositions(id), "[]").err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::ModifyChannelPositions(id), "[]").err(),
+        Some(RestError::UnknownGuild)
+    );
+    let body = format!(
+        r#"[{{"id": "{}", "position": 1}}, {{"id": "12345"}}]"#,
+        f.text
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::ModifyChannelPositions(id), &body),
+            &["1", "id"]
+        ),
+        "CHANNEL_INVALID"
+    );
     let body = format!(r#"[{{"id": "{}", "parent_id": "{}"}}]"#, f.text, f.voice);
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannelPositions(id), &body), &["0", "parent_id"]), "CHANNEL_PARENT_INVALID");
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannelPositions(id), "{}"), &[]), "LIST_TYPE_CONVERT");
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::ModifyChannelPositions(id), &body),
+            &["0", "parent_id"]
+        ),
+        "CHANNEL_PARENT_INVALID"
+    );
+    assert_eq!(
+        form_error_at(f.run(f.owner, R::ModifyChannelPositions(id), "{}"), &[]),
+        "LIST_TYPE_CONVERT"
+    );
 }
 
 #[test]
@@ -397,51 +585,113 @@ fn get_channel_refusals() {
     let (outcome, value) = f.ok(f.member, R::GetChannel(f.text), "");
     assert_eq!(outcome.status, 200);
     assert_eq!(value["id"], f.text.to_string());
-    assert_eq!(f.run(f.member, R::GetChannel(ChannelId(1)), "").err(), Some(RestError::UnknownChannel));
-    assert_eq!(f.run(OUTSIDER, R::GetChannel(f.text), "").err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::GetChannel(ChannelId(1)), "").err(),
+        Some(RestError::UnknownChannel)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::GetChannel(f.text), "").err(),
+        Some(RestError::MissingAccess)
+    );
     f.hide_text_from_everyone();
-    assert_eq!(f.run(f.member, R::GetChannel(f.text), "").err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::GetChannel(f.text), "").err(),
+        Some(RestError::MissingAccess)
+    );
     f.ok(f.owner, R::GetChannel(f.text), "");
 }
 
 #[test]
 fn modify_channel() {
     let mut f = fixture();
-    let (outcome, value) = f.ok(f.owner, R::ModifyChannel(f.text), r#"{"topic": "news", "rate_limit_per_user": 10, "nsfw": true, "bitrate": 9000}"#);
+    let (outcome, value) = f.ok(
+        f.owner,
+        R::ModifyChannel(f.text),
+        r#"{"topic": "news", "rate_limit_per_user": 10, "nsfw": true, "bitrate": 9000}"#,
+    );
     assert_eq!(value["topic"], "news");
     assert_eq!(value["rate_limit_per_user"], 10);
     assert_eq!(value["nsfw"], true);
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
     assert_eq!(outcome.events[0].audience, Audience::Channel(f.text));
-    let (_, value) = f.ok(f.owner, R::ModifyChannel(f.voice), r#"{"bitrate": 9000, "topic": "ignored"}"#);
+    let (_, value) = f.ok(
+        f.owner,
+        R::ModifyChannel(f.voice),
+        r#"{"bitrate": 9000, "topic": "ignored"}"#,
+    );
     assert_eq!(value["bitrate"], 9000);
     let (outcome, _) = f.ok(f.owner, R::ModifyChannel(f.voice), r#"{"bitrate": 9000}"#);
     assert!(!outcome.changed);
 
-    assert_eq!(f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#).err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::ModifyChannel(f.text), "{}").err(), Some(RestError::MissingAccess));
-    assert_eq!(f.run(f.owner, R::ModifyChannel(ChannelId(3)), "{}").err(), Some(RestError::UnknownChannel));
+    assert_eq!(
+        f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#)
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::ModifyChannel(f.text), "{}").err(),
+        Some(RestError::MissingAccess)
+    );
+    assert_eq!(
+        f.run(f.owner, R::ModifyChannel(ChannelId(3)), "{}").err(),
+        Some(RestError::UnknownChannel)
+    );
     let long = "t".repeat(1025);
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannel(f.text), &format!(r#"{{"topic": "{long}"}}"#)), &["topic"]), "BASE_TYPE_BAD_LENGTH");
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannel(f.text), r#"{"type": 2}"#), &["type"]), "BASE_TYPE_CHOICES");
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannel(f.voice), r#"{"user_limit": 100}"#), &["user_limit"]), "NUMBER_TYPE_MAX");
+    assert_eq!(
+        form_error_at(
+            f.run(
+                f.owner,
+                R::ModifyChannel(f.text),
+                &format!(r#"{{"topic": "{long}"}}"#)
+            ),
+            &["topic"]
+        ),
+        "BASE_TYPE_BAD_LENGTH"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::ModifyChannel(f.text), r#"{"type": 2}"#),
+            &["type"]
+        ),
+        "BASE_TYPE_CHOICES"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::ModifyChannel(f.voice), r#"{"user_limit": 100}"#),
+            &["user_limit"]
+        ),
+        "NUMBER_TYPE_MAX"
+    );
     f.grant_member(Permissions::MANAGE_CHANNELS);
     assert_eq!(
-        f.run(f.member, R::ModifyChannel(f.text), r#"{"permission_overwrites": []}"#).err(),
+        f.run(
+            f.member,
+            R::ModifyChannel(f.text),
+            r#"{"permission_overwrites": []}"#
+        )
+        .err(),
         Some(RestError::MissingPermissions),
         "overwrites need MANAGE_ROLES too"
     );
     f.ok(f.member, R::ModifyChannel(f.text), r#"{"name": "renamed"}"#);
     f.hide_text_from_everyone();
     f.guild.roles.last_mut().unwrap().permissions = Permissions::MANAGE_CHANNELS.bits();
-    assert_eq!(f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#).err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#)
+            .err(),
+        Some(RestError::MissingAccess)
+    );
 }
 
 #[test]
 fn delete_channel_cleans_up() {
     let mut f = fixture();
     let id = f.guild.id;
-    let (_, category) = f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Cat", "type": 4}"#);
+    let (_, category) = f.ok(
+        f.owner,
+        R::CreateChannel(id),
+        r#"{"name": "Cat", "type": 4}"#,
+    );
     let category = ChannelId(category["id"].as_str().unwrap().parse().unwrap());
     let body = format!(r#"[{{"id": "{}", "parent_id": "{category}"}}]"#, f.voice);
     f.ok(f.owner, R::ModifyChannelPositions(id), &body);
@@ -462,52 +712,119 @@ fn delete_channel_cleans_up() {
         uses: 0,
         temporary: false,
     });
-    assert_eq!(f.run(f.member, R::DeleteChannel(f.text), "").err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::DeleteChannel(f.text), "").err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::DeleteChannel(f.text), "").err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::DeleteChannel(f.text), "").err(),
+        Some(RestError::MissingAccess)
+    );
     let (outcome, _) = f.ok(f.owner, R::DeleteChannel(f.text), "");
-    assert_eq!(event_names(&outcome), ["CHANNEL_DELETE", "THREAD_DELETE", "GUILD_UPDATE"]);
+    assert_eq!(
+        event_names(&outcome),
+        ["CHANNEL_DELETE", "THREAD_DELETE", "GUILD_UPDATE"]
+    );
     let viewers: BTreeSet<UserId> = [f.owner, f.member].into();
     assert_eq!(outcome.events[0].audience, Audience::Users(viewers));
     assert!(f.guild.channel(f.text).is_none());
     assert!(f.guild.channel(thread).is_none());
     assert!(f.guild.invites.is_empty());
     assert_eq!(f.guild.system_channel_id, None);
-    assert_eq!(f.run(f.owner, R::DeleteChannel(f.text), "").err(), Some(RestError::UnknownChannel));
+    assert_eq!(
+        f.run(f.owner, R::DeleteChannel(f.text), "").err(),
+        Some(RestError::UnknownChannel)
+    );
 }
 
 #[test]
 fn permission_overwrites() {
     let mut f = fixture();
     let everyone = f.guild.id.everyone_role();
-    let body = format!(r#"{{"type": 0, "deny": "{}"}}"#, Permissions::VIEW_CHANNEL.bits());
+    let body = format!(
+        r#"{{"type": 0, "deny": "{}"}}"#,
+        Permissions::VIEW_CHANNEL.bits()
+    );
     let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &body);
     assert_eq!((outcome.status, outcome.changed), (204, true));
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
     assert_eq!(f.channel(f.text).permission_overwrites.len(), 1);
-    assert_eq!(f.run(f.member, R::GetChannel(f.text), "").err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::GetChannel(f.text), "").err(),
+        Some(RestError::MissingAccess)
+    );
     // Putting it again replaces, not adds.
     let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &body);
     assert!(!outcome.changed);
-    let member_body = format!(r#"{{"type": 1, "allow": {}}}"#, Permissions::VIEW_CHANNEL.bits());
+    let member_body = format!(
+        r#"{{"type": 1, "allow": {}}}"#,
+        Permissions::VIEW_CHANNEL.bits()
+    );
     f.ok(f.owner, R::PutOverwrite(f.text, f.member.0), &member_body);
     f.ok(f.member, R::GetChannel(f.text), "");
 
-    assert_eq!(f.run(f.member, R::PutOverwrite(f.text, everyone.0), &body).err(), Some(RestError::MissingPermissions));
-    assert_eq!(f.run(OUTSIDER, R::PutOverwrite(f.text, everyone.0), &body).err(), Some(RestError::MissingAccess));
-    assert_eq!(f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 0}"#).err(), Some(RestError::UnknownRole));
-    assert_eq!(f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 1}"#).err(), Some(RestError::UnknownUser));
-    assert_eq!(form_error_at(f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 3}"#), &["type"]), "BASE_TYPE_CHOICES");
-    assert_eq!(form_error_at(f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{}"#), &["type"]), "BASE_TYPE_REQUIRED");
-    assert_eq!(form_error_at(f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 0, "allow": "x"}"#), &["allow"]), "NUMBER_TYPE_COERCE");
+    assert_eq!(
+        f.run(f.member, R::PutOverwrite(f.text, everyone.0), &body)
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::PutOverwrite(f.text, everyone.0), &body)
+            .err(),
+        Some(RestError::MissingAccess)
+    );
+    assert_eq!(
+        f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 0}"#)
+            .err(),
+        Some(RestError::UnknownRole)
+    );
+    assert_eq!(
+        f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 1}"#)
+            .err(),
+        Some(RestError::UnknownUser)
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 3}"#),
+            &["type"]
+        ),
+        "BASE_TYPE_CHOICES"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{}"#),
+            &["type"]
+        ),
+        "BASE_TYPE_REQUIRED"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(
+                f.owner,
+                R::PutOverwrite(f.text, 99),
+                r#"{"type": 0, "allow": "x"}"#
+            ),
+            &["allow"]
+        ),
+        "NUMBER_TYPE_COERCE"
+    );
     let thread = f.thread_from_message(9_002);
-    assert_eq!(f.run(f.owner, R::PutOverwrite(thread, everyone.0), &body).err(), Some(WRONG_CHANNEL_TYPE));
+    assert_eq!(
+        f.run(f.owner, R::PutOverwrite(thread, everyone.0), &body)
+            .err(),
+        Some(WRONG_CHANNEL_TYPE)
+    );
 
     let (outcome, _) = f.ok(f.owner, R::DeleteOverwrite(f.text, everyone.0), "");
     assert_eq!((outcome.status, outcome.changed), (204, true));
     assert_eq!(f.channel(f.text).permission_overwrites.len(), 1);
     let (outcome, _) = f.ok(f.owner, R::DeleteOverwrite(f.text, everyone.0), "");
     assert!(!outcome.changed);
-    assert_eq!(f.run(f.member, R::DeleteOverwrite(f.text, f.member.0), "").err(), Some(RestError::MissingPermissions));
+    assert_eq!(
+        f.run(f.member, R::DeleteOverwrite(f.text, f.member.0), "")
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
 }
 
 // ---- threads ------------------------------------------------------------------------
@@ -516,7 +833,11 @@ fn permission_overwrites() {
 fn start_thread_from_message() {
     let mut f = fixture();
     let route = R::StartThreadFromMessage(f.text, MessageId(5_000));
-    let (outcome, value) = f.ok(f.member, route, r#"{"name": "chat", "auto_archive_duration": 60}"#);
+    let (outcome, value) = f.ok(
+        f.member,
+        route,
+        r#"{"name": "chat", "auto_archive_duration": 60}"#,
+    );
     assert_eq!(outcome.status, 201);
     assert_eq!(value["id"], "5000");
     assert_eq!(value["type"], 11);
@@ -526,17 +847,83 @@ fn start_thread_from_message() {
     assert_eq!(value["member_count"], 1);
     assert_eq!(event_names(&outcome), ["THREAD_CREATE"]);
     assert_eq!(outcome.events[0].d["newly_created"], true);
-    assert_eq!(outcome.events[0].audience, Audience::Channel(ChannelId(5_000)));
-    assert_eq!(f.run(f.member, route, r#"{"name": "again"}"#).err(), Some(THREAD_EXISTS_FOR_TEST));
-    assert_eq!(f.run(f.owner, R::StartThreadFromMessage(f.voice, MessageId(5_001)), r#"{"name": "v"}"#).err(), Some(WRONG_CHANNEL_TYPE));
-    assert_eq!(form_error_at(f.run(f.member, R::StartThreadFromMessage(f.text, MessageId(5_002)), "{}"), &["name"]), "BASE_TYPE_REQUIRED");
-    assert_eq!(form_error_at(f.run(f.member, R::StartThreadFromMessage(f.text, MessageId(5_002)), r#"{"name": "n", "auto_archive_duration": 5}"#), &["auto_archive_duration"]), "BASE_TYPE_CHOICES");
-    assert_eq!(f.run(OUTSIDER, R::StartThreadFromMessage(f.text, MessageId(5_002)), r#"{"name": "n"}"#).err(), Some(RestError::MissingAccess));
-    assert_eq!(f.run(f.member, R::StartThreadFromMessage(ChannelId(4), MessageId(5_002)), r#"{"name": "n"}"#).err(), Some(RestError::UnknownChannel));
+    assert_eq!(
+        outcome.events[0].audience,
+        Audience::Channel(ChannelId(5_000))
+    );
+    assert_eq!(
+        f.run(f.member, route, r#"{"name": "again"}"#).err(),
+        Some(THREAD_EXISTS_FOR_TEST)
+    );
+    assert_eq!(
+        f.run(
+            f.owner,
+            R::StartThreadFromMessage(f.voice, MessageId(5_001)),
+            r#"{"name": "v"}"#
+        )
+        .err(),
+        Some(WRONG_CHANNEL_TYPE)
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(
+                f.member,
+                R::StartThreadFromMessage(f.text, MessageId(5_002)),
+                "{}"
+            ),
+            &["name"]
+        ),
+        "BASE_TYPE_REQUIRED"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(
+                f.member,
+                R::StartThreadFromMessage(f.text, MessageId(5_002)),
+                r#"{"name": "n", "auto_archive_duration": 5}"#
+            ),
+            &["auto_archive_duration"]
+        ),
+        "BASE_TYPE_CHOICES"
+    );
+    assert_eq!(
+        f.run(
+            OUTSIDER,
+            R::StartThreadFromMessage(f.text, MessageId(5_002)),
+            r#"{"name": "n"}"#
+        )
+        .err(),
+        Some(RestError::MissingAccess)
+    );
+    assert_eq!(
+        f.run(
+            f.member,
+            R::StartThreadFromMessage(ChannelId(4), MessageId(5_002)),
+            r#"{"name": "n"}"#
+        )
+        .err(),
+        Some(RestError::UnknownChannel)
+    );
     f.set_everyone(Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES);
-    assert_eq!(f.run(f.member, R::StartThreadFromMessage(f.text, MessageId(5_002)), r#"{"name": "n"}"#).err(), Some(RestError::MissingPermissions));
+    assert_eq!(
+        f.run(
+            f.member,
+            R::StartThreadFromMessage(f.text, MessageId(5_002)),
+            r#"{"name": "n"}"#
+        )
+        .err(),
+        Some(RestError::MissingPermissions)
+    );
     f.hide_text_from_everyone();
-    assert_eq!(f.run(f.member, R::StartThreadFromMessage(f.text, MessageId(5_002)), r#"{"name": "n"}"#).err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(
+            f.member,
+            R::StartThreadFromMessage(f.text, MessageId(5_002)),
+            r#"{"name": "n"}"#
+        )
+        .err(),
+        Some(RestError::MissingAccess)
+    );
 }
 
 const THREAD_EXISTS_FOR_TEST: RestError = RestError::Coded {
@@ -549,25 +936,56 @@ const THREAD_EXISTS_FOR_TEST: RestError = RestError::Coded {
 fn private_threads_need_the_permission_and_hide_from_others() {
     let mut f = fixture();
     let route = R::StartThread(f.text);
-    assert_eq!(f.run(f.member, route, r#"{"name": "secret"}"#).err(), Some(RestError::MissingPermissions), "type 12 by default");
+    assert_eq!(
+        f.run(f.member, route, r#"{"name": "secret"}"#).err(),
+        Some(RestError::MissingPermissions),
+        "type 12 by default"
+    );
     let (_, public) = f.ok(f.member, route, r#"{"name": "open", "type": 11}"#);
     assert_eq!(public["type"], 11);
-    let (outcome, private) = f.ok(f.owner, route, r#"{"name": "secret", "type": 12, "invitable": false}"#);
+    let (outcome, private) = f.ok(
+        f.owner,
+        route,
+        r#"{"name": "secret", "type": 12, "invitable": false}"#,
+    );
     assert_eq!(private["type"], 12);
     assert_eq!(private["thread_metadata"]["invitable"], false);
     let private_id = ChannelId(private["id"].as_str().unwrap().parse().unwrap());
     assert_eq!(outcome.events[0].audience, Audience::Channel(private_id));
     assert_eq!(viewers(&f.guild, f.channel(private_id)), [f.owner].into());
-    assert_eq!(f.run(f.member, R::GetChannel(private_id), "").err(), Some(RestError::MissingAccess));
-    assert_eq!(f.run(f.member, R::JoinThread(private_id), "").err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::GetChannel(private_id), "").err(),
+        Some(RestError::MissingAccess)
+    );
+    assert_eq!(
+        f.run(f.member, R::JoinThread(private_id), "").err(),
+        Some(RestError::MissingAccess)
+    );
     let (_, active) = f.ok(f.member, R::ActiveThreads(f.guild.id), "");
-    assert_eq!(active["threads"].as_array().unwrap().len(), 1, "only the public one");
-    assert_eq!(active["members"].as_array().unwrap().len(), 1, "the member started it");
+    assert_eq!(
+        active["threads"].as_array().unwrap().len(),
+        1,
+        "only the public one"
+    );
+    assert_eq!(
+        active["members"].as_array().unwrap().len(),
+        1,
+        "the member started it"
+    );
     let (_, active) = f.ok(f.owner, R::ActiveThreads(f.guild.id), "");
     assert_eq!(active["threads"].as_array().unwrap().len(), 2);
     assert_eq!(active["members"].as_array().unwrap().len(), 1);
-    assert_eq!(f.run(OUTSIDER, R::ActiveThreads(f.guild.id), "").err(), Some(RestError::UnknownGuild));
-    assert_eq!(form_error_at(f.run(f.owner, route, r#"{"name": "x", "type": 0}"#), &["type"]), "BASE_TYPE_CHOICES");
+    assert_eq!(
+        f.run(OUTSIDER, R::ActiveThreads(f.guild.id), "").err(),
+        Some(RestError::UnknownGuild)
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, route, r#"{"name": "x", "type": 0}"#),
+            &["type"]
+        ),
+        "BASE_TYPE_CHOICES"
+    );
 }
 
 #[test]
@@ -576,9 +994,22 @@ fn join_and_leave_a_thread() {
     let thread = f.thread_from_message(6_000);
     let (outcome, _) = f.ok(f.member, R::JoinThread(thread), "");
     assert_eq!((outcome.status, outcome.changed), (204, true));
-    assert_eq!(event_names(&outcome), ["THREAD_MEMBER_UPDATE", "THREAD_MEMBERS_UPDATE", "THREAD_MEMBERS_UPDATE"]);
-    assert_eq!(outcome.events[0].audience, Audience::Users([f.member].into()));
-    assert_eq!(outcome.events[2].audience, Audience::Users([f.owner].into()));
+    assert_eq!(
+        event_names(&outcome),
+        [
+            "THREAD_MEMBER_UPDATE",
+            "THREAD_MEMBERS_UPDATE",
+            "THREAD_MEMBERS_UPDATE"
+        ]
+    );
+    assert_eq!(
+        outcome.events[0].audience,
+        Audience::Users([f.member].into())
+    );
+    assert_eq!(
+        outcome.events[2].audience,
+        Audience::Users([f.owner].into())
+    );
     assert_eq!(outcome.events[2].intents, Intents::GUILD_MEMBERS);
     assert_eq!(outcome.events[1].d["member_count"], 2);
     assert_eq!(f.channel(thread).kind.thread().unwrap().members.len(), 2);
@@ -586,17 +1017,38 @@ fn join_and_leave_a_thread() {
     assert!(!outcome.changed && outcome.events.is_empty());
 
     let (outcome, _) = f.ok(f.member, R::LeaveThread(thread), "");
-    assert_eq!(event_names(&outcome), ["THREAD_MEMBERS_UPDATE", "THREAD_MEMBERS_UPDATE"]);
-    assert_eq!(outcome.events[0].d["removed_member_ids"], json!([f.member.to_string()]));
+    assert_eq!(
+        event_names(&outcome),
+        ["THREAD_MEMBERS_UPDATE", "THREAD_MEMBERS_UPDATE"]
+    );
+    assert_eq!(
+        outcome.events[0].d["removed_member_ids"],
+        json!([f.member.to_string()])
+    );
     let (outcome, _) = f.ok(f.member, R::LeaveThread(thread), "");
     assert!(!outcome.changed);
 
-    assert_eq!(f.run(f.member, R::JoinThread(f.text), "").err(), Some(WRONG_CHANNEL_TYPE));
-    assert_eq!(f.run(OUTSIDER, R::JoinThread(thread), "").err(), Some(RestError::MissingAccess));
-    assert_eq!(f.run(f.member, R::JoinThread(ChannelId(8)), "").err(), Some(RestError::UnknownChannel));
+    assert_eq!(
+        f.run(f.member, R::JoinThread(f.text), "").err(),
+        Some(WRONG_CHANNEL_TYPE)
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::JoinThread(thread), "").err(),
+        Some(RestError::MissingAccess)
+    );
+    assert_eq!(
+        f.run(f.member, R::JoinThread(ChannelId(8)), "").err(),
+        Some(RestError::UnknownChannel)
+    );
     f.ok(f.owner, R::ModifyChannel(thread), r#"{"archived": true}"#);
-    assert_eq!(f.run(f.member, R::JoinThread(thread), "").err(), Some(THREAD_ARCHIVED_FOR_TEST));
-    assert_eq!(f.run(f.owner, R::LeaveThread(thread), "").err(), Some(THREAD_ARCHIVED_FOR_TEST));
+    assert_eq!(
+        f.run(f.member, R::JoinThread(thread), "").err(),
+        Some(THREAD_ARCHIVED_FOR_TEST)
+    );
+    assert_eq!(
+        f.run(f.owner, R::LeaveThread(thread), "").err(),
+        Some(THREAD_ARCHIVED_FOR_TEST)
+    );
 }
 
 const THREAD_ARCHIVED_FOR_TEST: RestError = RestError::Coded {
@@ -609,22 +1061,68 @@ const THREAD_ARCHIVED_FOR_TEST: RestError = RestError::Coded {
 fn modify_a_thread() {
     let mut f = fixture();
     let thread = f.thread_from_message(7_000);
-    let (outcome, value) = f.ok(f.owner, R::ModifyChannel(thread), r#"{"name": "renamed", "archived": true}"#);
+    let (outcome, value) = f.ok(
+        f.owner,
+        R::ModifyChannel(thread),
+        r#"{"name": "renamed", "archived": true}"#,
+    );
     assert_eq!(event_names(&outcome), ["THREAD_UPDATE"]);
     assert_eq!(value["thread_metadata"]["archived"], true);
     assert_eq!(value["name"], "renamed");
-    assert_eq!(f.channel(thread).kind.thread().unwrap().archive_timestamp_unix_ms, NOW + 1000);
-    assert_eq!(f.run(f.owner, R::ModifyChannel(thread), r#"{"name": "x"}"#).err(), Some(THREAD_ARCHIVED_FOR_TEST));
+    assert_eq!(
+        f.channel(thread)
+            .kind
+            .thread()
+            .unwrap()
+            .archive_timestamp_unix_ms,
+        NOW + 1000
+    );
+    assert_eq!(
+        f.run(f.owner, R::ModifyChannel(thread), r#"{"name": "x"}"#)
+            .err(),
+        Some(THREAD_ARCHIVED_FOR_TEST)
+    );
     // Any member who may send in threads may unarchive an unlocked thread.
     f.ok(f.member, R::ModifyChannel(thread), r#"{"archived": false}"#);
-    assert_eq!(f.run(f.member, R::ModifyChannel(thread), r#"{"name": "mine"}"#).err(), Some(RestError::MissingPermissions), "not the creator");
-    assert_eq!(f.run(f.member, R::ModifyChannel(thread), r#"{"locked": true}"#).err(), Some(RestError::MissingPermissions));
-    f.ok(f.owner, R::ModifyChannel(thread), r#"{"locked": true, "archived": true}"#);
-    assert_eq!(f.run(f.member, R::ModifyChannel(thread), r#"{"archived": false}"#).err(), Some(RestError::MissingPermissions), "locked");
-    assert_eq!(form_error_at(f.run(f.owner, R::ModifyChannel(thread), r#"{"archived": "no"}"#), &["archived"]), "BASE_TYPE_BOOLEAN");
-    assert_eq!(f.run(OUTSIDER, R::ModifyChannel(thread), r#"{"archived": false}"#).err(), Some(RestError::MissingAccess));
+    assert_eq!(
+        f.run(f.member, R::ModifyChannel(thread), r#"{"name": "mine"}"#)
+            .err(),
+        Some(RestError::MissingPermissions),
+        "not the creator"
+    );
+    assert_eq!(
+        f.run(f.member, R::ModifyChannel(thread), r#"{"locked": true}"#)
+            .err(),
+        Some(RestError::MissingPermissions)
+    );
+    f.ok(
+        f.owner,
+        R::ModifyChannel(thread),
+        r#"{"locked": true, "archived": true}"#,
+    );
+    assert_eq!(
+        f.run(f.member, R::ModifyChannel(thread), r#"{"archived": false}"#)
+            .err(),
+        Some(RestError::MissingPermissions),
+        "locked"
+    );
+    assert_eq!(
+        form_error_at(
+            f.run(f.owner, R::ModifyChannel(thread), r#"{"archived": "no"}"#),
+            &["archived"]
+        ),
+        "BASE_TYPE_BOOLEAN"
+    );
+    assert_eq!(
+        f.run(OUTSIDER, R::ModifyChannel(thread), r#"{"archived": false}"#)
+            .err(),
+        Some(RestError::MissingAccess)
+    );
 
-    assert_eq!(f.run(f.member, R::DeleteChannel(thread), "").err(), Some(RestError::MissingPermissions));
+    assert_eq!(
+        f.run(f.member, R::DeleteChannel(thread), "").err(),
+        Some(RestError::MissingPermissions)
+    );
     let (outcome, value) = f.ok(f.owner, R::DeleteChannel(thread), "");
     assert_eq!(value["id"], thread.to_string());
     assert_eq!(event_names(&outcome), ["THREAD_DELETE"]);
@@ -638,9 +1136,17 @@ fn every_channel_kind_is_a_twilight_channel() {
     use twilight_model::channel::{Channel as TwilightChannel, ChannelType};
     let mut f = fixture();
     let id = f.guild.id;
-    f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Cat", "type": 4}"#);
+    f.ok(
+        f.owner,
+        R::CreateChannel(id),
+        r#"{"name": "Cat", "type": 4}"#,
+    );
     f.thread_from_message(8_000);
-    f.ok(f.owner, R::StartThread(f.text), r#"{"name": "p", "type": 12}"#);
+    f.ok(
+        f.owner,
+        R::StartThread(f.text),
+        r#"{"name": "p", "type": 12}"#,
+    );
     let mut seen = Vec::new();
     for channel in &f.guild.channels {
         let value = channel_json(channel);
@@ -654,7 +1160,12 @@ fn every_channel_kind_is_a_twilight_channel() {
             assert_eq!(parsed.owner_id.map(|id| id.get()), Some(thread.owner_id.0));
             assert_eq!(parsed.member_count, Some(1));
             assert_eq!(parsed.message_count, Some(0));
-            for key in ["total_message_sent", "last_message_id", "rate_limit_per_user", "flags"] {
+            for key in [
+                "total_message_sent",
+                "last_message_id",
+                "rate_limit_per_user",
+                "flags",
+            ] {
                 assert!(value.get(key).is_some(), "thread lacks {key}");
             }
         } else {
@@ -703,7 +1214,9 @@ fn guild_answers_are_twilight_guilds() {
     use twilight_model::guild::PartialGuild;
     let mut f = fixture();
     let id = f.guild.id;
-    let outcome = f.run_query(f.owner, R::GetGuild(id), "with_counts=true", "").unwrap();
+    let outcome = f
+        .run_query(f.owner, R::GetGuild(id), "with_counts=true", "")
+        .unwrap();
     let value: Value = serde_json::from_slice(&outcome.body).unwrap();
     let parsed: PartialGuild = serde_json::from_value(value).unwrap();
     assert_eq!(parsed.id.get(), id.0);
@@ -722,8 +1235,20 @@ fn value_strategy(ids: Vec<u64>) -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         prop_oneof![
-            Just(-1i64), Just(0), Just(1), Just(2), Just(4), Just(11), Just(12), Just(60),
-            Just(99), Just(100), Just(1440), Just(8_000), Just(21_601), Just(i64::MAX)
+            Just(-1i64),
+            Just(0),
+            Just(1),
+            Just(2),
+            Just(4),
+            Just(11),
+            Just(12),
+            Just(60),
+            Just(99),
+            Just(100),
+            Just(1440),
+            Just(8_000),
+            Just(21_601),
+            Just(i64::MAX)
         ]
         .prop_map(Value::from),
         "[a-z ]{0,3}".prop_map(Value::from),
@@ -742,11 +1267,33 @@ fn value_strategy(ids: Vec<u64>) -> impl Strategy<Value = Value> {
 
 fn key_strategy() -> impl Strategy<Value = String> {
     proptest::sample::select(vec![
-        "name", "type", "topic", "position", "parent_id", "permission_overwrites", "id",
-        "allow", "deny", "nsfw", "bitrate", "user_limit", "rate_limit_per_user", "archived",
-        "locked", "invitable", "auto_archive_duration", "afk_channel_id", "afk_timeout",
-        "system_channel_id", "owner_id", "verification_level", "description",
-        "lock_permissions", "preferred_locale", "rtc_region", "default_auto_archive_duration",
+        "name",
+        "type",
+        "topic",
+        "position",
+        "parent_id",
+        "permission_overwrites",
+        "id",
+        "allow",
+        "deny",
+        "nsfw",
+        "bitrate",
+        "user_limit",
+        "rate_limit_per_user",
+        "archived",
+        "locked",
+        "invitable",
+        "auto_archive_duration",
+        "afk_channel_id",
+        "afk_timeout",
+        "system_channel_id",
+        "owner_id",
+        "verification_level",
+        "description",
+        "lock_permissions",
+        "preferred_locale",
+        "rtc_region",
+        "default_auto_archive_duration",
     ])
     .prop_map(String::from)
 }
@@ -765,10 +1312,14 @@ fn body_strategy(ids: Vec<u64>) -> impl Strategy<Value = Value> {
         Just(json!({"type": 0, "deny": "1024"})),
         Just(json!({"type": 1, "allow": "2048"})),
         Just(json!({"afk_timeout": 60, "description": "d"})),
-        id.clone().prop_map(|id| json!({"parent_id": id.to_string()})),
-        id.clone().prop_map(|id| json!({"name": "abc", "parent_id": id.to_string()})),
-        id.clone().prop_map(|id| json!({"owner_id": id.to_string()})),
-        id.clone().prop_map(|id| json!({"system_channel_id": id.to_string()})),
+        id.clone()
+            .prop_map(|id| json!({"parent_id": id.to_string()})),
+        id.clone()
+            .prop_map(|id| json!({"name": "abc", "parent_id": id.to_string()})),
+        id.clone()
+            .prop_map(|id| json!({"owner_id": id.to_string()})),
+        id.clone()
+            .prop_map(|id| json!({"system_channel_id": id.to_string()})),
         (id.clone(), any::<bool>()).prop_map(|(id, lock)| {
             json!([{"id": id.to_string(), "position": 2, "lock_permissions": lock}])
         }),
@@ -793,9 +1344,17 @@ fn body_strategy(ids: Vec<u64>) -> impl Strategy<Value = Value> {
 fn contract_fixture() -> (Fixture, Vec<u64>) {
     let mut f = fixture();
     let id = f.guild.id;
-    f.ok(f.owner, R::CreateChannel(id), r#"{"name": "Cat", "type": 4}"#);
+    f.ok(
+        f.owner,
+        R::CreateChannel(id),
+        r#"{"name": "Cat", "type": 4}"#,
+    );
     f.thread_from_message(9_900);
-    f.ok(f.owner, R::StartThread(f.text), r#"{"name": "p", "type": 12}"#);
+    f.ok(
+        f.owner,
+        R::StartThread(f.text),
+        r#"{"name": "p", "type": 12}"#,
+    );
     f.grant_member(Permissions::MANAGE_CHANNELS | Permissions::MANAGE_THREADS);
     let mut ids: Vec<u64> = f.guild.channels.iter().map(|c| c.id.0).collect();
     ids.extend(f.guild.roles.iter().map(|r| r.id.0));

@@ -34,10 +34,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::guild_fields::{parse_object, FormErrors};
-use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
-use super::routes_guild::WRONG_CHANNEL_TYPE;
 use super::channels::{AUTO_ARCHIVE_MINUTES, CHANNELS_MAX, RATE_LIMIT_MAX_S};
+use super::guild_fields::{parse_object, FormErrors};
+use super::routes_guild::WRONG_CHANNEL_TYPE;
+use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
 use super::{encode, Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
 use crate::rest::RestError;
@@ -257,7 +257,11 @@ pub(super) fn join(
     let Some(ChannelKind::Thread(thread)) = guild.channels.get(index).map(|c| &c.kind) else {
         return Err(WRONG_CHANNEL_TYPE);
     };
-    if thread.members.iter().any(|member| member.user_id == cx.actor) {
+    if thread
+        .members
+        .iter()
+        .any(|member| member.user_id == cx.actor)
+    {
         return Ok(Outcome::read(204, Vec::new()));
     }
     let member = ThreadMember {
@@ -302,7 +306,11 @@ pub(super) fn leave(
     let Some(ChannelKind::Thread(thread)) = guild.channels.get(index).map(|c| &c.kind) else {
         return Err(WRONG_CHANNEL_TYPE);
     };
-    if !thread.members.iter().any(|member| member.user_id == cx.actor) {
+    if !thread
+        .members
+        .iter()
+        .any(|member| member.user_id == cx.actor)
+    {
         return Ok(Outcome::read(204, Vec::new()));
     }
     // Taken before leaving: a private thread's leaver may no longer see it.
@@ -362,7 +370,11 @@ fn members_update(
 /// THREAD_MEMBERS_UPDATE to the user who joined or left (GUILDS) and to the thread's
 /// other viewers with GUILD_MEMBERS (Discord sends it to others only with that intent).
 fn members_update_events(d: Value, actor: UserId, viewers: BTreeSet<UserId>) -> Vec<GuildEvent> {
-    let mut events = vec![users_event("THREAD_MEMBERS_UPDATE", d.clone(), [actor].into())];
+    let mut events = vec![users_event(
+        "THREAD_MEMBERS_UPDATE",
+        d.clone(),
+        [actor].into(),
+    )];
     let others: BTreeSet<UserId> = viewers.into_iter().filter(|user| *user != actor).collect();
     if !others.is_empty() {
         events.push(GuildEvent {

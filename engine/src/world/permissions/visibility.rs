@@ -318,9 +318,6 @@ mod tests {
             private_thread_members: Some(BTreeSet::new()),
             ..private
         };
-        assert_eq!(
-            members_who_can_view(&guild, &private),
-            [UserId(1)].into()
-        );
+        assert_eq!(members_who_can_view(&guild, &private), [UserId(1)].into());
     }
 }
