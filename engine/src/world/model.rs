@@ -503,3 +503,42 @@ fn validate_guild(guild: &Guild, user_ids: &HashSet<UserId>) -> Result<(), World
 fn inconsistent(what: String) -> WorldError {
     WorldError::Inconsistent(what)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guilds stored before categories and threads existed still load, and the new
+    /// kinds round-trip through the storage form.
+    #[test]
+    fn channel_kinds_stay_loadable() {
+        let old = r#"{"Text": {"topic": null, "rate_limit_per_user": 0,
+            "default_auto_archive_duration": 1440}}"#;
+        let kind: ChannelKind = serde_json::from_str(old).unwrap();
+        assert_eq!(kind.discord_type(), 0);
+        let voice = r#"{"Voice": {"bitrate": 64000, "user_limit": 0, "rtc_region": null}}"#;
+        assert_eq!(serde_json::from_str::<ChannelKind>(voice).unwrap().discord_type(), 2);
+        let thread = ChannelKind::Thread(ThreadSettings {
+            private: true,
+            owner_id: UserId(1),
+            archived: false,
+            locked: false,
+            auto_archive_duration: 60,
+            archive_timestamp_unix_ms: 5,
+            invitable: true,
+            rate_limit_per_user: 0,
+            members: vec![ThreadMember {
+                user_id: UserId(1),
+                joined_at_unix_ms: 5,
+                flags: 0,
+            }],
+            message_count: 0,
+            total_message_sent: 0,
+            created_at_unix_ms: 5,
+        });
+        for kind in [ChannelKind::Category, thread] {
+            let stored = serde_json::to_string(&kind).unwrap();
+            assert_eq!(serde_json::from_str::<ChannelKind>(&stored).unwrap(), kind);
+        }
+    }
+}
