@@ -517,7 +517,12 @@ mod tests {
         let kind: ChannelKind = serde_json::from_str(old).unwrap();
         assert_eq!(kind.discord_type(), 0);
         let voice = r#"{"Voice": {"bitrate": 64000, "user_limit": 0, "rtc_region": null}}"#;
-        assert_eq!(serde_json::from_str::<ChannelKind>(voice).unwrap().discord_type(), 2);
+        assert_eq!(
+            serde_json::from_str::<ChannelKind>(voice)
+                .unwrap()
+                .discord_type(),
+            2
+        );
         let thread = ChannelKind::Thread(ThreadSettings {
             private: true,
             owner_id: UserId(1),

@@ -67,18 +67,21 @@ pub fn apply(
     body: &[u8],
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, RestError> {
+    if let Some(answer) = read(guild, route, query, cx) {
+        return answer;
+    }
     match *route {
         GuildRoute::CreateGuild => Err(RestError::NotFound),
-        GuildRoute::GetGuild(id) => guilds::get(guild_checked(guild, id)?, query, cx),
+        GuildRoute::GetGuild(_)
+        | GuildRoute::ListChannels(_)
+        | GuildRoute::ActiveThreads(_)
+        | GuildRoute::GetChannel(_) => unreachable!("`read` answers every read route"),
         GuildRoute::ModifyGuild(id) => guilds::modify(guild_checked_mut(guild, id)?, body, cx),
         GuildRoute::DeleteGuild(id) => guilds::delete(guild_checked_mut(guild, id)?, cx),
-        GuildRoute::ListChannels(id) => channels::list(guild_checked(guild, id)?, cx),
         GuildRoute::CreateChannel(id) => channels::create(guild_checked_mut(guild, id)?, body, cx),
         GuildRoute::ModifyChannelPositions(id) => {
             channels::positions(guild_checked_mut(guild, id)?, body, cx)
         }
-        GuildRoute::ActiveThreads(id) => threads::active(guild_checked(guild, id)?, cx),
-        GuildRoute::GetChannel(id) => channels::get(guild, id, cx),
         GuildRoute::ModifyChannel(id) => channels::modify(guild, id, body, cx),
         GuildRoute::DeleteChannel(id) => channels::delete(guild, id, cx),
         GuildRoute::PutOverwrite(id, target) => {
@@ -94,6 +97,32 @@ pub fn apply(
         GuildRoute::JoinThread(id) => threads::join(guild, id, cx),
         GuildRoute::LeaveThread(id) => threads::leave(guild, id, cx),
     }
+}
+
+/// Answers a route that only reads (`GuildRoute::writes` is false) from a shared
+/// `&Guild`, so a core may answer it from its replica without the owner; `None` for a
+/// route that writes.
+pub fn read(
+    guild: &Guild,
+    route: &GuildRoute,
+    query: &str,
+    cx: &OpContext<'_>,
+) -> Option<Result<Outcome, RestError>> {
+    let answer = match *route {
+        GuildRoute::GetGuild(id) => {
+            guild_checked(guild, id).and_then(|g| guilds::get(g, query, cx))
+        }
+        GuildRoute::ListChannels(id) => {
+            guild_checked(guild, id).and_then(|g| channels::list(g, cx))
+        }
+        GuildRoute::ActiveThreads(id) => {
+            guild_checked(guild, id).and_then(|g| threads::active(g, cx))
+        }
+        GuildRoute::GetChannel(id) => channels::get(guild, id, cx),
+        _ => return None,
+    };
+    debug_assert!(!route.writes());
+    Some(answer)
 }
 
 /// `POST /guilds`: a new guild `id` owned by `cx.actor` (see `guilds::create`).

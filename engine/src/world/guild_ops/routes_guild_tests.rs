@@ -1411,3 +1411,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reads_are_answered_from_a_shared_guild() {
+    let f = fixture();
+    let mut next_id = || Ok(1);
+    let cx = OpContext {
+        actor: f.member,
+        now_unix_ms: NOW,
+        users: &f.world,
+        next_id: &mut next_id,
+    };
+    for route in [
+        R::GetGuild(f.guild.id),
+        R::ListChannels(f.guild.id),
+        R::ActiveThreads(f.guild.id),
+        R::GetChannel(f.text),
+    ] {
+        let outcome = read(&f.guild, &route, "", &cx).expect("a read").unwrap();
+        assert_eq!((outcome.status, outcome.changed), (200, false), "{route:?}");
+    }
+    assert!(read(&f.guild, &R::ModifyGuild(f.guild.id), "", &cx).is_none());
+    assert!(read(&f.guild, &R::DeleteChannel(f.text), "", &cx).is_none());
+    let answer = read(
+        &f.guild,
+        &R::GetGuild(f.guild.id),
+        "",
+        &OpContext {
+            actor: OUTSIDER,
+            ..cx
+        },
+    );
+    assert_eq!(answer.map(|a| a.err()), Some(Some(RestError::UnknownGuild)));
+}
