@@ -301,7 +301,11 @@ fn engine_channel(channel: &RefChannel) -> ChannelSnapshot {
             }
         })
         .collect();
-    ChannelSnapshot { class, overwrites }
+    ChannelSnapshot {
+        class,
+        overwrites,
+        private_thread_members: None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------

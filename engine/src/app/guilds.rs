@@ -48,9 +48,12 @@ use super::{FluxApp, FluxMesh};
 use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::guild_routes::{guild_route, GuildRoute};
 use crate::rest::ratelimit::{classify, Verdict};
 use crate::rest::{Method, RestError};
-use crate::world::guild_ops::{encode, Audience, GuildEvent, OpContext, Outcome, Target};
+use crate::world::guild_ops::{
+    encode, routes_guild, Audience, GuildEvent, OpContext, Outcome, Target,
+};
 use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
 use crate::world::{owner_core, Guild, GuildId, UserId, World};
 
@@ -145,20 +148,19 @@ impl GuildState {
 
 /// The owner's operation on an existing guild (`world::guild_ops`).
 pub type ApplyFn = Box<dyn FnOnce(&mut Guild, &mut OpContext) -> Result<Outcome, RestError> + Send>;
-/// The owner's operation creating a guild.
-pub type CreateFn = Box<dyn FnOnce(&mut OpContext) -> Result<(Guild, Outcome), RestError> + Send>;
+/// The owner's operation creating a guild with the id the receiving core chose.
+pub type CreateFn =
+    Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), RestError> + Send>;
 
 /// The owner's half of a call, built by the receiving core from the parsed route: the
 /// route, query and body are moved into the closure, so this file needs to know no
 /// route type.
-#[allow(dead_code)] // built by the route families as they are wired in
 pub enum GuildOp {
-    /// An operation on an existing guild. `deletes`: the guild is gone afterwards.
+    /// An operation on an existing guild.
     Apply {
-        /// The pure operation (`world::guild_ops`).
+        /// The pure operation (`world::guild_ops`). A changed guild left without members
+        /// was deleted (`routes_guild::guild_deleted`).
         op: ApplyFn,
-        /// Whether a changed outcome means the guild is deleted.
-        deletes: bool,
         /// A message (channel, message id) that must exist in the owner's store first
         /// (a thread started from a message); else 10008 Unknown Message.
         needs_message: Option<(u64, u64)>,
@@ -170,7 +172,9 @@ pub enum GuildOp {
 impl std::fmt::Debug for GuildOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GuildOp::Apply { deletes, .. } => write!(f, "GuildOp::Apply(deletes: {deletes})"),
+            GuildOp::Apply { needs_message, .. } => {
+                write!(f, "GuildOp::Apply(needs_message: {needs_message:?})")
+            }
             GuildOp::Create(_) => f.write_str("GuildOp::Create"),
         }
     }
@@ -200,7 +204,6 @@ pub struct GuildSync {
 
 /// What a route parser hands `try_guild_route`: the guild the call acts on (or a new
 /// one) and the owner's operation.
-#[allow(dead_code)] // built by the route families as they are wired in
 pub(super) enum Parsed {
     /// A call on the guild `Target` names.
     Existing(Target, GuildOp),
@@ -218,8 +221,27 @@ fn parse_guild_call(
     query: &str,
     body: &[u8],
 ) -> Option<Result<Parsed, RestError>> {
-    let _ = (method, path, query, body);
+    if let Some(route) = guild_route(method, path) {
+        return Some(route.map(|route| guild_call(route, query, body)));
+    }
     None
+}
+
+/// A guild, channel or thread route (`rest::guild_routes`) as a call for the owner.
+fn guild_call(route: GuildRoute, query: &str, body: &[u8]) -> Parsed {
+    let (query, body) = (query.to_string(), body.to_vec());
+    let Some(target) = route.target() else {
+        return Parsed::Create(GuildOp::Create(Box::new(move |id, cx| {
+            routes_guild::create_guild(id, &body, cx)
+        })));
+    };
+    let needs_message = match route {
+        GuildRoute::StartThreadFromMessage(channel, message) => Some((channel.0, message.0)),
+        _ => None,
+    };
+    let op: ApplyFn =
+        Box::new(move |guild, cx| routes_guild::apply(guild, &route, &query, &body, cx));
+    Parsed::Existing(target, GuildOp::Apply { op, needs_message })
 }
 
 impl FluxApp {
@@ -344,25 +366,23 @@ impl FluxApp {
             next_id: &mut next,
         };
         let (outcome, snapshot) = match call.op {
-            GuildOp::Apply { op, deletes, .. } => {
+            GuildOp::Apply { op, .. } => {
                 let Some(guild) = self.guilds.owned.get_mut(&guild_id) else {
                     let error = RestError::UnknownGuild;
                     return Some(super::messages::error_response(&headers, &error));
                 };
-                let before = deletes.then(|| guild.clone());
                 let outcome = match op(guild, &mut cx) {
                     Ok(outcome) => outcome,
                     Err(error) => return Some(super::messages::error_response(&headers, &error)),
                 };
                 if !outcome.changed {
-                    debug_assert!(before.as_ref().is_none_or(|b| b == guild));
                     return Some(super::messages::json_response(
                         &headers,
                         outcome.status,
                         outcome.body,
                     ));
                 }
-                if deletes {
+                if routes_guild::guild_deleted(guild) {
                     self.guilds.owned.remove(&guild_id);
                     (outcome, None)
                 } else {
@@ -370,7 +390,7 @@ impl FluxApp {
                 }
             }
             GuildOp::Create(create) => {
-                let (guild, outcome) = match create(&mut cx) {
+                let (guild, outcome) = match create(GuildId(guild_id), &mut cx) {
                     Ok(created) => created,
                     Err(error) => return Some(super::messages::error_response(&headers, &error)),
                 };
@@ -648,10 +668,10 @@ impl Recipients {
     }
 }
 
-/// The permission view of `channel`; a thread inherits its parent's overwrites.
+/// The permission view of `channel`; a thread inherits its parent's overwrites and a
+/// private thread shows only to its members and MANAGE_THREADS holders.
 pub(super) fn channel_snapshot(guild: &Guild, channel: &crate::world::Channel) -> ChannelSnapshot {
-    let _ = guild;
-    ChannelSnapshot::of_channel(channel)
+    ChannelSnapshot::of_guild_channel(guild, channel)
 }
 
 /// `serde_json::to_vec` of a value that always serialises.

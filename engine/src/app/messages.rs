@@ -428,6 +428,7 @@ impl Messages {
                 snapshot: ChannelSnapshot {
                     class: crate::world::permissions::ChannelClass::Text,
                     overwrites: Vec::new(),
+                    private_thread_members: None,
                 },
                 viewers: channel.recipients.iter().copied().collect(),
             },

@@ -23,6 +23,7 @@
 
 pub mod bulk_delete;
 mod error;
+pub mod guild_routes;
 mod handlers;
 pub mod messages;
 pub mod multipart;

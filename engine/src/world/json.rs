@@ -12,10 +12,10 @@
 //!
 //! Elsewhere: the gateway frames these as `d` (`engine::gateway`); `rest` sends them.
 
-use super::ids::UserId;
+use super::ids::{ChannelId, UserId};
 use super::model::{
     Application, Channel, ChannelKind, Guild, Member, OverwriteTarget, PermissionOverwrite, Role,
-    User, UserLookup,
+    ThreadMember, ThreadSettings, User, UserLookup,
 };
 use super::timestamp::iso8601_from_unix_ms;
 use serde_json::{json, Map, Value};
@@ -119,8 +119,9 @@ pub fn role_json(role: &Role) -> Value {
     })
 }
 
-/// A guild Channel object of any kind Flux has, with `permission_overwrites` always present
-/// (hikari requires it).
+/// A guild Channel object of any kind Flux has: text, voice and category channels with
+/// `permission_overwrites` always present (hikari requires it); threads in Discord's
+/// thread shape (`thread_fields`).
 pub fn channel_json(channel: &Channel) -> Value {
     let mut value = json!({
         "id": channel.id.to_string(),
@@ -151,6 +152,7 @@ pub fn channel_json(channel: &Channel) -> Value {
                 "default_auto_archive_duration".into(),
                 text.default_auto_archive_duration.into(),
             );
+            object.insert("default_thread_rate_limit_per_user".into(), 0.into());
         }
         ChannelKind::Voice(voice) => {
             object.insert("bitrate".into(), voice.bitrate.into());
@@ -159,8 +161,51 @@ pub fn channel_json(channel: &Channel) -> Value {
             object.insert("video_quality_mode".into(), 1.into());
             object.insert("rate_limit_per_user".into(), 0.into());
         }
+        ChannelKind::Category => {}
+        ChannelKind::Thread(thread) => thread_fields(object, thread),
     }
     value
+}
+
+/// A thread is a channel without position or overwrites of its own (it inherits its
+/// parent's), plus `owner_id`, the counts and `thread_metadata`, as Discord sends it.
+fn thread_fields(object: &mut Map<String, Value>, thread: &ThreadSettings) {
+    object.remove("position");
+    object.remove("permission_overwrites");
+    object.insert("owner_id".into(), thread.owner_id.to_string().into());
+    object.insert(
+        "rate_limit_per_user".into(),
+        thread.rate_limit_per_user.into(),
+    );
+    object.insert("message_count".into(), thread.message_count.into());
+    object.insert("member_count".into(), thread.members.len().min(50).into());
+    object.insert(
+        "total_message_sent".into(),
+        thread.total_message_sent.into(),
+    );
+    object.insert("last_pin_timestamp".into(), Value::Null);
+    object.insert(
+        "thread_metadata".into(),
+        json!({
+            "archived": thread.archived,
+            "auto_archive_duration": thread.auto_archive_duration,
+            "archive_timestamp": iso8601_from_unix_ms(thread.archive_timestamp_unix_ms),
+            "locked": thread.locked,
+            "invitable": thread.invitable,
+            "create_timestamp": iso8601_from_unix_ms(thread.created_at_unix_ms),
+        }),
+    );
+}
+
+/// A thread member object of thread `thread_id` (as THREAD_MEMBERS_UPDATE, THREAD_MEMBER_UPDATE
+/// and `GET /guilds/{id}/threads/active` send it): `id`, `user_id`, `join_timestamp`, `flags`.
+pub fn thread_member_json(thread_id: ChannelId, member: &ThreadMember) -> Value {
+    json!({
+        "id": thread_id.to_string(),
+        "user_id": member.user_id.to_string(),
+        "join_timestamp": iso8601_from_unix_ms(member.joined_at_unix_ms),
+        "flags": member.flags,
+    })
 }
 
 fn overwrite_json(overwrite: &PermissionOverwrite) -> Value {
@@ -250,8 +295,8 @@ pub fn guild_json(guild: &Guild) -> Value {
 /// The `d` of GUILD_CREATE for `for_user`, serialised once into shared bytes.
 ///
 /// It is the Guild object plus the gateway-only fields: `joined_at` (the current user's),
-/// `large`, `unavailable: false`, `member_count`, `members`, `channels`, and empty
-/// `threads`, `presences`, `voice_states`, `stage_instances`, `guild_scheduled_events`,
+/// `large`, `unavailable: false`, `member_count`, `members`, `channels` (without threads),
+/// `threads` (the active ones `for_user` may see), and empty `presences`, `voice_states`, `stage_instances`, `guild_scheduled_events`,
 /// `soundboard_sounds`. A guild with more than `large_threshold` members is `large` and
 /// then carries only `for_user`'s own member (clients chunk the rest with op 8), as
 /// Discord sends only online members; otherwise it carries every member, so discord.py
@@ -287,10 +332,26 @@ pub fn guild_create_json(
     object.insert("unavailable".into(), false.into());
     object.insert("member_count".into(), guild.members.len().into());
     object.insert("members".into(), members.into());
-    let channels: Vec<Value> = guild.channels.iter().map(channel_json).collect();
+    // Threads are not channels here: `threads` lists the active ones (public ones, and
+    // private ones `for_user` belongs to), as Discord does.
+    let (threads, channels): (Vec<&Channel>, Vec<&Channel>) = guild
+        .channels
+        .iter()
+        .partition(|channel| channel.kind.thread().is_some());
+    let channels: Vec<Value> = channels.into_iter().map(channel_json).collect();
     object.insert("channels".into(), channels.into());
+    let threads: Vec<Value> = threads
+        .into_iter()
+        .filter(|channel| {
+            channel.kind.thread().is_some_and(|thread| {
+                !thread.archived
+                    && (!thread.private || thread.members.iter().any(|m| m.user_id == for_user))
+            })
+        })
+        .map(channel_json)
+        .collect();
+    object.insert("threads".into(), threads.into());
     for empty in [
-        "threads",
         "presences",
         "voice_states",
         "stage_instances",

@@ -49,12 +49,13 @@ pub use ids::{
 };
 pub use json::{
     application_json, channel_json, encode, guild_create_json, guild_json, member_json,
-    ready_application_json, ready_user_json, role_json, unavailable_guild_json, user_json,
+    ready_application_json, ready_user_json, role_json, thread_member_json, unavailable_guild_json,
+    user_json,
 };
 pub use model::{
     Account, Application, Ban, Channel, ChannelKind, Guild, Invite, Member, OverwriteTarget,
-    PermissionOverwrite, Role, TextSettings, User, UserLookup, VoiceSettings, World,
-    APPLICATION_FLAGS_PRIVILEGED,
+    PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
+    VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
 pub use store::{load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::iso8601_from_unix_ms;

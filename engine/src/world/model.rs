@@ -154,13 +154,62 @@ pub struct VoiceSettings {
     pub rtc_region: Option<String>,
 }
 
+/// One member of a thread (Discord's thread member object, without the guild member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadMember {
+    /// The member's user.
+    pub user_id: UserId,
+    /// When they joined the thread (Unix milliseconds).
+    pub joined_at_unix_ms: u64,
+    /// Thread member flags (notification settings); 0 in Flux.
+    pub flags: u64,
+}
+
+/// Settings only a thread (Discord types 11 and 12) has. A thread's parent channel is
+/// its `Channel::parent_id`; it has no overwrites of its own (it inherits the parent's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadSettings {
+    /// A private thread (type 12), seen only by its members and MANAGE_THREADS holders;
+    /// otherwise public (type 11).
+    pub private: bool,
+    /// The user who started it.
+    pub owner_id: UserId,
+    /// Archived threads take no messages until unarchived.
+    pub archived: bool,
+    /// Locked threads can be unarchived only by MANAGE_THREADS holders.
+    pub locked: bool,
+    /// Minutes of inactivity before it archives (60, 1440, 4320, 10080).
+    pub auto_archive_duration: u32,
+    /// When `archived` last changed (or the thread was created), Unix milliseconds.
+    pub archive_timestamp_unix_ms: u64,
+    /// Whether non-moderators may add others to a private thread.
+    pub invitable: bool,
+    /// Slow mode in the thread (0–21600 seconds).
+    pub rate_limit_per_user: u32,
+    /// The thread's members, in join order.
+    pub members: Vec<ThreadMember>,
+    /// Messages in the thread now (Discord stops counting deleted ones).
+    pub message_count: u32,
+    /// Messages ever sent in the thread.
+    pub total_message_sent: u32,
+    /// When the thread was created (Unix milliseconds).
+    pub created_at_unix_ms: u64,
+}
+
 /// What kind of channel this is, with that kind's own settings.
+///
+/// Storage compatibility: variants are only ever added (serde's externally tagged form
+/// names them), so guilds stored before a variant existed still load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChannelKind {
     /// A text channel (Discord type 0).
     Text(TextSettings),
     /// A voice channel (Discord type 2).
     Voice(VoiceSettings),
+    /// A category (Discord type 4): holds other channels through their `parent_id`.
+    Category,
+    /// A public or private thread (Discord types 11 and 12) under a text channel.
+    Thread(ThreadSettings),
 }
 
 impl ChannelKind {
@@ -169,6 +218,17 @@ impl ChannelKind {
         match self {
             ChannelKind::Text(_) => 0,
             ChannelKind::Voice(_) => 2,
+            ChannelKind::Category => 4,
+            ChannelKind::Thread(thread) if thread.private => 12,
+            ChannelKind::Thread(_) => 11,
+        }
+    }
+
+    /// The thread settings, when this is a thread.
+    pub fn thread(&self) -> Option<&ThreadSettings> {
+        match self {
+            ChannelKind::Thread(thread) => Some(thread),
+            _ => None,
         }
     }
 }
@@ -445,4 +505,48 @@ fn validate_guild(guild: &Guild, user_ids: &HashSet<UserId>) -> Result<(), World
 
 fn inconsistent(what: String) -> WorldError {
     WorldError::Inconsistent(what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guilds stored before categories and threads existed still load, and the new
+    /// kinds round-trip through the storage form.
+    #[test]
+    fn channel_kinds_stay_loadable() {
+        let old = r#"{"Text": {"topic": null, "rate_limit_per_user": 0,
+            "default_auto_archive_duration": 1440}}"#;
+        let kind: ChannelKind = serde_json::from_str(old).unwrap();
+        assert_eq!(kind.discord_type(), 0);
+        let voice = r#"{"Voice": {"bitrate": 64000, "user_limit": 0, "rtc_region": null}}"#;
+        assert_eq!(
+            serde_json::from_str::<ChannelKind>(voice)
+                .unwrap()
+                .discord_type(),
+            2
+        );
+        let thread = ChannelKind::Thread(ThreadSettings {
+            private: true,
+            owner_id: UserId(1),
+            archived: false,
+            locked: false,
+            auto_archive_duration: 60,
+            archive_timestamp_unix_ms: 5,
+            invitable: true,
+            rate_limit_per_user: 0,
+            members: vec![ThreadMember {
+                user_id: UserId(1),
+                joined_at_unix_ms: 5,
+                flags: 0,
+            }],
+            message_count: 0,
+            total_message_sent: 0,
+            created_at_unix_ms: 5,
+        });
+        for kind in [ChannelKind::Category, thread] {
+            let stored = serde_json::to_string(&kind).unwrap();
+            assert_eq!(serde_json::from_str::<ChannelKind>(&stored).unwrap(), kind);
+        }
+    }
 }

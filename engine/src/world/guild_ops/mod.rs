@@ -22,6 +22,12 @@
 //! - Ids come from `OpContext::next_id` (the owner core's Snowflake generator), times
 //!   from `OpContext::now_unix_ms`.
 
+pub mod channels;
+mod guild_fields;
+pub mod guilds;
+pub mod routes_guild;
+pub mod threads;
+
 use std::collections::BTreeSet;
 
 use serde_json::Value;

@@ -12,8 +12,8 @@
 //! channel.
 //!
 //! Elsewhere: the algorithm itself (`compute.rs`); sessions, intents and shards
-//! (`crate::gateway`). Private threads (visible to their members and MANAGE_THREADS
-//! holders) are not modelled yet: a thread snapshot is treated as a public thread.
+//! (`crate::gateway`). A private thread's snapshot carries its members: only they and
+//! MANAGE_THREADS holders see it (`of_guild_channel` builds thread snapshots).
 //!
 //! Invariant: `roles` holds the @everyone role under the guild id (the model's own
 //! invariant); a member's role that is not in `roles` (deleted meanwhile) grants nothing.
@@ -58,6 +58,9 @@ pub struct ChannelSnapshot {
     pub class: ChannelClass,
     /// The channel's overwrites; for a thread, its parent's.
     pub overwrites: Vec<Overwrite>,
+    /// For a private thread, its members: anyone else needs MANAGE_THREADS to see it.
+    /// `None` for every other channel.
+    pub private_thread_members: Option<BTreeSet<UserId>>,
 }
 
 impl GuildSnapshot {
@@ -132,6 +135,7 @@ impl GuildSnapshot {
     /// let hidden = ChannelSnapshot {
     ///     class: ChannelClass::Text,
     ///     overwrites: vec![Overwrite::role(RoleId(1), Permissions::NONE, Permissions::VIEW_CHANNEL)],
+    ///     private_thread_members: None,
     /// };
     /// assert_eq!(guild.permissions_in(&guild.members[0], &hidden, 0), Permissions::NONE);
     /// ```
@@ -142,7 +146,7 @@ impl GuildSnapshot {
         now_unix_ms: u64,
     ) -> Permissions {
         let base = self.base_permissions(member);
-        permissions_in_channel(
+        let permissions = permissions_in_channel(
             base,
             &channel.overwrites,
             channel.class,
@@ -150,7 +154,18 @@ impl GuildSnapshot {
             member.user_id,
             &member.role_ids,
             is_timed_out(member.communication_disabled_until_unix_ms, now_unix_ms),
-        )
+        );
+        match &channel.private_thread_members {
+            // Discord: a private thread is visible to its members and to those who may
+            // manage threads (both still need to see the parent).
+            Some(members)
+                if !members.contains(&member.user_id)
+                    && !permissions.contains(Permissions::MANAGE_THREADS) =>
+            {
+                Permissions::NONE
+            }
+            _ => permissions,
+        }
     }
 
     fn role_permissions(&self, role: RoleId) -> Permissions {
@@ -159,11 +174,15 @@ impl GuildSnapshot {
 }
 
 impl ChannelSnapshot {
-    /// The permission view of a stored channel.
+    /// The permission view of a stored channel. A thread needs its parent's overwrites,
+    /// which only the guild has: use [`ChannelSnapshot::of_guild_channel`] for threads
+    /// (here a thread gets no overwrites at all).
     pub fn of_channel(channel: &Channel) -> ChannelSnapshot {
         let class = match channel.kind {
             ChannelKind::Text(_) => ChannelClass::Text,
             ChannelKind::Voice(_) => ChannelClass::Voice,
+            ChannelKind::Category => ChannelClass::Category,
+            ChannelKind::Thread(_) => ChannelClass::Thread,
         };
         let overwrites = channel
             .permission_overwrites
@@ -177,14 +196,39 @@ impl ChannelSnapshot {
                 }
             })
             .collect();
-        ChannelSnapshot { class, overwrites }
+        ChannelSnapshot {
+            class,
+            overwrites,
+            private_thread_members: None,
+        }
     }
 
-    /// A thread of `parent`: threads have no overwrites and inherit their parent's.
+    /// The permission view of `channel` in `guild`: for a thread, its parent's overwrites
+    /// and, when private, its member list (a thread whose parent is gone sees nothing
+    /// but what the guild-level permissions give).
+    pub fn of_guild_channel(guild: &Guild, channel: &Channel) -> ChannelSnapshot {
+        let ChannelKind::Thread(thread) = &channel.kind else {
+            return ChannelSnapshot::of_channel(channel);
+        };
+        let parent = channel
+            .parent_id
+            .and_then(|parent| guild.channel(parent))
+            .map(ChannelSnapshot::of_channel)
+            .unwrap_or_else(|| ChannelSnapshot::of_channel(channel));
+        let mut snapshot = ChannelSnapshot::thread_of(&parent);
+        if thread.private {
+            snapshot.private_thread_members =
+                Some(thread.members.iter().map(|member| member.user_id).collect());
+        }
+        snapshot
+    }
+
+    /// A public thread of `parent`: threads have no overwrites and inherit their parent's.
     pub fn thread_of(parent: &ChannelSnapshot) -> ChannelSnapshot {
         ChannelSnapshot {
             class: ChannelClass::Thread,
             overwrites: parent.overwrites.clone(),
+            private_thread_members: None,
         }
     }
 }
@@ -253,6 +297,7 @@ mod tests {
                 ),
                 Overwrite::role(staff, Permissions::VIEW_CHANNEL, Permissions::NONE),
             ],
+            private_thread_members: None,
         };
         let expected: BTreeSet<UserId> = [UserId(1), UserId(2)].into();
         assert_eq!(members_who_can_view(&guild, &channel), expected);
@@ -267,5 +312,17 @@ mod tests {
         );
         let thread = ChannelSnapshot::thread_of(&channel);
         assert_eq!(members_who_can_view(&guild, &thread), expected);
+        // A private thread: its member 2, and the owner (MANAGE_THREADS); member 3 can
+        // never see the parent, so membership alone would not help them.
+        let private = ChannelSnapshot {
+            private_thread_members: Some([UserId(2), UserId(3)].into()),
+            ..thread
+        };
+        assert_eq!(members_who_can_view(&guild, &private), expected);
+        let private = ChannelSnapshot {
+            private_thread_members: Some(BTreeSet::new()),
+            ..private
+        };
+        assert_eq!(members_who_can_view(&guild, &private), [UserId(1)].into());
     }
 }
