@@ -8,6 +8,7 @@
 //! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
 //! - `/api/…/channels/{id}/messages[/{id}]`: the message path (`messages.rs`), answered
 //!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
+//! - `/auth/{register,login,logout}` (also under `/api/v10`): accounts (`accounts.rs`).
 //! - Everything else: `rest::handle_request`, whose answer always carries
 //!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
 
@@ -38,6 +39,9 @@ impl FluxApp {
                 return HttpAnswer::Respond(Response::not_found());
             }
             return self.handle_test_hook(out, conn, request, hook);
+        }
+        if let Some(answer) = self.try_account_route(out, conn, request) {
+            return answer;
         }
         if let Some(answer) = self.try_message_route(out, conn, request) {
             return answer;

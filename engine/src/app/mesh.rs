@@ -13,6 +13,10 @@
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `AccountSync`    | an account's home core → every core | none |
+//! | `AccountRegister` | receiving core → core 0 (the username registry) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
+//! | `AccountWrite`   | core 0 or receiving core → the account's home core | `AccountUpdate`s, then `MessageAnswer` |
+//! | `AccountUpdate`  | home core → every core (itself too), after durability | `AccountUpdated` |
+//! | `AccountUpdated` | every core → the home core | the `MessageAnswer` once all cores acked |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -99,6 +103,18 @@ pub enum FluxMesh {
     GuildSync(Arc<super::guilds::GuildSync>),
     /// An account was created or changed on its home core: every core's directory takes it.
     AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
+    /// A registration for core 0, which decides whether the name is free (`accounts.rs`).
+    AccountRegister(Box<super::accounts::RegisterCall>),
+    /// An account change for the account's home core (`accounts.rs`).
+    AccountWrite(Box<super::accounts::AccountWrite>),
+    /// A durable account change for every core's directory; acknowledge to `ack_core`.
+    AccountUpdate {
+        sync: Arc<super::accounts::AccountSync>,
+        ack_core: usize,
+        ack: u64,
+    },
+    /// A core took `AccountUpdate` number `ack`.
+    AccountUpdated { ack: u64 },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -197,6 +213,20 @@ impl super::FluxApp {
                 let (account, application) = &*account;
                 self.directory.upsert(account, application.clone());
             }
+            FluxMesh::AccountRegister(call) => {
+                let answered = self.handle_register(out, *call);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::AccountWrite(write) => {
+                let answered = self.handle_account_write(out, *write);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::AccountUpdate {
+                sync,
+                ack_core,
+                ack,
+            } => self.apply_account_update(out, &sync, ack_core, ack),
+            FluxMesh::AccountUpdated { ack } => self.account_update_acked(out, ack),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

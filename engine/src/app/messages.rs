@@ -138,6 +138,8 @@ enum PendingEvent {
     Message(Arc<MessageEvent>),
     /// A guild change (`guilds.rs`).
     Guild(Arc<super::guilds::GuildSync>),
+    /// An account change on its home core (`accounts.rs`).
+    Account(Arc<super::accounts::AccountSync>),
 }
 
 /// A request on its way to the channel's owner core.
@@ -323,6 +325,43 @@ impl Messages {
             event: PendingEvent::Guild(Arc::new(sync)),
         });
         Ok(())
+    }
+
+    /// Appends an account (new, or with a new token generation) to this core's store,
+    /// and queues its answer and broadcast for when it is durable (`accounts.rs`).
+    pub(super) fn append_account(
+        &mut self,
+        sync: super::accounts::AccountSync,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
+        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
+        let mut batch = store.batch();
+        crate::world::persist::put_account(&mut batch, &sync.account);
+        if let Some(application) = &sync.application {
+            crate::world::persist::put_application(&mut batch, application);
+        }
+        if let Some(last) = self.ids.last_id() {
+            batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
+        }
+        let ticket = store
+            .append(&mut batch)
+            .map_err(|_| RestError::StoreFailed)?;
+        self.pending.push_back(PendingWrite {
+            ticket,
+            reply_core,
+            conn,
+            response,
+            event: PendingEvent::Account(Arc::new(sync)),
+        });
+        Ok(())
+    }
+
+    /// Makes every later Snowflake of this core greater than `id` (ids this core issued
+    /// that live in another core's store, such as user ids, survive a clock step back).
+    pub(super) fn resume_ids_after(&mut self, id: u64) {
+        self.ids.resume_after(snowflake::Snowflake::new(id));
     }
 
     /// Rebuilds the channel index and permission view of guild `guild_id` from its new
@@ -988,6 +1027,10 @@ impl FluxApp {
                 for core in 0..self.cores {
                     out.send_mesh(core, FluxMesh::MessageEvent(Arc::clone(&event)));
                 }
+            }
+            PendingEvent::Account(sync) => {
+                // Every core's directory first, then the answer (`accounts.rs`).
+                self.broadcast_account(out, sync, write.reply_core, write.conn, write.response);
             }
             PendingEvent::Guild(sync) => {
                 super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);

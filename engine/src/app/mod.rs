@@ -15,6 +15,8 @@
 //! - `mesh.rs`: the messages between cores.
 //! - `guilds.rs`: guild state (owned and replicated), guild-changing routes, and
 //!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
+//! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`: the username
+//!   registry on core 0, account writes on the home core, every core's copy.
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
@@ -47,6 +49,7 @@
 //!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
+mod accounts;
 mod gateway;
 mod guilds;
 mod http_routes;
@@ -126,6 +129,8 @@ pub struct FluxApp {
     directory: Directory,
     /// Owned guilds and every guild's replica (`guilds.rs`).
     guilds: guilds::GuildState,
+    /// Every account, and on core 0 the username registry (`accounts.rs`).
+    accounts: accounts::AccountState,
 }
 
 impl FluxApp {
@@ -136,10 +141,17 @@ impl FluxApp {
         session_config.core_index = u16::try_from(info.core).expect("fewer than 65536 cores");
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
+        let accounts = accounts::AccountState::from_world(&shared.world);
+        let mut messages = messages::Messages::open(&info.config, info.core, &shared.world);
+        if let Some(max_user_id) = accounts.max_user_id() {
+            // User ids come from core 0's generator but live in their home core's store.
+            messages.resume_ids_after(max_user_id);
+        }
         FluxApp {
             core: info.core,
             cores: info.cores,
-            messages: messages::Messages::open(&info.config, info.core, &shared.world),
+            messages,
+            accounts,
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             shared,

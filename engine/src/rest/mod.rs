@@ -18,6 +18,7 @@
 //! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
 //! token's home core (`ratelimit` module docs say how to wire it).
 
+pub mod auth;
 mod error;
 mod handlers;
 pub mod messages;

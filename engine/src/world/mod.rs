@@ -28,6 +28,7 @@ mod json;
 pub mod message;
 mod model;
 pub mod permissions;
+pub mod password;
 pub mod persist;
 mod store;
 mod timestamp;
