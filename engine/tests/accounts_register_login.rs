@@ -109,11 +109,17 @@ fn accounts_live_and_survive_restart(io: IoBackend) {
     // The name is taken, whichever core the request lands on.
     for _ in 0..4 {
         let again = register(addr, "ada_l", "another password");
-        assert_eq!(form_error_code(&again, "username"), "USERNAME_ALREADY_TAKEN");
+        assert_eq!(
+            form_error_code(&again, "username"),
+            "USERNAME_ALREADY_TAKEN"
+        );
     }
     // A demo bot.s name does not even pass the new-username rules.
     let bot = register(addr, "flux-bot-a", "another password");
-    assert_eq!(form_error_code(&bot, "username"), "USERNAME_INVALID_CHARACTERS");
+    assert_eq!(
+        form_error_code(&bot, "username"),
+        "USERNAME_INVALID_CHARACTERS"
+    );
 
     // Bad bodies.
     let invalid = post(addr, "/auth/register", &json!({}));
@@ -122,7 +128,10 @@ fn accounts_live_and_survive_restart(io: IoBackend) {
     let short = register(addr, "bob", "short");
     assert_eq!(form_error_code(&short, "password"), "BASE_TYPE_BAD_LENGTH");
     let upper = register(addr, "Bob", "long enough");
-    assert_eq!(form_error_code(&upper, "username"), "USERNAME_INVALID_CHARACTERS");
+    assert_eq!(
+        form_error_code(&upper, "username"),
+        "USERNAME_INVALID_CHARACTERS"
+    );
     let not_json = call(addr, "POST", "/api/v10/auth/register", "x", None);
     assert_error(&not_json, 400, 50109);
     let wrong_method = call(addr, "GET", "/api/v10/auth/login", "x", None);
@@ -170,7 +179,10 @@ fn accounts_live_and_survive_restart(io: IoBackend) {
     assert_eq!((status, &me["id"]), (200, &json!(user_id)));
     assert_eq!(me_status(addr, &second_token).0, 200);
     let taken = register(addr, "grace.h", "yet another one");
-    assert_eq!(form_error_code(&taken, "username"), "USERNAME_ALREADY_TAKEN");
+    assert_eq!(
+        form_error_code(&taken, "username"),
+        "USERNAME_ALREADY_TAKEN"
+    );
     let relogin = login(addr, "grace.h", "another good one");
     assert_eq!(relogin.status, 200, "{relogin:?}");
     let (mut gateway, _) = Gateway::connect(addr);
@@ -179,14 +191,21 @@ fn accounts_live_and_survive_restart(io: IoBackend) {
     // New registrations after a restart get ids above every stored one.
     let third = register(addr, "third_user", "password three");
     assert_eq!(third.status, 201, "{third:?}");
-    let third_id: u64 = third.json()["user"]["id"].as_str().unwrap().parse().unwrap();
+    let third_id: u64 = third.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(third_id > user_id.parse::<u64>().unwrap());
     drop(gateway);
     server.shutdown().unwrap();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-both_backends!(accounts_live_and_survive_restart, accounts_live_and_survive_restart);
+both_backends!(
+    accounts_live_and_survive_restart,
+    accounts_live_and_survive_restart
+);
 
 /// Many clients race for one name over connections spread across the cores: exactly one
 /// wins, because core 0 alone decides.
@@ -206,7 +225,10 @@ fn one_name_one_winner(io: IoBackend) {
         1,
         "{statuses:?}"
     );
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 400), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 400),
+        "{statuses:?}"
+    );
     server.shutdown().unwrap();
 }
 

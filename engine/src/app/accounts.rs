@@ -154,8 +154,7 @@ impl FluxApp {
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value)),
         );
-        let respond =
-            |error: RestError| super::messages::error_response(&headers, &error);
+        let respond = |error: RestError| super::messages::error_response(&headers, &error);
         let Ok(route) = route else {
             return Some(HttpAnswer::Respond(respond(RestError::MethodNotAllowed)));
         };
@@ -287,7 +286,11 @@ impl FluxApp {
     }
 
     /// Sends `write` to its account's home core, or runs it here.
-    fn send_account_write(&mut self, out: &mut Outbox<FluxMesh>, write: AccountWrite) -> HttpAnswer {
+    fn send_account_write(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        write: AccountWrite,
+    ) -> HttpAnswer {
         let user = match &write.change {
             AccountChange::Create(account) => account.user.id,
             AccountChange::Revoke(user) => *user,
@@ -314,10 +317,7 @@ impl FluxApp {
         let (account, response) = match write.change {
             AccountChange::Create(account) => {
                 let account = *account;
-                let token = self
-                    .directory
-                    .secret()
-                    .clone();
+                let token = self.directory.secret().clone();
                 let token = crate::world::account_token(&token, &account);
                 let body = serde_json::json!({ "token": token, "user": user_json(&account.user) });
                 let response = super::messages::json_response(
@@ -330,7 +330,13 @@ impl FluxApp {
             AccountChange::Revoke(user) => {
                 let Some(current) = self.accounts.accounts.get(&user.0) else {
                     let error = RestError::Unauthorized;
-                    return self.refuse_write(out, write.reply_core, write.conn, &write.headers, error);
+                    return self.refuse_write(
+                        out,
+                        write.reply_core,
+                        write.conn,
+                        &write.headers,
+                        error,
+                    );
                 };
                 let mut account = current.clone();
                 account.token_generation = account.token_generation.saturating_add(1);
@@ -358,7 +364,9 @@ impl FluxApp {
                 out.wake_at(out.now() + super::messages::STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => self.refuse_write(out, write.reply_core, write.conn, &write.headers, error),
+            Err(error) => {
+                self.refuse_write(out, write.reply_core, write.conn, &write.headers, error)
+            }
         }
     }
 

@@ -89,12 +89,26 @@ pub fn prepare(
         .map_or(0, |d| d.as_millis() as u64);
     let opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
         .map_err(|error| std::io::Error::other(error.to_string()))?;
+    // One writer per data dir: `flux admin` and a second server refuse while this
+    // server runs.
+    let lock = crate::data_dir_lock::DataDirLock::acquire(&config.data_dir).map_err(|error| {
+        if crate::data_dir_lock::is_held_elsewhere(&error) {
+            std::io::Error::other(format!(
+                "{} is in use by another flux server ({} is locked)",
+                config.data_dir.display(),
+                crate::data_dir_lock::LOCK_FILE
+            ))
+        } else {
+            error
+        }
+    })?;
     let stored = world::persist::load_from_stores(&config.data_dir, cores, &opened.world, || {
         lsm::Options::new(world::history::message_bucket)
     })
     .map_err(|error| std::io::Error::other(error.to_string()))?;
     let directory = Directory::from_world(&stored, opened.secret.clone());
-    let shared = Shared::new(stored, directory, local_addr, config.test_hooks);
+    let mut shared = Shared::new(stored, directory, local_addr, config.test_hooks);
+    shared.data_dir_lock = Some(lock);
     Ok((Arc::new(shared), opened.bootstrap))
 }
 

@@ -160,7 +160,11 @@ pub fn parse_register(body: &[u8]) -> Result<Register, RestError> {
         Some(Value::String(name)) => {
             let chars = name.chars().count();
             if chars == 0 || chars > GLOBAL_NAME_CHARS_MAX {
-                add(&mut errors, "global_name", bad_length(1, GLOBAL_NAME_CHARS_MAX));
+                add(
+                    &mut errors,
+                    "global_name",
+                    bad_length(1, GLOBAL_NAME_CHARS_MAX),
+                );
             }
             Some(name.clone())
         }
@@ -201,12 +205,10 @@ pub fn parse_login(body: &[u8]) -> Result<Login, RestError> {
 
 /// 400 50035: the username is taken.
 pub fn username_taken() -> RestError {
-    form_error(
-        json!({ "username": { "_errors": [{
+    form_error(json!({ "username": { "_errors": [{
             "code": "USERNAME_ALREADY_TAKEN",
             "message": "Username is unavailable. Try adding numbers, letters, underscores _ , or periods."
-        }] } }),
-    )
+        }] } }))
 }
 
 /// 400 50035: unknown login or wrong password (one answer for both, as Discord gives,
@@ -317,8 +319,7 @@ mod tests {
     #[test]
     fn every_broken_rule_is_reported_at_once() {
         let errors = errors_of(
-            parse_register(br#"{"username":"A","password":"short","global_name":5}"#)
-                .unwrap_err(),
+            parse_register(br#"{"username":"A","password":"short","global_name":5}"#).unwrap_err(),
         );
         assert_eq!(code_at(&errors, "username"), "BASE_TYPE_BAD_LENGTH");
         assert_eq!(code_at(&errors, "password"), "BASE_TYPE_BAD_LENGTH");
@@ -355,10 +356,26 @@ mod tests {
 
     #[test]
     fn username_rules() {
-        for good in ["ab", "a.b", "a_b", "0123456789", "x".repeat(32).as_str(), "._"] {
+        for good in [
+            "ab",
+            "a.b",
+            "a_b",
+            "0123456789",
+            "x".repeat(32).as_str(),
+            "._",
+        ] {
             assert!(check_username(good).is_ok(), "{good}");
         }
-        for bad in ["", "a", "A", "ab c", "a..b", "ä", "a-b", "x".repeat(33).as_str()] {
+        for bad in [
+            "",
+            "a",
+            "A",
+            "ab c",
+            "a..b",
+            "ä",
+            "a-b",
+            "x".repeat(33).as_str(),
+        ] {
             assert!(check_username(bad).is_err(), "{bad}");
         }
     }

@@ -27,8 +27,8 @@ mod ids;
 mod json;
 pub mod message;
 mod model;
-pub mod permissions;
 pub mod password;
+pub mod permissions;
 pub mod persist;
 mod store;
 mod timestamp;
@@ -39,6 +39,7 @@ pub use bootstrap::{
     BootstrapBot, Opened, BOOTSTRAP_FILE,
 };
 pub use demo::{demo_world, Demo, DemoBot, DEMO_BOT_USERNAMES};
+pub(crate) use demo::{everyone_role, text_channel, verify_key, voice_channel};
 pub use directory::{Directory, DirectoryEntry};
 pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;
@@ -54,7 +55,7 @@ pub use model::{
     PermissionOverwrite, Role, TextSettings, User, UserLookup, VoiceSettings, World,
     APPLICATION_FLAGS_PRIVILEGED,
 };
-pub use store::{load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
+pub use store::{load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::iso8601_from_unix_ms;
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,

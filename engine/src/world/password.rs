@@ -112,7 +112,8 @@ pub fn verify_password(password: &str, phc: &str) -> Result<bool, PasswordError>
     }
     // Flux only stores hashes it made; a string asking for far more work than `PARAMS`
     // is corrupt, and must not make one login allocate gigabytes.
-    let params = Params::try_from(&parsed).map_err(|e| PasswordError::CorruptHash(e.to_string()))?;
+    let params =
+        Params::try_from(&parsed).map_err(|e| PasswordError::CorruptHash(e.to_string()))?;
     if params.m_cost() > 4 * MEMORY_KIB
         || params.t_cost() > 4 * ITERATIONS
         || params.p_cost() > 4 * PARALLELISM
@@ -162,7 +163,10 @@ mod tests {
     fn a_fixed_salt_is_deterministic() {
         let a = hash_with_salt("pw-pw-pw-pw", &[7; 16]).unwrap();
         assert_eq!(a, hash_with_salt("pw-pw-pw-pw", &[7; 16]).unwrap());
-        assert!(hash_with_salt("pw-pw-pw-pw", &[7; 2]).is_err(), "salt too short");
+        assert!(
+            hash_with_salt("pw-pw-pw-pw", &[7; 2]).is_err(),
+            "salt too short"
+        );
     }
 
     #[test]
