@@ -8,7 +8,7 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 
 use engine::{Config, IoBackend, Server};
 use serde_json::{json, Value};
@@ -18,9 +18,9 @@ use support::{assert_error, HttpResponse};
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
 
-fn start_on(io: IoBackend, data_dir: &PathBuf) -> Server {
+fn start_on(io: IoBackend, data_dir: &Path) -> Server {
     support::start_flux(io, |config: &mut Config| {
-        config.data_dir = data_dir.clone();
+        config.data_dir = data_dir.to_path_buf();
         config.remove_data_dir_on_shutdown = false;
         config.limits.rest_rate_limits = false;
     })

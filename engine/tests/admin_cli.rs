@@ -53,7 +53,9 @@ fn create_bot_with_the_binary_then_identify() {
         remove_data_dir_on_shutdown: false,
         ..Config::ephemeral()
     });
-    let error = second.err().expect("one server per data dir");
+    let Err(error) = second else {
+        panic!("one server per data dir");
+    };
     assert!(error.to_string().contains("in use"), "{error}");
     server.shutdown().unwrap();
 
