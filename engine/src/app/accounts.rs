@@ -317,8 +317,7 @@ impl FluxApp {
         let (account, response) = match write.change {
             AccountChange::Create(account) => {
                 let account = *account;
-                let token = self.directory.secret().clone();
-                let token = crate::world::account_token(&token, &account);
+                let token = crate::world::account_token(self.directory.secret(), &account);
                 let body = serde_json::json!({ "token": token, "user": user_json(&account.user) });
                 let response = super::messages::json_response(
                     &write.headers,
