@@ -2,7 +2,8 @@
 //! ids, the JSON real clients deserialise, tokens, the per-core user directory, and the
 //! demo world a first run creates.
 //!
-//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir. No
+//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir, and
+//! `password.rs`, which reads salts from `/dev/urandom`. No
 //! file here reads the clock: every function that dates something takes `now`.
 //!
 //! Reading order: `model.rs` (what a guild is), `json.rs` (how clients see it),
