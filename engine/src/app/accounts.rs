@@ -31,6 +31,12 @@
 //! old token fails everywhere before the 204 arrives. A restart reads the account
 //! back from H's store (`persist::load_from_stores`).
 //!
+//! Cost control: each argon2 run stalls the core's other connections, and register and
+//! login are unauthenticated, so each core spends at most
+//! `password::HASHES_PER_SECOND_MAX` hashes per second and answers 429 (with
+//! `retry_after`, `Retry-After` and `Via`, like every Flux 429) past that. Unknown users
+//! and over-long passwords are refused without hashing.
+//!
 //! Known limit: a name core 0 reserved for a registration whose write then fails (a
 //! broken store on H) stays reserved until the next start.
 
@@ -43,7 +49,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
 use crate::rest::ratelimit::{classify, Verdict};
 use crate::rest::{Method, RestError};
-use crate::world::password::{hash_password, verify_password};
+use crate::world::password::{hash_password, verify_password, HashBudget};
 use crate::world::persist::home_core;
 use crate::world::{user_json, Account, Application, User, UserId, World};
 
@@ -58,6 +64,8 @@ pub(super) struct AccountState {
     /// Durable account changes whose answer waits for every core's `AccountUpdated`.
     awaiting: HashMap<u64, Awaiting>,
     next_ack: u64,
+    /// Password hashes this core still allows itself this second.
+    hash_budget: HashBudget,
 }
 
 #[derive(Debug)]
@@ -147,6 +155,7 @@ impl FluxApp {
         let route = auth::auth_route(method, path)?;
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
+        let now_ms = self.now(out).0 / 1000;
         let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         headers.extend(
             Verdict::unmetered(classify(method, path))
@@ -159,11 +168,12 @@ impl FluxApp {
             return Some(HttpAnswer::Respond(respond(RestError::MethodNotAllowed)));
         };
         let answer = match route {
-            AuthRoute::Register => self.register(out, conn, &request.body, headers),
+            AuthRoute::Register => self.register(out, conn, &request.body, headers, now_ms),
             AuthRoute::Login => {
-                let response = match self.login(&request.body, now_unix_ms) {
+                let response = match self.login(&request.body, now_unix_ms, now_ms) {
                     Ok(body) => super::messages::json_response(&headers, 200, body),
-                    Err(error) => respond(error),
+                    Err(Refusal::Rest(error)) => respond(error),
+                    Err(Refusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
                 };
                 HttpAnswer::Respond(response)
             }
@@ -196,6 +206,7 @@ impl FluxApp {
         conn: ConnId,
         body: &[u8],
         headers: Vec<(String, String)>,
+        now_ms: u64,
     ) -> HttpAnswer {
         let parsed = match auth::parse_register(body) {
             Ok(parsed) => parsed,
@@ -207,6 +218,9 @@ impl FluxApp {
         if self.accounts.by_username.contains_key(&parsed.username) {
             let error = auth::username_taken();
             return HttpAnswer::Respond(super::messages::error_response(&headers, &error));
+        }
+        if let Err(wait_ms) = self.accounts.hash_budget.try_take(now_ms) {
+            return HttpAnswer::Respond(too_many_hashes(&headers, wait_ms));
         }
         let password_hash = match hash_password(&parsed.password) {
             Ok(hash) => hash,
@@ -446,7 +460,7 @@ impl FluxApp {
     }
 
     /// Receiving core: check the password against this core's copy of the account.
-    fn login(&self, body: &[u8], now_unix_ms: u64) -> Result<Vec<u8>, RestError> {
+    fn login(&mut self, body: &[u8], now_unix_ms: u64, now_ms: u64) -> Result<Vec<u8>, Refusal> {
         let login = auth::parse_login(body)?;
         let account = self
             .accounts
@@ -460,17 +474,21 @@ impl FluxApp {
             .ok_or_else(auth::invalid_login)?;
         // Longer than any accepted password: no need to spend a hash on it.
         if login.password.chars().count() > auth::PASSWORD_CHARS_MAX {
-            return Err(auth::invalid_login());
+            return Err(auth::invalid_login().into());
         }
+        self.accounts
+            .hash_budget
+            .try_take(now_ms)
+            .map_err(|wait_ms| Refusal::Busy { wait_ms })?;
         match verify_password(&login.password, hash) {
             Ok(true) => {}
-            Ok(false) => return Err(auth::invalid_login()),
+            Ok(false) => return Err(auth::invalid_login().into()),
             Err(error) => {
                 eprintln!(
                     "flux: core {}: user {}: {error}",
                     self.core, account.user.id
                 );
-                return Err(auth::invalid_login());
+                return Err(auth::invalid_login().into());
             }
         }
         let token = self
@@ -484,6 +502,35 @@ impl FluxApp {
         });
         Ok(serde_json::to_vec(&body).expect("a JSON value serialises"))
     }
+}
+
+/// Why a login was refused.
+enum Refusal {
+    /// A Discord error (bad body, invalid login).
+    Rest(RestError),
+    /// This core's password-hash budget is spent for `wait_ms` more.
+    Busy { wait_ms: u64 },
+}
+
+impl From<RestError> for Refusal {
+    fn from(error: RestError) -> Refusal {
+        Refusal::Rest(error)
+    }
+}
+
+/// 429 for a spent hash budget, with what discord.py and friends read from any 429: the
+/// JSON `retry_after` and `global`, `Retry-After`, and a `Via` header.
+fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
+    let mut headers = headers.to_vec();
+    headers.push(("Retry-After".into(), wait_ms.div_ceil(1000).to_string()));
+    headers.push(("Via".into(), "1.1 flux".into()));
+    let body = serde_json::json!({
+        "message": crate::rest::ratelimit::RATE_LIMITED_MESSAGE,
+        "retry_after": wait_ms as f64 / 1000.0,
+        "global": false,
+    });
+    let body = serde_json::to_vec(&body).expect("a JSON value serialises");
+    super::messages::json_response(&headers, 429, body)
 }
 
 fn unix_s(unix_ms: u64) -> u32 {

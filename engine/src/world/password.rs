@@ -132,6 +132,50 @@ pub fn verify_password(password: &str, phc: &str) -> Result<bool, PasswordError>
     }
 }
 
+/// How many argon2 runs one core allows itself per second: each stalls the core's other
+/// connections (~25–50 ms here), so unauthenticated callers must not be able to buy more
+/// than about a quarter of a core. Past the budget a register or login answers 429.
+pub const HASHES_PER_SECOND_MAX: u32 = 8;
+
+/// One core's budget of password hashes: a fixed one-second window, counted in
+/// monotonic milliseconds the caller passes in.
+///
+/// ```
+/// use engine::world::password::{HashBudget, HASHES_PER_SECOND_MAX};
+/// let mut budget = HashBudget::default();
+/// for _ in 0..HASHES_PER_SECOND_MAX {
+///     assert_eq!(budget.try_take(10_000), Ok(()));
+/// }
+/// assert_eq!(budget.try_take(10_400), Err(600)); // retry after 600 ms
+/// assert_eq!(budget.try_take(11_000), Ok(()));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct HashBudget {
+    window_start_ms: u64,
+    used: u32,
+}
+
+impl HashBudget {
+    /// Takes one hash from the budget at `now_ms`, or says how many milliseconds
+    /// until the next window.
+    pub fn try_take(&mut self, now_ms: u64) -> Result<(), u64> {
+        let window_end_ms = self.window_start_ms.saturating_add(1000);
+        if now_ms >= window_end_ms || self.used == 0 {
+            self.window_start_ms = now_ms;
+            self.used = 0;
+        }
+        if self.used >= HASHES_PER_SECOND_MAX {
+            let wait_ms = self
+                .window_start_ms
+                .saturating_add(1000)
+                .saturating_sub(now_ms);
+            return Err(wait_ms.max(1));
+        }
+        self.used += 1;
+        Ok(())
+    }
+}
+
 fn hasher() -> Result<Argon2<'static>, PasswordError> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
         .map_err(|e| PasswordError::Hashing(e.to_string()))?;
@@ -187,6 +231,22 @@ mod tests {
         // A truncated digest still parses as PHC but can never match.
         let truncated = &good[..good.len() - 4];
         assert_ne!(verify_password("pw-pw-pw-pw", truncated), Ok(true));
+    }
+
+    #[test]
+    fn the_budget_refuses_past_its_window_count_and_refills() {
+        let mut budget = HashBudget::default();
+        for at in 0..u64::from(HASHES_PER_SECOND_MAX) {
+            assert_eq!(budget.try_take(5_000 + at), Ok(()));
+        }
+        assert_eq!(budget.try_take(5_999), Err(1));
+        assert_eq!(budget.try_take(6_000), Ok(()));
+        // A clock that goes nowhere still never waits forever.
+        let mut budget = HashBudget::default();
+        for _ in 0..HASHES_PER_SECOND_MAX {
+            budget.try_take(0).unwrap();
+        }
+        assert_eq!(budget.try_take(0), Err(1000));
     }
 
     #[test]
