@@ -207,6 +207,80 @@ both_backends!(
     accounts_live_and_survive_restart
 );
 
+/// Like `register`, but waits out a 429 (each core allows itself a few password hashes
+/// per second), checking the 429's shape on the way.
+fn register_patiently(addr: SocketAddr, username: &str, password: &str) -> HttpResponse {
+    loop {
+        let response = register(addr, username, password);
+        if response.status != 429 {
+            return response;
+        }
+        assert!(response.header("via").is_some(), "{response:?}");
+        let wait = response.json()["retry_after"]
+            .as_f64()
+            .expect("retry_after");
+        std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+    }
+}
+
+/// Four cores, so registrations take every path (receiving core, core 0 and home core
+/// all different, or any two the same): every new token works on every core, logouts
+/// hold everywhere, and all of it survives a restart.
+fn many_users_on_four_cores(io: IoBackend) {
+    let data_dir = std::env::temp_dir().join(format!(
+        "flux-accounts4-{}-{io:?}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    ));
+    let start = || {
+        support::start_flux(io, |config: &mut Config| {
+            config.data_dir = data_dir.clone();
+            config.remove_data_dir_on_shutdown = false;
+            config.limits.rest_rate_limits = false;
+            config.cores = Some(4);
+        })
+    };
+    let server = start();
+    let addr = server.local_addr();
+    let mut users = Vec::new();
+    for index in 0..10 {
+        let name = format!("user_{index}");
+        let created = register_patiently(addr, &name, "a fine password");
+        assert_eq!(created.status, 201, "{created:?}");
+        let token = created.json()["token"].as_str().unwrap().to_string();
+        let id = created.json()["user"]["id"].as_str().unwrap().to_string();
+        let (status, me) = me_status(addr, &token);
+        assert_eq!((status, &me["id"]), (200, &json!(id)));
+        users.push((id, token));
+    }
+    for (_, token) in users.iter().step_by(2) {
+        let logout = call(addr, "POST", "/api/v10/auth/logout", token, None);
+        assert_eq!(logout.status, 204, "{logout:?}");
+    }
+    let check = |addr: SocketAddr| {
+        for (index, (_, token)) in users.iter().enumerate() {
+            let want = if index % 2 == 0 { 401 } else { 200 };
+            assert_eq!(me_status(addr, token).0, want, "user_{index}");
+        }
+    };
+    check(addr);
+    server.shutdown().unwrap();
+    let server = start();
+    check(server.local_addr());
+    let taken = register(server.local_addr(), "user_3", "a fine password");
+    assert_eq!(
+        form_error_code(&taken, "username"),
+        "USERNAME_ALREADY_TAKEN"
+    );
+    server.shutdown().unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+both_backends!(many_users_on_four_cores, many_users_on_four_cores);
+
 /// Many clients race for one name over connections spread across the cores: exactly one
 /// wins, because core 0 alone decides.
 fn one_name_one_winner(io: IoBackend) {
