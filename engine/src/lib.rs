@@ -38,7 +38,9 @@
 //! [`Server::start_with`]. The `flux` binary is a thin CLI over this API.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod app;
+pub mod data_dir_lock;
 pub mod http;
 pub mod mesh;
 pub mod reactor;

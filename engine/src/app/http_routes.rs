@@ -10,6 +10,9 @@
 //!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
 //! - `GET /attachments/{channel}/{attachment}/{filename}`: uploaded files, no token
 //!   (`attachments.rs`).
+//! - `/auth/{register,login,logout}` (also under `/api/v10`): accounts (`accounts.rs`).
+//! - Guild, channel, role, member, ban, invite and thread routes (`guilds.rs`) and
+//!   `/users/@me/channels` (`dms.rs`).
 //! - Everything else: the issue-4 routes, counted on the caller's home core
 //!   (`rest_limits.rs`, `rest::handle_request_with`; without a valid token,
 //!   `rest::handle_request`, unmetered); the answer always carries
@@ -45,6 +48,9 @@ impl FluxApp {
         }
         if let Some(response) = self.attachments.serve(&request.method, path) {
             return HttpAnswer::Respond(response);
+        }
+        if let Some(answer) = self.try_account_route(out, conn, request) {
+            return answer;
         }
         if let Some(answer) = self.try_message_route(out, conn, request) {
             return answer;

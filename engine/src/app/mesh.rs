@@ -14,10 +14,13 @@
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
 //! | `DmSync`         | pair core → every core, after durability, before the answer | none |
-//! | `AccountSync`    | an account's home core → every core | none |
 //! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
+//! | `AccountRegister` | receiving core → core 0 (the username registry) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
+//! | `AccountWrite`   | core 0 or receiving core → the account's home core | `AccountUpdate`s, then `MessageAnswer` |
+//! | `AccountUpdate`  | home core → every core (itself too), after durability | `AccountUpdated` |
+//! | `AccountUpdated` | every core → the home core | the `MessageAnswer` once all cores acked |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -106,8 +109,6 @@ pub enum FluxMesh {
     DmCall(Box<super::dms::DmCall>),
     /// A new DM channel, from its pair core to every core (itself too), after durability.
     DmSync(Arc<crate::world::dm::DmChannel>),
-    /// An account was created or changed on its home core: every core's directory takes it.
-    AccountSync(Arc<(crate::world::Account, Option<crate::world::Application>)>),
     /// An issue-4 REST request for its user's home core to count and answer
     /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
     RestCall(Box<super::rest_limits::RestCall>),
@@ -123,6 +124,18 @@ pub enum FluxMesh {
         user_id: u64,
         presence: Arc<crate::world::presence::Presence>,
     },
+    /// A registration for core 0, which decides whether the name is free (`accounts.rs`).
+    AccountRegister(Box<super::accounts::RegisterCall>),
+    /// An account change for the account's home core (`accounts.rs`).
+    AccountWrite(Box<super::accounts::AccountWrite>),
+    /// A durable account change for every core's directory; acknowledge to `ack_core`.
+    AccountUpdate {
+        sync: Arc<super::accounts::AccountSync>,
+        ack_core: usize,
+        ack: u64,
+    },
+    /// A core took `AccountUpdate` number `ack`.
+    AccountUpdated { ack: u64 },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
 }
@@ -219,10 +232,6 @@ impl super::FluxApp {
             FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
             FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),
             FluxMesh::DmSync(channel) => self.apply_dm_sync(&channel),
-            FluxMesh::AccountSync(account) => {
-                let (account, application) = &*account;
-                self.directory.upsert(account, application.clone());
-            }
             FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::PresenceReport {
                 user_id,
@@ -232,6 +241,20 @@ impl super::FluxApp {
             FluxMesh::PresenceSync { user_id, presence } => {
                 self.apply_presence_sync(out, user_id, &presence)
             }
+            FluxMesh::AccountRegister(call) => {
+                let answered = self.handle_register(out, *call);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::AccountWrite(write) => {
+                let answered = self.handle_account_write(out, *write);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::AccountUpdate {
+                sync,
+                ack_core,
+                ack,
+            } => self.apply_account_update(out, &sync, ack_core, ack),
+            FluxMesh::AccountUpdated { ack } => self.account_update_acked(out, ack),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

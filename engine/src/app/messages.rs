@@ -151,6 +151,8 @@ enum PendingEvent {
     Guild(Arc<super::guilds::GuildSync>),
     /// A new DM channel (`dms.rs`).
     Dm(Arc<crate::world::dm::DmChannel>),
+    /// An account change on its home core (`accounts.rs`).
+    Account(Arc<super::accounts::AccountSync>),
 }
 
 /// A request on its way to the channel's owner core.
@@ -352,21 +354,79 @@ impl Messages {
         conn: ConnId,
         response: Response,
     ) -> Result<(), RestError> {
+        let put = |batch: &mut Batch| crate::world::persist::put_dm(batch, &channel);
+        let event = PendingEvent::Dm(Arc::clone(&channel));
+        self.append_pending(put, event, reply_core, conn, response)
+    }
+
+    /// Appends an account (new, or with a new token generation) to this core's store,
+    /// and queues its answer and broadcast for when it is durable (`accounts.rs`).
+    pub(super) fn append_account(
+        &mut self,
+        sync: super::accounts::AccountSync,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
+        let put = |batch: &mut Batch| {
+            crate::world::persist::put_account(batch, &sync.account);
+            if let Some(application) = &sync.application {
+                crate::world::persist::put_application(batch, application);
+            }
+        };
+        let mut batch = match self.store.as_ref() {
+            Ok(store) => store.batch(),
+            Err(_) => return Err(RestError::StoreFailed),
+        };
+        put(&mut batch);
+        let event = PendingEvent::Account(Arc::new(sync));
+        self.append_batch(&mut batch, event, reply_core, conn, response)
+    }
+
+    /// Builds a batch with `put`, and appends it as `append_batch` does.
+    fn append_pending(
+        &mut self,
+        put: impl FnOnce(&mut Batch),
+        event: PendingEvent,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
         let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
         let mut batch = store.batch();
-        crate::world::persist::put_dm(&mut batch, &channel);
+        put(&mut batch);
+        self.append_batch(&mut batch, event, reply_core, conn, response)
+    }
+
+    /// Appends `batch` (with the newest issued Snowflake) to this core's store and
+    /// queues `response` and `event` for when it is durable.
+    fn append_batch(
+        &mut self,
+        batch: &mut Batch,
+        event: PendingEvent,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Result<(), RestError> {
+        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
         if let Some(last) = self.ids.last_id() {
             batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
         }
-        let ticket = store.append(&mut batch).map_err(RestError::from)?;
+        let ticket = store.append(batch).map_err(RestError::from)?;
         self.pending.push_back(PendingWrite {
             ticket,
             reply_core,
             conn,
             response,
-            event: PendingEvent::Dm(channel),
+            event,
         });
         Ok(())
+    }
+
+    /// Makes every later Snowflake of this core greater than `id` (ids this core issued
+    /// that live in another core's store, such as user ids, survive a clock step back).
+    pub(super) fn resume_ids_after(&mut self, id: u64) {
+        self.ids.resume_after(snowflake::Snowflake::new(id));
     }
 
     /// Rebuilds the channel index and permission view of guild `guild_id` from its new
@@ -1151,6 +1211,10 @@ impl FluxApp {
                     out.send_mesh(core, FluxMesh::DmSync(Arc::clone(&channel)));
                 }
                 self.send_answer(out, write.reply_core, write.conn, write.response);
+            }
+            PendingEvent::Account(sync) => {
+                // Every core's directory first, then the answer (`accounts.rs`).
+                self.broadcast_account(out, sync, write.reply_core, write.conn, write.response);
             }
             PendingEvent::Guild(sync) => {
                 super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);

@@ -15,6 +15,8 @@
 //! - `mesh.rs`: the messages between cores.
 //! - `guilds.rs`: guild state (owned and replicated), guild-changing routes, and
 //!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
+//! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`: the username
+//!   registry on core 0, account writes on the home core, every core's copy.
 //! - `messages.rs`: the message routes, the owner core's durable writes, and
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
 //! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
@@ -52,6 +54,7 @@
 //!   `Session` (it moves; `resume.rs` asserts no map ever holds an id twice).
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
+mod accounts;
 mod attachments;
 mod dms;
 mod gateway;
@@ -95,12 +98,26 @@ pub fn prepare(
         .map_or(0, |d| d.as_millis() as u64);
     let opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
         .map_err(|error| std::io::Error::other(error.to_string()))?;
+    // One writer per data dir: `flux admin` and a second server refuse while this
+    // server runs.
+    let lock = crate::data_dir_lock::DataDirLock::acquire(&config.data_dir).map_err(|error| {
+        if crate::data_dir_lock::is_held_elsewhere(&error) {
+            std::io::Error::other(format!(
+                "{} is in use by another flux server ({} is locked)",
+                config.data_dir.display(),
+                crate::data_dir_lock::LOCK_FILE
+            ))
+        } else {
+            error
+        }
+    })?;
     let stored = world::persist::load_from_stores(&config.data_dir, cores, &opened.world, || {
         lsm::Options::new(world::history::message_bucket)
     })
     .map_err(|error| std::io::Error::other(error.to_string()))?;
     let directory = Directory::from_world(&stored, opened.secret.clone());
-    let shared = Shared::new(stored, directory, local_addr, config.test_hooks);
+    let mut shared = Shared::new(stored, directory, local_addr, config.test_hooks);
+    shared.data_dir_lock = Some(lock);
     Ok((Arc::new(shared), opened.bootstrap))
 }
 
@@ -143,6 +160,8 @@ pub struct FluxApp {
     presence_book: world::presence::PresenceBook,
     /// Every user who is not offline, as their home cores announced (`presence.rs`).
     presences: HashMap<u64, Arc<world::presence::Presence>>,
+    /// Every account, and on core 0 the username registry (`accounts.rs`).
+    accounts: accounts::AccountState,
 }
 
 impl FluxApp {
@@ -153,10 +172,17 @@ impl FluxApp {
         session_config.core_index = u16::try_from(info.core).expect("fewer than 65536 cores");
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
+        let accounts = accounts::AccountState::from_world(&shared.world);
+        let mut messages = messages::Messages::open(&info.config, info.core, &shared.world);
+        if let Some(max_user_id) = accounts.max_user_id() {
+            // User ids come from core 0's generator but live in their home core's store.
+            messages.resume_ids_after(max_user_id);
+        }
         let mut app = FluxApp {
             core: info.core,
             cores: info.cores,
-            messages: messages::Messages::open(&info.config, info.core, &shared.world),
+            messages,
+            accounts,
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),

@@ -36,6 +36,8 @@ pub struct Shared {
     pub test_hooks: bool,
     /// Counters for `GET /_flux/metrics`.
     pub metrics: Metrics,
+    /// The data dir's lock, held while any core runs (`crate::data_dir_lock`).
+    pub(crate) data_dir_lock: Option<crate::data_dir_lock::DataDirLock>,
     epoch: Instant,
 }
 
@@ -53,6 +55,7 @@ impl Shared {
             gateway_url: gateway_url(local_addr),
             test_hooks,
             metrics: Metrics::default(),
+            data_dir_lock: None,
             epoch: Instant::now(),
         }
     }

@@ -7,6 +7,10 @@
 //! gateway. `--test-hooks` adds the `/_flux/test/*` routes, for tests only. SIGTERM and SIGINT
 //! shut the server down gracefully: stop accepting, tell every session to reconnect,
 //! flush, exit.
+//!
+//! `flux admin <command>` changes a data dir offline (`engine::admin`): `create-bot`,
+//! `create-guild`, `add-member`, `list-tokens`, `revoke`. It refuses while a server runs
+//! on the dir (the server holds `flux.lock`); stop the server first.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
@@ -57,6 +61,45 @@ enum Command {
         #[arg(long, default_value_t = 25 * 1024 * 1024)]
         upload_bytes_max: usize,
     },
+    /// Change a data dir offline: bots, guilds, members, tokens. Stop the server first.
+    Admin {
+        /// The data dir a server ran on.
+        #[arg(long, default_value = "./flux-data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a bot user and its application; prints its id and token.
+    CreateBot {
+        /// The bot's username (2-32 characters).
+        name: String,
+    },
+    /// Create a guild (@everyone, #general, General voice) owned by a user.
+    CreateGuild {
+        /// The guild's name.
+        name: String,
+        /// The owner: a user id or username.
+        #[arg(long)]
+        owner: String,
+    },
+    /// Make a user a member of a guild.
+    AddMember {
+        /// A guild id or name.
+        guild: String,
+        /// A user id or username.
+        user: String,
+    },
+    /// Print every account with a token of its current generation.
+    ListTokens,
+    /// Revoke every token of a user; prints the new one.
+    Revoke {
+        /// A user id or username.
+        user: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,7 +142,47 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Admin { data_dir, action } => match admin(&data_dir, action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("flux admin: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+fn admin(data_dir: &std::path::Path, action: AdminAction) -> Result<(), engine::admin::AdminError> {
+    let now_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut dir = engine::admin::AdminDir::open(data_dir)?;
+    match action {
+        AdminAction::CreateBot { name } => {
+            let bot = dir.create_bot(&name, now_unix_ms)?;
+            println!("user_id: {}", bot.user_id);
+            println!("token: {}", bot.token);
+        }
+        AdminAction::CreateGuild { name, owner } => {
+            let guild = dir.create_guild(&name, &owner, now_unix_ms)?;
+            println!("guild_id: {guild}");
+        }
+        AdminAction::AddMember { guild, user } => {
+            let (guild, user) = dir.add_member(&guild, &user, now_unix_ms)?;
+            println!("user {user} is now a member of guild {guild}");
+        }
+        AdminAction::ListTokens => {
+            for line in dir.list_tokens() {
+                let kind = if line.bot { "bot" } else { "user" };
+                println!("{} {kind} {} {}", line.user_id, line.username, line.token);
+            }
+        }
+        AdminAction::Revoke { user } => {
+            let token = dir.revoke(&user, now_unix_ms)?;
+            println!("token: {token}");
+        }
+    }
+    Ok(())
 }
 
 fn serve(config: engine::Config) -> std::io::Result<()> {

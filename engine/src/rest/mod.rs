@@ -21,6 +21,7 @@
 //! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
 //! token's home core (`ratelimit` module docs say how to wire it).
 
+pub mod auth;
 pub mod bulk_delete;
 mod error;
 pub mod guild_routes;

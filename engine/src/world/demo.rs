@@ -173,7 +173,7 @@ fn bot_application(secret: &TokenSecret, bot_user_id: UserId, index: usize) -> A
 
 /// A stable 32-byte, 64-hex-digit stand-in for the application's Ed25519 public key.
 /// Flux does not sign interactions yet; clients only parse the hex.
-fn verify_key(secret: &TokenSecret, id: UserId) -> String {
+pub(crate) fn verify_key(secret: &TokenSecret, id: UserId) -> String {
     let id = id.0.to_be_bytes();
     let first = hmac_sha1(&secret.0, &[b"verify-key-0", &id]);
     let second = hmac_sha1(&secret.0, &[b"verify-key-1", &id]);
@@ -184,7 +184,7 @@ fn verify_key(secret: &TokenSecret, id: UserId) -> String {
         .collect()
 }
 
-fn everyone_role(guild_id: GuildId) -> Role {
+pub(crate) fn everyone_role(guild_id: GuildId) -> Role {
     Role {
         id: RoleId(guild_id.0),
         name: "@everyone".into(),
@@ -198,7 +198,7 @@ fn everyone_role(guild_id: GuildId) -> Role {
     }
 }
 
-fn text_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+pub(crate) fn text_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     Channel {
         id,
         guild_id,
@@ -217,7 +217,7 @@ fn text_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     }
 }
 
-fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
+pub(crate) fn voice_channel(guild_id: GuildId, id: ChannelId) -> Channel {
     Channel {
         id,
         guild_id,

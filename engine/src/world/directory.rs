@@ -89,6 +89,24 @@ impl Directory {
         Ok(entry)
     }
 
+    /// A fresh token for user `id` at its current generation, dated `issued_at_s`
+    /// (`POST /auth/login`); `None` for an unknown user. Any token of the current
+    /// generation authenticates, so minting one revokes nothing.
+    pub fn mint_current_token(&self, id: UserId, issued_at_s: u32) -> Option<String> {
+        let entry = self.entries.get(&id)?;
+        let claims = super::token::TokenClaims {
+            user_id: id,
+            generation: entry.token_generation,
+            issued_at_s,
+        };
+        Some(super::token::mint_token(&self.secret, claims))
+    }
+
+    /// The secret this directory's tokens are signed with.
+    pub fn secret(&self) -> &TokenSecret {
+        &self.secret
+    }
+
     /// The entry of user `id`.
     pub fn entry(&self, id: UserId) -> Option<&DirectoryEntry> {
         self.entries.get(&id)

@@ -2,7 +2,8 @@
 //! ids, the JSON real clients deserialise, tokens, the per-core user directory, and the
 //! demo world a first run creates.
 //!
-//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir. No
+//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir, and
+//! `password.rs`, which reads salts from `/dev/urandom`. No
 //! file here reads the clock: every function that dates something takes `now`.
 //!
 //! Reading order: `model.rs` (what a guild is), `json.rs` (how clients see it),
@@ -29,6 +30,7 @@ mod json;
 pub mod member_chunks;
 pub mod message;
 mod model;
+pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
@@ -41,6 +43,7 @@ pub use bootstrap::{
     BootstrapBot, Opened, BOOTSTRAP_FILE,
 };
 pub use demo::{demo_world, Demo, DemoBot, DEMO_BOT_USERNAMES};
+pub(crate) use demo::{everyone_role, text_channel, verify_key, voice_channel};
 pub use directory::{Directory, DirectoryEntry};
 pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;
@@ -57,7 +60,7 @@ pub use model::{
     PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
     VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
-pub use store::{load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
+pub use store::{load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::iso8601_from_unix_ms;
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,
