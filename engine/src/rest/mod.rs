@@ -20,6 +20,7 @@
 
 mod error;
 mod handlers;
+pub mod member_routes;
 pub mod messages;
 pub mod ratelimit;
 mod router;

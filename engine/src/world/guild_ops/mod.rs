@@ -22,6 +22,18 @@
 //! - Ids come from `OpContext::next_id` (the owner core's Snowflake generator), times
 //!   from `OpContext::now_unix_ms`.
 
+pub mod authority;
+mod bans;
+mod invites;
+pub mod member_form;
+pub mod member_json;
+mod member_ops;
+mod members;
+mod roles;
+
+pub use invites::invite_code;
+pub use member_ops::apply_member_route;
+
 use std::collections::BTreeSet;
 
 use serde_json::Value;
