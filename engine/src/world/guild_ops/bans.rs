@@ -135,3 +135,131 @@ pub(super) fn remove(guild: &mut Guild, user_id: UserId, cx: &OpContext<'_>) -> 
     );
     Ok(Outcome::write(204, Vec::new(), vec![event]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+
+    fn ban_path(f: &Fixture, user: UserId) -> String {
+        f.guild_path(&format!("/bans/{user}"))
+    }
+
+    #[test]
+    fn ban_a_member_removes_them() {
+        let mut f = Fixture::new();
+        let path = ban_path(&f, f.plain);
+        let body = r#"{"delete_message_seconds":3600,"reason":"rude"}"#;
+        let out = f.run(f.moderator, Method::Put, &path, "", body).unwrap();
+        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!(event_names(&out), ["GUILD_BAN_ADD", "GUILD_MEMBER_REMOVE"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_MODERATION);
+        assert_eq!(out.events[1].intents, Intents::GUILD_MEMBERS);
+        assert!(out.events.iter().all(|e| e.audience == Audience::Guild));
+        assert_eq!(out.events[0].d["user"]["id"], f.plain.to_string());
+        assert!(f.member(f.plain).is_none());
+        let got = f.run(f.moderator, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&got)["reason"], "rude");
+        // Banning again changes nothing.
+        let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert!(!again.changed && again.events.is_empty());
+    }
+
+    #[test]
+    fn ban_a_non_member_and_the_rules() {
+        let mut f = Fixture::new();
+        let outsider = ban_path(&f, f.outsider);
+        let out = f.run(f.moderator, Method::Put, &outsider, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_BAN_ADD"]);
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &ban_path(&f, UserId(424242)), "", "")
+                .unwrap_err(),
+            RestError::UnknownUser
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Put, &ban_path(&f, f.bot), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &ban_path(&f, f.admin), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.admin, Method::Put, &ban_path(&f, f.owner), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        for body in [
+            r#"{"delete_message_seconds":604801}"#,
+            r#"{"delete_message_days":8}"#,
+            r#"{"reason":5}"#,
+        ] {
+            assert!(matches!(
+                f.run(f.owner, Method::Put, &ban_path(&f, f.plain), "", body),
+                Err(RestError::InvalidFormBody { .. })
+            ));
+        }
+        assert!(f.member(f.plain).is_some());
+    }
+
+    #[test]
+    fn unban_and_unknown_ban() {
+        let mut f = Fixture::new();
+        let path = ban_path(&f, f.banned);
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_BAN_REMOVE"]);
+        assert!(f.guild.bans.is_empty());
+        assert_eq!(
+            f.run(f.moderator, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::UnknownBan
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownBan
+        );
+    }
+
+    #[test]
+    fn list_pages_before_and_after() {
+        let mut f = Fixture::new();
+        f.guild.bans = (1..=5)
+            .map(|n| Ban {
+                user_id: UserId(n * 10),
+                reason: None,
+            })
+            .collect();
+        let path = f.guild_path("/bans");
+        let ids = |f: &mut Fixture, query: &str| -> Vec<String> {
+            let out = f.run(f.moderator, Method::Get, &path, query, "").unwrap();
+            json_of(&out)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|ban| ban["user"]["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ids(&mut f, ""), ["10", "20", "30", "40", "50"]);
+        assert_eq!(ids(&mut f, "limit=2"), ["10", "20"]);
+        assert_eq!(ids(&mut f, "after=20&limit=2"), ["30", "40"]);
+        assert_eq!(ids(&mut f, "before=40&limit=2"), ["20", "30"]);
+        assert_eq!(ids(&mut f, "before=50&after=10"), ["20", "30", "40"]);
+        assert!(f.run(f.moderator, Method::Get, &path, "limit=0", "").is_err());
+        assert_eq!(
+            f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+}

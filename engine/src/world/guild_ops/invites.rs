@@ -285,3 +285,242 @@ pub fn invite_code(seed: u64) -> String {
     }
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture, NOW};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+    use crate::world::ids::UserId;
+    use crate::world::model::{OverwriteTarget, PermissionOverwrite};
+
+    fn channel_invites(f: &Fixture, channel: ChannelId) -> String {
+        let _ = f;
+        format!("/api/v10/channels/{channel}/invites")
+    }
+
+    #[test]
+    fn create_with_defaults_and_limits() {
+        let mut f = Fixture::new();
+        let path = channel_invites(&f, f.text);
+        let out = f.run(f.plain, Method::Post, &path, "", "").unwrap();
+        let invite = json_of(&out);
+        let code = invite["code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), INVITE_CODE_LEN);
+        assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(invite["max_age"], 86_400);
+        assert_eq!(invite["max_uses"], 0);
+        assert_eq!(invite["uses"], 0);
+        assert_eq!(invite["inviter"]["id"], f.plain.to_string());
+        assert_eq!(invite["channel"]["id"], f.text.to_string());
+        assert_eq!(event_names(&out), ["INVITE_CREATE"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_INVITES);
+        assert_eq!(
+            out.events[0].audience,
+            Audience::ChannelPermission(f.text, Permissions::MANAGE_CHANNELS)
+        );
+        assert!(f.guild.invites.iter().any(|invite| invite.code == code));
+        // Without `unique`, the same settings give the same invite back.
+        let again = f.run(f.plain, Method::Post, &path, "", "{}").unwrap();
+        assert!(!again.changed);
+        assert_eq!(json_of(&again)["code"], code.as_str());
+        let unique = f
+            .run(f.plain, Method::Post, &path, "", r#"{"unique":true}"#)
+            .unwrap();
+        assert_ne!(json_of(&unique)["code"], code.as_str());
+        let custom = r#"{"max_age":0,"max_uses":100,"temporary":true}"#;
+        let out = f.run(f.plain, Method::Post, &path, "", custom).unwrap();
+        let invite = json_of(&out);
+        assert!(invite["expires_at"].is_null());
+        assert_eq!((invite["max_uses"].as_u64(), invite["temporary"].as_bool()), (Some(100), Some(true)));
+        for body in [r#"{"max_age":604801}"#, r#"{"max_uses":101}"#, r#"{"temporary":1}"#] {
+            assert!(matches!(
+                f.run(f.plain, Method::Post, &path, "", body),
+                Err(RestError::InvalidFormBody { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn create_refusals() {
+        let mut f = Fixture::new();
+        let path = channel_invites(&f, f.text);
+        assert_eq!(
+            f.run(f.outsider, Method::Post, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Post, &channel_invites(&f, ChannelId(5)), "", "")
+                .unwrap_err(),
+            RestError::UnknownChannel
+        );
+        let everyone = f.guild.id.everyone_role();
+        let deny = |bits: Permissions| PermissionOverwrite {
+            target: OverwriteTarget::Role(everyone),
+            allow: 0,
+            deny: bits.bits(),
+        };
+        f.guild.channels[1]
+            .permission_overwrites
+            .push(deny(Permissions::CREATE_INSTANT_INVITE));
+        let voice = channel_invites(&f, f.voice);
+        assert_eq!(
+            f.run(f.plain, Method::Post, &voice, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        f.guild.channels[1].permission_overwrites[0] =
+            deny(Permissions::CREATE_INSTANT_INVITE | Permissions::VIEW_CHANNEL);
+        assert_eq!(
+            f.run(f.plain, Method::Post, &voice, "", "").unwrap_err(),
+            RestError::MissingAccess
+        );
+        f.run(f.moderator, Method::Post, &voice, "", "").unwrap_err();
+        f.run(f.admin, Method::Post, &voice, "", "").unwrap();
+        while f.guild.invites.len() < INVITES_PER_GUILD_MAX {
+            f.run(f.owner, Method::Post, &path, "", r#"{"unique":true}"#)
+                .unwrap();
+        }
+        let full = f
+            .run(f.owner, Method::Post, &path, "", r#"{"unique":true}"#)
+            .unwrap_err();
+        assert_eq!(full.status(), 400);
+    }
+
+    #[test]
+    fn lists_leave_out_expired_invites() {
+        let mut f = Fixture::new();
+        let path = channel_invites(&f, f.text);
+        let out = f.run(f.moderator, Method::Get, &path, "", "").unwrap();
+        let codes: Vec<String> = json_of(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|invite| invite["code"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes, ["live"]);
+        assert_eq!(
+            f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let guild = f.guild_path("/invites");
+        let out = f.run(f.moderator, Method::Get, &guild, "", "").unwrap();
+        assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
+        assert_eq!(
+            f.run(f.helper, Method::Get, &guild, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn get_is_open_to_anyone() {
+        let mut f = Fixture::new();
+        let out = f
+            .run(f.outsider, Method::Get, "/api/v10/invites/live", "with_counts=true", "")
+            .unwrap();
+        let invite = json_of(&out);
+        assert_eq!(invite["guild"]["id"], f.guild.id.to_string());
+        assert_eq!(
+            invite["approximate_member_count"].as_u64(),
+            Some(f.guild.members.len() as u64)
+        );
+        let plain = f
+            .run(f.outsider, Method::Get, "/api/v10/invites/live", "", "")
+            .unwrap();
+        assert!(json_of(&plain).get("approximate_member_count").is_none());
+        assert_eq!(
+            f.run(f.outsider, Method::Get, "/api/v10/invites/old", "", "")
+                .unwrap_err(),
+            RestError::UnknownInvite
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, "/api/v10/invites/none", "", "")
+                .unwrap_err(),
+            RestError::UnknownInvite
+        );
+        assert!(f
+            .run(f.outsider, Method::Get, "/api/v10/invites/live", "with_counts=maybe", "")
+            .is_err());
+    }
+
+    #[test]
+    fn delete_needs_manage_channels_or_manage_guild() {
+        let mut f = Fixture::new();
+        let path = "/api/v10/invites/live";
+        assert_eq!(
+            f.run(f.plain, Method::Delete, path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Delete, path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+        let out = f.run(f.moderator, Method::Delete, path, "", "").unwrap();
+        assert_eq!(json_of(&out)["code"], "live");
+        assert_eq!(event_names(&out), ["INVITE_DELETE"]);
+        assert_eq!(out.events[0].d["code"], "live");
+        assert_eq!(
+            f.run(f.moderator, Method::Delete, path, "", "").unwrap_err(),
+            RestError::UnknownInvite
+        );
+        // An expired invite can still be deleted.
+        f.run(f.owner, Method::Delete, "/api/v10/invites/old", "", "")
+            .unwrap();
+        assert!(f.guild.invites.is_empty());
+    }
+
+    #[test]
+    fn accept_joins_and_counts_uses() {
+        let mut f = Fixture::new();
+        let path = "/api/v10/invites/live";
+        let out = f.run(f.outsider, Method::Post, path, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_ADD"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_MEMBERS);
+        assert_eq!(out.events[0].d["user"]["id"], f.outsider.to_string());
+        assert_eq!(out.events[0].d["guild_id"], f.guild.id.to_string());
+        let member = f.member(f.outsider).unwrap();
+        assert_eq!((member.joined_at_unix_ms, member.roles.len()), (NOW, 0));
+        assert_eq!(json_of(&out)["uses"], 1);
+        // A member gets the invite back, unchanged.
+        let again = f.run(f.outsider, Method::Post, path, "", "").unwrap();
+        assert!(!again.changed);
+        assert_eq!(json_of(&again)["uses"], 1);
+        assert_eq!(
+            f.run(f.banned, Method::Post, path, "", "").unwrap_err(),
+            RestError::UserBanned
+        );
+        // The second and last use deletes the invite.
+        f.guild.members.retain(|member| member.user_id != f.plain);
+        let out = f.run(f.plain, Method::Post, path, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_ADD", "INVITE_DELETE"]);
+        assert_eq!(json_of(&out)["uses"], 2);
+        assert!(f.guild.invites.iter().all(|invite| invite.code != "live"));
+        assert_eq!(
+            f.run(f.banned, Method::Post, path, "", "").unwrap_err(),
+            RestError::UnknownInvite
+        );
+        assert_eq!(
+            f.run(f.banned, Method::Post, "/api/v10/invites/old", "", "")
+                .unwrap_err(),
+            RestError::UnknownInvite
+        );
+    }
+
+    #[test]
+    fn an_unknown_user_cannot_join() {
+        let mut f = Fixture::new();
+        assert_eq!(
+            f.run(UserId(31337), Method::Post, "/api/v10/invites/live", "", "")
+                .unwrap_err(),
+            RestError::UnknownUser
+        );
+    }
+
+    #[test]
+    fn codes_differ_for_consecutive_ids() {
+        let codes: std::collections::HashSet<String> = (0..10_000u64).map(invite_code).collect();
+        assert_eq!(codes.len(), 10_000);
+        assert!(codes.iter().all(|code| code.len() == INVITE_CODE_LEN));
+    }
+}

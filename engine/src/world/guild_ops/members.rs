@@ -280,3 +280,303 @@ fn resolve(member: MemberRef, cx: &OpContext<'_>) -> UserId {
         MemberRef::Me => cx.actor,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+
+    fn member_path(f: &Fixture, user: UserId) -> String {
+        f.guild_path(&format!("/members/{user}"))
+    }
+
+    #[test]
+    fn list_pages_by_user_id() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/members");
+        let all = f.run(f.plain, Method::Get, &path, "limit=1000", "").unwrap();
+        let ids: Vec<u64> = json_of(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member["user"]["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), f.guild.members.len());
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+        let one = f.run(f.plain, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&one).as_array().unwrap().len(), 1, "default limit is 1");
+        let after = format!("limit=2&after={}", ids[0]);
+        let page = f.run(f.plain, Method::Get, &path, &after, "").unwrap();
+        let page = json_of(&page);
+        assert_eq!(page.as_array().unwrap().len(), 2);
+        assert_eq!(page[0]["user"]["id"], ids[1].to_string());
+        assert!(!all.changed);
+        for bad in ["limit=0", "limit=1001", "limit=x", "after=-1"] {
+            assert!(
+                matches!(
+                    f.run(f.plain, Method::Get, &path, bad, ""),
+                    Err(RestError::InvalidFormBody { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn get_member_and_me() {
+        let mut f = Fixture::new();
+        let path = member_path(&f, f.moderator);
+        let got = f.run(f.plain, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&got)["user"]["id"], f.moderator.to_string());
+        assert_eq!(json_of(&got)["roles"][0], f.mod_role.to_string());
+        let me = f
+            .run(f.plain, Method::Get, &f.guild_path("/members/@me"), "", "")
+            .unwrap();
+        assert_eq!(json_of(&me)["user"]["id"], f.plain.to_string());
+        let missing = member_path(&f, f.outsider);
+        assert_eq!(
+            f.run(f.plain, Method::Get, &missing, "", "").unwrap_err(),
+            RestError::UnknownMember
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn nick_changes_follow_the_rules() {
+        let mut f = Fixture::new();
+        // Own nick via @me needs CHANGE_NICKNAME, which @everyone has in the demo.
+        let me = f.guild_path("/members/@me");
+        let out = f
+            .run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain","roles":["1"]}"#)
+            .unwrap();
+        assert_eq!(json_of(&out)["nick"], "Plain");
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_MEMBERS);
+        assert_eq!(out.events[0].audience, Audience::Guild);
+        assert_eq!(out.events[0].d["guild_id"], f.guild.id.to_string());
+        assert_eq!(f.member(f.plain).unwrap().nick.as_deref(), Some("Plain"));
+        assert!(f.member(f.plain).unwrap().roles.is_empty(), "@me ignores roles");
+        // The same nick again changes nothing.
+        let again = f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain"}"#).unwrap();
+        assert!(!again.changed && again.events.is_empty());
+        // "" resets it.
+        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":""}"#).unwrap();
+        assert_eq!(f.member(f.plain).unwrap().nick, None);
+        // Another member's nick: MANAGE_NICKNAMES and a higher role.
+        let plain = member_path(&f, f.plain);
+        f.run(f.moderator, Method::Patch, &plain, "", r#"{"nick":"x"}"#)
+            .unwrap();
+        assert_eq!(
+            f.run(f.helper, Method::Patch, &plain, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "the helper lacks MANAGE_NICKNAMES"
+        );
+        let admin = member_path(&f, f.admin);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &admin, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "the admin ranks above the moderator"
+        );
+        let owner = member_path(&f, f.owner);
+        assert_eq!(
+            f.run(f.admin, Method::Patch, &owner, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "nobody renames the owner"
+        );
+        let long = format!(r#"{{"nick":"{}"}}"#, "n".repeat(33));
+        assert!(matches!(
+            f.run(f.owner, Method::Patch, &plain, "", &long),
+            Err(RestError::InvalidFormBody { field: "nick", .. })
+        ));
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &plain, "", "{").unwrap_err(),
+            RestError::InvalidJson
+        );
+    }
+
+    #[test]
+    fn own_nick_without_change_nickname_is_refused() {
+        let mut f = Fixture::new();
+        let everyone = f.guild.id.everyone_role();
+        for role in &mut f.guild.roles {
+            if role.id == everyone {
+                role.permissions &= !Permissions::CHANGE_NICKNAME.bits();
+            }
+        }
+        let me = f.guild_path("/members/@me");
+        assert_eq!(
+            f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"x"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn roles_mute_and_deaf() {
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        let body = format!(r#"{{"roles":["{}"],"mute":true,"deaf":true}}"#, f.helper_role);
+        let out = f.run(f.moderator, Method::Patch, &plain, "", &body).unwrap();
+        let member = f.member(f.plain).unwrap();
+        assert_eq!(member.roles, vec![f.helper_role]);
+        assert!(member.mute && member.deaf);
+        assert_eq!(json_of(&out)["mute"], true);
+        // A role at or above the actor's highest cannot be given or taken.
+        let body = format!(r#"{{"roles":["{}"]}}"#, f.mod_role);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", &body)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let unknown = r#"{"roles":["12345"]}"#;
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", unknown)
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        let everyone = format!(r#"{{"roles":["{}"]}}"#, f.guild.id);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", &everyone)
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        // The helper has MANAGE_ROLES but no MUTE_MEMBERS.
+        assert_eq!(
+            f.run(f.helper, Method::Patch, &plain, "", r#"{"mute":false}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Patch, &plain, "", r#"{"roles":[]}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert!(matches!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                r#"{"communication_disabled_until":"2030-01-01T00:00:00Z"}"#
+            ),
+            Err(RestError::InvalidFormBody { field: "communication_disabled_until", .. })
+        ));
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &member_path(&f, f.outsider), "", "{}")
+                .unwrap_err(),
+            RestError::UnknownMember
+        );
+    }
+
+    #[test]
+    fn kick_needs_rank_and_spares_the_owner() {
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        assert_eq!(
+            f.run(f.bot, Method::Delete, &plain, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let helper = member_path(&f, f.helper);
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &helper, "", "").unwrap_err(),
+            RestError::MissingPermissions,
+            "not oneself: equal rank"
+        );
+        let owner = member_path(&f, f.owner);
+        assert_eq!(
+            f.run(f.admin, Method::Delete, &owner, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let out = f.run(f.helper, Method::Delete, &plain, "", "").unwrap();
+        assert_eq!(out.status, 204);
+        assert!(out.body.is_empty());
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
+        assert_eq!(out.events[0].d["user"]["id"], f.plain.to_string());
+        assert!(f.member(f.plain).is_none());
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &plain, "", "").unwrap_err(),
+            RestError::UnknownMember
+        );
+        f.run(f.owner, Method::Delete, &member_path(&f, f.admin), "", "")
+            .unwrap();
+    }
+
+    #[test]
+    fn one_role_add_and_remove() {
+        let mut f = Fixture::new();
+        let path = f.guild_path(&format!("/members/{}/roles/{}", f.plain, f.helper_role));
+        let out = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
+        assert_eq!(out.events[0].d["roles"][0], f.helper_role.to_string());
+        let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert!(!again.changed && again.events.is_empty());
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions,
+            "the helper's own rank"
+        );
+        let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert!(out.changed);
+        assert!(f.member(f.plain).unwrap().roles.is_empty());
+        let again = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert!(!again.changed);
+        let unknown_role = f.guild_path(&format!("/members/{}/roles/99", f.plain));
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &unknown_role, "", "").unwrap_err(),
+            RestError::UnknownRole
+        );
+        let unknown_member =
+            f.guild_path(&format!("/members/{}/roles/{}", f.outsider, f.helper_role));
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &unknown_member, "", "")
+                .unwrap_err(),
+            RestError::UnknownMember
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Put, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn leaving() {
+        let mut f = Fixture::new();
+        let path = format!("/api/v10/users/@me/guilds/{}", f.guild.id);
+        let out = f.run(f.plain, Method::Delete, &path, "", "").unwrap();
+        assert_eq!(out.status, 204);
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
+        assert!(f.member(f.plain).is_none());
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+        let owner_leaves = f.run(f.owner, Method::Delete, &path, "", "").unwrap_err();
+        assert_eq!(owner_leaves.status(), 400);
+        let body: serde_json::Value = serde_json::from_slice(&owner_leaves.body()).unwrap();
+        assert_eq!(body["code"], 50055);
+    }
+
+    #[test]
+    fn a_route_for_another_guild_is_unknown() {
+        let mut f = Fixture::new();
+        let path = format!("/api/v10/guilds/{}/members", f.guild.id.0 + 1);
+        assert_eq!(
+            f.run(f.owner, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+}

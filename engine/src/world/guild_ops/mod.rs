@@ -25,6 +25,8 @@
 pub mod authority;
 mod bans;
 mod invites;
+#[cfg(test)]
+mod member_fixture;
 pub mod member_form;
 pub mod member_json;
 mod member_ops;

@@ -323,3 +323,275 @@ fn find(guild: &Guild, role_id: RoleId) -> Result<&Role, RestError> {
         .find(|role| role.id == role_id)
         .ok_or(RestError::UnknownRole)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture, HELPER_PERMISSIONS};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+
+    fn positions(f: &Fixture) -> Vec<(String, i32)> {
+        let mut roles: Vec<(String, i32)> = f
+            .guild
+            .roles
+            .iter()
+            .map(|role| (role.name.clone(), role.position))
+            .collect();
+        roles.sort_by_key(|(_, position)| *position);
+        roles
+    }
+
+    #[test]
+    fn list_and_get() {
+        let mut f = Fixture::new();
+        let out = f.run(f.plain, Method::Get, &f.guild_path("/roles"), "", "").unwrap();
+        assert_eq!(json_of(&out).as_array().unwrap().len(), 4);
+        let path = f.guild_path(&format!("/roles/{}", f.mod_role));
+        let out = f.run(f.plain, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&out)["name"], "Mod");
+        assert_eq!(
+            f.run(f.plain, Method::Get, &f.guild_path("/roles/5"), "", "")
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn create_goes_to_position_one_and_pushes_the_rest_up() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/roles");
+        let body = r#"{"name":"fresh","permissions":"1024","color":255,"hoist":true}"#;
+        let out = f.run(f.helper, Method::Post, &path, "", body).unwrap();
+        let role = json_of(&out);
+        assert_eq!((role["name"].as_str(), role["position"].as_i64()), (Some("fresh"), Some(1)));
+        assert_eq!(role["permissions"], "1024");
+        assert_eq!(role["color"], 255);
+        assert_eq!(
+            event_names(&out),
+            [
+                "GUILD_ROLE_CREATE",
+                "GUILD_ROLE_UPDATE",
+                "GUILD_ROLE_UPDATE",
+                "GUILD_ROLE_UPDATE"
+            ]
+        );
+        assert!(out
+            .events
+            .iter()
+            .all(|e| e.intents == Intents::GUILDS && e.audience == Audience::Guild));
+        assert_eq!(out.events[0].d["role"]["name"], "fresh");
+        assert_eq!(
+            positions(&f),
+            [
+                ("@everyone".to_string(), 0),
+                ("fresh".to_string(), 1),
+                ("Helper".to_string(), 2),
+                ("Mod".to_string(), 3),
+                ("Admin".to_string(), 4)
+            ]
+        );
+        // Defaults: "new role" with @everyone's permissions.
+        let out = f.run(f.owner, Method::Post, &path, "", "").unwrap();
+        let everyone = f.guild.roles[0].permissions.to_string();
+        assert_eq!(json_of(&out)["name"], "new role");
+        assert_eq!(json_of(&out)["permissions"], everyone);
+    }
+
+    #[test]
+    fn create_refusals() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/roles");
+        assert_eq!(
+            f.run(f.plain, Method::Post, &path, "", "{}").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        // The helper may not grant BAN_MEMBERS, which it lacks.
+        let ban = format!(r#"{{"permissions":"{}"}}"#, Permissions::BAN_MEMBERS.bits());
+        assert_eq!(
+            f.run(f.helper, Method::Post, &path, "", &ban).unwrap_err(),
+            RestError::MissingPermissions
+        );
+        // An administrator has every bit.
+        f.run(f.admin, Method::Post, &path, "", &ban).unwrap();
+        for body in [
+            r#"{"permissions":"-1"}"#,
+            r#"{"permissions":true}"#,
+            r#"{"color":16777216}"#,
+            r#"{"name":7}"#,
+            r#"{"hoist":"yes"}"#,
+        ] {
+            assert!(
+                matches!(
+                    f.run(f.owner, Method::Post, &path, "", body),
+                    Err(RestError::InvalidFormBody { .. })
+                ),
+                "{body}"
+            );
+        }
+        while f.guild.roles.len() < ROLES_MAX {
+            f.run(f.owner, Method::Post, &path, "", "{}").unwrap();
+        }
+        let full = f.run(f.owner, Method::Post, &path, "", "{}").unwrap_err();
+        assert_eq!(full.status(), 400);
+        let body: Value = serde_json::from_slice(&full.body()).unwrap();
+        assert_eq!(body["code"], 30005);
+    }
+
+    #[test]
+    fn edit_follows_the_hierarchy() {
+        let mut f = Fixture::new();
+        let helper = f.guild_path(&format!("/roles/{}", f.helper_role));
+        let out = f
+            .run(f.moderator, Method::Patch, &helper, "", r#"{"name":"Helpers","mentionable":true}"#)
+            .unwrap();
+        assert_eq!(json_of(&out)["name"], "Helpers");
+        assert_eq!(event_names(&out), ["GUILD_ROLE_UPDATE"]);
+        let same = f
+            .run(f.moderator, Method::Patch, &helper, "", r#"{"name":"Helpers"}"#)
+            .unwrap();
+        assert!(!same.changed && same.events.is_empty());
+        // Its own highest role is not below it.
+        assert_eq!(
+            f.run(f.helper, Method::Patch, &helper, "", r#"{"name":"x"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        // An administrator is still bound by the hierarchy.
+        let admin = f.guild_path(&format!("/roles/{}", f.admin_role));
+        assert_eq!(
+            f.run(f.admin, Method::Patch, &admin, "", r#"{"name":"x"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        f.run(f.owner, Method::Patch, &admin, "", r#"{"name":"Admins"}"#)
+            .unwrap();
+        // The moderator may not add ADMINISTRATOR, nor remove a bit it lacks.
+        let admin_bits = format!(
+            r#"{{"permissions":"{}"}}"#,
+            (HELPER_PERMISSIONS | Permissions::ADMINISTRATOR).bits()
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &helper, "", &admin_bits)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let fewer = format!(r#"{{"permissions":"{}"}}"#, Permissions::KICK_MEMBERS.bits());
+        f.run(f.moderator, Method::Patch, &helper, "", &fewer).unwrap();
+        assert_eq!(
+            f.role(f.helper_role).unwrap().permissions,
+            Permissions::KICK_MEMBERS.bits()
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &helper, "", r#"{"name":null}"#)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &f.guild_path("/roles/77"), "", "{}")
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        // @everyone keeps its name.
+        let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
+        f.run(f.owner, Method::Patch, &everyone, "", r#"{"name":"all","hoist":true}"#)
+            .unwrap();
+        assert_eq!(f.guild.roles[0].name, "@everyone");
+    }
+
+    #[test]
+    fn delete_cleans_members_and_overwrites() {
+        let mut f = Fixture::new();
+        let helper = f.guild_path(&format!("/roles/{}", f.helper_role));
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &helper, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let out = f.run(f.moderator, Method::Delete, &helper, "", "").unwrap();
+        assert_eq!(out.status, 204);
+        assert_eq!(
+            event_names(&out),
+            [
+                "GUILD_ROLE_DELETE",
+                "GUILD_ROLE_UPDATE",
+                "GUILD_ROLE_UPDATE",
+                "CHANNEL_UPDATE"
+            ]
+        );
+        assert_eq!(out.events[0].d["role_id"], f.helper_role.to_string());
+        assert_eq!(out.events[3].audience, Audience::Channel(f.text));
+        assert!(f.role(f.helper_role).is_none());
+        assert!(f.member(f.helper).unwrap().roles.is_empty());
+        assert!(f.guild.channels[0].permission_overwrites.is_empty());
+        assert_eq!(f.role(f.mod_role).unwrap().position, 1);
+        assert_eq!(f.role(f.admin_role).unwrap().position, 2);
+        assert_eq!(
+            f.run(f.moderator, Method::Delete, &helper, "", "").unwrap_err(),
+            RestError::UnknownRole
+        );
+        let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
+        let refused = f.run(f.owner, Method::Delete, &everyone, "", "").unwrap_err();
+        let body: Value = serde_json::from_slice(&refused.body()).unwrap();
+        assert_eq!((refused.status(), body["code"].as_u64()), (400, Some(50028)));
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &everyone, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn reorder() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/roles");
+        // The owner moves Helper to the top: the others move down one.
+        let body = format!(r#"[{{"id":"{}","position":3}}]"#, f.helper_role);
+        let out = f.run(f.owner, Method::Patch, &path, "", &body).unwrap();
+        assert_eq!(json_of(&out).as_array().unwrap().len(), 4);
+        assert_eq!(event_names(&out).len(), 3);
+        assert_eq!(
+            positions(&f),
+            [
+                ("@everyone".to_string(), 0),
+                ("Mod".to_string(), 1),
+                ("Admin".to_string(), 2),
+                ("Helper".to_string(), 3)
+            ]
+        );
+        // Back down to the bottom.
+        let body = format!(r#"[{{"id":"{}","position":1}}]"#, f.helper_role);
+        f.run(f.owner, Method::Patch, &path, "", &body).unwrap();
+        assert_eq!(positions(&f)[1].0, "Helper");
+        assert_eq!(positions(&f)[3].0, "Admin");
+        // Nothing moves: a read.
+        let out = f.run(f.owner, Method::Patch, &path, "", &body).unwrap();
+        assert!(!out.changed);
+        // The moderator (Mod at 2) may swap Helper above nothing it cannot reach, but
+        // not lift Helper to its own rank.
+        let up = format!(r#"[{{"id":"{}","position":2}}]"#, f.helper_role);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &path, "", &up).unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Patch, &path, "", &up).unwrap_err(),
+            RestError::MissingPermissions
+        );
+        for (body, error) in [
+            (r#"[{"id":"99","position":1}]"#.to_string(), RestError::UnknownRole),
+            ("{}".to_string(), RestError::InvalidFormBody {
+                field: "_errors",
+                code: "BASE_TYPE_LIST",
+                message: "Could not interpret the value as a list.".into(),
+            }),
+            ("[".to_string(), RestError::InvalidJson),
+        ] {
+            assert_eq!(f.run(f.owner, Method::Patch, &path, "", &body).unwrap_err(), error);
+        }
+    }
+}
