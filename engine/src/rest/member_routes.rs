@@ -368,7 +368,11 @@ mod tests {
                 "/api/v10/guilds/1/members/@me",
                 R::EditMember(g, MemberRef::Me),
             ),
-            (Method::Delete, "/api/v10/guilds/1/members/2", R::KickMember(g, u)),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/members/2",
+                R::KickMember(g, u),
+            ),
             (
                 Method::Put,
                 "/api/v10/guilds/1/members/2/roles/3",
@@ -379,23 +383,67 @@ mod tests {
                 "/api/v10/guilds/1/members/2/roles/3",
                 R::RemoveMemberRole(g, u, r),
             ),
-            (Method::Delete, "/api/v10/users/@me/guilds/1", R::LeaveGuild(g)),
+            (
+                Method::Delete,
+                "/api/v10/users/@me/guilds/1",
+                R::LeaveGuild(g),
+            ),
             (Method::Get, "/api/v10/guilds/1/bans", R::ListBans(g)),
             (Method::Get, "/api/v10/guilds/1/bans/2", R::GetBan(g, u)),
             (Method::Put, "/api/v10/guilds/1/bans/2", R::CreateBan(g, u)),
-            (Method::Delete, "/api/v10/guilds/1/bans/2", R::RemoveBan(g, u)),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/bans/2",
+                R::RemoveBan(g, u),
+            ),
             (Method::Get, "/api/v10/guilds/1/roles", R::ListRoles(g)),
             (Method::Post, "/api/v10/guilds/1/roles", R::CreateRole(g)),
-            (Method::Patch, "/api/v10/guilds/1/roles", R::EditRolePositions(g)),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/roles",
+                R::EditRolePositions(g),
+            ),
             (Method::Get, "/api/v10/guilds/1/roles/3", R::GetRole(g, r)),
-            (Method::Patch, "/api/v10/guilds/1/roles/3", R::EditRole(g, r)),
-            (Method::Delete, "/api/v10/guilds/1/roles/3", R::DeleteRole(g, r)),
-            (Method::Get, "/api/v10/guilds/1/invites", R::ListGuildInvites(g)),
-            (Method::Post, "/api/v10/channels/4/invites", R::CreateInvite(c)),
-            (Method::Get, "/api/v10/channels/4/invites", R::ListChannelInvites(c)),
-            (Method::Get, "/api/v10/invites/abcDEF12", R::GetInvite("abcDEF12".into())),
-            (Method::Delete, "/api/v10/invites/abc", R::DeleteInvite("abc".into())),
-            (Method::Post, "/api/v10/invites/a-b_c", R::AcceptInvite("a-b_c".into())),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/roles/3",
+                R::EditRole(g, r),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/roles/3",
+                R::DeleteRole(g, r),
+            ),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/invites",
+                R::ListGuildInvites(g),
+            ),
+            (
+                Method::Post,
+                "/api/v10/channels/4/invites",
+                R::CreateInvite(c),
+            ),
+            (
+                Method::Get,
+                "/api/v10/channels/4/invites",
+                R::ListChannelInvites(c),
+            ),
+            (
+                Method::Get,
+                "/api/v10/invites/abcDEF12",
+                R::GetInvite("abcDEF12".into()),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/invites/abc",
+                R::DeleteInvite("abc".into()),
+            ),
+            (
+                Method::Post,
+                "/api/v10/invites/a-b_c",
+                R::AcceptInvite("a-b_c".into()),
+            ),
         ];
         for (method, path, route) in table {
             assert_eq!(parsed(method, path), Some(Ok(route)), "{method:?} {path}");
@@ -426,17 +474,61 @@ mod tests {
     #[test]
     fn errors() {
         let table = [
-            (Method::Post, "/api/v10/guilds/1/members", RestError::MethodNotAllowed),
-            (Method::Put, "/api/v10/guilds/1/members/2", RestError::MethodNotAllowed),
-            (Method::Delete, "/api/v10/guilds/1/members/@me", RestError::MethodNotAllowed),
-            (Method::Get, "/api/v10/guilds/1/members/2/roles/3", RestError::MethodNotAllowed),
-            (Method::Post, "/api/v10/guilds/1/bans/2", RestError::MethodNotAllowed),
-            (Method::Delete, "/api/v10/guilds/1/roles", RestError::MethodNotAllowed),
-            (Method::Put, "/api/v10/guilds/1/roles/3", RestError::MethodNotAllowed),
-            (Method::Get, "/api/v10/users/@me/guilds/1", RestError::MethodNotAllowed),
-            (Method::Patch, "/api/v10/invites/abc", RestError::MethodNotAllowed),
-            (Method::Delete, "/api/v10/channels/4/invites", RestError::MethodNotAllowed),
-            (Method::Get, "/api/v10/invites/a.b", RestError::UnknownInvite),
+            (
+                Method::Post,
+                "/api/v10/guilds/1/members",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Put,
+                "/api/v10/guilds/1/members/2",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/members/@me",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/members/2/roles/3",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Post,
+                "/api/v10/guilds/1/bans/2",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/roles",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Put,
+                "/api/v10/guilds/1/roles/3",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/users/@me/guilds/1",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Patch,
+                "/api/v10/invites/abc",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/channels/4/invites",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/invites/a.b",
+                RestError::UnknownInvite,
+            ),
             (
                 Method::Get,
                 "/api/v10/invites/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

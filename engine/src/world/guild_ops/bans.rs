@@ -72,7 +72,11 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
 }
 
 /// `GET /guilds/{g}/bans/{u}`.
-pub(super) fn get(guild: &Guild, user_id: UserId, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn get(
+    guild: &Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
     let ban = guild
         .bans
@@ -92,7 +96,12 @@ pub(super) fn create(
     let actor = Actor::of(guild, cx.actor)?;
     actor.require(Permissions::BAN_MEMBERS)?;
     let object = parse_object(body)?;
-    optional_integer(&object, "delete_message_seconds", 0, DELETE_MESSAGE_SECONDS_MAX)?;
+    optional_integer(
+        &object,
+        "delete_message_seconds",
+        0,
+        DELETE_MESSAGE_SECONDS_MAX,
+    )?;
     optional_integer(&object, "delete_message_days", 0, 7)?;
     let reason = nullable_string(&object, "reason", BAN_REASON_CHARS_MAX)?.flatten();
     let member = guild.member(user_id);
@@ -121,7 +130,11 @@ pub(super) fn create(
 }
 
 /// `DELETE /guilds/{g}/bans/{u}`.
-pub(super) fn remove(guild: &mut Guild, user_id: UserId, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn remove(
+    guild: &mut Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
     let index = guild
         .bans
@@ -175,8 +188,14 @@ mod tests {
         let out = f.run(f.moderator, Method::Put, &outsider, "", "").unwrap();
         assert_eq!(event_names(&out), ["GUILD_BAN_ADD"]);
         assert_eq!(
-            f.run(f.moderator, Method::Put, &ban_path(&f, UserId(424242)), "", "")
-                .unwrap_err(),
+            f.run(
+                f.moderator,
+                Method::Put,
+                &ban_path(&f, UserId(424242)),
+                "",
+                ""
+            )
+            .unwrap_err(),
             RestError::UnknownUser
         );
         assert_eq!(
@@ -219,7 +238,8 @@ mod tests {
         assert_eq!(event_names(&out), ["GUILD_BAN_REMOVE"]);
         assert!(f.guild.bans.is_empty());
         assert_eq!(
-            f.run(f.moderator, Method::Delete, &path, "", "").unwrap_err(),
+            f.run(f.moderator, Method::Delete, &path, "", "")
+                .unwrap_err(),
             RestError::UnknownBan
         );
         assert_eq!(
@@ -252,7 +272,9 @@ mod tests {
         assert_eq!(ids(&mut f, "after=20&limit=2"), ["30", "40"]);
         assert_eq!(ids(&mut f, "before=40&limit=2"), ["20", "30"]);
         assert_eq!(ids(&mut f, "before=50&after=10"), ["20", "30", "40"]);
-        assert!(f.run(f.moderator, Method::Get, &path, "limit=0", "").is_err());
+        assert!(f
+            .run(f.moderator, Method::Get, &path, "limit=0", "")
+            .is_err());
         assert_eq!(
             f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
             RestError::MissingPermissions

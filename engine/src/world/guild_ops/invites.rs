@@ -62,7 +62,9 @@ pub(super) fn create(
     require_in_channel(guild, channel_id, cx, Permissions::CREATE_INSTANT_INVITE)?;
     let object = parse_object(body)?;
     let max_age_s = optional_integer(&object, "max_age", 0, INVITE_MAX_AGE_S_MAX)?
-        .map_or(INVITE_MAX_AGE_S_DEFAULT, |age| u32::try_from(age).unwrap_or(0));
+        .map_or(INVITE_MAX_AGE_S_DEFAULT, |age| {
+            u32::try_from(age).unwrap_or(0)
+        });
     let max_uses = optional_integer(&object, "max_uses", 0, INVITE_MAX_USES_MAX)?
         .map_or(0, |uses| u32::try_from(uses).unwrap_or(0));
     let temporary = optional_bool(&object, "temporary")?.unwrap_or(false);
@@ -78,7 +80,10 @@ pub(super) fn create(
                 && !invite.expired(cx.now_unix_ms)
         });
         if let Some(invite) = same {
-            return Ok(Outcome::read(200, encode(&invite_json(guild, invite, cx.users, false))));
+            return Ok(Outcome::read(
+                200,
+                encode(&invite_json(guild, invite, cx.users, false)),
+            ));
         }
     }
     if guild.invites.len() >= INVITES_PER_GUILD_MAX {
@@ -117,7 +122,9 @@ pub(super) fn list_channel(
 ) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor)?;
     require_in_channel(guild, channel_id, cx, Permissions::MANAGE_CHANNELS)?;
-    Ok(live_invites(guild, cx, |invite| invite.channel_id == channel_id))
+    Ok(live_invites(guild, cx, |invite| {
+        invite.channel_id == channel_id
+    }))
 }
 
 /// `GET /guilds/{g}/invites`.
@@ -127,7 +134,12 @@ pub(super) fn list_guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, R
 }
 
 /// `GET /invites/{code}?with_counts&with_expiration`.
-pub(super) fn get(guild: &Guild, code: &str, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn get(
+    guild: &Guild,
+    code: &str,
+    query: &str,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let mut with_counts = false;
     for (key, value) in query_pairs(query) {
         match key {
@@ -147,7 +159,11 @@ pub(super) fn get(guild: &Guild, code: &str, query: &str, cx: &OpContext<'_>) ->
 }
 
 /// `DELETE /invites/{code}`.
-pub(super) fn delete(guild: &mut Guild, code: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn delete(
+    guild: &mut Guild,
+    code: &str,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let actor = Actor::of(guild, cx.actor)?;
     let index = guild
         .invites
@@ -176,7 +192,11 @@ pub(super) fn delete(guild: &mut Guild, code: &str, cx: &OpContext<'_>) -> Resul
 }
 
 /// `POST /invites/{code}`: the caller joins.
-pub(super) fn accept(guild: &mut Guild, code: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn accept(
+    guild: &mut Guild,
+    code: &str,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let index = guild
         .invites
         .iter()
@@ -187,7 +207,10 @@ pub(super) fn accept(guild: &mut Guild, code: &str, cx: &OpContext<'_>) -> Resul
     }
     if guild.member(cx.actor).is_some() {
         let invite = &guild.invites[index];
-        return Ok(Outcome::read(200, encode(&invite_json(guild, invite, cx.users, false))));
+        return Ok(Outcome::read(
+            200,
+            encode(&invite_json(guild, invite, cx.users, false)),
+        ));
     }
     if cx.users.user(cx.actor).is_none() {
         return Err(RestError::UnknownUser);
@@ -241,7 +264,11 @@ fn require_in_channel(
     Ok(())
 }
 
-fn live_invite<'g>(guild: &'g Guild, code: &str, cx: &OpContext<'_>) -> Result<&'g Invite, RestError> {
+fn live_invite<'g>(
+    guild: &'g Guild,
+    code: &str,
+    cx: &OpContext<'_>,
+) -> Result<&'g Invite, RestError> {
     guild
         .invites
         .iter()
@@ -334,8 +361,15 @@ mod tests {
         let out = f.run(f.plain, Method::Post, &path, "", custom).unwrap();
         let invite = json_of(&out);
         assert!(invite["expires_at"].is_null());
-        assert_eq!((invite["max_uses"].as_u64(), invite["temporary"].as_bool()), (Some(100), Some(true)));
-        for body in [r#"{"max_age":604801}"#, r#"{"max_uses":101}"#, r#"{"temporary":1}"#] {
+        assert_eq!(
+            (invite["max_uses"].as_u64(), invite["temporary"].as_bool()),
+            (Some(100), Some(true))
+        );
+        for body in [
+            r#"{"max_age":604801}"#,
+            r#"{"max_uses":101}"#,
+            r#"{"temporary":1}"#,
+        ] {
             assert!(matches!(
                 f.run(f.plain, Method::Post, &path, "", body),
                 Err(RestError::InvalidFormBody { .. })
@@ -352,8 +386,14 @@ mod tests {
             RestError::UnknownGuild
         );
         assert_eq!(
-            f.run(f.plain, Method::Post, &channel_invites(&f, ChannelId(5)), "", "")
-                .unwrap_err(),
+            f.run(
+                f.plain,
+                Method::Post,
+                &channel_invites(&f, ChannelId(5)),
+                "",
+                ""
+            )
+            .unwrap_err(),
             RestError::UnknownChannel
         );
         let everyone = f.guild.id.everyone_role();
@@ -376,7 +416,8 @@ mod tests {
             f.run(f.plain, Method::Post, &voice, "", "").unwrap_err(),
             RestError::MissingAccess
         );
-        f.run(f.moderator, Method::Post, &voice, "", "").unwrap_err();
+        f.run(f.moderator, Method::Post, &voice, "", "")
+            .unwrap_err();
         f.run(f.admin, Method::Post, &voice, "", "").unwrap();
         while f.guild.invites.len() < INVITES_PER_GUILD_MAX {
             f.run(f.owner, Method::Post, &path, "", r#"{"unique":true}"#)
@@ -417,7 +458,13 @@ mod tests {
     fn get_is_open_to_anyone() {
         let mut f = Fixture::new();
         let out = f
-            .run(f.outsider, Method::Get, "/api/v10/invites/live", "with_counts=true", "")
+            .run(
+                f.outsider,
+                Method::Get,
+                "/api/v10/invites/live",
+                "with_counts=true",
+                "",
+            )
             .unwrap();
         let invite = json_of(&out);
         assert_eq!(invite["guild"]["id"], f.guild.id.to_string());
@@ -440,7 +487,13 @@ mod tests {
             RestError::UnknownInvite
         );
         assert!(f
-            .run(f.outsider, Method::Get, "/api/v10/invites/live", "with_counts=maybe", "")
+            .run(
+                f.outsider,
+                Method::Get,
+                "/api/v10/invites/live",
+                "with_counts=maybe",
+                ""
+            )
             .is_err());
     }
 
@@ -461,7 +514,8 @@ mod tests {
         assert_eq!(event_names(&out), ["INVITE_DELETE"]);
         assert_eq!(out.events[0].d["code"], "live");
         assert_eq!(
-            f.run(f.moderator, Method::Delete, path, "", "").unwrap_err(),
+            f.run(f.moderator, Method::Delete, path, "", "")
+                .unwrap_err(),
             RestError::UnknownInvite
         );
         // An expired invite can still be deleted.

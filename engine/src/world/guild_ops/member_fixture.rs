@@ -61,7 +61,14 @@ impl Fixture {
         let base = (NOW - DISCORD_EPOCH_MS) << 22;
         let user = |n: u64| UserId(base + 1000 + n);
         let role = |n: u64| RoleId(base + 2000 + n);
-        let names = ["admin", "moderator", "helper", "plain", "outsider", "banned"];
+        let names = [
+            "admin",
+            "moderator",
+            "helper",
+            "plain",
+            "outsider",
+            "banned",
+        ];
         for (n, name) in names.iter().enumerate() {
             let mut account: Account = world.accounts[1].clone();
             account.user = User {
@@ -89,7 +96,9 @@ impl Fixture {
         guild
             .roles
             .push(make_role(role(3), "Admin", 3, Permissions::ADMINISTRATOR));
-        guild.roles.push(make_role(role(2), "Mod", 2, MOD_PERMISSIONS));
+        guild
+            .roles
+            .push(make_role(role(2), "Mod", 2, MOD_PERMISSIONS));
         guild
             .roles
             .push(make_role(role(1), "Helper", 1, HELPER_PERMISSIONS));

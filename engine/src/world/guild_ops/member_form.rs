@@ -16,7 +16,11 @@ use serde_json::{Map, Value};
 pub type Object = Map<String, Value>;
 
 /// 50035 with `errors.{field}._errors[0] = {code, message}`.
-pub fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> RestError {
+pub fn form_error(
+    field: &'static str,
+    code: &'static str,
+    message: impl Into<String>,
+) -> RestError {
     RestError::InvalidFormBody {
         field,
         code,
@@ -89,11 +93,7 @@ pub fn optional_integer(
             Some(value) if (min..=max).contains(&value) => Ok(Some(value)),
             _ => Err(out_of_range(field, min, max)),
         },
-        Some(_) => Err(form_error(
-            field,
-            "NUMBER_TYPE_COERCE",
-            "Value is not int.",
-        )),
+        Some(_) => Err(form_error(field, "NUMBER_TYPE_COERCE", "Value is not int.")),
     }
 }
 
@@ -102,7 +102,13 @@ pub fn optional_permissions(
     object: &Object,
     field: &'static str,
 ) -> Result<Option<Permissions>, RestError> {
-    let invalid = || form_error(field, "NUMBER_TYPE_COERCE", "Value is not a valid permission set.");
+    let invalid = || {
+        form_error(
+            field,
+            "NUMBER_TYPE_COERCE",
+            "Value is not a valid permission set.",
+        )
+    };
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Permissions::parse_decimal(text)
@@ -164,7 +170,12 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// A query integer in `min..=max`.
-pub fn query_integer(value: &str, field: &'static str, min: u64, max: u64) -> Result<u64, RestError> {
+pub fn query_integer(
+    value: &str,
+    field: &'static str,
+    min: u64,
+    max: u64,
+) -> Result<u64, RestError> {
     let parsed: u64 = value.parse().map_err(|_| {
         form_error(
             field,
@@ -238,14 +249,20 @@ mod tests {
         assert_eq!(parse_object(b"{"), Err(RestError::InvalidJson));
         assert!(matches!(
             parse_object(b"[1]"),
-            Err(RestError::InvalidFormBody { code: "DICT_TYPE_CONVERT", .. })
+            Err(RestError::InvalidFormBody {
+                code: "DICT_TYPE_CONVERT",
+                ..
+            })
         ));
         let body = object(json!({
             "nick": null, "name": "x", "long": "abcdef", "b": true, "n": 7,
             "p": "8", "q": 8, "bad": "-1", "ids": ["1", 2], "badids": ["x"]
         }));
         assert_eq!(nullable_string(&body, "nick", 3), Ok(Some(None)));
-        assert_eq!(nullable_string(&body, "name", 3), Ok(Some(Some("x".into()))));
+        assert_eq!(
+            nullable_string(&body, "name", 3),
+            Ok(Some(Some("x".into())))
+        );
         assert_eq!(nullable_string(&body, "absent", 3), Ok(None));
         assert!(nullable_string(&body, "long", 3).is_err());
         assert!(nullable_string(&body, "n", 3).is_err());

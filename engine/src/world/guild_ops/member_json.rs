@@ -48,7 +48,12 @@ pub fn ban_json(users: &dyn UserLookup, ban: &Ban) -> Value {
 }
 
 /// The Invite object with its metadata, as the invite routes answer it.
-pub fn invite_json(guild: &Guild, invite: &Invite, users: &dyn UserLookup, with_counts: bool) -> Value {
+pub fn invite_json(
+    guild: &Guild,
+    invite: &Invite,
+    users: &dyn UserLookup,
+    with_counts: bool,
+) -> Value {
     let channel = guild.channel(invite.channel_id);
     let mut value = json!({
         "type": 0,
@@ -210,7 +215,13 @@ mod tests {
             assert_eq!(parsed.channel.unwrap().name.as_deref(), Some("general"));
             assert!(parsed.expires_at.is_some());
             assert_eq!(parsed.approximate_member_count.is_some(), counts);
-            for key in ["inviter", "expires_at", "created_at", "temporary", "max_uses"] {
+            for key in [
+                "inviter",
+                "expires_at",
+                "created_at",
+                "temporary",
+                "max_uses",
+            ] {
                 assert!(value.get(key).is_some(), "invite lacks {key}");
             }
         }
@@ -219,8 +230,10 @@ mod tests {
             ..invite.clone()
         };
         assert!(invite_json(guild, &forever, &world, false)["expires_at"].is_null());
-        let created: events::InviteCreate =
-            strict(&invite_create_json(guild.id, &invite, &world), "INVITE_CREATE");
+        let created: events::InviteCreate = strict(
+            &invite_create_json(guild.id, &invite, &world),
+            "INVITE_CREATE",
+        );
         assert_eq!(created.max_uses, 5);
         let deleted: events::InviteDelete =
             strict(&invite_delete_json(guild.id, &invite), "INVITE_DELETE");
@@ -260,11 +273,15 @@ mod tests {
             roles: vec![RoleId(5)],
             ..guild.members[1].clone()
         };
-        let added: events::MemberAdd =
-            strict(&member_event_json(guild.id, &member, &world), "GUILD_MEMBER_ADD");
+        let added: events::MemberAdd = strict(
+            &member_event_json(guild.id, &member, &world),
+            "GUILD_MEMBER_ADD",
+        );
         assert_eq!(added.guild_id.get(), guild.id.0);
-        let updated: events::MemberUpdate =
-            strict(&member_event_json(guild.id, &member, &world), "GUILD_MEMBER_UPDATE");
+        let updated: events::MemberUpdate = strict(
+            &member_event_json(guild.id, &member, &world),
+            "GUILD_MEMBER_UPDATE",
+        );
         assert_eq!(updated.nick.as_deref(), Some("nick"));
         assert_eq!(updated.roles.len(), 1);
         let value = member_event_json(guild.id, &member, &world);

@@ -67,7 +67,11 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
 }
 
 /// `GET /guilds/{g}/members/{u}`.
-pub(super) fn get(guild: &Guild, member: MemberRef, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn get(
+    guild: &Guild,
+    member: MemberRef,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor)?;
     let user_id = resolve(member, cx);
     let member = guild.member(user_id).ok_or(RestError::UnknownMember)?;
@@ -114,9 +118,10 @@ pub(super) fn edit(
     let mut updated = target.clone();
     if let Some(nick) = nick {
         if user_id == actor.user_id {
-            if !actor.permissions.intersects(
-                Permissions::CHANGE_NICKNAME.union(Permissions::MANAGE_NICKNAMES),
-            ) {
+            if !actor
+                .permissions
+                .intersects(Permissions::CHANGE_NICKNAME.union(Permissions::MANAGE_NICKNAMES))
+            {
                 return Err(RestError::MissingPermissions);
             }
         } else {
@@ -172,7 +177,11 @@ pub(super) fn edit(
 }
 
 /// `DELETE /guilds/{g}/members/{u}`.
-pub(super) fn kick(guild: &mut Guild, user_id: UserId, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn kick(
+    guild: &mut Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let actor = Actor::of(guild, cx.actor)?;
     actor.require(Permissions::KICK_MEMBERS)?;
     let target = guild.member(user_id).ok_or(RestError::UnknownMember)?;
@@ -297,7 +306,9 @@ mod tests {
     fn list_pages_by_user_id() {
         let mut f = Fixture::new();
         let path = f.guild_path("/members");
-        let all = f.run(f.plain, Method::Get, &path, "limit=1000", "").unwrap();
+        let all = f
+            .run(f.plain, Method::Get, &path, "limit=1000", "")
+            .unwrap();
         let ids: Vec<u64> = json_of(&all)
             .as_array()
             .unwrap()
@@ -307,7 +318,11 @@ mod tests {
         assert_eq!(ids.len(), f.guild.members.len());
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
         let one = f.run(f.plain, Method::Get, &path, "", "").unwrap();
-        assert_eq!(json_of(&one).as_array().unwrap().len(), 1, "default limit is 1");
+        assert_eq!(
+            json_of(&one).as_array().unwrap().len(),
+            1,
+            "default limit is 1"
+        );
         let after = format!("limit=2&after={}", ids[0]);
         let page = f.run(f.plain, Method::Get, &path, &after, "").unwrap();
         let page = json_of(&page);
@@ -357,7 +372,13 @@ mod tests {
         // Own nick via @me needs CHANGE_NICKNAME, which @everyone has in the demo.
         let me = f.guild_path("/members/@me");
         let out = f
-            .run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain","roles":["1"]}"#)
+            .run(
+                f.plain,
+                Method::Patch,
+                &me,
+                "",
+                r#"{"nick":"Plain","roles":["1"]}"#,
+            )
             .unwrap();
         assert_eq!(json_of(&out)["nick"], "Plain");
         assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
@@ -365,12 +386,18 @@ mod tests {
         assert_eq!(out.events[0].audience, Audience::Guild);
         assert_eq!(out.events[0].d["guild_id"], f.guild.id.to_string());
         assert_eq!(f.member(f.plain).unwrap().nick.as_deref(), Some("Plain"));
-        assert!(f.member(f.plain).unwrap().roles.is_empty(), "@me ignores roles");
+        assert!(
+            f.member(f.plain).unwrap().roles.is_empty(),
+            "@me ignores roles"
+        );
         // The same nick again changes nothing.
-        let again = f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain"}"#).unwrap();
+        let again = f
+            .run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain"}"#)
+            .unwrap();
         assert!(!again.changed && again.events.is_empty());
         // "" resets it.
-        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":""}"#).unwrap();
+        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":""}"#)
+            .unwrap();
         assert_eq!(f.member(f.plain).unwrap().nick, None);
         // Another member's nick: MANAGE_NICKNAMES and a higher role.
         let plain = member_path(&f, f.plain);
@@ -428,8 +455,13 @@ mod tests {
     fn roles_mute_and_deaf() {
         let mut f = Fixture::new();
         let plain = member_path(&f, f.plain);
-        let body = format!(r#"{{"roles":["{}"],"mute":true,"deaf":true}}"#, f.helper_role);
-        let out = f.run(f.moderator, Method::Patch, &plain, "", &body).unwrap();
+        let body = format!(
+            r#"{{"roles":["{}"],"mute":true,"deaf":true}}"#,
+            f.helper_role
+        );
+        let out = f
+            .run(f.moderator, Method::Patch, &plain, "", &body)
+            .unwrap();
         let member = f.member(f.plain).unwrap();
         assert_eq!(member.roles, vec![f.helper_role]);
         assert!(member.mute && member.deaf);
@@ -472,11 +504,20 @@ mod tests {
                 "",
                 r#"{"communication_disabled_until":"2030-01-01T00:00:00Z"}"#
             ),
-            Err(RestError::InvalidFormBody { field: "communication_disabled_until", .. })
+            Err(RestError::InvalidFormBody {
+                field: "communication_disabled_until",
+                ..
+            })
         ));
         assert_eq!(
-            f.run(f.owner, Method::Patch, &member_path(&f, f.outsider), "", "{}")
-                .unwrap_err(),
+            f.run(
+                f.owner,
+                Method::Patch,
+                &member_path(&f, f.outsider),
+                "",
+                "{}"
+            )
+            .unwrap_err(),
             RestError::UnknownMember
         );
     }
@@ -491,7 +532,8 @@ mod tests {
         );
         let helper = member_path(&f, f.helper);
         assert_eq!(
-            f.run(f.helper, Method::Delete, &helper, "", "").unwrap_err(),
+            f.run(f.helper, Method::Delete, &helper, "", "")
+                .unwrap_err(),
             RestError::MissingPermissions,
             "not oneself: equal rank"
         );
@@ -536,7 +578,8 @@ mod tests {
         assert!(!again.changed);
         let unknown_role = f.guild_path(&format!("/members/{}/roles/99", f.plain));
         assert_eq!(
-            f.run(f.moderator, Method::Put, &unknown_role, "", "").unwrap_err(),
+            f.run(f.moderator, Method::Put, &unknown_role, "", "")
+                .unwrap_err(),
             RestError::UnknownRole
         );
         let unknown_member =

@@ -30,6 +30,8 @@ mod member_fixture;
 pub mod member_form;
 pub mod member_json;
 mod member_ops;
+#[cfg(test)]
+mod member_props;
 mod members;
 mod roles;
 

@@ -52,14 +52,22 @@ pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestErr
 }
 
 /// `GET /guilds/{g}/roles/{r}`.
-pub(super) fn get(guild: &Guild, role_id: RoleId, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn get(
+    guild: &Guild,
+    role_id: RoleId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor)?;
     let role = find(guild, role_id)?;
     Ok(Outcome::read(200, encode(&role_json(role))))
 }
 
 /// `POST /guilds/{g}/roles`.
-pub(super) fn create(guild: &mut Guild, body: &[u8], cx: &mut OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn create(
+    guild: &mut Guild,
+    body: &[u8],
+    cx: &mut OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let actor = Actor::of(guild, cx.actor)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let object = parse_object(body)?;
@@ -97,7 +105,10 @@ pub(super) fn create(guild: &mut Guild, body: &[u8], cx: &mut OpContext<'_>) -> 
     )];
     for other in guild.roles.iter_mut().filter(|role| role.position >= 1) {
         other.position = other.position.saturating_add(1);
-        events.push(role_event("GUILD_ROLE_UPDATE", role_event_json(guild.id, other)));
+        events.push(role_event(
+            "GUILD_ROLE_UPDATE",
+            role_event_json(guild.id, other),
+        ));
     }
     let body = encode(&role_json(&role));
     guild.roles.push(role);
@@ -156,7 +167,11 @@ pub(super) fn edit(
 }
 
 /// `DELETE /guilds/{g}/roles/{r}`.
-pub(super) fn delete(guild: &mut Guild, role_id: RoleId, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn delete(
+    guild: &mut Guild,
+    role_id: RoleId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let actor = Actor::of(guild, cx.actor)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
@@ -179,9 +194,16 @@ pub(super) fn delete(guild: &mut Guild, role_id: RoleId, cx: &OpContext<'_>) -> 
         "GUILD_ROLE_DELETE",
         role_delete_json(guild.id, role_id),
     )];
-    for other in guild.roles.iter_mut().filter(|role| role.position > position) {
+    for other in guild
+        .roles
+        .iter_mut()
+        .filter(|role| role.position > position)
+    {
         other.position -= 1;
-        events.push(role_event("GUILD_ROLE_UPDATE", role_event_json(guild.id, other)));
+        events.push(role_event(
+            "GUILD_ROLE_UPDATE",
+            role_event_json(guild.id, other),
+        ));
     }
     for member in &mut guild.members {
         member.roles.retain(|id| *id != role_id);
@@ -199,7 +221,11 @@ pub(super) fn delete(guild: &mut Guild, role_id: RoleId, cx: &OpContext<'_>) -> 
 }
 
 /// `PATCH /guilds/{g}/roles` with `[{id, position}]`.
-pub(super) fn edit_positions(guild: &mut Guild, body: &[u8], cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn edit_positions(
+    guild: &mut Guild,
+    body: &[u8],
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
     let actor = Actor::of(guild, cx.actor)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let requested = parse_positions(guild, body)?;
@@ -235,7 +261,10 @@ pub(super) fn edit_positions(guild: &mut Guild, body: &[u8], cx: &OpContext<'_>)
     for role in guild.roles.iter_mut() {
         if let Some(&new) = moves.get(&role.id) {
             role.position = new;
-            events.push(role_event("GUILD_ROLE_UPDATE", role_event_json(guild.id, role)));
+            events.push(role_event(
+                "GUILD_ROLE_UPDATE",
+                role_event_json(guild.id, role),
+            ));
         }
     }
     let body = encode(&Value::Array(guild.roles.iter().map(role_json).collect()));
@@ -299,7 +328,10 @@ fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, R
                 "Only dictionaries may be used in a DictType",
             ));
         };
-        let id = RoleId(snowflake_value(object.get("id").unwrap_or(&Value::Null), "id")?);
+        let id = RoleId(snowflake_value(
+            object.get("id").unwrap_or(&Value::Null),
+            "id",
+        )?);
         find(guild, id)?;
         let position = match object.get("position") {
             None | Some(Value::Null) => None,
@@ -346,7 +378,9 @@ mod tests {
     #[test]
     fn list_and_get() {
         let mut f = Fixture::new();
-        let out = f.run(f.plain, Method::Get, &f.guild_path("/roles"), "", "").unwrap();
+        let out = f
+            .run(f.plain, Method::Get, &f.guild_path("/roles"), "", "")
+            .unwrap();
         assert_eq!(json_of(&out).as_array().unwrap().len(), 4);
         let path = f.guild_path(&format!("/roles/{}", f.mod_role));
         let out = f.run(f.plain, Method::Get, &path, "", "").unwrap();
@@ -369,7 +403,10 @@ mod tests {
         let body = r#"{"name":"fresh","permissions":"1024","color":255,"hoist":true}"#;
         let out = f.run(f.helper, Method::Post, &path, "", body).unwrap();
         let role = json_of(&out);
-        assert_eq!((role["name"].as_str(), role["position"].as_i64()), (Some("fresh"), Some(1)));
+        assert_eq!(
+            (role["name"].as_str(), role["position"].as_i64()),
+            (Some("fresh"), Some(1))
+        );
         assert_eq!(role["permissions"], "1024");
         assert_eq!(role["color"], 255);
         assert_eq!(
@@ -448,12 +485,24 @@ mod tests {
         let mut f = Fixture::new();
         let helper = f.guild_path(&format!("/roles/{}", f.helper_role));
         let out = f
-            .run(f.moderator, Method::Patch, &helper, "", r#"{"name":"Helpers","mentionable":true}"#)
+            .run(
+                f.moderator,
+                Method::Patch,
+                &helper,
+                "",
+                r#"{"name":"Helpers","mentionable":true}"#,
+            )
             .unwrap();
         assert_eq!(json_of(&out)["name"], "Helpers");
         assert_eq!(event_names(&out), ["GUILD_ROLE_UPDATE"]);
         let same = f
-            .run(f.moderator, Method::Patch, &helper, "", r#"{"name":"Helpers"}"#)
+            .run(
+                f.moderator,
+                Method::Patch,
+                &helper,
+                "",
+                r#"{"name":"Helpers"}"#,
+            )
             .unwrap();
         assert!(!same.changed && same.events.is_empty());
         // Its own highest role is not below it.
@@ -481,8 +530,12 @@ mod tests {
                 .unwrap_err(),
             RestError::MissingPermissions
         );
-        let fewer = format!(r#"{{"permissions":"{}"}}"#, Permissions::KICK_MEMBERS.bits());
-        f.run(f.moderator, Method::Patch, &helper, "", &fewer).unwrap();
+        let fewer = format!(
+            r#"{{"permissions":"{}"}}"#,
+            Permissions::KICK_MEMBERS.bits()
+        );
+        f.run(f.moderator, Method::Patch, &helper, "", &fewer)
+            .unwrap();
         assert_eq!(
             f.role(f.helper_role).unwrap().permissions,
             Permissions::KICK_MEMBERS.bits()
@@ -500,8 +553,14 @@ mod tests {
         );
         // @everyone keeps its name.
         let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
-        f.run(f.owner, Method::Patch, &everyone, "", r#"{"name":"all","hoist":true}"#)
-            .unwrap();
+        f.run(
+            f.owner,
+            Method::Patch,
+            &everyone,
+            "",
+            r#"{"name":"all","hoist":true}"#,
+        )
+        .unwrap();
         assert_eq!(f.guild.roles[0].name, "@everyone");
     }
 
@@ -510,7 +569,8 @@ mod tests {
         let mut f = Fixture::new();
         let helper = f.guild_path(&format!("/roles/{}", f.helper_role));
         assert_eq!(
-            f.run(f.helper, Method::Delete, &helper, "", "").unwrap_err(),
+            f.run(f.helper, Method::Delete, &helper, "", "")
+                .unwrap_err(),
             RestError::MissingPermissions
         );
         let out = f.run(f.moderator, Method::Delete, &helper, "", "").unwrap();
@@ -532,15 +592,22 @@ mod tests {
         assert_eq!(f.role(f.mod_role).unwrap().position, 1);
         assert_eq!(f.role(f.admin_role).unwrap().position, 2);
         assert_eq!(
-            f.run(f.moderator, Method::Delete, &helper, "", "").unwrap_err(),
+            f.run(f.moderator, Method::Delete, &helper, "", "")
+                .unwrap_err(),
             RestError::UnknownRole
         );
         let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
-        let refused = f.run(f.owner, Method::Delete, &everyone, "", "").unwrap_err();
+        let refused = f
+            .run(f.owner, Method::Delete, &everyone, "", "")
+            .unwrap_err();
         let body: Value = serde_json::from_slice(&refused.body()).unwrap();
-        assert_eq!((refused.status(), body["code"].as_u64()), (400, Some(50028)));
         assert_eq!(
-            f.run(f.plain, Method::Delete, &everyone, "", "").unwrap_err(),
+            (refused.status(), body["code"].as_u64()),
+            (400, Some(50028))
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &everyone, "", "")
+                .unwrap_err(),
             RestError::MissingPermissions
         );
     }
@@ -575,7 +642,8 @@ mod tests {
         // not lift Helper to its own rank.
         let up = format!(r#"[{{"id":"{}","position":2}}]"#, f.helper_role);
         assert_eq!(
-            f.run(f.moderator, Method::Patch, &path, "", &up).unwrap_err(),
+            f.run(f.moderator, Method::Patch, &path, "", &up)
+                .unwrap_err(),
             RestError::MissingPermissions
         );
         assert_eq!(
@@ -583,15 +651,24 @@ mod tests {
             RestError::MissingPermissions
         );
         for (body, error) in [
-            (r#"[{"id":"99","position":1}]"#.to_string(), RestError::UnknownRole),
-            ("{}".to_string(), RestError::InvalidFormBody {
-                field: "_errors",
-                code: "BASE_TYPE_LIST",
-                message: "Could not interpret the value as a list.".into(),
-            }),
+            (
+                r#"[{"id":"99","position":1}]"#.to_string(),
+                RestError::UnknownRole,
+            ),
+            (
+                "{}".to_string(),
+                RestError::InvalidFormBody {
+                    field: "_errors",
+                    code: "BASE_TYPE_LIST",
+                    message: "Could not interpret the value as a list.".into(),
+                },
+            ),
             ("[".to_string(), RestError::InvalidJson),
         ] {
-            assert_eq!(f.run(f.owner, Method::Patch, &path, "", &body).unwrap_err(), error);
+            assert_eq!(
+                f.run(f.owner, Method::Patch, &path, "", &body).unwrap_err(),
+                error
+            );
         }
     }
 }
