@@ -9,7 +9,8 @@
 //!
 //! Routes (Discord API v10, `/api/v10`, `/api/v9` and `/api` prefixes, one trailing
 //! slash tolerated):
-//! - members: `GET /guilds/{g}/members`, `GET|PATCH|DELETE /guilds/{g}/members/{u}`,
+//! - members: `GET /guilds/{g}/members`, `GET /guilds/{g}/members/search`,
+//!   `GET|PATCH|DELETE /guilds/{g}/members/{u}`,
 //!   `PATCH /guilds/{g}/members/@me`, `PUT|DELETE /guilds/{g}/members/{u}/roles/{r}`,
 //!   and leaving: `DELETE /users/@me/guilds/{g}`;
 //! - bans: `GET /guilds/{g}/bans`, `GET|PUT|DELETE /guilds/{g}/bans/{u}`;
@@ -47,6 +48,8 @@ pub enum MemberRef {
 pub enum MemberRoute {
     /// `GET /guilds/{guild.id}/members?limit&after`.
     ListMembers(GuildId),
+    /// `GET /guilds/{guild.id}/members/search?query&limit`.
+    SearchMembers(GuildId),
     /// `GET /guilds/{guild.id}/members/{user.id}` (also `@me`).
     GetMember(GuildId, MemberRef),
     /// `PATCH /guilds/{guild.id}/members/{user.id}` (nick, roles, mute, deaf) or
@@ -108,6 +111,7 @@ impl MemberRoute {
     pub fn target(&self) -> Target {
         match self {
             MemberRoute::ListMembers(guild)
+            | MemberRoute::SearchMembers(guild)
             | MemberRoute::GetMember(guild, _)
             | MemberRoute::EditMember(guild, _)
             | MemberRoute::KickMember(guild, _)
@@ -139,6 +143,7 @@ impl MemberRoute {
         !matches!(
             self,
             MemberRoute::ListMembers(_)
+                | MemberRoute::SearchMembers(_)
                 | MemberRoute::GetMember(..)
                 | MemberRoute::ListBans(_)
                 | MemberRoute::GetBan(..)
@@ -257,6 +262,7 @@ fn parse_guild_route(
     let role = |text: &str| snowflake("role_id", text).map(RoleId);
     match (method, tail) {
         (Method::Get, ["members"]) => Ok(R::ListMembers(guild)),
+        (Method::Get, ["members", "search"]) => Ok(R::SearchMembers(guild)),
         (_, ["members", member]) => {
             let member = if *member == "@me" {
                 MemberRef::Me
@@ -348,6 +354,11 @@ mod tests {
         let (g, u, r, c) = (GuildId(1), UserId(2), RoleId(3), ChannelId(4));
         let table = [
             (Method::Get, "/api/v10/guilds/1/members", R::ListMembers(g)),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/members/search",
+                R::SearchMembers(g),
+            ),
             (
                 Method::Get,
                 "/api/v9/guilds/1/members/2/",

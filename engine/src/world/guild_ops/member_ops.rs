@@ -31,23 +31,27 @@ use serde_json::Value;
 ///
 /// ```
 /// use engine::rest::member_routes::member_route;
-/// use engine::rest::Method;
+/// use engine::rest::{Method, RestError};
 /// use engine::world::guild_ops::{apply_member_route, OpContext};
 /// use engine::world::demo_world;
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
 /// let mut guild = demo.world.guilds[0].clone();
 /// let path = format!("/api/v10/guilds/{}/roles", guild.id);
-/// let route = engine::rest::member_routes::member_route(Method::Post, &path).unwrap().unwrap();
-/// let mut ids = 1_000u64..;
-/// let mut next_id = || Ok(ids.next().unwrap() << 22);
+/// let route = member_route(Method::Post, &path).unwrap().unwrap();
+/// let mut id = 1_000u64 << 22;
+/// let mut next_id = || -> Result<u64, RestError> {
+///     id += 1;
+///     Ok(id)
+/// };
 /// let mut cx = OpContext {
 ///     actor: demo.bots[0].user_id,
 ///     now_unix_ms: 1_700_000_000_000,
 ///     users: &demo.world,
 ///     next_id: &mut next_id,
 /// };
-/// let outcome = apply_member_route(&mut guild, &route, "", br#"{"name":"mods"}"#, &mut cx).unwrap();
+/// let body = br#"{"name":"mods"}"#;
+/// let outcome = apply_member_route(&mut guild, &route, "", body, &mut cx).unwrap();
 /// assert_eq!(outcome.status, 200);
 /// assert_eq!(outcome.events[0].name, "GUILD_ROLE_CREATE");
 /// assert_eq!(guild.roles.len(), 2);
@@ -67,6 +71,7 @@ pub fn apply_member_route(
     use MemberRoute as R;
     match route {
         R::ListMembers(_) => members::list(guild, query, cx),
+        R::SearchMembers(_) => members::search(guild, query, cx),
         R::GetMember(_, member) => members::get(guild, *member, cx),
         R::EditMember(_, member) => members::edit(guild, *member, body, cx),
         R::KickMember(_, user) => members::kick(guild, *user, cx),

@@ -25,8 +25,9 @@ const METHODS: [Method; 5] = [
     Method::Delete,
 ];
 
-const TEMPLATES: [&str; 12] = [
+const TEMPLATES: [&str; 13] = [
     "/guilds/{g}/members",
+    "/guilds/{g}/members/search",
     "/guilds/{g}/members/{u}",
     "/guilds/{g}/members/@me",
     "/guilds/{g}/members/{u}/roles/{r}",
@@ -41,7 +42,8 @@ const TEMPLATES: [&str; 12] = [
 ];
 
 /// The methods each template serves, in `TEMPLATES` order.
-const VALID_METHODS: [&[Method]; 12] = [
+const VALID_METHODS: [&[Method]; 13] = [
+    &[Method::Get],
     &[Method::Get],
     &[Method::Get, Method::Patch, Method::Delete],
     &[Method::Get, Method::Patch],
@@ -56,8 +58,9 @@ const VALID_METHODS: [&[Method]; 12] = [
     &[Method::Delete],
 ];
 
-const QUERIES: [&str; 7] = [
+const QUERIES: [&str; 8] = [
     "",
+    "query=m&limit=3",
     "limit=2",
     "limit=0",
     "after=5",
@@ -406,7 +409,7 @@ proptest! {
         for (step, request) in requests.iter().enumerate() {
             // Only role and member-role routes, and only non-owner members as actors.
             let mut request = request.clone();
-            request.template = [3, 6, 7, 1][request.template % 4];
+            request.template = [4, 7, 8, 2][request.template % 4];
             request.actor = [1, 2, 3, 4, 4, 5][(request.actor + step) % 6];
             let actor_id = users(&f)[request.actor];
             let Ok(actor) = Actor::of(&f.guild, actor_id) else { continue };

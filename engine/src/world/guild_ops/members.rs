@@ -5,6 +5,8 @@
 //! Guild Member Role", `resources/user` "Leave Guild"), with the hierarchy of
 //! `authority.rs`:
 //! - list: `limit` 1–1000 (default 1), `after` a user id (default 0), sorted by user id;
+//! - search: `query` (required, at most 100 characters) matched as a case-insensitive
+//!   prefix of the username, global name or nick; `limit` 1–1000 (default 1);
 //! - nick: at most 32 characters, `null` or `""` resets it; another member's nick needs
 //!   MANAGE_NICKNAMES and a higher role, one's own CHANGE_NICKNAME (or
 //!   MANAGE_NICKNAMES); `PATCH …/members/@me` changes only the caller's nick;
@@ -64,6 +66,81 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
         .map(|member| member_value(cx.users, member))
         .collect();
     Ok(Outcome::read(200, encode(&Value::Array(page))))
+}
+
+/// Longest search `query`, in characters.
+pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
+
+/// `GET /guilds/{g}/members/search?query&limit`.
+pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?;
+    let mut limit = 1;
+    let mut text = None;
+    for (key, value) in query_pairs(query) {
+        match key {
+            "limit" => limit = query_integer(value, "limit", 1, MEMBERS_LIMIT_MAX)?,
+            "query" => text = Some(percent_decoded(value)?),
+            _ => {}
+        }
+    }
+    let text =
+        text.ok_or_else(|| form_error("query", "BASE_TYPE_REQUIRED", "This field is required"))?;
+    if text.chars().count() > SEARCH_QUERY_CHARS_MAX {
+        return Err(form_error(
+            "query",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {SEARCH_QUERY_CHARS_MAX} or fewer in length."),
+        ));
+    }
+    let needle = text.to_lowercase();
+    let matches =
+        |name: Option<&str>| name.is_some_and(|name| name.to_lowercase().starts_with(&needle));
+    let page: Vec<Value> = guild
+        .members
+        .iter()
+        .filter(|member| {
+            let user = cx.users.user(member.user_id);
+            matches(member.nick.as_deref())
+                || matches(user.map(|user| user.username.as_str()))
+                || matches(user.and_then(|user| user.global_name.as_deref()))
+        })
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|member| member_value(cx.users, member))
+        .collect();
+    Ok(Outcome::read(200, encode(&Value::Array(page))))
+}
+
+/// `%XX` and `+` decoding of a query value; 50035 for bad escapes or non-UTF-8.
+fn percent_decoded(value: &str) -> Result<String, RestError> {
+    let invalid = || {
+        form_error(
+            "query",
+            "BASE_TYPE_STRING",
+            "Could not interpret the value as string.",
+        )
+    };
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'%' => {
+                let hex = bytes.get(index + 1..index + 3).ok_or_else(invalid)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
+                index += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                index += 1;
+            }
+            _ => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid())
 }
 
 /// `GET /guilds/{g}/members/{u}`.
@@ -340,6 +417,48 @@ mod tests {
         }
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn search_by_prefix() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/members/search");
+        let names = |f: &mut Fixture, query: &str| -> Vec<String> {
+            let out = f.run(f.plain, Method::Get, &path, query, "").unwrap();
+            json_of(&out)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["user"]["username"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&mut f, "query=MOD&limit=10"), ["moderator"]);
+        assert_eq!(names(&mut f, "query=flux-bot&limit=10").len(), 2);
+        assert_eq!(
+            names(&mut f, "query=flux-bot").len(),
+            1,
+            "default limit is 1"
+        );
+        assert!(names(&mut f, "query=zzz").is_empty());
+        let me = f.guild_path("/members/@me");
+        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"Zed Z"}"#)
+            .unwrap();
+        assert_eq!(names(&mut f, "query=zed%20z"), ["plain"]);
+        assert_eq!(names(&mut f, "query=zed+"), ["plain"]);
+        for bad in ["", "limit=5", "query=%zz", "query=a&limit=0"] {
+            assert!(
+                matches!(
+                    f.run(f.plain, Method::Get, &path, bad, ""),
+                    Err(RestError::InvalidFormBody { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "query=a", "")
+                .unwrap_err(),
             RestError::UnknownGuild
         );
     }
