@@ -2,7 +2,10 @@
 //! operation on the demo guild (grown by one role and one invite).
 //!
 //! Input: byte 0 picks the method, byte 1 the caller (the owner, the other bot, or a
-//! stranger); the rest is split at the first NUL into a path-and-query and a body.
+//! stranger); the rest is split at the first NUL into a path-and-query and a body. In
+//! the path, `@g`, `@c`, `@u` and `@r` stand for the guild, its text channel, the
+//! second bot and the extra role, so the fuzzer reaches the operations, not only the
+//! parser.
 //! Properties: nothing panics; an error leaves the guild unchanged; `changed` is true
 //! exactly when the guild differs; a 204 has an empty body.
 #![no_main]
@@ -64,12 +67,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(target) = std::str::from_utf8(target) else {
         return;
     };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (demo, original) = fixture();
+    let target = target
+        .replace("@g", &original.id.to_string())
+        .replace("@c", &demo.text_channel_id.to_string())
+        .replace("@u", &demo.bots[1].user_id.to_string())
+        .replace("@r", &(original.id.0 + 7).to_string());
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let method = METHODS[usize::from(*method) % METHODS.len()];
     let Some(Ok(route)) = member_route(method, path) else {
         return;
     };
-    let (demo, original) = fixture();
     let actor = match actor % 3 {
         0 => demo.bots[0].user_id,
         1 => demo.bots[1].user_id,
