@@ -59,7 +59,9 @@ fn fixture() -> &'static (Demo, Guild) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [method, actor, rest @ ..] = data else { return };
+    let [method, actor, rest @ ..] = data else {
+        return;
+    };
     let (target, body) = match rest.iter().position(|&b| b == 0) {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None => (rest, &[][..]),
