@@ -3,6 +3,8 @@
 //! - the contract of `guild_ops`: an `Err` leaves the guild unchanged, and `changed`
 //!   is true exactly when the guild differs afterwards; every result keeps the model's
 //!   invariants (`World::validate`) and the role positions 0 (@everyone), 1..n;
+//! - every dispatch an operation lists deserialises as twilight-model's strict type for
+//!   its name;
 //! - the role hierarchy: a member who is not the owner never grants or removes a
 //!   permission bit they lack, never changes a role at or above their highest role (nor
 //!   lets another role overtake it), and never gives or takes such a role from a member.
@@ -292,6 +294,30 @@ impl Request {
     }
 }
 
+/// Deserialises the event's `d` as twilight's type for its name.
+fn assert_strict_event(event: &super::GuildEvent) {
+    use twilight_model::gateway::payload::incoming as twilight;
+    fn check<T: serde::de::DeserializeOwned>(event: &super::GuildEvent) {
+        if let Err(error) = serde_json::from_value::<T>(event.d.clone()) {
+            panic!("twilight rejects {}: {error}\n{:#}", event.name, event.d);
+        }
+    }
+    match event.name {
+        "GUILD_MEMBER_ADD" => check::<twilight::MemberAdd>(event),
+        "GUILD_MEMBER_UPDATE" => check::<twilight::MemberUpdate>(event),
+        "GUILD_MEMBER_REMOVE" => check::<twilight::MemberRemove>(event),
+        "GUILD_BAN_ADD" => check::<twilight::BanAdd>(event),
+        "GUILD_BAN_REMOVE" => check::<twilight::BanRemove>(event),
+        "GUILD_ROLE_CREATE" => check::<twilight::RoleCreate>(event),
+        "GUILD_ROLE_UPDATE" => check::<twilight::RoleUpdate>(event),
+        "GUILD_ROLE_DELETE" => check::<twilight::RoleDelete>(event),
+        "INVITE_CREATE" => check::<twilight::InviteCreate>(event),
+        "INVITE_DELETE" => check::<twilight::InviteDelete>(event),
+        "CHANNEL_UPDATE" => check::<twilight::ChannelUpdate>(event),
+        other => panic!("unexpected dispatch {other}"),
+    }
+}
+
 fn assert_model_invariants(f: &Fixture) {
     let mut world = f.world.clone();
     world.guilds[0] = f.guild.clone();
@@ -394,6 +420,9 @@ proptest! {
                         prop_assert!(outcome.events.is_empty());
                     }
                     prop_assert_eq!(outcome.body.is_empty(), outcome.status == 204);
+                    for event in &outcome.events {
+                        assert_strict_event(event);
+                    }
                 }
             }
             assert_model_invariants(&f);
