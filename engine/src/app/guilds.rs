@@ -49,6 +49,7 @@ use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::guild_routes::{guild_route, GuildRoute};
+use crate::rest::member_routes::{member_route, MemberRoute};
 use crate::rest::ratelimit::{classify, Verdict};
 use crate::rest::{Method, RestError};
 use crate::world::guild_ops::{
@@ -224,7 +225,26 @@ fn parse_guild_call(
     if let Some(route) = guild_route(method, path) {
         return Some(route.map(|route| guild_call(route, query, body)));
     }
+    if let Some(route) = member_route(method, path) {
+        return Some(route.map(|route| member_call(route, query, body)));
+    }
     None
+}
+
+/// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner.
+fn member_call(route: MemberRoute, query: &str, body: &[u8]) -> Parsed {
+    let (query, body) = (query.to_string(), body.to_vec());
+    let target = route.target();
+    let op: ApplyFn = Box::new(move |guild, cx| {
+        crate::world::guild_ops::apply_member_route(guild, &route, &query, &body, cx)
+    });
+    Parsed::Existing(
+        target,
+        GuildOp::Apply {
+            op,
+            needs_message: None,
+        },
+    )
 }
 
 /// A guild, channel or thread route (`rest::guild_routes`) as a call for the owner.

@@ -26,6 +26,7 @@ pub mod bulk_delete;
 mod error;
 pub mod guild_routes;
 mod handlers;
+pub mod member_routes;
 pub mod messages;
 pub mod multipart;
 pub mod ratelimit;

@@ -22,11 +22,26 @@
 //! - Ids come from `OpContext::next_id` (the owner core's Snowflake generator), times
 //!   from `OpContext::now_unix_ms`.
 
+pub mod authority;
+mod bans;
 pub mod channels;
 mod guild_fields;
 pub mod guilds;
+mod invites;
+#[cfg(test)]
+mod member_fixture;
+pub mod member_form;
+pub mod member_json;
+mod member_ops;
+#[cfg(test)]
+mod member_props;
+mod members;
+mod roles;
 pub mod routes_guild;
 pub mod threads;
+
+pub use invites::invite_code;
+pub use member_ops::apply_member_route;
 
 use std::collections::BTreeSet;
 

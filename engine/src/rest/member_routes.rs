@@ -1,0 +1,613 @@
+//! The member, role, ban and invite routes of issue 6, sans-IO: which request is one of
+//! them, with its path parameters, and which guild it acts on.
+//!
+//! Like the message routes (`messages.rs`), these are not answered by `handle_request`:
+//! each changes (or reads) one guild, which lives on its owner core. The app recognises
+//! them with [`member_route`], finds the owner from [`MemberRoute::target`], and runs
+//! `world::guild_ops::apply_member_route` there. Bodies and query strings are parsed by
+//! the operation itself (it gets the raw bytes), so this file only reads the path.
+//!
+//! Routes (Discord API v10, `/api/v10`, `/api/v9` and `/api` prefixes, one trailing
+//! slash tolerated):
+//! - members: `GET /guilds/{g}/members`, `GET /guilds/{g}/members/search`,
+//!   `GET|PATCH|DELETE /guilds/{g}/members/{u}`,
+//!   `PATCH /guilds/{g}/members/@me`, `PUT|DELETE /guilds/{g}/members/{u}/roles/{r}`,
+//!   and leaving: `DELETE /users/@me/guilds/{g}`;
+//! - bans: `GET /guilds/{g}/bans`, `GET|PUT|DELETE /guilds/{g}/bans/{u}`;
+//! - roles: `GET|POST|PATCH /guilds/{g}/roles`, `GET|PATCH|DELETE /guilds/{g}/roles/{r}`;
+//! - invites: `GET /guilds/{g}/invites`, `GET|POST /channels/{c}/invites`,
+//!   `GET|DELETE|POST /invites/{code}` (POST is the legacy "accept invite": join).
+//!
+//! A snowflake that does not parse is Discord's 50035 naming the parameter
+//! (`guild_id`, `user_id`, `role_id`, `channel_id`); a known path with another method
+//! is 405; an invite code that cannot exist (empty, longer than
+//! [`INVITE_CODE_LEN_MAX`], or not `[A-Za-z0-9_-]`) is 10006 Unknown Invite.
+//!
+//! Tests: unit and property tests below; fuzz target from `engine/`:
+//! `cargo +nightly fuzz run member_routes`.
+
+use super::error::RestError;
+use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
+use crate::world::guild_ops::Target;
+use crate::world::{ChannelId, GuildId, RoleId, UserId};
+
+/// Longest invite code a path may name (Discord's vanity codes are at most 32).
+pub const INVITE_CODE_LEN_MAX: usize = 32;
+
+/// Whose member entry a member route names: a user id, or `@me` (the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRef {
+    /// `/members/{user.id}`.
+    User(UserId),
+    /// `/members/@me`.
+    Me,
+}
+
+/// A member, role, ban or invite route with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRoute {
+    /// `GET /guilds/{guild.id}/members?limit&after`.
+    ListMembers(GuildId),
+    /// `GET /guilds/{guild.id}/members/search?query&limit`.
+    SearchMembers(GuildId),
+    /// `GET /guilds/{guild.id}/members/{user.id}` (also `@me`).
+    GetMember(GuildId, MemberRef),
+    /// `PATCH /guilds/{guild.id}/members/{user.id}` (nick, roles, mute, deaf) or
+    /// `PATCH /guilds/{guild.id}/members/@me` (the caller's own nick).
+    EditMember(GuildId, MemberRef),
+    /// `DELETE /guilds/{guild.id}/members/{user.id}`: kick.
+    KickMember(GuildId, UserId),
+    /// `PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id}`.
+    AddMemberRole(GuildId, UserId, RoleId),
+    /// `DELETE /guilds/{guild.id}/members/{user.id}/roles/{role.id}`.
+    RemoveMemberRole(GuildId, UserId, RoleId),
+    /// `DELETE /users/@me/guilds/{guild.id}`: the caller leaves.
+    LeaveGuild(GuildId),
+    /// `GET /guilds/{guild.id}/bans?limit&before&after`.
+    ListBans(GuildId),
+    /// `GET /guilds/{guild.id}/bans/{user.id}`.
+    GetBan(GuildId, UserId),
+    /// `PUT /guilds/{guild.id}/bans/{user.id}`.
+    CreateBan(GuildId, UserId),
+    /// `DELETE /guilds/{guild.id}/bans/{user.id}`.
+    RemoveBan(GuildId, UserId),
+    /// `GET /guilds/{guild.id}/roles`.
+    ListRoles(GuildId),
+    /// `GET /guilds/{guild.id}/roles/{role.id}`.
+    GetRole(GuildId, RoleId),
+    /// `POST /guilds/{guild.id}/roles`.
+    CreateRole(GuildId),
+    /// `PATCH /guilds/{guild.id}/roles/{role.id}`.
+    EditRole(GuildId, RoleId),
+    /// `DELETE /guilds/{guild.id}/roles/{role.id}`.
+    DeleteRole(GuildId, RoleId),
+    /// `PATCH /guilds/{guild.id}/roles` with `[{id, position}]`.
+    EditRolePositions(GuildId),
+    /// `GET /guilds/{guild.id}/invites`.
+    ListGuildInvites(GuildId),
+    /// `POST /channels/{channel.id}/invites`.
+    CreateInvite(ChannelId),
+    /// `GET /channels/{channel.id}/invites`.
+    ListChannelInvites(ChannelId),
+    /// `GET /invites/{code}?with_counts&with_expiration`.
+    GetInvite(String),
+    /// `DELETE /invites/{code}`.
+    DeleteInvite(String),
+    /// `POST /invites/{code}`: the caller joins the invite's guild.
+    AcceptInvite(String),
+}
+
+impl MemberRoute {
+    /// Which guild the route acts on, as the receiving core can tell from the path.
+    ///
+    /// ```
+    /// use engine::rest::member_routes::{member_route, MemberRoute};
+    /// use engine::rest::Method;
+    /// use engine::world::guild_ops::Target;
+    /// use engine::world::GuildId;
+    /// let route = member_route(Method::Get, "/api/v10/guilds/7/roles").unwrap().unwrap();
+    /// assert_eq!(route.target(), Target::Guild(GuildId(7)));
+    /// ```
+    pub fn target(&self) -> Target {
+        match self {
+            MemberRoute::ListMembers(guild)
+            | MemberRoute::SearchMembers(guild)
+            | MemberRoute::GetMember(guild, _)
+            | MemberRoute::EditMember(guild, _)
+            | MemberRoute::KickMember(guild, _)
+            | MemberRoute::AddMemberRole(guild, ..)
+            | MemberRoute::RemoveMemberRole(guild, ..)
+            | MemberRoute::LeaveGuild(guild)
+            | MemberRoute::ListBans(guild)
+            | MemberRoute::GetBan(guild, _)
+            | MemberRoute::CreateBan(guild, _)
+            | MemberRoute::RemoveBan(guild, _)
+            | MemberRoute::ListRoles(guild)
+            | MemberRoute::GetRole(guild, _)
+            | MemberRoute::CreateRole(guild)
+            | MemberRoute::EditRole(guild, _)
+            | MemberRoute::DeleteRole(guild, _)
+            | MemberRoute::EditRolePositions(guild)
+            | MemberRoute::ListGuildInvites(guild) => Target::Guild(*guild),
+            MemberRoute::CreateInvite(channel) | MemberRoute::ListChannelInvites(channel) => {
+                Target::Channel(*channel)
+            }
+            MemberRoute::GetInvite(code)
+            | MemberRoute::DeleteInvite(code)
+            | MemberRoute::AcceptInvite(code) => Target::Invite(code.clone()),
+        }
+    }
+
+    /// Whether the route may change the guild (and so is answered only once durable).
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            MemberRoute::ListMembers(_)
+                | MemberRoute::SearchMembers(_)
+                | MemberRoute::GetMember(..)
+                | MemberRoute::ListBans(_)
+                | MemberRoute::GetBan(..)
+                | MemberRoute::ListRoles(_)
+                | MemberRoute::GetRole(..)
+                | MemberRoute::ListGuildInvites(_)
+                | MemberRoute::ListChannelInvites(_)
+                | MemberRoute::GetInvite(_)
+        )
+    }
+
+    /// Whether the caller need not be a member of the guild (looking at or accepting an
+    /// invite); every other route answers 10004 Unknown Guild to a non-member.
+    pub fn open_to_non_members(&self) -> bool {
+        matches!(
+            self,
+            MemberRoute::GetInvite(_) | MemberRoute::AcceptInvite(_)
+        )
+    }
+}
+
+/// `None` when `path` is not a member, role, ban or invite route; otherwise the route
+/// or the error to answer (405 for another method, 50035 for a bad snowflake, 10006 for
+/// a code that cannot be an invite).
+///
+/// ```
+/// use engine::rest::member_routes::{member_route, MemberRef, MemberRoute};
+/// use engine::rest::Method;
+/// use engine::world::{GuildId, UserId};
+/// assert_eq!(
+///     member_route(Method::Delete, "/api/v10/guilds/1/members/2"),
+///     Some(Ok(MemberRoute::KickMember(GuildId(1), UserId(2))))
+/// );
+/// assert_eq!(
+///     member_route(Method::Patch, "/api/guilds/1/members/@me"),
+///     Some(Ok(MemberRoute::EditMember(GuildId(1), MemberRef::Me)))
+/// );
+/// assert_eq!(member_route(Method::Get, "/api/v10/guilds/1"), None);
+/// ```
+pub fn member_route(method: Method, path: &str) -> Option<Result<MemberRoute, RestError>> {
+    let rest = strip_version_prefix(path)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    // At most six segments are ours; a longer path is someone else's (or nobody's).
+    let mut segments = [""; 7];
+    let mut count = 0;
+    for segment in rest.split('/') {
+        if count == segments.len() || segment.is_empty() {
+            return None;
+        }
+        segments[count] = segment;
+        count += 1;
+    }
+    let segments = &segments[..count];
+    let known = matches!(
+        segments,
+        ["guilds", _, "members"]
+            | ["guilds", _, "members", _]
+            | ["guilds", _, "members", _, "roles", _]
+            | ["guilds", _, "bans"]
+            | ["guilds", _, "bans", _]
+            | ["guilds", _, "roles"]
+            | ["guilds", _, "roles", _]
+            | ["guilds", _, "invites"]
+            | ["channels", _, "invites"]
+            | ["invites", _]
+            | ["users", "@me", "guilds", _]
+    );
+    if !known {
+        return None;
+    }
+    Some(parse_route(method, segments))
+}
+
+fn parse_route(method: Method, segments: &[&str]) -> Result<MemberRoute, RestError> {
+    use MemberRoute as R;
+    match segments {
+        ["invites", code] => {
+            let code = parse_invite_code(code)?;
+            match method {
+                Method::Get => Ok(R::GetInvite(code)),
+                Method::Delete => Ok(R::DeleteInvite(code)),
+                Method::Post => Ok(R::AcceptInvite(code)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        ["channels", channel, "invites"] => {
+            let channel = ChannelId(snowflake("channel_id", channel)?);
+            match method {
+                Method::Get => Ok(R::ListChannelInvites(channel)),
+                Method::Post => Ok(R::CreateInvite(channel)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        ["users", "@me", "guilds", guild] => {
+            let guild = GuildId(snowflake("guild_id", guild)?);
+            match method {
+                Method::Delete => Ok(R::LeaveGuild(guild)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        ["guilds", guild, tail @ ..] => {
+            let guild = GuildId(snowflake("guild_id", guild)?);
+            parse_guild_route(method, guild, tail)
+        }
+        _ => Err(RestError::NotFound),
+    }
+}
+
+fn parse_guild_route(
+    method: Method,
+    guild: GuildId,
+    tail: &[&str],
+) -> Result<MemberRoute, RestError> {
+    use MemberRoute as R;
+    let user = |text: &str| snowflake("user_id", text).map(UserId);
+    let role = |text: &str| snowflake("role_id", text).map(RoleId);
+    match (method, tail) {
+        (Method::Get, ["members"]) => Ok(R::ListMembers(guild)),
+        (Method::Get, ["members", "search"]) => Ok(R::SearchMembers(guild)),
+        (_, ["members", member]) => {
+            let member = if *member == "@me" {
+                MemberRef::Me
+            } else {
+                MemberRef::User(user(member)?)
+            };
+            match (method, member) {
+                (Method::Get, _) => Ok(R::GetMember(guild, member)),
+                (Method::Patch, _) => Ok(R::EditMember(guild, member)),
+                (Method::Delete, MemberRef::User(user)) => Ok(R::KickMember(guild, user)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        (_, ["members", member, "roles", role_id]) => {
+            let (member, role_id) = (user(member)?, role(role_id)?);
+            match method {
+                Method::Put => Ok(R::AddMemberRole(guild, member, role_id)),
+                Method::Delete => Ok(R::RemoveMemberRole(guild, member, role_id)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        (Method::Get, ["bans"]) => Ok(R::ListBans(guild)),
+        (_, ["bans", banned]) => {
+            let banned = user(banned)?;
+            match method {
+                Method::Get => Ok(R::GetBan(guild, banned)),
+                Method::Put => Ok(R::CreateBan(guild, banned)),
+                Method::Delete => Ok(R::RemoveBan(guild, banned)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        (Method::Get, ["roles"]) => Ok(R::ListRoles(guild)),
+        (Method::Post, ["roles"]) => Ok(R::CreateRole(guild)),
+        (Method::Patch, ["roles"]) => Ok(R::EditRolePositions(guild)),
+        (_, ["roles", role_id]) => {
+            let role_id = role(role_id)?;
+            match method {
+                Method::Get => Ok(R::GetRole(guild, role_id)),
+                Method::Patch => Ok(R::EditRole(guild, role_id)),
+                Method::Delete => Ok(R::DeleteRole(guild, role_id)),
+                _ => Err(RestError::MethodNotAllowed),
+            }
+        }
+        (Method::Get, ["invites"]) => Ok(R::ListGuildInvites(guild)),
+        (_, ["members" | "bans" | "roles" | "invites"]) => Err(RestError::MethodNotAllowed),
+        _ => Err(RestError::NotFound),
+    }
+}
+
+/// An invite code from a path: 1–32 of `[A-Za-z0-9_-]`, else 10006 Unknown Invite
+/// (no such invite can exist, so there is nothing to look up).
+pub fn parse_invite_code(text: &str) -> Result<String, RestError> {
+    let valid = !text.is_empty()
+        && text.len() <= INVITE_CODE_LEN_MAX
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(RestError::UnknownInvite)
+    }
+}
+
+fn snowflake(field: &'static str, text: &str) -> Result<u64, RestError> {
+    parse_snowflake(field, text).map_err(|error| match error {
+        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+            field,
+            code: "NUMBER_TYPE_COERCE",
+            message: format!("Value \"{value}\" is not snowflake."),
+        },
+        RouteError::NotFound => RestError::NotFound,
+        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parsed(method: Method, path: &str) -> Option<Result<MemberRoute, RestError>> {
+        member_route(method, path)
+    }
+
+    #[test]
+    fn routes_table() {
+        use MemberRoute as R;
+        let (g, u, r, c) = (GuildId(1), UserId(2), RoleId(3), ChannelId(4));
+        let table = [
+            (Method::Get, "/api/v10/guilds/1/members", R::ListMembers(g)),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/members/search",
+                R::SearchMembers(g),
+            ),
+            (
+                Method::Get,
+                "/api/v9/guilds/1/members/2/",
+                R::GetMember(g, MemberRef::User(u)),
+            ),
+            (
+                Method::Get,
+                "/api/guilds/1/members/@me",
+                R::GetMember(g, MemberRef::Me),
+            ),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/members/2",
+                R::EditMember(g, MemberRef::User(u)),
+            ),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/members/@me",
+                R::EditMember(g, MemberRef::Me),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/members/2",
+                R::KickMember(g, u),
+            ),
+            (
+                Method::Put,
+                "/api/v10/guilds/1/members/2/roles/3",
+                R::AddMemberRole(g, u, r),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/members/2/roles/3",
+                R::RemoveMemberRole(g, u, r),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/users/@me/guilds/1",
+                R::LeaveGuild(g),
+            ),
+            (Method::Get, "/api/v10/guilds/1/bans", R::ListBans(g)),
+            (Method::Get, "/api/v10/guilds/1/bans/2", R::GetBan(g, u)),
+            (Method::Put, "/api/v10/guilds/1/bans/2", R::CreateBan(g, u)),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/bans/2",
+                R::RemoveBan(g, u),
+            ),
+            (Method::Get, "/api/v10/guilds/1/roles", R::ListRoles(g)),
+            (Method::Post, "/api/v10/guilds/1/roles", R::CreateRole(g)),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/roles",
+                R::EditRolePositions(g),
+            ),
+            (Method::Get, "/api/v10/guilds/1/roles/3", R::GetRole(g, r)),
+            (
+                Method::Patch,
+                "/api/v10/guilds/1/roles/3",
+                R::EditRole(g, r),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/roles/3",
+                R::DeleteRole(g, r),
+            ),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/invites",
+                R::ListGuildInvites(g),
+            ),
+            (
+                Method::Post,
+                "/api/v10/channels/4/invites",
+                R::CreateInvite(c),
+            ),
+            (
+                Method::Get,
+                "/api/v10/channels/4/invites",
+                R::ListChannelInvites(c),
+            ),
+            (
+                Method::Get,
+                "/api/v10/invites/abcDEF12",
+                R::GetInvite("abcDEF12".into()),
+            ),
+            (
+                Method::Delete,
+                "/api/v10/invites/abc",
+                R::DeleteInvite("abc".into()),
+            ),
+            (
+                Method::Post,
+                "/api/v10/invites/a-b_c",
+                R::AcceptInvite("a-b_c".into()),
+            ),
+        ];
+        for (method, path, route) in table {
+            assert_eq!(parsed(method, path), Some(Ok(route)), "{method:?} {path}");
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let route = |m, p| parsed(m, p).unwrap().unwrap();
+        assert_eq!(
+            route(Method::Delete, "/api/v10/users/@me/guilds/9").target(),
+            Target::Guild(GuildId(9))
+        );
+        assert_eq!(
+            route(Method::Post, "/api/v10/channels/8/invites").target(),
+            Target::Channel(ChannelId(8))
+        );
+        assert_eq!(
+            route(Method::Post, "/api/v10/invites/xyz").target(),
+            Target::Invite("xyz".into())
+        );
+        assert!(route(Method::Post, "/api/v10/invites/xyz").open_to_non_members());
+        assert!(!route(Method::Get, "/api/v10/guilds/1/roles").open_to_non_members());
+        assert!(!route(Method::Get, "/api/v10/guilds/1/roles").writes());
+        assert!(route(Method::Put, "/api/v10/guilds/1/bans/2").writes());
+    }
+
+    #[test]
+    fn errors() {
+        let table = [
+            (
+                Method::Post,
+                "/api/v10/guilds/1/members",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Put,
+                "/api/v10/guilds/1/members/2",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/members/@me",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/guilds/1/members/2/roles/3",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Post,
+                "/api/v10/guilds/1/bans/2",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/guilds/1/roles",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Put,
+                "/api/v10/guilds/1/roles/3",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/users/@me/guilds/1",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Patch,
+                "/api/v10/invites/abc",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Delete,
+                "/api/v10/channels/4/invites",
+                RestError::MethodNotAllowed,
+            ),
+            (
+                Method::Get,
+                "/api/v10/invites/a.b",
+                RestError::UnknownInvite,
+            ),
+            (
+                Method::Get,
+                "/api/v10/invites/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                RestError::UnknownInvite,
+            ),
+        ];
+        for (method, path, error) in table {
+            assert_eq!(parsed(method, path), Some(Err(error)), "{method:?} {path}");
+        }
+        for (path, field) in [
+            ("/api/v10/guilds/x/members", "guild_id"),
+            ("/api/v10/guilds/1/members/-2", "user_id"),
+            ("/api/v10/guilds/1/roles/3a", "role_id"),
+            ("/api/v10/channels/z/invites", "channel_id"),
+            ("/api/v10/users/@me/guilds/@me", "guild_id"),
+        ] {
+            match parsed(Method::Delete, path) {
+                Some(Err(RestError::InvalidFormBody { field: got, .. })) => {
+                    assert_eq!(got, field, "{path}")
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_paths_are_not_ours() {
+        for path in [
+            "/api/v10/guilds/1",
+            "/api/v10/guilds/1/channels",
+            "/api/v10/guilds/1/members/2/roles",
+            "/api/v10/guilds/1/members/2/roles/3/4",
+            "/api/v10/channels/1/messages",
+            "/api/v10/users/@me/guilds",
+            "/api/v10/users/@me",
+            "/api/v8/guilds/1/members",
+            "/guilds/1/members",
+            "/api/v10/guilds//members",
+            "/api/v10/invites",
+            "/api/v10/invites/a/b",
+        ] {
+            assert_eq!(parsed(Method::Get, path), None, "{path}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_ids_round_trip(
+            path in "(/api(/v10|/v9)?)?(/[a-z@0-9]{0,8}){0,8}/?",
+            guild in 1u64..u64::MAX,
+            user in 1u64..u64::MAX,
+        ) {
+            let _ = member_route(Method::Get, &path);
+            let _ = member_route(Method::Delete, &path);
+            let kick = format!("/api/v10/guilds/{guild}/members/{user}");
+            prop_assert_eq!(
+                member_route(Method::Delete, &kick),
+                Some(Ok(MemberRoute::KickMember(GuildId(guild), UserId(user))))
+            );
+        }
+
+        #[test]
+        fn invite_codes_are_checked(code in "\\PC{0,40}") {
+            let path = format!("/api/v10/invites/{code}");
+            if let Some(Ok(MemberRoute::GetInvite(parsed))) = member_route(Method::Get, &path) {
+                prop_assert_eq!(&parsed, &code);
+                prop_assert!(parsed.len() <= INVITE_CODE_LEN_MAX);
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The ban routes: list, get, create (which removes the member) and remove.
+//!
+//! Discord's rules (`resources/guild`, "Get Guild Bans", "Create/Remove Guild Ban"):
+//! every ban route needs BAN_MEMBERS; list takes `limit` 1–1000 (default 1000) and
+//! `before` / `after` user ids, sorted by user id (`before` returns the bans just below
+//! it); banning a member needs a higher role and never reaches the owner; a user who is
+//! not a member can be banned too, if the server knows them (else 10013); banning an
+//! already banned user changes nothing (204); removing a ban that does not exist is
+//! 10026 Unknown Ban.
+//!
+//! `delete_message_seconds` (0–604800) and the deprecated `delete_message_days` (0–7)
+//! are validated but **no messages are deleted**: messages live in the channels' stores
+//! on the owner core, outside the `Guild` value this operation changes. `reason` may be
+//! given in the body (at most 512 characters); the `X-Audit-Log-Reason` header is not
+//! read (Flux has no audit log).
+
+use super::authority::Actor;
+use super::member_form::{
+    nullable_string, optional_integer, parse_object, query_integer, query_pairs, query_snowflake,
+};
+use super::member_json::{ban_json, guild_user_json};
+use super::member_ops::{ban_event, member_event};
+use super::{encode, OpContext, Outcome};
+use crate::rest::RestError;
+use crate::world::ids::UserId;
+use crate::world::model::{Ban, Guild};
+use crate::world::permissions::Permissions;
+use serde_json::Value;
+
+/// Most bans one list call returns.
+pub const BANS_LIMIT_MAX: u64 = 1000;
+/// Longest ban reason, in characters.
+pub const BAN_REASON_CHARS_MAX: usize = 512;
+/// Most seconds of messages a ban may ask to delete (7 days).
+pub const DELETE_MESSAGE_SECONDS_MAX: u64 = 604_800;
+
+/// `GET /guilds/{g}/bans?limit&before&after`.
+pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    let mut limit = BANS_LIMIT_MAX;
+    let mut before = None;
+    let mut after = None;
+    for (key, value) in query_pairs(query) {
+        match key {
+            "limit" => limit = query_integer(value, "limit", 1, BANS_LIMIT_MAX)?,
+            "before" => before = Some(query_snowflake(value, "before")?),
+            "after" => after = Some(query_snowflake(value, "after")?),
+            _ => {}
+        }
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut bans: Vec<&Ban> = guild
+        .bans
+        .iter()
+        .filter(|ban| after.is_none_or(|after| ban.user_id.0 > after))
+        .filter(|ban| before.is_none_or(|before| ban.user_id.0 < before))
+        .collect();
+    bans.sort_unstable_by_key(|ban| ban.user_id);
+    // With only `before`, the page is the bans just below it; otherwise from the start.
+    let skip = if before.is_some() && after.is_none() {
+        bans.len().saturating_sub(limit)
+    } else {
+        0
+    };
+    let page: Vec<Value> = bans
+        .into_iter()
+        .skip(skip)
+        .take(limit)
+        .map(|ban| ban_json(cx.users, ban))
+        .collect();
+    Ok(Outcome::read(200, encode(&Value::Array(page))))
+}
+
+/// `GET /guilds/{g}/bans/{u}`.
+pub(super) fn get(
+    guild: &Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    let ban = guild
+        .bans
+        .iter()
+        .find(|ban| ban.user_id == user_id)
+        .ok_or(RestError::UnknownBan)?;
+    Ok(Outcome::read(200, encode(&ban_json(cx.users, ban))))
+}
+
+/// `PUT /guilds/{g}/bans/{u}`.
+pub(super) fn create(
+    guild: &mut Guild,
+    user_id: UserId,
+    body: &[u8],
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    let actor = Actor::of(guild, cx.actor)?;
+    actor.require(Permissions::BAN_MEMBERS)?;
+    let object = parse_object(body)?;
+    optional_integer(
+        &object,
+        "delete_message_seconds",
+        0,
+        DELETE_MESSAGE_SECONDS_MAX,
+    )?;
+    optional_integer(&object, "delete_message_days", 0, 7)?;
+    let reason = nullable_string(&object, "reason", BAN_REASON_CHARS_MAX)?.flatten();
+    let member = guild.member(user_id);
+    match member {
+        Some(member) => actor.require_outranks_member(guild, member)?,
+        None if cx.users.user(user_id).is_none() => return Err(RestError::UnknownUser),
+        None => {}
+    }
+    if guild.bans.iter().any(|ban| ban.user_id == user_id) {
+        return Ok(Outcome::read(204, Vec::new()));
+    }
+    let was_member = member.is_some();
+    guild.bans.push(Ban { user_id, reason });
+    let mut events = vec![ban_event(
+        "GUILD_BAN_ADD",
+        guild_user_json(guild.id, user_id, cx.users),
+    )];
+    if was_member {
+        guild.members.retain(|member| member.user_id != user_id);
+        events.push(member_event(
+            "GUILD_MEMBER_REMOVE",
+            guild_user_json(guild.id, user_id, cx.users),
+        ));
+    }
+    Ok(Outcome::write(204, Vec::new(), events))
+}
+
+/// `DELETE /guilds/{g}/bans/{u}`.
+pub(super) fn remove(
+    guild: &mut Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    let index = guild
+        .bans
+        .iter()
+        .position(|ban| ban.user_id == user_id)
+        .ok_or(RestError::UnknownBan)?;
+    guild.bans.remove(index);
+    let event = ban_event(
+        "GUILD_BAN_REMOVE",
+        guild_user_json(guild.id, user_id, cx.users),
+    );
+    Ok(Outcome::write(204, Vec::new(), vec![event]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+
+    fn ban_path(f: &Fixture, user: UserId) -> String {
+        f.guild_path(&format!("/bans/{user}"))
+    }
+
+    #[test]
+    fn ban_a_member_removes_them() {
+        let mut f = Fixture::new();
+        let path = ban_path(&f, f.plain);
+        let body = r#"{"delete_message_seconds":3600,"reason":"rude"}"#;
+        let out = f.run(f.moderator, Method::Put, &path, "", body).unwrap();
+        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!(event_names(&out), ["GUILD_BAN_ADD", "GUILD_MEMBER_REMOVE"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_MODERATION);
+        assert_eq!(out.events[1].intents, Intents::GUILD_MEMBERS);
+        assert!(out.events.iter().all(|e| e.audience == Audience::Guild));
+        assert_eq!(out.events[0].d["user"]["id"], f.plain.to_string());
+        assert!(f.member(f.plain).is_none());
+        let got = f.run(f.moderator, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&got)["reason"], "rude");
+        // Banning again changes nothing.
+        let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert!(!again.changed && again.events.is_empty());
+    }
+
+    #[test]
+    fn ban_a_non_member_and_the_rules() {
+        let mut f = Fixture::new();
+        let outsider = ban_path(&f, f.outsider);
+        let out = f.run(f.moderator, Method::Put, &outsider, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_BAN_ADD"]);
+        assert_eq!(
+            f.run(
+                f.moderator,
+                Method::Put,
+                &ban_path(&f, UserId(424242)),
+                "",
+                ""
+            )
+            .unwrap_err(),
+            RestError::UnknownUser
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Put, &ban_path(&f, f.bot), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &ban_path(&f, f.admin), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.admin, Method::Put, &ban_path(&f, f.owner), "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        for body in [
+            r#"{"delete_message_seconds":604801}"#,
+            r#"{"delete_message_days":8}"#,
+            r#"{"reason":5}"#,
+        ] {
+            assert!(matches!(
+                f.run(f.owner, Method::Put, &ban_path(&f, f.plain), "", body),
+                Err(RestError::InvalidFormBody { .. })
+            ));
+        }
+        assert!(f.member(f.plain).is_some());
+    }
+
+    #[test]
+    fn unban_and_unknown_ban() {
+        let mut f = Fixture::new();
+        let path = ban_path(&f, f.banned);
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert_eq!(event_names(&out), ["GUILD_BAN_REMOVE"]);
+        assert!(f.guild.bans.is_empty());
+        assert_eq!(
+            f.run(f.moderator, Method::Delete, &path, "", "")
+                .unwrap_err(),
+            RestError::UnknownBan
+        );
+        assert_eq!(
+            f.run(f.moderator, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownBan
+        );
+    }
+
+    #[test]
+    fn list_pages_before_and_after() {
+        let mut f = Fixture::new();
+        f.guild.bans = (1..=5)
+            .map(|n| Ban {
+                user_id: UserId(n * 10),
+                reason: None,
+            })
+            .collect();
+        let path = f.guild_path("/bans");
+        let ids = |f: &mut Fixture, query: &str| -> Vec<String> {
+            let out = f.run(f.moderator, Method::Get, &path, query, "").unwrap();
+            json_of(&out)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|ban| ban["user"]["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ids(&mut f, ""), ["10", "20", "30", "40", "50"]);
+        assert_eq!(ids(&mut f, "limit=2"), ["10", "20"]);
+        assert_eq!(ids(&mut f, "after=20&limit=2"), ["30", "40"]);
+        assert_eq!(ids(&mut f, "before=40&limit=2"), ["20", "30"]);
+        assert_eq!(ids(&mut f, "before=50&after=10"), ["20", "30", "40"]);
+        assert!(f
+            .run(f.moderator, Method::Get, &path, "limit=0", "")
+            .is_err());
+        assert_eq!(
+            f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+}

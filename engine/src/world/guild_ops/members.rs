@@ -1,0 +1,744 @@
+//! The member routes: list, get, edit (nick, roles, mute, deaf), kick, add and remove
+//! one role, and leave.
+//!
+//! Discord's rules (`resources/guild`, "List/Get/Modify/Remove Guild Member", "Add/Remove
+//! Guild Member Role", `resources/user` "Leave Guild"), with the hierarchy of
+//! `authority.rs`:
+//! - list: `limit` 1–1000 (default 1), `after` a user id (default 0), sorted by user id;
+//! - search: `query` (required, at most 100 characters) matched as a case-insensitive
+//!   prefix of the username, global name or nick; `limit` 1–1000 (default 1);
+//! - nick: at most 32 characters, `null` or `""` resets it; another member's nick needs
+//!   MANAGE_NICKNAMES and a higher role, one's own CHANGE_NICKNAME (or
+//!   MANAGE_NICKNAMES); `PATCH …/members/@me` changes only the caller's nick;
+//! - roles: MANAGE_ROLES, and every role added or removed must be below the caller's
+//!   highest role; an unknown role (or @everyone) is 10011;
+//! - mute / deaf: MUTE_MEMBERS / DEAFEN_MEMBERS (Flux does not require the member to be
+//!   in voice);
+//! - kick: KICK_MEMBERS and a higher role; the owner cannot be kicked (50013);
+//! - leave: the owner cannot leave their guild (400, 50055 Invalid Guild).
+//!
+//! Left out: `communication_disabled_until` (timeouts are not stored yet: only `null`
+//! is accepted) and `channel_id` (moving voice members: only `null`, i.e. nothing).
+
+use super::authority::Actor;
+use super::member_form::{
+    form_error, nullable_string, optional_bool, optional_snowflakes, parse_object, query_integer,
+    query_pairs, query_snowflake,
+};
+use super::member_json::{guild_user_json, member_event_json, member_value};
+use super::member_ops::member_event;
+use super::{encode, OpContext, Outcome};
+use crate::rest::member_routes::MemberRef;
+use crate::rest::RestError;
+use crate::world::ids::{RoleId, UserId};
+use crate::world::model::{Guild, Member};
+use crate::world::permissions::Permissions;
+use serde_json::Value;
+
+/// Most members one list call returns.
+pub const MEMBERS_LIMIT_MAX: u64 = 1000;
+/// Longest nickname, in characters.
+pub const NICK_CHARS_MAX: usize = 32;
+/// Most roles one member edit may list (Discord's role limit per guild).
+pub const MEMBER_ROLES_MAX: usize = 250;
+
+/// `GET /guilds/{g}/members?limit&after`.
+pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?;
+    let mut limit = 1;
+    let mut after = 0;
+    for (key, value) in query_pairs(query) {
+        match key {
+            "limit" => limit = query_integer(value, "limit", 1, MEMBERS_LIMIT_MAX)?,
+            "after" => after = query_snowflake(value, "after")?,
+            _ => {}
+        }
+    }
+    let mut found: Vec<&Member> = guild
+        .members
+        .iter()
+        .filter(|member| member.user_id.0 > after)
+        .collect();
+    found.sort_unstable_by_key(|member| member.user_id);
+    let page: Vec<Value> = found
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|member| member_value(cx.users, member))
+        .collect();
+    Ok(Outcome::read(200, encode(&Value::Array(page))))
+}
+
+/// Longest search `query`, in characters.
+pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
+
+/// `GET /guilds/{g}/members/search?query&limit`.
+pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?;
+    let mut limit = 1;
+    let mut text = None;
+    for (key, value) in query_pairs(query) {
+        match key {
+            "limit" => limit = query_integer(value, "limit", 1, MEMBERS_LIMIT_MAX)?,
+            "query" => text = Some(percent_decoded(value)?),
+            _ => {}
+        }
+    }
+    let text =
+        text.ok_or_else(|| form_error("query", "BASE_TYPE_REQUIRED", "This field is required"))?;
+    if text.chars().count() > SEARCH_QUERY_CHARS_MAX {
+        return Err(form_error(
+            "query",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {SEARCH_QUERY_CHARS_MAX} or fewer in length."),
+        ));
+    }
+    let needle = text.to_lowercase();
+    let matches =
+        |name: Option<&str>| name.is_some_and(|name| name.to_lowercase().starts_with(&needle));
+    let page: Vec<Value> = guild
+        .members
+        .iter()
+        .filter(|member| {
+            let user = cx.users.user(member.user_id);
+            matches(member.nick.as_deref())
+                || matches(user.map(|user| user.username.as_str()))
+                || matches(user.and_then(|user| user.global_name.as_deref()))
+        })
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|member| member_value(cx.users, member))
+        .collect();
+    Ok(Outcome::read(200, encode(&Value::Array(page))))
+}
+
+/// `%XX` and `+` decoding of a query value; 50035 for bad escapes or non-UTF-8.
+fn percent_decoded(value: &str) -> Result<String, RestError> {
+    let invalid = || {
+        form_error(
+            "query",
+            "BASE_TYPE_STRING",
+            "Could not interpret the value as string.",
+        )
+    };
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'%' => {
+                let hex = bytes.get(index + 1..index + 3).ok_or_else(invalid)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
+                index += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                index += 1;
+            }
+            _ => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid())
+}
+
+/// `GET /guilds/{g}/members/{u}`.
+pub(super) fn get(
+    guild: &Guild,
+    member: MemberRef,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    Actor::of(guild, cx.actor)?;
+    let user_id = resolve(member, cx);
+    let member = guild.member(user_id).ok_or(RestError::UnknownMember)?;
+    Ok(Outcome::read(200, encode(&member_value(cx.users, member))))
+}
+
+/// `PATCH /guilds/{g}/members/{u}` and `…/members/@me`.
+pub(super) fn edit(
+    guild: &mut Guild,
+    member: MemberRef,
+    body: &[u8],
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    let actor = Actor::of(guild, cx.actor)?;
+    let object = parse_object(body)?;
+    let own_route = member == MemberRef::Me;
+    let user_id = resolve(member, cx);
+    let index = guild
+        .members
+        .iter()
+        .position(|member| member.user_id == user_id)
+        .ok_or(RestError::UnknownMember)?;
+    let target = &guild.members[index];
+    let nick = nullable_string(&object, "nick", NICK_CHARS_MAX)?;
+    let (roles, mute, deaf) = if own_route {
+        (None, None, None)
+    } else {
+        for unsupported in ["communication_disabled_until", "channel_id"] {
+            if !matches!(object.get(unsupported), None | Some(Value::Null)) {
+                return Err(form_error(
+                    unsupported,
+                    "UNSUPPORTED",
+                    "Flux does not support this field yet.",
+                ));
+            }
+        }
+        (
+            optional_snowflakes(&object, "roles", MEMBER_ROLES_MAX)?,
+            optional_bool(&object, "mute")?,
+            optional_bool(&object, "deaf")?,
+        )
+    };
+
+    let mut updated = target.clone();
+    if let Some(nick) = nick {
+        if user_id == actor.user_id {
+            if !actor
+                .permissions
+                .intersects(Permissions::CHANGE_NICKNAME.union(Permissions::MANAGE_NICKNAMES))
+            {
+                return Err(RestError::MissingPermissions);
+            }
+        } else {
+            actor.require(Permissions::MANAGE_NICKNAMES)?;
+            actor.require_outranks_member(guild, target)?;
+        }
+        updated.nick = nick.filter(|nick| !nick.is_empty());
+    }
+    if let Some(roles) = roles {
+        actor.require(Permissions::MANAGE_ROLES)?;
+        let mut new_roles: Vec<RoleId> = Vec::with_capacity(roles.len());
+        for id in roles.into_iter().map(RoleId) {
+            if !new_roles.contains(&id) {
+                new_roles.push(id);
+            }
+        }
+        for id in &new_roles {
+            if guild_role_position(guild, *id).is_none() {
+                return Err(RestError::UnknownRole);
+            }
+        }
+        let changed = new_roles
+            .iter()
+            .filter(|id| !target.roles.contains(id))
+            .chain(target.roles.iter().filter(|id| !new_roles.contains(id)));
+        for id in changed {
+            // A role the member holds that no longer exists grants nothing: removing it
+            // needs no rank.
+            if let Some(position) = guild_role_position(guild, *id) {
+                actor.require_outranks_position(position)?;
+            }
+        }
+        updated.roles = new_roles;
+    }
+    if let Some(mute) = mute {
+        actor.require(Permissions::MUTE_MEMBERS)?;
+        updated.mute = mute;
+    }
+    if let Some(deaf) = deaf {
+        actor.require(Permissions::DEAFEN_MEMBERS)?;
+        updated.deaf = deaf;
+    }
+    let body = encode(&member_value(cx.users, &updated));
+    if updated == *target {
+        return Ok(Outcome::read(200, body));
+    }
+    let event = member_event(
+        "GUILD_MEMBER_UPDATE",
+        member_event_json(guild.id, &updated, cx.users),
+    );
+    guild.members[index] = updated;
+    Ok(Outcome::write(200, body, vec![event]))
+}
+
+/// `DELETE /guilds/{g}/members/{u}`.
+pub(super) fn kick(
+    guild: &mut Guild,
+    user_id: UserId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    let actor = Actor::of(guild, cx.actor)?;
+    actor.require(Permissions::KICK_MEMBERS)?;
+    let target = guild.member(user_id).ok_or(RestError::UnknownMember)?;
+    actor.require_outranks_member(guild, target)?;
+    Ok(remove_member(guild, user_id, cx))
+}
+
+/// `DELETE /users/@me/guilds/{g}`.
+pub(super) fn leave(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+    let actor = Actor::of(guild, cx.actor)?;
+    if actor.owner {
+        return Err(RestError::Coded {
+            status: 400,
+            code: 50055,
+            message: "Invalid Guild",
+        });
+    }
+    Ok(remove_member(guild, actor.user_id, cx))
+}
+
+/// `PUT /guilds/{g}/members/{u}/roles/{r}`.
+pub(super) fn add_role(
+    guild: &mut Guild,
+    user_id: UserId,
+    role_id: RoleId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    let index = role_change_target(guild, user_id, role_id, cx)?;
+    if guild.members[index].roles.contains(&role_id) {
+        return Ok(Outcome::read(204, Vec::new()));
+    }
+    guild.members[index].roles.push(role_id);
+    Ok(member_updated(guild, index, cx))
+}
+
+/// `DELETE /guilds/{g}/members/{u}/roles/{r}`.
+pub(super) fn remove_role(
+    guild: &mut Guild,
+    user_id: UserId,
+    role_id: RoleId,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, RestError> {
+    let index = role_change_target(guild, user_id, role_id, cx)?;
+    if !guild.members[index].roles.contains(&role_id) {
+        return Ok(Outcome::read(204, Vec::new()));
+    }
+    guild.members[index].roles.retain(|id| *id != role_id);
+    Ok(member_updated(guild, index, cx))
+}
+
+/// Checks a one-role change and returns the member's index.
+fn role_change_target(
+    guild: &Guild,
+    user_id: UserId,
+    role_id: RoleId,
+    cx: &OpContext<'_>,
+) -> Result<usize, RestError> {
+    let actor = Actor::of(guild, cx.actor)?;
+    actor.require(Permissions::MANAGE_ROLES)?;
+    let index = guild
+        .members
+        .iter()
+        .position(|member| member.user_id == user_id)
+        .ok_or(RestError::UnknownMember)?;
+    let position = guild_role_position(guild, role_id).ok_or(RestError::UnknownRole)?;
+    actor.require_outranks_position(position)?;
+    Ok(index)
+}
+
+/// The position of a role a member may hold (`None` for unknown roles and @everyone).
+fn guild_role_position(guild: &Guild, role_id: RoleId) -> Option<i32> {
+    if role_id == guild.id.everyone_role() {
+        return None;
+    }
+    guild
+        .roles
+        .iter()
+        .find(|role| role.id == role_id)
+        .map(|role| role.position)
+}
+
+fn member_updated(guild: &Guild, index: usize, cx: &OpContext<'_>) -> Outcome {
+    let member = &guild.members[index];
+    let event = member_event(
+        "GUILD_MEMBER_UPDATE",
+        member_event_json(guild.id, member, cx.users),
+    );
+    Outcome::write(204, Vec::new(), vec![event])
+}
+
+/// Removes the member `user_id` (who must be one) and says GUILD_MEMBER_REMOVE.
+pub(super) fn remove_member(guild: &mut Guild, user_id: UserId, cx: &OpContext<'_>) -> Outcome {
+    debug_assert!(guild.member(user_id).is_some());
+    guild.members.retain(|member| member.user_id != user_id);
+    let event = member_event(
+        "GUILD_MEMBER_REMOVE",
+        guild_user_json(guild.id, user_id, cx.users),
+    );
+    Outcome::write(204, Vec::new(), vec![event])
+}
+
+fn resolve(member: MemberRef, cx: &OpContext<'_>) -> UserId {
+    match member {
+        MemberRef::User(user_id) => user_id,
+        MemberRef::Me => cx.actor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::member_fixture::{event_names, json_of, Fixture};
+    use super::*;
+    use crate::gateway::Intents;
+    use crate::rest::Method;
+    use crate::world::guild_ops::Audience;
+
+    fn member_path(f: &Fixture, user: UserId) -> String {
+        f.guild_path(&format!("/members/{user}"))
+    }
+
+    #[test]
+    fn list_pages_by_user_id() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/members");
+        let all = f
+            .run(f.plain, Method::Get, &path, "limit=1000", "")
+            .unwrap();
+        let ids: Vec<u64> = json_of(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member["user"]["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), f.guild.members.len());
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+        let one = f.run(f.plain, Method::Get, &path, "", "").unwrap();
+        assert_eq!(
+            json_of(&one).as_array().unwrap().len(),
+            1,
+            "default limit is 1"
+        );
+        let after = format!("limit=2&after={}", ids[0]);
+        let page = f.run(f.plain, Method::Get, &path, &after, "").unwrap();
+        let page = json_of(&page);
+        assert_eq!(page.as_array().unwrap().len(), 2);
+        assert_eq!(page[0]["user"]["id"], ids[1].to_string());
+        assert!(!all.changed);
+        for bad in ["limit=0", "limit=1001", "limit=x", "after=-1"] {
+            assert!(
+                matches!(
+                    f.run(f.plain, Method::Get, &path, bad, ""),
+                    Err(RestError::InvalidFormBody { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn search_by_prefix() {
+        let mut f = Fixture::new();
+        let path = f.guild_path("/members/search");
+        let names = |f: &mut Fixture, query: &str| -> Vec<String> {
+            let out = f.run(f.plain, Method::Get, &path, query, "").unwrap();
+            json_of(&out)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["user"]["username"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&mut f, "query=MOD&limit=10"), ["moderator"]);
+        assert_eq!(names(&mut f, "query=flux-bot&limit=10").len(), 2);
+        assert_eq!(
+            names(&mut f, "query=flux-bot").len(),
+            1,
+            "default limit is 1"
+        );
+        assert!(names(&mut f, "query=zzz").is_empty());
+        let me = f.guild_path("/members/@me");
+        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"Zed Z"}"#)
+            .unwrap();
+        assert_eq!(names(&mut f, "query=zed%20z"), ["plain"]);
+        assert_eq!(names(&mut f, "query=zed+"), ["plain"]);
+        for bad in ["", "limit=5", "query=%zz", "query=a&limit=0"] {
+            assert!(
+                matches!(
+                    f.run(f.plain, Method::Get, &path, bad, ""),
+                    Err(RestError::InvalidFormBody { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "query=a", "")
+                .unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn get_member_and_me() {
+        let mut f = Fixture::new();
+        let path = member_path(&f, f.moderator);
+        let got = f.run(f.plain, Method::Get, &path, "", "").unwrap();
+        assert_eq!(json_of(&got)["user"]["id"], f.moderator.to_string());
+        assert_eq!(json_of(&got)["roles"][0], f.mod_role.to_string());
+        let me = f
+            .run(f.plain, Method::Get, &f.guild_path("/members/@me"), "", "")
+            .unwrap();
+        assert_eq!(json_of(&me)["user"]["id"], f.plain.to_string());
+        let missing = member_path(&f, f.outsider);
+        assert_eq!(
+            f.run(f.plain, Method::Get, &missing, "", "").unwrap_err(),
+            RestError::UnknownMember
+        );
+        assert_eq!(
+            f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+
+    #[test]
+    fn nick_changes_follow_the_rules() {
+        let mut f = Fixture::new();
+        // Own nick via @me needs CHANGE_NICKNAME, which @everyone has in the demo.
+        let me = f.guild_path("/members/@me");
+        let out = f
+            .run(
+                f.plain,
+                Method::Patch,
+                &me,
+                "",
+                r#"{"nick":"Plain","roles":["1"]}"#,
+            )
+            .unwrap();
+        assert_eq!(json_of(&out)["nick"], "Plain");
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
+        assert_eq!(out.events[0].intents, Intents::GUILD_MEMBERS);
+        assert_eq!(out.events[0].audience, Audience::Guild);
+        assert_eq!(out.events[0].d["guild_id"], f.guild.id.to_string());
+        assert_eq!(f.member(f.plain).unwrap().nick.as_deref(), Some("Plain"));
+        assert!(
+            f.member(f.plain).unwrap().roles.is_empty(),
+            "@me ignores roles"
+        );
+        // The same nick again changes nothing.
+        let again = f
+            .run(f.plain, Method::Patch, &me, "", r#"{"nick":"Plain"}"#)
+            .unwrap();
+        assert!(!again.changed && again.events.is_empty());
+        // "" resets it.
+        f.run(f.plain, Method::Patch, &me, "", r#"{"nick":""}"#)
+            .unwrap();
+        assert_eq!(f.member(f.plain).unwrap().nick, None);
+        // Another member's nick: MANAGE_NICKNAMES and a higher role.
+        let plain = member_path(&f, f.plain);
+        f.run(f.moderator, Method::Patch, &plain, "", r#"{"nick":"x"}"#)
+            .unwrap();
+        assert_eq!(
+            f.run(f.helper, Method::Patch, &plain, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "the helper lacks MANAGE_NICKNAMES"
+        );
+        let admin = member_path(&f, f.admin);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &admin, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "the admin ranks above the moderator"
+        );
+        let owner = member_path(&f, f.owner);
+        assert_eq!(
+            f.run(f.admin, Method::Patch, &owner, "", r#"{"nick":"y"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "nobody renames the owner"
+        );
+        let long = format!(r#"{{"nick":"{}"}}"#, "n".repeat(33));
+        assert!(matches!(
+            f.run(f.owner, Method::Patch, &plain, "", &long),
+            Err(RestError::InvalidFormBody { field: "nick", .. })
+        ));
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &plain, "", "{").unwrap_err(),
+            RestError::InvalidJson
+        );
+    }
+
+    #[test]
+    fn own_nick_without_change_nickname_is_refused() {
+        let mut f = Fixture::new();
+        let everyone = f.guild.id.everyone_role();
+        for role in &mut f.guild.roles {
+            if role.id == everyone {
+                role.permissions &= !Permissions::CHANGE_NICKNAME.bits();
+            }
+        }
+        let me = f.guild_path("/members/@me");
+        assert_eq!(
+            f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"x"}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn roles_mute_and_deaf() {
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        let body = format!(
+            r#"{{"roles":["{}"],"mute":true,"deaf":true}}"#,
+            f.helper_role
+        );
+        let out = f
+            .run(f.moderator, Method::Patch, &plain, "", &body)
+            .unwrap();
+        let member = f.member(f.plain).unwrap();
+        assert_eq!(member.roles, vec![f.helper_role]);
+        assert!(member.mute && member.deaf);
+        assert_eq!(json_of(&out)["mute"], true);
+        // A role at or above the actor's highest cannot be given or taken.
+        let body = format!(r#"{{"roles":["{}"]}}"#, f.mod_role);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", &body)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let unknown = r#"{"roles":["12345"]}"#;
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", unknown)
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        let everyone = format!(r#"{{"roles":["{}"]}}"#, f.guild.id);
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", &everyone)
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        // The helper has MANAGE_ROLES but no MUTE_MEMBERS.
+        assert_eq!(
+            f.run(f.helper, Method::Patch, &plain, "", r#"{"mute":false}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Patch, &plain, "", r#"{"roles":[]}"#)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        assert!(matches!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                r#"{"communication_disabled_until":"2030-01-01T00:00:00Z"}"#
+            ),
+            Err(RestError::InvalidFormBody {
+                field: "communication_disabled_until",
+                ..
+            })
+        ));
+        assert_eq!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &member_path(&f, f.outsider),
+                "",
+                "{}"
+            )
+            .unwrap_err(),
+            RestError::UnknownMember
+        );
+    }
+
+    #[test]
+    fn kick_needs_rank_and_spares_the_owner() {
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        assert_eq!(
+            f.run(f.bot, Method::Delete, &plain, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let helper = member_path(&f, f.helper);
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &helper, "", "")
+                .unwrap_err(),
+            RestError::MissingPermissions,
+            "not oneself: equal rank"
+        );
+        let owner = member_path(&f, f.owner);
+        assert_eq!(
+            f.run(f.admin, Method::Delete, &owner, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let out = f.run(f.helper, Method::Delete, &plain, "", "").unwrap();
+        assert_eq!(out.status, 204);
+        assert!(out.body.is_empty());
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
+        assert_eq!(out.events[0].d["user"]["id"], f.plain.to_string());
+        assert!(f.member(f.plain).is_none());
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &plain, "", "").unwrap_err(),
+            RestError::UnknownMember
+        );
+        f.run(f.owner, Method::Delete, &member_path(&f, f.admin), "", "")
+            .unwrap();
+    }
+
+    #[test]
+    fn one_role_add_and_remove() {
+        let mut f = Fixture::new();
+        let path = f.guild_path(&format!("/members/{}/roles/{}", f.plain, f.helper_role));
+        let out = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
+        assert_eq!(out.events[0].d["roles"][0], f.helper_role.to_string());
+        let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
+        assert!(!again.changed && again.events.is_empty());
+        assert_eq!(
+            f.run(f.helper, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions,
+            "the helper's own rank"
+        );
+        let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert!(out.changed);
+        assert!(f.member(f.plain).unwrap().roles.is_empty());
+        let again = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
+        assert!(!again.changed);
+        let unknown_role = f.guild_path(&format!("/members/{}/roles/99", f.plain));
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &unknown_role, "", "")
+                .unwrap_err(),
+            RestError::UnknownRole
+        );
+        let unknown_member =
+            f.guild_path(&format!("/members/{}/roles/{}", f.outsider, f.helper_role));
+        assert_eq!(
+            f.run(f.moderator, Method::Put, &unknown_member, "", "")
+                .unwrap_err(),
+            RestError::UnknownMember
+        );
+        assert_eq!(
+            f.run(f.plain, Method::Put, &path, "", "").unwrap_err(),
+            RestError::MissingPermissions
+        );
+    }
+
+    #[test]
+    fn leaving() {
+        let mut f = Fixture::new();
+        let path = format!("/api/v10/users/@me/guilds/{}", f.guild.id);
+        let out = f.run(f.plain, Method::Delete, &path, "", "").unwrap();
+        assert_eq!(out.status, 204);
+        assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
+        assert!(f.member(f.plain).is_none());
+        assert_eq!(
+            f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+        let owner_leaves = f.run(f.owner, Method::Delete, &path, "", "").unwrap_err();
+        assert_eq!(owner_leaves.status(), 400);
+        let body: serde_json::Value = serde_json::from_slice(&owner_leaves.body()).unwrap();
+        assert_eq!(body["code"], 50055);
+    }
+
+    #[test]
+    fn a_route_for_another_guild_is_unknown() {
+        let mut f = Fixture::new();
+        let path = format!("/api/v10/guilds/{}/members", f.guild.id.0 + 1);
+        assert_eq!(
+            f.run(f.owner, Method::Get, &path, "", "").unwrap_err(),
+            RestError::UnknownGuild
+        );
+    }
+}
