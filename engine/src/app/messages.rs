@@ -855,7 +855,6 @@ impl FluxApp {
                     }
                 }
                 let author = self
-                    .shared
                     .directory
                     .user(user_id)
                     .ok_or(RestError::Unauthorized)?;
