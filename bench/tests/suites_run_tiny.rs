@@ -18,3 +18,12 @@ fn ring_suite_runs() {
     assert!(report.table.contains('|'), "{}", report.table);
     assert_ne!(report.checksum, 0);
 }
+
+#[test]
+fn fanout_suite_runs() {
+    let report = bench::gateway_fanout::run(Size::Tiny);
+    assert_eq!(report.suite, "fanout");
+    assert!(report.table.contains("| Flux | 1 |"), "{}", report.table);
+    assert!(!report.table.contains("failed:"), "{}", report.table);
+    assert_ne!(report.checksum, 0);
+}
