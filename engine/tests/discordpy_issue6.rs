@@ -54,13 +54,11 @@ fn message_content_io_uring() {
 }
 
 #[test]
-#[ignore = "needs multipart message create (payload_json + files[n]) and attachment URLs"]
 fn message_content_attachments_epoll() {
     message_content("epoll", &[OsStr::new("attachments")]);
 }
 
 #[test]
-#[ignore = "needs multipart message create (payload_json + files[n]) and attachment URLs"]
 fn message_content_attachments_io_uring() {
     message_content("uring", &[OsStr::new("attachments")]);
 }
@@ -173,13 +171,11 @@ fn members_chunk_startup_io_uring() {
 }
 
 #[test]
-#[ignore = "needs op 8 (GUILD_MEMBERS_CHUNK)"]
 fn members_chunk_request_epoll() {
     members_chunk("epoll", "request");
 }
 
 #[test]
-#[ignore = "needs op 8 (GUILD_MEMBERS_CHUNK)"]
 fn members_chunk_request_io_uring() {
     members_chunk("uring", "request");
 }

@@ -33,13 +33,6 @@ fn until(gateway: &mut Gateway, name: &str) -> Vec<Value> {
     }
 }
 
-fn names(dispatches: &[Value]) -> Vec<&str> {
-    dispatches
-        .iter()
-        .map(|d| d["t"].as_str().unwrap_or(""))
-        .collect()
-}
-
 fn send(addr: SocketAddr, token: &str, channel: &str, content: &str) -> HttpResponse {
     let path = format!("/api/v10/channels/{channel}/messages");
     call(
@@ -518,3 +511,105 @@ fn threads_start_from_messages_and_carry_messages(io: engine::IoBackend) {
     assert_eq!(active.json()["threads"][0]["id"], thread_id);
 }
 both_backends!(threads, threads_start_from_messages_and_carry_messages);
+
+fn identify_shard(gateway: &mut Gateway, token: &str, intents: u64, shard: [u64; 2]) -> Value {
+    gateway.send(&json!({"op": 2, "d": {
+        "token": token,
+        "properties": {"os": "linux", "browser": "flux-test", "device": "flux-test"},
+        "intents": intents,
+        "shard": shard,
+    }}));
+    let ready = gateway.recv_dispatch();
+    assert_eq!(ready["t"], "READY", "{ready}");
+    ready
+}
+
+/// Gateway sharding: a session on shard [i, 2] hears only of guilds with
+/// `(guild_id >> 22) % 2 == i` — their GUILD_CREATE and their messages.
+fn each_shard_carries_only_its_guilds(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (token_a, token_b) = (&boot.bots[0].token, &boot.bots[1].token);
+    let shard_of = |id: &str| (id.parse::<u64>().unwrap() >> 22) % 2;
+    let demo_shard = shard_of(&boot.guild_id);
+    // A guild on the other shard (ids are milliseconds apart: a few tries at most).
+    let mut other = None;
+    for _ in 0..50 {
+        let created = call(
+            addr,
+            "POST",
+            "/api/v10/guilds",
+            token_a,
+            Some(&json!({"name": "Other"})),
+        );
+        assert_eq!(created.status, 201, "{created:?}");
+        let id = created.json()["id"].as_str().unwrap().to_string();
+        if shard_of(&id) != demo_shard {
+            other = Some(id);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let other = other.expect("a guild on the other shard");
+    let channels = call(
+        addr,
+        "GET",
+        &format!("/api/v10/guilds/{other}/channels"),
+        token_a,
+        None,
+    );
+    let other_text = channels.json()[0]["id"].as_str().unwrap().to_string();
+    let invite = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{other_text}/invites"),
+        token_a,
+        Some(&json!({})),
+    );
+    let code = invite.json()["code"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(
+            addr,
+            "POST",
+            &format!("/api/v10/invites/{code}"),
+            token_b,
+            None
+        )
+        .status,
+        200
+    );
+
+    // A listens on the demo guild's shard, B on the other one; both are in both guilds.
+    let intents = INTENTS_DEFAULT | MESSAGE_CONTENT;
+    let (mut gateway_a, _) = Gateway::connect(addr);
+    let ready_a = identify_shard(&mut gateway_a, token_a, intents, [demo_shard, 2]);
+    assert_eq!(ready_a["d"]["shard"], json!([demo_shard, 2]));
+    assert_eq!(
+        gateway_a.recv_named("GUILD_CREATE")["d"]["id"],
+        boot.guild_id
+    );
+    let (mut gateway_b, _) = Gateway::connect(addr);
+    identify_shard(&mut gateway_b, token_b, intents, [1 - demo_shard, 2]);
+    assert_eq!(gateway_b.recv_named("GUILD_CREATE")["d"]["id"], other);
+
+    // A message in each guild: each session hears only its shard's.
+    let in_demo = send(addr, token_b, &boot.text_channel_id, "demo shard");
+    let in_other = send(addr, token_a, &other_text, "other shard");
+    let seen_a = until(&mut gateway_a, "MESSAGE_CREATE");
+    assert_eq!(seen_a.last().unwrap()["d"]["id"], in_demo.json()["id"]);
+    let seen_b = until(&mut gateway_b, "MESSAGE_CREATE");
+    assert_eq!(seen_b.last().unwrap()["d"]["id"], in_other.json()["id"]);
+    // And the next one each sees is again its own shard's, not the other's.
+    let again_demo = send(addr, token_b, &boot.text_channel_id, "demo again");
+    let again_other = send(addr, token_a, &other_text, "other again");
+    assert_eq!(
+        until(&mut gateway_a, "MESSAGE_CREATE").last().unwrap()["d"]["id"],
+        again_demo.json()["id"]
+    );
+    assert_eq!(
+        until(&mut gateway_b, "MESSAGE_CREATE").last().unwrap()["d"]["id"],
+        again_other.json()["id"]
+    );
+}
+both_backends!(sharding, each_shard_carries_only_its_guilds);
