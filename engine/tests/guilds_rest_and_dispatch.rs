@@ -613,3 +613,51 @@ fn each_shard_carries_only_its_guilds(io: engine::IoBackend) {
     );
 }
 both_backends!(sharding, each_shard_carries_only_its_guilds);
+
+/// Guild routes are metered on the caller's home core like the message routes: per-route
+/// buckets (PATCH /guilds/{id}: 5 per 5 s) with Discord's headers, then a 429 with
+/// `Retry-After`, `Via` and Discord's body, and nothing applied.
+fn guild_routes_are_rate_limited_per_route_and_user(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token_a = &boot.bots[0].token;
+    let path = format!("/api/v10/guilds/{}", boot.guild_id);
+    let mut statuses = Vec::new();
+    for round in 0..6 {
+        let name = format!("Flux {round}");
+        let response = call(
+            addr,
+            "PATCH",
+            &path,
+            token_a,
+            Some(&json!({ "name": name })),
+        );
+        if response.status == 200 {
+            assert_eq!(response.header("x-ratelimit-limit"), Some("5"));
+            let remaining: u32 = response
+                .header("x-ratelimit-remaining")
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(remaining, 4 - round, "{response:?}");
+        } else {
+            assert_eq!(response.status, 429, "{response:?}");
+            assert!(response.header("retry-after").is_some());
+            assert!(response.header("via").is_some());
+            assert_eq!(response.header("x-ratelimit-scope"), Some("user"));
+            let body = response.json();
+            assert_eq!(body["global"], false);
+            assert!(body["retry_after"].as_f64().unwrap() > 0.0);
+        }
+        statuses.push(response.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    // The refused rename was not applied.
+    let guild = call(addr, "GET", &path, token_a, None).json();
+    assert_eq!(guild["name"], "Flux 4");
+}
+both_backends!(
+    guild_rate_limits,
+    guild_routes_are_rate_limited_per_route_and_user
+);

@@ -50,7 +50,7 @@ use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::guild_routes::{guild_route, GuildRoute};
 use crate::rest::member_routes::{member_route, MemberRoute};
-use crate::rest::ratelimit::{classify, Verdict};
+use crate::rest::ratelimit::{classify, BucketKey, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
 use crate::world::guild_ops::{
     encode, routes_guild, Audience, GuildEvent, OpContext, Outcome, Target,
@@ -343,13 +343,84 @@ impl FluxApp {
             op,
             headers,
         };
-        let owner = owner_core(GuildId(guild_id), self.cores);
-        if owner != self.core {
-            out.send_mesh(owner, FluxMesh::GuildCall(Box::new(call)));
+        if !self.messages.rate_limited() {
+            return Some(self.guild_call_to_owner(out, call, true));
+        }
+        // Counted on the user's home core (the one limiter for their token), then on to
+        // the owner: at most two hops, each a direct call when the cores coincide.
+        let route = classify(method, path);
+        let now_ms = self.now(out).0 / 1000;
+        let home = self.home_core(user_id);
+        if home != self.core {
+            let check = FluxMesh::GuildRateCheck {
+                call: Box::new(call),
+                route,
+                now_ms,
+            };
+            out.send_mesh(home, check);
             return Some(HttpAnswer::Later);
         }
-        let answered = self.run_guild_call(out, call);
-        Some(answered.map_or(HttpAnswer::Later, HttpAnswer::Respond))
+        Some(self.admit_guild_call(out, call, route, now_ms, true))
+    }
+
+    /// On the caller's home core: count the call, then answer 429 or pass it to the
+    /// owner with the verdict's headers. `in_http`: called from this core's
+    /// `handle_http`, whose answer is returned instead of sent.
+    pub(super) fn admit_guild_call(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        mut call: GuildCall,
+        route: RouteClass,
+        now_ms: u64,
+        in_http: bool,
+    ) -> HttpAnswer {
+        let key = BucketKey {
+            user_id: call.user_id,
+            route,
+        };
+        let verdict = self
+            .messages
+            .check_rate(key, now_ms)
+            .unwrap_or_else(|| Verdict::unmetered(route));
+        call.headers.truncate(1); // Content-Type
+        call.headers.extend(
+            verdict
+                .headers(super::http_routes::unix_ms())
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
+        if let Some(body) = verdict.refusal_body() {
+            let response = super::messages::json_response(&call.headers, 429, body);
+            if in_http {
+                return HttpAnswer::Respond(response);
+            }
+            self.send_answer(out, call.reply_core, call.conn, response);
+            return HttpAnswer::Later;
+        }
+        self.guild_call_to_owner(out, call, in_http)
+    }
+
+    /// Hands `call` to its guild's owner core: inline when that is this core.
+    fn guild_call_to_owner(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        call: GuildCall,
+        in_http: bool,
+    ) -> HttpAnswer {
+        let owner = owner_core(GuildId(call.guild_id), self.cores);
+        if owner != self.core {
+            out.send_mesh(owner, FluxMesh::GuildCall(Box::new(call)));
+            return HttpAnswer::Later;
+        }
+        let (reply_core, conn) = (call.reply_core, call.conn);
+        match self.run_guild_call(out, call) {
+            Some(response) if in_http => HttpAnswer::Respond(response),
+            Some(response) => {
+                self.send_answer(out, reply_core, conn, response);
+                HttpAnswer::Later
+            }
+            None => HttpAnswer::Later,
+        }
     }
 
     /// On the owner core: a call that came over the mesh.

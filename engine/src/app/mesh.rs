@@ -10,6 +10,7 @@
 //! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
 //! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
+//! | `GuildRateCheck` | receiving core → the user's home core (rate limits) | `GuildCall` to the owner, or a 429 `MessageAnswer` |
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
@@ -101,6 +102,13 @@ pub enum FluxMesh {
     },
     /// A durable message change, to deliver to this core's sessions.
     MessageEvent(Arc<super::messages::MessageEvent>),
+    /// A guild-route request for its user's home core to count before it goes to the
+    /// guild's owner (`guilds.rs`).
+    GuildRateCheck {
+        call: Box<super::guilds::GuildCall>,
+        route: crate::rest::ratelimit::RouteClass,
+        now_ms: u64,
+    },
     /// A guild-route request for the guild's owner core (`guilds.rs`).
     GuildCall(Box<super::guilds::GuildCall>),
     /// A durable guild change, from its owner to every core (`guilds.rs`).
@@ -228,6 +236,14 @@ impl super::FluxApp {
             FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
             FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
             FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
+            FluxMesh::GuildRateCheck {
+                call,
+                route,
+                now_ms,
+            } => {
+                let answered = self.admit_guild_call(out, *call, route, now_ms, false);
+                debug_assert!(matches!(answered, crate::reactor::HttpAnswer::Later));
+            }
             FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
             FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
             FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),

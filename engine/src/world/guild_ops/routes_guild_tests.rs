@@ -406,7 +406,16 @@ fn list_channels_excludes_threads() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [f.text.to_string(), f.voice.to_string()]);
+    // Every channel of the demo guild (#general, General, #staff), and no thread.
+    let expected: Vec<String> = f
+        .guild
+        .channels
+        .iter()
+        .filter(|c| !matches!(c.kind, crate::world::ChannelKind::Thread(_)))
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(ids, expected);
     assert_eq!(
         f.run(OUTSIDER, R::ListChannels(f.guild.id), "").err(),
         Some(RestError::UnknownGuild)
@@ -429,7 +438,7 @@ fn create_channel() {
     assert_eq!(event_names(&outcome), ["CHANNEL_CREATE"]);
     let new_id = ChannelId(value["id"].as_str().unwrap().parse().unwrap());
     assert_eq!(outcome.events[0].audience, Audience::Channel(new_id));
-    assert_eq!(f.channel(new_id).position, 1, "after #general");
+    assert_eq!(f.channel(new_id).position, 2, "after #general and #staff");
 
     let (_, category) = f.ok(
         f.owner,
@@ -1177,6 +1186,7 @@ fn every_channel_kind_is_a_twilight_channel() {
         [
             ChannelType::GuildText,
             ChannelType::GuildVoice,
+            ChannelType::GuildText,
             ChannelType::GuildCategory,
             ChannelType::PublicThread,
             ChannelType::PrivateThread,
