@@ -83,6 +83,8 @@ pub struct AccountSync {
     pub account: Account,
     /// The bot's application, if any.
     pub application: Option<Application>,
+    /// Whether the public profile changed: the user's sessions get USER_UPDATE.
+    pub profile_changed: bool,
 }
 
 /// A registration on its way to core 0: everything but the id is decided.
@@ -112,6 +114,9 @@ pub enum AccountChange {
     Create(Box<Account>),
     /// Revoke every token of this user (`POST /auth/logout`).
     Revoke(UserId),
+    /// Change this user's profile (`PATCH /users/@me`); a new username was reserved by
+    /// core 0 on the way.
+    Profile(UserId, auth::ProfileEdit),
 }
 
 impl AccountState {
@@ -152,7 +157,14 @@ impl FluxApp {
     ) -> Option<HttpAnswer> {
         let method = Method::parse(&request.method);
         let path = request.path();
-        let route = auth::auth_route(method, path)?;
+        let profile = method == Method::Patch
+            && crate::rest::router::strip_version_prefix(path)
+                .is_some_and(|rest| rest.trim_end_matches('/') == "users/@me");
+        let route = if profile {
+            Ok(AuthRoute::Profile)
+        } else {
+            auth::auth_route(method, path)?
+        };
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
         let now_ms = self.now(out).0 / 1000;
@@ -176,6 +188,40 @@ impl FluxApp {
                     Err(Refusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
                 };
                 HttpAnswer::Respond(response)
+            }
+            AuthRoute::Profile => {
+                let user = request
+                    .header_str("authorization")
+                    .and_then(|token| self.directory.authenticate(token).ok())
+                    .map(|entry| entry.user.id);
+                let Some(user) = user else {
+                    return Some(HttpAnswer::Respond(respond(RestError::Unauthorized)));
+                };
+                let edit = match auth::parse_profile(&request.body) {
+                    Ok(edit) => edit,
+                    Err(error) => return Some(HttpAnswer::Respond(respond(error))),
+                };
+                let renames = edit.username.as_ref().is_some_and(|name| {
+                    self.accounts
+                        .by_username
+                        .get(name)
+                        .is_none_or(|owner| *owner != user.0)
+                });
+                let write = AccountWrite {
+                    reply_core: self.core,
+                    conn,
+                    change: AccountChange::Profile(user, edit),
+                    headers,
+                };
+                if !renames {
+                    self.send_account_write(out, write)
+                } else if self.core == REGISTRY_CORE {
+                    self.handle_rename(out, write)
+                        .map_or(HttpAnswer::Later, HttpAnswer::Respond)
+                } else {
+                    out.send_mesh(REGISTRY_CORE, FluxMesh::AccountRename(Box::new(write)));
+                    HttpAnswer::Later
+                }
             }
             AuthRoute::Logout => {
                 let user = request
@@ -299,6 +345,39 @@ impl FluxApp {
         }
     }
 
+    /// Core 0: reserve a profile edit's new username, then send the edit to the home
+    /// core. `Some`: a refusal for a call that started here.
+    pub(super) fn handle_rename(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        write: AccountWrite,
+    ) -> Option<Response> {
+        debug_assert_eq!(self.core, REGISTRY_CORE);
+        if let AccountChange::Profile(user, edit) = &write.change {
+            if let Some(name) = &edit.username {
+                match self.accounts.by_username.get(name) {
+                    Some(owner) if *owner != user.0 => {
+                        let error = auth::username_taken();
+                        return self.refuse_write(
+                            out,
+                            write.reply_core,
+                            write.conn,
+                            &write.headers,
+                            error,
+                        );
+                    }
+                    _ => {
+                        self.accounts.by_username.insert(name.clone(), user.0);
+                    }
+                }
+            }
+        }
+        match self.send_account_write(out, write) {
+            HttpAnswer::Respond(response) => Some(response),
+            _ => None,
+        }
+    }
+
     /// Sends `write` to its account's home core, or runs it here.
     fn send_account_write(
         &mut self,
@@ -307,7 +386,7 @@ impl FluxApp {
     ) -> HttpAnswer {
         let user = match &write.change {
             AccountChange::Create(account) => account.user.id,
-            AccountChange::Revoke(user) => *user,
+            AccountChange::Revoke(user) | AccountChange::Profile(user, _) => *user,
         };
         let home = home_core(user, self.cores);
         if home != self.core {
@@ -328,7 +407,39 @@ impl FluxApp {
         write: AccountWrite,
     ) -> Option<Response> {
         let now_unix_ms = super::http_routes::unix_ms();
+        let mut profile_changed = false;
         let (account, response) = match write.change {
+            AccountChange::Profile(user, edit) => {
+                let Some(current) = self.accounts.accounts.get(&user.0) else {
+                    let error = RestError::Unauthorized;
+                    return self.refuse_write(
+                        out,
+                        write.reply_core,
+                        write.conn,
+                        &write.headers,
+                        error,
+                    );
+                };
+                let mut account = current.clone();
+                if let Some(username) = edit.username {
+                    account.user.username = username;
+                }
+                if let Some(global_name) = edit.global_name {
+                    account.user.global_name = global_name;
+                }
+                let body = crate::world::ready_user_json(&account.user);
+                let response = super::messages::json_response(
+                    &write.headers,
+                    200,
+                    serde_json::to_vec(&body).expect("a JSON value serialises"),
+                );
+                if account == *current {
+                    // Nothing to store or announce.
+                    return self.refuse_or_answer(out, write.reply_core, write.conn, response);
+                }
+                profile_changed = true;
+                (account, response)
+            }
             AccountChange::Create(account) => {
                 let account = *account;
                 let token = crate::world::account_token(self.directory.secret(), &account);
@@ -368,6 +479,7 @@ impl FluxApp {
         let sync = AccountSync {
             account,
             application,
+            profile_changed,
         };
         match self
             .messages
@@ -381,6 +493,21 @@ impl FluxApp {
                 self.refuse_write(out, write.reply_core, write.conn, &write.headers, error)
             }
         }
+    }
+
+    /// An answer decided now: returned for a call that started here, sent otherwise.
+    fn refuse_or_answer(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) -> Option<Response> {
+        if reply_core == self.core {
+            return Some(response);
+        }
+        self.send_answer(out, reply_core, conn, response);
+        None
     }
 
     fn refuse_write(
@@ -442,7 +569,36 @@ impl FluxApp {
         self.directory
             .upsert(&sync.account, sync.application.clone());
         self.accounts.insert(sync.account.clone());
+        if sync.profile_changed {
+            self.announce_user_update(out, &sync.account.user);
+        }
         out.send_mesh(ack_core, FluxMesh::AccountUpdated { ack });
+    }
+
+    /// USER_UPDATE to this core's sessions of `user` (their own profile changed).
+    fn announce_user_update(&mut self, out: &mut Outbox<FluxMesh>, user: &User) {
+        let d = serde_json::to_vec(&crate::world::ready_user_json(user))
+            .expect("a JSON value serialises");
+        let event = crate::gateway::Dispatch::new(
+            "USER_UPDATE",
+            d,
+            crate::gateway::DispatchScope::User,
+            crate::gateway::Intents::empty(),
+        );
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, gateway)| gateway.session.user_id() == Some(user.id.0))
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in conns {
+            self.drive(out, conn, crate::gateway::Input::Dispatch(&event));
+        }
+        for parked in self.detached.values_mut() {
+            if parked.state.user_id() == user.id.0 {
+                parked.state.handle_dispatch(&event);
+            }
+        }
     }
 
     /// Home core: one more core has the account; answer when all have.

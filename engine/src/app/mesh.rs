@@ -19,6 +19,7 @@
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
 //! | `AccountRegister` | receiving core → core 0 (the username registry) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
+//! | `AccountRename`  | receiving core → core 0 (reserves a new username) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
 //! | `AccountWrite`   | core 0 or receiving core → the account's home core | `AccountUpdate`s, then `MessageAnswer` |
 //! | `AccountUpdate`  | home core → every core (itself too), after durability | `AccountUpdated` |
 //! | `AccountUpdated` | every core → the home core | the `MessageAnswer` once all cores acked |
@@ -134,6 +135,8 @@ pub enum FluxMesh {
     },
     /// A registration for core 0, which decides whether the name is free (`accounts.rs`).
     AccountRegister(Box<super::accounts::RegisterCall>),
+    /// A profile edit with a new username for core 0 to reserve first (`accounts.rs`).
+    AccountRename(Box<super::accounts::AccountWrite>),
     /// An account change for the account's home core (`accounts.rs`).
     AccountWrite(Box<super::accounts::AccountWrite>),
     /// A durable account change for every core's directory; acknowledge to `ack_core`.
@@ -259,6 +262,10 @@ impl super::FluxApp {
             }
             FluxMesh::AccountRegister(call) => {
                 let answered = self.handle_register(out, *call);
+                debug_assert!(answered.is_none(), "mesh calls are answered by message");
+            }
+            FluxMesh::AccountRename(write) => {
+                let answered = self.handle_rename(out, *write);
                 debug_assert!(answered.is_none(), "mesh calls are answered by message");
             }
             FluxMesh::AccountWrite(write) => {

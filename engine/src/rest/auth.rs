@@ -43,6 +43,9 @@ pub enum AuthRoute {
     Login,
     /// `POST /auth/logout` (authenticated).
     Logout,
+    /// `PATCH /users/@me` (authenticated): the caller's username and display name. Not
+    /// returned by `auth_route` (the app recognises the path itself).
+    Profile,
 }
 
 /// The auth route `path` names, if any, and whether `method` is the one it takes
@@ -180,6 +183,86 @@ pub fn parse_register(body: &[u8]) -> Result<Register, RestError> {
             global_name,
         }),
         _ => Err(RestError::InvalidForm(Value::Object(errors))),
+    }
+}
+
+/// `PATCH /users/@me`: what the caller changes about their profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEdit {
+    /// A new username (checked by `check_username`).
+    pub username: Option<String>,
+    /// A new display name; `Some(None)` clears it.
+    pub global_name: Option<Option<String>>,
+}
+
+/// Parses a `PATCH /users/@me` body: `username`, `global_name` (null clears it);
+/// `avatar` and `banner` may only be null (Flux stores no images). Every fault is
+/// reported in one 50035.
+///
+/// ```
+/// use engine::rest::auth::parse_profile;
+/// let edit = parse_profile(br#"{"global_name": "Bot A", "avatar": null}"#).unwrap();
+/// assert_eq!(edit.global_name, Some(Some("Bot A".to_string())));
+/// assert!(parse_profile(br#"{"username": "No Caps"}"#).is_err());
+/// ```
+pub fn parse_profile(body: &[u8]) -> Result<ProfileEdit, RestError> {
+    let object = if body.is_empty() {
+        Map::new()
+    } else {
+        parse_object(body)?
+    };
+    let mut errors = Map::new();
+    let username = match object.get("username") {
+        None => None,
+        Some(Value::String(name)) => {
+            if let Err(error) = check_username(name) {
+                add(&mut errors, "username", error);
+            }
+            Some(name.clone())
+        }
+        Some(_) => {
+            add(&mut errors, "username", not_a_string());
+            None
+        }
+    };
+    let global_name = match object.get("global_name") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(name)) => {
+            let chars = name.chars().count();
+            if chars == 0 || chars > GLOBAL_NAME_CHARS_MAX {
+                add(
+                    &mut errors,
+                    "global_name",
+                    bad_length(1, GLOBAL_NAME_CHARS_MAX),
+                );
+            }
+            Some(Some(name.clone()))
+        }
+        Some(_) => {
+            add(&mut errors, "global_name", not_a_string());
+            None
+        }
+    };
+    for image in ["avatar", "banner"] {
+        if object.get(image).is_some_and(|value| !value.is_null()) {
+            add(
+                &mut errors,
+                image,
+                FieldError {
+                    code: "IMAGE_INVALID",
+                    message: "Flux stores no images; send null.".into(),
+                },
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(ProfileEdit {
+            username,
+            global_name,
+        })
+    } else {
+        Err(RestError::InvalidForm(Value::Object(errors)))
     }
 }
 
