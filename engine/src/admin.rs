@@ -26,7 +26,7 @@ use crate::data_dir_lock::{is_held_elsewhere, DataDirLock, LOCK_FILE};
 use crate::world::persist::{self, core_dir, home_core};
 use crate::world::{
     account_token, load_secret, load_world, owner_core, Account, Application, ApplicationId,
-    ChannelId, Guild, GuildId, Member, TokenSecret, User, UserId, World, WorldError,
+    ChannelId, GuildId, Member, TokenSecret, User, UserId, World, WorldError,
     APPLICATION_FLAGS_PRIVILEGED,
 };
 
@@ -231,28 +231,8 @@ impl AdminDir {
         let guild_id = GuildId(self.next_id(now_unix_ms)?);
         let text_id = ChannelId(self.next_id(now_unix_ms)?);
         let voice_id = ChannelId(self.next_id(now_unix_ms)?);
-        let guild = Guild {
-            id: guild_id,
-            name: name.into(),
-            owner_id,
-            description: None,
-            features: Vec::new(),
-            afk_channel_id: None,
-            afk_timeout: 300,
-            system_channel_id: Some(text_id),
-            verification_level: 0,
-            default_message_notifications: 0,
-            explicit_content_filter: 0,
-            preferred_locale: "en-US".into(),
-            roles: vec![crate::world::everyone_role(guild_id)],
-            channels: vec![
-                crate::world::text_channel(guild_id, text_id),
-                crate::world::voice_channel(guild_id, voice_id),
-            ],
-            members: vec![member(owner_id, now_unix_ms)],
-            bans: Vec::new(),
-            invites: Vec::new(),
-        };
+        let guild =
+            crate::world::new_guild(guild_id, name, owner_id, [text_id, voice_id], now_unix_ms);
         self.write(owner_core(guild_id, self.cores), |batch| {
             persist::put_guild(batch, &guild);
         })?;

@@ -11,7 +11,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::gateway::{Gateway, INTENTS_DEFAULT};
-use support::rest::call;
+use support::rest::{call, register};
 use support::{assert_error, start_flux, HttpResponse};
 
 use std::net::SocketAddr;
@@ -42,27 +42,6 @@ fn send(addr: SocketAddr, token: &str, channel: &str, content: &str) -> HttpResp
         token,
         Some(&json!({ "content": content })),
     )
-}
-
-/// Registers a human account and returns (token, user id).
-fn register(addr: SocketAddr, username: &str) -> (String, String) {
-    let body = json!({ "username": username, "password": "correct horse battery" });
-    let mut http = support::HttpClient::new(addr);
-    let text = body.to_string();
-    http.send(
-        format!(
-            "POST /api/v10/auth/register HTTP/1.1\r\nHost: flux\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
-            text.len()
-        )
-        .as_bytes(),
-    );
-    let response = http.read_response().expect("a response");
-    assert_eq!(response.status, 201, "{response:?}");
-    let value = response.json();
-    let token = value["token"].as_str().unwrap().to_string();
-    let id = value["user"]["id"].as_str().unwrap().to_string();
-    (token, id)
 }
 
 fn current_user_guilds_lists_the_demo_guild_with_the_callers_view(io: engine::IoBackend) {

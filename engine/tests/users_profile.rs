@@ -6,22 +6,8 @@ mod support;
 
 use serde_json::json;
 use support::gateway::{Gateway, INTENTS_DEFAULT};
-use support::rest::call;
-use support::{assert_error, start_flux, HttpClient, HttpResponse};
-
-fn post_json(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> HttpResponse {
-    let text = body.to_string();
-    let mut http = HttpClient::new(addr);
-    http.send(
-        format!(
-            "POST {path} HTTP/1.1\r\nHost: flux\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{text}",
-            text.len()
-        )
-        .as_bytes(),
-    );
-    http.read_response().expect("a response")
-}
+use support::rest::{call, post_anonymous};
+use support::{assert_error, start_flux};
 
 fn a_profile_change_is_seen_everywhere_and_announced(io: engine::IoBackend) {
     let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
@@ -83,7 +69,7 @@ fn a_profile_change_is_seen_everywhere_and_announced(io: engine::IoBackend) {
     // Usernames stay unique: a human cannot take another's name, but can take a free
     // one and then log in with it.
     let register = |name: &str| {
-        let response = post_json(
+        let response = post_anonymous(
             addr,
             "/api/v10/auth/register",
             &json!({"username": name, "password": "correct horse battery"}),
@@ -114,13 +100,13 @@ fn a_profile_change_is_seen_everywhere_and_announced(io: engine::IoBackend) {
     );
     assert_eq!(renamed.status, 200, "{renamed:?}");
     assert_eq!(renamed.json()["username"], "renamed");
-    let login = post_json(
+    let login = post_anonymous(
         addr,
         "/api/v10/auth/login",
         &json!({"login": "renamed", "password": "correct horse battery"}),
     );
     assert_eq!(login.status, 200, "{login:?}");
-    let old_name = post_json(
+    let old_name = post_anonymous(
         addr,
         "/api/v10/auth/login",
         &json!({"login": "renamer", "password": "correct horse battery"}),

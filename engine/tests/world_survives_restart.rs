@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::json;
-use support::rest::call;
+use support::rest::{call, register};
 use support::start_flux;
 
 fn data_dir(name: &str) -> PathBuf {
@@ -71,27 +71,6 @@ fn dm_channels_and_their_messages_survive_a_restart(io: engine::IoBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 both_backends!(dm_restart, dm_channels_and_their_messages_survive_a_restart);
-
-/// Registers a human account; returns (token, user id).
-fn register(addr: std::net::SocketAddr, username: &str) -> (String, String) {
-    let body = json!({ "username": username, "password": "correct horse battery" }).to_string();
-    let mut http = support::HttpClient::new(addr);
-    http.send(
-        format!(
-            "POST /api/v10/auth/register HTTP/1.1\r\nHost: flux\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .as_bytes(),
-    );
-    let response = http.read_response().expect("a response");
-    assert_eq!(response.status, 201, "{response:?}");
-    let value = response.json();
-    (
-        value["token"].as_str().unwrap().to_string(),
-        value["user"]["id"].as_str().unwrap().to_string(),
-    )
-}
 
 /// Users, guilds, channels, overwrites, roles, members, invites, bans, threads,
 /// reactions and pins made over REST are all there after a restart.

@@ -47,7 +47,7 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
-use crate::rest::ratelimit::{classify, Verdict};
+use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::password::{hash_password, verify_password, HashBudget};
 use crate::world::persist::home_core;
@@ -168,13 +168,7 @@ impl FluxApp {
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
         let now_ms = self.now(out).0 / 1000;
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(
-            Verdict::unmetered(classify(method, path))
-                .headers(now_unix_ms)
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
+        let headers = super::http_routes::unmetered_headers(classify(method, path), now_unix_ms);
         let respond = |error: RestError| super::messages::error_response(&headers, &error);
         let Ok(route) = route else {
             return Some(HttpAnswer::Respond(respond(RestError::MethodNotAllowed)));

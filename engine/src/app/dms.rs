@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
-use crate::rest::ratelimit::{classify, Verdict};
+use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::dm::{dm_channel_json, DmChannel};
 use crate::world::{ChannelId, UserId, UserLookup, World};
@@ -94,12 +94,9 @@ impl FluxApp {
         }
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let method = Method::parse(&request.method);
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(
-            Verdict::unmetered(classify(method, path))
-                .headers(super::http_routes::unix_ms())
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
+        let headers = super::http_routes::unmetered_headers(
+            classify(method, path),
+            super::http_routes::unix_ms(),
         );
         let answer = |status: u16, body: Vec<u8>| {
             Some(HttpAnswer::Respond(super::messages::json_response(

@@ -286,13 +286,7 @@ impl FluxApp {
         };
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(
-            Verdict::unmetered(classify(method, path))
-                .headers(now_unix_ms)
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
+        let headers = super::http_routes::unmetered_headers(classify(method, path), now_unix_ms);
         let respond = |error: RestError| {
             Some(HttpAnswer::Respond(super::messages::error_response(
                 &headers, &error,

@@ -121,6 +121,23 @@ impl FluxApp {
     }
 }
 
+/// `Content-Type: application/json` and the rate-limit headers of a fresh bucket of
+/// `route`: what an answer carries when it was decided before any bucket counted it (a
+/// bad route, a bad token), or while rate limits are off.
+pub(super) fn unmetered_headers(
+    route: crate::rest::ratelimit::RouteClass,
+    now_unix_ms: u64,
+) -> Vec<(String, String)> {
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    headers.extend(
+        crate::rest::ratelimit::Verdict::unmetered(route)
+            .headers(now_unix_ms)
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value)),
+    );
+    headers
+}
+
 pub(super) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -592,13 +592,7 @@ impl FluxApp {
         let now_ms = self.now(out).0 / 1000;
         // Answers decided here (bad route, bad token, unknown channel) are not counted
         // against a bucket; they carry a fresh bucket's headers.
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.extend(
-            Verdict::unmetered(route_class)
-                .headers(now_unix_ms)
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
+        let headers = super::http_routes::unmetered_headers(route_class, now_unix_ms);
         let route = match routed {
             Ok(route) => route,
             Err(error) => return Some(HttpAnswer::Respond(error_response(&headers, &error))),

@@ -94,29 +94,18 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
             pending: false,
         })
         .collect();
-    world.guilds.push(Guild {
-        id: guild_id,
-        name: "Flux".into(),
+    let mut guild = new_guild(
+        guild_id,
+        "Flux",
         owner_id,
-        description: None,
-        features: Vec::new(),
-        afk_channel_id: None,
-        afk_timeout: 300,
-        system_channel_id: Some(text_channel_id),
-        verification_level: 0,
-        default_message_notifications: 0,
-        explicit_content_filter: 0,
-        preferred_locale: "en-US".into(),
-        roles: vec![everyone_role(guild_id)],
-        channels: vec![
-            text_channel(guild_id, text_channel_id),
-            voice_channel(guild_id, voice_channel_id),
-            staff_channel(guild_id, staff_channel_id),
-        ],
-        members,
-        bans: Vec::new(),
-        invites: Vec::new(),
-    });
+        [text_channel_id, voice_channel_id],
+        now_unix_ms,
+    );
+    guild
+        .channels
+        .push(staff_channel(guild_id, staff_channel_id));
+    guild.members = members;
+    world.guilds.push(guild);
     debug_assert!(world.validate().is_ok());
 
     let bots = world
@@ -182,6 +171,46 @@ pub(crate) fn verify_key(secret: &TokenSecret, id: UserId) -> String {
         .chain(&second[..12])
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// A guild as Discord creates one (and the demo, `POST /guilds` and `flux admin
+/// create-guild` start from): @everyone with the default permissions, `#general` (also the
+/// system channel) and a "General" voice channel, and the owner as its only member.
+pub(crate) fn new_guild(
+    id: GuildId,
+    name: &str,
+    owner_id: UserId,
+    [text_id, voice_id]: [ChannelId; 2],
+    now_unix_ms: u64,
+) -> Guild {
+    Guild {
+        id,
+        name: name.into(),
+        owner_id,
+        description: None,
+        features: Vec::new(),
+        afk_channel_id: None,
+        afk_timeout: 300,
+        system_channel_id: Some(text_id),
+        verification_level: 0,
+        default_message_notifications: 0,
+        explicit_content_filter: 0,
+        preferred_locale: "en-US".into(),
+        roles: vec![everyone_role(id)],
+        channels: vec![text_channel(id, text_id), voice_channel(id, voice_id)],
+        members: vec![Member {
+            user_id: owner_id,
+            nick: None,
+            roles: Vec::new(),
+            joined_at_unix_ms: now_unix_ms,
+            deaf: false,
+            mute: false,
+            flags: 0,
+            pending: false,
+        }],
+        bans: Vec::new(),
+        invites: Vec::new(),
+    }
 }
 
 pub(crate) fn everyone_role(guild_id: GuildId) -> Role {

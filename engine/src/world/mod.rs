@@ -43,7 +43,7 @@ pub use bootstrap::{
     BootstrapBot, Opened, BOOTSTRAP_FILE,
 };
 pub use demo::{demo_world, Demo, DemoBot, DEMO_BOT_USERNAMES};
-pub(crate) use demo::{everyone_role, text_channel, verify_key, voice_channel};
+pub(crate) use demo::{new_guild, verify_key};
 pub use directory::{Directory, DirectoryEntry};
 pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;

@@ -37,3 +37,31 @@ pub fn call(
 ) -> HttpResponse {
     call_on(&mut HttpClient::new(addr), method, path, token, body)
 }
+
+/// `POST path` with a JSON body and no token (the `/auth/*` routes), on a fresh
+/// connection.
+pub fn post_anonymous(addr: SocketAddr, path: &str, body: &Value) -> HttpResponse {
+    let text = body.to_string();
+    let mut http = HttpClient::new(addr);
+    http.send(
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: flux\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{text}",
+            text.len()
+        )
+        .as_bytes(),
+    );
+    http.read_response().expect("a response")
+}
+
+/// Registers a human account (`POST /auth/register`); returns (token, user id).
+pub fn register(addr: SocketAddr, username: &str) -> (String, String) {
+    let body = serde_json::json!({ "username": username, "password": "correct horse battery" });
+    let response = post_anonymous(addr, "/api/v10/auth/register", &body);
+    assert_eq!(response.status, 201, "{response:?}");
+    let value = response.json();
+    (
+        value["token"].as_str().expect("a token").to_string(),
+        value["user"]["id"].as_str().expect("a user id").to_string(),
+    )
+}

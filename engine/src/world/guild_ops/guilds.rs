@@ -28,8 +28,8 @@ use crate::gateway::Intents;
 use crate::rest::RestError;
 use crate::world::ids::{ChannelId, GuildId, UserId};
 use crate::world::json::guild_json;
-use crate::world::model::{Channel, ChannelKind, Guild, Member, Role, TextSettings, VoiceSettings};
-use crate::world::permissions::{Permissions, EVERYONE_DEFAULT};
+use crate::world::model::{ChannelKind, Guild};
+use crate::world::permissions::Permissions;
 
 /// The AFK timeouts Discord allows, in seconds.
 const AFK_TIMEOUTS: [i64; 5] = [60, 300, 900, 1800, 3600];
@@ -62,74 +62,8 @@ pub(super) fn create(
     let name = name.unwrap_or_default();
     let text_id = ChannelId((cx.next_id)()?);
     let voice_id = ChannelId((cx.next_id)()?);
-    let channel = |channel_id: ChannelId, name: &str, kind: ChannelKind| Channel {
-        id: channel_id,
-        guild_id: id,
-        name: name.into(),
-        position: 0,
-        parent_id: None,
-        nsfw: false,
-        permission_overwrites: Vec::new(),
-        last_message_id: None,
-        flags: 0,
-        kind,
-    };
-    let text = channel(
-        text_id,
-        "general",
-        ChannelKind::Text(TextSettings {
-            topic: None,
-            rate_limit_per_user: 0,
-            default_auto_archive_duration: 1440,
-        }),
-    );
-    let voice = channel(
-        voice_id,
-        "General",
-        ChannelKind::Voice(VoiceSettings {
-            bitrate: 64_000,
-            user_limit: 0,
-            rtc_region: None,
-        }),
-    );
-    let mut guild = Guild {
-        id,
-        name,
-        owner_id: cx.actor,
-        description: None,
-        features: Vec::new(),
-        afk_channel_id: None,
-        afk_timeout: 300,
-        system_channel_id: Some(text_id),
-        verification_level: 0,
-        default_message_notifications: 0,
-        explicit_content_filter: 0,
-        preferred_locale: "en-US".into(),
-        roles: vec![Role {
-            id: id.everyone_role(),
-            name: "@everyone".into(),
-            color: 0,
-            hoist: false,
-            position: 0,
-            permissions: EVERYONE_DEFAULT,
-            managed: false,
-            mentionable: false,
-            flags: 0,
-        }],
-        channels: vec![text, voice],
-        members: vec![Member {
-            user_id: cx.actor,
-            nick: None,
-            roles: Vec::new(),
-            joined_at_unix_ms: cx.now_unix_ms,
-            deaf: false,
-            mute: false,
-            flags: 0,
-            pending: false,
-        }],
-        bans: Vec::new(),
-        invites: Vec::new(),
-    };
+    let mut guild =
+        crate::world::new_guild(id, &name, cx.actor, [text_id, voice_id], cx.now_unix_ms);
     levels.apply(&mut guild);
     let outcome = Outcome::write(201, encode(&guild_json(&guild)), Vec::new());
     Ok((guild, outcome))
