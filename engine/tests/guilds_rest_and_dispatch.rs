@@ -640,3 +640,52 @@ both_backends!(
     guild_rate_limits,
     guild_routes_are_rate_limited_per_route_and_user
 );
+
+/// The global limit (50 requests per second per token) spans route families: issue-4
+/// routes, guild routes and `/users/@me/guilds` all count against one budget on the
+/// token's home core, though no single route's bucket is spent.
+fn the_global_limit_spans_every_route_family(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token_b = &boot.bots[1].token;
+    let paths = [
+        "/api/v10/users/@me".to_string(),
+        format!("/api/v10/guilds/{}", boot.guild_id),
+        "/api/v10/users/@me/guilds".to_string(),
+    ];
+    // Pipelined on one connection, so all 60 arrive within the second even on a slow
+    // machine; the answers come back in order.
+    let mut http = support::HttpClient::new(addr);
+    let mut pipeline = String::new();
+    for round in 0..60 {
+        pipeline.push_str(&format!(
+            "GET {} HTTP/1.1\r\nHost: flux\r\nAuthorization: Bot {token_b}\r\n\r\n",
+            paths[round % 3]
+        ));
+    }
+    http.send(pipeline.as_bytes());
+    let mut admitted = 0;
+    let mut global_refusal = None;
+    for _ in 0..60 {
+        let response = http.read_response().expect("an answer per request");
+        match response.status {
+            200 => admitted += 1,
+            429 => {
+                global_refusal.get_or_insert(response);
+            }
+            other => panic!("unexpected {other}: {response:?}"),
+        }
+    }
+    let refusal = global_refusal.expect("the global limit refuses within 60 requests");
+    assert_eq!(
+        refusal.header("x-ratelimit-global"),
+        Some("true"),
+        "{refusal:?}"
+    );
+    assert_eq!(refusal.header("x-ratelimit-scope"), Some("global"));
+    assert_eq!(refusal.json()["global"], true);
+    assert!(refusal.header("retry-after").is_some());
+    assert_eq!(admitted, 50, "exactly the global budget is admitted");
+}
+both_backends!(global_rate_limit, the_global_limit_spans_every_route_family);

@@ -74,6 +74,23 @@ pub struct DmCall {
     headers: Vec<(String, String)>,
 }
 
+impl DmCall {
+    /// The caller.
+    pub(super) fn user_id(&self) -> u64 {
+        self.user_id.0
+    }
+
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+
+    /// The answer's headers (rate-limit headers are set by `metering.rs`).
+    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
+    }
+}
+
 #[derive(Deserialize)]
 struct CreateDm {
     recipient_id: Option<serde_json::Value>,
@@ -146,14 +163,28 @@ impl FluxApp {
             recipient,
             headers,
         };
-        let pair_core = DmChannel::pair_core(user_id, recipient, self.cores);
+        let route = classify(method, path);
+        Some(self.meter(out, super::metering::Metered::Dm(call), route))
+    }
+
+    /// Hands an admitted `POST /users/@me/channels` to the pair's core: inline when that
+    /// is this core.
+    pub(super) fn dm_call_to_pair_core(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        call: DmCall,
+        in_http: bool,
+    ) -> HttpAnswer {
+        let pair_core = DmChannel::pair_core(call.user_id, call.recipient, self.cores);
         if pair_core != self.core {
             out.send_mesh(pair_core, FluxMesh::DmCall(Box::new(call)));
-            return Some(HttpAnswer::Later);
+            return HttpAnswer::Later;
         }
-        self.run_dm_call(out, call)
-            .map(HttpAnswer::Respond)
-            .or(Some(HttpAnswer::Later))
+        let reply = (call.reply_core, call.conn);
+        match self.run_dm_call(out, call) {
+            Some(response) => self.answer(out, reply, response, in_http),
+            None => HttpAnswer::Later,
+        }
     }
 
     /// On the pair core: a call that came over the mesh.

@@ -50,7 +50,7 @@ use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::guild_routes::{guild_route, GuildRoute};
 use crate::rest::member_routes::{member_route, MemberRoute};
-use crate::rest::ratelimit::{classify, BucketKey, RouteClass, Verdict};
+use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::guild_ops::{
     encode, routes_guild, Audience, GuildEvent, OpContext, Outcome, Target,
@@ -192,6 +192,23 @@ pub struct GuildCall {
     headers: Vec<(String, String)>,
 }
 
+impl GuildCall {
+    /// The caller.
+    pub(super) fn user_id(&self) -> u64 {
+        self.user_id
+    }
+
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+
+    /// The answer's headers (rate-limit headers are set by `metering.rs`).
+    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
+    }
+}
+
 /// A durable guild change, sent by the owner once to every core (itself included).
 #[derive(Debug)]
 pub struct GuildSync {
@@ -305,9 +322,13 @@ impl FluxApp {
         };
         let (guild_id, op) = match parsed {
             Parsed::OwnGuilds => {
-                let body = self.current_user_guilds(user_id);
-                let response = super::messages::json_response(&headers, 200, body);
-                return Some(HttpAnswer::Respond(response));
+                let call = super::metering::Metered::OwnGuilds {
+                    reply_core: self.core,
+                    conn,
+                    user_id,
+                    headers,
+                };
+                return Some(self.meter(out, call, classify(method, path)));
             }
             Parsed::Existing(target, op) => {
                 let guild_id = match &target {
@@ -337,65 +358,15 @@ impl FluxApp {
             op,
             headers,
         };
-        if !self.messages.rate_limited() {
-            return Some(self.guild_call_to_owner(out, call, true));
-        }
-        // Counted on the user's home core (the one limiter for their token), then on to
-        // the owner: at most two hops, each a direct call when the cores coincide.
-        let route = classify(method, path);
-        let now_ms = self.now(out).0 / 1000;
-        let home = self.home_core(user_id);
-        if home != self.core {
-            let check = FluxMesh::GuildRateCheck {
-                call: Box::new(call),
-                route,
-                now_ms,
-            };
-            out.send_mesh(home, check);
-            return Some(HttpAnswer::Later);
-        }
-        Some(self.admit_guild_call(out, call, route, now_ms, true))
-    }
-
-    /// On the caller's home core: count the call, then answer 429 or pass it to the
-    /// owner with the verdict's headers. `in_http`: called from this core's
-    /// `handle_http`, whose answer is returned instead of sent.
-    pub(super) fn admit_guild_call(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        mut call: GuildCall,
-        route: RouteClass,
-        now_ms: u64,
-        in_http: bool,
-    ) -> HttpAnswer {
-        let key = BucketKey {
-            user_id: call.user_id,
-            route,
-        };
-        let verdict = self
-            .messages
-            .check_rate(key, now_ms)
-            .unwrap_or_else(|| Verdict::unmetered(route));
-        call.headers.truncate(1); // Content-Type
-        call.headers.extend(
-            verdict
-                .headers(super::http_routes::unix_ms())
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
-        if let Some(body) = verdict.refusal_body() {
-            let response = super::messages::json_response(&call.headers, 429, body);
-            if in_http {
-                return HttpAnswer::Respond(response);
-            }
-            self.send_answer(out, call.reply_core, call.conn, response);
-            return HttpAnswer::Later;
-        }
-        self.guild_call_to_owner(out, call, in_http)
+        Some(self.meter(
+            out,
+            super::metering::Metered::Guild(call),
+            classify(method, path),
+        ))
     }
 
     /// Hands `call` to its guild's owner core: inline when that is this core.
-    fn guild_call_to_owner(
+    pub(super) fn guild_call_to_owner(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         call: GuildCall,

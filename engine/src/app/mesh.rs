@@ -10,7 +10,7 @@
 //! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
 //! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
-//! | `GuildRateCheck` | receiving core → the user's home core (rate limits) | `GuildCall` to the owner, or a 429 `MessageAnswer` |
+//! | `RateCheck`      | receiving core → the user's home core (guild, DM, own-guilds routes) | `GuildCall` / `DmCall` onwards, the own-guilds answer, or a 429 `MessageAnswer` |
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
@@ -103,10 +103,10 @@ pub enum FluxMesh {
     },
     /// A durable message change, to deliver to this core's sessions.
     MessageEvent(Arc<super::messages::MessageEvent>),
-    /// A guild-route request for its user's home core to count before it goes to the
-    /// guild's owner (`guilds.rs`).
-    GuildRateCheck {
-        call: Box<super::guilds::GuildCall>,
+    /// A guild, DM or `/users/@me/guilds` request for its user's home core to count
+    /// before it goes on (`metering.rs`).
+    RateCheck {
+        call: Box<super::metering::Metered>,
         route: crate::rest::ratelimit::RouteClass,
         now_ms: u64,
     },
@@ -239,12 +239,12 @@ impl super::FluxApp {
             FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
             FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
             FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
-            FluxMesh::GuildRateCheck {
+            FluxMesh::RateCheck {
                 call,
                 route,
                 now_ms,
             } => {
-                let answered = self.admit_guild_call(out, *call, route, now_ms, false);
+                let answered = self.admit_metered(out, *call, route, now_ms, false);
                 debug_assert!(matches!(answered, crate::reactor::HttpAnswer::Later));
             }
             FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),

@@ -62,6 +62,7 @@ mod guilds;
 mod http_routes;
 pub mod mesh;
 mod messages;
+mod metering;
 mod presence;
 mod rest_limits;
 mod resume;
