@@ -49,7 +49,7 @@ use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::guild_routes::{guild_route, GuildRoute};
-use crate::rest::member_routes::{member_route, MemberRoute};
+use crate::rest::member_routes::{ban_body_with_audit_reason, member_route, MemberRoute};
 use crate::rest::ratelimit::{classify, BucketKey, RouteClass, Verdict};
 use crate::rest::{Method, RestError};
 use crate::world::guild_ops::{
@@ -221,19 +221,24 @@ fn parse_guild_call(
     path: &str,
     query: &str,
     body: &[u8],
+    audit_reason: Option<&str>,
 ) -> Option<Result<Parsed, RestError>> {
     if let Some(route) = guild_route(method, path) {
         return Some(route.map(|route| guild_call(route, query, body)));
     }
     if let Some(route) = member_route(method, path) {
+        let body = match route {
+            Ok(MemberRoute::CreateBan(..)) => ban_body_with_audit_reason(body, audit_reason),
+            _ => body.to_vec(),
+        };
         return Some(route.map(|route| member_call(route, query, body)));
     }
     None
 }
 
 /// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner.
-fn member_call(route: MemberRoute, query: &str, body: &[u8]) -> Parsed {
-    let (query, body) = (query.to_string(), body.to_vec());
+fn member_call(route: MemberRoute, query: &str, body: Vec<u8>) -> Parsed {
+    let query = query.to_string();
     let target = route.target();
     let op: ApplyFn = Box::new(move |guild, cx| {
         crate::world::guild_ops::apply_member_route(guild, &route, &query, &body, cx)
@@ -282,7 +287,8 @@ impl FluxApp {
         let parsed = if own_guilds {
             Ok(Parsed::OwnGuilds)
         } else {
-            parse_guild_call(method, path, query, &request.body)?
+            let audit_reason = request.header_str("x-audit-log-reason");
+            parse_guild_call(method, path, query, &request.body, audit_reason)?
         };
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
