@@ -74,6 +74,9 @@ fn a_dm_is_found_or_created_once_and_carries_messages(io: engine::IoBackend) {
         "DM content needs no MESSAGE_CONTENT"
     );
     assert!(seen["d"].get("guild_id").is_none());
+    // discord.js makes a DM it has not cached from `channel_type` (MessageCreate.js);
+    // without it the message is dropped.
+    assert_eq!(seen["d"]["channel_type"], 1);
     assert_eq!(
         gateway_a.recv_named("MESSAGE_CREATE")["d"]["content"],
         "psst"
@@ -148,7 +151,9 @@ fn a_session_without_direct_messages_gets_no_dm_events(io: engine::IoBackend) {
     );
     let next = gateway_b.recv_named("MESSAGE_CREATE");
     assert_eq!(next["d"]["id"], guild_message.json()["id"]);
+    assert_eq!(next["d"]["channel_type"], 0, "a guild text channel");
 }
+
 both_backends!(
     no_dm_intent,
     a_session_without_direct_messages_gets_no_dm_events

@@ -1267,8 +1267,18 @@ impl FluxApp {
         } else {
             Intents::GUILD_MESSAGES
         };
+        // discord.js finds a DM it has not cached by MESSAGE_CREATE's `channel_type`
+        // (MessageCreate.js; without it no channel is made and the event is dropped), as
+        // Discord sends it.
+        let channel_type = if dm {
+            Some(crate::world::dm::DM_CHANNEL_TYPE)
+        } else {
+            guild
+                .and_then(|guild| guild.channel(event.channel_id()))
+                .map(|channel| channel.kind.discord_type())
+        };
         let encode_message = |name: &str, message: &Message| {
-            let value = message_json(
+            let mut value = message_json(
                 message,
                 &MessageJsonContext {
                     users: &self.directory,
@@ -1278,6 +1288,9 @@ impl FluxApp {
                     thread: None,
                 },
             );
+            if let (Some(kind), Some(object)) = (channel_type, value.as_object_mut()) {
+                object.insert("channel_type".into(), kind.into());
+            }
             Dispatch::new(name, encode(&value), scope, message_intents)
         };
         // (full, redacted); both the same for a delete.
