@@ -14,7 +14,8 @@
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
-//! | `DmSync`         | pair core → every core, after durability, before the answer | none |
+//! | `DmSync`         | pair core → every core (itself too), after durability | `DmSynced` |
+//! | `DmSynced`       | every core → the pair core | the `MessageAnswer` once all cores acked |
 //! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
@@ -116,8 +117,15 @@ pub enum FluxMesh {
     GuildSync(Arc<super::guilds::GuildSync>),
     /// `POST /users/@me/channels` for the pair's core (`dms.rs`).
     DmCall(Box<super::dms::DmCall>),
-    /// A new DM channel, from its pair core to every core (itself too), after durability.
-    DmSync(Arc<crate::world::dm::DmChannel>),
+    /// A new DM channel, from its pair core to every core (itself too), after
+    /// durability; acknowledge to `ack_core`.
+    DmSync {
+        channel: Arc<crate::world::dm::DmChannel>,
+        ack_core: usize,
+        ack: u64,
+    },
+    /// A core took `DmSync` number `ack`.
+    DmSynced { ack: u64 },
     /// An issue-4 REST request for its user's home core to count and answer
     /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
     RestCall(Box<super::rest_limits::RestCall>),
@@ -250,7 +258,15 @@ impl super::FluxApp {
             FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
             FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
             FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),
-            FluxMesh::DmSync(channel) => self.apply_dm_sync(&channel),
+            FluxMesh::DmSync {
+                channel,
+                ack_core,
+                ack,
+            } => {
+                self.apply_dm_sync(&channel);
+                out.send_mesh(ack_core, FluxMesh::DmSynced { ack });
+            }
+            FluxMesh::DmSynced { ack } => self.dm_sync_acked(out, ack),
             FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::PresenceReport {
                 user_id,

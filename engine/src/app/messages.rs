@@ -1206,10 +1206,8 @@ impl FluxApp {
                 }
             }
             PendingEvent::Dm(channel) => {
-                for core in 0..self.cores {
-                    out.send_mesh(core, FluxMesh::DmSync(Arc::clone(&channel)));
-                }
-                self.send_answer(out, write.reply_core, write.conn, write.response);
+                // Every core indexes it first, then the answer (`dms.rs`).
+                self.broadcast_dm(out, channel, write.reply_core, write.conn, write.response);
             }
             PendingEvent::Account(sync) => {
                 // Every core's directory first, then the answer (`accounts.rs`).
