@@ -167,8 +167,9 @@ fn a_new_dm_takes_a_message_at_once(io: engine::IoBackend) {
     let mut index = 0;
     while rounds < 16 {
         index += 1;
-        let body = json!({"username": format!("dm_racer_{index}"), "password": "correct horse battery"})
-            .to_string();
+        let body =
+            json!({"username": format!("dm_racer_{index}"), "password": "correct horse battery"})
+                .to_string();
         let mut http = support::HttpClient::new(addr);
         http.send(
             format!(
@@ -185,7 +186,10 @@ fn a_new_dm_takes_a_message_at_once(io: engine::IoBackend) {
             continue;
         }
         assert_eq!(registered.status, 201, "{registered:?}");
-        let human = registered.json()["user"]["id"].as_str().unwrap().to_string();
+        let human = registered.json()["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let mut http = support::HttpClient::new(addr);
         let opened = support::rest::call_on(
             &mut http,

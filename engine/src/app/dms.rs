@@ -240,7 +240,14 @@ impl FluxApp {
         for core in 0..self.cores {
             let channel = Arc::clone(&channel);
             let ack_core = self.core;
-            out.send_mesh(core, FluxMesh::DmSync { channel, ack_core, ack });
+            out.send_mesh(
+                core,
+                FluxMesh::DmSync {
+                    channel,
+                    ack_core,
+                    ack,
+                },
+            );
         }
     }
 
