@@ -230,8 +230,8 @@ fn guild_and_channel_changes_reach_exactly_their_audience(io: engine::IoBackend)
         "B heard of the private channel: {seen:?}"
     );
 
-    // A member overwrite lets B in: B gets CHANNEL_UPDATE (it can view it now), then the
-    // channel's messages.
+    // A member overwrite lets B in: B gets CHANNEL_CREATE (it never had the channel, and
+    // discord.py drops a CHANNEL_UPDATE for an unknown channel), then its messages.
     let overwrite = format!(
         "/api/v10/channels/{private_id}/permissions/{}",
         boot.bots[1].id
@@ -244,8 +244,20 @@ fn guild_and_channel_changes_reach_exactly_their_audience(io: engine::IoBackend)
         Some(&json!({"type": 1, "allow": VIEW_CHANNEL.to_string(), "deny": "0"})),
     );
     assert_eq!(put.status, 204, "{put:?}");
-    let updated = gateway_b.recv_named("CHANNEL_UPDATE");
-    assert_eq!(updated["d"]["id"], private_id);
+    let shown = gateway_b.recv_named("CHANNEL_CREATE");
+    assert_eq!(shown["d"]["id"], private_id);
+    assert_eq!(
+        shown["d"]["permission_overwrites"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // A, who could view it already, gets the CHANNEL_UPDATE.
+    assert_eq!(
+        gateway_a.recv_named("CHANNEL_UPDATE")["d"]["id"],
+        private_id
+    );
     let welcome = send(addr, token_a, &private_id, "welcome B");
     assert_eq!(welcome.status, 200);
     assert_eq!(
