@@ -19,7 +19,9 @@ checks the matching event carries the right data:
    `invite.delete()` (A's `on_invite_delete`).
 5. `guild.fetch_members(limit=None)`, `guild.fetch_channels()`, `guild.fetch_roles()`.
 6. `message.create_thread(name)` and `thread.send` (B's `on_thread_create`, then B's
-   `on_message` in the thread); `channel.create_thread(type=public_thread)`.
+   `on_message` in the thread); B's `thread.join()` (B's `on_thread_join`, A's
+   `on_thread_member_join`) and `thread.leave()` (B's `on_thread_remove`);
+   `channel.create_thread(type=public_thread)`.
 7. The human joins; `guild.kick` (B's `on_member_remove`); joins again; `guild.ban` (B's
    `on_member_ban`), `guild.bans()`, `guild.unban` (B's `on_member_unban`).
 8. `channel.delete()`, `role.delete()`: B's `on_guild_channel_delete` /
@@ -53,9 +55,10 @@ B_EVENTS = [
     "member_unban",
     "thread_create",
     "thread_join",
+    "thread_remove",
     "message",
 ]
-A_EVENTS = ["invite_create", "invite_delete", "message"]
+A_EVENTS = ["invite_create", "invite_delete", "message", "thread_member_join"]
 
 
 def two(handler):
@@ -214,11 +217,20 @@ async def main(boot):
         _, message_b = await seen_b.wait_for("message", lambda m: m.id == in_thread.id)
         if message_b.channel.id != thread.id or message_b.content != "inside the thread":
             fail(f"B's thread message: {message_b!r}")
+        await thread_b.join()
+        _, joined = await seen_b.wait_for("thread_join", lambda t: t.id == thread.id)
+        if joined.me is None or joined.me.id != b_id:
+            fail(f"B's thread membership after join: {joined.me!r}")
+        _, joiner = await seen_a.wait_for("thread_member_join", lambda m: m.id == b_id)
+        if joiner.thread_id != thread.id:
+            fail(f"A saw B join {joiner.thread_id}, not {thread.id}")
+        await thread_b.leave()
+        await seen_b.wait_for("thread_remove", lambda t: t.id == thread.id)
         loose = await channel.create_thread(name="no message", type=discord.ChannelType.public_thread)
         _, loose_b = await seen_b.wait_for("thread_create", lambda t: t.id == loose.id)
         if loose_b.type != discord.ChannelType.public_thread:
             fail(f"B's second thread: {loose_b!r}")
-        print("6. threads from a message and without one, seen by B", flush=True)
+        print("6. threads from a message and without one, seen by B; B joined and left", flush=True)
 
         # 7. A human joins, is kicked, rejoins, is banned and unbanned.
         human_id, human_token = await register_human(boot, "mgmt_human")
