@@ -326,6 +326,11 @@ fn members_join_get_roles_and_leave_through_invites_kicks_and_bans(io: engine::I
     assert_eq!(invite.status, 200, "{invite:?}");
     let code = invite.json()["code"].as_str().unwrap().to_string();
     let invite_path = format!("/api/v10/invites/{code}");
+    // Answered once every core has the new replica: fresh connections, on either core,
+    // find the invite at once (discord.js's fetchInvite after createInvite got 10006).
+    for _ in 0..4 {
+        assert_eq!(call(addr, "GET", &invite_path, token_a, None).status, 200);
+    }
     let fetched = call(addr, "GET", &invite_path, &token_h, None);
     assert_eq!(fetched.status, 200, "{fetched:?}");
     assert_eq!(fetched.json()["guild"]["id"], *guild);

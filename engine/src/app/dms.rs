@@ -6,9 +6,7 @@
 //! Discord); otherwise it forwards a `DmCall` to the pair core, which checks again,
 //! takes a Snowflake, stores the channel (`dm.{id}` in its lsm store, durable before the
 //! answer), then sends `DmSync` to every core and answers once every core acknowledged
-//! it (`DmSynced`): a client's next request, the first message to the DM, may come on a
-//! connection another core serves, and that core must know the channel (discord.js's
-//! `createDM` then `send` got 10003 Unknown Channel otherwise). Each core indexes the
+//! it (`held_answers.rs`: the first message may come on any core). Each core indexes the
 //! DM for the message path (`Messages::index_dm`: a guild of two whose id is the
 //! channel's) and subscribes its recipients' live and detached sessions to it, so
 //! MESSAGE_CREATE and friends reach them with the DIRECT_MESSAGES intents.
@@ -31,18 +29,6 @@ use crate::world::{ChannelId, UserId, UserLookup, World};
 pub(super) struct DmState {
     by_pair: HashMap<(u64, u64), Arc<DmChannel>>,
     by_user: HashMap<u64, Vec<u64>>,
-    /// New DMs whose answer waits for every core's `DmSynced`.
-    awaiting: HashMap<u64, Awaiting>,
-    next_ack: u64,
-}
-
-/// An answer held until `remaining` more cores have the DM.
-#[derive(Debug)]
-struct Awaiting {
-    remaining: usize,
-    reply_core: usize,
-    conn: ConnId,
-    response: Response,
 }
 
 impl DmState {
@@ -219,7 +205,7 @@ impl FluxApp {
     }
 
     /// On the pair core: the DM is durable; send it to every core (itself too) and
-    /// answer once all have taken it (`dm_sync_acked`).
+    /// answer once all have taken it (`held_answers.rs`).
     pub(super) fn broadcast_dm(
         &mut self,
         out: &mut Outbox<FluxMesh>,
@@ -228,15 +214,7 @@ impl FluxApp {
         conn: ConnId,
         response: Response,
     ) {
-        let ack = self.dms.next_ack;
-        self.dms.next_ack += 1;
-        let awaiting = Awaiting {
-            remaining: self.cores,
-            reply_core,
-            conn,
-            response,
-        };
-        self.dms.awaiting.insert(ack, awaiting);
+        let ack = self.held.hold(self.cores, reply_core, conn, response);
         for core in 0..self.cores {
             let channel = Arc::clone(&channel);
             let ack_core = self.core;
@@ -249,20 +227,6 @@ impl FluxApp {
                 },
             );
         }
-    }
-
-    /// On the pair core: one more core has the DM; answer when all have.
-    pub(super) fn dm_sync_acked(&mut self, out: &mut Outbox<FluxMesh>, ack: u64) {
-        let Some(awaiting) = self.dms.awaiting.get_mut(&ack) else {
-            debug_assert!(false, "an ack for an unknown DM sync");
-            return;
-        };
-        awaiting.remaining -= 1;
-        if awaiting.remaining > 0 {
-            return;
-        }
-        let done = self.dms.awaiting.remove(&ack).expect("present above");
-        self.send_answer(out, done.reply_core, done.conn, done.response);
     }
 
     /// On every core: a new DM exists. Index it and subscribe its recipients' sessions.

@@ -24,7 +24,6 @@
 //!                                        Guild (world::guild_ops), then, if it changed,
 //!                                        persist::put_guild into this core's lsm batch
 //!                                        ─ Store::append ─► durable (poll_store)
-//!   ◄── MessageAnswer (the HTTP answer) ─┤
 //!                                        └─ GuildSync (new Arc<Guild> + events) ──►
 //!                                                                   apply_guild_sync:
 //!                                                                   swap the replica,
@@ -33,11 +32,14 @@
 //!                                                                   leaving members' sessions,
 //!                                                                   then each event once per
 //!                                                                   core to its audience
+//!                                        ◄── Synced (every core) ──┘
+//!   ◄── MessageAnswer (the HTTP answer) ─┘ after the last Synced
 //! ```
 //!
-//! Ordering: the owner sends `GuildSync` to a core before it sends that core the HTTP
-//! answer, and one ring carries both in order, so a client whose request entered on core
-//! C reads its own write on C. The owner updates its authoritative guild at once (so
+//! Ordering: the owner holds the HTTP answer until every core, itself included, has
+//! applied the `GuildSync` (`held_answers.rs`), so a client reads its own write on any
+//! connection, whichever core serves it (discord.js's `createInvite` then `fetchInvite`
+//! on another connection got 10006 otherwise). The owner updates its authoritative guild at once (so
 //! two calls in one group commit see each other) but answers and broadcasts only after
 //! durability: a crash loses only changes nobody was told about.
 
@@ -518,15 +520,36 @@ impl FluxApp {
         }
     }
 
-    /// A guild change is durable: send it to every core (before the answer, so the
-    /// caller's core has the new replica when the answer arrives).
+    /// A guild change is durable: send it to every core, and hold the answer until
+    /// every core has the new replica (`sync_acked`).
     pub(super) fn broadcast_guild_sync(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         sync: Arc<GuildSync>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
     ) {
+        let ack = self.held.hold(self.cores, reply_core, conn, response);
         for core in 0..self.cores {
-            out.send_mesh(core, FluxMesh::GuildSync(Arc::clone(&sync)));
+            let sync = Arc::clone(&sync);
+            let ack_core = self.core;
+            out.send_mesh(
+                core,
+                FluxMesh::GuildSync {
+                    sync,
+                    ack_core,
+                    ack,
+                },
+            );
+        }
+    }
+
+    /// On the core that holds answer `ack`: one more core took its change; the answer
+    /// goes out with the last (`held_answers.rs`).
+    pub(super) fn sync_acked(&mut self, out: &mut Outbox<FluxMesh>, ack: u64) {
+        if let Some((reply_core, conn, response)) = self.held.acked(ack) {
+            self.send_answer(out, reply_core, conn, response);
         }
     }
 

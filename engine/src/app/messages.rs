@@ -1215,9 +1215,9 @@ impl FluxApp {
             }
             PendingEvent::Guild(sync) => {
                 super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);
-                // The replica first, then the answer: the caller's core reads its write.
-                self.broadcast_guild_sync(out, sync);
-                self.send_answer(out, write.reply_core, write.conn, write.response);
+                // Every core's replica first, then the answer: the caller reads its
+                // write on any connection (`held_answers.rs`).
+                self.broadcast_guild_sync(out, sync, write.reply_core, write.conn, write.response);
             }
         }
     }
