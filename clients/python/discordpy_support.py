@@ -60,7 +60,9 @@ class Recorder:
         client.event(on_ready)
 
     def _listen(self, client, name):
-        async def handler(value):
+        async def handler(*values):
+            # Two-argument events (before, after) are recorded as one tuple.
+            value = values[0] if len(values) == 1 else values
             async with self._changed:
                 self.events.append((name, value))
                 self._changed.notify_all()

@@ -5,7 +5,8 @@
 //! when its replica already knows the pair (the common case, and idempotent as on
 //! Discord); otherwise it forwards a `DmCall` to the pair core, which checks again,
 //! takes a Snowflake, stores the channel (`dm.{id}` in its lsm store, durable before the
-//! answer), then sends `DmSync` to every core before answering. Each core indexes the
+//! answer), then sends `DmSync` to every core and answers once every core acknowledged
+//! it (`held_answers.rs`: the first message may come on any core). Each core indexes the
 //! DM for the message path (`Messages::index_dm`: a guild of two whose id is the
 //! channel's) and subscribes its recipients' live and detached sessions to it, so
 //! MESSAGE_CREATE and friends reach them with the DIRECT_MESSAGES intents.
@@ -228,6 +229,31 @@ impl FluxApp {
                 None
             }
             Err(error) => Some(super::messages::error_response(&call.headers, &error)),
+        }
+    }
+
+    /// On the pair core: the DM is durable; send it to every core (itself too) and
+    /// answer once all have taken it (`held_answers.rs`).
+    pub(super) fn broadcast_dm(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        channel: Arc<DmChannel>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
+    ) {
+        let ack = self.held.hold(self.cores, reply_core, conn, response);
+        for core in 0..self.cores {
+            let channel = Arc::clone(&channel);
+            let ack_core = self.core;
+            out.send_mesh(
+                core,
+                FluxMesh::DmSync {
+                    channel,
+                    ack_core,
+                    ack,
+                },
+            );
         }
     }
 

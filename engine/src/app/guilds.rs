@@ -24,7 +24,6 @@
 //!                                        Guild (world::guild_ops), then, if it changed,
 //!                                        persist::put_guild into this core's lsm batch
 //!                                        ─ Store::append ─► durable (poll_store)
-//!   ◄── MessageAnswer (the HTTP answer) ─┤
 //!                                        └─ GuildSync (new Arc<Guild> + events) ──►
 //!                                                                   apply_guild_sync:
 //!                                                                   swap the replica,
@@ -33,11 +32,14 @@
 //!                                                                   leaving members' sessions,
 //!                                                                   then each event once per
 //!                                                                   core to its audience
+//!                                        ◄── Synced (every core) ──┘
+//!   ◄── MessageAnswer (the HTTP answer) ─┘ after the last Synced
 //! ```
 //!
-//! Ordering: the owner sends `GuildSync` to a core before it sends that core the HTTP
-//! answer, and one ring carries both in order, so a client whose request entered on core
-//! C reads its own write on C. The owner updates its authoritative guild at once (so
+//! Ordering: the owner holds the HTTP answer until every core, itself included, has
+//! applied the `GuildSync` (`held_answers.rs`), so a client reads its own write on any
+//! connection, whichever core serves it (discord.js's `createInvite` then `fetchInvite`
+//! on another connection got 10006 otherwise). The owner updates its authoritative guild at once (so
 //! two calls in one group commit see each other) but answers and broadcasts only after
 //! durability: a crash loses only changes nobody was told about.
 
@@ -49,7 +51,7 @@ use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::guild_routes::{guild_route, GuildRoute};
-use crate::rest::member_routes::{member_route, MemberRoute};
+use crate::rest::member_routes::{ban_body_with_audit_reason, member_route, MemberRoute};
 use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::guild_ops::{
@@ -238,19 +240,24 @@ fn parse_guild_call(
     path: &str,
     query: &str,
     body: &[u8],
+    audit_reason: Option<&str>,
 ) -> Option<Result<Parsed, RestError>> {
     if let Some(route) = guild_route(method, path) {
         return Some(route.map(|route| guild_call(route, query, body)));
     }
     if let Some(route) = member_route(method, path) {
+        let body = match route {
+            Ok(MemberRoute::CreateBan(..)) => ban_body_with_audit_reason(body, audit_reason),
+            _ => body.to_vec(),
+        };
         return Some(route.map(|route| member_call(route, query, body)));
     }
     None
 }
 
 /// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner.
-fn member_call(route: MemberRoute, query: &str, body: &[u8]) -> Parsed {
-    let (query, body) = (query.to_string(), body.to_vec());
+fn member_call(route: MemberRoute, query: &str, body: Vec<u8>) -> Parsed {
+    let query = query.to_string();
     let target = route.target();
     let op: ApplyFn = Box::new(move |guild, cx| {
         crate::world::guild_ops::apply_member_route(guild, &route, &query, &body, cx)
@@ -299,7 +306,8 @@ impl FluxApp {
         let parsed = if own_guilds {
             Ok(Parsed::OwnGuilds)
         } else {
-            parse_guild_call(method, path, query, &request.body)?
+            let audit_reason = request.header_str("x-audit-log-reason");
+            parse_guild_call(method, path, query, &request.body, audit_reason)?
         };
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let now_unix_ms = super::http_routes::unix_ms();
@@ -477,15 +485,36 @@ impl FluxApp {
         }
     }
 
-    /// A guild change is durable: send it to every core (before the answer, so the
-    /// caller's core has the new replica when the answer arrives).
+    /// A guild change is durable: send it to every core, and hold the answer until
+    /// every core has the new replica (`sync_acked`).
     pub(super) fn broadcast_guild_sync(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         sync: Arc<GuildSync>,
+        reply_core: usize,
+        conn: ConnId,
+        response: Response,
     ) {
+        let ack = self.held.hold(self.cores, reply_core, conn, response);
         for core in 0..self.cores {
-            out.send_mesh(core, FluxMesh::GuildSync(Arc::clone(&sync)));
+            let sync = Arc::clone(&sync);
+            let ack_core = self.core;
+            out.send_mesh(
+                core,
+                FluxMesh::GuildSync {
+                    sync,
+                    ack_core,
+                    ack,
+                },
+            );
+        }
+    }
+
+    /// On the core that holds answer `ack`: one more core took its change; the answer
+    /// goes out with the last (`held_answers.rs`).
+    pub(super) fn sync_acked(&mut self, out: &mut Outbox<FluxMesh>, ack: u64) {
+        if let Some((reply_core, conn, response)) = self.held.acked(ack) {
+            self.send_answer(out, reply_core, conn, response);
         }
     }
 

@@ -12,9 +12,10 @@
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
 //! | `RateCheck`      | receiving core → the user's home core (guild, DM, own-guilds routes) | `GuildCall` / `DmCall` onwards, the own-guilds answer, or a 429 `MessageAnswer` |
 //! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
-//! | `GuildSync`      | owner core → every core (itself too), after durability, before the answer | none |
+//! | `GuildSync`      | owner core → every core (itself too), after durability | `Synced` |
 //! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
-//! | `DmSync`         | pair core → every core, after durability, before the answer | none |
+//! | `DmSync`         | pair core → every core (itself too), after durability | `Synced` |
+//! | `Synced`         | every core → the guild's owner or DM's pair core | the `MessageAnswer` once all cores acked (`held_answers.rs`) |
 //! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
@@ -112,12 +113,24 @@ pub enum FluxMesh {
     },
     /// A guild-route request for the guild's owner core (`guilds.rs`).
     GuildCall(Box<super::guilds::GuildCall>),
-    /// A durable guild change, from its owner to every core (`guilds.rs`).
-    GuildSync(Arc<super::guilds::GuildSync>),
+    /// A durable guild change, from its owner to every core (`guilds.rs`); acknowledge
+    /// to `ack_core` with `Synced`.
+    GuildSync {
+        sync: Arc<super::guilds::GuildSync>,
+        ack_core: usize,
+        ack: u64,
+    },
     /// `POST /users/@me/channels` for the pair's core (`dms.rs`).
     DmCall(Box<super::dms::DmCall>),
-    /// A new DM channel, from its pair core to every core (itself too), after durability.
-    DmSync(Arc<crate::world::dm::DmChannel>),
+    /// A new DM channel, from its pair core to every core (itself too), after
+    /// durability; acknowledge to `ack_core` with `Synced`.
+    DmSync {
+        channel: Arc<crate::world::dm::DmChannel>,
+        ack_core: usize,
+        ack: u64,
+    },
+    /// A core took `GuildSync` or `DmSync` number `ack` (`held_answers.rs`).
+    Synced { ack: u64 },
     /// An issue-4 REST request for its user's home core to count and answer
     /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
     RestCall(Box<super::rest_limits::RestCall>),
@@ -248,9 +261,24 @@ impl super::FluxApp {
                 debug_assert!(matches!(answered, crate::reactor::HttpAnswer::Later));
             }
             FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
-            FluxMesh::GuildSync(sync) => self.apply_guild_sync(out, &sync),
+            FluxMesh::GuildSync {
+                sync,
+                ack_core,
+                ack,
+            } => {
+                self.apply_guild_sync(out, &sync);
+                out.send_mesh(ack_core, FluxMesh::Synced { ack });
+            }
             FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),
-            FluxMesh::DmSync(channel) => self.apply_dm_sync(&channel),
+            FluxMesh::DmSync {
+                channel,
+                ack_core,
+                ack,
+            } => {
+                self.apply_dm_sync(&channel);
+                out.send_mesh(ack_core, FluxMesh::Synced { ack });
+            }
+            FluxMesh::Synced { ack } => self.sync_acked(out, ack),
             FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::PresenceReport {
                 user_id,

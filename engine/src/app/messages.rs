@@ -1200,10 +1200,8 @@ impl FluxApp {
                 }
             }
             PendingEvent::Dm(channel) => {
-                for core in 0..self.cores {
-                    out.send_mesh(core, FluxMesh::DmSync(Arc::clone(&channel)));
-                }
-                self.send_answer(out, write.reply_core, write.conn, write.response);
+                // Every core indexes it first, then the answer (`dms.rs`).
+                self.broadcast_dm(out, channel, write.reply_core, write.conn, write.response);
             }
             PendingEvent::Account(sync) => {
                 // Every core's directory first, then the answer (`accounts.rs`).
@@ -1211,9 +1209,9 @@ impl FluxApp {
             }
             PendingEvent::Guild(sync) => {
                 super::Metrics::bump(&self.shared.metrics.guild_writes_durable_total);
-                // The replica first, then the answer: the caller's core reads its write.
-                self.broadcast_guild_sync(out, sync);
-                self.send_answer(out, write.reply_core, write.conn, write.response);
+                // Every core's replica first, then the answer: the caller reads its
+                // write on any connection (`held_answers.rs`).
+                self.broadcast_guild_sync(out, sync, write.reply_core, write.conn, write.response);
             }
         }
     }
@@ -1261,8 +1259,18 @@ impl FluxApp {
         } else {
             Intents::GUILD_MESSAGES
         };
+        // discord.js finds a DM it has not cached by MESSAGE_CREATE's `channel_type`
+        // (MessageCreate.js; without it no channel is made and the event is dropped), as
+        // Discord sends it.
+        let channel_type = if dm {
+            Some(crate::world::dm::DM_CHANNEL_TYPE)
+        } else {
+            guild
+                .and_then(|guild| guild.channel(event.channel_id()))
+                .map(|channel| channel.kind.discord_type())
+        };
         let encode_message = |name: &str, message: &Message| {
-            let value = message_json(
+            let mut value = message_json(
                 message,
                 &MessageJsonContext {
                     users: &self.directory,
@@ -1272,6 +1280,9 @@ impl FluxApp {
                     thread: None,
                 },
             );
+            if let (Some(kind), Some(object)) = (channel_type, value.as_object_mut()) {
+                object.insert("channel_type".into(), kind.into());
+            }
             Dispatch::new(name, encode(&value), scope, message_intents)
         };
         // (full, redacted); both the same for a delete.

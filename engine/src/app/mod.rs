@@ -59,6 +59,7 @@ mod attachments;
 mod dms;
 mod gateway;
 mod guilds;
+mod held_answers;
 mod http_routes;
 pub mod mesh;
 mod messages;
@@ -155,6 +156,8 @@ pub struct FluxApp {
     guilds: guilds::GuildState,
     /// Every DM channel (`dms.rs`).
     dms: dms::DmState,
+    /// Guild and DM answers waiting for every core to take the change (`held_answers.rs`).
+    held: held_answers::HeldAnswers,
     /// Where attachment files are stored and served from (`attachments.rs`).
     attachments: attachments::Attachments,
     /// The sessions' presences of the users whose home core this is (`presence.rs`).
@@ -187,6 +190,7 @@ impl FluxApp {
             directory: shared.directory.clone(),
             guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
+            held: held_answers::HeldAnswers::default(),
             attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
             presence_book: world::presence::PresenceBook::default(),
             presences: HashMap::new(),

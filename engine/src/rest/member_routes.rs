@@ -312,6 +312,32 @@ fn parse_guild_route(
     }
 }
 
+/// The body of `PUT /guilds/{g}/bans/{u}` with the `X-Audit-Log-Reason` header (`%XX`
+/// decoded) as its `reason` when the body has none: discord.py sends a ban's reason only
+/// in that header (http.py `request`, `_uriquote(reason)`), and Discord keeps it as the
+/// ban's reason. A body that is not a JSON object is left for the operation to refuse.
+pub fn ban_body_with_audit_reason(body: &[u8], header: Option<&str>) -> Vec<u8> {
+    let Some(header) = header else {
+        return body.to_vec();
+    };
+    let reason = super::messages::percent_decode(header).unwrap_or_else(|| header.to_string());
+    let object = if body.iter().all(u8::is_ascii_whitespace) {
+        Some(serde_json::Map::new())
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(serde_json::Value::Object(object)) => Some(object),
+            _ => None,
+        }
+    };
+    match object {
+        Some(mut object) if !object.contains_key("reason") => {
+            object.insert("reason".into(), reason.into());
+            serde_json::to_vec(&object).unwrap_or_else(|_| body.to_vec())
+        }
+        _ => body.to_vec(),
+    }
+}
+
 /// An invite code from a path: 1–32 of `[A-Za-z0-9_-]`, else 10006 Unknown Invite
 /// (no such invite can exist, so there is nothing to look up).
 pub fn parse_invite_code(text: &str) -> Result<String, RestError> {
@@ -563,6 +589,36 @@ mod tests {
                 other => panic!("{path}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn ban_reason_comes_from_the_audit_log_header_when_the_body_has_none() {
+        let merged = |body: &str, header| {
+            let bytes = ban_body_with_audit_reason(body.as_bytes(), header);
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        assert_eq!(
+            merged("", Some("too%20rude")),
+            serde_json::json!({"reason": "too rude"})
+        );
+        assert_eq!(
+            merged(r#"{"delete_message_seconds":0}"#, Some("spam")),
+            serde_json::json!({"delete_message_seconds": 0, "reason": "spam"})
+        );
+        assert_eq!(
+            merged(r#"{"reason":"body wins"}"#, Some("header")),
+            serde_json::json!({"reason": "body wins"})
+        );
+        assert_eq!(merged("{}", None), serde_json::json!({}));
+        // A bad escape is kept as sent; a body that is not an object is left alone.
+        assert_eq!(
+            merged("", Some("100%")),
+            serde_json::json!({"reason": "100%"})
+        );
+        assert_eq!(
+            ban_body_with_audit_reason(b"[1]", Some("x")),
+            b"[1]".to_vec()
+        );
     }
 
     #[test]

@@ -283,7 +283,7 @@ pub fn parse_emoji(segment: &str) -> Result<Emoji, RestError> {
 }
 
 /// `%XX` decoding of a path segment; `None` for a bad escape or bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

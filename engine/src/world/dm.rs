@@ -17,6 +17,9 @@ use super::ids::{ChannelId, UserId};
 use super::json::user_json;
 use super::model::UserLookup;
 
+/// Discord's channel type of a DM.
+pub const DM_CHANNEL_TYPE: u8 = 1;
+
 /// A DM channel (Discord channel type 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DmChannel {
@@ -74,7 +77,7 @@ pub fn dm_channel_json(
     let recipients: Vec<Value> = users.user(other).map(user_json).into_iter().collect();
     json!({
         "id": channel.id.to_string(),
-        "type": 1,
+        "type": DM_CHANNEL_TYPE,
         "last_message_id": last_message_id.map(|id| id.to_string()),
         "flags": 0,
         "recipients": recipients,

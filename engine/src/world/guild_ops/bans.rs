@@ -11,8 +11,9 @@
 //! `delete_message_seconds` (0–604800) and the deprecated `delete_message_days` (0–7)
 //! are validated but **no messages are deleted**: messages live in the channels' stores
 //! on the owner core, outside the `Guild` value this operation changes. `reason` may be
-//! given in the body (at most 512 characters); the `X-Audit-Log-Reason` header is not
-//! read (Flux has no audit log).
+//! given in the body (at most 512 characters); the REST layer puts the
+//! `X-Audit-Log-Reason` header there when the body has none, as discord.py sends it only
+//! so (`rest::member_routes::ban_body_with_audit_reason`; Flux has no audit log).
 
 use super::authority::Actor;
 use super::member_form::{

@@ -25,7 +25,8 @@
 //!   overwrite names a role of the guild (else 10011), a member overwrite a known user
 //!   (else 10013). Threads have no overwrites (50024).
 //!
-//! Events: CHANNEL_CREATE/UPDATE go to the channel's viewers after the change,
+//! Events: CHANNEL_CREATE/UPDATE go to the channel's viewers after the change (a member
+//! an overwrite change lets view it gets CHANNEL_CREATE, see `update_events`),
 //! CHANNEL_DELETE (and THREAD_DELETE for its threads) to its viewers before it.
 
 use std::collections::BTreeSet;
@@ -36,7 +37,7 @@ use super::guild_fields::{parse_object, FormErrors};
 use super::guilds::guild_update;
 use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
 use super::threads;
-use super::{encode, OpContext, Outcome};
+use super::{encode, GuildEvent, OpContext, Outcome};
 use crate::rest::RestError;
 use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::channel_json;
@@ -197,9 +198,9 @@ pub(super) fn modify(
     if channel == *current {
         return Ok(Outcome::read(200, body));
     }
-    let event = channel_event("CHANNEL_UPDATE", &channel);
+    let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(200, body, events))
 }
 
 /// `PATCH /guilds/{id}/channels`.
@@ -242,7 +243,7 @@ pub(super) fn positions(
     let mut events = Vec::new();
     for (index, channel) in updated {
         if guild.channels[index] != channel {
-            events.push(channel_event("CHANNEL_UPDATE", &channel));
+            events.extend(update_events(guild, &guild.channels[index], &channel));
             guild.channels[index] = channel;
         }
     }
@@ -483,9 +484,9 @@ pub(super) fn put_overwrite(
     if channel == guild.channels[index] {
         return Ok(Outcome::read(204, Vec::new()));
     }
-    let event = channel_event("CHANNEL_UPDATE", &channel);
+    let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), vec![event]))
+    Ok(Outcome::write(204, Vec::new(), events))
 }
 
 /// `DELETE /channels/{id}/permissions/{overwrite.id}`: removes the role or member
@@ -508,9 +509,32 @@ pub(super) fn delete_overwrite(
     if channel == guild.channels[index] {
         return Ok(Outcome::read(204, Vec::new()));
     }
-    let event = channel_event("CHANNEL_UPDATE", &channel);
+    let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), vec![event]))
+    Ok(Outcome::write(204, Vec::new(), events))
+}
+
+/// The dispatches of a change from `old` to `new` (same id, `guild` still holding `old`).
+/// When the overwrites change who may view the channel, members who gain the view get
+/// CHANNEL_CREATE: they never had it (CHANNEL_CREATE goes to viewers only), and
+/// discord.py discards a CHANNEL_UPDATE for a channel it does not know (state.py
+/// `parse_channel_update`). Everyone who could view it before gets the CHANNEL_UPDATE,
+/// so a member who loses the view learns the overwrites that hide it.
+fn update_events(guild: &Guild, old: &Channel, new: &Channel) -> Vec<GuildEvent> {
+    let before = viewers(guild, old);
+    let after = viewers(guild, new);
+    if before == after {
+        return vec![channel_event("CHANNEL_UPDATE", new)];
+    }
+    let gained: BTreeSet<UserId> = after.difference(&before).copied().collect();
+    let mut events = Vec::new();
+    if !gained.is_empty() {
+        events.push(users_event("CHANNEL_CREATE", channel_json(new), gained));
+    }
+    if !before.is_empty() {
+        events.push(users_event("CHANNEL_UPDATE", channel_json(new), before));
+    }
+    events
 }
 
 /// The overwrite routes' checks: a viewable channel that is not a thread, and

@@ -285,7 +285,14 @@ struct RoleFields {
 
 impl RoleFields {
     fn parse(object: &Object) -> Result<RoleFields, RestError> {
-        let color = optional_integer(object, "color", 0, COLOR_MAX)?;
+        let mut color = optional_integer(object, "color", 0, COLOR_MAX)?;
+        // discord.py 2.7 sends only the newer `colors` object (guild.py `create_role`,
+        // role.py `edit`); Flux keeps the primary colour, the one `color` mirrors.
+        if color.is_none() {
+            if let Some(Value::Object(colors)) = object.get("colors") {
+                color = optional_integer(colors, "primary_color", 0, COLOR_MAX)?;
+            }
+        }
         Ok(RoleFields {
             name: nullable_string(object, "name", ROLE_NAME_CHARS_MAX)?,
             permissions: optional_permissions(object, "permissions")?,
@@ -433,6 +440,22 @@ mod tests {
                 ("Admin".to_string(), 4)
             ]
         );
+        // discord.py 2.7 sends the colour only as `colors.primary_color`.
+        let body = r#"{"name":"tinted","colors":{"primary_color":3447003}}"#;
+        let out = f.run(f.helper, Method::Post, &path, "", body).unwrap();
+        let tinted = json_of(&out);
+        assert_eq!(tinted["color"], 3447003);
+        assert_eq!(tinted["colors"]["primary_color"], 3447003);
+        let tinted_path = f.guild_path(&format!("/roles/{}", tinted["id"].as_str().unwrap()));
+        let body = r#"{"colors":{"primary_color":15105570}}"#;
+        let out = f
+            .run(f.helper, Method::Patch, &tinted_path, "", body)
+            .unwrap();
+        assert_eq!(json_of(&out)["color"], 15105570);
+        let body = r#"{"colors":{"primary_color":16777216}}"#;
+        assert!(f
+            .run(f.helper, Method::Patch, &tinted_path, "", body)
+            .is_err());
         // Defaults: "new role" with @everyone's permissions.
         let out = f.run(f.owner, Method::Post, &path, "", "").unwrap();
         let everyone = f.guild.roles[0].permissions.to_string();

@@ -757,6 +757,11 @@ fn permission_overwrites() {
     let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &body);
     assert_eq!((outcome.status, outcome.changed), (204, true));
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
+    // Those who could view it before learn the overwrite that now hides it.
+    assert_eq!(
+        outcome.events[0].audience,
+        Audience::Users([f.owner, f.member].into())
+    );
     assert_eq!(f.channel(f.text).permission_overwrites.len(), 1);
     assert_eq!(
         f.run(f.member, R::GetChannel(f.text), "").err(),
@@ -769,8 +774,38 @@ fn permission_overwrites() {
         r#"{{"type": 1, "allow": {}}}"#,
         Permissions::VIEW_CHANNEL.bits()
     );
-    f.ok(f.owner, R::PutOverwrite(f.text, f.member.0), &member_body);
+    let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, f.member.0), &member_body);
+    // The member who gains the view gets CHANNEL_CREATE (discord.py discards an update
+    // for a channel it never got), the owner who had it the CHANNEL_UPDATE.
+    assert_eq!(event_names(&outcome), ["CHANNEL_CREATE", "CHANNEL_UPDATE"]);
+    assert_eq!(
+        outcome.events[0].audience,
+        Audience::Users([f.member].into())
+    );
+    assert_eq!(
+        outcome.events[1].audience,
+        Audience::Users([f.owner].into())
+    );
+    assert_eq!(outcome.events[0].d["id"], f.text.0.to_string());
     f.ok(f.member, R::GetChannel(f.text), "");
+    // Hidden again by PATCH's `permission_overwrites`, shown again: CHANNEL_CREATE again.
+    let hide = format!(
+        r#"{{"permission_overwrites": [{{"id": "{}", "type": 0, "deny": "{}"}}]}}"#,
+        everyone.0,
+        Permissions::VIEW_CHANNEL.bits()
+    );
+    let (outcome, _) = f.ok(f.owner, R::ModifyChannel(f.text), &hide);
+    assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
+    assert_eq!(
+        outcome.events[0].audience,
+        Audience::Users([f.owner, f.member].into())
+    );
+    let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, f.member.0), &member_body);
+    assert_eq!(event_names(&outcome), ["CHANNEL_CREATE", "CHANNEL_UPDATE"]);
+    // An edit that changes no one's view stays one CHANNEL_UPDATE to the viewers.
+    let (outcome, _) = f.ok(f.owner, R::ModifyChannel(f.text), r#"{"topic": "t"}"#);
+    assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
+    assert_eq!(outcome.events[0].audience, Audience::Channel(f.text));
 
     assert_eq!(
         f.run(f.member, R::PutOverwrite(f.text, everyone.0), &body)
