@@ -18,7 +18,8 @@
 //!   `permission_overwrites` is sent; fields that do not apply to the channel's kind are
 //!   ignored, as on Discord; `type` cannot change. Delete: MANAGE_CHANNELS
 //!   (MANAGE_THREADS for a thread); answers 200 with the deleted channel, as Discord does.
-//!   Deleting a channel also deletes its threads and the invites to it, un-parents a
+//!   Deleting a channel also deletes its threads and the invites to it (INVITE_DELETE to
+//!   those who could manage it), un-parents a
 //!   category's children, and clears the guild's AFK or system channel if it was one.
 //! - Overwrites (`PUT`/`DELETE /channels/{id}/permissions/{overwrite.id}`):
 //!   MANAGE_ROLES in the channel; body `{type: 0|1, allow?, deny?}`; 204. A role
@@ -37,14 +38,15 @@ use super::guild_fields::{parse_object, FormErrors};
 use super::guilds::guild_update;
 use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
 use super::threads;
-use super::{encode, GuildEvent, OpContext, Outcome};
+use super::{encode, Audience, GuildEvent, OpContext, Outcome};
+use crate::gateway::Intents;
 use crate::rest::RestError;
 use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::channel_json;
 use crate::world::model::{
     Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings, VoiceSettings,
 };
-use crate::world::permissions::Permissions;
+use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
 
 /// Most channels (threads included) a guild holds; Discord's limit is 500.
 pub const CHANNELS_MAX: usize = 500;
@@ -410,6 +412,21 @@ pub(super) fn delete(
         })
         .map(|other| other.id)
         .collect();
+    // The invites to the removed channels go too, each with INVITE_DELETE to those who
+    // could manage the channel (decided before it is gone).
+    for invite in guild
+        .invites
+        .iter()
+        .filter(|invite| removed.contains(&invite.channel_id))
+    {
+        let managers = managers_of(guild, invite.channel_id);
+        events.push(GuildEvent {
+            name: "INVITE_DELETE",
+            d: super::member_json::invite_delete_json(guild.id, invite),
+            intents: Intents::GUILD_INVITES,
+            audience: Audience::Users(managers),
+        });
+    }
     guild.channels.retain(|other| !removed.contains(&other.id));
     guild
         .invites
@@ -433,6 +450,26 @@ pub(super) fn delete(
         events.push(guild_update(guild));
     }
     Ok(Outcome::write(200, body, events))
+}
+
+/// The members who may view and manage channel `channel_id` (INVITE_* recipients).
+fn managers_of(guild: &Guild, channel_id: ChannelId) -> BTreeSet<UserId> {
+    let Some(channel) = guild.channel(channel_id) else {
+        return BTreeSet::new();
+    };
+    let snapshot = GuildSnapshot::of_guild(guild);
+    let channel = ChannelSnapshot::of_guild_channel(guild, channel);
+    let needed = Permissions::VIEW_CHANNEL | Permissions::MANAGE_CHANNELS;
+    snapshot
+        .members
+        .iter()
+        .filter(|member| {
+            snapshot
+                .permissions_in(member, &channel, 0)
+                .contains(needed)
+        })
+        .map(|member| member.user_id)
+        .collect()
 }
 
 /// `PUT /channels/{id}/permissions/{overwrite.id}`.

@@ -732,7 +732,20 @@ fn delete_channel_cleans_up() {
     let (outcome, _) = f.ok(f.owner, R::DeleteChannel(f.text), "");
     assert_eq!(
         event_names(&outcome),
-        ["CHANNEL_DELETE", "THREAD_DELETE", "GUILD_UPDATE"]
+        [
+            "CHANNEL_DELETE",
+            "THREAD_DELETE",
+            "INVITE_DELETE",
+            "GUILD_UPDATE"
+        ]
+    );
+    // INVITE_DELETE goes to those who could manage the channel before it went: the owner,
+    // not the plain member.
+    let invite_delete = &outcome.events[2];
+    assert_eq!(invite_delete.d["code"], "abc");
+    assert_eq!(
+        invite_delete.audience,
+        Audience::Users([f.owner].into_iter().collect())
     );
     let viewers: BTreeSet<UserId> = [f.owner, f.member].into();
     assert_eq!(outcome.events[0].audience, Audience::Users(viewers));
