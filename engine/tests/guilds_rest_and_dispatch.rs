@@ -706,3 +706,31 @@ fn the_global_limit_spans_every_route_family(io: engine::IoBackend) {
     assert_eq!(admitted, 50, "exactly the global budget is admitted");
 }
 both_backends!(global_rate_limit, the_global_limit_spans_every_route_family);
+
+/// `with_counts` counts the members online: a bot's session makes it online on every
+/// core (its home core broadcasts the presence), so the owner core counts it.
+fn with_counts_reports_online_members(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token_a = &boot.bots[0].token;
+    let path = format!("/api/v10/guilds/{}?with_counts=true", boot.guild_id);
+    let before = call(addr, "GET", &path, token_a, None).json();
+    assert_eq!(before["approximate_member_count"], 2);
+    assert_eq!(before["approximate_presence_count"], 0);
+    let (mut gateway_a, _) = Gateway::connect(addr);
+    gateway_a.identify_ready(token_a, INTENTS_DEFAULT, 1);
+    // The presence travels home core → every core; poll briefly (bounded).
+    let mut online = 0;
+    for _ in 0..100 {
+        online = call(addr, "GET", &path, token_a, None).json()["approximate_presence_count"]
+            .as_u64()
+            .unwrap();
+        if online == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(online, 1, "bot A is online");
+}
+both_backends!(with_counts, with_counts_reports_online_members);

@@ -61,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
         actor,
         now_unix_ms: 1_700_000_001_000,
         users: &demo.world,
+        online: &|_| false,
         next_id: &mut next_id,
     };
     if route == GuildRoute::CreateGuild {

@@ -95,6 +95,7 @@ fuzz_target!(|data: &[u8]| {
         actor,
         now_unix_ms: NOW,
         users: &demo.world,
+        online: &|_| false,
         next_id: &mut next_id,
     };
     match apply_member_route(&mut guild, &route, query, body, &mut cx) {

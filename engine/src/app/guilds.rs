@@ -423,10 +423,12 @@ impl FluxApp {
         let messages = &mut self.messages;
         let mut next_id = |now: u64| messages.next_id(now);
         let mut next = || next_id(now_unix_ms);
+        let presences = &self.presences;
         let mut cx = OpContext {
             actor: UserId(call.user_id),
             now_unix_ms,
             users: &self.directory,
+            online: &|user: UserId| presences.contains_key(&user.0),
             next_id: &mut next,
         };
         let (outcome, snapshot) = match call.op {

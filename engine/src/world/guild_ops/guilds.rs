@@ -10,8 +10,8 @@
 //!   optional `roles`, `channels`, `icon`, `afk_*` and `system_channel_*` fields are
 //!   accepted and ignored (Flux builds the default layout instead).
 //! - Get: any member; `with_counts=true` adds `approximate_member_count` and
-//!   `approximate_presence_count`. Presence lives on the session cores, not on the
-//!   owner core, so the presence count is 0 here; the app may overwrite it.
+//!   `approximate_presence_count` (members `OpContext::online` says are online: every
+//!   core, the owner too, holds the presence map its users' home cores broadcast).
 //! - Modify: MANAGE_GUILD; `owner_id` (a transfer) only by the owner, to a member;
 //!   `afk_channel_id` must be a voice channel of the guild, `system_channel_id` a text
 //!   channel. `icon`, `banner`, `splash`, `features`, … are ignored (Flux has none).
@@ -80,7 +80,10 @@ pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outc
                 "approximate_member_count".into(),
                 guild.members.len().into(),
             );
-            object.insert("approximate_presence_count".into(), 0.into());
+            object.insert(
+                "approximate_presence_count".into(),
+                super::online_count(guild, cx).into(),
+            );
         }
     }
     Ok(Outcome::read(200, encode(&value)))

@@ -154,7 +154,13 @@ pub(super) fn get(
     let invite = live_invite(guild, code, cx)?;
     Ok(Outcome::read(
         200,
-        encode(&invite_json(guild, invite, cx.users, with_counts)),
+        encode(&{
+            let mut value = invite_json(guild, invite, cx.users, with_counts);
+            if with_counts {
+                value["approximate_presence_count"] = super::online_count(guild, cx).into();
+            }
+            value
+        }),
     ))
 }
 

@@ -182,6 +182,7 @@ impl Fixture {
             actor,
             now_unix_ms: NOW,
             users: &self.world,
+            online: &|_| false,
             next_id: &mut next_id,
         };
         let result = apply_member_route(&mut self.guild, &route, query, body.as_bytes(), &mut cx);

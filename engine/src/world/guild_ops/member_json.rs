@@ -9,7 +9,8 @@
 //! - Invite: `type` (0, guild), `code`, `guild` (an invite guild), `channel`
 //!   (`{id, name, type}`), `inviter`, `expires_at`, and the metadata `uses`, `max_uses`,
 //!   `max_age`, `temporary`, `created_at`; `approximate_member_count` /
-//!   `approximate_presence_count` only when asked for (`with_counts`), as on Discord.
+//!   `approximate_presence_count` only when asked for (`with_counts`), as on Discord
+//!   (the presence count is 0 here; `invites.rs` fills it from `OpContext::online`).
 //!   Flux has no presence data at the owner core, so the presence count is 0.
 //! - GUILD_MEMBER_ADD / GUILD_MEMBER_UPDATE: the member object plus `guild_id`;
 //!   GUILD_MEMBER_REMOVE, GUILD_BAN_ADD, GUILD_BAN_REMOVE: `{guild_id, user}`;

@@ -48,6 +48,7 @@ use serde_json::Value;
 ///     actor: demo.bots[0].user_id,
 ///     now_unix_ms: 1_700_000_000_000,
 ///     users: &demo.world,
+///     online: &|_| false,
 ///     next_id: &mut next_id,
 /// };
 /// let body = br#"{"name":"mods"}"#;

@@ -74,6 +74,9 @@ pub struct OpContext<'a> {
     pub now_unix_ms: u64,
     /// Every user the server knows (for member objects and "does this user exist").
     pub users: &'a dyn UserLookup,
+    /// Whether a user is online (not offline or invisible) as the owner core's presence
+    /// map says: `approximate_presence_count`.
+    pub online: &'a dyn Fn(UserId) -> bool,
     /// A fresh Snowflake from the owner core's generator.
     pub next_id: &'a mut dyn FnMut() -> Result<u64, RestError>,
 }
@@ -149,6 +152,15 @@ pub enum Audience {
     ChannelPermission(ChannelId, Permissions),
     /// Exactly these users (e.g. viewers of a channel *before* it was deleted).
     Users(BTreeSet<UserId>),
+}
+
+/// How many of `guild`'s members are online (`approximate_presence_count`).
+pub fn online_count(guild: &super::model::Guild, cx: &OpContext<'_>) -> usize {
+    guild
+        .members
+        .iter()
+        .filter(|member| (cx.online)(member.user_id))
+        .count()
 }
 
 /// `serde_json::to_vec` for values that always serialise.

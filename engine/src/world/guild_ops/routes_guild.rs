@@ -55,6 +55,7 @@ use crate::world::permissions::{
 ///     actor: demo.bots[1].user_id,
 ///     now_unix_ms: 1_700_000_000_000,
 ///     users: &demo.world,
+///     online: &|_| false,
 ///     next_id: &mut next_id,
 /// };
 /// let outcome = apply(&mut guild, &GuildRoute::GetGuild(demo.guild_id), "", b"", &mut cx).unwrap();

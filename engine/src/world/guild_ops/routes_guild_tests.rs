@@ -81,6 +81,7 @@ impl Fixture {
             actor,
             now_unix_ms: NOW + 1000,
             users: &self.world,
+            online: &|_| false,
             next_id: &mut next_id,
         };
         let before = self.guild.clone();
@@ -342,6 +343,7 @@ fn create_guild_makes_the_caller_owner() {
         actor: f.member,
         now_unix_ms: NOW,
         users: &f.world,
+        online: &|_| false,
         next_id: &mut next_id,
     };
     let (guild, outcome) = create_guild(
@@ -1478,6 +1480,7 @@ fn reads_are_answered_from_a_shared_guild() {
         actor: f.member,
         now_unix_ms: NOW,
         users: &f.world,
+        online: &|_| false,
         next_id: &mut next_id,
     };
     for route in [
@@ -1501,4 +1504,24 @@ fn reads_are_answered_from_a_shared_guild() {
         },
     );
     assert_eq!(answer.map(|a| a.err()), Some(Some(RestError::UnknownGuild)));
+}
+
+#[test]
+fn with_counts_counts_the_members_the_presence_map_calls_online() {
+    let f = fixture();
+    let mut next_id = || Ok(1);
+    let owner = f.owner;
+    let cx = OpContext {
+        actor: f.member,
+        now_unix_ms: NOW,
+        users: &f.world,
+        online: &|user| user == owner,
+        next_id: &mut next_id,
+    };
+    let outcome = read(&f.guild, &R::GetGuild(f.guild.id), "with_counts=true", &cx)
+        .expect("a read")
+        .unwrap();
+    let value: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(value["approximate_member_count"], 2);
+    assert_eq!(value["approximate_presence_count"], 1);
 }
