@@ -355,6 +355,7 @@ fn member(user_id: UserId, now_unix_ms: u64) -> Member {
         mute: false,
         flags: 0,
         pending: false,
+        communication_disabled_until_unix_ms: None,
     }
 }
 

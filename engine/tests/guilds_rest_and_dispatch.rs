@@ -734,3 +734,72 @@ fn with_counts_reports_online_members(io: engine::IoBackend) {
     assert_eq!(online, 1, "bot A is online");
 }
 both_backends!(with_counts, with_counts_reports_online_members);
+
+/// A timeout (`communication_disabled_until`) silences a member everywhere at once: the
+/// message path, on whichever core, refuses their messages until it ends.
+fn a_timed_out_member_cannot_send_until_the_timeout_ends(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (token_a, token_b) = (&boot.bots[0].token, &boot.bots[1].token);
+    let member = format!(
+        "/api/v10/guilds/{}/members/{}",
+        boot.guild_id, boot.bots[1].id
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let until = engine::world::iso8601_from_unix_ms(now_ms + 3_600_000);
+    let timed_out = call(
+        addr,
+        "PATCH",
+        &member,
+        token_a,
+        Some(&json!({ "communication_disabled_until": until })),
+    );
+    assert_eq!(timed_out.status, 200, "{timed_out:?}");
+    assert_eq!(
+        timed_out.json()["communication_disabled_until"],
+        until.as_str()
+    );
+    for _ in 0..4 {
+        assert_error(
+            &send(addr, token_b, &boot.text_channel_id, "hush"),
+            403,
+            50013,
+        );
+    }
+    // B can still read.
+    let history = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    assert_eq!(call(addr, "GET", &history, token_b, None).status, 200);
+    // B cannot time A (the owner) out.
+    let owner = format!(
+        "/api/v10/guilds/{}/members/{}",
+        boot.guild_id, boot.bots[0].id
+    );
+    let refused = call(
+        addr,
+        "PATCH",
+        &owner,
+        token_b,
+        Some(&json!({ "communication_disabled_until": until })),
+    );
+    assert_error(&refused, 403, 50013);
+    let cleared = call(
+        addr,
+        "PATCH",
+        &member,
+        token_a,
+        Some(&json!({ "communication_disabled_until": null })),
+    );
+    assert_eq!(cleared.status, 200);
+    assert_eq!(
+        send(addr, token_b, &boot.text_channel_id, "back").status,
+        200
+    );
+}
+both_backends!(
+    timeouts,
+    a_timed_out_member_cannot_send_until_the_timeout_ends
+);

@@ -64,6 +64,7 @@ pub fn seed(data_dir: &Path, sessions: usize) -> std::io::Result<SeededWorld> {
             mute: false,
             flags: 0,
             pending: false,
+            communication_disabled_until_unix_ms: None,
         });
     }
     demo.world.validate().map_err(std::io::Error::other)?;

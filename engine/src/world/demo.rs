@@ -92,6 +92,7 @@ pub fn demo_world(now_unix_ms: u64, secret: [u8; 32]) -> Result<Demo, WorldError
             mute: false,
             flags: 0,
             pending: false,
+            communication_disabled_until_unix_ms: None,
         })
         .collect();
     let mut guild = new_guild(
@@ -207,6 +208,7 @@ pub(crate) fn new_guild(
             mute: false,
             flags: 0,
             pending: false,
+            communication_disabled_until_unix_ms: None,
         }],
         bans: Vec::new(),
         invites: Vec::new(),

@@ -238,7 +238,9 @@ pub fn member_json(member: &Member, user: &User) -> Value {
         "mute": member.mute,
         "flags": member.flags,
         "pending": member.pending,
-        "communication_disabled_until": null,
+        "communication_disabled_until": member
+            .communication_disabled_until_unix_ms
+            .map(iso8601_from_unix_ms),
     })
 }
 

@@ -61,7 +61,7 @@ pub use model::{
     VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
 pub use store::{load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
-pub use timestamp::iso8601_from_unix_ms;
+pub use timestamp::{iso8601_from_unix_ms, unix_ms_from_iso8601};
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,
     TokenError, TokenSecret,

@@ -277,6 +277,10 @@ pub struct Member {
     pub flags: u64,
     /// Has not yet passed membership screening.
     pub pending: bool,
+    /// Timed out until then (Unix milliseconds): no permission but VIEW_CHANNEL and
+    /// READ_MESSAGE_HISTORY while it lasts.
+    #[serde(default)]
+    pub communication_disabled_until_unix_ms: Option<u64>,
 }
 
 /// A guild and everything it owns.

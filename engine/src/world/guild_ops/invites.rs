@@ -230,6 +230,7 @@ pub(super) fn accept(
         mute: false,
         flags: 0,
         pending: false,
+        communication_disabled_until_unix_ms: None,
     };
     let mut events = vec![member_event(
         "GUILD_MEMBER_ADD",

@@ -111,6 +111,7 @@ impl Fixture {
             mute: false,
             flags: 0,
             pending: false,
+            communication_disabled_until_unix_ms: None,
         };
         guild.members.push(member(user(0), vec![role(3)]));
         guild.members.push(member(user(1), vec![role(2)]));

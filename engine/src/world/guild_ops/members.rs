@@ -17,8 +17,12 @@
 //! - kick: KICK_MEMBERS and a higher role; the owner cannot be kicked (50013);
 //! - leave: the owner cannot leave their guild (400, 50055 Invalid Guild).
 //!
-//! Left out: `communication_disabled_until` (timeouts are not stored yet: only `null`
-//! is accepted) and `channel_id` (moving voice members: only `null`, i.e. nothing).
+//! - timeout (`communication_disabled_until`, an ISO 8601 time at most 28 days ahead;
+//!   null or a past time ends it): MODERATE_MEMBERS and a higher role; neither the owner
+//!   nor an administrator can be timed out (50013). While it lasts the member keeps only
+//!   VIEW_CHANNEL and READ_MESSAGE_HISTORY (`world::permissions`).
+//!
+//! Left out: `channel_id` (moving voice members: only `null`, i.e. nothing).
 
 use super::authority::Actor;
 use super::member_form::{
@@ -173,10 +177,15 @@ pub(super) fn edit(
         .ok_or(RestError::UnknownMember)?;
     let target = &guild.members[index];
     let nick = nullable_string(&object, "nick", NICK_CHARS_MAX)?;
+    let timeout = if own_route {
+        None
+    } else {
+        timeout_field(&object, cx.now_unix_ms)?
+    };
     let (roles, mute, deaf) = if own_route {
         (None, None, None)
     } else {
-        for unsupported in ["communication_disabled_until", "channel_id"] {
+        for unsupported in ["channel_id"] {
             if !matches!(object.get(unsupported), None | Some(Value::Null)) {
                 return Err(form_error(
                     unsupported,
@@ -233,6 +242,17 @@ pub(super) fn edit(
         }
         updated.roles = new_roles;
     }
+    if let Some(until) = timeout {
+        actor.require(Permissions::MODERATE_MEMBERS)?;
+        actor.require_outranks_member(guild, target)?;
+        let target_permissions = super::authority::member_permissions(guild, target);
+        if target.user_id == guild.owner_id
+            || target_permissions.contains(Permissions::ADMINISTRATOR)
+        {
+            return Err(RestError::MissingPermissions);
+        }
+        updated.communication_disabled_until_unix_ms = until;
+    }
     if let Some(mute) = mute {
         actor.require(Permissions::MUTE_MEMBERS)?;
         updated.mute = mute;
@@ -251,6 +271,43 @@ pub(super) fn edit(
     );
     guild.members[index] = updated;
     Ok(Outcome::write(200, body, vec![event]))
+}
+
+/// The longest timeout Discord allows: 28 days.
+const TIMEOUT_MS_MAX: u64 = 28 * 24 * 60 * 60 * 1000;
+
+/// `communication_disabled_until`: absent → no change (`None`); null or a time already
+/// past → end the timeout (`Some(None)`); a time up to 28 days ahead → `Some(Some(ms))`.
+fn timeout_field(
+    object: &serde_json::Map<String, Value>,
+    now_unix_ms: u64,
+) -> Result<Option<Option<u64>>, RestError> {
+    const FIELD: &str = "communication_disabled_until";
+    match object.get(FIELD) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(text)) => {
+            let until = crate::world::unix_ms_from_iso8601(text).ok_or_else(|| {
+                form_error(FIELD, "DATE_TIME_INVALID", "Could not parse the timestamp.")
+            })?;
+            if until <= now_unix_ms {
+                return Ok(Some(None));
+            }
+            if until - now_unix_ms > TIMEOUT_MS_MAX {
+                return Err(form_error(
+                    FIELD,
+                    "DATE_TIME_OUT_OF_RANGE",
+                    "A timeout may last at most 28 days.",
+                ));
+            }
+            Ok(Some(Some(until)))
+        }
+        Some(_) => Err(form_error(
+            FIELD,
+            "DATE_TIME_INVALID",
+            "Must be an ISO 8601 timestamp or null.",
+        )),
+    }
 }
 
 /// `DELETE /guilds/{g}/members/{u}`.
@@ -377,6 +434,96 @@ mod tests {
 
     fn member_path(f: &Fixture, user: UserId) -> String {
         f.guild_path(&format!("/members/{user}"))
+    }
+
+    #[test]
+    fn timeouts_need_moderate_members_and_rank_and_take_permissions_away() {
+        use super::super::member_fixture::NOW;
+        use crate::world::permissions::GuildSnapshot;
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        let in_an_hour = crate::world::iso8601_from_unix_ms(NOW + 3_600_000);
+        let body = format!(r#"{{"communication_disabled_until":"{in_an_hour}"}}"#);
+        // Without MODERATE_MEMBERS, refused; the owner may.
+        assert_eq!(
+            f.run(
+                f.plain,
+                Method::Patch,
+                &member_path(&f, f.helper),
+                "",
+                &body
+            )
+            .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        let outcome = f.run(f.owner, Method::Patch, &plain, "", &body).unwrap();
+        assert_eq!(event_names(&outcome), ["GUILD_MEMBER_UPDATE"]);
+        let answer = json_of(&outcome);
+        assert_eq!(answer["communication_disabled_until"], in_an_hour.as_str());
+        let stored = f.guild.member(f.plain).unwrap();
+        assert_eq!(
+            stored.communication_disabled_until_unix_ms,
+            Some(NOW + 3_600_000)
+        );
+        // While it lasts, the member keeps only VIEW_CHANNEL and READ_MESSAGE_HISTORY.
+        let snapshot = GuildSnapshot::of_guild(&f.guild);
+        let member = snapshot.member(f.plain).unwrap();
+        let during = snapshot.guild_permissions(member, NOW + 1);
+        assert!(!during.contains(Permissions::SEND_MESSAGES));
+        assert!(during.contains(Permissions::VIEW_CHANNEL));
+        let after = snapshot.guild_permissions(member, NOW + 3_600_001);
+        assert!(after.contains(Permissions::SEND_MESSAGES));
+        // More than 28 days, a bad time, the owner and administrators: refused.
+        let far = crate::world::iso8601_from_unix_ms(NOW + TIMEOUT_MS_MAX + 60_000);
+        assert!(matches!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                &format!(r#"{{"communication_disabled_until":"{far}"}}"#)
+            ),
+            Err(RestError::InvalidFormBody {
+                code: "DATE_TIME_OUT_OF_RANGE",
+                ..
+            })
+        ));
+        assert!(matches!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                r#"{"communication_disabled_until":"soon"}"#
+            ),
+            Err(RestError::InvalidFormBody {
+                code: "DATE_TIME_INVALID",
+                ..
+            })
+        ));
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &member_path(&f, f.admin), "", &body)
+                .unwrap_err(),
+            RestError::MissingPermissions
+        );
+        // null ends it.
+        let cleared = f
+            .run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                r#"{"communication_disabled_until":null}"#,
+            )
+            .unwrap();
+        assert!(json_of(&cleared)["communication_disabled_until"].is_null());
+        assert_eq!(
+            f.guild
+                .member(f.plain)
+                .unwrap()
+                .communication_disabled_until_unix_ms,
+            None
+        );
     }
 
     #[test]

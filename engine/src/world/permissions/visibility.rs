@@ -81,7 +81,8 @@ impl GuildSnapshot {
                 .map(|member| MemberSnapshot {
                     user_id: member.user_id,
                     role_ids: member.roles.clone(),
-                    communication_disabled_until_unix_ms: None,
+                    communication_disabled_until_unix_ms: member
+                        .communication_disabled_until_unix_ms,
                 })
                 .collect(),
         }
