@@ -15,6 +15,7 @@ checks the matching event carries the right data:
 2. `guild.create_role(name, permissions, colour)`, `role.edit(...)`: B's
    `on_guild_role_create` / `on_guild_role_update` with the same values.
 3. `member.add_roles` / `remove_roles` / `edit(nick=)`: B's `on_member_update` each time.
+3b. `member.timeout(...)`: B sees itself timed out, its send is Forbidden 50013, then lifted.
 4. `channel.create_invite()` (A's `on_invite_create`), `client.fetch_invite(code)`,
    `invite.delete()` (A's `on_invite_delete`).
 5. `guild.fetch_members(limit=None)`, `guild.fetch_channels()`, `guild.fetch_roles()`.
@@ -33,6 +34,7 @@ Any failed check prints `FAIL: ...` and exits 1.
 """
 
 import asyncio
+import datetime
 import json
 import sys
 
@@ -177,6 +179,26 @@ async def main(boot):
             "member_update", two(lambda b, a: a.id == b_id and a.nick == "bee")
         )
         print("3. member role add/remove and nick seen by B", flush=True)
+
+        # 3b. A timeout (discord.py's Member.timeout sends communication_disabled_until):
+        # B sees itself timed out, cannot send, and can again once the timeout is removed.
+        await member_b.timeout(datetime.timedelta(minutes=10), reason="quiet please")
+        _, (before, after) = await seen_b.wait_for(
+            "member_update", two(lambda b, a: a.id == b_id and a.is_timed_out())
+        )
+        general_b = client_b.get_channel(general_id)
+        try:
+            await general_b.send("am I muted?")
+            fail("a timed-out member could send")
+        except discord.Forbidden as error:
+            if error.code != 50013:
+                fail(f"timed-out send: {error.code}")
+        await member_b.timeout(None)
+        await seen_b.wait_for(
+            "member_update", two(lambda b, a: a.id == b_id and not a.is_timed_out())
+        )
+        await general_b.send("free again")
+        print("3b. timeout seen by B, its send refused, then lifted", flush=True)
 
         # 4. Invites.
         invite = await channel.create_invite(max_age=3600, max_uses=5)
