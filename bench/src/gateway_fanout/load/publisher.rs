@@ -89,10 +89,15 @@ impl Publisher {
 
     fn fill(&mut self) -> Result<(), String> {
         let mut chunk = [0u8; 4096];
-        let read = self
-            .stream
-            .read(&mut chunk)
-            .map_err(|e| format!("POST read: {e}"))?;
+        let read = loop {
+            match self.stream.read(&mut chunk) {
+                Ok(read) => break read,
+                // A signal landed on this thread mid-read (the test harness and the
+                // in-process server both get them): nothing was read, try again.
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(format!("POST read: {error}")),
+            }
+        };
         if read == 0 {
             return Err("server closed the HTTP connection".into());
         }
