@@ -579,13 +579,7 @@ impl FluxApp {
             crate::gateway::DispatchScope::User,
             crate::gateway::Intents::empty(),
         );
-        let conns: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, gateway)| gateway.session.user_id() == Some(user.id.0))
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
+        for conn in self.live_conns_where(|id| id == user.id.0) {
             self.drive(out, conn, crate::gateway::Input::Dispatch(&event));
         }
         for parked in self.detached.values_mut() {

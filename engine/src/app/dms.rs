@@ -28,7 +28,7 @@ use crate::world::{ChannelId, UserId, UserLookup, World};
 #[derive(Debug, Default)]
 pub(super) struct DmState {
     by_pair: HashMap<(u64, u64), Arc<DmChannel>>,
-    by_user: HashMap<u64, Vec<u64>>,
+    by_user: HashMap<u64, Vec<Arc<DmChannel>>>,
 }
 
 impl DmState {
@@ -48,14 +48,17 @@ impl DmState {
         let mut users = channel.recipients.map(|user| user.0).to_vec();
         users.dedup();
         for user in users {
-            self.by_user.entry(user).or_default().push(channel.id.0);
+            self.by_user
+                .entry(user)
+                .or_default()
+                .push(Arc::clone(&channel));
         }
         self.by_pair.insert(channel.key(), channel);
         true
     }
 
     /// The DM channel ids of `user_id`.
-    pub(super) fn channels_of(&self, user_id: u64) -> &[u64] {
+    pub(super) fn channels_of(&self, user_id: u64) -> &[Arc<DmChannel>] {
         self.by_user.get(&user_id).map_or(&[], Vec::as_slice)
     }
 
@@ -141,8 +144,7 @@ impl FluxApp {
                 .dms
                 .channels_of(user_id.0)
                 .iter()
-                .filter_map(|id| self.dm_by_id(*id))
-                .map(|channel| dm_channel_json(&channel, user_id, None, &self.directory))
+                .map(|channel| dm_channel_json(channel, user_id, None, &self.directory))
                 .collect();
             return answer(200, super::guilds::encode_json(&channels.into()));
         }
@@ -262,34 +264,14 @@ impl FluxApp {
         self.dms.insert(Arc::clone(channel));
         self.messages.index_dm(channel, self.cores);
         let id = channel.id.0;
-        let conns: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, gateway)| {
-                gateway
-                    .session
-                    .user_id()
-                    .is_some_and(|user| channel.has(UserId(user)))
-            })
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
-            if let Some(gateway) = self.conns.get_mut(&conn) {
-                if !gateway.guild_ids.contains(&id) {
-                    gateway.guild_ids.push(id);
-                }
-            }
-            self.subscribers.entry(id).or_default().insert(conn);
+        for conn in self.live_conns_where(|user| channel.has(UserId(user))) {
+            self.add_subscription(conn, id);
         }
         for parked in self.detached.values_mut() {
             if channel.has(UserId(parked.state.user_id())) && !parked.guild_ids.contains(&id) {
                 parked.guild_ids.push(id);
             }
         }
-    }
-
-    fn dm_by_id(&self, id: u64) -> Option<Arc<DmChannel>> {
-        self.dms.by_pair.values().find(|c| c.id.0 == id).cloned()
     }
 }
 

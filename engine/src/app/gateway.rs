@@ -272,7 +272,7 @@ impl FluxApp {
         // Guilds on this session's shard, plus the user's DMs (shard 0 carries them; the
         // session filters by scope).
         let mut subscriptions = info.guild_ids.clone();
-        subscriptions.extend_from_slice(self.dms.channels_of(info.user_id));
+        subscriptions.extend(self.dms.channels_of(info.user_id).iter().map(|c| c.id.0));
         self.subscribe(conn, &subscriptions);
         if let Some(gateway) = self.conns.get_mut(&conn) {
             gateway.large_threshold = u32::from(info.large_threshold);
@@ -321,6 +321,25 @@ impl FluxApp {
             self.core, info.session_id, info.user_id
         );
         self.subscribe(conn, &guild_ids);
+    }
+
+    /// This core's live sessions whose user `wanted` accepts.
+    pub(super) fn live_conns_where(&self, wanted: impl Fn(u64) -> bool) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, gateway)| gateway.session.user_id().is_some_and(&wanted))
+            .map(|(conn, _)| *conn)
+            .collect()
+    }
+
+    /// Adds `guild_id` (a guild joined, or a new DM channel) to `conn`'s subscriptions.
+    pub(super) fn add_subscription(&mut self, conn: ConnId, guild_id: u64) {
+        if let Some(gateway) = self.conns.get_mut(&conn) {
+            if !gateway.guild_ids.contains(&guild_id) {
+                gateway.guild_ids.push(guild_id);
+            }
+        }
+        self.subscribers.entry(guild_id).or_default().insert(conn);
     }
 
     fn subscribe(&mut self, conn: ConnId, guild_ids: &[u64]) {

@@ -556,24 +556,17 @@ impl FluxApp {
         let Some(guild) = self.guilds.guild(guild_id).cloned() else {
             return;
         };
-        let conns: Vec<(ConnId, u64, u32, Intents)> = self
-            .conns
-            .iter()
-            .filter_map(|(conn, gateway)| {
-                let user = gateway.session.user_id()?;
-                let intents = gateway.session.intents()?;
-                users
-                    .contains(&user)
-                    .then_some((*conn, user, gateway.large_threshold, intents))
-            })
-            .collect();
-        for (conn, user, large_threshold, intents) in conns {
-            if let Some(gateway) = self.conns.get_mut(&conn) {
-                if !gateway.guild_ids.contains(&guild_id) {
-                    gateway.guild_ids.push(guild_id);
-                }
-            }
-            self.subscribers.entry(guild_id).or_default().insert(conn);
+        for conn in self.live_conns_where(|user| users.contains(&user)) {
+            let Some(gateway) = self.conns.get(&conn) else {
+                continue;
+            };
+            let (Some(user), Some(intents)) =
+                (gateway.session.user_id(), gateway.session.intents())
+            else {
+                continue;
+            };
+            let large_threshold = gateway.large_threshold;
+            self.add_subscription(conn, guild_id);
             let d = self.guild_create_cache.get_or_encode(
                 &guild,
                 &self.directory,
@@ -674,7 +667,11 @@ impl FluxApp {
             event.intents,
         );
         let guild = self.guilds.guild(guild_id).cloned();
-        let audience = Recipients::of(&event.audience, guild.as_deref().or(old));
+        let audience = Recipients::of(
+            &event.audience,
+            guild.as_deref().or(old),
+            |channel, needed| self.messages.members_with(channel.0, needed),
+        );
         let live: Vec<ConnId> = self
             .subscribers
             .get(&guild_id)
@@ -718,11 +715,21 @@ enum Recipients {
 }
 
 impl Recipients {
-    fn of(audience: &Audience, guild: Option<&Guild>) -> Recipients {
+    /// `cached`: the members holding a permission in a channel, from the views this core
+    /// already keeps (`Messages::members_with`); computed from `guild` only for a channel
+    /// those no longer hold (a deleted guild's).
+    fn of(
+        audience: &Audience,
+        guild: Option<&Guild>,
+        cached: impl Fn(crate::world::ChannelId, Permissions) -> Option<BTreeSet<UserId>>,
+    ) -> Recipients {
         let Some(guild) = guild else {
             return Recipients::All;
         };
         let with = |channel_id: crate::world::ChannelId, needed: Permissions| {
+            if let Some(members) = cached(channel_id, needed) {
+                return members.into_iter().map(|user| user.0).collect();
+            }
             let snapshot = GuildSnapshot::of_guild(guild);
             let Some(channel) = guild.channel(channel_id) else {
                 return BTreeSet::new();

@@ -325,24 +325,13 @@ impl Messages {
         conn: ConnId,
         response: Response,
     ) -> Result<(), RestError> {
-        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
-        let mut batch = store.batch();
-        match &sync.guild {
-            Some(guild) => crate::world::persist::put_guild(&mut batch, guild),
-            None => crate::world::persist::delete_guild(&mut batch, GuildId(sync.guild_id)),
-        }
-        if let Some(last) = self.ids.last_id() {
-            batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
-        }
-        let ticket = store.append(&mut batch).map_err(RestError::from)?;
-        self.pending.push_back(PendingWrite {
-            ticket,
-            reply_core,
-            conn,
-            response,
-            event: PendingEvent::Guild(Arc::new(sync)),
-        });
-        Ok(())
+        let sync = Arc::new(sync);
+        let put = |batch: &mut Batch| match &sync.guild {
+            Some(guild) => crate::world::persist::put_guild(batch, guild),
+            None => crate::world::persist::delete_guild(batch, GuildId(sync.guild_id)),
+        };
+        let event = PendingEvent::Guild(Arc::clone(&sync));
+        self.append_pending(put, event, reply_core, conn, response)
     }
 
     /// Appends a new DM channel to this (its pair) core's store and queues its answer
@@ -368,19 +357,15 @@ impl Messages {
         conn: ConnId,
         response: Response,
     ) -> Result<(), RestError> {
+        let sync = Arc::new(sync);
         let put = |batch: &mut Batch| {
             crate::world::persist::put_account(batch, &sync.account);
             if let Some(application) = &sync.application {
                 crate::world::persist::put_application(batch, application);
             }
         };
-        let mut batch = match self.store.as_ref() {
-            Ok(store) => store.batch(),
-            Err(_) => return Err(RestError::StoreFailed),
-        };
-        put(&mut batch);
-        let event = PendingEvent::Account(Arc::new(sync));
-        self.append_batch(&mut batch, event, reply_core, conn, response)
+        let event = PendingEvent::Account(Arc::clone(&sync));
+        self.append_pending(put, event, reply_core, conn, response)
     }
 
     /// Builds a batch with `put`, and appends it as `append_batch` does.
@@ -520,6 +505,33 @@ impl Messages {
             self.prune_at_ms = now_ms + 1000;
         }
         Some(limiter.check(key, now_ms))
+    }
+
+    /// The members who hold `needed` in channel `channel_id`, from the permission views
+    /// `reindex_guild` keeps (the viewer set itself for VIEW_CHANNEL); `None` for a
+    /// channel this core does not know.
+    pub(super) fn members_with(
+        &self,
+        channel_id: u64,
+        needed: Permissions,
+    ) -> Option<BTreeSet<UserId>> {
+        let channel = self.channels.get(&channel_id)?;
+        if needed == Permissions::VIEW_CHANNEL {
+            return Some(channel.viewers.clone());
+        }
+        let guild = self.guilds.get(&channel.guild_id)?;
+        Some(
+            guild
+                .members
+                .iter()
+                .filter(|member| {
+                    guild
+                        .permissions_in(member, &channel.snapshot, 0)
+                        .contains(needed)
+                })
+                .map(|member| member.user_id)
+                .collect(),
+        )
     }
 
     /// Whether writes wait for durability.
