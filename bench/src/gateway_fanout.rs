@@ -1,90 +1,107 @@
-//! Benchmark suite `fanout`: the first end-to-end server benchmark. S gateway sessions
-//! listen on one channel while P publishers POST messages to it; the suite measures what a
-//! chat server is for, at 1, 2, 4, … server cores, for Flux and a peer in the same run.
+//! Benchmark suite `fanout`: S gateway sessions listen on one channel while P publishers
+//! POST to it on an open-loop schedule; the suite measures what a chat server is for, at a
+//! rising rate, for Flux and a peer in the same run.
 //!
-//! Measured per run:
-//! - POST → 200 latency, p50/p99. For Flux the 200 leaves after the message is fdatasync'd
-//!   (group commit on the guild's owner core), so this is the durable acknowledgement.
-//! - POST → MESSAGE_CREATE latency at the receiving sessions, p50/p99, over every
-//!   (message, session) pair.
-//! - Delivered events per second: MESSAGE_CREATEs received by all sessions, from the first
-//!   POST to the last delivery.
-//! - Acknowledged messages per second.
-//! - Cores busy: CPU seconds per second of the server's threads and of the load
-//!   generator's, over the same window (`load/cpu.rs`), so a reader can tell which side
-//!   was the limit.
+//! Method:
+//! - Each server runs in its own child process, pinned to `--server-cpus` (default: the
+//!   first `cores` CPUs this process may use), started fresh for each run
+//!   (`crate::servers`). The load generator (`crate::loadgen`) runs in this process, one
+//!   pinned mio thread per `--load-cpus` CPU (default: every other CPU). When the two sets
+//!   overlap the table says "co-located": the numbers then include the fight for CPUs.
+//! - One fleet per (run, server): connect every session, warm up (one post must reach
+//!   every session before anything is timed), then one window per rate of the sweep, in
+//!   rising order. A window that fails its checks ends that server's sweep.
+//! - Open loop: post `g` is due at `start + g / rate`; latencies count from the due time,
+//!   so a slow server cannot slow the client down to look fast. POST→200 for Flux is the
+//!   durable acknowledgement (after fdatasync); publish→deliver is due time → the session
+//!   read the MESSAGE_CREATE.
+//! - Every window is checked while it is measured: every session must receive every
+//!   acknowledged post exactly once, with `s` rising by exactly 1. A failed check is a
+//!   row that says why, never a number.
+//! - Runs are interleaved (Flux, peer, Flux, peer, …); the table shows medians over runs.
+//! - CPU: the server's CPU seconds over the window (from the first post to the last
+//!   delivery), per million deliveries, and the load generator's own CPU, so a reader can
+//!   tell which side was the limit.
 //!
-//! The publishers are closed loops, so the suite runs at saturation: when fan-out cannot
-//! keep up with the POSTs, events queue in the server's outboxes and the delivery latency
-//! includes that queueing. Flux bounds that queue (`Limits::outbox_bytes_max`) and closes
-//! a session that stays behind with 4000; the run then fails and the table says so.
+//! Servers: Flux (`cores` reactors, REST rate limits off, a data dir under `$TMPDIR` with
+//! one bot user per session: `servers/flux_world.rs` says why) and the peer
+//! (`crate::peer`, `cores` tokio workers). Until the peer exists its row says
+//! "unavailable".
 //!
-//! Servers: Flux in-process (`engine::Server::start`, `cores: Some(n)`, REST rate limits
-//! off, the data dir under `$TMPDIR`), and the peer in `gateway_fanout/peer.rs`, a tokio +
-//! tokio-tungstenite broadcast server with `n` runtime workers that does no fsync, no
-//! storage and no permission checks. Flux's sessions are S distinct bot users in the demo
-//! guild (`gateway_fanout/flux_world.rs` says why).
-//!
-//! Cores: the server gets the first `n` CPUs this process may use (Flux's reactors pin
-//! there by themselves; the peer's workers are pinned there), the load generator the rest.
-//! When `n` is every CPU, client and server share them and the table says so.
-//!
-//! Command: `cargo run --release -p bench -- fanout [--cores 1,2,4,8,16] [--sessions 1000]
-//! [--publishers 8] [--seconds 3] [--runs 3] [--no-peer]`.
-//!
-//! Method: runs are interleaved (every core count and both servers, then again), each
-//! server started fresh for each run; the table shows the median over the runs of each
-//! number. Every message carries its sequence number and send time in `content`; the
-//! checksum is the sum of the sequence numbers delivered, counted once per session.
-
-mod flux_world;
-mod load;
-mod peer;
+//! Command: `cargo run --release -p bench -- fanout [--cores 1] [--server-cpus 0]
+//! [--load-cpus 1] [--sessions 1000] [--publishers 8] [--rate 200,400,800] [--seconds 5]
+//! [--runs 3] [--compress none|zlib-stream|zstd-stream] [--sources 1] [--no-peer]`.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::loadgen::{Compression, Fleet, Measured, Plan, Window};
+use crate::placement;
+use crate::servers::{FluxDataDir, ServerKind, ServerProcess};
 use crate::{Report, Size};
-use load::{Load, Measured, Target};
 
 /// What the suite runs; `for_size` gives the defaults, the CLI may override each field.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Server core counts to sweep.
+    /// Server core counts to sweep (Flux reactors, peer workers).
     pub cores: Vec<usize>,
     /// Gateway sessions.
     pub sessions: usize,
-    /// Closed-loop publishers.
+    /// Publisher connections.
     pub publishers: usize,
-    /// How long the publishers post per run.
+    /// Posts per second, all publishers together; one window per rate, rising.
+    pub rates: Vec<f64>,
+    /// How long each window posts.
     pub duration: Duration,
     /// Runs per (server, core count).
     pub runs: usize,
     /// Whether to run the peer too.
     pub peer: bool,
+    /// CPUs the server is pinned to; `None`: the first `cores` CPUs available.
+    pub server_cpus: Option<Vec<usize>>,
+    /// CPUs of the load generator (one thread each); `None`: the CPUs the server does not
+    /// use, or all of them if it uses every one.
+    pub load_cpus: Option<Vec<usize>>,
+    /// Transport compression of the sessions.
+    pub compress: Compression,
+    /// 127.0.0.x source addresses the client sockets spread over.
+    pub sources: usize,
+    /// Flux's I/O backend.
+    pub io: engine::IoBackend,
+    /// The executable with the `serve` subcommand; `None`: this one.
+    pub server_exe: Option<PathBuf>,
 }
 
 impl Options {
     /// The defaults: tiny for `cargo test`, the reported sweep for `Full`.
     pub fn for_size(size: Size) -> Options {
+        let common = Options {
+            cores: vec![1],
+            sessions: 4,
+            publishers: 1,
+            rates: vec![50.0],
+            duration: Duration::from_millis(200),
+            runs: 1,
+            peer: true,
+            server_cpus: None,
+            load_cpus: None,
+            compress: Compression::None,
+            sources: 1,
+            io: engine::IoBackend::Uring,
+            server_exe: None,
+        };
         match size {
-            Size::Tiny => Options {
-                cores: vec![1],
-                sessions: 4,
-                publishers: 1,
-                duration: Duration::from_millis(100),
-                runs: 1,
-                peer: true,
-            },
+            Size::Tiny => common,
             Size::Full => Options {
-                cores: vec![1, 2, 4, 8, 16],
                 sessions: 1000,
                 publishers: 8,
-                duration: Duration::from_secs(3),
+                rates: vec![250.0, 500.0, 1000.0, 2000.0],
+                duration: Duration::from_secs(5),
                 runs: 3,
-                peer: true,
+                ..common
             },
         }
     }
@@ -97,49 +114,40 @@ pub fn run(size: Size) -> Report {
 
 /// Runs the suite with explicit options.
 pub fn run_with(options: &Options) -> Report {
-    raise_open_files_limit();
-    let cpus: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|core| core.id)
-        .collect();
-    let cores: Vec<usize> = options
-        .cores
-        .iter()
-        .copied()
-        .filter(|&n| n >= 1 && n <= cpus.len().max(1))
-        .collect();
+    let available = placement::allowed_cpus();
     let servers: &[Server] = if options.peer {
         &[Server::Flux, Server::Peer]
     } else {
         &[Server::Flux]
     };
-    let mut results: Vec<Outcome> = Vec::new();
+    let mut placements = Vec::new();
+    let mut notes = Vec::new();
+    for &cores in &options.cores {
+        match place(options, cores, &available) {
+            Ok(placement) => placements.push(placement),
+            Err(note) => notes.push(note),
+        }
+    }
+    let progress = progress_bar();
+    let mut sweeps: Vec<Sweep> = Vec::new();
     for run in 0..options.runs {
-        for &n in &cores {
+        for placement in &placements {
             for &server in servers {
-                let outcome = run_one(server, n, &cpus, options);
-                match &outcome.result {
-                    Ok(measured) => eprintln!(
-                        "fanout run {run}: {} ({})",
-                        outcome.label(),
-                        summary(measured)
-                    ),
-                    Err(error) => {
-                        eprintln!("fanout run {run}: {} FAILED: {error}", outcome.label())
-                    }
-                }
-                results.push(outcome);
+                let sweep = run_sweep(server, placement, options, &progress);
+                log_sweep(run, &sweep, placement);
+                sweeps.push(sweep);
             }
         }
     }
-    let checksum = results
+    progress.finish_and_clear();
+    let checksum = sweeps
         .iter()
-        .filter_map(|o| o.result.as_ref().ok())
+        .flat_map(|s| s.windows.iter())
+        .filter_map(|(_, w)| w.as_ref().ok())
         .fold(0u64, |sum, m| sum.wrapping_add(m.checksum));
     Report {
         suite: "fanout",
-        table: render(options, &cores, &cpus, servers, &results),
+        table: render(options, &placements, &notes, servers, &sweeps),
         checksum,
     }
 }
@@ -154,158 +162,298 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Flux => "Flux",
-            Server::Peer => "peer (tokio-tungstenite)",
+            Server::Peer => "peer (tokio)",
         }
     }
 }
 
-struct Outcome {
+/// Where one core count runs.
+#[derive(Debug, Clone)]
+struct Placement {
+    cores: usize,
+    server_cpus: Vec<usize>,
+    load_cpus: Vec<usize>,
+}
+
+impl Placement {
+    fn co_located(&self) -> bool {
+        self.server_cpus
+            .iter()
+            .any(|cpu| self.load_cpus.contains(cpu))
+    }
+
+    fn label(&self) -> String {
+        let mut label = format!(
+            "server {} / load {}",
+            placement::format_cpu_list(&self.server_cpus),
+            placement::format_cpu_list(&self.load_cpus)
+        );
+        if self.co_located() {
+            label.push_str(" (co-located)");
+        }
+        label
+    }
+}
+
+/// One server's sweep in one run: a measurement (or failure) per rate, or why it could
+/// not start at all.
+struct Sweep {
     server: Server,
     cores: usize,
-    result: Result<Measured, String>,
+    /// Why there is no sweep: the server is not available (not a failure).
+    unavailable: Option<String>,
+    /// Why the sweep could not start (a failure).
+    setup_error: Option<String>,
+    windows: Vec<(f64, Result<Measured, String>)>,
+    /// The server's resident memory with every session connected, after the sweep.
+    rss_bytes: Option<u64>,
 }
 
-impl Outcome {
-    fn label(&self) -> String {
-        format!("{} on {} core(s)", self.server.name(), self.cores)
+fn place(options: &Options, cores: usize, available: &[usize]) -> Result<Placement, String> {
+    let server_cpus = match &options.server_cpus {
+        Some(cpus) => cpus.clone(),
+        None => available.iter().copied().take(cores).collect(),
+    };
+    if server_cpus.is_empty() {
+        return Err("no CPU to run the server on".into());
     }
+    if server_cpus.len() < cores {
+        return Err(format!(
+            "{cores} core(s) skipped: only {} server CPU(s) ({})",
+            server_cpus.len(),
+            placement::format_cpu_list(&server_cpus)
+        ));
+    }
+    let load_cpus = match &options.load_cpus {
+        Some(cpus) => cpus.clone(),
+        None => {
+            let rest: Vec<usize> = available
+                .iter()
+                .copied()
+                .filter(|c| !server_cpus.contains(c))
+                .collect();
+            if rest.is_empty() {
+                available.to_vec()
+            } else {
+                rest
+            }
+        }
+    };
+    Ok(Placement {
+        cores,
+        server_cpus,
+        load_cpus,
+    })
 }
 
-fn run_one(server: Server, n: usize, cpus: &[usize], options: &Options) -> Outcome {
-    let (server_cpus, client_cpus) = split_cpus(cpus, n);
-    let load = Load {
-        publishers: options.publishers,
-        duration: options.duration,
-        receiver_threads: if client_cpus.is_empty() {
-            (cpus.len() / 4).max(1)
-        } else {
-            client_cpus.len()
-        },
-        client_cpus,
-    };
-    let result = match server {
-        Server::Flux => run_flux(n, options.sessions, &load),
-        Server::Peer => run_peer(n, server_cpus, options.sessions, &load),
-    };
-    Outcome {
+fn run_sweep(
+    server: Server,
+    placement: &Placement,
+    options: &Options,
+    progress: &ProgressBar,
+) -> Sweep {
+    let mut sweep = Sweep {
         server,
-        cores: n,
-        result,
+        cores: placement.cores,
+        unavailable: None,
+        setup_error: None,
+        windows: Vec::new(),
+        rss_bytes: None,
+    };
+    let exe = match &options.server_exe {
+        Some(exe) => exe.clone(),
+        None => match crate::servers::bench_executable() {
+            Ok(exe) => exe,
+            Err(error) => {
+                sweep.setup_error = Some(format!("cannot find this executable: {error}"));
+                return sweep;
+            }
+        },
+    };
+    // The data dir must outlive the server process.
+    let data_dir;
+    let (kind, tokens, publisher_token, channel_id) = match server {
+        Server::Flux => {
+            data_dir = match FluxDataDir::seed(options.sessions) {
+                Ok(dir) => dir,
+                Err(error) => {
+                    sweep.setup_error = Some(format!("seeding a Flux data dir: {error}"));
+                    return sweep;
+                }
+            };
+            let kind = ServerKind::Flux {
+                cores: placement.cores,
+                data_dir: data_dir.path.clone(),
+                io: options.io,
+                listen: None,
+            };
+            let world = &data_dir.world;
+            (
+                kind,
+                world.session_tokens.clone(),
+                world.publisher_token.clone(),
+                world.text_channel_id.0.to_string(),
+            )
+        }
+        Server::Peer => (
+            ServerKind::Peer {
+                workers: placement.cores,
+                listen: None,
+            },
+            vec!["peer".to_string()],
+            "peer".to_string(),
+            "1".to_string(),
+        ),
+    };
+    let process = match ServerProcess::spawn(&exe, &kind, &placement.server_cpus) {
+        Ok(process) => process,
+        Err(error) if error.kind() == std::io::ErrorKind::Unsupported => {
+            sweep.unavailable = Some(error.to_string());
+            return sweep;
+        }
+        Err(error) => {
+            sweep.setup_error = Some(format!("starting {}: {error}", server.name()));
+            return sweep;
+        }
+    };
+    let plan = Plan {
+        session_tokens: tokens,
+        publisher_token,
+        channel_id,
+        compress: options.compress,
+        publishers: options.publishers,
+        load_cpus: placement.load_cpus.clone(),
+        sources: options.sources,
+        server_pid: Some(process.pid),
+        ..Plan::new(process.addr, options.sessions)
+    };
+    let mut fleet = match Fleet::connect(&plan, Some(progress))
+        .and_then(|mut fleet| fleet.warm_up().map(|()| fleet))
+    {
+        Ok(fleet) => fleet,
+        Err(error) => {
+            sweep.setup_error = Some(error);
+            return sweep;
+        }
+    };
+    let mut rates = options.rates.clone();
+    rates.sort_by(f64::total_cmp);
+    for rate in rates {
+        let measured = fleet.publish(Window {
+            rate_per_s: rate,
+            duration: options.duration,
+        });
+        let failed = measured.is_err();
+        sweep.windows.push((rate, measured));
+        if failed {
+            break;
+        }
+    }
+    sweep.rss_bytes = process.rss().ok().map(|rss| rss.total_bytes);
+    fleet.close();
+    drop(process);
+    sweep
+}
+
+fn log_sweep(run: usize, sweep: &Sweep, placement: &Placement) {
+    let label = format!(
+        "fanout run {run}: {} on {} core(s), {}",
+        sweep.server.name(),
+        sweep.cores,
+        placement.label()
+    );
+    if let Some(why) = &sweep.unavailable {
+        eprintln!("{label}: unavailable: {why}");
+    }
+    if let Some(error) = &sweep.setup_error {
+        eprintln!("{label}: FAILED to start: {error}");
+    }
+    for (rate, window) in &sweep.windows {
+        match window {
+            Ok(m) => eprintln!(
+                "{label}: {rate:.0} posts/s: {:.0} deliveries/s, POST p50 {} p99 {}, deliver p50 {} p99 {} max {}, \
+                 late {}, server {:.2} CPU s ({:.2} s per M deliveries), load {:.2} CPU s (busiest thread {:.0}%)",
+                m.deliveries_per_s,
+                millis(m.post_ns.value_at_quantile(0.5)),
+                millis(m.post_ns.value_at_quantile(0.99)),
+                millis(m.delivery_ns.value_at_quantile(0.5)),
+                millis(m.delivery_ns.value_at_quantile(0.99)),
+                millis(m.delivery_ns.max()),
+                m.late_sends,
+                m.server_cpu_s.unwrap_or(f64::NAN),
+                server_cpu_per_million(m),
+                m.load_cpu_s,
+                m.load_thread_busy_max * 100.0,
+            ),
+            Err(error) => eprintln!("{label}: {rate:.0} posts/s FAILED: {error}"),
+        }
     }
 }
 
-/// The first `n` CPUs serve, the rest load; when none are left, both share all of them.
-fn split_cpus(cpus: &[usize], n: usize) -> (Vec<usize>, Vec<usize>) {
-    let n = n.min(cpus.len());
-    (cpus[..n].to_vec(), cpus[n..].to_vec())
+fn server_cpu_per_million(m: &Measured) -> f64 {
+    m.server_cpu_s.unwrap_or(f64::NAN) / (m.deliveries as f64).max(1.0) * 1e6
 }
 
-fn run_flux(n: usize, sessions: usize, load: &Load) -> Result<Measured, String> {
-    let mut config = engine::Config::ephemeral();
-    config.cores = Some(n);
-    config.limits.rest_rate_limits = false;
-    let world = flux_world::seed(&config.data_dir, sessions)
-        .map_err(|e| format!("seeding {}: {e}", config.data_dir.display()))?;
-    let server = engine::Server::start(config).map_err(|e| format!("Flux start: {e}"))?;
-    let target = Target {
-        http_addr: server.local_addr(),
-        ws_addr: server.local_addr(),
-        channel_id: world.text_channel_id.0.to_string(),
-        publisher_token: world.publisher_token,
-        session_tokens: world.session_tokens,
-    };
-    let measured = load::run(&target, load);
-    server
-        .shutdown()
-        .map_err(|e| format!("Flux shutdown: {e}"))?;
-    measured
-}
-
-fn run_peer(n: usize, cpus: Vec<usize>, sessions: usize, load: &Load) -> Result<Measured, String> {
-    let peer = peer::Peer::start(n, cpus).map_err(|e| format!("peer start: {e}"))?;
-    let target = Target {
-        http_addr: peer.http_addr,
-        ws_addr: peer.ws_addr,
-        channel_id: "1".into(),
-        publisher_token: "peer".into(),
-        session_tokens: vec![String::new(); sessions],
-    };
-    let measured = load::run(&target, load);
-    drop(peer);
-    measured
-}
-
-fn summary(m: &Measured) -> String {
-    format!(
-        "{} acked, POST p50 {}, delivery p50 {} p99 {}, {:.0} events/s, {}/{} delivered",
-        m.acked,
-        millis(m.post_ns.value_at_quantile(0.5)),
-        millis(m.delivery_ns.value_at_quantile(0.5)),
-        millis(m.delivery_ns.value_at_quantile(0.99)),
-        events_per_second(m),
-        m.delivered,
-        m.expected
-    )
-}
-
-fn events_per_second(m: &Measured) -> f64 {
-    m.delivered as f64 / m.delivery_elapsed.as_secs_f64().max(1e-9)
-}
-
-fn acked_per_second(m: &Measured) -> f64 {
-    m.acked as f64 / m.publish_elapsed.as_secs_f64().max(1e-9)
-}
-
-/// The medians over one (server, core count)'s successful runs.
+/// The medians over runs of one (server, cores, rate).
 struct Medians {
     runs_ok: usize,
+    runs: usize,
     failures: Vec<String>,
+    deliveries_per_s: f64,
     acked_per_s: f64,
-    post_p50_ns: f64,
-    post_p99_ns: f64,
-    delivery_p50_ns: f64,
-    delivery_p99_ns: f64,
-    events_per_s: f64,
+    post_p50: f64,
+    post_p99: f64,
+    post_max: f64,
+    delivery_p50: f64,
+    delivery_p99: f64,
+    delivery_max: f64,
+    late_sends: f64,
+    drain_s: f64,
+    server_cpu_per_m: f64,
+    server_busy: f64,
+    load_cpu_s: f64,
+    load_busiest: f64,
     event_bytes: usize,
-    server_cores_busy: f64,
-    client_cores_busy: f64,
 }
 
-fn medians(results: &[Outcome], server: Server, cores: usize) -> Medians {
-    let mine: Vec<&Outcome> = results
+fn medians(sweeps: &[Sweep], server: Server, cores: usize, rate: f64) -> Medians {
+    let mine: Vec<&Sweep> = sweeps
         .iter()
-        .filter(|o| o.server == server && o.cores == cores)
+        .filter(|s| s.server == server && s.cores == cores)
         .collect();
-    let ok: Vec<&Measured> = mine.iter().filter_map(|o| o.result.as_ref().ok()).collect();
-    let failures = mine
+    let windows: Vec<&Result<Measured, String>> = mine
         .iter()
-        .filter_map(|o| o.result.as_ref().err().cloned())
+        .flat_map(|s| s.windows.iter().filter(|(r, _)| *r == rate).map(|(_, w)| w))
         .collect();
-    let quantile = |h: fn(&Measured) -> &Histogram<u64>, q: f64| {
-        median(
-            ok.iter()
-                .map(|m| h(m).value_at_quantile(q) as f64)
-                .collect(),
-        )
-    };
+    let ok: Vec<&Measured> = windows.iter().filter_map(|w| w.as_ref().ok()).collect();
+    let mut failures: Vec<String> = windows
+        .iter()
+        .filter_map(|w| w.as_ref().err().cloned())
+        .collect();
+    failures.extend(mine.iter().filter_map(|s| s.setup_error.clone()));
+    let of = |value: fn(&Measured) -> f64| median(ok.iter().map(|m| value(m)).collect());
     Medians {
         runs_ok: ok.len(),
+        runs: mine.iter().filter(|s| s.unavailable.is_none()).count(),
         failures,
-        acked_per_s: median(ok.iter().map(|m| acked_per_second(m)).collect()),
-        post_p50_ns: quantile(|m| &m.post_ns, 0.5),
-        post_p99_ns: quantile(|m| &m.post_ns, 0.99),
-        delivery_p50_ns: quantile(|m| &m.delivery_ns, 0.5),
-        delivery_p99_ns: quantile(|m| &m.delivery_ns, 0.99),
-        events_per_s: median(ok.iter().map(|m| events_per_second(m)).collect()),
+        deliveries_per_s: of(|m| m.deliveries_per_s),
+        acked_per_s: of(|m| m.acked_per_s),
+        post_p50: of(|m| m.post_ns.value_at_quantile(0.5) as f64),
+        post_p99: of(|m| m.post_ns.value_at_quantile(0.99) as f64),
+        post_max: of(|m| m.post_ns.max() as f64),
+        delivery_p50: of(|m| m.delivery_ns.value_at_quantile(0.5) as f64),
+        delivery_p99: of(|m| m.delivery_ns.value_at_quantile(0.99) as f64),
+        delivery_max: of(|m| m.delivery_ns.max() as f64),
+        late_sends: of(|m| m.late_sends as f64),
+        drain_s: of(|m| m.drain.as_secs_f64()),
+        server_cpu_per_m: of(server_cpu_per_million),
+        server_busy: of(|m| {
+            m.server_cpu_s.unwrap_or(f64::NAN) / m.cpu_span.as_secs_f64().max(1e-9)
+        }),
+        load_cpu_s: of(|m| m.load_cpu_s),
+        load_busiest: of(|m| m.load_thread_busy_max),
         event_bytes: ok.first().map_or(0, |m| m.event_bytes),
-        server_cores_busy: median(ok.iter().map(|m| busy(m.server_cpu, m)).collect()),
-        client_cores_busy: median(ok.iter().map(|m| busy(m.client_cpu, m)).collect()),
     }
-}
-
-/// CPU seconds per second of the measured window: how many cores were busy.
-fn busy(cpu: Duration, m: &Measured) -> f64 {
-    cpu.as_secs_f64() / m.cpu_window.as_secs_f64().max(1e-9)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -323,91 +471,156 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn render(
     options: &Options,
-    cores: &[usize],
-    cpus: &[usize],
+    placements: &[Placement],
+    notes: &[String],
     servers: &[Server],
-    results: &[Outcome],
+    sweeps: &[Sweep],
 ) -> String {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "{} sessions (one bot user each for Flux), {} closed-loop publishers posting for {:.1} s \
-         per run, medians over {} run(s); {} CPUs available; Flux data dir on {}.\n",
+        "{} sessions ({} compression; one bot user each for Flux), {} publishers posting on an \
+         open-loop schedule for {:.1} s per rate, in-flight bound 64 per publisher; latencies \
+         from each post's scheduled time; medians over {} run(s); Flux data dir on {}; Flux I/O {:?}.\n",
         options.sessions,
+        options.compress.name(),
         options.publishers,
         options.duration.as_secs_f64(),
         options.runs,
-        cpus.len(),
-        data_dir_filesystem()
+        data_dir_filesystem(),
+        options.io,
     );
+    for note in notes {
+        let _ = writeln!(table, "Note: {note}.\n");
+    }
     table.push_str(
-        "| server | cores | client CPUs | msgs/s acked | POST→200 p50 | p99 | POST→MESSAGE_CREATE p50 \
-         | p99 | events/s delivered | server cores busy | client cores busy \
-         | MESSAGE_CREATE bytes | runs ok |\n",
+        "| server | cores | CPUs | posts/s offered | acked/s | deliveries/s | POST→200 p50 | p99 | max \
+         | publish→deliver p50 | p99 | max | late sends | drain | server CPU s per M deliveries \
+         | server cores busy | load CPU s | busiest load thread | MESSAGE_CREATE bytes | runs ok |\n",
     );
-    table.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for &n in cores {
-        let (_, client) = split_cpus(cpus, n);
-        let client = if client.is_empty() {
-            "shared".to_string()
-        } else {
-            format!("{}", client.len())
-        };
+    table.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for placement in placements {
+        let n = placement.cores;
+        let cpus = placement.label();
         for &server in servers {
-            let m = medians(results, server, n);
-            let _ = writeln!(
-                table,
-                "| {} | {n} | {client} | {:.0} | {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {}/{} |",
-                server.name(),
-                m.acked_per_s,
-                millis(m.post_p50_ns as u64),
-                millis(m.post_p99_ns as u64),
-                millis(m.delivery_p50_ns as u64),
-                millis(m.delivery_p99_ns as u64),
-                m.events_per_s,
-                m.server_cores_busy,
-                m.client_cores_busy,
-                m.event_bytes,
-                m.runs_ok,
-                m.runs_ok + m.failures.len(),
-            );
-            for failure in &m.failures {
-                let _ = writeln!(table, "|  | {n} | failed: {failure} | | | | | | | | | | |");
+            let mine: Vec<&Sweep> = sweeps
+                .iter()
+                .filter(|s| s.server == server && s.cores == n)
+                .collect();
+            if let Some(why) = mine.iter().find_map(|s| s.unavailable.clone()) {
+                let _ = writeln!(
+                    table,
+                    "| {} | {n} | {cpus} | unavailable: {why} |",
+                    server.name()
+                );
+                continue;
+            }
+            for &rate in &options.rates {
+                let m = medians(sweeps, server, n, rate);
+                let _ = writeln!(
+                    table,
+                    "| {} | {n} | {cpus} | {rate:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.3} | {:.2} | {:.2} | {:.0}% | {} | {}/{} |",
+                    server.name(),
+                    m.acked_per_s,
+                    m.deliveries_per_s,
+                    millis(m.post_p50 as u64),
+                    millis(m.post_p99 as u64),
+                    millis(m.post_max as u64),
+                    millis(m.delivery_p50 as u64),
+                    millis(m.delivery_p99 as u64),
+                    millis(m.delivery_max as u64),
+                    m.late_sends,
+                    seconds(m.drain_s),
+                    m.server_cpu_per_m,
+                    m.server_busy,
+                    m.load_cpu_s,
+                    m.load_busiest * 100.0,
+                    m.event_bytes,
+                    m.runs_ok,
+                    m.runs,
+                );
+                for failure in &m.failures {
+                    let _ = writeln!(
+                        table,
+                        "|  | {n} | {cpus} | {rate:.0} | failed: {} |",
+                        failure.replace('|', "/")
+                    );
+                }
+            }
+            let rss: Vec<f64> = mine
+                .iter()
+                .filter_map(|s| s.rss_bytes)
+                .map(|b| b as f64)
+                .collect();
+            if !rss.is_empty() {
+                let _ = writeln!(
+                    table,
+                    "|  | {n} | {cpus} | server RSS with {} sessions: {:.1} MiB |",
+                    options.sessions,
+                    median(rss) / (1024.0 * 1024.0)
+                );
             }
         }
     }
     if servers.len() == 2 {
-        render_ratios(&mut table, cores, results);
+        render_ratios(&mut table, options, placements, sweeps);
     }
     table
 }
 
-fn render_ratios(table: &mut String, cores: &[usize], results: &[Outcome]) {
-    table.push_str(
-        "\nFlux ÷ peer (medians; events/s above 1 means Flux delivers more, latency below 1 \
-         means Flux is faster). The peer does no fsync, stores nothing and checks no \
-         permissions; Flux answers only after fdatasync.\n\n\
-         | cores | events/s | msgs/s acked | POST p50 | POST p99 | delivery p50 | delivery p99 |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for &n in cores {
-        let flux = medians(results, Server::Flux, n);
-        let peer = medians(results, Server::Peer, n);
-        let _ = writeln!(
-            table,
-            "| {n} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            flux.events_per_s / peer.events_per_s,
-            flux.acked_per_s / peer.acked_per_s,
-            flux.post_p50_ns / peer.post_p50_ns,
-            flux.post_p99_ns / peer.post_p99_ns,
-            flux.delivery_p50_ns / peer.delivery_p50_ns,
-            flux.delivery_p99_ns / peer.delivery_p99_ns,
-        );
+fn render_ratios(
+    table: &mut String,
+    options: &Options,
+    placements: &[Placement],
+    sweeps: &[Sweep],
+) {
+    let peer_ran = sweeps
+        .iter()
+        .any(|s| s.server == Server::Peer && s.unavailable.is_none());
+    if !peer_ran {
+        return;
     }
+    table.push_str(
+        "\nFlux ÷ peer, same run (medians). Deliveries/s above 1: Flux delivered more; latency and \
+         CPU per delivery below 1: Flux is faster or cheaper. The peer stores nothing and checks no \
+         permissions; Flux answers a POST only after fdatasync.\n\n\
+         | cores | posts/s offered | deliveries/s | acked/s | POST p50 | POST p99 | deliver p50 | deliver p99 | server CPU per delivery |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for placement in placements {
+        let n = placement.cores;
+        for &rate in &options.rates {
+            let flux = medians(sweeps, Server::Flux, n, rate);
+            let peer = medians(sweeps, Server::Peer, n, rate);
+            let _ = writeln!(
+                table,
+                "| {n} | {rate:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                flux.deliveries_per_s / peer.deliveries_per_s,
+                flux.acked_per_s / peer.acked_per_s,
+                flux.post_p50 / peer.post_p50,
+                flux.post_p99 / peer.post_p99,
+                flux.delivery_p50 / peer.delivery_p50,
+                flux.delivery_p99 / peer.delivery_p99,
+                flux.server_cpu_per_m / peer.server_cpu_per_m,
+            );
+        }
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 fn millis(ns: u64) -> String {
     format!("{:.3} ms", ns as f64 / 1e6)
+}
+
+fn seconds(s: f64) -> String {
+    format!("{s:.3} s")
 }
 
 /// The filesystem type under `$TMPDIR` (where Flux's data dirs go), from /proc/mounts:
@@ -430,20 +643,38 @@ fn data_dir_filesystem() -> String {
     }
 }
 
-/// Many sessions need many descriptors (two per session in one process): lift the soft
-/// limit to the hard one.
-fn raise_open_files_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit into the valid, writable struct passed.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0
-        && limit.rlim_cur < limit.rlim_max
-    {
-        limit.rlim_cur = limit.rlim_max;
-        // SAFETY: setrlimit reads one valid rlimit struct; raising the soft limit up to the
-        // hard limit needs no privilege.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_split_between_server_and_load_and_overlap_is_named() {
+        let mut options = Options::for_size(Size::Tiny);
+        let placement = place(&options, 1, &[0, 1, 2, 3]).unwrap();
+        assert_eq!(
+            (
+                placement.server_cpus.as_slice(),
+                placement.load_cpus.as_slice()
+            ),
+            (&[0][..], &[1, 2, 3][..])
+        );
+        assert!(!placement.co_located());
+        let everything = place(&options, 2, &[0, 1]).unwrap();
+        assert!(everything.co_located());
+        assert!(everything.label().ends_with("(co-located)"));
+        options.server_cpus = Some(vec![3]);
+        options.load_cpus = Some(vec![0, 1]);
+        let chosen = place(&options, 1, &[0, 1, 2, 3]).unwrap();
+        assert_eq!(chosen.label(), "server 3 / load 0-1");
+        assert!(place(&options, 2, &[0, 1, 2, 3])
+            .unwrap_err()
+            .contains("skipped"));
+    }
+
+    #[test]
+    fn medians_of_even_and_odd_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
     }
 }

@@ -4,11 +4,19 @@
 //! Each suite module exposes `run(size: Size) -> Report`. A report is a markdown table
 //! ready for `docs/BENCHMARKS.md` plus a checksum of the work done, so that an optimiser
 //! that deletes the work is noticed.
+//!
+//! Server benchmarks are built from three parts: `servers` runs each server under test as
+//! a child process pinned to its own CPUs, `loadgen` is the lean load generator that
+//! drives it from other CPUs, and `placement` pins, counts CPU time and reads memory.
 
 pub mod gateway_fanout;
+pub mod loadgen;
 pub mod lsm_store;
+pub mod peer;
+pub mod placement;
 pub mod report;
 pub mod ring;
+pub mod servers;
 pub mod wsframe_decode;
 
 pub use report::{Report, Size};

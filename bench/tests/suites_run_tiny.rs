@@ -19,11 +19,30 @@ fn ring_suite_runs() {
     assert_ne!(report.checksum, 0);
 }
 
+/// Flux in a child process, the lean load generator in this one: a few sessions, a few
+/// posts, every delivery checked. The peer row is either measured or, until the peer
+/// exists, marked unavailable; it never fails the test by being absent.
 #[test]
 fn fanout_suite_runs() {
-    let report = bench::gateway_fanout::run(Size::Tiny);
+    let options = bench::gateway_fanout::Options {
+        // This process is the test harness; the `serve` subcommand lives in `bench`.
+        server_exe: Some(env!("CARGO_BIN_EXE_bench").into()),
+        ..bench::gateway_fanout::Options::for_size(Size::Tiny)
+    };
+    let report = bench::gateway_fanout::run_with(&options);
     assert_eq!(report.suite, "fanout");
     assert!(report.table.contains("| Flux | 1 |"), "{}", report.table);
+    assert!(
+        report.table.contains("| 1/1 |"),
+        "one run passed: {}",
+        report.table
+    );
     assert!(!report.table.contains("failed:"), "{}", report.table);
-    assert_ne!(report.checksum, 0);
+    assert!(
+        report.table.contains("| peer (tokio) | 1 |"),
+        "the peer has a row, measured or unavailable: {}",
+        report.table
+    );
+    // 4 sessions × 10 posts, each counted as seq + 1 per session: 4 × (1 + … + 10).
+    assert_eq!(report.checksum, 4 * 55, "{}", report.table);
 }

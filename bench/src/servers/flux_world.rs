@@ -1,4 +1,6 @@
-//! A data dir for the `fanout` suite: the demo world plus one bot user per gateway session.
+//! A data dir for benchmarks against Flux: the demo world plus one bot user per gateway
+//! session, written by the parent before it starts the `bench serve flux` child, so the
+//! parent already knows every token and the channel id.
 //!
 //! Why one user per session: Flux enforces Discord's identify limit per user
 //! (`max_concurrency` 1: one IDENTIFY per 5 s per bucket, see
@@ -9,10 +11,14 @@
 //! empty data dir before `Server::start`, which then keeps that world (the same path as a
 //! restart) and seeds its stores from it.
 //!
+//! [`FluxDataDir`] owns such a dir under `$TMPDIR` and removes it when dropped. It outlives
+//! any one server process, so a scenario can kill Flux and start it again on the same data.
+//!
 //! Each user id is minted one millisecond apart, so `(user_id >> 22) % cores` spreads the
 //! users' home cores (where their identify limits live) over every core.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use engine::world::{
     account_token, demo_world, save_world, write_file_atomic, Account, Application, ApplicationId,
@@ -29,6 +35,45 @@ pub struct SeededWorld {
     pub publisher_token: String,
     /// One token per gateway session, each a different member of the guild.
     pub session_tokens: Vec<String>,
+}
+
+/// A seeded data dir under `$TMPDIR`, removed when dropped.
+#[derive(Debug)]
+pub struct FluxDataDir {
+    /// Where it is; pass it to `bench serve flux --data-dir`.
+    pub path: PathBuf,
+    /// Its channel and tokens.
+    pub world: SeededWorld,
+}
+
+impl FluxDataDir {
+    /// Creates a fresh dir and seeds it with `sessions` bot members.
+    pub fn seed(sessions: usize) -> std::io::Result<FluxDataDir> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "flux-bench-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        if path.exists() {
+            // A leftover of an earlier process with the same pid: never ours to keep.
+            std::fs::remove_dir_all(&path)?;
+        }
+        match seed(&path, sessions) {
+            Ok(world) => Ok(FluxDataDir { path, world }),
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(&path);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for FluxDataDir {
+    fn drop(&mut self) {
+        // Best effort: a dir left in $TMPDIR is harmless.
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Writes a world with `sessions` extra bot members into the empty dir `data_dir`.

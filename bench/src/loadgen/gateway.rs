@@ -1,0 +1,161 @@
+//! Gateway payloads the cheap way: find the few fields a load generator needs by byte
+//! search, and write the few payloads it sends.
+//!
+//! Why not a JSON parser: a session sees every MESSAGE_CREATE of the channel, and the
+//! generator must spend far less per event than the server does, or it measures itself.
+//! The search relies on facts about gateway payloads that both servers keep:
+//! - `"op":`, `"s":` and `"t":"` occur once, at the top level (Flux writes them first:
+//!   `{"op":0,"s":N,"t":"NAME","d":…}`). A message object has no key named `op`, `s` or
+//!   `t`, and a string value cannot contain `"s":` because its quotes are escaped.
+//! - The marker this generator puts in `content` is plain ASCII (`marker.rs`), so the
+//!   value after `"content":"` runs to the next `"` with no escapes.
+//!
+//! Elsewhere: what the session does with these fields (`session.rs`).
+
+use std::fmt::Write as _;
+
+/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT.
+pub const INTENTS: u32 = 1 | (1 << 9) | (1 << 15);
+
+/// The top-level fields of one gateway payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payload<'a> {
+    /// `op`.
+    pub op: Option<u64>,
+    /// `s`, on dispatches (op 0).
+    pub s: Option<u64>,
+    /// `t`, on dispatches.
+    pub t: Option<&'a [u8]>,
+}
+
+/// Finds `op`, `s` and `t` in one payload.
+pub fn parse_payload(text: &[u8]) -> Payload<'_> {
+    Payload {
+        op: find_u64(text, b"\"op\":"),
+        s: find_u64(text, b"\"s\":"),
+        t: find_str(text, b"\"t\":\""),
+    }
+}
+
+/// The unsigned integer after the first `key` in `text` (`null` and strings are `None`).
+pub fn find_u64(text: &[u8], key: &[u8]) -> Option<u64> {
+    let start = find(text, key)? + key.len();
+    let rest = &text[start..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    super::marker::parse_u64(&rest[..digits])
+}
+
+/// The string after the first `key` in `text` (`key` ends with the opening quote), up to
+/// the next quote. Only for values known to hold no escapes.
+pub fn find_str<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let start = find(text, key)? + key.len();
+    let len = text[start..].iter().position(|&b| b == b'"')?;
+    Some(&text[start..start + len])
+}
+
+/// The first position of `needle` in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= haystack.len() {
+        let at = from
+            + haystack[from..=haystack.len() - needle.len()]
+                .iter()
+                .position(|&b| b == first)?;
+        if haystack[at + 1..at + needle.len()] == *rest {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// op 2 Identify.
+pub fn encode_identify(token: &str) -> String {
+    format!(
+        "{{\"op\":2,\"d\":{{\"token\":\"{token}\",\"intents\":{INTENTS},\
+         \"properties\":{{\"os\":\"linux\",\"browser\":\"flux-bench\",\"device\":\"flux-bench\"}}}}}}"
+    )
+}
+
+/// op 6 Resume.
+pub fn encode_resume(token: &str, session_id: &str, seq: u64) -> String {
+    format!(
+        "{{\"op\":6,\"d\":{{\"token\":\"{token}\",\"session_id\":\"{session_id}\",\"seq\":{seq}}}}}"
+    )
+}
+
+/// op 1 Heartbeat with the last `s` seen (`null` before the first dispatch).
+pub fn encode_heartbeat(seq: u64) -> String {
+    let mut out = String::with_capacity(24);
+    if seq == 0 {
+        out.push_str("{\"op\":1,\"d\":null}");
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{{\"op\":1,\"d\":{seq}}}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_fields_are_found_in_either_order() {
+        let flux =
+            br#"{"op":0,"s":17,"t":"MESSAGE_CREATE","d":{"flags":0,"content":"fx:0:1:2:3"}}"#;
+        assert_eq!(
+            parse_payload(flux),
+            Payload {
+                op: Some(0),
+                s: Some(17),
+                t: Some(&b"MESSAGE_CREATE"[..])
+            }
+        );
+        let other = br#"{"t":"READY","d":{"user":{"username":"s"}},"op":0, "s": 1}"#;
+        assert_eq!(
+            parse_payload(other),
+            Payload {
+                op: Some(0),
+                s: Some(1),
+                t: Some(&b"READY"[..])
+            }
+        );
+        let hello = br#"{"op":10,"d":{"heartbeat_interval":41250},"s":null,"t":null}"#;
+        assert_eq!(
+            parse_payload(hello),
+            Payload {
+                op: Some(10),
+                s: None,
+                t: None
+            }
+        );
+        assert_eq!(find_u64(hello, b"\"heartbeat_interval\":"), Some(41250));
+        assert_eq!(find_str(flux, b"\"content\":\""), Some(&b"fx:0:1:2:3"[..]));
+    }
+
+    #[test]
+    fn find_handles_edges() {
+        assert_eq!(find(b"abcabd", b"abd"), Some(3));
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(find(b"", b"a"), None);
+        assert_eq!(find(b"aaa", b""), None);
+        assert_eq!(find(b"xxa", b"a"), Some(2));
+        assert_eq!(find_str(b"\"t\":\"open", b"\"t\":\""), None);
+    }
+
+    #[test]
+    fn client_payloads_are_valid_json() {
+        let identify: serde_json::Value = serde_json::from_str(&encode_identify("tok")).unwrap();
+        assert_eq!(identify["op"], 2);
+        assert_eq!(identify["d"]["intents"], 33281);
+        assert_eq!(identify["d"]["properties"]["browser"], "flux-bench");
+        let resume: serde_json::Value =
+            serde_json::from_str(&encode_resume("t", "abc", 9)).unwrap();
+        assert_eq!(resume["d"]["seq"], 9);
+        assert_eq!(encode_heartbeat(0), r#"{"op":1,"d":null}"#);
+        assert_eq!(encode_heartbeat(42), r#"{"op":1,"d":42}"#);
+    }
+}

@@ -1,0 +1,144 @@
+//! The marker each measured message carries in its `content`, so a session can tell which
+//! post it received and when that post was due, without any clock synchronisation.
+//!
+//! Format: `fx:<window>:<publisher>:<seq>:<scheduled_ns>` for a measured post, and
+//! `fx:warm:<round>` for a warm-up post. `scheduled_ns` counts from the fleet's epoch
+//! `Instant`, shared by every thread of the one process that sends and receives, so
+//! `received_ns - scheduled_ns` is the publish→deliver latency measured from the time the
+//! post was *due* (an open-loop schedule: no coordinated omission).
+//!
+//! The marker is ASCII digits, letters and colons, so it never needs JSON escaping, and a
+//! session finds it by byte search after `"content":"`.
+
+/// What a message's `content` says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// A warm-up post, sent before measuring.
+    Warm {
+        /// Which warm-up round.
+        round: u64,
+    },
+    /// A measured post.
+    Post {
+        /// The measurement window it belongs to.
+        window: u32,
+        /// Which publisher sent it.
+        publisher: u32,
+        /// The publisher's sequence number in the window, from 0.
+        seq: u64,
+        /// When it was due, nanoseconds after the fleet's epoch.
+        scheduled_ns: u64,
+    },
+}
+
+/// Appends `marker` to `out`.
+pub fn encode_marker(out: &mut Vec<u8>, marker: Marker) {
+    use std::io::Write as _;
+    // Writing to a Vec cannot fail.
+    let _ = match marker {
+        Marker::Warm { round } => write!(out, "fx:warm:{round}"),
+        Marker::Post {
+            window,
+            publisher,
+            seq,
+            scheduled_ns,
+        } => write!(out, "fx:{window}:{publisher}:{seq}:{scheduled_ns}"),
+    };
+}
+
+/// Reads a marker from a message's `content` bytes; `None` if it is not one of ours.
+pub fn parse_marker(content: &[u8]) -> Option<Marker> {
+    let rest = content.strip_prefix(b"fx:")?;
+    if let Some(round) = rest.strip_prefix(b"warm:") {
+        return Some(Marker::Warm {
+            round: parse_u64(round)?,
+        });
+    }
+    let mut fields = rest.split(|&b| b == b':');
+    let window = u32::try_from(parse_u64(fields.next()?)?).ok()?;
+    let publisher = u32::try_from(parse_u64(fields.next()?)?).ok()?;
+    let seq = parse_u64(fields.next()?)?;
+    let scheduled_ns = parse_u64(fields.next()?)?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(Marker::Post {
+        window,
+        publisher,
+        seq,
+        scheduled_ns,
+    })
+}
+
+/// Decimal digits only, at least one, no overflow.
+pub fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        let markers = [
+            Marker::Warm { round: 0 },
+            Marker::Warm { round: 17 },
+            Marker::Post {
+                window: 0,
+                publisher: 0,
+                seq: 0,
+                scheduled_ns: 0,
+            },
+            Marker::Post {
+                window: 3,
+                publisher: 7,
+                seq: 881,
+                scheduled_ns: u64::MAX,
+            },
+        ];
+        for marker in markers {
+            let mut out = Vec::new();
+            encode_marker(&mut out, marker);
+            assert_eq!(
+                parse_marker(&out),
+                Some(marker),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_contents_are_not_markers() {
+        for content in [
+            &b""[..],
+            b"hello",
+            b"fx:",
+            b"fx:1:2:3",
+            b"fx:1:2:3:4:5",
+            b"fx:1:2:x:4",
+            b"fx:warm:",
+            b"fx:warm:1a",
+            b"fx:1:2:3:99999999999999999999999",
+            b"fx:4294967296:0:0:0",
+        ] {
+            assert_eq!(
+                parse_marker(content),
+                None,
+                "{}",
+                String::from_utf8_lossy(content)
+            );
+        }
+    }
+}
