@@ -313,6 +313,7 @@ impl Fleet {
         }
         let window_s = posted.schedule.total_posts as f64 / posted.schedule.rate_per_s;
         let window_end_ns = posted.schedule.end_ns();
+        let drain = Duration::from_nanos(merged.last_delivery_ns.saturating_sub(window_end_ns));
         Ok(Measured {
             sessions: self.sessions,
             publishers: self.publishers,
@@ -327,9 +328,10 @@ impl Fleet {
             deliveries_unanswered: merged.tally.delivered_unanswered,
             deliveries_per_s: merged.tally.delivered as f64 / window_s,
             acked_per_s: posted.book.acked_count() as f64 / window_s,
+            delivered_per_s: merged.tally.delivered as f64 / (window_s + drain.as_secs_f64()),
             post_ns: merged.post_ns,
             delivery_ns: merged.delivery_ns,
-            drain: Duration::from_nanos(merged.last_delivery_ns.saturating_sub(window_end_ns)),
+            drain,
             bytes_received: merged.bytes,
             frames_received: merged.frames,
             event_bytes: merged.event_bytes,

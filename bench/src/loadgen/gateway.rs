@@ -54,6 +54,54 @@ pub fn find_str<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Some(&text[start..start + len])
 }
 
+/// The marker in a MESSAGE_CREATE's `content`, if it starts with our `fx:` prefix.
+///
+/// The hot path of the whole generator (once per delivery), so it does not scan for the
+/// first byte of `"content":"`: quotes are every few bytes in JSON. It scans for the `x` of
+/// `fx:`, a byte rare in gateway payloads, eight bytes at a time, and checks the bytes
+/// around each hit.
+pub fn find_marker(text: &[u8]) -> Option<&[u8]> {
+    const NEEDLE: &[u8] = b"\"content\":\"fx:";
+    const ANCHOR: usize = 12; // The `x`.
+    const _: () = assert!(NEEDLE[ANCHOR] == b'x');
+    let mut from = ANCHOR;
+    while from < text.len() {
+        let at = from + find_byte(&text[from..], b'x')?;
+        let start = at - ANCHOR;
+        if text.len() >= start + NEEDLE.len() && &text[start..start + NEEDLE.len()] == NEEDLE {
+            let value = start + NEEDLE.len() - 3;
+            let len = text[value..].iter().position(|&b| b == b'"')?;
+            return Some(&text[value..value + len]);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The first position of `byte` in `haystack`, eight bytes per step (SWAR: a word with a
+/// zero byte after XOR with the repeated byte has a matching byte there).
+pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let repeated = LOW * u64::from(byte);
+    let mut chunks = haystack.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        // chunks_exact yields 8-byte slices.
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ repeated;
+        let found = word.wrapping_sub(LOW) & !word & HIGH;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == byte)
+        .map(|at| offset + at)
+}
+
 /// The first position of `needle` in `haystack`.
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
@@ -134,6 +182,40 @@ mod tests {
         );
         assert_eq!(find_u64(hello, b"\"heartbeat_interval\":"), Some(41250));
         assert_eq!(find_str(flux, b"\"content\":\""), Some(&b"fx:0:1:2:3"[..]));
+    }
+
+    #[test]
+    fn the_marker_is_found_only_inside_content() {
+        let text = br#"{"op":0,"s":5,"t":"MESSAGE_CREATE","d":{"author":{"username":"xfx:"},"content":"fx:1:2:3:4","id":"9"}}"#;
+        assert_eq!(find_marker(text), Some(&b"fx:1:2:3:4"[..]));
+        assert_eq!(find_marker(br#"{"d":{"content":"hello fx:1"}}"#), None);
+        assert_eq!(find_marker(br#"{"content":"fx:"#), None);
+        assert_eq!(find_marker(b"x"), None);
+        assert_eq!(find_marker(br#""content":"fx:""#), Some(&b"fx:"[..]));
+    }
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_scan() {
+        let text: Vec<u8> = (0..200u32).map(|i| (i * 7 % 23) as u8 + b'a').collect();
+        for byte in 0..=255u8 {
+            for start in [0, 1, 5, 9, 100, 199, 200] {
+                let slice = &text[start..];
+                assert_eq!(
+                    find_byte(slice, byte),
+                    slice.iter().position(|&b| b == byte),
+                    "{byte} from {start}"
+                );
+            }
+        }
+        // A match in the high bit positions and right after a 0x01 byte (the SWAR trap).
+        assert_eq!(find_byte(&[0x01, 0x00, 0x80, 0xff], 0x00), Some(1));
+        assert_eq!(
+            find_byte(
+                &[0x02, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00],
+                0x00
+            ),
+            Some(8)
+        );
     }
 
     #[test]

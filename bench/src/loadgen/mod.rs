@@ -203,6 +203,9 @@ pub struct Measured {
     pub deliveries_per_s: f64,
     /// `posts_acked / window`.
     pub acked_per_s: f64,
+    /// `deliveries / (window + drain)`: what the server actually sustained. Equal to
+    /// `deliveries_per_s` while it keeps up; lower when a backlog drained after the window.
+    pub delivered_per_s: f64,
     /// POST → 200, from the due time, nanoseconds.
     pub post_ns: Histogram<u64>,
     /// Due time → the session read the MESSAGE_CREATE, nanoseconds.

@@ -24,7 +24,8 @@
 
 use super::frame::{encode_client_pong, encode_client_text, FrameReader, ServerMessage};
 use super::gateway::{
-    encode_heartbeat, encode_identify, encode_resume, find_str, find_u64, parse_payload,
+    encode_heartbeat, encode_identify, encode_resume, find_marker, find_str, find_u64,
+    parse_payload,
 };
 use super::handshake::{encode_upgrade_request, parse_upgrade_response};
 use super::inflate::{Compression, Inflater};
@@ -400,7 +401,12 @@ fn handle_hello(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tal
 }
 
 fn handle_message_create(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tally) {
-    let content = find_str(text, b"\"content\":\"").unwrap_or_default();
+    let Some(content) = find_marker(text) else {
+        // Not ours: take the slow path only to name it in the verdict.
+        let content = find_str(text, b"\"content\":\"").unwrap_or_default();
+        session.ledger.handle_foreign(content);
+        return;
+    };
     match parse_marker(content) {
         Some(Marker::Post {
             window,

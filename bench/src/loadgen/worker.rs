@@ -38,6 +38,8 @@ use crate::placement;
 const READ_CHUNK: usize = 64 * 1024;
 /// How often heartbeats, timeouts and gauges are looked at.
 const TICK_NS: u64 = 10_000_000;
+/// How many readiness events are handled between two looks at the publishers' clocks.
+const POSTS_CHECK_EVERY: usize = 32;
 /// Session verdicts kept per window report (the rest are counted).
 const VERDICTS_KEPT: usize = 8;
 
@@ -301,7 +303,13 @@ impl Worker {
                     return;
                 }
             }
-            for event in events.iter() {
+            for (handled, event) in events.iter().enumerate() {
+                if handled % POSTS_CHECK_EVERY == POSTS_CHECK_EVERY - 1 {
+                    // A burst of readable sessions can take milliseconds; posts due in the
+                    // meantime leave now rather than after the burst.
+                    let now = self.now_ns();
+                    self.send_due_posts(now);
+                }
                 match event.token() {
                     WAKER => {}
                     TIMER => {
@@ -534,6 +542,7 @@ impl Worker {
             if scratch.len() < filled + READ_CHUNK {
                 scratch.resize(filled + READ_CHUNK, 0);
             }
+            let room = scratch.len() - filled;
             match stream.read(&mut scratch[filled..]) {
                 Ok(0) => {
                     session.close("the server closed the connection (EOF)".into());
@@ -549,6 +558,11 @@ impl Worker {
                     }
                     scratch.copy_within(used..filled, 0);
                     filled -= used;
+                    if read < room {
+                        // A short read emptied the socket's queue; more data will raise a
+                        // new edge, so the read that would only say EAGAIN is skipped.
+                        break;
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
