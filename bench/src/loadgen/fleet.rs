@@ -6,9 +6,9 @@
 //!    session (a bounded number of handshakes at once), wait until all are READY.
 //! 2. [`Fleet::warm_up`]: one post must reach every session: proof that every session is
 //!    subscribed to the channel before anything is timed, and every code path is warm.
-//! 3. [`Fleet::publish`] = [`Fleet::post`] (open-loop schedule, then every POST answered)
-//!    + [`Fleet::await_deliveries`] (every acknowledged post reached every session, then
-//!    the verdicts). Repeatable: a rising sweep is several windows on one fleet.
+//! 3. [`Fleet::publish`]: [`Fleet::post`] (open-loop schedule, then every POST answered),
+//!    then [`Fleet::await_deliveries`] (every acknowledged post reached every session,
+//!    then the verdicts). Repeatable: a rising sweep is several windows on one fleet.
 //!
 //! Scenarios built from the same parts: hold idle sessions (`connect` alone), drop every
 //! connection and RESUME ([`Fleet::drop_connections`], `post`, [`Fleet::resume`],

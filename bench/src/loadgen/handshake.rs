@@ -126,7 +126,7 @@ mod tests {
         let key = "dGhlIHNhbXBsZSBub25jZQ==";
         let ok = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
         let cases = [
-            format!("HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"),
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad".to_string(),
             format!("HTTP/1.1 101 OK\r\n{ok}Sec-WebSocket-Accept: nope\r\n\r\n"),
             format!("HTTP/1.1 101 OK\r\n{ok}\r\n"),
             "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\n\r\n".to_string(),

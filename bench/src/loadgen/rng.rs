@@ -4,10 +4,16 @@
 //! steer the bytes on the wire; a load generator has no such adversary, so a fast
 //! non-cryptographic generator is enough, and it keeps masking off the profile.
 
-/// xorshift64* (Vigna), seeded per thread.
+/// xorshift64* (Vigna), seeded per thread. The default is seeded with 0.
 #[derive(Debug, Clone)]
 pub struct XorShift64 {
     state: u64,
+}
+
+impl Default for XorShift64 {
+    fn default() -> XorShift64 {
+        XorShift64::new(0)
+    }
 }
 
 impl XorShift64 {

@@ -82,8 +82,8 @@ pub struct Tally {
     pub delivery_ns: Option<hdrhistogram::Histogram<u64>>,
     /// Scratch for inflated text, reused by every session of the worker.
     pub inflated: Vec<u8>,
-    /// Masking keys.
-    pub rng: Option<XorShift64>,
+    /// Masking keys, `Sec-WebSocket-Key`s and heartbeat jitter for the worker's sessions.
+    pub rng: XorShift64,
 }
 
 /// One gateway session.
@@ -153,10 +153,10 @@ impl Session {
     }
 
     /// The TCP connect completed: queue the upgrade request.
-    pub fn handle_connected(&mut self, host: &str, rng: &mut XorShift64) {
+    pub fn handle_connected(&mut self, host: &str, tally: &mut Tally) {
         debug_assert_eq!(self.state, State::Connecting);
         let mut key_bytes = [0u8; 16];
-        rng.fill(&mut key_bytes);
+        tally.rng.fill(&mut key_bytes);
         self.key = encode_upgrade_request(
             &mut self.outbox,
             host,
@@ -229,7 +229,7 @@ impl Session {
                     result.map(drop)
                 }
                 ServerMessage::Ping(payload) => {
-                    let mask = rng(tally).mask_key();
+                    let mask = tally.rng.mask_key();
                     encode_client_pong(&mut self.outbox, payload, mask);
                     Ok(())
                 }
@@ -251,12 +251,12 @@ impl Session {
     }
 
     /// Heartbeat if one is due; returns whether it queued one.
-    pub fn poll_heartbeat(&mut self, now_ns: u64) -> bool {
+    pub fn poll_heartbeat(&mut self, now_ns: u64, tally: &mut Tally) -> bool {
         if self.next_heartbeat_ns == 0 || now_ns < self.next_heartbeat_ns || !self.is_open() {
             return false;
         }
         self.next_heartbeat_ns += self.heartbeat_interval_ns.max(1_000_000);
-        self.queue_heartbeat_now();
+        self.queue_heartbeat_now(tally);
         true
     }
 
@@ -299,21 +299,14 @@ impl Session {
         )
     }
 
-    fn queue_heartbeat_now(&mut self) {
-        // The mask needs no quality here; the seq makes consecutive keys differ anyway.
-        let mask = (self.ledger.last_s() as u32 ^ self.index as u32)
-            .wrapping_mul(0x9e37_79b9)
-            .to_le_bytes();
+    fn queue_heartbeat_now(&mut self, tally: &mut Tally) {
+        let mask = tally.rng.mask_key();
         encode_client_text(
             &mut self.outbox,
             &encode_heartbeat(self.ledger.last_s()),
             mask,
         );
     }
-}
-
-fn rng(tally: &mut Tally) -> &mut XorShift64 {
-    tally.rng.get_or_insert_with(|| XorShift64::new(0x5eed))
 }
 
 /// One gateway payload (already inflated).
@@ -352,7 +345,7 @@ fn handle_text(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tall
             }
         }
         Some(10) => handle_hello(session, text, now_ns, tally),
-        Some(1) => session.queue_heartbeat_now(),
+        Some(1) => session.queue_heartbeat_now(tally),
         Some(7) => session.close("the server asked to reconnect (op 7)".into()),
         Some(9) => session.close(format!(
             "invalid session (op 9) while {}",
@@ -379,7 +372,7 @@ fn handle_hello(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tal
     session.heartbeat_interval_ns = interval_ms.max(1) * 1_000_000;
     // Discord clients wait interval × jitter before the first heartbeat, so thousands of
     // sessions that connected together do not heartbeat together.
-    let jitter = rng(tally).next_u64() % session.heartbeat_interval_ns.max(1);
+    let jitter = tally.rng.next_u64() % session.heartbeat_interval_ns.max(1);
     session.next_heartbeat_ns = now_ns + jitter;
     let payload = match (session.join, &session.session_id) {
         (Join::Resume, Some(session_id)) => {
@@ -395,7 +388,7 @@ fn handle_hello(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tal
         }
     };
     session.replayed = 0;
-    let mask = rng(tally).mask_key();
+    let mask = tally.rng.mask_key();
     encode_client_text(&mut session.outbox, &payload, mask);
     session.state = State::Joining;
 }
@@ -445,9 +438,8 @@ mod tests {
     /// A session driven through the handshake to Live, as a server would.
     fn live_session(tally: &mut Tally) -> Session {
         let mut session = Session::new(3, "tok".into(), Compression::None);
-        let mut rng = XorShift64::new(1);
         session.handle_connect_started(1_000);
-        session.handle_connected("127.0.0.1:1", &mut rng);
+        session.handle_connected("127.0.0.1:1", tally);
         let request = String::from_utf8(std::mem::take(&mut session.outbox)).unwrap();
         let key = request
             .lines()
@@ -527,8 +519,8 @@ mod tests {
         let mut tally = Tally::default();
         let mut session = live_session(&mut tally);
         assert!(session.next_heartbeat_ns >= 2_000);
-        assert!(session.poll_heartbeat(session.next_heartbeat_ns));
-        assert!(!session.poll_heartbeat(session.next_heartbeat_ns - 1));
+        assert!(session.poll_heartbeat(session.next_heartbeat_ns, &mut tally));
+        assert!(!session.poll_heartbeat(session.next_heartbeat_ns - 1, &mut tally));
         let mut decoder = wsframe::Decoder::new(wsframe::Config::server());
         let mut input = session.outbox.as_slice();
         assert_eq!(
@@ -565,9 +557,8 @@ mod tests {
         let mut session = live_session(&mut tally);
         session.detach();
         session.rejoin(Join::Resume);
-        let mut rng = XorShift64::new(2);
         session.handle_connect_started(4_000);
-        session.handle_connected("h", &mut rng);
+        session.handle_connected("h", &mut tally);
         let request = String::from_utf8(std::mem::take(&mut session.outbox)).unwrap();
         let key = request
             .lines()

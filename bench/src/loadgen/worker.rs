@@ -181,7 +181,6 @@ struct Worker {
     to_connect: std::collections::VecDeque<usize>,
     scratch: Vec<u8>,
     tally: Tally,
-    rng: XorShift64,
     bytes: u64,
     warm_round: u64,
     window: Option<Arc<WindowPlan>>,
@@ -255,11 +254,10 @@ impl Worker {
             handshakes_active: 0,
             scratch: vec![0; 2 * READ_CHUNK],
             tally: Tally {
-                rng: Some(XorShift64::new(0x10ad ^ setup.index as u64)),
+                rng: XorShift64::new(seed(setup.index)),
                 delivery_ns: Some(super::new_histogram()),
                 ..Tally::default()
             },
-            rng: XorShift64::new(seed(setup.index)),
             bytes: 0,
             warm_round: 0,
             window: None,
@@ -503,7 +501,7 @@ impl Worker {
                 Ok(false) => return,
                 Ok(true) => {
                     let host = self.addr.to_string();
-                    self.sessions[index].handle_connected(&host, &mut self.rng);
+                    self.sessions[index].handle_connected(&host, &mut self.tally);
                 }
                 Err(error) => self.sessions[index].close(format!("connect: {error}")),
             }
@@ -752,7 +750,7 @@ impl Worker {
                 self.after_session(index, true);
                 continue;
             }
-            if session.poll_heartbeat(now) {
+            if session.poll_heartbeat(now, &mut self.tally) {
                 self.flush_session(index);
                 let was_joining = self.sessions[index].is_joining();
                 self.after_session(index, was_joining);

@@ -113,6 +113,11 @@ impl ServerProcess {
         placement::process_rss(self.pid)
     }
 
+    /// The server's resident memory now (`VmRSS`), in bytes.
+    pub fn rss_bytes(&self) -> io::Result<u64> {
+        self.rss().map(|rss| rss.total_bytes)
+    }
+
     /// Kills the server at once (SIGKILL: no flush, no goodbye, as a crash) and reaps it.
     pub fn kill(&mut self) -> io::Result<ExitStatus> {
         if !self.reaped {
