@@ -429,19 +429,17 @@ impl Fleet {
         }
     }
 
-    /// A worker that failed before or outside any session (poll, timer, thread start).
+    /// A worker that cannot go on (poll, timer, setup), or that stopped.
     fn worker_error(&self) -> Option<String> {
         self.workers.iter().enumerate().find_map(|(index, worker)| {
+            let fatal = worker
+                .gauges
+                .fatal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             let finished = worker.thread.as_ref().is_none_or(JoinHandle::is_finished);
-            finished.then(|| {
-                let failure = worker
-                    .gauges
-                    .failure
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                failure.unwrap_or_else(|| format!("load thread {index} stopped"))
-            })
+            fatal.or_else(|| finished.then(|| format!("load thread {index} stopped")))
         })
     }
 

@@ -103,8 +103,10 @@ pub(super) struct Gauges {
     pub replayed: AtomicU64,
     /// 0 until answers are final; then 1 + acknowledged posts some session still misses.
     pub census: AtomicU64,
-    /// The first reason a session or publisher of this worker closed.
+    /// Why a session or publisher of this worker is closed now (the first one found).
     pub failure: Mutex<Option<String>>,
+    /// Why the worker itself cannot go on (poll, timer, setup); never cleared.
+    pub fatal: Mutex<Option<String>>,
 }
 
 /// One worker's share of a window.
@@ -204,7 +206,7 @@ pub(super) fn run(setup: WorkerSetup) {
     let mut worker = match Worker::new(setup) {
         Ok(worker) => worker,
         Err((gauges, error)) => {
-            *gauges.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            *gauges.fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
             return;
         }
     };
@@ -451,7 +453,9 @@ impl Worker {
         }
         self.handshakes_active = 0;
         for index in 0..self.publishers.len() {
-            if self.publishers[index].state != PublisherState::Open {
+            // After a restart (IDENTIFY) every publisher's connection is to a dead server,
+            // even one whose EOF was not read yet.
+            if join == Join::Identify || self.publishers[index].state != PublisherState::Open {
                 self.drop_publisher_conn(index);
                 self.publishers[index].reset_connection();
                 self.connect_publisher(index);
@@ -828,18 +832,11 @@ impl Worker {
                     .map(|why| format!("session {}: {why}", s.index))
             })
             .or_else(|| self.publishers.iter().find_map(|p| p.failure.clone()));
-        if let Some(failure) = failure {
-            let mut slot = gauges.failure.lock().unwrap_or_else(|e| e.into_inner());
-            slot.get_or_insert(failure);
-        }
+        *gauges.failure.lock().unwrap_or_else(|e| e.into_inner()) = failure;
     }
 
     fn fail(&self, error: String) {
-        let mut slot = self
-            .gauges
-            .failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut slot = self.gauges.fatal.lock().unwrap_or_else(|e| e.into_inner());
         slot.get_or_insert(error);
     }
 
