@@ -28,11 +28,12 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 
+use super::control::{Command, Gauges, WindowPlan, WindowReport};
 use super::ledger::{AckBook, SessionTally};
 use super::publisher::Publisher;
 use super::schedule::Schedule;
 use super::session::{Join, Session};
-use super::worker::{self, Command, Gauges, WindowPlan, WindowReport, WorkerSetup};
+use super::worker::{self, WorkerSetup};
 use super::{new_histogram, Measured, Plan, Timeouts, Window};
 use crate::placement;
 

@@ -44,6 +44,7 @@
 //! # Ok::<(), String>(())
 //! ```
 
+mod control;
 mod fleet;
 mod frame;
 mod gateway;

@@ -7,9 +7,9 @@
 //! Reads go into one per-thread scratch buffer, 64 KiB at a time; only the tail of an
 //! incomplete frame is kept per session between reads.
 //!
-//! The worker tells the fleet how things stand through [`Gauges`] (atomics it overwrites
-//! every tick: snapshots, not counters the fleet must add up), and answers `CloseWindow`
-//! with a [`WindowReport`] on the reply channel.
+//! The worker tells the fleet how things stand through `Gauges` (`control.rs`: atomics it
+//! overwrites every tick), and answers `CloseWindow` with a `WindowReport` on the reply
+//! channel.
 //!
 //! Bounds: handshakes in flight ≤ `handshakes_in_flight`; each session must be Live within
 //! `handshake_timeout` of its connect or it is closed; every wait inside the loop is a
@@ -17,19 +17,18 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::ledger::{AckBook, SessionTally};
-use super::publisher::{Publisher, PublisherState, PublisherStats, PublisherWindow};
+use super::control::{Command, Gauges, WindowPlan, WindowReport};
+use super::ledger::SessionTally;
+use super::publisher::{Publisher, PublisherState, PublisherWindow};
 use super::rng::XorShift64;
-use super::schedule::Schedule;
 use super::session::{Join, Session, State, Tally};
 use super::sys::{connect_from, TimerFd};
 use crate::placement;
@@ -45,96 +44,6 @@ const VERDICTS_KEPT: usize = 8;
 
 pub(super) const WAKER: Token = Token(usize::MAX);
 const TIMER: Token = Token(usize::MAX - 1);
-
-/// What the fleet asks of a worker.
-#[derive(Debug)]
-pub(super) enum Command {
-    /// Count sessions that saw warm-up round `round`; the worker holding `publisher`
-    /// posts it.
-    Warm { round: u64, publisher: u32 },
-    /// Start a measurement window.
-    OpenWindow(Arc<WindowPlan>),
-    /// Answers from now on do not count; check the ledgers against the book every tick.
-    FinalizeAnswers,
-    /// End the window and send a `WindowReport`.
-    CloseWindow,
-    /// Drop every session's connection abruptly (no close frame), keeping what a resume
-    /// needs.
-    Detach,
-    /// Connect every session again to `addr` and join with `join`; publishers that are
-    /// not connected reconnect too.
-    Rejoin { join: Join, addr: SocketAddr },
-    /// Leave the loop.
-    Stop,
-}
-
-/// A window as the fleet planned it.
-#[derive(Debug)]
-pub(super) struct WindowPlan {
-    pub id: u32,
-    pub schedule: Schedule,
-    pub book: Arc<AckBook>,
-}
-
-/// How a worker stands; overwritten every tick.
-#[derive(Debug, Default)]
-pub(super) struct Gauges {
-    /// Sessions Live.
-    pub live: AtomicUsize,
-    /// Sessions on their way to Live (connect, upgrade, Hello, join).
-    pub joining: AtomicUsize,
-    /// Sessions closed (not detached).
-    pub closed: AtomicUsize,
-    /// Sessions that received the current warm-up round.
-    pub warm_seen: AtomicUsize,
-    /// Warm-up posts answered 200 by this worker's publishers.
-    pub warm_acked: AtomicU64,
-    /// Publishers connected.
-    pub publishers_open: AtomicUsize,
-    /// Publishers lost.
-    pub publishers_closed: AtomicUsize,
-    /// Posts of the window not written yet.
-    pub posts_left: AtomicU64,
-    /// Requests written and not answered.
-    pub in_flight: AtomicU64,
-    /// Posts acknowledged in the window.
-    pub acked: AtomicU64,
-    /// Dispatches replayed by resumes so far.
-    pub replayed: AtomicU64,
-    /// 0 until answers are final; then 1 + acknowledged posts some session still misses.
-    pub census: AtomicU64,
-    /// Why a session or publisher of this worker is closed now (the first one found).
-    pub failure: Mutex<Option<String>>,
-    /// Why the worker itself cannot go on (poll, timer, setup); never cleared.
-    pub fatal: Mutex<Option<String>>,
-}
-
-/// One worker's share of a window.
-#[derive(Debug)]
-pub(super) struct WindowReport {
-    /// Failed sessions' verdicts, at most `VERDICTS_KEPT`.
-    pub verdicts: Vec<String>,
-    /// Sessions whose verdict failed.
-    pub sessions_failed: usize,
-    /// The passing sessions' tallies, added up.
-    pub tally: SessionTally,
-    /// Each publisher's counts.
-    pub publishers: Vec<PublisherStats>,
-    /// Publishers whose connection was lost.
-    pub publisher_failures: Vec<String>,
-    /// publish→deliver latencies.
-    pub delivery_ns: Histogram<u64>,
-    /// The last delivery, nanoseconds after the epoch.
-    pub last_delivery_ns: u64,
-    /// Bytes read from sessions' sockets.
-    pub bytes: u64,
-    /// Messages received by sessions.
-    pub frames: u64,
-    /// This thread's CPU seconds over the window.
-    pub cpu_s: f64,
-    /// Size of one MESSAGE_CREATE (the warm-up's), inflated.
-    pub event_bytes: usize,
-}
 
 /// Everything a worker is started with.
 pub(super) struct WorkerSetup {
