@@ -138,7 +138,8 @@ pub fn run_with(options: &Options) -> Report {
         for placement in &placements {
             for &server in servers {
                 let sweep = run_sweep(server, placement, options, &progress);
-                log_sweep(run, &sweep, placement);
+                // The log lines go between the progress bar's redraws, not through them.
+                progress.suspend(|| log_sweep(run, &sweep, placement));
                 sweeps.push(sweep);
             }
         }
