@@ -38,7 +38,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// How often heartbeats, timeouts and gauges are looked at.
 const TICK_NS: u64 = 10_000_000;
 /// How many readiness events are handled between two looks at the publishers' clocks.
-const POSTS_CHECK_EVERY: usize = 32;
+const POSTS_CHECK_EVERY: usize = 4;
 /// Session verdicts kept per window report (the rest are counted).
 const VERDICTS_KEPT: usize = 8;
 
