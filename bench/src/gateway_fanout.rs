@@ -43,8 +43,8 @@ use crate::placement;
 use crate::servers::{FluxDataDir, ServerKind, ServerProcess};
 use crate::{Report, Size};
 
-/// A load thread busier than this (fraction of its core over the window) may have held the
-/// server back; the table flags the row.
+/// A load thread that had work for more than this fraction of the window (on its CPU, or
+/// runnable and waiting for it) may have held the server back; the table flags the row.
 const LOAD_BOUND: f64 = 0.85;
 
 /// What the suite runs; `for_size` gives the defaults, the CLI may override each field.
@@ -378,7 +378,8 @@ fn log_sweep(run: usize, sweep: &Sweep, placement: &Placement) {
             Ok(m) => eprintln!(
                 "{label}: {rate:.0} posts/s: {:.0} deliveries/s scheduled, {:.0}/s sustained (drain {:.3} s), \
                  POST p50 {} p99 {}, deliver p50 {} p99 {} max {}, late {} (window full {}), \
-                 server {:.2} CPU s ({:.2} s per M deliveries), load {:.2} CPU s (busiest thread {:.0}%)",
+                 server {:.2} CPU s ({:.2} s per M deliveries, waited {:.2} s for a CPU), load {:.2} CPU s \
+                 (busiest thread {:.0}% on CPU, {:.0}% with run-queue wait), posts unanswered {}",
                 m.deliveries_per_s,
                 m.delivered_per_s,
                 m.drain.as_secs_f64(),
@@ -391,8 +392,11 @@ fn log_sweep(run: usize, sweep: &Sweep, placement: &Placement) {
                 m.window_full_sends,
                 m.server_cpu_s.unwrap_or(f64::NAN),
                 server_cpu_per_million(m),
+                m.server_waiting_s.unwrap_or(f64::NAN),
                 m.load_cpu_s,
                 m.load_thread_busy_max * 100.0,
+                m.load_thread_demand_max * 100.0,
+                m.posts_unanswered,
             ),
             Err(error) => eprintln!("{label}: {rate:.0} posts/s FAILED: {error}"),
         }
@@ -421,8 +425,11 @@ struct Medians {
     drain_s: f64,
     server_cpu_per_m: f64,
     server_busy: f64,
+    server_waiting: f64,
+    unanswered: f64,
     load_cpu_s: f64,
     load_busiest: f64,
+    load_demand: f64,
     event_bytes: usize,
 }
 
@@ -463,6 +470,11 @@ fn medians(sweeps: &[Sweep], server: Server, cores: usize, rate: f64) -> Medians
         }),
         load_cpu_s: of(|m| m.load_cpu_s),
         load_busiest: of(|m| m.load_thread_busy_max),
+        load_demand: of(|m| m.load_thread_demand_max),
+        server_waiting: of(|m| {
+            m.server_waiting_s.unwrap_or(f64::NAN) / m.cpu_span.as_secs_f64().max(1e-9)
+        }),
+        unanswered: of(|m| m.posts_unanswered as f64),
         event_bytes: ok.first().map_or(0, |m| m.event_bytes),
     }
 }
@@ -508,7 +520,8 @@ fn render(
     table.push_str(
         "| server | cores | CPUs | posts/s offered | acked/s | deliveries/s | sustained/s | POST→200 p50 | p99 | max \
          | publish→deliver p50 | p99 | max | late sends | drain | server CPU s per M deliveries \
-         | server cores busy | load CPU s | busiest load thread | MESSAGE_CREATE bytes | runs ok |\n",
+         | server cores busy (+ waiting for a CPU) | load CPU s | busiest load thread (+ waiting) \
+         | MESSAGE_CREATE bytes | runs ok |\n",
     );
     table.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for placement in placements {
@@ -531,7 +544,7 @@ fn render(
                 let m = medians(sweeps, server, n, rate);
                 let _ = writeln!(
                     table,
-                    "| {} | {n} | {cpus} | {rate:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.3} | {:.2} | {:.2} | {:.0}% | {} | {}/{} |",
+                    "| {} | {n} | {cpus} | {rate:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.3} | {:.2} (+{:.2}) | {:.2} | {:.0}% (+{:.0}%) | {} | {}/{} |",
                     server.name(),
                     m.acked_per_s,
                     m.deliveries_per_s,
@@ -546,18 +559,30 @@ fn render(
                     seconds(m.drain_s),
                     m.server_cpu_per_m,
                     m.server_busy,
+                    m.server_waiting,
                     m.load_cpu_s,
                     m.load_busiest * 100.0,
+                    (m.load_demand - m.load_busiest).max(0.0) * 100.0,
                     m.event_bytes,
                     m.runs_ok,
                     m.runs,
                 );
-                if m.load_busiest > LOAD_BOUND {
+                if m.load_demand > LOAD_BOUND {
                     let _ = writeln!(
                         table,
-                        "|  | {n} | {cpus} | {rate:.0} | load-bound: the busiest load thread was {:.0}% busy, so \
-                         this row measures the load generator as much as the server; give it more CPUs |",
+                        "|  | {n} | {cpus} | {rate:.0} | load-bound: the busiest load thread had work {:.0}% of \
+                         the time ({:.0}% on its CPU), so this row measures the load generator as much as \
+                         the server; give it more (or quieter) CPUs |",
+                        m.load_demand * 100.0,
                         m.load_busiest * 100.0
+                    );
+                }
+                if m.unanswered > 0.0 {
+                    let _ = writeln!(
+                        table,
+                        "|  | {n} | {cpus} | {rate:.0} | {:.0} post(s) still unanswered when answers were \
+                         final (acked/s counts only answered ones) |",
+                        m.unanswered
                     );
                 }
                 for failure in &m.failures {

@@ -13,7 +13,9 @@
 //! then pin themselves inside that set (`engine::reactor::sys::allowed_cpus`).
 //!
 //! CPU time comes from `/proc/<pid>/stat` (utime + stime, in clock ticks, usually 10 ms:
-//! good to 0.2 % over a 5 s window) and memory from `/proc/<pid>/status`.
+//! good to 0.2 % over a 5 s window) and memory from `/proc/<pid>/status`. Run-queue wait
+//! (time a thread was ready but another task had its CPU) comes from `schedstat`: on a
+//! shared machine it tells a starved process from an idle one.
 
 use std::io;
 use std::mem::{size_of, MaybeUninit};
@@ -173,6 +175,40 @@ pub fn thread_cpu_seconds() -> f64 {
     rusage_seconds(libc::RUSAGE_THREAD)
 }
 
+/// Nanosecond scheduler accounting of one thread, from `schedstat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SchedStat {
+    /// Seconds on a CPU.
+    pub on_cpu_s: f64,
+    /// Seconds runnable but waiting for a CPU (another task had it).
+    pub waiting_s: f64,
+}
+
+/// The calling thread's scheduler accounting (`/proc/thread-self/schedstat`).
+pub fn thread_schedstat() -> io::Result<SchedStat> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    parse_schedstat(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected schedstat"))
+}
+
+/// Seconds the threads of process `pid` spent runnable but waiting for a CPU, all threads
+/// together (threads that already exited are not counted).
+pub fn process_waiting_seconds(pid: u32) -> io::Result<f64> {
+    let mut total = 0.0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = task?.path().join("schedstat");
+        // A thread may exit between the listing and the read.
+        if let Some(stat) = std::fs::read_to_string(path)
+            .ok()
+            .as_deref()
+            .and_then(parse_schedstat)
+        {
+            total += stat.waiting_s;
+        }
+    }
+    Ok(total)
+}
+
 /// Resident memory of a process, from `/proc/<pid>/status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rss {
@@ -208,6 +244,17 @@ fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// `on_cpu_ns waiting_ns timeslices`.
+fn parse_schedstat(text: &str) -> Option<SchedStat> {
+    let mut fields = text.split_whitespace().map(str::parse::<u64>);
+    let on_cpu = fields.next()?.ok()?;
+    let waiting = fields.next()?.ok()?;
+    Some(SchedStat {
+        on_cpu_s: on_cpu as f64 / 1e9,
+        waiting_s: waiting as f64 / 1e9,
+    })
 }
 
 fn parse_status_rss(status: &str) -> Option<Rss> {
@@ -302,6 +349,22 @@ mod tests {
             })
         );
         assert_eq!(parse_status_rss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn schedstat_gives_cpu_and_wait_in_seconds() {
+        assert_eq!(
+            parse_schedstat("2000000000 500000000 7\n"),
+            Some(SchedStat {
+                on_cpu_s: 2.0,
+                waiting_s: 0.5
+            })
+        );
+        assert_eq!(parse_schedstat("x"), None);
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_millis(5) {}
+        assert!(thread_schedstat().unwrap().on_cpu_s > 0.0);
+        assert!(process_waiting_seconds(std::process::id()).unwrap() >= 0.0);
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub(super) struct WindowReport {
     pub frames: u64,
     /// This thread's CPU seconds over the window.
     pub cpu_s: f64,
+    /// Seconds this thread was runnable but another task had its CPU.
+    pub waiting_s: f64,
     /// Size of one MESSAGE_CREATE (the warm-up's), inflated.
     pub event_bytes: usize,
 }

@@ -77,6 +77,7 @@ pub struct Posted {
     started: Instant,
     own_cpu_start: f64,
     server_cpu_start: Option<f64>,
+    server_waiting_start: Option<f64>,
 }
 
 impl Posted {
@@ -256,6 +257,7 @@ impl Fleet {
         let started = Instant::now();
         let own_cpu_start = placement::own_cpu_seconds();
         let server_cpu_start = self.server_cpu();
+        let server_waiting_start = self.server_waiting();
         let answered = self.wait_until(
             window.duration + self.timeouts.answers,
             "every post to be sent and answered",
@@ -276,6 +278,7 @@ impl Fleet {
             started,
             own_cpu_start,
             server_cpu_start,
+            server_waiting_start,
         };
         match answered {
             Ok(()) => Ok(posted),
@@ -304,6 +307,10 @@ impl Fleet {
         let load_cpu_s = placement::own_cpu_seconds() - posted.own_cpu_start;
         let server_cpu_s = match (posted.server_cpu_start, self.server_cpu()) {
             (Some(start), Some(end)) => Some(end - start),
+            _ => None,
+        };
+        let server_waiting_s = match (posted.server_waiting_start, self.server_waiting()) {
+            (Some(start), Some(end)) => Some((end - start).max(0.0)),
             _ => None,
         };
         self.finish_progress();
@@ -339,7 +346,9 @@ impl Fleet {
             cpu_span,
             load_cpu_s,
             load_thread_busy_max: merged.cpu_s_max / cpu_span.as_secs_f64().max(1e-9),
+            load_thread_demand_max: merged.demand_s_max / cpu_span.as_secs_f64().max(1e-9),
             server_cpu_s,
+            server_waiting_s,
             checksum: merged.tally.checksum,
         })
     }
@@ -531,6 +540,11 @@ impl Fleet {
             .and_then(|pid| placement::process_cpu_seconds(pid).ok())
     }
 
+    fn server_waiting(&self) -> Option<f64> {
+        self.server_pid
+            .and_then(|pid| placement::process_waiting_seconds(pid).ok())
+    }
+
     fn set_progress(&self, message: &str, length: u64) {
         if let Some(bar) = &self.progress {
             bar.reset();
@@ -604,6 +618,7 @@ struct Merged {
     frames: u64,
     event_bytes: usize,
     cpu_s_max: f64,
+    demand_s_max: f64,
 }
 
 fn merge(reports: &[WindowReport]) -> Merged {
@@ -623,6 +638,7 @@ fn merge(reports: &[WindowReport]) -> Merged {
         frames: 0,
         event_bytes: 0,
         cpu_s_max: 0.0,
+        demand_s_max: 0.0,
     };
     for report in reports {
         merged.verdicts.extend(report.verdicts.iter().cloned());
@@ -640,6 +656,7 @@ fn merge(reports: &[WindowReport]) -> Merged {
         merged.frames += report.frames;
         merged.event_bytes = merged.event_bytes.max(report.event_bytes);
         merged.cpu_s_max = merged.cpu_s_max.max(report.cpu_s);
+        merged.demand_s_max = merged.demand_s_max.max(report.cpu_s + report.waiting_s);
         for stats in &report.publishers {
             merged.refusals += stats.refused;
             if merged.first_refusal.is_none() {

@@ -225,8 +225,15 @@ pub struct Measured {
     pub load_cpu_s: f64,
     /// The busiest load thread's CPU seconds ÷ `cpu_span` (1.0: that core was full).
     pub load_thread_busy_max: f64,
+    /// The busiest load thread's (CPU + run-queue wait) ÷ `cpu_span`: near 1.0 the thread
+    /// always had work, even where another task held its CPU, so the load generator, not
+    /// the server, may have set the pace.
+    pub load_thread_demand_max: f64,
     /// The server's CPU seconds over `cpu_span`, if its pid was given.
     pub server_cpu_s: Option<f64>,
+    /// Seconds the server's threads waited for a CPU over `cpu_span` (a noisy neighbour on
+    /// its CPUs shows up here), if its pid was given.
+    pub server_waiting_s: Option<f64>,
     /// Sum over sessions and received posts of `seq + 1`: proof the work was done.
     pub checksum: u64,
 }

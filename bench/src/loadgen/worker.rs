@@ -97,6 +97,7 @@ struct Worker {
     window: Option<Arc<WindowPlan>>,
     answers_final: bool,
     window_cpu_start: f64,
+    window_waiting_start: f64,
     next_tick_ns: u64,
     stopping: bool,
 }
@@ -174,6 +175,7 @@ impl Worker {
             window: None,
             answers_final: false,
             window_cpu_start: 0.0,
+            window_waiting_start: 0.0,
             next_tick_ns: 0,
             stopping: false,
         })
@@ -288,11 +290,13 @@ impl Worker {
         self.bytes = 0;
         self.answers_final = false;
         self.window_cpu_start = placement::thread_cpu_seconds();
+        self.window_waiting_start = waiting_seconds();
         self.window = Some(plan);
     }
 
     fn close_window(&mut self) {
         let cpu_s = placement::thread_cpu_seconds() - self.window_cpu_start;
+        let waiting_s = waiting_seconds() - self.window_waiting_start;
         let Some(plan) = self.window.take() else {
             return;
         };
@@ -311,6 +315,7 @@ impl Worker {
             bytes: self.bytes,
             frames: self.tally.frames,
             cpu_s,
+            waiting_s,
             event_bytes: self.tally.event_bytes,
         };
         for session in &self.sessions {
@@ -800,6 +805,12 @@ fn flush(stream: &mut TcpStream, outbox: &mut Vec<u8>) -> io::Result<()> {
     };
     outbox.drain(..written);
     result
+}
+
+/// This thread's run-queue wait so far; 0 where the kernel keeps no schedstat (the busy
+/// figure alone is then all the report has).
+fn waiting_seconds() -> f64 {
+    placement::thread_schedstat().map_or(0.0, |stat| stat.waiting_s)
 }
 
 fn seed(index: usize) -> u64 {
