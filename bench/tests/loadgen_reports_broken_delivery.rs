@@ -23,6 +23,8 @@ enum Fault {
     Duplicate,
     /// The first session's `s` jumps by 2.
     SkipSeq,
+    /// From the third post on, deliveries go out but no POST is answered.
+    Unanswered,
 }
 
 struct Gateway {
@@ -72,7 +74,10 @@ fn serve(mut stream: TcpStream, gateway: &Mutex<Gateway>) {
                 let body = String::from_utf8(buf[head_len..head_len + length].to_vec()).unwrap();
                 buf.drain(..head_len + length);
                 let content = body.split('"').nth(3).unwrap().to_string();
-                publish(gateway, &content);
+                let answered = publish(gateway, &content);
+                if !answered {
+                    continue;
+                }
                 let answer = format!("{{\"id\":\"1\",\"content\":\"{content}\"}}");
                 let response = format!(
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{answer}",
@@ -136,8 +141,9 @@ fn serve_gateway(mut stream: TcpStream, key: &str, leftover: &[u8], gateway: &Mu
     }
 }
 
-/// MESSAGE_CREATE to every session, with the configured fault on the third post.
-fn publish(gateway: &Mutex<Gateway>, content: &str) {
+/// MESSAGE_CREATE to every session, with the configured fault on the third post; returns
+/// whether the POST gets an answer.
+fn publish(gateway: &Mutex<Gateway>, content: &str) -> bool {
     let mut gateway = gateway.lock().unwrap();
     gateway.posts += 1;
     let faulty = gateway.posts == 3;
@@ -163,9 +169,10 @@ fn publish(gateway: &Mutex<Gateway>, content: &str) {
             let _ = stream.write_all(&frame);
         }
     }
+    !(fault == Fault::Unanswered && gateway.posts >= 3)
 }
 
-fn run_against(fault: Fault) -> Result<bench::loadgen::Measured, String> {
+fn fleet_against(fault: Fault) -> Fleet {
     let addr = fake_server(fault);
     let plan = Plan {
         session_tokens: vec!["any".into()],
@@ -173,18 +180,28 @@ fn run_against(fault: Fault) -> Result<bench::loadgen::Measured, String> {
         channel_id: "1".into(),
         publishers: 2,
         timeouts: Timeouts {
+            answers: Duration::from_secs(1),
             deliveries: Duration::from_secs(1),
             ..Timeouts::default()
         },
         ..Plan::new(addr, 4)
     };
-    let mut fleet = Fleet::connect(&plan, None)?;
-    fleet.warm_up()?;
-    let window = Window {
-        rate_per_s: 50.0,
-        duration: Duration::from_millis(200),
-    };
-    let measured = fleet.publish(window);
+    let mut fleet = Fleet::connect(&plan, None).expect("the fake lets every session in");
+    fleet
+        .warm_up()
+        .expect("the warm-up is the fake's first post: never faulty");
+    fleet
+}
+
+/// Ten posts at 50 per second.
+const WINDOW: Window = Window {
+    rate_per_s: 50.0,
+    duration: Duration::from_millis(200),
+};
+
+fn run_against(fault: Fault) -> Result<bench::loadgen::Measured, String> {
+    let mut fleet = fleet_against(fault);
+    let measured = fleet.publish(WINDOW);
     fleet.close();
     measured
 }
@@ -222,4 +239,26 @@ fn a_duplicate_delivery_is_named() {
 fn a_sequence_gap_is_named() {
     let error = run_against(Fault::SkipSeq).unwrap_err();
     names_one_session(&error, "1 sequence break(s), first expected s=4 got s=5");
+}
+
+#[test]
+fn unanswered_posts_may_be_delivered_but_spoil_the_next_window() {
+    let mut fleet = fleet_against(Fault::Unanswered);
+    let measured = fleet.publish(WINDOW).expect("unanswered posts are allowed");
+    assert_eq!(
+        measured.posts_acked, 1,
+        "only the first measured post was answered"
+    );
+    assert_eq!(measured.posts_unanswered, 9);
+    assert_eq!(
+        measured.deliveries, 4,
+        "the one acked post, to each session"
+    );
+    assert_eq!(measured.deliveries_unanswered, 9 * 4);
+    let error = fleet.publish(WINDOW).unwrap_err();
+    assert_eq!(
+        error,
+        "no further window on this fleet: window 0 left 9 post(s) unanswered after 1s"
+    );
+    fleet.close();
 }

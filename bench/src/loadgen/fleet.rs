@@ -58,6 +58,10 @@ pub struct Fleet {
     timeouts: Timeouts,
     next_window: u32,
     warm_round: u64,
+    /// Why no further window can be measured on these connections: an earlier window
+    /// failed, or left posts unanswered whose answers and deliveries could still arrive
+    /// during the next one and be mistaken for its own.
+    spoiled: Option<String>,
     progress: Option<ProgressBar>,
 }
 
@@ -178,6 +182,7 @@ impl Fleet {
             server_pid: plan.server_pid,
             timeouts: plan.timeouts,
             next_window: 0,
+            spoiled: None,
             warm_round: 0,
             progress: progress.cloned(),
         };
@@ -232,6 +237,9 @@ impl Fleet {
                 "a window needs a positive rate and duration: {window:?}"
             ));
         }
+        if let Some(why) = &self.spoiled {
+            return Err(format!("no further window on this fleet: {why}"));
+        }
         let id = self.next_window;
         self.next_window += 1;
         let start_ns = self.now_ns() + WINDOW_LEAD.as_nanos() as u64;
@@ -282,10 +290,13 @@ impl Fleet {
         };
         match answered {
             Ok(()) => Ok(posted),
-            // A timeout leaves posts unanswered, which the verdict allows; a lost
-            // connection is a failure, reported with the window's verdicts.
-            Err(error) if error.starts_with("timed out") => Ok(posted),
-            Err(error) => Err(self.close_window_with_error(error)),
+            Err(error) if !error.starts_with("timed out") => {
+                self.spoiled = Some(format!("window {id} failed"));
+                Err(self.close_window_with_error(error))
+            }
+            // A timeout leaves posts unanswered, which the verdict allows (a lost
+            // connection, above, is a failure reported with the window's verdicts).
+            Err(_) => Ok(posted),
         }
     }
 
@@ -317,7 +328,15 @@ impl Fleet {
         let reports = self.close_window()?;
         let merged = merge(&reports);
         if let Some(error) = merged.failure(&posted, delivered.err()) {
+            self.spoiled = Some(format!("window {} failed", posted.id));
             return Err(error);
+        }
+        let unanswered = posted.book.unanswered_count();
+        if unanswered > 0 {
+            self.spoiled = Some(format!(
+                "window {} left {unanswered} post(s) unanswered after {:?}",
+                posted.id, self.timeouts.answers
+            ));
         }
         let window_s = posted.schedule.total_posts as f64 / posted.schedule.rate_per_s;
         let window_end_ns = posted.schedule.end_ns();

@@ -89,7 +89,11 @@ impl PublisherStats {
 
 #[derive(Debug, Clone, Copy)]
 enum Request {
-    Post { seq: u64, scheduled_ns: u64 },
+    Post {
+        window: u32,
+        seq: u64,
+        scheduled_ns: u64,
+    },
     Warm,
 }
 
@@ -110,6 +114,8 @@ pub struct Publisher {
     pub stats: PublisherStats,
     /// Warm-up rounds answered 200.
     pub warm_acked: u64,
+    /// Answers that arrived after their window had closed.
+    pub answers_after_window: u64,
     request_head: String,
     in_flight_max: usize,
     in_flight: VecDeque<Request>,
@@ -138,6 +144,7 @@ impl Publisher {
             window: None,
             stats: PublisherStats::new(),
             warm_acked: 0,
+            answers_after_window: 0,
             request_head: format!(
                 "POST /api/v10/channels/{channel_id}/messages HTTP/1.1\r\nHost: {host}\r\n\
                  Authorization: Bot {token}\r\nContent-Type: application/json\r\nContent-Length: "
@@ -226,6 +233,7 @@ impl Publisher {
             };
             self.queue_request(marker);
             self.in_flight.push_back(Request::Post {
+                window: id,
                 seq,
                 scheduled_ns: due_ns,
             });
@@ -267,12 +275,22 @@ impl Publisher {
                     }
                     self.warm_acked += 1;
                 }
-                Request::Post { seq, scheduled_ns } => {
-                    let Some(window) = &self.window else {
-                        return Err(format!(
-                            "publisher {}: an answer after its window closed",
-                            self.index
-                        ));
+                Request::Post {
+                    window: request_window,
+                    seq,
+                    scheduled_ns,
+                } => {
+                    let window = match &self.window {
+                        Some(window) if window.id == request_window => window,
+                        // The answer to a post of a window that already closed (it was
+                        // counted unanswered there): it belongs to no open book.
+                        _ => {
+                            self.answers_after_window += 1;
+                            if close {
+                                return Err(self.closed_by_server());
+                            }
+                            continue;
+                        }
                     };
                     if self.answers_final {
                         self.stats.late_answers += 1;
@@ -300,13 +318,17 @@ impl Publisher {
                 }
             }
             if close {
-                return Err(format!(
-                    "publisher {}: the server closed the connection (Connection: close)",
-                    self.index
-                ));
+                return Err(self.closed_by_server());
             }
         }
         Ok(())
+    }
+
+    fn closed_by_server(&self) -> String {
+        format!(
+            "publisher {}: the server closed the connection (Connection: close)",
+            self.index
+        )
     }
 
     /// Forgets the old connection (its unanswered requests too) before a reconnect.
@@ -452,6 +474,32 @@ mod tests {
         publisher.post_warm(3);
         assert!(String::from_utf8_lossy(&publisher.outbox).contains("fx:warm:3"));
         (publisher, ())
+    }
+
+    #[test]
+    fn answers_to_a_closed_window_count_in_no_book() {
+        let (mut publisher, old_book) = publisher(8);
+        publisher.poll_send(1_000_000);
+        publisher.finalize_answers();
+        publisher.close_window();
+        // The next window opens while seq 0 of window 4 is still on the wire.
+        let schedule = Schedule::new(2, 1000.0, 0, Duration::from_millis(10));
+        let book = Arc::new(AckBook::new(5, &schedule));
+        publisher.open_window(PublisherWindow {
+            id: 5,
+            schedule,
+            book: Arc::clone(&book),
+        });
+        publisher.poll_send(1_000_000);
+        publisher.handle_input(&answer(200, 0), 2_000_000).unwrap();
+        assert_eq!(publisher.answers_after_window, 1);
+        assert_eq!(old_book.acked_count() + book.acked_count(), 0);
+        assert_eq!(publisher.stats.refused, 0, "not taken for window 5's seq 0");
+        assert_eq!(
+            publisher.in_flight(),
+            1,
+            "window 5's seq 0 still waits for its answer"
+        );
     }
 
     #[test]
