@@ -77,6 +77,9 @@ pub(super) struct Gauges {
     pub failure: Mutex<Option<String>>,
     /// Why the worker itself cannot go on (poll, timer, setup); never cleared.
     pub fatal: Mutex<Option<String>>,
+    /// Commands handled so far, stored after the gauges that reflect them: gauges read
+    /// after this reaches the fleet's count describe the state after its last command.
+    pub commands_done: AtomicU64,
 }
 
 /// One worker's share of a window.
@@ -104,6 +107,9 @@ pub(super) struct WindowReport {
     pub cpu_s: f64,
     /// Seconds this thread was runnable but another task had its CPU.
     pub waiting_s: f64,
+    /// Seconds from this worker's `OpenWindow` to its `CloseWindow`: the span of `cpu_s`
+    /// and `waiting_s`.
+    pub wall_s: f64,
     /// Size of one MESSAGE_CREATE (the warm-up's), inflated.
     pub event_bytes: usize,
 }

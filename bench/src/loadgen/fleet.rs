@@ -62,6 +62,8 @@ pub struct Fleet {
     /// failed, or left posts unanswered whose answers and deliveries could still arrive
     /// during the next one and be mistaken for its own.
     spoiled: Option<String>,
+    /// Commands broadcast so far (see `Gauges::commands_done`).
+    commands_sent: u64,
     progress: Option<ProgressBar>,
 }
 
@@ -183,6 +185,7 @@ impl Fleet {
             timeouts: plan.timeouts,
             next_window: 0,
             spoiled: None,
+            commands_sent: 0,
             warm_round: 0,
             progress: progress.cloned(),
         };
@@ -364,8 +367,8 @@ impl Fleet {
             event_bytes: merged.event_bytes,
             cpu_span,
             load_cpu_s,
-            load_thread_busy_max: merged.cpu_s_max / cpu_span.as_secs_f64().max(1e-9),
-            load_thread_demand_max: merged.demand_s_max / cpu_span.as_secs_f64().max(1e-9),
+            load_thread_busy_max: merged.busy_max,
+            load_thread_demand_max: merged.demand_max,
             server_cpu_s,
             server_waiting_s,
             checksum: merged.tally.checksum,
@@ -448,7 +451,13 @@ impl Fleet {
             if let Some(error) = self.worker_error() {
                 return Err(error);
             }
-            if done(self)? {
+            // Gauges from before a worker handled the last command describe the old state
+            // (sessions closed by a server that was just replaced, say).
+            let current = self
+                .workers
+                .iter()
+                .all(|w| w.gauges.commands_done.load(Ordering::Acquire) >= self.commands_sent);
+            if current && done(self)? {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -538,7 +547,8 @@ impl Fleet {
         }
     }
 
-    fn broadcast(&self, command: impl Fn() -> Command) {
+    fn broadcast(&mut self, command: impl Fn() -> Command) {
+        self.commands_sent += 1;
         for worker in &self.workers {
             // A worker that is gone shows up in `worker_error` at the next wait.
             let _ = worker.commands.send(command());
@@ -636,8 +646,8 @@ struct Merged {
     bytes: u64,
     frames: u64,
     event_bytes: usize,
-    cpu_s_max: f64,
-    demand_s_max: f64,
+    busy_max: f64,
+    demand_max: f64,
 }
 
 fn merge(reports: &[WindowReport]) -> Merged {
@@ -656,8 +666,8 @@ fn merge(reports: &[WindowReport]) -> Merged {
         bytes: 0,
         frames: 0,
         event_bytes: 0,
-        cpu_s_max: 0.0,
-        demand_s_max: 0.0,
+        busy_max: 0.0,
+        demand_max: 0.0,
     };
     for report in reports {
         merged.verdicts.extend(report.verdicts.iter().cloned());
@@ -674,8 +684,11 @@ fn merge(reports: &[WindowReport]) -> Merged {
         merged.bytes += report.bytes;
         merged.frames += report.frames;
         merged.event_bytes = merged.event_bytes.max(report.event_bytes);
-        merged.cpu_s_max = merged.cpu_s_max.max(report.cpu_s);
-        merged.demand_s_max = merged.demand_s_max.max(report.cpu_s + report.waiting_s);
+        let wall_s = report.wall_s.max(1e-9);
+        merged.busy_max = merged.busy_max.max(report.cpu_s / wall_s);
+        merged.demand_max = merged
+            .demand_max
+            .max(((report.cpu_s + report.waiting_s) / wall_s).min(1.0));
         for stats in &report.publishers {
             merged.refusals += stats.refused;
             if merged.first_refusal.is_none() {

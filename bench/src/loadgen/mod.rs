@@ -223,11 +223,11 @@ pub struct Measured {
     pub cpu_span: Duration,
     /// The load generator's CPU seconds over `cpu_span` (its whole process).
     pub load_cpu_s: f64,
-    /// The busiest load thread's CPU seconds ÷ `cpu_span` (1.0: that core was full).
+    /// The busiest load thread's CPU seconds ÷ its window (1.0: that core was full).
     pub load_thread_busy_max: f64,
-    /// The busiest load thread's (CPU + run-queue wait) ÷ `cpu_span`: near 1.0 the thread
-    /// always had work, even where another task held its CPU, so the load generator, not
-    /// the server, may have set the pace.
+    /// The busiest load thread's (CPU + run-queue wait) ÷ its window, at most 1.0: near
+    /// 1.0 the thread always had work, even where another task held its CPU, so the load
+    /// generator, not the server, may have set the pace.
     pub load_thread_demand_max: f64,
     /// The server's CPU seconds over `cpu_span`, if its pid was given.
     pub server_cpu_s: Option<f64>,

@@ -37,8 +37,15 @@ use crate::placement;
 const READ_CHUNK: usize = 64 * 1024;
 /// How often heartbeats, timeouts and gauges are looked at.
 const TICK_NS: u64 = 10_000_000;
-/// How many readiness events are handled between two looks at the publishers' clocks.
-const POSTS_CHECK_EVERY: usize = 4;
+/// How many readiness events are handled between two looks at the clock (due posts, the
+/// tick).
+const CLOCK_CHECK_EVERY: usize = 4;
+/// Bytes one session may read per turn of the loop; a session with more waiting goes to
+/// the back of the backlog, so one flooded socket cannot hold up the others, the posts or
+/// the gauges.
+const READ_BUDGET_BYTES: usize = 4 * READ_CHUNK;
+/// Readiness events taken per poll.
+const EVENTS_PER_POLL: usize = 256;
 /// Session verdicts kept per window report (the rest are counted).
 const VERDICTS_KEPT: usize = 8;
 
@@ -68,6 +75,8 @@ pub(super) struct WorkerSetup {
 struct Conn {
     stream: Option<TcpStream>,
     carry: Vec<u8>,
+    /// Queued in `Worker::backlog`: it stopped reading at its budget, not at EAGAIN.
+    backlogged: bool,
 }
 
 struct Worker {
@@ -90,6 +99,9 @@ struct Worker {
     handshake_timeout_ns: u64,
     handshakes_active: usize,
     to_connect: std::collections::VecDeque<usize>,
+    /// Sessions with bytes left to read after their budget (edge-triggered: no new event
+    /// will come for those bytes).
+    backlog: std::collections::VecDeque<usize>,
     scratch: Vec<u8>,
     tally: Tally,
     bytes: u64,
@@ -98,6 +110,7 @@ struct Worker {
     answers_final: bool,
     window_cpu_start: f64,
     window_waiting_start: f64,
+    window_opened: Instant,
     next_tick_ns: u64,
     stopping: bool,
 }
@@ -155,6 +168,7 @@ impl Worker {
             replies: setup.replies,
             gauges: setup.gauges,
             to_connect: (0..sessions).collect(),
+            backlog: std::collections::VecDeque::new(),
             sessions: setup.sessions,
             session_conns: (0..sessions).map(|_| Conn::default()).collect(),
             publishers: setup.publishers,
@@ -176,6 +190,7 @@ impl Worker {
             answers_final: false,
             window_cpu_start: 0.0,
             window_waiting_start: 0.0,
+            window_opened: setup.epoch,
             next_tick_ns: 0,
             stopping: false,
         })
@@ -186,7 +201,7 @@ impl Worker {
     }
 
     fn run(&mut self) {
-        let mut events = Events::with_capacity(1024);
+        let mut events = Events::with_capacity(EVENTS_PER_POLL);
         for index in 0..self.publishers.len() {
             self.connect_publisher(index);
         }
@@ -202,7 +217,11 @@ impl Worker {
                 self.tick(now);
                 self.next_tick_ns = now + TICK_NS;
             }
-            let timeout = self.arm_timer(now);
+            let mut timeout = self.arm_timer(now);
+            if !self.backlog.is_empty() {
+                // Bytes are waiting already: look for new events without sleeping.
+                timeout = Duration::ZERO;
+            }
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -215,11 +234,8 @@ impl Worker {
                 }
             }
             for (handled, event) in events.iter().enumerate() {
-                if handled % POSTS_CHECK_EVERY == POSTS_CHECK_EVERY - 1 {
-                    // A burst of readable sessions can take milliseconds; posts due in the
-                    // meantime leave now rather than after the burst.
-                    let now = self.now_ns();
-                    self.send_due_posts(now);
+                if handled % CLOCK_CHECK_EVERY == CLOCK_CHECK_EVERY - 1 {
+                    self.look_at_the_clock();
                 }
                 match event.token() {
                     WAKER => {}
@@ -230,6 +246,34 @@ impl Worker {
                     Token(index) if index < self.sessions.len() => self.handle_session_event(index),
                     Token(index) => self.handle_publisher_event(index - self.sessions.len()),
                 }
+            }
+            self.serve_backlog();
+        }
+    }
+
+    /// A burst of readable sessions can take milliseconds: posts due in the meantime leave
+    /// now, and the tick (heartbeats, gauges) keeps its pace.
+    fn look_at_the_clock(&mut self) {
+        let now = self.now_ns();
+        self.send_due_posts(now);
+        if now >= self.next_tick_ns {
+            self.tick(now);
+            self.next_tick_ns = now + TICK_NS;
+        }
+    }
+
+    /// One more turn for each session that stopped at its read budget last time.
+    fn serve_backlog(&mut self) {
+        for turn in 0..self.backlog.len() {
+            if turn % CLOCK_CHECK_EVERY == CLOCK_CHECK_EVERY - 1 {
+                self.look_at_the_clock();
+            }
+            let Some(index) = self.backlog.pop_front() else {
+                return;
+            };
+            self.session_conns[index].backlogged = false;
+            if self.sessions[index].is_open() {
+                self.handle_session_event(index);
             }
         }
     }
@@ -267,6 +311,7 @@ impl Worker {
                 Command::Stop => self.stopping = true,
             }
             self.update_gauges();
+            self.gauges.commands_done.fetch_add(1, Ordering::Release);
         }
     }
 
@@ -291,12 +336,14 @@ impl Worker {
         self.answers_final = false;
         self.window_cpu_start = placement::thread_cpu_seconds();
         self.window_waiting_start = waiting_seconds();
+        self.window_opened = Instant::now();
         self.window = Some(plan);
     }
 
     fn close_window(&mut self) {
         let cpu_s = placement::thread_cpu_seconds() - self.window_cpu_start;
         let waiting_s = waiting_seconds() - self.window_waiting_start;
+        let wall_s = self.window_opened.elapsed().as_secs_f64();
         let Some(plan) = self.window.take() else {
             return;
         };
@@ -316,6 +363,7 @@ impl Worker {
             frames: self.tally.frames,
             cpu_s,
             waiting_s,
+            wall_s,
             event_bytes: self.tally.event_bytes,
         };
         for session in &self.sessions {
@@ -354,12 +402,14 @@ impl Worker {
             }
         }
         self.to_connect.clear();
+        self.backlog.clear();
         self.handshakes_active = 0;
     }
 
     fn rejoin_all(&mut self, join: Join, addr: SocketAddr) {
         self.addr = addr;
         self.to_connect.clear();
+        self.backlog.clear();
         for index in 0..self.sessions.len() {
             self.drop_session_conn(index);
             self.sessions[index].rejoin(join);
@@ -400,7 +450,7 @@ impl Worker {
                     }
                     self.session_conns[index] = Conn {
                         stream: Some(stream),
-                        carry: Vec::new(),
+                        ..Conn::default()
                     };
                     self.sessions[index].handle_connect_started(now + self.handshake_timeout_ns);
                     self.handshakes_active += 1;
@@ -441,6 +491,7 @@ impl Worker {
             tally,
             bytes,
             epoch,
+            backlog,
             ..
         } = self;
         let session = &mut sessions[index];
@@ -454,7 +505,15 @@ impl Worker {
         }
         scratch[..filled].copy_from_slice(&conn.carry);
         conn.carry.clear();
+        let mut taken = 0;
         loop {
+            if taken >= READ_BUDGET_BYTES {
+                if !conn.backlogged {
+                    conn.backlogged = true;
+                    backlog.push_back(index);
+                }
+                break;
+            }
             if scratch.len() < filled + READ_CHUNK {
                 scratch.resize(filled + READ_CHUNK, 0);
             }
@@ -466,6 +525,7 @@ impl Worker {
                 }
                 Ok(read) => {
                     *bytes += read as u64;
+                    taken += read;
                     filled += read;
                     let now = epoch.elapsed().as_nanos() as u64;
                     let used = session.handle_input(&scratch[..filled], now, tally);
@@ -535,7 +595,7 @@ impl Worker {
                 Ok(()) => {
                     self.publisher_conns[index] = Conn {
                         stream: Some(stream),
-                        carry: Vec::new(),
+                        ..Conn::default()
                     };
                     self.publishers[index].state = PublisherState::Connecting;
                 }
