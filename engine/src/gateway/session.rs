@@ -41,6 +41,7 @@ use super::error::GatewayError;
 use super::frame;
 use super::heartbeat::Heartbeat;
 use super::intents::Intents;
+use crate::reactor::Payload;
 use super::payload::{
     decode_client_payload, ClientPayload, GatewayShard, Identify, PresenceUpdate,
     RequestGuildMembers, RequestSoundboardSounds, Resume, VoiceStateUpdate,
@@ -205,7 +206,9 @@ pub enum Output {
 /// One WebSocket message to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutFrame {
-    pub bytes: Vec<u8>,
+    /// The frame's payload: for a dispatch, usually this session's prefix spliced onto
+    /// the event's shared bytes (`Payload::to_vec` gives it whole).
+    pub bytes: Payload,
     /// BINARY frame (compressed) or TEXT (plain JSON).
     pub binary: bool,
     /// Write without waiting for batching; never held behind the dispatch window.
@@ -758,12 +761,11 @@ impl Session {
     }
 
     fn send(&mut self, message: Outgoing<'_>, priority: bool) {
-        let mut bytes = Vec::new();
         match self
             .encoder
-            .encode(message, &self.config.compression, &mut bytes)
+            .encode_payload(message, &self.config.compression)
         {
-            Ok(()) => {
+            Ok(bytes) => {
                 self.in_flight_bytes += bytes.len();
                 self.outputs.push_back(Output::Send(OutFrame {
                     bytes,

@@ -32,7 +32,7 @@ use slab::Slab;
 
 use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
-use super::conn::{Conn, Phase, State};
+use super::conn::{Conn, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
 use super::outbox::Outbox;
 use super::outq::{Lane, OutFrame};
 use super::stats::CoreStats;
@@ -330,6 +330,11 @@ impl<A: App> Reactor<A> {
         let conn = &mut self.conns[key];
         if conn.outq.bytes() <= soft {
             conn.over_bound_since = None;
+            if conn.state == State::Open && matches!(conn.phase, Phase::Http { .. }) {
+                // Parsing paused while unread answers were past the bound.
+                self.process_http(key);
+                return;
+            }
         }
         if let State::Draining { .. } = conn.state {
             if conn.outq.is_idle() {
@@ -340,72 +345,127 @@ impl<A: App> Reactor<A> {
 
     // --- HTTP --------------------------------------------------------------------------
 
-    /// Parse and answer requests from the connection's buffer, one at a time, in order.
+    /// Parse requests from the connection's buffer and hand each to the application, up
+    /// to `HTTP_PIPELINE_MAX` unanswered at once; answers leave in request order
+    /// (`flush_answers`). Each request gets its own `ConnId` (a fresh generation on the
+    /// connection's slot), so answers the application finishes out of order still find
+    /// their place. An upgrade waits until every earlier request is answered, and keeps
+    /// the connection's own id, which the WebSocket then goes by.
     fn process_http(&mut self, key: usize) {
         loop {
+            let outbox_bytes_max = self.config.limits.outbox_bytes_max;
             let Self { conns, config, .. } = self;
             let conn = &mut conns[key];
             let Phase::Http {
-                inbuf, awaiting, ..
+                inbuf,
+                answers,
+                close_after,
             } = &mut conn.phase
             else {
                 return;
             };
-            if *awaiting || conn.state != State::Open {
+            if *close_after
+                || conn.state != State::Open
+                || answers.len() >= HTTP_PIPELINE_MAX
+                || conn.outq.bytes() > outbox_bytes_max
+            {
                 return;
             }
-            let request = match http::parse_request(inbuf, &config.limits.http) {
-                Ok(Some((request, used))) => {
-                    inbuf.drain(..used);
-                    request
-                }
+            let (request, used) = match http::parse_request(inbuf, &config.limits.http) {
+                Ok(Some(parsed)) => parsed,
                 Ok(None) => {
                     if conn.peer_eof {
-                        self.close_http(key);
+                        *close_after = true;
+                        self.flush_answers(key);
                     }
                     return;
                 }
                 Err(error) => {
-                    self.write_response(key, &error.to_response(), false);
-                    self.close_http(key);
+                    answers.push_back(PendingAnswer {
+                        request: conn.generation,
+                        response: Some(error.to_response()),
+                        keep_alive: false,
+                    });
+                    *close_after = true;
+                    self.flush_answers(key);
                     return;
                 }
             };
+            let upgrade = upgrade::is_upgrade_request(&request);
+            if upgrade && !answers.is_empty() {
+                return; // Parsed again once the answers before it are out.
+            }
+            inbuf.drain(..used);
             conn.app_knows = true;
+            let generation = if upgrade {
+                conn.generation
+            } else {
+                let generation = self.generation_next;
+                self.generation_next = self.generation_next.wrapping_add(1);
+                generation
+            };
             let id = ConnId {
                 index: key as u32,
-                generation: conn.generation,
+                generation,
             };
             let answer = self.app.handle_http(&mut self.out, id, &request);
             self.apply_commands();
             if !self.is_open(key) {
                 return;
             }
-            match answer {
-                HttpAnswer::Respond(response) => {
-                    let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
-                    self.write_response(key, &response, keep_alive);
-                    if !keep_alive {
-                        self.close_http(key);
-                        return;
-                    }
-                }
-                HttpAnswer::Later => {
-                    if let Phase::Http {
-                        awaiting,
-                        close_after,
-                        ..
-                    } = &mut self.conns[key].phase
-                    {
-                        *awaiting = true;
-                        *close_after = !request.keep_alive();
-                    }
-                    return;
-                }
+            let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
+            let response = match answer {
+                HttpAnswer::Respond(response) => Some(response),
+                HttpAnswer::Later => None,
                 HttpAnswer::Upgrade => {
                     self.upgrade(key, id, &request);
                     return;
                 }
+            };
+            let Phase::Http {
+                answers,
+                close_after,
+                ..
+            } = &mut self.conns[key].phase
+            else {
+                unreachable!("an HTTP connection stays HTTP until it upgrades")
+            };
+            answers.push_back(PendingAnswer {
+                request: generation,
+                response,
+                keep_alive,
+            });
+            *close_after |= !keep_alive;
+            self.flush_answers(key);
+        }
+    }
+
+    /// Write the answers at the front of the order that are ready; close the connection
+    /// once the last one that will be answered is out.
+    fn flush_answers(&mut self, key: usize) {
+        loop {
+            let Phase::Http {
+                answers,
+                close_after,
+                ..
+            } = &mut self.conns[key].phase
+            else {
+                return;
+            };
+            if answers.front().is_some_and(|answer| answer.response.is_some()) {
+                let answer = answers.pop_front().expect("checked: not empty");
+                let response = answer.response.expect("checked: ready");
+                let keep_alive = answer.keep_alive && self.shutdown_deadline.is_none();
+                self.write_response(key, &response, keep_alive);
+                if !keep_alive {
+                    self.close_http(key);
+                    return;
+                }
+            } else {
+                if answers.is_empty() && *close_after {
+                    self.close_http(key);
+                }
+                return;
             }
         }
     }
@@ -445,7 +505,9 @@ impl<A: App> Reactor<A> {
     fn write_response(&mut self, key: usize, response: &Response, keep_alive: bool) {
         let mut bytes = Vec::with_capacity(response.body.len() + 128);
         response.encode_into(&mut bytes, keep_alive);
-        self.conns[key].outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        let outq = &mut self.conns[key].outq;
+        outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        self.stats.outbox_bytes(outq.bytes());
         self.touch(key);
     }
 
@@ -560,28 +622,30 @@ impl<A: App> Reactor<A> {
         }
     }
 
-    fn respond_later(&mut self, conn: ConnId, response: Response) {
-        let Some(key) = self.live(conn) else { return };
-        let Phase::Http {
-            awaiting,
-            close_after,
-            ..
-        } = &mut self.conns[key].phase
-        else {
-            debug_assert!(false, "respond on a WebSocket connection");
+    /// The application's answer to the request `request` (a `ConnId` handed out by
+    /// `process_http`); ignored when the connection is gone.
+    fn respond_later(&mut self, request: ConnId, response: Response) {
+        let key = request.index as usize;
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if !*awaiting {
-            debug_assert!(false, "respond without a pending request");
+        if conn.state != State::Open {
             return;
         }
-        *awaiting = false;
-        let keep_alive = !*close_after && self.shutdown_deadline.is_none();
-        self.write_response(key, &response, keep_alive);
-        if keep_alive {
+        let Phase::Http { answers, .. } = &mut conn.phase else {
+            return; // The slot now holds another connection, which has upgraded.
+        };
+        let Some(answer) = answers
+            .iter_mut()
+            .find(|answer| answer.request == request.generation)
+        else {
+            return; // The slot now holds another connection.
+        };
+        assert!(answer.response.is_none(), "a request answered twice");
+        answer.response = Some(response);
+        self.flush_answers(key);
+        if self.is_open(key) {
             self.process_http(key);
-        } else {
-            self.close_http(key);
         }
     }
 
@@ -875,10 +939,13 @@ impl<A: App> Reactor<A> {
                     let frame = ws::close_frame(Some(1001), "server shutting down", Lane::Bulk);
                     self.start_close(key, Some(frame), CloseCause::Shutdown);
                 }
-                Phase::Http {
-                    awaiting: false, ..
-                } => self.close_http(key),
-                Phase::Http { awaiting: true, .. } => {} // Answered later, then closed.
+                Phase::Http { .. } => {
+                    // Requests already taken are answered, then the connection closes.
+                    if let Phase::Http { close_after, .. } = &mut self.conns[key].phase {
+                        *close_after = true;
+                    }
+                    self.flush_answers(key);
+                }
             }
         }
     }
