@@ -54,13 +54,9 @@ use crate::{Config, IoBackend};
 /// is closed at once, which bounds a connection's memory whatever the application sends.
 pub const OUTBOX_HARD_FACTOR: usize = 4;
 
-/// Bytes per read. A read buffer lives in its op while the read is in flight.
-const READ_BUF_LEN: usize = 16 * 1024;
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget).
 const SERVICED_PER_TURN_MAX: usize = 256;
-/// Read buffers kept for reuse.
-const READ_POOL_MAX: usize = 256;
 
 const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
@@ -99,7 +95,6 @@ pub(crate) struct Reactor<A: App> {
     wake_reading: bool,
     /// The application's wake descriptor and whether a poll of it is in flight.
     app_wake: Option<(std::os::fd::RawFd, bool)>,
-    read_pool: Vec<Vec<u8>>,
     /// Connections to service in step 4, in the order they were touched.
     touched: VecDeque<(usize, u32)>,
     watched: Vec<(usize, u32)>,
@@ -131,7 +126,6 @@ impl<A: App> Reactor<A> {
             mesh_inbox: Vec::new(),
             wake_reading: false,
             app_wake: None,
-            read_pool: Vec::new(),
             touched: VecDeque::new(),
             watched: Vec::new(),
             app_deadline: None,
@@ -223,9 +217,10 @@ impl<A: App> Reactor<A> {
                     self.submit_app_wake();
                 }
             }
-            (token, OpKind::Read { buf, .. }) => {
+            (token, OpKind::Recv { buf, .. }) => {
                 self.handle_read((token >> 1) as usize, buf, result)
             }
+            (_, OpKind::Read { .. }) => unreachable!("connections read with Recv"),
             (token, OpKind::Write { batch, .. }) => {
                 let key = (token >> 1) as usize;
                 let conn = &mut self.conns[key];
@@ -810,14 +805,13 @@ impl<A: App> Reactor<A> {
                 });
             }
             if self.wants_read(key) {
-                let buf = self
-                    .read_pool
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN));
                 self.conns[key].reading = true;
                 self.backend.submit(Op {
                     token: conn_token(key, false),
-                    kind: OpKind::Read { fd, buf },
+                    kind: OpKind::Recv {
+                        fd,
+                        buf: Vec::new(),
+                    },
                 });
             }
         }
@@ -1026,11 +1020,8 @@ impl<A: App> Reactor<A> {
         });
     }
 
-    fn recycle(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() == READ_BUF_LEN && self.read_pool.len() < READ_POOL_MAX {
-            buf.clear();
-            self.read_pool.push(buf);
-        }
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.backend.recycle(buf);
     }
 
     /// The slot of `id` if it is still the same connection and still open.
