@@ -64,9 +64,15 @@ fn pipelined_requests_are_in_the_application_at_once(io: engine::IoBackend) {
           GET /health HTTP/1.1\r\nHost: f\r\n\r\n",
     );
     let slow = client.read_response().unwrap().json();
-    assert_eq!((slow["ms"].as_u64(), slow["answered"].as_u64()), (Some(300), Some(1)));
+    assert_eq!(
+        (slow["ms"].as_u64(), slow["answered"].as_u64()),
+        (Some(300), Some(1))
+    );
     let fast = client.read_response().unwrap().json();
-    assert_eq!((fast["ms"].as_u64(), fast["answered"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (fast["ms"].as_u64(), fast["answered"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(client.read_response().unwrap().json()["ok"], true);
     server.shutdown().unwrap();
 }

@@ -609,6 +609,53 @@ mod tests {
     }
 
     #[test]
+    fn dispatch_payloads_share_the_event_bytes_and_decode_to_the_spliced_frame() {
+        let d = br#"{"id":"9","content":"shared by every session on the core"}"#;
+        let event = Dispatch::new(
+            "MESSAGE_CREATE",
+            d.to_vec(),
+            DispatchScope::User,
+            Intents::empty(),
+        );
+        for compression in [TransportCompression::None, TransportCompression::ZlibStream] {
+            let config = config(ZlibMode::Spliced);
+            let mut encoder = Encoder::new(compression, &config).unwrap();
+            let mut client = ZlibClient::new();
+            // The first message of a zlib stream is a dispatch: its prefix carries the
+            // zlib header. Then large sequence numbers, whose prefix is longest.
+            for seq in [1, 2, u64::MAX - 1, u64::MAX] {
+                let payload = encoder
+                    .encode_payload(Outgoing::Dispatch { seq, event: &event }, &config)
+                    .unwrap();
+                let Payload::Spliced { prefix, shared } = &payload else {
+                    panic!("a dispatch is spliced, got {payload:?}");
+                };
+                assert!(prefix.len() <= crate::reactor::PREFIX_BYTES_MAX);
+                let expected_shared = match compression {
+                    TransportCompression::None => event.tail(),
+                    _ => event.deflated_tail.get().unwrap(),
+                };
+                assert!(Arc::ptr_eq(shared, expected_shared), "no copy of the body");
+                let mut plain = Vec::new();
+                crate::gateway::frame::encode_dispatch(&mut plain, seq, "MESSAGE_CREATE", d);
+                let wire = payload.to_vec();
+                let decoded = match compression {
+                    TransportCompression::None => wire,
+                    _ => client.message(&wire),
+                };
+                assert_eq!(decoded, plain, "{compression:?} seq {seq}");
+            }
+            // A whole message after the dispatches continues the same stream.
+            let hello = encoder
+                .encode_payload(Outgoing::Whole(b"{\"op\":11,\"d\":null}"), &config)
+                .unwrap();
+            if compression == TransportCompression::ZlibStream {
+                assert_eq!(client.message(&hello.to_vec()), b"{\"op\":11,\"d\":null}");
+            }
+        }
+    }
+
+    #[test]
     fn spliced_stream_is_valid_for_a_plain_zlib_reader_too() {
         // Concatenate a whole connection and inflate it with a streaming Read, as a client
         // that ignores message boundaries would.

@@ -49,7 +49,12 @@ pub struct Dispatch {
 impl Dispatch {
     /// A shared event. `intents`: the session needs at least one of these bits (empty: the
     /// event is not gated by intents, like READY or GUILD_CREATE for the GUILDS-less).
-    pub fn new(name: &str, mut d: Vec<u8>, scope: DispatchScope, intents: Intents) -> Arc<Dispatch> {
+    pub fn new(
+        name: &str,
+        mut d: Vec<u8>,
+        scope: DispatchScope,
+        intents: Intents,
+    ) -> Arc<Dispatch> {
         assert!(
             !name.is_empty()
                 && name

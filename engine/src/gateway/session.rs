@@ -41,7 +41,6 @@ use super::error::GatewayError;
 use super::frame;
 use super::heartbeat::Heartbeat;
 use super::intents::Intents;
-use crate::reactor::Payload;
 use super::payload::{
     decode_client_payload, ClientPayload, GatewayShard, Identify, PresenceUpdate,
     RequestGuildMembers, RequestSoundboardSounds, Resume, VoiceStateUpdate,
@@ -52,6 +51,7 @@ use super::ready::{encode_ready, ReadyParts};
 use super::replay::ReplayRing;
 use super::session_id::SessionId;
 use super::time::Micros;
+use crate::reactor::Payload;
 
 /// Settings shared by every session of a server (one `Arc` per core).
 #[derive(Debug, Clone)]
@@ -340,7 +340,7 @@ impl Session {
     /// let config = Arc::new(SessionConfig::default());
     /// let mut session = Session::new(config, "/?v=10&encoding=json", Micros(0));
     /// let Some(Output::Send(hello)) = session.poll() else { panic!() };
-    /// assert_eq!(hello.bytes, br#"{"op":10,"d":{"heartbeat_interval":41250}}"#);
+    /// assert_eq!(hello.bytes.to_vec(), br#"{"op":10,"d":{"heartbeat_interval":41250}}"#);
     /// session.handle(Micros(1), Input::Message(br#"{"op":1,"d":null}"#));
     /// ```
     pub fn new(config: Arc<SessionConfig>, request_target: &str, now: Micros) -> Session {

@@ -460,7 +460,10 @@ impl<A: App> Reactor<A> {
             else {
                 return;
             };
-            if answers.front().is_some_and(|answer| answer.response.is_some()) {
+            if answers
+                .front()
+                .is_some_and(|answer| answer.response.is_some())
+            {
                 let answer = answers.pop_front().expect("checked: not empty");
                 let response = answer.response.expect("checked: ready");
                 let keep_alive = answer.keep_alive && self.shutdown_deadline.is_none();

@@ -106,7 +106,9 @@ impl Prefix {
     #[must_use]
     pub fn push(&mut self, bytes: &[u8]) -> bool {
         let len = usize::from(self.len);
-        let Some(end) = len.checked_add(bytes.len()).filter(|&end| end <= PREFIX_BYTES_MAX)
+        let Some(end) = len
+            .checked_add(bytes.len())
+            .filter(|&end| end <= PREFIX_BYTES_MAX)
         else {
             return false;
         };
