@@ -42,6 +42,7 @@ pub mod admin;
 pub mod app;
 pub mod data_dir_lock;
 pub mod http;
+pub mod id_hash;
 pub mod mesh;
 pub mod reactor;
 mod server;

@@ -88,7 +88,7 @@ impl Client {
             .drain(..)
             .map(|f| {
                 assert!(!f.binary);
-                serde_json::from_slice(&f.bytes).unwrap()
+                serde_json::from_slice(&f.bytes.to_vec()).unwrap()
             })
             .collect()
     }
@@ -171,7 +171,7 @@ fn hello_is_first_and_carries_the_configured_interval() {
         panic!()
     };
     assert_eq!(
-        hello.bytes,
+        hello.bytes.to_vec(),
         br#"{"op":10,"d":{"heartbeat_interval":41250}}"#
     );
 }
@@ -1019,7 +1019,7 @@ fn run_compressed_session(target: &str, decode: &mut dyn FnMut(&[u8]) -> Vec<u8>
         .drain(..)
         .map(|f| {
             assert!(f.binary, "compressed frames are BINARY");
-            serde_json::from_slice(&decode(&f.bytes)).unwrap()
+            serde_json::from_slice(&decode(&f.bytes.to_vec())).unwrap()
         })
         .collect();
     assert_eq!(frames[0]["op"], 10);
@@ -1042,7 +1042,9 @@ fn zlib_stream_session_decodes_with_one_inflater() {
         let decoded: Vec<Value> = c
             .frames
             .drain(..)
-            .map(|f| serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes)).unwrap())
+            .map(|f| {
+                serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes.to_vec())).unwrap()
+            })
             .collect();
         assert_eq!(decoded[1]["t"], "READY", "{mode:?}");
     }

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::io::Write;
+
 use support::{start, HttpClient};
 
 fn keep_alive_serves_sequential_requests(io: engine::IoBackend) {
@@ -47,6 +49,68 @@ fn pipelined_requests_are_answered_in_order(io: engine::IoBackend) {
 both_backends!(
     pipelined_requests_are_answered_in_order,
     pipelined_requests_are_answered_in_order
+);
+
+fn pipelined_requests_are_in_the_application_at_once(io: engine::IoBackend) {
+    let server = start(io);
+    let mut client = HttpClient::new(server.local_addr());
+    // The first request takes longest. Had the server waited for each answer before
+    // reading the next request, the application would finish them in request order;
+    // with all three in the application at once it finishes the 1 ms one first, and the
+    // answers still leave in request order.
+    client.send(
+        b"GET /later/300 HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET /later/1 HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET /health HTTP/1.1\r\nHost: f\r\n\r\n",
+    );
+    let slow = client.read_response().unwrap().json();
+    assert_eq!(
+        (slow["ms"].as_u64(), slow["answered"].as_u64()),
+        (Some(300), Some(1))
+    );
+    let fast = client.read_response().unwrap().json();
+    assert_eq!(
+        (fast["ms"].as_u64(), fast["answered"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(client.read_response().unwrap().json()["ok"], true);
+    server.shutdown().unwrap();
+}
+both_backends!(
+    pipelined_requests_are_in_the_application_at_once,
+    pipelined_requests_are_in_the_application_at_once
+);
+
+fn a_client_that_pipelines_without_reading_holds_bounded_memory(io: engine::IoBackend) {
+    let server = start(io);
+    let mut client = HttpClient::new(server.local_addr());
+    // 60,000 pipelined requests (about 2 MB) whose answers (about 6 MB) the client does
+    // not read while it sends: the server must stop taking requests once a bound of
+    // unread answers waits, not queue them all.
+    const REQUESTS: usize = 60_000;
+    let request = b"GET /health HTTP/1.1\r\nHost: f\r\n\r\n";
+    let mut writer = client.stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let all: Vec<u8> = request.repeat(REQUESTS);
+        writer.write_all(&all).unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let peak = server.stats().outbox_bytes_peak;
+    let bound = engine::Limits::default().outbox_bytes_max;
+    assert!(
+        peak <= bound + 64 * 1024,
+        "unread answers reached {peak} bytes (bound {bound})"
+    );
+    // Nothing is lost: once the client reads, every request is answered, in order.
+    for _ in 0..REQUESTS {
+        assert_eq!(client.read_response().unwrap().json()["ok"], true);
+    }
+    sender.join().unwrap();
+    server.shutdown().unwrap();
+}
+both_backends!(
+    a_client_that_pipelines_without_reading_holds_bounded_memory,
+    a_client_that_pipelines_without_reading_holds_bounded_memory
 );
 
 fn a_request_split_into_single_bytes_is_parsed(io: engine::IoBackend) {

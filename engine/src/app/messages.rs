@@ -1297,17 +1297,19 @@ impl FluxApp {
             }
             Dispatch::new(name, encode(&value), scope, message_intents)
         };
-        // (full, redacted); both the same for a delete.
+        // The full event, and the one for viewers without MESSAGE_CONTENT: built only if
+        // a viewer needs it (most bots have the intent), and then once.
+        let redacted_of = std::cell::OnceCell::new();
         let (full, redacted, message) = match event {
             MessageEvent::Create(message) => (
                 encode_message("MESSAGE_CREATE", message),
-                encode_message("MESSAGE_CREATE", &message.without_content()),
-                Some(message),
+                None,
+                Some(("MESSAGE_CREATE", message)),
             ),
             MessageEvent::Update(message) => (
                 encode_message("MESSAGE_UPDATE", message),
-                encode_message("MESSAGE_UPDATE", &message.without_content()),
-                Some(message),
+                None,
+                Some(("MESSAGE_UPDATE", message)),
             ),
             MessageEvent::Delete {
                 channel_id,
@@ -1323,7 +1325,7 @@ impl FluxApp {
                     strip_guild_fields(&mut d);
                 }
                 let dispatch = Dispatch::new("MESSAGE_DELETE", encode(&d), scope, message_intents);
-                (Arc::clone(&dispatch), dispatch, None)
+                (dispatch, None, None)
             }
             MessageEvent::DeleteBulk {
                 channel_id,
@@ -1337,7 +1339,7 @@ impl FluxApp {
                 });
                 let dispatch =
                     Dispatch::new("MESSAGE_DELETE_BULK", encode(&d), scope, message_intents);
-                (Arc::clone(&dispatch), dispatch, None)
+                (dispatch, None, None)
             }
             MessageEvent::Reaction { .. }
             | MessageEvent::Typing { .. }
@@ -1357,18 +1359,24 @@ impl FluxApp {
                     intents = dm_intents(intents);
                 }
                 let dispatch = Dispatch::new(name, encode(&d), scope, intents);
-                (Arc::clone(&dispatch), dispatch, None)
+                (dispatch, None, None)
             }
         };
         let pick = |user_id: u64, intents: Intents| -> Option<&Arc<Dispatch>> {
             if !viewers.contains(&UserId(user_id)) {
                 return None;
             }
-            let visible = message.is_none_or(|message| {
-                message
-                    .content_visible_to(UserId(user_id), intents.contains(Intents::MESSAGE_CONTENT))
-            });
-            Some(if visible { &full } else { &redacted })
+            let Some((name, message)) = message else {
+                return Some(&full);
+            };
+            if message
+                .content_visible_to(UserId(user_id), intents.contains(Intents::MESSAGE_CONTENT))
+            {
+                return Some(&full);
+            }
+            Some(redacted.as_ref().unwrap_or_else(|| {
+                redacted_of.get_or_init(|| encode_message(name, &message.without_content()))
+            }))
         };
         let live: Vec<(ConnId, Arc<Dispatch>)> = self
             .subscribers
@@ -1381,14 +1389,21 @@ impl FluxApp {
                 Some((*conn, Arc::clone(dispatch)))
             })
             .collect();
+        let parked: Vec<(crate::gateway::SessionId, Arc<Dispatch>)> = self
+            .detached
+            .iter()
+            .filter(|(_, parked)| parked.guild_ids.contains(&guild_id))
+            .filter_map(|(id, parked)| {
+                let dispatch = pick(parked.state.user_id(), parked.state.intents())?;
+                Some((*id, Arc::clone(dispatch)))
+            })
+            .collect();
         for (conn, dispatch) in live {
             self.drive(out, conn, Input::Dispatch(&dispatch));
         }
-        for parked in self.detached.values_mut() {
-            if parked.guild_ids.contains(&guild_id) {
-                if let Some(dispatch) = pick(parked.state.user_id(), parked.state.intents()) {
-                    parked.state.handle_dispatch(dispatch);
-                }
+        for (id, dispatch) in parked {
+            if let Some(parked) = self.detached.get_mut(&id) {
+                parked.state.handle_dispatch(&dispatch);
             }
         }
     }

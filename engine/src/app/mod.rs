@@ -70,13 +70,14 @@ mod resume;
 pub mod shared;
 mod test_hooks;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::gateway::{IdentifyLimitConfig, IdentifyLimiter, Micros, SessionConfig, SessionId};
 use crate::http::Request;
+use crate::id_hash::{IdHashMap, IdHashSet};
 use crate::reactor::{App, CloseCause, ConnId, CoreInfo, HttpAnswer, Outbox, WsMessage};
 use crate::world::{self, Bootstrap, Directory, GuildCreateCache};
 use crate::Config;
@@ -130,11 +131,11 @@ pub struct FluxApp {
     shared: Arc<Shared>,
     session_config: Arc<SessionConfig>,
     /// Open gateway connections on this core.
-    conns: HashMap<ConnId, gateway::GatewayConn>,
+    conns: IdHashMap<ConnId, gateway::GatewayConn>,
     /// Session deadlines, earliest first.
     timers: BTreeSet<(Micros, ConnId)>,
     /// Live sessions per guild, for dispatch fan-out.
-    subscribers: HashMap<u64, HashSet<ConnId>>,
+    subscribers: IdHashMap<u64, IdHashSet<ConnId>>,
     /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
     /// For sessions whose home is this core but which detached elsewhere: that core,
@@ -196,9 +197,9 @@ impl FluxApp {
             presences: HashMap::new(),
             shared,
             session_config: Arc::new(session_config),
-            conns: HashMap::new(),
+            conns: IdHashMap::default(),
             timers: BTreeSet::new(),
-            subscribers: HashMap::new(),
+            subscribers: IdHashMap::default(),
             detached: HashMap::new(),
             moved: HashMap::new(),
             detached_sweep_at: None,

@@ -33,6 +33,7 @@
 //!   come first). The session encodes in the order its outputs are drained.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use zlib_rs::{Deflate, DeflateConfig, DeflateFlush};
 use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
@@ -40,6 +41,7 @@ use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
 use super::dispatch::Dispatch;
 use super::frame::encode_dispatch_prefix;
 use super::query::TransportCompression;
+use crate::reactor::{Payload, Prefix};
 
 /// How zlib-stream connections are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +196,37 @@ impl Encoder {
         }
     }
 
+    /// Encodes `message` as a frame payload. A dispatch on a plain or spliced-zlib
+    /// connection is not copied: the payload is this session's prefix (inline, no heap)
+    /// followed by the event's shared tail (`Dispatch::tail`, or its deflated form). Every
+    /// other message, and every message of a per-connection compressor, is encoded into
+    /// its own buffer by [`Encoder::encode`].
+    pub fn encode_payload(
+        &mut self,
+        message: Outgoing<'_>,
+        config: &CompressionConfig,
+    ) -> Result<Payload, CompressError> {
+        if let Outgoing::Dispatch { seq, event } = message {
+            let spliced = match self {
+                Encoder::Plain => spliced_plain(seq, event),
+                Encoder::ZlibSpliced { header_sent } => {
+                    let spliced = spliced_zlib(seq, event, !*header_sent, config)?;
+                    if spliced.is_some() {
+                        *header_sent = true;
+                    }
+                    spliced
+                }
+                Encoder::Zlib(_) | Encoder::Zstd(_) => None,
+            };
+            if let Some(payload) = spliced {
+                return Ok(payload);
+            }
+        }
+        let mut bytes = Vec::new();
+        self.encode(message, config, &mut bytes)?;
+        Ok(Payload::Owned(bytes))
+    }
+
     /// Heap bytes held by the compression context, where the library can say (zstd).
     /// zlib-rs allocates through Rust's global allocator; measure it with a counting
     /// allocator (see `examples/gateway_compression.rs`).
@@ -263,6 +296,64 @@ fn plain_bytes<'a>(message: Outgoing<'a>, scratch: &'a mut Vec<u8>) -> &'a [u8] 
     }
 }
 
+/// `{"op":0,"s":N,"t":"NAME","d":` inline, then `d}` shared; `None` when the prefix does
+/// not fit inline (a name over 40 characters: none today).
+fn spliced_plain(seq: u64, event: &Dispatch) -> Option<Payload> {
+    let mut prefix = Prefix::new();
+    write_dispatch_prefix(&mut prefix, seq, event.name())?;
+    Some(Payload::Spliced {
+        prefix,
+        shared: Arc::clone(event.tail()),
+    })
+}
+
+/// [zlib header] + the prefix as a stored block inline, then the event's deflated tail
+/// (computed once per core, on first use) shared.
+fn spliced_zlib(
+    seq: u64,
+    event: &Dispatch,
+    with_header: bool,
+    config: &CompressionConfig,
+) -> Result<Option<Payload>, CompressError> {
+    let mut plain = Prefix::new();
+    if write_dispatch_prefix(&mut plain, seq, event.name()).is_none() {
+        return Ok(None);
+    }
+    let len = u16::try_from(plain.len()).expect("a prefix is at most 96 bytes");
+    let mut prefix = Prefix::new();
+    let fits = (!with_header || prefix.push(&ZLIB_HEADER))
+        // A stored block: BFINAL=0, BTYPE=00, padding, LEN, NLEN, then the bytes.
+        && prefix.push(&[0x00])
+        && prefix.push(&len.to_le_bytes())
+        && prefix.push(&(!len).to_le_bytes())
+        && prefix.push(plain.as_slice());
+    if !fits {
+        return Ok(None);
+    }
+    Ok(Some(Payload::Spliced {
+        prefix,
+        shared: Arc::clone(deflated_tail(event, config)?),
+    }))
+}
+
+/// Writes the dispatch prefix into `prefix`; `None` when it does not fit.
+fn write_dispatch_prefix(prefix: &mut Prefix, seq: u64, name: &str) -> Option<()> {
+    use std::io::Write;
+    write!(prefix, r#"{{"op":0,"s":{seq},"t":"{name}","d":"#).ok()
+}
+
+/// The event's `d}` as raw deflate ending on a sync flush, computed once and shared.
+fn deflated_tail<'a>(
+    event: &'a Dispatch,
+    config: &CompressionConfig,
+) -> Result<&'a Arc<[u8]>, CompressError> {
+    if let Some(tail) = event.deflated_tail.get() {
+        return Ok(tail);
+    }
+    let piece: Arc<[u8]> = deflate_piece(event.tail(), config.zlib_level)?.into();
+    Ok(event.deflated_tail.get_or_init(|| piece))
+}
+
 fn encode_spliced(
     message: Outgoing<'_>,
     config: &CompressionConfig,
@@ -277,17 +368,7 @@ fn encode_spliced(
             let mut prefix = Vec::with_capacity(64);
             encode_dispatch_prefix(&mut prefix, seq, event.name());
             append_stored_block(&prefix, out);
-            let tail = match event.deflated_tail.get() {
-                Some(tail) => tail,
-                None => {
-                    let mut body = Vec::with_capacity(event.d().len() + 1);
-                    body.extend_from_slice(event.d());
-                    body.push(b'}');
-                    let piece = deflate_piece(&body, config.zlib_level)?.into_boxed_slice();
-                    event.deflated_tail.get_or_init(|| piece)
-                }
-            };
-            out.extend_from_slice(tail);
+            out.extend_from_slice(deflated_tail(event, config)?);
         }
     }
     Ok(())
@@ -525,6 +606,53 @@ mod tests {
             event.deflated_tail.get().is_some(),
             "the body was compressed once and kept"
         );
+    }
+
+    #[test]
+    fn dispatch_payloads_share_the_event_bytes_and_decode_to_the_spliced_frame() {
+        let d = br#"{"id":"9","content":"shared by every session on the core"}"#;
+        let event = Dispatch::new(
+            "MESSAGE_CREATE",
+            d.to_vec(),
+            DispatchScope::User,
+            Intents::empty(),
+        );
+        for compression in [TransportCompression::None, TransportCompression::ZlibStream] {
+            let config = config(ZlibMode::Spliced);
+            let mut encoder = Encoder::new(compression, &config).unwrap();
+            let mut client = ZlibClient::new();
+            // The first message of a zlib stream is a dispatch: its prefix carries the
+            // zlib header. Then large sequence numbers, whose prefix is longest.
+            for seq in [1, 2, u64::MAX - 1, u64::MAX] {
+                let payload = encoder
+                    .encode_payload(Outgoing::Dispatch { seq, event: &event }, &config)
+                    .unwrap();
+                let Payload::Spliced { prefix, shared } = &payload else {
+                    panic!("a dispatch is spliced, got {payload:?}");
+                };
+                assert!(prefix.len() <= crate::reactor::PREFIX_BYTES_MAX);
+                let expected_shared = match compression {
+                    TransportCompression::None => event.tail(),
+                    _ => event.deflated_tail.get().unwrap(),
+                };
+                assert!(Arc::ptr_eq(shared, expected_shared), "no copy of the body");
+                let mut plain = Vec::new();
+                crate::gateway::frame::encode_dispatch(&mut plain, seq, "MESSAGE_CREATE", d);
+                let wire = payload.to_vec();
+                let decoded = match compression {
+                    TransportCompression::None => wire,
+                    _ => client.message(&wire),
+                };
+                assert_eq!(decoded, plain, "{compression:?} seq {seq}");
+            }
+            // A whole message after the dispatches continues the same stream.
+            let hello = encoder
+                .encode_payload(Outgoing::Whole(b"{\"op\":11,\"d\":null}"), &config)
+                .unwrap();
+            if compression == TransportCompression::ZlibStream {
+                assert_eq!(client.message(&hello.to_vec()), b"{\"op\":11,\"d\":null}");
+            }
+        }
     }
 
     #[test]

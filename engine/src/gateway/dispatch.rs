@@ -36,18 +36,25 @@ pub enum DispatchScope {
 #[derive(Debug)]
 pub struct Dispatch {
     name: Box<str>,
-    d: Box<[u8]>,
+    /// `d` + `}`: the bytes every session's frame ends with, shared by all of them (a
+    /// frame is the session's own prefix, then these, with no copy).
+    tail: Arc<[u8]>,
     scope: DispatchScope,
     intents: Intents,
-    /// `d` + `}` as raw deflate ending on a sync flush, computed on first use by a
+    /// `tail` as raw deflate ending on a sync flush, computed on first use by a
     /// zlib-stream connection in spliced mode (`compress.rs`) and then shared.
-    pub(crate) deflated_tail: OnceLock<Box<[u8]>>,
+    pub(crate) deflated_tail: OnceLock<Arc<[u8]>>,
 }
 
 impl Dispatch {
     /// A shared event. `intents`: the session needs at least one of these bits (empty: the
     /// event is not gated by intents, like READY or GUILD_CREATE for the GUILDS-less).
-    pub fn new(name: &str, d: Vec<u8>, scope: DispatchScope, intents: Intents) -> Arc<Dispatch> {
+    pub fn new(
+        name: &str,
+        mut d: Vec<u8>,
+        scope: DispatchScope,
+        intents: Intents,
+    ) -> Arc<Dispatch> {
         assert!(
             !name.is_empty()
                 && name
@@ -59,9 +66,10 @@ impl Dispatch {
             serde_json::from_slice::<serde::de::IgnoredAny>(&d).is_ok(),
             "dispatch {name} d is not one JSON value"
         );
+        d.push(b'}');
         Arc::new(Dispatch {
             name: name.into(),
-            d: d.into_boxed_slice(),
+            tail: d.into(),
             scope,
             intents,
             deflated_tail: OnceLock::new(),
@@ -74,7 +82,12 @@ impl Dispatch {
 
     /// The pre-serialised `d`.
     pub fn d(&self) -> &[u8] {
-        &self.d
+        &self.tail[..self.tail.len() - 1]
+    }
+
+    /// `d` followed by the `}` that closes the frame: what a session's frame ends with.
+    pub fn tail(&self) -> &Arc<[u8]> {
+        &self.tail
     }
 
     pub fn scope(&self) -> DispatchScope {
@@ -94,7 +107,7 @@ impl Dispatch {
 
     /// Bytes this event is charged in a replay ring: its framed size.
     pub fn ring_bytes(&self) -> usize {
-        self.d.len() + self.name.len() + super::frame::DISPATCH_FRAME_OVERHEAD_MAX
+        self.tail.len() - 1 + self.name.len() + super::frame::DISPATCH_FRAME_OVERHEAD_MAX
     }
 }
 

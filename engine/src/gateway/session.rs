@@ -51,6 +51,7 @@ use super::ready::{encode_ready, ReadyParts};
 use super::replay::ReplayRing;
 use super::session_id::SessionId;
 use super::time::Micros;
+use crate::reactor::Payload;
 
 /// Settings shared by every session of a server (one `Arc` per core).
 #[derive(Debug, Clone)]
@@ -205,7 +206,9 @@ pub enum Output {
 /// One WebSocket message to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutFrame {
-    pub bytes: Vec<u8>,
+    /// The frame's payload: for a dispatch, usually this session's prefix spliced onto
+    /// the event's shared bytes (`Payload::to_vec` gives it whole).
+    pub bytes: Payload,
     /// BINARY frame (compressed) or TEXT (plain JSON).
     pub binary: bool,
     /// Write without waiting for batching; never held behind the dispatch window.
@@ -337,7 +340,7 @@ impl Session {
     /// let config = Arc::new(SessionConfig::default());
     /// let mut session = Session::new(config, "/?v=10&encoding=json", Micros(0));
     /// let Some(Output::Send(hello)) = session.poll() else { panic!() };
-    /// assert_eq!(hello.bytes, br#"{"op":10,"d":{"heartbeat_interval":41250}}"#);
+    /// assert_eq!(hello.bytes.to_vec(), br#"{"op":10,"d":{"heartbeat_interval":41250}}"#);
     /// session.handle(Micros(1), Input::Message(br#"{"op":1,"d":null}"#));
     /// ```
     pub fn new(config: Arc<SessionConfig>, request_target: &str, now: Micros) -> Session {
@@ -758,12 +761,11 @@ impl Session {
     }
 
     fn send(&mut self, message: Outgoing<'_>, priority: bool) {
-        let mut bytes = Vec::new();
         match self
             .encoder
-            .encode(message, &self.config.compression, &mut bytes)
+            .encode_payload(message, &self.config.compression)
         {
-            Ok(()) => {
+            Ok(bytes) => {
                 self.in_flight_bytes += bytes.len();
                 self.outputs.push_back(Output::Send(OutFrame {
                     bytes,

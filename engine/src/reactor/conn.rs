@@ -40,14 +40,33 @@ pub(crate) enum Phase {
     Http {
         /// Bytes read and not yet parsed; bounded by the HTTP head and body limits.
         inbuf: Vec<u8>,
-        /// The application answered `Later`; later requests wait.
-        awaiting: bool,
-        /// The pending request did not ask for keep-alive.
+        /// Requests parsed and not yet answered on the wire, oldest first. Answers leave
+        /// in request order (HTTP/1.1 pipelining, RFC 9112 §9.3.2) however the
+        /// application finishes them; at most `HTTP_PIPELINE_MAX` wait at once.
+        answers: std::collections::VecDeque<PendingAnswer>,
+        /// Parse no further request: the last one asked to close, the peer is gone, or
+        /// the server is shutting down. The connection closes once `answers` is empty.
         close_after: bool,
     },
     WebSocket {
         decoder: Box<wsframe::Decoder>,
     },
+}
+
+/// Requests one HTTP connection may have in the application at once. Past it the reactor
+/// parses nothing more until the oldest is answered (and, past `outbox_bytes_max` of
+/// unwritten answers, until the client reads them), so a client that pipelines without
+/// reading holds a bounded amount of server memory.
+pub(crate) const HTTP_PIPELINE_MAX: usize = 32;
+
+/// One pipelined request's place in the answer order.
+pub(crate) struct PendingAnswer {
+    /// The `generation` of the `ConnId` the application got for this request.
+    pub request: u32,
+    /// The answer, once the application gave it.
+    pub response: Option<crate::http::Response>,
+    /// The request allowed keep-alive.
+    pub keep_alive: bool,
 }
 
 pub(crate) struct Conn {
@@ -77,7 +96,7 @@ impl Conn {
             generation,
             phase: Phase::Http {
                 inbuf: Vec::new(),
-                awaiting: false,
+                answers: std::collections::VecDeque::new(),
                 close_after: false,
             },
             outq: OutQueue::default(),

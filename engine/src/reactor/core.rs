@@ -5,7 +5,8 @@
 //! 1. read the clock once (`Outbox::now`), start shutdown if it was requested;
 //! 2. fire due deadlines: the application's tick, slow consumers, closing connections;
 //! 3. drain the mesh rings into `App::handle_mesh`;
-//! 4. for every connection touched this turn: take its whole outbound queue as one
+//! 4. for the connections touched since they were last serviced, oldest first and at most
+//!    `SERVICED_PER_TURN_MAX` of them: take each one's whole outbound queue as one
 //!    gathering write, start a read if it wants one, free it if it is dead;
 //! 5. wake the cores we sent mesh messages to;
 //! 6. wait for completions (or the next deadline) and handle each: accept, read (HTTP
@@ -13,7 +14,14 @@
 //!    apply the application's commands after each callback.
 //!
 //! Because writes are only submitted in step 4, everything the application queued for a
-//! socket during one turn leaves in one system call: that is the coalescing.
+//! socket since its last write leaves in one system call: that is the coalescing.
+//!
+//! Why a budget in step 4: a dispatch to 10,000 sessions is 10,000 socket writes,
+//! tens of milliseconds of kernel time. Done in one turn, a REST answer, a heartbeat ACK
+//! or the next request's read would wait behind all of them. With the budget the loop
+//! comes back to its completions every `SERVICED_PER_TURN_MAX` connections (waiting with
+//! a zero timeout), so those go first, while connections not yet written keep
+//! collecting frames, and each write carries more of them the busier the server is.
 //!
 //! Invariants:
 //! - A connection's slot is freed only when none of its ops is in flight (`Conn::is_quiet`),
@@ -23,6 +31,7 @@
 //! - A connection's outbound queue never exceeds `OUTBOX_HARD_FACTOR * outbox_bytes_max`
 //!   plus one frame: past that the connection is closed as a slow consumer at once.
 
+use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,7 +41,7 @@ use slab::Slab;
 
 use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
-use super::conn::{Conn, Phase, State};
+use super::conn::{Conn, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
 use super::outbox::Outbox;
 use super::outq::{Lane, OutFrame};
 use super::stats::CoreStats;
@@ -45,10 +54,9 @@ use crate::{Config, IoBackend};
 /// is closed at once, which bounds a connection's memory whatever the application sends.
 pub const OUTBOX_HARD_FACTOR: usize = 4;
 
-/// Bytes per read. A read buffer lives in its op while the read is in flight.
-const READ_BUF_LEN: usize = 16 * 1024;
-/// Read buffers kept for reuse.
-const READ_POOL_MAX: usize = 256;
+/// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
+/// (module doc: why a budget).
+const SERVICED_PER_TURN_MAX: usize = 256;
 
 const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
@@ -87,8 +95,8 @@ pub(crate) struct Reactor<A: App> {
     wake_reading: bool,
     /// The application's wake descriptor and whether a poll of it is in flight.
     app_wake: Option<(std::os::fd::RawFd, bool)>,
-    read_pool: Vec<Vec<u8>>,
-    touched: Vec<(usize, u32)>,
+    /// Connections to service in step 4, in the order they were touched.
+    touched: VecDeque<(usize, u32)>,
     watched: Vec<(usize, u32)>,
     app_deadline: Option<Instant>,
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
@@ -118,8 +126,7 @@ impl<A: App> Reactor<A> {
             mesh_inbox: Vec::new(),
             wake_reading: false,
             app_wake: None,
-            read_pool: Vec::new(),
-            touched: Vec::new(),
+            touched: VecDeque::new(),
             watched: Vec::new(),
             app_deadline: None,
             shutdown_flag: setup.shutdown,
@@ -210,9 +217,10 @@ impl<A: App> Reactor<A> {
                     self.submit_app_wake();
                 }
             }
-            (token, OpKind::Read { buf, .. }) => {
+            (token, OpKind::Recv { buf, .. }) => {
                 self.handle_read((token >> 1) as usize, buf, result)
             }
+            (_, OpKind::Read { .. }) => unreachable!("connections read with Recv"),
             (token, OpKind::Write { batch, .. }) => {
                 let key = (token >> 1) as usize;
                 let conn = &mut self.conns[key];
@@ -330,6 +338,11 @@ impl<A: App> Reactor<A> {
         let conn = &mut self.conns[key];
         if conn.outq.bytes() <= soft {
             conn.over_bound_since = None;
+            if conn.state == State::Open && matches!(conn.phase, Phase::Http { .. }) {
+                // Parsing paused while unread answers were past the bound.
+                self.process_http(key);
+                return;
+            }
         }
         if let State::Draining { .. } = conn.state {
             if conn.outq.is_idle() {
@@ -340,72 +353,130 @@ impl<A: App> Reactor<A> {
 
     // --- HTTP --------------------------------------------------------------------------
 
-    /// Parse and answer requests from the connection's buffer, one at a time, in order.
+    /// Parse requests from the connection's buffer and hand each to the application, up
+    /// to `HTTP_PIPELINE_MAX` unanswered at once; answers leave in request order
+    /// (`flush_answers`). Each request gets its own `ConnId` (a fresh generation on the
+    /// connection's slot), so answers the application finishes out of order still find
+    /// their place. An upgrade waits until every earlier request is answered, and keeps
+    /// the connection's own id, which the WebSocket then goes by.
     fn process_http(&mut self, key: usize) {
         loop {
+            let outbox_bytes_max = self.config.limits.outbox_bytes_max;
             let Self { conns, config, .. } = self;
             let conn = &mut conns[key];
             let Phase::Http {
-                inbuf, awaiting, ..
+                inbuf,
+                answers,
+                close_after,
             } = &mut conn.phase
             else {
                 return;
             };
-            if *awaiting || conn.state != State::Open {
+            if *close_after
+                || conn.state != State::Open
+                || answers.len() >= HTTP_PIPELINE_MAX
+                || conn.outq.bytes() > outbox_bytes_max
+            {
                 return;
             }
-            let request = match http::parse_request(inbuf, &config.limits.http) {
-                Ok(Some((request, used))) => {
-                    inbuf.drain(..used);
-                    request
-                }
+            let (request, used) = match http::parse_request(inbuf, &config.limits.http) {
+                Ok(Some(parsed)) => parsed,
                 Ok(None) => {
                     if conn.peer_eof {
-                        self.close_http(key);
+                        *close_after = true;
+                        self.flush_answers(key);
                     }
                     return;
                 }
                 Err(error) => {
-                    self.write_response(key, &error.to_response(), false);
-                    self.close_http(key);
+                    answers.push_back(PendingAnswer {
+                        request: conn.generation,
+                        response: Some(error.to_response()),
+                        keep_alive: false,
+                    });
+                    *close_after = true;
+                    self.flush_answers(key);
                     return;
                 }
             };
+            let upgrade = upgrade::is_upgrade_request(&request);
+            if upgrade && !answers.is_empty() {
+                return; // Parsed again once the answers before it are out.
+            }
+            inbuf.drain(..used);
             conn.app_knows = true;
+            let generation = if upgrade {
+                conn.generation
+            } else {
+                let generation = self.generation_next;
+                self.generation_next = self.generation_next.wrapping_add(1);
+                generation
+            };
             let id = ConnId {
                 index: key as u32,
-                generation: conn.generation,
+                generation,
             };
             let answer = self.app.handle_http(&mut self.out, id, &request);
             self.apply_commands();
             if !self.is_open(key) {
                 return;
             }
-            match answer {
-                HttpAnswer::Respond(response) => {
-                    let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
-                    self.write_response(key, &response, keep_alive);
-                    if !keep_alive {
-                        self.close_http(key);
-                        return;
-                    }
-                }
-                HttpAnswer::Later => {
-                    if let Phase::Http {
-                        awaiting,
-                        close_after,
-                        ..
-                    } = &mut self.conns[key].phase
-                    {
-                        *awaiting = true;
-                        *close_after = !request.keep_alive();
-                    }
-                    return;
-                }
+            let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
+            let response = match answer {
+                HttpAnswer::Respond(response) => Some(response),
+                HttpAnswer::Later => None,
                 HttpAnswer::Upgrade => {
                     self.upgrade(key, id, &request);
                     return;
                 }
+            };
+            let Phase::Http {
+                answers,
+                close_after,
+                ..
+            } = &mut self.conns[key].phase
+            else {
+                unreachable!("an HTTP connection stays HTTP until it upgrades")
+            };
+            answers.push_back(PendingAnswer {
+                request: generation,
+                response,
+                keep_alive,
+            });
+            *close_after |= !keep_alive;
+            self.flush_answers(key);
+        }
+    }
+
+    /// Write the answers at the front of the order that are ready; close the connection
+    /// once the last one that will be answered is out.
+    fn flush_answers(&mut self, key: usize) {
+        loop {
+            let Phase::Http {
+                answers,
+                close_after,
+                ..
+            } = &mut self.conns[key].phase
+            else {
+                return;
+            };
+            if answers
+                .front()
+                .is_some_and(|answer| answer.response.is_some())
+            {
+                let answer = answers.pop_front().expect("checked: not empty");
+                let response = answer.response.expect("checked: ready");
+                let keep_alive = answer.keep_alive && self.shutdown_deadline.is_none();
+                self.write_response(key, &response, keep_alive);
+                if !keep_alive {
+                    self.close_http(key);
+                    return;
+                }
+            } else {
+                if answers.is_empty() && *close_after {
+                    self.close_http(key);
+                }
+                return;
             }
         }
     }
@@ -445,7 +516,9 @@ impl<A: App> Reactor<A> {
     fn write_response(&mut self, key: usize, response: &Response, keep_alive: bool) {
         let mut bytes = Vec::with_capacity(response.body.len() + 128);
         response.encode_into(&mut bytes, keep_alive);
-        self.conns[key].outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        let outq = &mut self.conns[key].outq;
+        outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        self.stats.outbox_bytes(outq.bytes());
         self.touch(key);
     }
 
@@ -560,28 +633,30 @@ impl<A: App> Reactor<A> {
         }
     }
 
-    fn respond_later(&mut self, conn: ConnId, response: Response) {
-        let Some(key) = self.live(conn) else { return };
-        let Phase::Http {
-            awaiting,
-            close_after,
-            ..
-        } = &mut self.conns[key].phase
-        else {
-            debug_assert!(false, "respond on a WebSocket connection");
+    /// The application's answer to the request `request` (a `ConnId` handed out by
+    /// `process_http`); ignored when the connection is gone.
+    fn respond_later(&mut self, request: ConnId, response: Response) {
+        let key = request.index as usize;
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if !*awaiting {
-            debug_assert!(false, "respond without a pending request");
+        if conn.state != State::Open {
             return;
         }
-        *awaiting = false;
-        let keep_alive = !*close_after && self.shutdown_deadline.is_none();
-        self.write_response(key, &response, keep_alive);
-        if keep_alive {
+        let Phase::Http { answers, .. } = &mut conn.phase else {
+            return; // The slot now holds another connection, which has upgraded.
+        };
+        let Some(answer) = answers
+            .iter_mut()
+            .find(|answer| answer.request == request.generation)
+        else {
+            return; // The slot now holds another connection.
+        };
+        assert!(answer.response.is_none(), "a request answered twice");
+        answer.response = Some(response);
+        self.flush_answers(key);
+        if self.is_open(key) {
             self.process_http(key);
-        } else {
-            self.close_http(key);
         }
     }
 
@@ -690,7 +765,7 @@ impl<A: App> Reactor<A> {
         let conn = &mut self.conns[key];
         if !conn.touched {
             conn.touched = true;
-            self.touched.push((key, conn.generation));
+            self.touched.push_back((key, conn.generation));
         }
     }
 
@@ -702,10 +777,13 @@ impl<A: App> Reactor<A> {
         }
     }
 
-    /// Submit writes and reads for touched connections; free dead, quiet ones.
+    /// Submit writes and reads for the oldest touched connections (at most
+    /// `SERVICED_PER_TURN_MAX`); free dead, quiet ones.
     fn service_touched(&mut self) {
-        let touched = std::mem::take(&mut self.touched);
-        for &(key, generation) in &touched {
+        for _ in 0..SERVICED_PER_TURN_MAX {
+            let Some((key, generation)) = self.touched.pop_front() else {
+                break;
+            };
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
@@ -730,21 +808,15 @@ impl<A: App> Reactor<A> {
                 });
             }
             if self.wants_read(key) {
-                let buf = self
-                    .read_pool
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN));
                 self.conns[key].reading = true;
                 self.backend.submit(Op {
                     token: conn_token(key, false),
-                    kind: OpKind::Read { fd, buf },
+                    kind: OpKind::Recv {
+                        fd,
+                        buf: Vec::new(),
+                    },
                 });
             }
-        }
-        let mut touched = touched;
-        touched.clear();
-        if self.touched.is_empty() {
-            self.touched = touched; // Keep the allocation.
         }
     }
 
@@ -875,10 +947,13 @@ impl<A: App> Reactor<A> {
                     let frame = ws::close_frame(Some(1001), "server shutting down", Lane::Bulk);
                     self.start_close(key, Some(frame), CloseCause::Shutdown);
                 }
-                Phase::Http {
-                    awaiting: false, ..
-                } => self.close_http(key),
-                Phase::Http { awaiting: true, .. } => {} // Answered later, then closed.
+                Phase::Http { .. } => {
+                    // Requests already taken are answered, then the connection closes.
+                    if let Phase::Http { close_after, .. } = &mut self.conns[key].phase {
+                        *close_after = true;
+                    }
+                    self.flush_answers(key);
+                }
             }
         }
     }
@@ -948,11 +1023,8 @@ impl<A: App> Reactor<A> {
         });
     }
 
-    fn recycle(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() == READ_BUF_LEN && self.read_pool.len() < READ_POOL_MAX {
-            buf.clear();
-            self.read_pool.push(buf);
-        }
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.backend.recycle(buf);
     }
 
     /// The slot of `id` if it is still the same connection and still open.

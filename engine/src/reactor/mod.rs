@@ -29,5 +29,5 @@ pub(crate) use backend::fallback_message;
 pub use backend::io_uring_available;
 pub use core::OUTBOX_HARD_FACTOR;
 pub use outbox::Outbox;
-pub use outq::{Lane, Payload};
+pub use outq::{Lane, Payload, Prefix, PREFIX_BYTES_MAX};
 pub use stats::{CoreStats, Stats};

@@ -32,21 +32,128 @@ pub enum Lane {
     Bulk,
 }
 
-/// A frame's payload: owned, or shared between the sessions of a fan-out.
+/// A frame's payload: owned, shared between the sessions of a fan-out, or a small
+/// per-connection prefix spliced in front of shared bytes.
+///
+/// `Spliced` is how a dispatch reaches a socket without a copy or an allocation per
+/// session: the session's own `{"op":0,"s":N,...,"d":` lives inline in the frame and the
+/// event's serialised `d` (shared by every session on the core) follows as a second iovec.
 #[derive(Debug, Clone)]
 pub enum Payload {
     /// Bytes for one connection.
     Owned(Vec<u8>),
     /// Bytes shared by many connections, written without copying.
     Shared(Arc<[u8]>),
+    /// `prefix` (this connection's) followed by `shared` (everyone's).
+    Spliced { prefix: Prefix, shared: Arc<[u8]> },
 }
 
 impl Payload {
-    fn as_slice(&self) -> &[u8] {
+    /// Bytes on the wire (before the frame header).
+    pub fn len(&self) -> usize {
         match self {
-            Payload::Owned(bytes) => bytes,
-            Payload::Shared(bytes) => bytes,
+            Payload::Owned(bytes) => bytes.len(),
+            Payload::Shared(bytes) => bytes.len(),
+            Payload::Spliced { prefix, shared } => prefix.len() + shared.len(),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload as one contiguous buffer (copies; for tests and cold paths).
+    pub fn to_vec(&self) -> Vec<u8> {
+        match self {
+            Payload::Owned(bytes) => bytes.clone(),
+            Payload::Shared(bytes) => bytes.to_vec(),
+            Payload::Spliced { prefix, shared } => [prefix.as_slice(), shared].concat(),
+        }
+    }
+}
+
+/// Payloads are equal when their bytes are, however they are held.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.len() == other.len() && self.to_vec() == other.to_vec()
+    }
+}
+
+impl Eq for Payload {}
+
+/// Bytes a [`Prefix`] holds inline: a dispatch prefix `{"op":0,"s":<20 digits>,"t":"NAME","d":`
+/// for names up to 40 characters, with room for a deflate stored-block header and the
+/// zlib stream header in front of it.
+pub const PREFIX_BYTES_MAX: usize = 96;
+
+/// A few bytes kept inline (no heap): one connection's part of a spliced payload.
+#[derive(Clone, Copy)]
+pub struct Prefix {
+    len: u8,
+    bytes: [u8; PREFIX_BYTES_MAX],
+}
+
+impl Prefix {
+    /// An empty prefix.
+    pub const fn new() -> Prefix {
+        Prefix {
+            len: 0,
+            bytes: [0; PREFIX_BYTES_MAX],
+        }
+    }
+
+    /// Appends `bytes`; `false` (and nothing appended) when they do not fit.
+    #[must_use]
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        let len = usize::from(self.len);
+        let Some(end) = len
+            .checked_add(bytes.len())
+            .filter(|&end| end <= PREFIX_BYTES_MAX)
+        else {
+            return false;
+        };
+        self.bytes[len..end].copy_from_slice(bytes);
+        self.len = end as u8;
+        true
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for Prefix {
+    fn default() -> Prefix {
+        Prefix::new()
+    }
+}
+
+impl std::fmt::Debug for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prefix({:?})", String::from_utf8_lossy(self.as_slice()))
+    }
+}
+
+/// `io::Write` into a prefix, for `write!`; fails when the bytes do not fit.
+impl std::io::Write for Prefix {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.push(bytes) {
+            Ok(bytes.len())
+        } else {
+            Err(std::io::ErrorKind::WriteZero.into())
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -74,30 +181,58 @@ impl From<String> for Payload {
     }
 }
 
-/// Header bytes kept inline: a server WebSocket header is at most 10 bytes.
-pub(crate) const HEAD_BYTES_MAX: usize = 14;
+/// Header bytes kept inline: a server WebSocket header (at most 10 bytes) followed by a
+/// spliced payload's prefix.
+pub(crate) const HEAD_BYTES_MAX: usize = 10 + PREFIX_BYTES_MAX;
 
-/// One frame on its way out: a small inline header (empty for raw HTTP bytes) and a body.
+/// One frame on its way out: a small inline head (the WebSocket header and any
+/// per-connection prefix; empty for raw HTTP bytes) and a body that is never a `Spliced`
+/// payload (its prefix moved into the head).
 #[derive(Debug, Clone)]
 pub(crate) struct OutFrame {
     head: [u8; HEAD_BYTES_MAX],
     head_len: u8,
-    body: Payload,
+    body: Body,
     lane: Lane,
 }
 
+/// An [`OutFrame`]'s body: owned or shared bytes.
+#[derive(Debug, Clone)]
+enum Body {
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl Body {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes,
+        }
+    }
+}
+
 impl OutFrame {
-    pub(crate) fn new(head: &[u8], body: Payload, lane: Lane) -> OutFrame {
-        assert!(
-            head.len() <= HEAD_BYTES_MAX,
-            "frame header of {} bytes",
-            head.len()
-        );
+    /// `head` (at most 10 bytes: a frame header) then `payload`; a spliced payload's
+    /// prefix joins the head, so the frame is still two iovecs.
+    pub(crate) fn new(head: &[u8], payload: Payload, lane: Lane) -> OutFrame {
+        assert!(head.len() <= 10, "frame header of {} bytes", head.len());
         let mut inline = [0; HEAD_BYTES_MAX];
         inline[..head.len()].copy_from_slice(head);
+        let mut head_len = head.len();
+        let body = match payload {
+            Payload::Owned(bytes) => Body::Owned(bytes),
+            Payload::Shared(bytes) => Body::Shared(bytes),
+            Payload::Spliced { prefix, shared } => {
+                let prefix = prefix.as_slice();
+                inline[head_len..head_len + prefix.len()].copy_from_slice(prefix);
+                head_len += prefix.len();
+                Body::Shared(shared)
+            }
+        };
         OutFrame {
             head: inline,
-            head_len: head.len() as u8,
+            head_len: head_len as u8,
             body,
             lane,
         }

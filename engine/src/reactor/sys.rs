@@ -136,6 +136,26 @@ pub(crate) fn read_into(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
     Ok(n)
 }
 
+/// `recv(2)` with `MSG_DONTWAIT` into `buf`'s spare capacity: never blocks, even on a
+/// blocking socket (the io_uring backend's descriptors are blocking).
+pub(crate) fn recv_into(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: `spare` is writable memory of `spare.len()` bytes owned by `buf`.
+    let n = check_size(unsafe {
+        libc::recv(
+            fd,
+            spare.as_mut_ptr().cast(),
+            spare.len(),
+            libc::MSG_DONTWAIT,
+        )
+    })?;
+    let len = buf.len() + n;
+    debug_assert!(len <= buf.capacity());
+    // SAFETY: the kernel initialised `n` bytes after the old length.
+    unsafe { buf.set_len(len) };
+    Ok(n)
+}
+
 /// A gathering write (`sendmsg(2)` with `MSG_NOSIGNAL`, so a peer that went away gives
 /// `EPIPE` instead of killing the process with SIGPIPE). The iovecs must point at live
 /// buffers; they belong to the caller's `Op`.

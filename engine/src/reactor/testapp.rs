@@ -5,7 +5,9 @@
 //!
 //! - `GET /health` answers `{"ok":true,"core":N}`; `POST /echo` answers the body back;
 //!   `GET /later` answers on the next tick through `Outbox::respond` (an asynchronous
-//!   answer); anything else is a JSON 404.
+//!   answer), `GET /later/N` about N milliseconds later with `{"later":true,"ms":N,
+//!   "answered":K}` (K: how many delayed answers this core gave before it, so a test sees
+//!   the order the application finished in); anything else is a JSON 404.
 //! - Any request with `Upgrade: websocket` is accepted as a WebSocket, whatever its path.
 //! - On a WebSocket it echoes text and binary messages, with five commands:
 //!   `close` (closes with 1000), `abort` (drops the connection without a close frame),
@@ -15,7 +17,7 @@
 //! - On shutdown it sends `reconnect` to every open WebSocket, standing in for the
 //!   gateway's op 7.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::app::{App, CoreInfo, HttpAnswer, WsMessage};
@@ -46,7 +48,10 @@ pub enum EchoMesh {
 pub struct EchoApp {
     core: usize,
     open: BTreeSet<ConnId>,
-    later: VecDeque<ConnId>,
+    /// Delayed answers: (due, arrival order) → the request.
+    later: BTreeMap<(std::time::Instant, u64), (ConnId, Option<u64>)>,
+    later_seq: u64,
+    later_answered: u64,
     written: BTreeMap<ConnId, usize>,
 }
 
@@ -56,7 +61,9 @@ impl EchoApp {
         EchoApp {
             core: info.core,
             open: BTreeSet::new(),
-            later: VecDeque::new(),
+            later: BTreeMap::new(),
+            later_seq: 0,
+            later_answered: 0,
             written: BTreeMap::new(),
         }
     }
@@ -80,9 +87,15 @@ impl App for EchoApp {
                 HttpAnswer::Respond(Response::json(200, body.into_bytes()))
             }
             ("POST", "/echo") => HttpAnswer::Respond(Response::json(200, request.body.clone())),
-            ("GET", "/later") => {
-                self.later.push_back(conn);
-                out.wake_at(out.now() + Duration::from_millis(1));
+            ("GET", path) if path == "/later" || path.starts_with("/later/") => {
+                let ms = path
+                    .strip_prefix("/later/")
+                    .and_then(|ms| ms.parse::<u64>().ok())
+                    .map(|ms| ms.min(1000));
+                let due = out.now() + Duration::from_millis(ms.unwrap_or(1));
+                self.later_seq += 1;
+                self.later.insert((due, self.later_seq), (conn, ms));
+                out.wake_at(due);
                 HttpAnswer::Later
             }
             _ => HttpAnswer::Respond(Response::not_found()),
@@ -143,16 +156,28 @@ impl App for EchoApp {
     fn handle_closed(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &super::CloseCause) {
         self.open.remove(&conn);
         self.written.remove(&conn);
-        self.later.retain(|&waiting| waiting != conn);
+        self.later.retain(|_, (waiting, _)| *waiting != conn);
     }
 
     fn handle_tick(
         &mut self,
         out: &mut Outbox<EchoMesh>,
-        _: std::time::Instant,
+        now: std::time::Instant,
     ) -> Option<std::time::Instant> {
-        while let Some(conn) = self.later.pop_front() {
-            out.respond(conn, Response::json(200, br#"{"later":true}"#.to_vec()));
+        while let Some(entry) = self.later.first_entry() {
+            if entry.key().0 > now {
+                return Some(entry.key().0);
+            }
+            let (conn, ms) = entry.remove();
+            let body = match ms {
+                None => r#"{"later":true}"#.to_string(),
+                Some(ms) => {
+                    let answered = self.later_answered;
+                    self.later_answered += 1;
+                    format!(r#"{{"later":true,"ms":{ms},"answered":{answered}}}"#)
+                }
+            };
+            out.respond(conn, Response::json(200, body.into_bytes()));
         }
         None
     }

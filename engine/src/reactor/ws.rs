@@ -16,10 +16,7 @@ pub(crate) fn data_frame(kind: FrameKind, payload: Payload, lane: Lane) -> OutFr
         FrameKind::Text => Opcode::Text,
         FrameKind::Binary => Opcode::Binary,
     };
-    let len = match &payload {
-        Payload::Owned(bytes) => bytes.len(),
-        Payload::Shared(bytes) => bytes.len(),
-    };
+    let len = payload.len();
     OutFrame::new(&FrameHeader::server(opcode, len).encode(), payload, lane)
 }
 

@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 use std::time::Duration;
 
-use super::{Completion, Op};
+use super::{Completion, Op, OpKind, ReadPool};
 use crate::reactor::sys;
 
 const EVENTS_MAX: usize = 1024;
@@ -33,6 +33,7 @@ pub(crate) struct Epoll {
     ready: VecDeque<Completion>,
     events: Vec<libc::epoll_event>,
     parked: usize,
+    pub(super) pool: ReadPool,
 }
 
 impl Epoll {
@@ -43,12 +44,22 @@ impl Epoll {
             ready: VecDeque::new(),
             events: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS_MAX],
             parked: 0,
+            pool: ReadPool::default(),
         })
     }
 
     pub(crate) fn submit(&mut self, mut op: Op) {
+        if let OpKind::Recv { buf, .. } = &mut op.kind {
+            *buf = self.pool.lend();
+        }
         match op.kind.run_now() {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.park(op),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                if let OpKind::Recv { buf, .. } = &mut op.kind {
+                    // Waiting costs no buffer; one is lent again when the socket is ready.
+                    self.pool.give_back(std::mem::take(buf));
+                }
+                self.park(op)
+            }
             result => self.ready.push_back(Completion {
                 token: op.token,
                 kind: op.kind,

@@ -38,6 +38,10 @@ pub(crate) enum OpKind {
     },
     /// Read into `buf`'s spare capacity; on success `buf.len()` grew by the result.
     Read { fd: RawFd, buf: Vec<u8> },
+    /// Read from a socket once it is readable, into a buffer the backend lends only at
+    /// that moment (`buf` is empty while the op waits), so an idle connection holds no
+    /// read buffer. Completes like `Read`; give the buffer back with `Backend::recycle`.
+    Recv { fd: RawFd, buf: Vec<u8> },
     /// Write the whole batch with one gathering write; the result is bytes written.
     Write { fd: RawFd, batch: WriteBatch },
     /// Complete once `fd` is readable, reading nothing (the owner drains it): how the
@@ -49,7 +53,10 @@ impl OpKind {
     fn fd(&self) -> RawFd {
         match self {
             OpKind::Accept { listener, .. } => *listener,
-            OpKind::Read { fd, .. } | OpKind::Write { fd, .. } | OpKind::Poll { fd } => *fd,
+            OpKind::Read { fd, .. }
+            | OpKind::Recv { fd, .. }
+            | OpKind::Write { fd, .. }
+            | OpKind::Poll { fd } => *fd,
         }
     }
 
@@ -74,6 +81,10 @@ impl OpKind {
                 Ok(0)
             }
             OpKind::Read { fd, buf } => super::sys::read_into(*fd, buf),
+            OpKind::Recv { fd, buf } => {
+                debug_assert!(buf.capacity() > 0, "a Recv runs with a lent buffer");
+                super::sys::recv_into(*fd, buf)
+            }
             OpKind::Write { fd, batch } => super::sys::send_iovecs(*fd, batch.iovecs()),
             OpKind::Poll { fd } => {
                 if super::sys::poll_readable(*fd)? {
@@ -82,6 +93,33 @@ impl OpKind {
                     Err(io::ErrorKind::WouldBlock.into())
                 }
             }
+        }
+    }
+}
+
+/// Bytes of one lent read buffer.
+pub(crate) const READ_BUF_LEN: usize = 16 * 1024;
+/// Spare read buffers kept for reuse.
+const READ_POOL_MAX: usize = 256;
+
+/// Read buffers lent to `Recv` ops only while they read: as many exist as reads are
+/// being handled at once, not one per connection.
+#[derive(Default)]
+pub(crate) struct ReadPool {
+    spare: Vec<Vec<u8>>,
+}
+
+impl ReadPool {
+    pub(crate) fn lend(&mut self) -> Vec<u8> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(READ_BUF_LEN))
+    }
+
+    pub(crate) fn give_back(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() == READ_BUF_LEN && self.spare.len() < READ_POOL_MAX {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 }
@@ -148,6 +186,14 @@ impl Backend {
         match self {
             Backend::Epoll(epoll) => epoll.wait(timeout, out),
             Backend::Uring(uring) => uring.wait(timeout, out),
+        }
+    }
+
+    /// Give back a buffer a `Recv` completion carried.
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
+        match self {
+            Backend::Epoll(epoll) => epoll.pool.give_back(buf),
+            Backend::Uring(uring) => uring.pool.give_back(buf),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The io_uring backend: each op becomes one submission entry.
 //!
 //! An op moves into the `in_flight` slab when submitted; its slab key is the entry's
-//! `user_data`. The entry points into the op's own heap buffers (the read buffer, the
+//! `user_data`. A `Recv` is submitted as a `POLL_ADD` and holds no buffer while it
+//! waits: when the poll completes, a buffer is lent and the socket read without blocking
+//! (`MSG_DONTWAIT`), so ten thousand idle sessions do not pin ten thousand read buffers. The entry points into the op's own heap buffers (the read buffer, the
 //! batch's iovecs and a boxed `msghdr`), which do not move when the slab grows. The op
 //! leaves the slab only when its completion arrives, so the kernel never writes into
 //! memory we have freed.
@@ -20,7 +22,7 @@ use std::time::Duration;
 use io_uring::{opcode, squeue, types, IoUring};
 use slab::Slab;
 
-use super::{Completion, Op, OpKind};
+use super::{Completion, Op, OpKind, ReadPool};
 
 const SUBMISSION_ENTRIES: u32 = 1024;
 const COMPLETION_ENTRIES: u32 = 8192;
@@ -36,6 +38,7 @@ pub(crate) struct Uring {
     in_flight: Slab<InFlight>,
     /// Built entries the submission queue had no room for yet, in order.
     unpushed: VecDeque<squeue::Entry>,
+    pub(super) pool: ReadPool,
 }
 
 impl Uring {
@@ -47,6 +50,7 @@ impl Uring {
             ring,
             in_flight: Slab::new(),
             unpushed: VecDeque::new(),
+            pool: ReadPool::default(),
         })
     }
 
@@ -100,11 +104,28 @@ impl Uring {
             Err(error) if error.raw_os_error() == Some(libc::EBUSY) => {}
             Err(error) => return Err(error),
         }
+        let mut not_ready = Vec::new();
         for cqe in self.ring.completion() {
             let key = cqe.user_data() as usize;
             let InFlight { mut op, msg } = self.in_flight.remove(key);
             drop(msg);
             let res = cqe.result();
+            if let (OpKind::Recv { fd, buf }, true) = (&mut op.kind, res >= 0) {
+                // The poll says readable: lend a buffer and read without blocking.
+                *buf = self.pool.lend();
+                match crate::reactor::sys::recv_into(*fd, buf) {
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        self.pool.give_back(std::mem::take(buf));
+                        not_ready.push(op);
+                    }
+                    result => out.push(Completion {
+                        token: op.token,
+                        kind: op.kind,
+                        result,
+                    }),
+                }
+                continue;
+            }
             let result = if res < 0 {
                 Err(io::Error::from_raw_os_error(-res))
             } else {
@@ -122,7 +143,7 @@ impl Uring {
                         unsafe { buf.set_len(len) };
                         Ok(n)
                     }
-                    OpKind::Write { .. } | OpKind::Poll { .. } => Ok(n),
+                    OpKind::Write { .. } | OpKind::Poll { .. } | OpKind::Recv { .. } => Ok(n),
                 }
             };
             out.push(Completion {
@@ -130,6 +151,11 @@ impl Uring {
                 kind: op.kind,
                 result,
             });
+        }
+        // Readiness that went away before the read (another reader cannot exist, but a
+        // spurious wake-up can): wait again.
+        for op in not_ready {
+            self.submit(op);
         }
         Ok(())
     }
@@ -166,7 +192,9 @@ fn build_entry(slot: &mut InFlight) -> squeue::Entry {
                 .offset(u64::MAX)
                 .build()
         }
-        OpKind::Poll { fd } => opcode::PollAdd::new(types::Fd(*fd), libc::POLLIN as u32).build(),
+        OpKind::Poll { fd } | OpKind::Recv { fd, .. } => {
+            opcode::PollAdd::new(types::Fd(*fd), libc::POLLIN as u32).build()
+        }
         OpKind::Write { fd, batch } => {
             let iov = batch.iovecs();
             // SAFETY: msghdr is plain data; all-zero is a valid empty header.
