@@ -20,7 +20,7 @@
 //! a session that stays behind with 4000; the run then fails and the table says so.
 //!
 //! Servers: Flux in-process (`engine::Server::start`, `cores: Some(n)`, REST rate limits
-//! off, the data dir under `$TMPDIR`), and the peer in `gateway_fanout/peer.rs`, a tokio +
+//! off, the data dir under `$TMPDIR`), and the peer in `crate::peer`, a tokio +
 //! tokio-tungstenite broadcast server with `n` runtime workers that does no fsync, no
 //! storage and no permission checks. Flux's sessions are S distinct bot users in the demo
 //! guild (`gateway_fanout/flux_world.rs` says why).
@@ -39,7 +39,6 @@
 
 mod flux_world;
 mod load;
-mod peer;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -222,17 +221,55 @@ fn run_flux(n: usize, sessions: usize, load: &Load) -> Result<Measured, String> 
 }
 
 fn run_peer(n: usize, cpus: Vec<usize>, sessions: usize, load: &Load) -> Result<Measured, String> {
-    let peer = peer::Peer::start(n, cpus).map_err(|e| format!("peer start: {e}"))?;
+    // `peer::serve` blocks for the life of the process, so this thread (and its idle
+    // runtime) outlives the run; a harness that runs each server as its own process ends it.
+    let (bound, listening) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("peer".into())
+        .spawn(move || {
+            pin_current_thread(&cpus);
+            let options = crate::peer::PeerOptions {
+                listen: ([127, 0, 0, 1], 0).into(),
+                workers: n,
+            };
+            let reply = bound.clone();
+            if let Err(error) = crate::peer::serve(options, move |addr| {
+                let _ = reply.send(Ok(addr));
+            }) {
+                let _ = bound.send(Err(error));
+            }
+        })
+        .map_err(|e| format!("peer thread: {e}"))?;
+    let addr = listening
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|e| format!("peer start: {e}"))?
+        .map_err(|e| format!("peer start: {e}"))?;
     let target = Target {
-        http_addr: peer.http_addr,
-        ws_addr: peer.ws_addr,
-        channel_id: "1".into(),
+        http_addr: addr,
+        ws_addr: addr,
+        // Any id is accepted; a 19-digit snowflake keeps the event as long as Flux's.
+        channel_id: "1300000000000000002".into(),
         publisher_token: "peer".into(),
         session_tokens: vec![String::new(); sessions],
     };
-    let measured = load::run(&target, load);
-    drop(peer);
-    measured
+    load::run(&target, load)
+}
+
+/// Pins this thread (and the runtime threads it starts, which inherit the mask) to `cpus`.
+fn pin_current_thread(cpus: &[usize]) {
+    if cpus.is_empty() {
+        return;
+    }
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: CPU_SET writes one bit of `set`; ids past CPU_SETSIZE are skipped.
+        if cpu < libc::CPU_SETSIZE as usize {
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is this thread.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
 }
 
 fn summary(m: &Measured) -> String {

@@ -7,6 +7,7 @@
 
 pub mod gateway_fanout;
 pub mod lsm_store;
+pub mod peer;
 pub mod report;
 pub mod ring;
 pub mod wsframe_decode;
