@@ -121,23 +121,18 @@ impl Client {
              \"properties\":{{\"os\":\"linux\",\"browser\":\"test\",\"device\":\"test\"}}}}}}"
         );
         self.send_text(&identify).await;
-        let mut channel_id = None;
         loop {
             let payload: serde_json::Value =
                 serde_json::from_str(&self.next_payload().await).unwrap();
-            if payload["t"] == "GUILD_CREATE" {
-                channel_id = payload["d"]["channels"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|channel| channel["type"] == 0)
-                    .map(|channel| channel["id"].as_str().unwrap().to_owned());
-            }
             if payload["t"] == "READY" {
+                assert_eq!(payload["s"], 1, "{payload}");
                 assert!(payload["d"]["session_id"].is_string(), "{payload}");
             }
-            if channel_id.is_some() {
-                return channel_id.unwrap();
+            if payload["t"] == "GUILD_CREATE" {
+                assert_eq!(payload["s"], 2, "{payload}");
+                let channels = payload["d"]["channels"].as_array().unwrap();
+                let text = channels.iter().find(|channel| channel["type"] == 0);
+                return text.unwrap()["id"].as_str().unwrap().to_owned();
             }
         }
     }
