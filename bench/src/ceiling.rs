@@ -102,6 +102,8 @@ pub struct CeilingRow {
     pub frames_per_s: f64,
     /// Median megabytes (10^6) delivered per second.
     pub mb_per_s: f64,
+    /// Frames per second of each run, in run order, so a reader sees the spread.
+    pub frames_per_s_runs: Vec<f64>,
     /// Frames the sender wrote, over all runs.
     pub frames_written: u64,
     /// Frames the readers read, over all runs; equal to `frames_written` unless a run
@@ -117,16 +119,21 @@ impl CeilingReport {
     /// A markdown table of the rows.
     pub fn table(&self) -> String {
         let mut table = String::from(
-            "| frames/write | frames/s | MB/s | frames written | frames read |\n\
-             |---:|---:|---:|---:|---:|\n",
+            "| frames/write | frames/s (median) | runs min–max | MB/s | frames written \
+             | frames read |\n|---:|---:|---:|---:|---:|---:|\n",
         );
         for row in &self.rows {
             // Writing to a String cannot fail.
             let _ = writeln!(
                 table,
-                "| {} | {:.0} | {:.0} | {} | {} |{}",
+                "| {} | {:.0} | {:.0}–{:.0} | {:.0} | {} | {} |{}",
                 row.frames_per_write,
                 row.frames_per_s,
+                row.frames_per_s_runs
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min),
+                row.frames_per_s_runs.iter().copied().fold(0.0, f64::max),
                 row.mb_per_s,
                 row.frames_written,
                 row.frames_read,
@@ -173,6 +180,7 @@ pub fn run_ceiling(options: &CeilingOptions) -> CeilingReport {
             frames_per_write: k,
             frames_per_s: 0.0,
             mb_per_s: 0.0,
+            frames_per_s_runs: Vec::new(),
             frames_written: 0,
             frames_read: 0,
             writes: 0,
@@ -191,7 +199,9 @@ pub fn run_ceiling(options: &CeilingOptions) -> CeilingReport {
                             run.bytes_read, run.bytes_written
                         ));
                     }
-                    rates.push(run.bytes_read as f64 / run.elapsed.as_secs_f64());
+                    let bytes_per_s = run.bytes_read as f64 / run.elapsed.as_secs_f64();
+                    row.frames_per_s_runs.push(bytes_per_s / frame_bytes as f64);
+                    rates.push(bytes_per_s);
                 }
                 Err(error) => {
                     row.error.get_or_insert(error);

@@ -83,7 +83,10 @@ pub(super) async fn run_session(mut ws: Ws, mut transport: Transport, state: Arc
         tokio::select! {
             event = events.recv() => {
                 let result = match event {
-                    Ok(event) => fan_out(&mut ws, &mut transport, &mut events, &mut seq, &event, &state).await,
+                    Ok(first) => {
+                        let queued = &mut events;
+                        fan_out(&mut ws, &mut transport, queued, &mut seq, &first, &state).await
+                    }
                     Err(RecvError::Lagged(missed)) => lagged(&mut ws, missed, &state).await,
                     Err(RecvError::Closed) => Err(Ended),
                 };
