@@ -28,7 +28,8 @@ fn ceiling_tiny_delivers_every_frame_written() {
 /// The full measurement, by hand (prints the table):
 /// `CEILING_SENDER_CPU=0 CEILING_READER_CPUS=1 cargo test --release -p bench --test
 /// ceiling_tiny -- --ignored --nocapture`. `CEILING_SESSIONS`, `CEILING_SECONDS` and
-/// `CEILING_RUNS` override the defaults (1000 sessions, 2 s, 3 runs).
+/// `CEILING_RUNS` and `CEILING_FRAMES_PER_WRITE` (e.g. `1,8,32`) override the defaults
+/// (1000 sessions, 2 s, 3 runs, k = 1, 8, 32).
 #[test]
 #[ignore = "takes about 20 s and wants quiet CPUs; run by hand"]
 fn ceiling_full_by_hand() {
@@ -45,6 +46,9 @@ fn ceiling_full_by_hand() {
     }
     if let Some(seconds) = env("CEILING_SECONDS") {
         options.seconds = seconds.parse().unwrap();
+    }
+    if let Some(ks) = env("CEILING_FRAMES_PER_WRITE") {
+        options.frames_per_write = ks.split(',').map(|k| k.parse().unwrap()).collect();
     }
     if let Some(runs) = env("CEILING_RUNS") {
         options.runs = runs.parse().unwrap();
