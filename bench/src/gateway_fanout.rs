@@ -263,8 +263,9 @@ fn pin_current_thread(cpus: &[usize]) {
     // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &cpu in cpus {
-        // SAFETY: CPU_SET writes one bit of `set`; ids past CPU_SETSIZE are skipped.
         if cpu < libc::CPU_SETSIZE as usize {
+            // SAFETY: CPU_SET writes one bit of `set`; `cpu` is below CPU_SETSIZE (checked
+            // on the line above).
             unsafe { libc::CPU_SET(cpu, &mut set) };
         }
     }
