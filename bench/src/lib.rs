@@ -9,6 +9,7 @@
 //! a child process pinned to its own CPUs, `loadgen` is the lean load generator that
 //! drives it from other CPUs, and `placement` pins, counts CPU time and reads memory.
 
+pub mod ceiling;
 pub mod gateway_fanout;
 pub mod loadgen;
 pub mod lsm_store;
