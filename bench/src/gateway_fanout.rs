@@ -307,7 +307,9 @@ fn run_sweep(
             },
             vec!["peer".to_string()],
             "peer".to_string(),
-            "1".to_string(),
+            // Any channel id is accepted; a 19-digit one keeps its events as long as
+            // Flux's (952-byte `d`).
+            "1300000000000000002".to_string(),
         ),
     };
     let process = match ServerProcess::spawn(&exe, &kind, &placement.server_cpus) {
