@@ -81,6 +81,29 @@ both_backends!(
     pipelined_requests_are_in_the_application_at_once
 );
 
+fn an_answer_given_while_a_later_request_is_handled_keeps_the_order(io: engine::IoBackend) {
+    let server = start(io);
+    let mut client = HttpClient::new(server.local_addr());
+    // `/answer-later` answers the waiting `/later/1000` from inside its own handler; that
+    // answer lets the server parse the requests behind, which must still be answered
+    // after `/answer-later` itself.
+    client.send(
+        b"GET /later/1000 HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET /answer-later HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET /health HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET /nowhere HTTP/1.1\r\nHost: f\r\n\r\n",
+    );
+    assert_eq!(client.read_response().unwrap().json()["later"], true);
+    assert_eq!(client.read_response().unwrap().json()["answered_later"], 1);
+    assert_eq!(client.read_response().unwrap().json()["ok"], true);
+    client.read_response().unwrap().assert_json_error(404);
+    server.shutdown().unwrap();
+}
+both_backends!(
+    an_answer_given_while_a_later_request_is_handled_keeps_the_order,
+    an_answer_given_while_a_later_request_is_handled_keeps_the_order
+);
+
 fn a_client_that_pipelines_without_reading_holds_bounded_memory(io: engine::IoBackend) {
     let server = start(io);
     let mut client = HttpClient::new(server.local_addr());

@@ -90,7 +90,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(fd: OwnedFd, generation: u32) -> Conn {
+    pub(crate) fn new(fd: OwnedFd, generation: u32, backlog: super::outq::CoreBacklog) -> Conn {
         Conn {
             fd,
             generation,
@@ -99,7 +99,7 @@ impl Conn {
                 answers: std::collections::VecDeque::new(),
                 close_after: false,
             },
-            outq: OutQueue::default(),
+            outq: OutQueue::new(backlog),
             state: State::Open,
             reading: false,
             peer_eof: false,

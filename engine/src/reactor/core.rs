@@ -43,7 +43,7 @@ use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
 use super::conn::{Conn, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
 use super::outbox::Outbox;
-use super::outq::{Lane, OutFrame};
+use super::outq::{CoreBacklog, Lane, OutFrame};
 use super::stats::CoreStats;
 use super::{sys, ws};
 use crate::http::{self, upgrade, Request, Response};
@@ -57,6 +57,11 @@ pub const OUTBOX_HARD_FACTOR: usize = 4;
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget).
 const SERVICED_PER_TURN_MAX: usize = 256;
+/// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
+/// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
+/// The bytes are mostly shared event bodies, so the memory this stands for is far less.
+const BACKLOG_PER_CONN_BYTES: usize = 32 * 1024;
+const BACKLOG_MIN_BYTES: usize = 4 << 20;
 
 const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
@@ -97,6 +102,11 @@ pub(crate) struct Reactor<A: App> {
     app_wake: Option<(std::os::fd::RawFd, bool)>,
     /// Connections to service in step 4, in the order they were touched.
     touched: VecDeque<(usize, u32)>,
+    /// Unwritten bytes in every outbound queue of this core.
+    backlog: CoreBacklog,
+    /// HTTP connections whose requests wait because the core is behind its sockets
+    /// (`http_paused`).
+    paused_http: Vec<(usize, u32)>,
     watched: Vec<(usize, u32)>,
     app_deadline: Option<Instant>,
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
@@ -127,6 +137,8 @@ impl<A: App> Reactor<A> {
             wake_reading: false,
             app_wake: None,
             touched: VecDeque::new(),
+            backlog: CoreBacklog::default(),
+            paused_http: Vec::new(),
             watched: Vec::new(),
             app_deadline: None,
             shutdown_flag: setup.shutdown,
@@ -158,6 +170,7 @@ impl<A: App> Reactor<A> {
             }
             self.fire_deadlines(now);
             self.drain_mesh();
+            self.resume_paused_http();
             self.service_touched();
             self.mesh.flush();
             if self.shutdown_deadline.is_some() && self.conns.is_empty() && self.listener.is_none()
@@ -281,7 +294,9 @@ impl<A: App> Reactor<A> {
         }
         let generation = self.generation_next;
         self.generation_next = self.generation_next.wrapping_add(1);
-        let key = self.conns.insert(Conn::new(fd, generation));
+        let key = self
+            .conns
+            .insert(Conn::new(fd, generation, CoreBacklog::clone(&self.backlog)));
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();
         self.touch(key);
@@ -362,6 +377,7 @@ impl<A: App> Reactor<A> {
     fn process_http(&mut self, key: usize) {
         loop {
             let outbox_bytes_max = self.config.limits.outbox_bytes_max;
+            let paused = self.http_paused();
             let Self { conns, config, .. } = self;
             let conn = &mut conns[key];
             let Phase::Http {
@@ -377,6 +393,13 @@ impl<A: App> Reactor<A> {
                 || answers.len() >= HTTP_PIPELINE_MAX
                 || conn.outq.bytes() > outbox_bytes_max
             {
+                return;
+            }
+            if paused {
+                let entry = (key, conn.generation);
+                if !self.paused_http.contains(&entry) {
+                    self.paused_http.push(entry);
+                }
                 return;
             }
             let (request, used) = match http::parse_request(inbuf, &config.limits.http) {
@@ -405,11 +428,21 @@ impl<A: App> Reactor<A> {
             }
             inbuf.drain(..used);
             conn.app_knows = true;
+            let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
             let generation = if upgrade {
                 conn.generation
             } else {
+                // The request's place in the answer order is taken before the application
+                // sees it: answering an earlier request from inside `handle_http` parses
+                // the next one (`respond_later`), which must queue behind this one.
                 let generation = self.generation_next;
                 self.generation_next = self.generation_next.wrapping_add(1);
+                answers.push_back(PendingAnswer {
+                    request: generation,
+                    response: None,
+                    keep_alive,
+                });
+                *close_after |= !keep_alive;
                 generation
             };
             let id = ConnId {
@@ -421,30 +454,22 @@ impl<A: App> Reactor<A> {
             if !self.is_open(key) {
                 return;
             }
-            let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
-            let response = match answer {
-                HttpAnswer::Respond(response) => Some(response),
-                HttpAnswer::Later => None,
+            match answer {
+                // The loop goes on to the next request: no `process_http` from inside.
+                HttpAnswer::Respond(response) => self.fill_answer(id, response),
+                HttpAnswer::Later => {}
                 HttpAnswer::Upgrade => {
+                    assert!(
+                        upgrade,
+                        "an upgrade answer to a request that asked for none"
+                    );
                     self.upgrade(key, id, &request);
                     return;
                 }
-            };
-            let Phase::Http {
-                answers,
-                close_after,
-                ..
-            } = &mut self.conns[key].phase
-            else {
-                unreachable!("an HTTP connection stays HTTP until it upgrades")
-            };
-            answers.push_back(PendingAnswer {
-                request: generation,
-                response,
-                keep_alive,
-            });
-            *close_after |= !keep_alive;
-            self.flush_answers(key);
+            }
+            if self.conns[key].state != State::Open {
+                return;
+            }
         }
     }
 
@@ -637,6 +662,15 @@ impl<A: App> Reactor<A> {
     /// `process_http`); ignored when the connection is gone.
     fn respond_later(&mut self, request: ConnId, response: Response) {
         let key = request.index as usize;
+        self.fill_answer(request, response);
+        if self.is_open(key) {
+            self.process_http(key);
+        }
+    }
+
+    /// Put `response` in `request`'s place in the answer order and write what is ready.
+    fn fill_answer(&mut self, request: ConnId, response: Response) {
+        let key = request.index as usize;
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -655,9 +689,6 @@ impl<A: App> Reactor<A> {
         assert!(answer.response.is_none(), "a request answered twice");
         answer.response = Some(response);
         self.flush_answers(key);
-        if self.is_open(key) {
-            self.process_http(key);
-        }
     }
 
     fn check_outbox_bound(&mut self, key: usize) {
@@ -807,7 +838,13 @@ impl<A: App> Reactor<A> {
                     kind: OpKind::Write { fd, batch },
                 });
             }
-            if self.wants_read(key) {
+            let paused = matches!(self.conns[key].phase, Phase::Http { .. }) && self.http_paused();
+            if paused && self.wants_read(key) {
+                // Read once the core has caught up (`resume_paused_http` touches it).
+                if !self.paused_http.contains(&(key, generation)) {
+                    self.paused_http.push((key, generation));
+                }
+            } else if self.wants_read(key) {
                 self.conns[key].reading = true;
                 self.backend.submit(Op {
                     token: conn_token(key, false),
@@ -820,6 +857,40 @@ impl<A: App> Reactor<A> {
         }
     }
 
+    /// Whether HTTP requests wait: the core has more unwritten bytes than
+    /// `BACKLOG_PER_CONN_BYTES` per connection (at least `BACKLOG_MIN_BYTES`).
+    ///
+    /// Why: when messages arrive faster than this core can write them to its sessions,
+    /// the backlog would grow until sessions fall so far behind that they are closed
+    /// (4000) though their clients read as fast as they can. Taking no new request
+    /// instead makes the publishers wait, so the server runs at its capacity, answers
+    /// later, and drops nobody. Real slow consumers still have their own bound.
+    fn http_paused(&self) -> bool {
+        let limit = (self.conns.len() * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES);
+        self.backlog.get() > limit
+    }
+
+    /// Once the backlog has halved, let paused HTTP connections read and parse again.
+    fn resume_paused_http(&mut self) {
+        if self.paused_http.is_empty() {
+            return;
+        }
+        let limit = (self.conns.len() * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES);
+        if self.backlog.get() > limit / 2 {
+            return;
+        }
+        for (key, generation) in std::mem::take(&mut self.paused_http) {
+            if self
+                .conns
+                .get(key)
+                .is_some_and(|conn| conn.generation == generation)
+            {
+                self.touch(key);
+                self.process_http(key);
+            }
+        }
+    }
+
     fn wants_read(&self, key: usize) -> bool {
         let conn = &self.conns[key];
         if conn.reading || conn.peer_eof || conn.state == State::Dead {
@@ -827,7 +898,8 @@ impl<A: App> Reactor<A> {
         }
         match &conn.phase {
             Phase::Http { inbuf, .. } => {
-                // Back-pressure: stop reading while a full request's worth is unparsed.
+                // Back-pressure: stop reading while a full request's worth is unparsed
+                // (the core's own pause is `service_touched`'s).
                 let limits = &self.config.limits.http;
                 inbuf.len() < limits.head_bytes_max + limits.any_body_bytes_max()
             }

@@ -282,6 +282,10 @@ impl WriteBatch {
     }
 }
 
+/// The unwritten bytes of every outbound queue of one core (`OutQueue::bytes` summed),
+/// kept up to date by the queues themselves: how far behind its sockets the core is.
+pub(crate) type CoreBacklog = std::rc::Rc<std::cell::Cell<usize>>;
+
 /// The outbound queue of one connection.
 #[derive(Default)]
 pub(crate) struct OutQueue {
@@ -291,11 +295,33 @@ pub(crate) struct OutQueue {
     queued_bytes: usize,
     in_flight_bytes: usize,
     in_flight: bool,
+    /// The core's total, which this queue's `bytes()` is part of.
+    backlog: CoreBacklog,
+}
+
+impl Drop for OutQueue {
+    fn drop(&mut self) {
+        self.backlog.set(self.backlog.get() - self.bytes());
+    }
 }
 
 impl OutQueue {
+    /// An empty queue whose bytes count towards `backlog`.
+    pub(crate) fn new(backlog: CoreBacklog) -> OutQueue {
+        OutQueue {
+            partial: None,
+            priority: VecDeque::new(),
+            bulk: VecDeque::new(),
+            queued_bytes: 0,
+            in_flight_bytes: 0,
+            in_flight: false,
+            backlog,
+        }
+    }
+
     pub(crate) fn push(&mut self, frame: OutFrame) {
         self.queued_bytes += frame.len();
+        self.backlog.set(self.backlog.get() + frame.len());
         match frame.lane {
             Lane::Priority => self.priority.push_back(frame),
             Lane::Bulk => self.bulk.push_back(frame),
@@ -326,6 +352,7 @@ impl OutQueue {
         let dropped: usize = self.bulk.iter().map(OutFrame::len).sum();
         self.bulk.clear();
         self.queued_bytes -= dropped;
+        self.backlog.set(self.backlog.get() - dropped);
         dropped
     }
 
@@ -383,6 +410,7 @@ impl OutQueue {
         debug_assert!(self.partial.is_none());
         self.in_flight = false;
         self.in_flight_bytes = 0;
+        self.backlog.set(self.backlog.get() - written);
         let mut left = written + batch.first_offset;
         let mut unwritten = Vec::new();
         for frame in batch.frames {

@@ -7,7 +7,9 @@
 //!   `GET /later` answers on the next tick through `Outbox::respond` (an asynchronous
 //!   answer), `GET /later/N` about N milliseconds later with `{"later":true,"ms":N,
 //!   "answered":K}` (K: how many delayed answers this core gave before it, so a test sees
-//!   the order the application finished in); anything else is a JSON 404.
+//!   the order the application finished in); `GET /answer-later` answers every waiting
+//!   `/later` request at once, from inside its own handler, then itself with
+//!   `{"answered_later":N}`; anything else is a JSON 404.
 //! - Any request with `Upgrade: websocket` is accepted as a WebSocket, whatever its path.
 //! - On a WebSocket it echoes text and binary messages, with five commands:
 //!   `close` (closes with 1000), `abort` (drops the connection without a close frame),
@@ -97,6 +99,14 @@ impl App for EchoApp {
                 self.later.insert((due, self.later_seq), (conn, ms));
                 out.wake_at(due);
                 HttpAnswer::Later
+            }
+            ("GET", "/answer-later") => {
+                let waiting = std::mem::take(&mut self.later);
+                for (conn, _) in waiting.values() {
+                    out.respond(*conn, Response::json(200, br#"{"later":true}"#.to_vec()));
+                }
+                let body = format!(r#"{{"answered_later":{}}}"#, waiting.len());
+                HttpAnswer::Respond(Response::json(200, body.into_bytes()))
             }
             _ => HttpAnswer::Respond(Response::not_found()),
         }
