@@ -1152,3 +1152,150 @@ proptest! {
         prop_assert!(ended <= 1);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The fan-out fast path
+
+/// One step of a session's life after READY, for the fast-path property.
+#[derive(Debug, Clone)]
+enum FanoutStep {
+    /// A dispatch of `d` bytes; `other_intent` is one the session did not ask for.
+    Dispatch {
+        d_len: usize,
+        other_intent: bool,
+    },
+    /// The shell reports `bytes` written.
+    Written(usize),
+    /// Time passes (heartbeats go stale, slow-consumer grace runs out).
+    Wait(u64),
+    Heartbeat,
+}
+
+fn fanout_step() -> impl Strategy<Value = FanoutStep> {
+    prop_oneof![
+        6 => (1usize..3000, any::<bool>()).prop_map(|(d_len, other)| FanoutStep::Dispatch {
+            d_len,
+            other_intent: other && d_len % 5 == 0,
+        }),
+        2 => (0usize..20_000).prop_map(FanoutStep::Written),
+        1 => (0u64..1500).prop_map(FanoutStep::Wait),
+        1 => Just(FanoutStep::Heartbeat),
+    ]
+}
+
+/// Everything a session said, in order, as comparable values.
+fn said(client: &mut Client) -> Vec<String> {
+    let mut all: Vec<String> = client
+        .frames
+        .drain(..)
+        .map(|f| format!("{} {:?}", f.binary, f.bytes.to_vec()))
+        .collect();
+    all.extend(client.closes.drain(..).map(|c| format!("close {c:?}")));
+    all.extend(client.wakes.drain(..).map(|w| format!("wake {w:?}")));
+    all.extend(client.take_others().iter().map(|o| format!("{o:?}")));
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `Session::dispatch` (fan-out's fast path) says exactly what
+    /// `handle(Input::Dispatch)` says, in the same order, whatever the window, the
+    /// backlog, the heartbeats and the compression.
+    #[test]
+    fn the_dispatch_fast_path_says_what_handle_says(
+        steps in proptest::collection::vec(fanout_step(), 1..80),
+        zlib in any::<bool>(),
+        window_kib in 1usize..64,
+    ) {
+        let target = if zlib {
+            "/?v=10&encoding=json&compress=zlib-stream"
+        } else {
+            "/?v=10&encoding=json"
+        };
+        let mut config = config();
+        config.send_window_bytes = window_kib << 10;
+        config.replay_ring_len_max = 64;
+        let mut fast = Client::connect_with(config.clone(), target);
+        let mut slow = Client::connect_with(config, target);
+        for client in [&mut fast, &mut slow] {
+            client.identify_with(identify_d(513), identity(vec![1 << 22]));
+            client.input(Input::Written { bytes: 1 << 20 }); // Most cases start with room.
+        }
+        let mut ms = 0;
+        for (n, step) in steps.into_iter().enumerate() {
+            match step {
+                FanoutStep::Dispatch { d_len, other_intent } => {
+                    let intents = if other_intent {
+                        Intents::GUILD_PRESENCES
+                    } else {
+                        Intents::GUILD_MESSAGES
+                    };
+                    let d = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(d_len));
+                    let event = Dispatch::new(
+                        "MESSAGE_CREATE",
+                        d.into_bytes(),
+                        DispatchScope::Guild(1 << 22),
+                        intents,
+                    );
+                    if let Some(frame) = fast.session.dispatch(fast.now, &event) {
+                        fast.frames.push(frame);
+                    }
+                    fast.drain();
+                    slow.input(Input::Dispatch(&event));
+                }
+                FanoutStep::Written(bytes) => {
+                    fast.input(Input::Written { bytes });
+                    slow.input(Input::Written { bytes });
+                }
+                FanoutStep::Wait(wait_ms) => {
+                    ms += wait_ms;
+                    fast.at_ms(ms).input(Input::Tick);
+                    slow.at_ms(ms).input(Input::Tick);
+                }
+                FanoutStep::Heartbeat => {
+                    fast.send(r#"{"op":1,"d":null}"#);
+                    slow.send(r#"{"op":1,"d":null}"#);
+                }
+            }
+            prop_assert_eq!(said(&mut fast), said(&mut slow), "after step {}", n);
+            prop_assert_eq!(fast.ended, slow.ended);
+        }
+    }
+}
+
+#[test]
+fn the_fast_path_frames_at_once_and_steps_aside_when_the_window_is_full() {
+    let mut config = config();
+    config.send_window_bytes = 40;
+    let mut client = Client::connect_with(config, "/?v=10&encoding=json");
+    client.identify_with(identify_d(513), identity(vec![1 << 22]));
+    client.take_json();
+    // READY and whatever the small window held back leave, and are reported written.
+    loop {
+        client.input(Input::Written { bytes: 1 << 20 });
+        if client.take_json().is_empty() {
+            break;
+        }
+    }
+    let first = client
+        .session
+        .dispatch(client.now, &event("MESSAGE_CREATE", 1));
+    let frame = first.expect("a live session with room frames at once");
+    let value: Value = serde_json::from_slice(&frame.bytes.to_vec()).unwrap();
+    assert_eq!(
+        (value["s"].as_u64(), value["d"]["n"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // The window (40 bytes) is now full: the next one waits in the ring.
+    assert!(client
+        .session
+        .dispatch(client.now, &event("MESSAGE_CREATE", 2))
+        .is_none());
+    client.drain();
+    assert!(client.frames.is_empty());
+    client.input(Input::Written {
+        bytes: frame.bytes.len(),
+    });
+    assert_eq!(seqs(&client.take_json()), [3]);
+}

@@ -87,6 +87,31 @@ impl FluxApp {
         self.pump(out, conn);
     }
 
+    /// One session's share of a fan-out: the session's fast path when it can frame the
+    /// event at once (`Session::dispatch`), else the full `drive`.
+    pub(super) fn dispatch_to(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        now: Micros,
+        dispatch: &Arc<Dispatch>,
+    ) {
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        match gateway.session.dispatch(now, dispatch) {
+            Some(frame) => {
+                let kind = if frame.binary {
+                    FrameKind::Binary
+                } else {
+                    FrameKind::Text
+                };
+                out.send(conn, kind, frame.bytes, Lane::Bulk);
+            }
+            None => self.pump(out, conn),
+        }
+    }
+
     fn pump(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
         let mut follow_ups = Vec::new();
         let Some(gateway) = self.conns.get_mut(&conn) else {

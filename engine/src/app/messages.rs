@@ -64,6 +64,7 @@
 //! - `enforce_nonce` dedupe lives in owner-core memory (5 minutes), not in the store: a
 //!   restart forgets it.
 
+use crate::id_hash::IdHashSet;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +73,7 @@ use lsm::{Batch, Store, Ticket};
 use snowflake::Generator;
 
 use super::{FluxApp, FluxMesh};
-use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
+use crate::gateway::{Dispatch, DispatchScope, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::bulk_delete::parse_bulk_delete;
@@ -107,8 +108,9 @@ struct ChannelInfo {
     /// For a DM: its pair core, which owns it (`world::dm`).
     dm_owner: Option<usize>,
     snapshot: ChannelSnapshot,
-    /// Members allowed to view it: the recipients of its events.
-    viewers: BTreeSet<UserId>,
+    /// Members allowed to view it: the recipients of its events (a hash set: fan-out
+    /// asks it once per session per event; shared so an event need not copy it).
+    viewers: Arc<IdHashSet<UserId>>,
 }
 
 /// One core's message state: its store (for the guilds it owns), its Snowflake
@@ -426,7 +428,11 @@ impl Messages {
         let snapshot = GuildSnapshot::of_guild(guild);
         for channel in &guild.channels {
             let channel_snapshot = super::guilds::channel_snapshot(guild, channel);
-            let viewers = members_who_can_view(&snapshot, &channel_snapshot);
+            let viewers = Arc::new(
+                members_who_can_view(&snapshot, &channel_snapshot)
+                    .into_iter()
+                    .collect(),
+            );
             self.channels.insert(
                 channel.id.0,
                 ChannelInfo {
@@ -475,7 +481,7 @@ impl Messages {
                     overwrites: Vec::new(),
                     private_thread_members: None,
                 },
-                viewers: channel.recipients.iter().copied().collect(),
+                viewers: Arc::new(channel.recipients.iter().copied().collect()),
             },
         );
         self.guilds.insert(id, snapshot);
@@ -517,7 +523,7 @@ impl Messages {
     ) -> Option<BTreeSet<UserId>> {
         let channel = self.channels.get(&channel_id)?;
         if needed == Permissions::VIEW_CHANNEL {
-            return Some(channel.viewers.clone());
+            return Some(channel.viewers.iter().copied().collect());
         }
         let guild = self.guilds.get(&channel.guild_id)?;
         Some(
@@ -1258,7 +1264,7 @@ impl FluxApp {
         // For a DM, the channel's own id: its recipients' sessions subscribe to it.
         let guild_id = channel.guild_id;
         let dm = channel.dm_owner.is_some();
-        let viewers = channel.viewers.clone();
+        let viewers = Arc::clone(&channel.viewers);
         let replica = self.guilds.guild(guild_id).cloned();
         let guild = replica.as_deref();
         let scope = if dm {
@@ -1398,8 +1404,9 @@ impl FluxApp {
                 Some((*id, Arc::clone(dispatch)))
             })
             .collect();
+        let now = self.now(out);
         for (conn, dispatch) in live {
-            self.drive(out, conn, Input::Dispatch(&dispatch));
+            self.dispatch_to(out, conn, now, &dispatch);
         }
         for (id, dispatch) in parked {
             if let Some(parked) = self.detached.get_mut(&id) {

@@ -338,8 +338,24 @@ fn spliced_zlib(
 
 /// Writes the dispatch prefix into `prefix`; `None` when it does not fit.
 fn write_dispatch_prefix(prefix: &mut Prefix, seq: u64, name: &str) -> Option<()> {
-    use std::io::Write;
-    write!(prefix, r#"{{"op":0,"s":{seq},"t":"{name}","d":"#).ok()
+    // By hand rather than `write!`: this runs once per session per event.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = seq;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let fits = prefix.push(br#"{"op":0,"s":"#)
+        && prefix.push(&digits[start..])
+        && prefix.push(br#","t":""#)
+        && prefix.push(name.as_bytes())
+        && prefix.push(br#"","d":"#);
+    fits.then_some(())
 }
 
 /// The event's `d}` as raw deflate ending on a sync flush, computed once and shared.

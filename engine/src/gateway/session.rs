@@ -432,6 +432,53 @@ impl Session {
         self.schedule();
     }
 
+    /// Fan-out's fast path: `handle(now, Input::Dispatch(event))` for the common case
+    /// of a live session with nothing queued and room in its send window, which is to
+    /// frame the event at once. Returns that frame; in every other case it does exactly
+    /// what `handle` does and returns `None`, and the caller drains `poll` as usual.
+    ///
+    /// Why: a dispatch to ten thousand sessions is ten thousand calls; skipping the
+    /// output queue and the deadline bookkeeping (which this case cannot change) is most
+    /// of the per-session cost left in user space.
+    pub fn dispatch(&mut self, now: Micros, event: &Arc<Dispatch>) -> Option<OutFrame> {
+        let fast = self.outputs.is_empty()
+            && self.paced.is_empty()
+            && self.in_flight_bytes < self.config.send_window_bytes
+            && !self.heartbeat.is_zombie(now)
+            && matches!(&self.phase, Phase::Live(live)
+                if live.seq_sent == live.state.ring.seq_last()
+                    && event.visible_to(live.state.intents, live.state.shard));
+        if !fast {
+            self.handle(now, Input::Dispatch(event));
+            return None;
+        }
+        let Phase::Live(live) = &mut self.phase else {
+            unreachable!("checked: live")
+        };
+        let (seq, _) = live.state.ring.push(Arc::clone(event));
+        debug_assert_eq!(seq, live.seq_sent + 1);
+        live.seq_sent = seq;
+        match self
+            .encoder
+            .encode_payload(Outgoing::Dispatch { seq, event }, &self.config.compression)
+        {
+            Ok(bytes) => {
+                self.in_flight_bytes += bytes.len();
+                debug_assert!(self.backlogged_since.is_none());
+                Some(OutFrame {
+                    bytes,
+                    binary: self.encoder.binary(),
+                    priority: false,
+                })
+            }
+            Err(e) => {
+                self.close(GatewayError::Compression(e.0));
+                self.schedule();
+                None
+            }
+        }
+    }
+
     /// The next thing to do, in order.
     pub fn poll(&mut self) -> Option<Output> {
         self.outputs.pop_front()
