@@ -212,6 +212,8 @@ struct Sweep {
     windows: Vec<(f64, Result<Measured, String>)>,
     /// The server's resident memory with every session connected, after the sweep.
     rss_bytes: Option<u64>,
+    /// Frames per socket write during each window (Flux reports it; the peer cannot).
+    frames_per_write: Vec<Option<f64>>,
 }
 
 fn place(options: &Options, cores: usize, available: &[usize]) -> Result<Placement, String> {
@@ -264,6 +266,7 @@ fn run_sweep(
         setup_error: None,
         windows: Vec::new(),
         rss_bytes: None,
+        frames_per_write: Vec::new(),
     };
     let exe = match &options.server_exe {
         Some(exe) => exe.clone(),
@@ -346,9 +349,15 @@ fn run_sweep(
     let mut rates = options.rates.clone();
     rates.sort_by(f64::total_cmp);
     for rate in rates {
+        let before = crate::servers::write_counters(process.addr);
         let measured = fleet.publish(Window {
             rate_per_s: rate,
             duration: options.duration,
+        });
+        let after = crate::servers::write_counters(process.addr);
+        sweep.frames_per_write.push(match (before, after) {
+            (Some(before), Some(after)) => after.frames_per_write_since(&before),
+            _ => None,
         });
         let failed = measured.is_err();
         sweep.windows.push((rate, measured));
@@ -375,10 +384,14 @@ fn log_sweep(run: usize, sweep: &Sweep, placement: &Placement) {
     if let Some(error) = &sweep.setup_error {
         eprintln!("{label}: FAILED to start: {error}");
     }
-    for (rate, window) in &sweep.windows {
+    for (index, (rate, window)) in sweep.windows.iter().enumerate() {
+        let frames_per_write = match sweep.frames_per_write.get(index).copied().flatten() {
+            Some(frames) => format!(", {frames:.1} frames per socket write"),
+            None => String::new(),
+        };
         match window {
             Ok(m) => eprintln!(
-                "{label}: {rate:.0} posts/s: {:.0} deliveries/s scheduled, {:.0}/s sustained (drain {:.3} s), \
+                "{label}: {rate:.0} posts/s{frames_per_write}: {:.0} deliveries/s scheduled, {:.0}/s sustained (drain {:.3} s), \
                  POST p50 {} p99 {}, deliver p50 {} p99 {} max {}, late {} (window full {}), \
                  server {:.2} CPU s ({:.2} s per M deliveries, waited {:.2} s for a CPU), load {:.2} CPU s \
                  (busiest thread {:.0}% on CPU, {:.0}% with run-queue wait), posts unanswered {}",

@@ -22,6 +22,7 @@
 
 mod child;
 mod flux_world;
+mod metrics;
 mod process;
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use std::path::PathBuf;
 
 pub use child::{serve_main, ServeCommand};
 pub use flux_world::{seed, FluxDataDir, SeededWorld};
+pub use metrics::{write_counters, WriteCounters};
 pub use process::{bench_executable, ServerProcess};
 
 /// Which server a child process runs, and how.

@@ -100,6 +100,7 @@ impl Server {
         let make_app = Arc::new(make_app);
         let shutdown = Arc::new(AtomicBool::new(false));
         let stats: Vec<Arc<CoreStats>> = (0..cores).map(|_| Arc::default()).collect();
+        let reactor_stats: Arc<[Arc<CoreStats>]> = stats.clone().into();
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<IoBackend>>();
         let mut threads = Vec::with_capacity(cores);
         for (core, (listener, endpoint)) in listeners.into_iter().zip(endpoints).enumerate() {
@@ -121,6 +122,7 @@ impl Server {
                 cores,
                 config: Arc::clone(&config),
                 local_addr,
+                reactor_stats: Arc::clone(&reactor_stats),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("flux-core-{core}"))

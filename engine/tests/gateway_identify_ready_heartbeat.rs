@@ -52,7 +52,20 @@ fn identify_gets_ready_and_the_demo_guild(io: engine::IoBackend) {
 
     gateway.send(&json!({"op": 1, "d": 2}));
     assert_eq!(gateway.recv_json(), json!({"op": 11, "d": null}));
-    assert_eq!(metrics(addr)["gateway_identify_total"], 1);
+    let counters = metrics(addr);
+    assert_eq!(counters["gateway_identify_total"], 1);
+    // The reactors' counters: Hello, READY, GUILD_CREATE and the ACK went out as frames,
+    // in at least one socket write.
+    let reactor = &counters["reactor"];
+    let (frames, writes) = (
+        reactor["frames_queued"].as_u64().unwrap(),
+        reactor["write_batches"].as_u64().unwrap(),
+    );
+    assert!(frames >= 4 && writes >= 1, "{reactor}");
+    assert!(
+        reactor["connections_open"].as_u64().unwrap() >= 1,
+        "{reactor}"
+    );
 
     // The same server answers REST with the gateway URL it speaks.
     let mut http = HttpClient::new(addr);

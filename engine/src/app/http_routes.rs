@@ -36,7 +36,14 @@ impl FluxApp {
         let path = request.path();
         if path == "/_flux/metrics" {
             return match request.method.as_str() {
-                "GET" => HttpAnswer::Respond(Response::json(200, self.shared.metrics.to_json())),
+                "GET" => {
+                    let mut reactor = crate::reactor::Stats::default();
+                    for core in self.reactor_stats.iter() {
+                        core.add_to(&mut reactor);
+                    }
+                    let body = self.shared.metrics.to_json_with(Some(&reactor));
+                    HttpAnswer::Respond(Response::json(200, body))
+                }
                 _ => HttpAnswer::Respond(Response::error(405, "405: Method Not Allowed", 0)),
             };
         }

@@ -127,6 +127,8 @@ pub fn prepare(
 /// One core's application.
 pub struct FluxApp {
     core: usize,
+    /// Every core's reactor counters, for `GET /_flux/metrics`.
+    reactor_stats: Arc<[Arc<crate::reactor::CoreStats>]>,
     cores: usize,
     shared: Arc<Shared>,
     session_config: Arc<SessionConfig>,
@@ -185,6 +187,7 @@ impl FluxApp {
         }
         let mut app = FluxApp {
             core: info.core,
+            reactor_stats: Arc::clone(&info.reactor_stats),
             cores: info.cores,
             messages,
             accounts,

@@ -127,6 +127,12 @@ impl Metrics {
 
     /// The JSON body of `GET /_flux/metrics`.
     pub fn to_json(&self) -> Vec<u8> {
+        self.to_json_with(None)
+    }
+
+    /// The counters, plus the reactors' (summed over cores) under `"reactor"`:
+    /// `frames_queued / write_batches` is how many frames each socket write carried.
+    pub fn to_json_with(&self, reactor: Option<&crate::reactor::Stats>) -> Vec<u8> {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauge = |g: &AtomicI64| g.load(Ordering::Relaxed);
         let value = serde_json::json!({
@@ -142,6 +148,21 @@ impl Metrics {
             "message_writes_durable_total": get(&self.message_writes_durable_total),
             "guild_writes_durable_total": get(&self.guild_writes_durable_total),
         });
+        let mut value = value;
+        if let (Some(stats), Some(object)) = (reactor, value.as_object_mut()) {
+            object.insert(
+                "reactor".into(),
+                serde_json::json!({
+                    "connections_open": stats.connections_open,
+                    "connections_accepted": stats.connections_accepted,
+                    "slow_consumer_closes": stats.slow_consumer_closes,
+                    "protocol_error_closes": stats.protocol_error_closes,
+                    "outbox_bytes_peak": stats.outbox_bytes_peak,
+                    "write_batches": stats.write_batches,
+                    "frames_queued": stats.frames_queued,
+                }),
+            );
+        }
         serde_json::to_vec(&value).expect("a JSON value serialises")
     }
 }

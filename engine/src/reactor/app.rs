@@ -42,6 +42,9 @@ pub struct CoreInfo {
     pub config: Arc<Config>,
     /// The address the server listens on (with the real port when 0 was asked for).
     pub local_addr: std::net::SocketAddr,
+    /// Every core's reactor counters (read-only here; each core writes its own), for an
+    /// application that reports them (Flux's `GET /_flux/metrics`).
+    pub reactor_stats: Arc<[Arc<super::CoreStats>]>,
 }
 
 /// The application's answer to an HTTP request.

@@ -72,7 +72,7 @@ impl CoreStats {
     }
 
     /// Add this core's counters to `total`.
-    pub(crate) fn add_to(&self, total: &mut Stats) {
+    pub fn add_to(&self, total: &mut Stats) {
         total.connections_open += self.connections_open.load(Ordering::Relaxed);
         total.connections_accepted += self.connections_accepted.load(Ordering::Relaxed);
         total.slow_consumer_closes += self.slow_consumer_closes.load(Ordering::Relaxed);
