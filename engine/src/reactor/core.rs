@@ -61,7 +61,7 @@ const SERVICED_PER_TURN_MAX: usize = 256;
 /// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
 /// The bytes are mostly shared event bodies, so the memory this stands for is far less.
 const BACKLOG_PER_CONN_BYTES: usize = 32 * 1024;
-const BACKLOG_MIN_BYTES: usize = 4 << 20;
+const BACKLOG_MIN_BYTES: usize = 256 << 10;
 
 const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
@@ -858,7 +858,9 @@ impl<A: App> Reactor<A> {
     }
 
     /// Whether HTTP requests wait: the core has more unwritten bytes than
-    /// `BACKLOG_PER_CONN_BYTES` per connection (at least `BACKLOG_MIN_BYTES`).
+    /// `BACKLOG_PER_CONN_BYTES` per connection (at least `BACKLOG_MIN_BYTES`). A session's
+    /// send window (256 KiB) caps what it queues here, so the bound must stay under that
+    /// per session, or a burst would pass the replay ring before the pause began.
     ///
     /// Why: when messages arrive faster than this core can write them to its sessions,
     /// the backlog would grow until sessions fall so far behind that they are closed
