@@ -137,7 +137,8 @@ fn draw_lines(area: &Area<'_>, chart: &LineChart) -> io::Result<()> {
             .filter(|(x, y)| x.is_finite() && y.is_finite())
     };
     let x_max = upper_bound(points().map(|p| p.0), 1.05);
-    let y_max = upper_bound(points().map(|p| p.1), 1.15);
+    // Headroom above the highest point keeps the legend (upper left) off the lines.
+    let y_max = upper_bound(points().map(|p| p.1), 1.3);
     let mut context = ChartBuilder::on(area)
         .caption(&chart.title, ("sans-serif", 18))
         .margin(14)
@@ -179,7 +180,8 @@ fn draw_bars(area: &Area<'_>, chart: &BarChart) -> io::Result<()> {
         .iter()
         .flat_map(|s| s.values.iter().flatten().copied())
         .filter(|v| v.is_finite());
-    let y_max = upper_bound(values, 1.2);
+    // Headroom above the tallest bar keeps the legend and the value labels off the bars.
+    let y_max = upper_bound(values, 1.45);
     let mut context = ChartBuilder::on(area)
         .caption(&chart.title, ("sans-serif", 18))
         .margin(14)
