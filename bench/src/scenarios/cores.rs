@@ -129,6 +129,10 @@ struct Peak {
     saturated: bool,
     /// The load generator may have set the pace at the peak.
     load_bound: bool,
+    /// Runs that passed at the peak's rate, of `runs`: a peak that one run of three
+    /// reached is weaker evidence than one all three reached.
+    runs_ok: usize,
+    runs: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +175,8 @@ fn peaks(points: &[FanoutPoint]) -> Vec<Peak> {
                 deliver_p99_ms: best.map_or(f64::NAN, |p| p.deliver_p99_ms),
                 saturated: fell_behind,
                 load_bound: best.is_some_and(|p| p.load_bound),
+                runs_ok: best.map_or(0, |p| p.runs_ok),
+                runs: best.map_or(mine[0].runs, |p| p.runs),
             }
         })
         .collect()
@@ -237,13 +243,14 @@ fn render(file: &CoresFile) -> String {
     let mut table = String::from(
         "Peak sustained deliveries/s per core count (median over runs at each rate, then the \
          highest rate that passed):\n\n\
-         | server | cores | CPUs | peak deliveries/s | at posts/s | deliver p99 | saturated | load-bound |\n\
-         |---|---:|---|---:|---:|---:|---|---|\n",
+         | server | cores | CPUs | peak deliveries/s | at posts/s | deliver p99 | saturated | load-bound \
+         | runs ok there |\n\
+         |---|---:|---|---:|---:|---:|---|---|---:|\n",
     );
     for peak in &file.peaks {
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {:.0} | {:.1} ms | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.1} ms | {} | {} | {}/{} |",
             peak.server.name(),
             peak.cores,
             peak.cpus,
@@ -256,6 +263,8 @@ fn render(file: &CoresFile) -> String {
                 "no: raise --rate"
             },
             if peak.load_bound { "yes" } else { "no" },
+            peak.runs_ok,
+            peak.runs,
         );
     }
     if !file.flux_over_peer.is_empty() {
