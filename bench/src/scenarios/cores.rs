@@ -5,9 +5,11 @@
 //! rising until the server cannot keep up (a window that fails its checks ends that
 //! sweep). Per (server, core count) the result is the peak sustained deliveries/s: the
 //! highest median, over the rates that passed, of deliveries ÷ (window + drain).
-//! "Saturated" says the server fell behind at the top of the sweep (sustained below 90%
-//! of the offered deliveries, or a failed window): only then is the peak the server's
-//! capacity rather than the sweep's top.
+//! "Fell behind" says that at some rate that passed the server sustained less than 90% of
+//! the offered deliveries: only then is the peak the server's capacity rather than the
+//! sweep's top. "Failed at" names the lowest rate at which no run passed its checks (the
+//! reasons are in the points): a peak below a failure is bounded by that failure, not
+//! necessarily by capacity.
 //!
 //! Core counts: 1, 2, 4, … up to the CPUs this process may use. The load generator runs on
 //! the CPUs the server does not use; at the top count it has none left and shares the
@@ -125,8 +127,11 @@ struct Peak {
     at_offered_posts_per_s: f64,
     /// Publish → deliver p99 there, milliseconds.
     deliver_p99_ms: f64,
-    /// The server fell behind at the top of the sweep: the peak is its capacity.
-    saturated: bool,
+    /// At a rate that passed, the server sustained under 90% of the offer: the peak is its
+    /// capacity.
+    fell_behind: bool,
+    /// The lowest offered rate at which no run passed its checks, if any.
+    failed_at_posts_per_s: Option<f64>,
     /// The load generator may have set the pace at the peak.
     load_bound: bool,
     /// Runs that passed at the peak's rate, of `runs`: a peak that one run of three
@@ -162,9 +167,13 @@ fn peaks(points: &[FanoutPoint]) -> Vec<Peak> {
                         .total_cmp(&b.sustained_deliveries_per_s)
                 });
             let fell_behind = mine.iter().any(|p| {
-                p.runs_ok == 0
-                    || p.sustained_deliveries_per_s < KEPT_UP * p.offered_deliveries_per_s
+                p.runs_ok > 0 && p.sustained_deliveries_per_s < KEPT_UP * p.offered_deliveries_per_s
             });
+            let failed_at = mine
+                .iter()
+                .filter(|p| p.runs_ok == 0)
+                .map(|p| p.offered_posts_per_s)
+                .min_by(f64::total_cmp);
             Peak {
                 server,
                 cores,
@@ -173,7 +182,8 @@ fn peaks(points: &[FanoutPoint]) -> Vec<Peak> {
                 sustained_deliveries_per_s: best.map_or(f64::NAN, |p| p.sustained_deliveries_per_s),
                 at_offered_posts_per_s: best.map_or(f64::NAN, |p| p.offered_posts_per_s),
                 deliver_p99_ms: best.map_or(f64::NAN, |p| p.deliver_p99_ms),
-                saturated: fell_behind,
+                fell_behind,
+                failed_at_posts_per_s: failed_at,
                 load_bound: best.is_some_and(|p| p.load_bound),
                 runs_ok: best.map_or(0, |p| p.runs_ok),
                 runs: best.map_or(mine[0].runs, |p| p.runs),
@@ -243,25 +253,24 @@ fn render(file: &CoresFile) -> String {
     let mut table = String::from(
         "Peak sustained deliveries/s per core count (median over runs at each rate, then the \
          highest rate that passed):\n\n\
-         | server | cores | CPUs | peak deliveries/s | at posts/s | deliver p99 | saturated | load-bound \
+         | server | cores | CPUs | peak deliveries/s | at posts/s | deliver p99 | fell behind | failed at \
+         posts/s | load-bound \
          | runs ok there |\n\
-         |---|---:|---|---:|---:|---:|---|---|---:|\n",
+         |---|---:|---|---:|---:|---:|---|---:|---|---:|\n",
     );
     for peak in &file.peaks {
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {:.0} | {:.1} ms | {} | {} | {}/{} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.1} ms | {} | {} | {} | {}/{} |",
             peak.server.name(),
             peak.cores,
             peak.cpus,
             peak.sustained_deliveries_per_s,
             peak.at_offered_posts_per_s,
             peak.deliver_p99_ms,
-            if peak.saturated {
-                "yes"
-            } else {
-                "no: raise --rate"
-            },
+            if peak.fell_behind { "yes" } else { "no" },
+            peak.failed_at_posts_per_s
+                .map_or("—".to_string(), |rate| format!("{rate:.0}")),
             if peak.load_bound { "yes" } else { "no" },
             peak.runs_ok,
             peak.runs,
