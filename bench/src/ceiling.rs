@@ -34,7 +34,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// What `run_ceiling` measures.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CeilingOptions {
     /// Loopback connections the sender writes to, round robin.
     pub sessions: usize,
@@ -95,7 +95,7 @@ pub struct CeilingReport {
 }
 
 /// One frames-per-write setting, medians over the runs plus the totals behind them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CeilingRow {
     pub frames_per_write: usize,
     /// Median frames delivered per second.

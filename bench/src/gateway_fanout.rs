@@ -36,12 +36,16 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::loadgen::{Compression, Fleet, Measured, Plan, Window};
 use crate::placement;
-use crate::servers::{FluxDataDir, ServerKind, ServerProcess};
+use crate::servers::{Server, StartError, Target};
 use crate::{Report, Size};
+
+mod points;
+
+pub use points::FanoutPoint;
 
 /// A load thread that had work for more than this fraction of the window (on its CPU, or
 /// runnable and waiting for it) may have held the server back; the table flags the row.
@@ -118,11 +122,26 @@ pub fn run(size: Size) -> Report {
 
 /// Runs the suite with explicit options.
 pub fn run_with(options: &Options) -> Report {
+    measure(options).report()
+}
+
+/// Everything one invocation measured: every sweep of every run, for the table
+/// ([`Fanout::report`]) and the plots and JSON ([`Fanout::points`]).
+pub struct Fanout {
+    options: Options,
+    placements: Vec<Placement>,
+    notes: Vec<String>,
+    servers: Vec<Server>,
+    sweeps: Vec<Sweep>,
+}
+
+/// Runs every (run, core count, server) sweep, interleaved, and keeps them all.
+pub fn measure(options: &Options) -> Fanout {
     let available = placement::allowed_cpus();
-    let servers: &[Server] = if options.peer {
-        &[Server::Flux, Server::Peer]
+    let servers = if options.peer {
+        vec![Server::Flux, Server::Peer]
     } else {
-        &[Server::Flux]
+        vec![Server::Flux]
     };
     let mut placements = Vec::new();
     let mut notes = Vec::new();
@@ -132,11 +151,11 @@ pub fn run_with(options: &Options) -> Report {
             Err(note) => notes.push(note),
         }
     }
-    let progress = progress_bar();
+    let progress = crate::report::progress_bar();
     let mut sweeps: Vec<Sweep> = Vec::new();
     for run in 0..options.runs {
         for placement in &placements {
-            for &server in servers {
+            for &server in &servers {
                 let sweep = run_sweep(server, placement, options, &progress);
                 // The log lines go between the progress bar's redraws, not through them.
                 progress.suspend(|| log_sweep(run, &sweep, placement));
@@ -145,60 +164,45 @@ pub fn run_with(options: &Options) -> Report {
         }
     }
     progress.finish_and_clear();
-    let checksum = sweeps
-        .iter()
-        .flat_map(|s| s.windows.iter())
-        .filter_map(|(_, w)| w.as_ref().ok())
-        .fold(0u64, |sum, m| sum.wrapping_add(m.checksum));
-    Report {
-        suite: "fanout",
-        table: render(options, &placements, &notes, servers, &sweeps),
-        checksum,
+    Fanout {
+        options: options.clone(),
+        placements,
+        notes,
+        servers,
+        sweeps,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
-    Flux,
-    Peer,
-}
-
-impl Server {
-    fn name(self) -> &'static str {
-        match self {
-            Server::Flux => "Flux",
-            Server::Peer => "peer (tokio)",
+impl Fanout {
+    /// The markdown table (medians over runs, then Flux ÷ peer) and the checksum.
+    pub fn report(&self) -> Report {
+        let checksum = self
+            .sweeps
+            .iter()
+            .flat_map(|s| s.windows.iter())
+            .filter_map(|(_, w)| w.as_ref().ok())
+            .fold(0u64, |sum, m| sum.wrapping_add(m.checksum));
+        Report {
+            suite: "fanout",
+            table: render(
+                &self.options,
+                &self.placements,
+                &self.notes,
+                &self.servers,
+                &self.sweeps,
+            ),
+            checksum,
         }
+    }
+
+    /// The options it ran with.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 }
 
 /// Where one core count runs.
-#[derive(Debug, Clone)]
-struct Placement {
-    cores: usize,
-    server_cpus: Vec<usize>,
-    load_cpus: Vec<usize>,
-}
-
-impl Placement {
-    fn co_located(&self) -> bool {
-        self.server_cpus
-            .iter()
-            .any(|cpu| self.load_cpus.contains(cpu))
-    }
-
-    fn label(&self) -> String {
-        let mut label = format!(
-            "server {} / load {}",
-            placement::format_cpu_list(&self.server_cpus),
-            placement::format_cpu_list(&self.load_cpus)
-        );
-        if self.co_located() {
-            label.push_str(" (co-located)");
-        }
-        label
-    }
-}
+type Placement = placement::CpuSplit;
 
 /// One server's sweep in one run: a measurement (or failure) per rate, or why it could
 /// not start at all.
@@ -217,40 +221,12 @@ struct Sweep {
 }
 
 fn place(options: &Options, cores: usize, available: &[usize]) -> Result<Placement, String> {
-    let server_cpus = match &options.server_cpus {
-        Some(cpus) => cpus.clone(),
-        None => available.iter().copied().take(cores).collect(),
-    };
-    if server_cpus.is_empty() {
-        return Err("no CPU to run the server on".into());
-    }
-    if server_cpus.len() < cores {
-        return Err(format!(
-            "{cores} core(s) skipped: only {} server CPU(s) ({})",
-            server_cpus.len(),
-            placement::format_cpu_list(&server_cpus)
-        ));
-    }
-    let load_cpus = match &options.load_cpus {
-        Some(cpus) => cpus.clone(),
-        None => {
-            let rest: Vec<usize> = available
-                .iter()
-                .copied()
-                .filter(|c| !server_cpus.contains(c))
-                .collect();
-            if rest.is_empty() {
-                available.to_vec()
-            } else {
-                rest
-            }
-        }
-    };
-    Ok(Placement {
+    placement::CpuSplit::new(
         cores,
-        server_cpus,
-        load_cpus,
-    })
+        options.server_cpus.as_deref(),
+        options.load_cpus.as_deref(),
+        available,
+    )
 }
 
 fn run_sweep(
@@ -278,64 +254,30 @@ fn run_sweep(
             }
         },
     };
-    // The data dir must outlive the server process.
-    let data_dir;
-    let (kind, tokens, publisher_token, channel_id) = match server {
-        Server::Flux => {
-            data_dir = match FluxDataDir::seed(options.sessions) {
-                Ok(dir) => dir,
-                Err(error) => {
-                    sweep.setup_error = Some(format!("seeding a Flux data dir: {error}"));
-                    return sweep;
-                }
-            };
-            let kind = ServerKind::Flux {
-                cores: placement.cores,
-                data_dir: data_dir.path.clone(),
-                io: options.io,
-                listen: None,
-            };
-            let world = &data_dir.world;
-            (
-                kind,
-                world.session_tokens.clone(),
-                world.publisher_token.clone(),
-                world.text_channel_id.0.to_string(),
-            )
-        }
-        Server::Peer => (
-            ServerKind::Peer {
-                workers: placement.cores,
-                listen: None,
-            },
-            vec!["peer".to_string()],
-            "peer".to_string(),
-            // Any channel id is accepted; a 19-digit one keeps its events as long as
-            // Flux's (952-byte `d`).
-            "1300000000000000002".to_string(),
-        ),
-    };
-    let process = match ServerProcess::spawn(&exe, &kind, &placement.server_cpus) {
-        Ok(process) => process,
-        Err(error) if error.kind() == std::io::ErrorKind::Unsupported => {
-            sweep.unavailable = Some(error.to_string());
+    let target = match Target::start(
+        server,
+        &exe,
+        options.sessions,
+        placement.cores,
+        &placement.server_cpus,
+        options.io,
+    ) {
+        Ok(target) => target,
+        Err(StartError::Unavailable(why)) => {
+            sweep.unavailable = Some(why);
             return sweep;
         }
-        Err(error) => {
-            sweep.setup_error = Some(format!("starting {}: {error}", server.name()));
+        Err(StartError::Failed(why)) => {
+            sweep.setup_error = Some(why);
             return sweep;
         }
     };
     let plan = Plan {
-        session_tokens: tokens,
-        publisher_token,
-        channel_id,
         compress: options.compress,
         publishers: options.publishers,
         load_cpus: placement.load_cpus.clone(),
         sources: options.sources,
-        server_pid: Some(process.pid),
-        ..Plan::new(process.addr, options.sessions)
+        ..target.plan(options.sessions)
     };
     let mut fleet = match Fleet::connect(&plan, Some(progress))
         .and_then(|mut fleet| fleet.warm_up().map(|()| fleet))
@@ -365,9 +307,9 @@ fn run_sweep(
             break;
         }
     }
-    sweep.rss_bytes = process.rss().ok().map(|rss| rss.total_bytes);
+    sweep.rss_bytes = target.process.rss().ok().map(|rss| rss.total_bytes);
     fleet.close();
-    drop(process);
+    drop(target);
     sweep
 }
 
@@ -666,14 +608,6 @@ fn render_ratios(
             );
         }
     }
-}
-
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    let style = ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }
 
 fn millis(ns: u64) -> String {

@@ -8,6 +8,8 @@
 //! Server benchmarks are built from three parts: `servers` runs each server under test as
 //! a child process pinned to its own CPUs, `loadgen` is the lean load generator that
 //! drives it from other CPUs, and `placement` pins, counts CPU time and reads memory.
+//! `scenarios` turns them into one command per question (fan-out, idle memory, reconnect
+//! storms, core scaling, the kernel ceiling), each writing JSON and an SVG plot (`plot`).
 
 pub mod ceiling;
 pub mod gateway_fanout;
@@ -15,8 +17,10 @@ pub mod loadgen;
 pub mod lsm_store;
 pub mod peer;
 pub mod placement;
+pub mod plot;
 pub mod report;
 pub mod ring;
+pub mod scenarios;
 pub mod servers;
 pub mod wsframe_decode;
 

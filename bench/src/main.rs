@@ -1,24 +1,32 @@
 //! `cargo run --release -p bench -- <suite>`: run one benchmark suite (or `all`) at full
 //! size and print its markdown table, ready to paste into `docs/BENCHMARKS.md`.
 //!
-//! The `fanout` suite also takes `--cores 1,2 --server-cpus 0 --load-cpus 1-3 --sessions N
-//! --publishers N --rate 200,400,800 --seconds S --runs N --compress zlib-stream
-//! --sources N --io uring|epoll --no-peer`; any flag left out keeps the suite's full-size
-//! default.
+//! Micro-benchmark suites: `ring`, `wsframe`, `lsm`, `all`. Server scenarios (each also
+//! writes `<out>/<name>.json` and an SVG plot; `bench::scenarios` says what each
+//! measures): `fanout`, `idle`, `reconnect`, `cores`, `ceiling`.
 //!
-//! `bench serve flux|peer …` (hidden) is not a suite: it is the child process the `fanout`
-//! suite starts for each server under test (`bench::servers`).
+//! Flags, each for the scenarios it names; any flag left out keeps the scenario's
+//! full-size default: `--cores 1,2 --server-cpus 0 --load-cpus 1-3 --sessions N
+//! --publishers N --rate 200,400,800 --seconds S --runs N --compress zlib-stream
+//! --sources N --io uring|epoll --no-peer --steps 1000,5000 --missed K
+//! --frames-per-write 1,8,32 --out DIR --tiny`.
+//!
+//! `bench serve flux|peer …` (hidden) is not a suite: it is the child process the server
+//! scenarios start for each server under test (`bench::servers`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bench::scenarios::{self, Outcome};
 use bench::{report, Report, Size};
 use clap::Parser;
 
 #[derive(Parser)]
 #[command(about = "Flux benchmarks; peers are measured side by side in the same run")]
 struct Cli {
-    /// Which suite: ring, wsframe, lsm, fanout, all.
+    /// Which suite: ring, wsframe, lsm, all; or a scenario: fanout, idle, reconnect,
+    /// cores, ceiling.
     suite: String,
     /// Run at the tiny test size instead of the full size.
     #[arg(long)]
@@ -57,9 +65,21 @@ struct Cli {
     /// fanout: Flux's I/O backend: uring or epoll.
     #[arg(long)]
     io: Option<engine::IoBackend>,
-    /// fanout: skip the peer server.
+    /// fanout, idle, reconnect, cores: skip the peer server.
     #[arg(long)]
     no_peer: bool,
+    /// idle: session counts to measure, rising, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    steps: Option<Vec<usize>>,
+    /// reconnect: posts made while every session is disconnected.
+    #[arg(long)]
+    missed: Option<u32>,
+    /// ceiling: frames per writev, one row each, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    frames_per_write: Option<Vec<usize>>,
+    /// Scenarios: where the JSON and SVG files go.
+    #[arg(long, default_value = "docs/bench")]
+    out: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -72,46 +92,185 @@ fn main() -> ExitCode {
         "ring" => vec![Box::new(move || bench::ring::run(size))],
         "wsframe" => vec![Box::new(move || bench::wsframe_decode::run(size))],
         "lsm" => vec![Box::new(move || bench::lsm_store::run(size))],
-        "fanout" => {
-            let options = match fanout_options(&cli, size) {
-                Ok(options) => options,
-                Err(error) => {
-                    eprintln!("fanout: {error}");
-                    return ExitCode::from(2);
-                }
-            };
-            vec![Box::new(move || bench::gateway_fanout::run_with(&options))]
-        }
         "all" => vec![
             Box::new(move || bench::wsframe_decode::run(size)),
             Box::new(move || bench::ring::run(size)),
         ],
+        "fanout" | "idle" | "reconnect" | "cores" | "ceiling" => {
+            return run_scenario(&cli, size);
+        }
         other => {
-            eprintln!("unknown suite {other:?}; expected one of: ring, wsframe, lsm, fanout, all");
+            eprintln!(
+                "unknown suite {other:?}; expected one of: ring, wsframe, lsm, all, fanout, idle, \
+                 reconnect, cores, ceiling"
+            );
             return ExitCode::from(2);
         }
     };
     println!("Machine: {}\n", report::machine_line());
     for suite in suites {
-        let report = suite();
-        println!(
-            "## {}\n\n{}\nchecksum: {}\n",
-            report.suite, report.table, report.checksum
-        );
+        print_report(&suite());
     }
     ExitCode::SUCCESS
 }
 
-fn fanout_options(cli: &Cli, size: Size) -> Result<bench::gateway_fanout::Options, String> {
-    let mut options = bench::gateway_fanout::Options::for_size(size);
+fn print_report(report: &Report) {
+    println!(
+        "## {}\n\n{}\nchecksum: {}\n",
+        report.suite, report.table, report.checksum
+    );
+}
+
+/// Runs one scenario, prints its table and where its files went.
+fn run_scenario(cli: &Cli, size: Size) -> ExitCode {
+    let outcome: Result<std::io::Result<Outcome>, String> = match cli.suite.as_str() {
+        "fanout" => fanout_options(cli, bench::gateway_fanout::Options::for_size(size))
+            .map(|options| scenarios::fanout::run(&options, &cli.out)),
+        "cores" => {
+            let defaults = scenarios::cores::Options::for_size(size);
+            fanout_options(cli, defaults.fanout).map(|fanout| {
+                scenarios::cores::run(&scenarios::cores::Options {
+                    fanout,
+                    out_dir: cli.out.clone(),
+                })
+            })
+        }
+        "idle" => idle_options(cli, size).map(|options| scenarios::idle::run(&options)),
+        "reconnect" => {
+            reconnect_options(cli, size).map(|options| scenarios::reconnect::run(&options))
+        }
+        _ => ceiling_options(cli, size).map(|options| scenarios::ceiling::run(&options)),
+    };
+    match outcome {
+        Err(error) => {
+            eprintln!("{}: {error}", cli.suite);
+            ExitCode::from(2)
+        }
+        Ok(Err(error)) => {
+            eprintln!("{}: {error}", cli.suite);
+            ExitCode::FAILURE
+        }
+        Ok(Ok(outcome)) => {
+            println!("Machine: {}\n", report::machine_line());
+            print_report(&outcome.report);
+            println!(
+                "wrote {} and {}",
+                outcome.written.json.display(),
+                outcome.written.svg.display()
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn idle_options(cli: &Cli, size: Size) -> Result<scenarios::idle::Options, String> {
+    let mut options = scenarios::idle::Options::for_size(size);
+    if let Some(steps) = &cli.steps {
+        options.steps = steps.clone();
+    } else if let Some(sessions) = cli.sessions {
+        options.steps = vec![sessions];
+    }
+    if options.steps.iter().all(|&n| n == 0) {
+        return Err("--steps needs at least one positive session count".into());
+    }
+    if let Some(runs) = cli.runs {
+        options.runs = runs.max(1);
+    }
+    options.server_cpus = server_cpus(cli)?;
+    options.load_cpus = load_cpus(cli)?;
+    if let Some(sources) = cli.sources {
+        options.sources = sources.clamp(1, 254);
+    }
+    if let Some(io) = cli.io {
+        options.io = io;
+    }
+    options.peer &= !cli.no_peer;
+    options.out_dir.clone_from(&cli.out);
+    Ok(options)
+}
+
+fn reconnect_options(cli: &Cli, size: Size) -> Result<scenarios::reconnect::Options, String> {
+    let mut options = scenarios::reconnect::Options::for_size(size);
+    if let Some(sessions) = cli.sessions {
+        options.sessions = sessions.max(1);
+    }
+    if let Some(missed) = cli.missed {
+        options.missed = missed.max(1);
+    }
+    if let Some(publishers) = cli.publishers {
+        options.publishers = publishers.max(1);
+    }
+    if let Some(runs) = cli.runs {
+        options.runs = runs.max(1);
+    }
+    options.server_cpus = server_cpus(cli)?;
+    options.load_cpus = load_cpus(cli)?;
+    if let Some(sources) = cli.sources {
+        options.sources = sources.clamp(1, 254);
+    }
+    if let Some(io) = cli.io {
+        options.io = io;
+    }
+    options.peer &= !cli.no_peer;
+    options.out_dir.clone_from(&cli.out);
+    Ok(options)
+}
+
+fn ceiling_options(cli: &Cli, size: Size) -> Result<scenarios::ceiling::Options, String> {
+    let mut options = scenarios::ceiling::Options::for_size(size);
+    let ceiling = &mut options.ceiling;
+    if let Some(cpus) = server_cpus(cli)? {
+        ceiling.sender_cpu = cpus.first().copied();
+    }
+    if let Some(cpus) = load_cpus(cli)? {
+        ceiling.reader_cpus = cpus;
+    }
+    if let Some(sessions) = cli.sessions {
+        ceiling.sessions = sessions.max(1);
+    }
+    if let Some(ks) = &cli.frames_per_write {
+        if ks.iter().any(|&k| !(1..=1024).contains(&k)) {
+            return Err(format!("--frames-per-write must be 1..=1024: {ks:?}"));
+        }
+        ceiling.frames_per_write = ks.clone();
+    }
+    if let Some(seconds) = cli.seconds {
+        ceiling.seconds = seconds.max(0.01);
+    }
+    if let Some(runs) = cli.runs {
+        ceiling.runs = runs.max(1);
+    }
+    options.out_dir.clone_from(&cli.out);
+    Ok(options)
+}
+
+fn server_cpus(cli: &Cli) -> Result<Option<Vec<usize>>, String> {
+    cli.server_cpus
+        .as_deref()
+        .map(bench::placement::parse_cpu_list)
+        .transpose()
+}
+
+fn load_cpus(cli: &Cli) -> Result<Option<Vec<usize>>, String> {
+    cli.load_cpus
+        .as_deref()
+        .map(bench::placement::parse_cpu_list)
+        .transpose()
+}
+
+/// The fanout sweep's options: `defaults` with every flag given applied.
+fn fanout_options(
+    cli: &Cli,
+    mut options: bench::gateway_fanout::Options,
+) -> Result<bench::gateway_fanout::Options, String> {
     if let Some(cores) = &cli.cores {
         options.cores = cores.clone();
     }
-    if let Some(cpus) = &cli.server_cpus {
-        options.server_cpus = Some(bench::placement::parse_cpu_list(cpus)?);
+    if let Some(cpus) = server_cpus(cli)? {
+        options.server_cpus = Some(cpus);
     }
-    if let Some(cpus) = &cli.load_cpus {
-        options.load_cpus = Some(bench::placement::parse_cpu_list(cpus)?);
+    if let Some(cpus) = load_cpus(cli)? {
+        options.load_cpus = Some(cpus);
     }
     if let Some(sessions) = cli.sessions {
         options.sessions = sessions.max(1);

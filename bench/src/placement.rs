@@ -77,6 +77,91 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
     parts.join(",")
 }
 
+/// Which CPUs a server under test gets and which its load generator gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuSplit {
+    /// Server cores (Flux reactors, peer workers).
+    pub cores: usize,
+    /// CPUs the server process is pinned to.
+    pub server_cpus: Vec<usize>,
+    /// CPUs of the load generator, one thread each.
+    pub load_cpus: Vec<usize>,
+}
+
+impl CpuSplit {
+    /// Splits `available` for a server of `cores` cores: the server gets `server` (default:
+    /// the first `cores` CPUs), the load gets `load` (default: every CPU the server does not
+    /// use, or all of them when it uses every one, which [`CpuSplit::co_located`] then says).
+    ///
+    /// ```
+    /// use bench::placement::CpuSplit;
+    /// let split = CpuSplit::new(1, None, None, &[0, 1, 2]).unwrap();
+    /// assert_eq!(split.label(), "server 0 / load 1-2");
+    /// assert!(CpuSplit::new(2, None, None, &[0, 1]).unwrap().co_located());
+    /// ```
+    pub fn new(
+        cores: usize,
+        server: Option<&[usize]>,
+        load: Option<&[usize]>,
+        available: &[usize],
+    ) -> Result<CpuSplit, String> {
+        let server_cpus = match server {
+            Some(cpus) => cpus.to_vec(),
+            None => available.iter().copied().take(cores).collect(),
+        };
+        if server_cpus.is_empty() {
+            return Err("no CPU to run the server on".into());
+        }
+        if server_cpus.len() < cores {
+            return Err(format!(
+                "{cores} core(s) skipped: only {} server CPU(s) ({})",
+                server_cpus.len(),
+                format_cpu_list(&server_cpus)
+            ));
+        }
+        let load_cpus = match load {
+            Some(cpus) => cpus.to_vec(),
+            None => {
+                let rest: Vec<usize> = available
+                    .iter()
+                    .copied()
+                    .filter(|c| !server_cpus.contains(c))
+                    .collect();
+                if rest.is_empty() {
+                    available.to_vec()
+                } else {
+                    rest
+                }
+            }
+        };
+        Ok(CpuSplit {
+            cores,
+            server_cpus,
+            load_cpus,
+        })
+    }
+
+    /// Whether the server and the load share a CPU: the numbers then include their fight.
+    pub fn co_located(&self) -> bool {
+        self.server_cpus
+            .iter()
+            .any(|cpu| self.load_cpus.contains(cpu))
+    }
+
+    /// `server 0 / load 1-3`, with ` (co-located)` when they share a CPU.
+    pub fn label(&self) -> String {
+        let mut label = format!(
+            "server {} / load {}",
+            format_cpu_list(&self.server_cpus),
+            format_cpu_list(&self.load_cpus)
+        );
+        if self.co_located() {
+            label.push_str(" (co-located)");
+        }
+        label
+    }
+}
+
 /// The CPUs the calling thread may run on, ascending (empty if the kernel refuses to say).
 pub fn allowed_cpus() -> Vec<usize> {
     let mut set = MaybeUninit::<libc::cpu_set_t>::zeroed();

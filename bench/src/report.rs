@@ -1,4 +1,4 @@
-//! What a benchmark suite returns, and how big it should run.
+//! What a benchmark suite returns, how big it should run, and how it shows progress.
 
 /// How much work a suite does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,4 +39,14 @@ pub fn machine_line() -> String {
         .map(|n| n.get())
         .unwrap_or(1);
     format!("{cpu}, {cores} cores, Linux {kernel}")
+}
+
+/// The progress bar every server scenario shows on stderr: what it waits for, how far.
+pub fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    let style =
+        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }

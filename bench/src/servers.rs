@@ -19,11 +19,13 @@
 //! `GET /?v=10&encoding=json[&compress=…]` and `POST /api/v10/channels/{id}/messages`.
 //! Flux runs on a data dir the parent seeded (`flux_world.rs`: one bot user per session,
 //! because Flux enforces the identify limit per user); the peer accepts any token.
+//! `target.rs` puts a started server and the tokens a client needs together.
 
 mod child;
 mod flux_world;
 mod metrics;
 mod process;
+mod target;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ pub use child::{serve_main, ServeCommand};
 pub use flux_world::{seed, FluxDataDir, SeededWorld};
 pub use metrics::{write_counters, WriteCounters};
 pub use process::{bench_executable, ServerProcess};
+pub use target::{Server, StartError, Target};
 
 /// Which server a child process runs, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -306,12 +306,19 @@ impl Publisher {
                         window.book.mark_refused(self.index, seq);
                         self.stats.refused += 1;
                         if self.stats.first_refusal.is_none() {
+                            // Which post the answer is about tells a refusal from an
+                            // answer out of order; the body's start says why.
+                            let echoed = super::gateway::find_marker(response.body)
+                                .map_or("no marker".into(), |marker| {
+                                    format!("marker {}", String::from_utf8_lossy(marker))
+                                });
                             let body = String::from_utf8_lossy(
                                 &response.body[..response.body.len().min(200)],
                             );
                             self.stats.first_refusal = Some(format!(
-                                "publisher {} seq {seq}: {} {body}",
-                                self.index, response.status
+                                "publisher {} seq {seq}: {} with {echoed} (expected \
+                                 fx:{}:{}:{seq}:…): {body}",
+                                self.index, response.status, window.id, self.index
                             ));
                         }
                     }
@@ -424,10 +431,9 @@ mod tests {
         let stats = publisher.close_window();
         assert_eq!((stats.sent, stats.acked, stats.refused), (2, 1, 1));
         assert!(stats.post_ns.equivalent(stats.post_ns.max(), 3_000_000));
-        assert!(stats
-            .first_refusal
-            .unwrap()
-            .starts_with("publisher 1 seq 1: 500 "));
+        let refusal = stats.first_refusal.unwrap();
+        assert!(refusal.starts_with("publisher 1 seq 1: 500 "), "{refusal}");
+        assert!(refusal.contains("marker fx:4:1:1:123"), "{refusal}");
     }
 
     #[test]
