@@ -291,12 +291,12 @@ fn run_sweep(
     let mut rates = options.rates.clone();
     rates.sort_by(f64::total_cmp);
     for rate in rates {
-        let before = crate::servers::write_counters(process.addr);
+        let before = crate::servers::write_counters(target.addr());
         let measured = fleet.publish(Window {
             rate_per_s: rate,
             duration: options.duration,
         });
-        let after = crate::servers::write_counters(process.addr);
+        let after = crate::servers::write_counters(target.addr());
         sweep.frames_per_write.push(match (before, after) {
             (Some(before), Some(after)) => after.frames_per_write_since(&before),
             _ => None,
