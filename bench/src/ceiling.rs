@@ -164,7 +164,7 @@ pub fn run_ceiling(options: &CeilingOptions) -> CeilingReport {
         options.frame_bytes >= 16,
         "a frame needs room for its header and JSON"
     );
-    if let Err(error) = sys::raise_open_files_limit() {
+    if let Err(error) = crate::placement::raise_nofile_limit() {
         eprintln!("ceiling: could not raise RLIMIT_NOFILE ({error}); many sessions may fail");
     }
     let frames = build_frames(options.frame_bytes);

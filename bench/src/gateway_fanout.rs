@@ -40,6 +40,7 @@ use indicatif::ProgressBar;
 
 use crate::loadgen::{Compression, Fleet, Measured, Plan, Window};
 use crate::placement;
+use crate::scenarios::output::median;
 use crate::servers::{Server, StartError, Target};
 use crate::{Report, Size};
 
@@ -436,19 +437,6 @@ fn medians(sweeps: &[Sweep], server: Server, cores: usize, rate: f64) -> Medians
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    }
-}
-
 fn render(
     options: &Options,
     placements: &[Placement],
@@ -664,12 +652,5 @@ mod tests {
         assert!(place(&options, 2, &[0, 1, 2, 3])
             .unwrap_err()
             .contains("skipped"));
-    }
-
-    #[test]
-    fn medians_of_even_and_odd_counts() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(Vec::new()).is_nan());
     }
 }

@@ -85,24 +85,3 @@ impl Epoll {
 pub fn event_buffer(len: usize) -> Vec<Event> {
     vec![libc::epoll_event { events: 0, u64: 0 }; len]
 }
-
-/// Lifts the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
-pub fn raise_open_files_limit() -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit into the valid, writable struct passed.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max;
-        // SAFETY: setrlimit reads one valid rlimit struct; raising the soft limit up to the
-        // hard limit needs no privilege.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(limit.rlim_cur)
-}
