@@ -75,3 +75,49 @@ both_backends!(
     a_client_that_never_reads_is_closed,
     a_client_that_never_reads_is_closed
 );
+
+/// The core stops taking HTTP requests when most of its connections are behind (that is
+/// overload, and publishers should wait); one client that stops reading must not make it
+/// stop for everybody while that client waits for its slow-consumer close.
+fn a_client_that_never_reads_does_not_pause_anyone_elses_requests(io: engine::IoBackend) {
+    let server = start_with(io, |config| {
+        config.limits.outbox_bytes_max = 4 << 20;
+        config.limits.slow_consumer_grace_ms = 60_000;
+        config.limits.socket_send_buffer_bytes = Some(4096);
+        config.cores = Some(1);
+    });
+    let mut sleeper = WsClient::connect(server.local_addr(), "/");
+    let started = Instant::now();
+    // Well past the core's pause bound (32 KiB per connection, at least 256 KiB) if the
+    // sleeper's whole queue counted.
+    while server.stats().outbox_bytes_peak < 1 << 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            server.stats()
+        );
+        let frame = sleeper.frame(wsframe::Opcode::Text, b"flood 16 8192");
+        std::io::Write::write_all(&mut sleeper.stream, &frame).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(server.stats().slow_consumer_closes, 0);
+    for _ in 0..3 {
+        let mut client = support::HttpClient::new(server.local_addr());
+        let asked = Instant::now();
+        client.send(b"GET /health HTTP/1.1\r\nHost: f\r\n\r\n");
+        let response = client
+            .read_response()
+            .expect("answered while the sleeper sleeps");
+        assert_eq!(response.status, 200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+    }
+    server.shutdown().unwrap();
+}
+both_backends!(
+    a_client_that_never_reads_does_not_pause_anyone_elses_requests,
+    a_client_that_never_reads_does_not_pause_anyone_elses_requests
+);

@@ -60,6 +60,9 @@ const SERVICED_PER_TURN_MAX: usize = 256;
 /// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
 /// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
 /// The bytes are mostly shared event bodies, so the memory this stands for is far less.
+/// Each queue counts at most `BACKLOG_COUNTED_PER_QUEUE_MAX` (64 KiB), so the pause needs
+/// at least half of the WebSocket connections to be behind, not a few clients that stopped
+/// reading.
 const BACKLOG_PER_CONN_BYTES: usize = 32 * 1024;
 const BACKLOG_MIN_BYTES: usize = 256 << 10;
 
@@ -104,6 +107,8 @@ pub(crate) struct Reactor<A: App> {
     touched: VecDeque<(usize, u32)>,
     /// Unwritten bytes in every outbound queue of this core.
     backlog: CoreBacklog,
+    /// Connections that upgraded to WebSocket and are not freed yet.
+    websockets: usize,
     /// HTTP connections whose requests wait because the core is behind its sockets
     /// (`http_paused`).
     paused_http: Vec<(usize, u32)>,
@@ -138,6 +143,7 @@ impl<A: App> Reactor<A> {
             app_wake: None,
             touched: VecDeque::new(),
             backlog: CoreBacklog::default(),
+            websockets: 0,
             paused_http: Vec::new(),
             watched: Vec::new(),
             app_deadline: None,
@@ -524,6 +530,7 @@ impl<A: App> Reactor<A> {
         conn.outq.push(OutFrame::raw(bytes, Lane::Bulk));
         let decoder = Box::new(wsframe::Decoder::new(config));
         let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder });
+        self.websockets += 1;
         let Phase::Http {
             inbuf: leftover, ..
         } = old
@@ -825,6 +832,9 @@ impl<A: App> Reactor<A> {
             let fd = conn.fd.as_raw_fd();
             if conn.state == State::Dead {
                 if conn.is_quiet() {
+                    if matches!(conn.phase, Phase::WebSocket { .. }) {
+                        self.websockets -= 1;
+                    }
                     self.backend.forget(fd);
                     self.conns.remove(key);
                     self.stats.connection_closed();
@@ -868,8 +878,13 @@ impl<A: App> Reactor<A> {
     /// instead makes the publishers wait, so the server runs at its capacity, answers
     /// later, and drops nobody. Real slow consumers still have their own bound.
     fn http_paused(&self) -> bool {
-        let limit = (self.conns.len() * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES);
-        self.backlog.get() > limit
+        self.backlog.get() > self.backlog_limit()
+    }
+
+    /// `BACKLOG_PER_CONN_BYTES` per WebSocket connection (the ones fan-out writes to; HTTP
+    /// connections queue next to nothing), at least `BACKLOG_MIN_BYTES`.
+    fn backlog_limit(&self) -> usize {
+        (self.websockets * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES)
     }
 
     /// Once the backlog has halved, let paused HTTP connections read and parse again.
@@ -877,8 +892,7 @@ impl<A: App> Reactor<A> {
         if self.paused_http.is_empty() {
             return;
         }
-        let limit = (self.conns.len() * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES);
-        if self.backlog.get() > limit / 2 {
+        if self.backlog.get() > self.backlog_limit() / 2 {
             return;
         }
         for (key, generation) in std::mem::take(&mut self.paused_http) {

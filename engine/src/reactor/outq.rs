@@ -282,9 +282,18 @@ impl WriteBatch {
     }
 }
 
-/// The unwritten bytes of every outbound queue of one core (`OutQueue::bytes` summed),
-/// kept up to date by the queues themselves: how far behind its sockets the core is.
+/// How far behind its sockets a core is: the unwritten bytes of each of its outbound
+/// queues, each counted up to `BACKLOG_COUNTED_PER_QUEUE_MAX`, summed, and kept up to date
+/// by the queues themselves.
+///
+/// Why capped: the sum decides when the core stops taking HTTP requests (`core.rs`,
+/// `http_paused`). Uncapped, a few clients that stop reading (each may hold megabytes until
+/// it is closed as a slow consumer) could pause every other client's requests; capped,
+/// the pause needs most connections to be behind, which is what overload looks like.
 pub(crate) type CoreBacklog = std::rc::Rc<std::cell::Cell<usize>>;
+
+/// The most one queue adds to its core's `CoreBacklog`.
+pub(crate) const BACKLOG_COUNTED_PER_QUEUE_MAX: usize = 64 * 1024;
 
 /// The outbound queue of one connection.
 #[derive(Default)]
@@ -295,13 +304,14 @@ pub(crate) struct OutQueue {
     queued_bytes: usize,
     in_flight_bytes: usize,
     in_flight: bool,
-    /// The core's total, which this queue's `bytes()` is part of.
+    /// The core's total, and what this queue adds to it now.
     backlog: CoreBacklog,
+    counted: usize,
 }
 
 impl Drop for OutQueue {
     fn drop(&mut self) {
-        self.backlog.set(self.backlog.get() - self.bytes());
+        self.backlog.set(self.backlog.get() - self.counted);
     }
 }
 
@@ -316,16 +326,25 @@ impl OutQueue {
             in_flight_bytes: 0,
             in_flight: false,
             backlog,
+            counted: 0,
         }
     }
 
     pub(crate) fn push(&mut self, frame: OutFrame) {
         self.queued_bytes += frame.len();
-        self.backlog.set(self.backlog.get() + frame.len());
         match frame.lane {
             Lane::Priority => self.priority.push_back(frame),
             Lane::Bulk => self.bulk.push_back(frame),
         }
+        self.recount();
+    }
+
+    /// Brings this queue's share of the core's backlog up to date with `bytes()`.
+    fn recount(&mut self) {
+        let counted = self.bytes().min(BACKLOG_COUNTED_PER_QUEUE_MAX);
+        self.backlog
+            .set(self.backlog.get() + counted - self.counted);
+        self.counted = counted;
     }
 
     /// Bytes waiting here or in the batch in flight: what the slow-consumer bound limits.
@@ -352,7 +371,7 @@ impl OutQueue {
         let dropped: usize = self.bulk.iter().map(OutFrame::len).sum();
         self.bulk.clear();
         self.queued_bytes -= dropped;
-        self.backlog.set(self.backlog.get() - dropped);
+        self.recount();
         dropped
     }
 
@@ -410,7 +429,6 @@ impl OutQueue {
         debug_assert!(self.partial.is_none());
         self.in_flight = false;
         self.in_flight_bytes = 0;
-        self.backlog.set(self.backlog.get() - written);
         let mut left = written + batch.first_offset;
         let mut unwritten = Vec::new();
         for frame in batch.frames {
@@ -432,6 +450,7 @@ impl OutQueue {
                 Lane::Bulk => self.bulk.push_front(frame),
             }
         }
+        self.recount();
     }
 }
 
@@ -521,6 +540,29 @@ mod tests {
         queue.push(frame("CLOSE", Lane::Priority));
         assert_eq!(queue.drop_bulk(), 8);
         assert_eq!(take_bytes(&mut queue, usize::MAX), b"-oneCLOSE");
+    }
+
+    #[test]
+    fn a_queue_adds_at_most_its_cap_to_the_core_backlog() {
+        let backlog = CoreBacklog::default();
+        let mut small = OutQueue::new(CoreBacklog::clone(&backlog));
+        let mut stuck = OutQueue::new(CoreBacklog::clone(&backlog));
+        small.push(frame("hello", Lane::Bulk));
+        assert_eq!(backlog.get(), 5);
+        for _ in 0..100 {
+            stuck.push(OutFrame::new(
+                b"",
+                Payload::Owned(vec![0; 4096]),
+                Lane::Bulk,
+            ));
+        }
+        assert_eq!(backlog.get(), 5 + BACKLOG_COUNTED_PER_QUEUE_MAX);
+        assert_eq!(take_bytes(&mut small, 2), b"he");
+        assert_eq!(backlog.get(), 3 + BACKLOG_COUNTED_PER_QUEUE_MAX);
+        assert_eq!(stuck.drop_bulk(), 100 * 4096);
+        assert_eq!(backlog.get(), 3);
+        drop(small);
+        assert_eq!(backlog.get(), 0);
     }
 
     #[test]
