@@ -104,6 +104,28 @@ both_backends!(
     an_answer_given_while_a_later_request_is_handled_keeps_the_order
 );
 
+fn an_upgrade_behind_a_pending_request_waits_for_its_answer(io: engine::IoBackend) {
+    let server = start(io);
+    let mut client = HttpClient::new(server.local_addr());
+    client.send(
+        b"GET /later/100 HTTP/1.1\r\nHost: f\r\n\r\n\
+          GET / HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert_eq!(client.read_response().unwrap().json()["later"], true);
+    let switched = client.read_response().unwrap();
+    assert_eq!(switched.status, 101);
+    assert_eq!(
+        switched.header("sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    server.shutdown().unwrap();
+}
+both_backends!(
+    an_upgrade_behind_a_pending_request_waits_for_its_answer,
+    an_upgrade_behind_a_pending_request_waits_for_its_answer
+);
+
 fn a_client_that_pipelines_without_reading_holds_bounded_memory(io: engine::IoBackend) {
     let server = start(io);
     let mut client = HttpClient::new(server.local_addr());

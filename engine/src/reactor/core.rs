@@ -435,22 +435,24 @@ impl<A: App> Reactor<A> {
             inbuf.drain(..used);
             conn.app_knows = true;
             let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
+            // The request's place in the answer order is taken before the application sees
+            // it: answering an earlier request from inside `handle_http` parses the next one
+            // (`respond_later`), which must queue behind this one. An upgrade (only ever
+            // parsed with no answer pending) keeps the connection's own id, which the
+            // WebSocket then goes by.
             let generation = if upgrade {
                 conn.generation
             } else {
-                // The request's place in the answer order is taken before the application
-                // sees it: answering an earlier request from inside `handle_http` parses
-                // the next one (`respond_later`), which must queue behind this one.
                 let generation = self.generation_next;
                 self.generation_next = self.generation_next.wrapping_add(1);
-                answers.push_back(PendingAnswer {
-                    request: generation,
-                    response: None,
-                    keep_alive,
-                });
-                *close_after |= !keep_alive;
                 generation
             };
+            answers.push_back(PendingAnswer {
+                request: generation,
+                response: None,
+                keep_alive,
+            });
+            *close_after |= !keep_alive;
             let id = ConnId {
                 index: key as u32,
                 generation,
@@ -464,13 +466,17 @@ impl<A: App> Reactor<A> {
                 // The loop goes on to the next request: no `process_http` from inside.
                 HttpAnswer::Respond(response) => self.fill_answer(id, response),
                 HttpAnswer::Later => {}
-                HttpAnswer::Upgrade => {
-                    assert!(
-                        upgrade,
-                        "an upgrade answer to a request that asked for none"
-                    );
+                HttpAnswer::Upgrade if upgrade => {
+                    if let Phase::Http { answers, .. } = &mut self.conns[key].phase {
+                        debug_assert_eq!(answers.len(), 1, "an upgrade waits for earlier answers");
+                        answers.clear();
+                    }
                     self.upgrade(key, id, &request);
                     return;
+                }
+                HttpAnswer::Upgrade => {
+                    let refusal = Response::error(400, "400: Bad Request (not an upgrade)", 0);
+                    self.fill_answer(id, refusal);
                 }
             }
             if self.conns[key].state != State::Open {
