@@ -139,11 +139,7 @@ pub struct Fanout {
 /// Runs every (run, core count, server) sweep, interleaved, and keeps them all.
 pub fn measure(options: &Options) -> Fanout {
     let available = placement::allowed_cpus();
-    let servers = if options.peer {
-        vec![Server::Flux, Server::Peer]
-    } else {
-        vec![Server::Flux]
-    };
+    let servers = Server::measured(options.peer);
     let mut placements = Vec::new();
     let mut notes = Vec::new();
     for &cores in &options.cores {
@@ -156,7 +152,7 @@ pub fn measure(options: &Options) -> Fanout {
     let mut sweeps: Vec<Sweep> = Vec::new();
     for run in 0..options.runs {
         for placement in &placements {
-            for &server in &servers {
+            for &server in servers {
                 let sweep = run_sweep(server, placement, options, &progress);
                 // The log lines go between the progress bar's redraws, not through them.
                 progress.suspend(|| log_sweep(run, &sweep, placement));
@@ -169,7 +165,7 @@ pub fn measure(options: &Options) -> Fanout {
         options: options.clone(),
         placements,
         notes,
-        servers,
+        servers: servers.to_vec(),
         sweeps,
     }
 }

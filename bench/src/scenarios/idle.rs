@@ -125,11 +125,7 @@ pub fn run(options: &Options) -> io::Result<Outcome> {
         &placement::allowed_cpus(),
     )
     .map_err(io::Error::other)?;
-    let servers: &[Server] = if options.peer {
-        &[Server::Flux, Server::Peer]
-    } else {
-        &[Server::Flux]
-    };
+    let servers = Server::measured(options.peer);
     let progress = crate::report::progress_bar();
     let mut runs: Vec<RunResult> = Vec::new();
     for run in 0..options.runs {

@@ -38,6 +38,16 @@ impl Server {
             Server::Peer => "peer (tokio)",
         }
     }
+
+    /// The servers a scenario measures: Flux, and the peer unless it was left out. Runs
+    /// interleave them in this order.
+    pub fn measured(with_peer: bool) -> &'static [Server] {
+        if with_peer {
+            &[Server::Flux, Server::Peer]
+        } else {
+            &[Server::Flux]
+        }
+    }
 }
 
 /// A running server under test.
