@@ -100,14 +100,7 @@ impl FluxApp {
             return;
         };
         match gateway.session.dispatch(now, dispatch) {
-            Some(frame) => {
-                let kind = if frame.binary {
-                    FrameKind::Binary
-                } else {
-                    FrameKind::Text
-                };
-                out.send(conn, kind, frame.bytes, Lane::Bulk);
-            }
+            Some(frame) => send_frame(out, conn, frame),
             None => self.pump(out, conn),
         }
     }
@@ -120,14 +113,7 @@ impl FluxApp {
         let mut wake = None;
         while let Some(output) = gateway.session.poll() {
             match output {
-                Output::Send(frame) => {
-                    let kind = if frame.binary {
-                        FrameKind::Binary
-                    } else {
-                        FrameKind::Text
-                    };
-                    out.send(conn, kind, frame.bytes, Lane::Bulk);
-                }
+                Output::Send(frame) => send_frame(out, conn, frame),
                 Output::Close { code, reason } => out.close(conn, code.code(), &reason),
                 Output::WakeAt(at) => wake = Some(at),
                 Output::Authenticate(request) => follow_ups.push(FollowUp::Authenticate(request)),
@@ -473,4 +459,14 @@ impl FluxApp {
         }
         conns.len()
     }
+}
+
+/// Queues a session's frame on its connection (BINARY when compressed, else TEXT).
+fn send_frame(out: &mut Outbox<FluxMesh>, conn: ConnId, frame: crate::gateway::OutFrame) {
+    let kind = if frame.binary {
+        FrameKind::Binary
+    } else {
+        FrameKind::Text
+    };
+    out.send(conn, kind, frame.bytes, Lane::Bulk);
 }

@@ -1305,16 +1305,14 @@ impl FluxApp {
         };
         // The full event, and the one for viewers without MESSAGE_CONTENT: built only if
         // a viewer needs it (most bots have the intent), and then once.
-        let redacted_of = std::cell::OnceCell::new();
-        let (full, redacted, message) = match event {
+        let redacted = std::cell::OnceCell::new();
+        let (full, message) = match event {
             MessageEvent::Create(message) => (
                 encode_message("MESSAGE_CREATE", message),
-                None,
                 Some(("MESSAGE_CREATE", message)),
             ),
             MessageEvent::Update(message) => (
                 encode_message("MESSAGE_UPDATE", message),
-                None,
                 Some(("MESSAGE_UPDATE", message)),
             ),
             MessageEvent::Delete {
@@ -1331,7 +1329,7 @@ impl FluxApp {
                     strip_guild_fields(&mut d);
                 }
                 let dispatch = Dispatch::new("MESSAGE_DELETE", encode(&d), scope, message_intents);
-                (dispatch, None, None)
+                (dispatch, None)
             }
             MessageEvent::DeleteBulk {
                 channel_id,
@@ -1345,7 +1343,7 @@ impl FluxApp {
                 });
                 let dispatch =
                     Dispatch::new("MESSAGE_DELETE_BULK", encode(&d), scope, message_intents);
-                (dispatch, None, None)
+                (dispatch, None)
             }
             MessageEvent::Reaction { .. }
             | MessageEvent::Typing { .. }
@@ -1365,7 +1363,7 @@ impl FluxApp {
                     intents = dm_intents(intents);
                 }
                 let dispatch = Dispatch::new(name, encode(&d), scope, intents);
-                (dispatch, None, None)
+                (dispatch, None)
             }
         };
         let pick = |user_id: u64, intents: Intents| -> Option<&Arc<Dispatch>> {
@@ -1380,9 +1378,7 @@ impl FluxApp {
             {
                 return Some(&full);
             }
-            Some(redacted.as_ref().unwrap_or_else(|| {
-                redacted_of.get_or_init(|| encode_message(name, &message.without_content()))
-            }))
+            Some(redacted.get_or_init(|| encode_message(name, &message.without_content())))
         };
         let live: Vec<(ConnId, Arc<Dispatch>)> = self
             .subscribers

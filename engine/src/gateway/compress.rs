@@ -269,12 +269,17 @@ pub fn append_stored(data: &[u8], out: &mut Vec<u8>) {
 }
 
 fn append_stored_block(chunk: &[u8], out: &mut Vec<u8>) {
-    let len = u16::try_from(chunk.len()).expect("chunks are at most 65535 bytes");
-    // BFINAL=0, BTYPE=00, then padding to the byte boundary: one zero byte.
-    out.push(0x00);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(&stored_block_header(chunk.len()));
     out.extend_from_slice(chunk);
+}
+
+/// The header of a deflate stored block of `len` bytes: BFINAL=0, BTYPE=00, padding to
+/// the byte boundary (one zero byte), then LEN and NLEN.
+fn stored_block_header(len: usize) -> [u8; 5] {
+    let len = u16::try_from(len).expect("chunks are at most 65535 bytes");
+    let [len_lo, len_hi] = len.to_le_bytes();
+    let [nlen_lo, nlen_hi] = (!len).to_le_bytes();
+    [0x00, len_lo, len_hi, nlen_lo, nlen_hi]
 }
 
 fn append_plain(message: Outgoing<'_>, out: &mut Vec<u8>) {
@@ -319,13 +324,9 @@ fn spliced_zlib(
     if write_dispatch_prefix(&mut plain, seq, event.name()).is_none() {
         return Ok(None);
     }
-    let len = u16::try_from(plain.len()).expect("a prefix is at most 96 bytes");
     let mut prefix = Prefix::new();
     let fits = (!with_header || prefix.push(&ZLIB_HEADER))
-        // A stored block: BFINAL=0, BTYPE=00, padding, LEN, NLEN, then the bytes.
-        && prefix.push(&[0x00])
-        && prefix.push(&len.to_le_bytes())
-        && prefix.push(&(!len).to_le_bytes())
+        && prefix.push(&stored_block_header(plain.len()))
         && prefix.push(plain.as_slice());
     if !fits {
         return Ok(None);
@@ -338,24 +339,9 @@ fn spliced_zlib(
 
 /// Writes the dispatch prefix into `prefix`; `None` when it does not fit.
 fn write_dispatch_prefix(prefix: &mut Prefix, seq: u64, name: &str) -> Option<()> {
-    // By hand rather than `write!`: this runs once per session per event.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = seq;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let fits = prefix.push(br#"{"op":0,"s":"#)
-        && prefix.push(&digits[start..])
-        && prefix.push(br#","t":""#)
-        && prefix.push(name.as_bytes())
-        && prefix.push(br#"","d":"#);
-    fits.then_some(())
+    let mut digits = [0; 20];
+    let pieces = super::frame::dispatch_prefix_pieces(seq, name, &mut digits);
+    pieces.iter().all(|piece| prefix.push(piece)).then_some(())
 }
 
 /// The event's `d}` as raw deflate ending on a sync flush, computed once and shared.

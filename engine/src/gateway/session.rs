@@ -458,25 +458,12 @@ impl Session {
         let (seq, _) = live.state.ring.push(Arc::clone(event));
         debug_assert_eq!(seq, live.seq_sent + 1);
         live.seq_sent = seq;
-        match self
-            .encoder
-            .encode_payload(Outgoing::Dispatch { seq, event }, &self.config.compression)
-        {
-            Ok(bytes) => {
-                self.in_flight_bytes += bytes.len();
-                debug_assert!(self.backlogged_since.is_none());
-                Some(OutFrame {
-                    bytes,
-                    binary: self.encoder.binary(),
-                    priority: false,
-                })
-            }
-            Err(e) => {
-                self.close(GatewayError::Compression(e.0));
-                self.schedule();
-                None
-            }
+        debug_assert!(self.backlogged_since.is_none());
+        let frame = self.encode_frame(Outgoing::Dispatch { seq, event }, false);
+        if frame.is_none() {
+            self.schedule(); // The compressor failed and closed the session.
         }
+        frame
     }
 
     /// The next thing to do, in order.
@@ -808,19 +795,29 @@ impl Session {
     }
 
     fn send(&mut self, message: Outgoing<'_>, priority: bool) {
+        if let Some(frame) = self.encode_frame(message, priority) {
+            self.outputs.push_back(Output::Send(frame));
+        }
+    }
+
+    /// Encodes one frame and counts it in flight; a compressor failure closes the session.
+    fn encode_frame(&mut self, message: Outgoing<'_>, priority: bool) -> Option<OutFrame> {
         match self
             .encoder
             .encode_payload(message, &self.config.compression)
         {
             Ok(bytes) => {
                 self.in_flight_bytes += bytes.len();
-                self.outputs.push_back(Output::Send(OutFrame {
+                Some(OutFrame {
                     bytes,
                     binary: self.encoder.binary(),
                     priority,
-                }));
+                })
             }
-            Err(e) => self.close(GatewayError::Compression(e.0)),
+            Err(e) => {
+                self.close(GatewayError::Compression(e.0));
+                None
+            }
         }
     }
 

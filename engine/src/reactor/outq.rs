@@ -142,21 +142,6 @@ impl std::fmt::Debug for Prefix {
     }
 }
 
-/// `io::Write` into a prefix, for `write!`; fails when the bytes do not fit.
-impl std::io::Write for Prefix {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.push(bytes) {
-            Ok(bytes.len())
-        } else {
-            Err(std::io::ErrorKind::WriteZero.into())
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 impl From<Vec<u8>> for Payload {
     fn from(bytes: Vec<u8>) -> Payload {
         Payload::Owned(bytes)
