@@ -80,6 +80,8 @@ pub(crate) struct Conn {
     pub state: State,
     /// A read op is in flight.
     pub reading: bool,
+    /// A `Writable` op is in flight: the socket was full at the last send.
+    pub waiting_writable: bool,
     /// The peer closed its side (read returned 0) or the socket failed.
     pub peer_eof: bool,
     /// Since when the outbound queue has been past `outbox_bytes_max`.
@@ -105,6 +107,7 @@ impl Conn {
             outq: OutQueue::new(backlog),
             state: State::Open,
             reading: false,
+            waiting_writable: false,
             peer_eof: false,
             over_bound_since: None,
             touched: false,
@@ -115,7 +118,7 @@ impl Conn {
 
     /// No op of this connection is in flight, so its descriptor may be closed.
     pub(crate) fn is_quiet(&self) -> bool {
-        !self.reading && !self.outq.write_in_flight()
+        !self.reading && !self.waiting_writable
     }
 
     /// The deadline this connection is waiting for, if any.

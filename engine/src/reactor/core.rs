@@ -57,6 +57,11 @@ pub const OUTBOX_HARD_FACTOR: usize = 4;
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget).
 const SERVICED_PER_TURN_MAX: usize = 256;
+/// The core's send buffer: what one `send(2)` carries at most. Small enough to stay in
+/// the CPU's cache from one connection to the next (module doc of `outq.rs`: why copy).
+const SEND_BUF_BYTES: usize = 256 * 1024;
+/// Bytes one connection may send per service before the next connection's turn.
+const WRITTEN_PER_SERVICE_MAX: usize = 4 * SEND_BUF_BYTES;
 /// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
 /// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
 /// The bytes are mostly shared event bodies, so the memory this stands for is far less.
@@ -118,6 +123,8 @@ pub(crate) struct Reactor<A: App> {
     shutdown_deadline: Option<Instant>,
     stats: Arc<CoreStats>,
     completions: Vec<Completion>,
+    /// Where `write_now` gathers a connection's queued bytes for one `send(2)`.
+    send_buf: Vec<u8>,
 }
 
 impl<A: App> Reactor<A> {
@@ -151,6 +158,7 @@ impl<A: App> Reactor<A> {
             shutdown_deadline: None,
             stats: setup.stats,
             completions: Vec::new(),
+            send_buf: Vec::with_capacity(SEND_BUF_BYTES),
         })
     }
 
@@ -240,20 +248,10 @@ impl<A: App> Reactor<A> {
                 self.handle_read((token >> 1) as usize, buf, result)
             }
             (_, OpKind::Read { .. }) => unreachable!("connections read with Recv"),
-            (token, OpKind::Write { batch, .. }) => {
+            (token, OpKind::Writable { .. }) => {
+                // Room in the socket again (or it failed, which the next send reports).
                 let key = (token >> 1) as usize;
-                let conn = &mut self.conns[key];
-                let written = *result.as_ref().unwrap_or(&0);
-                conn.outq.complete(batch, written);
-                match result {
-                    Ok(n) if n > 0 => {
-                        self.after_write(key);
-                        self.notify_written(key, n);
-                    }
-                    // Nothing was written; the batch is back in the queue and goes again.
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                    _ => self.kill(key, CloseCause::ConnectionLost),
-                }
+                self.conns[key].waiting_writable = false;
                 self.touch(key);
             }
             (_, OpKind::Accept { .. }) => unreachable!("only the listener accepts"),
@@ -640,9 +638,7 @@ impl<A: App> Reactor<A> {
                     let Some(key) = self.live_ws(conn) else {
                         continue;
                     };
-                    self.conns[key]
-                        .outq
-                        .push(ws::data_frame(kind, payload, lane));
+                    ws::push_data_frame(&mut self.conns[key].outq, kind, payload, lane);
                     self.stats.frame_queued();
                     self.touch(key);
                     self.check_outbox_bound(key);
@@ -835,25 +831,18 @@ impl<A: App> Reactor<A> {
                 continue;
             }
             conn.touched = false;
-            let fd = conn.fd.as_raw_fd();
             if conn.state == State::Dead {
                 if conn.is_quiet() {
                     if matches!(conn.phase, Phase::WebSocket { .. }) {
                         self.websockets -= 1;
                     }
-                    self.backend.forget(fd);
+                    self.backend.forget(conn.fd.as_raw_fd());
                     self.conns.remove(key);
                     self.stats.connection_closed();
                 }
                 continue;
             }
-            if let Some(batch) = conn.outq.take_batch() {
-                self.stats.write_batch();
-                self.backend.submit(Op {
-                    token: conn_token(key, true),
-                    kind: OpKind::Write { fd, batch },
-                });
-            }
+            self.write_now(key);
             let paused = matches!(self.conns[key].phase, Phase::Http { .. }) && self.http_paused();
             if paused && self.wants_read(key) {
                 // Read once the core has caught up (`resume_paused_http` touches it).
@@ -861,7 +850,9 @@ impl<A: App> Reactor<A> {
                     self.paused_http.push((key, generation));
                 }
             } else if self.wants_read(key) {
-                self.conns[key].reading = true;
+                let conn = &mut self.conns[key];
+                conn.reading = true;
+                let fd = conn.fd.as_raw_fd();
                 self.backend.submit(Op {
                     token: conn_token(key, false),
                     kind: OpKind::Recv {
@@ -871,6 +862,67 @@ impl<A: App> Reactor<A> {
                 });
             }
         }
+    }
+
+    /// Send what the connection has queued: copy it into the core's send buffer, one
+    /// non-blocking `send(2)` per `SEND_BUF_BYTES`, and drop what the kernel took. When
+    /// the socket is full, wait for `Writable` (no copy of the rest is kept: it stays in
+    /// the queue). Past `WRITTEN_PER_SERVICE_MAX` bytes the connection goes to the back
+    /// of the line, so one fast reader with a deep queue does not hold up the others.
+    fn write_now(&mut self, key: usize) {
+        let mut written = 0;
+        let mut failed = false;
+        loop {
+            let conn = &mut self.conns[key];
+            if conn.waiting_writable || conn.outq.is_idle() {
+                break;
+            }
+            if written >= WRITTEN_PER_SERVICE_MAX {
+                self.touch(key);
+                break;
+            }
+            self.send_buf.clear();
+            conn.outq.gather(&mut self.send_buf, SEND_BUF_BYTES);
+            match sys::send_bytes(conn.fd.as_raw_fd(), &self.send_buf) {
+                Ok(n) => {
+                    self.stats.write_batch();
+                    conn.outq.consume(n);
+                    written += n;
+                    if n < self.send_buf.len() {
+                        self.wait_writable(key);
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.wait_writable(key);
+                    break;
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            self.kill(key, CloseCause::ConnectionLost);
+        } else if written > 0 {
+            self.after_write(key);
+            self.notify_written(key, written);
+        }
+        self.apply_commands();
+    }
+
+    /// The socket is full: hear when it has room (`OpKind::Writable`).
+    fn wait_writable(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        debug_assert!(!conn.waiting_writable);
+        conn.waiting_writable = true;
+        let fd = conn.fd.as_raw_fd();
+        self.backend.submit(Op {
+            token: conn_token(key, true),
+            kind: OpKind::Writable { fd },
+        });
     }
 
     /// Whether HTTP requests wait: the core has more unwritten bytes than

@@ -1,9 +1,23 @@
 //! A connection's outbound queue: frames waiting for the socket, in two lanes.
 //!
-//! The reactor appends frames as the application produces them and, once per wake-up,
-//! takes everything queued as one [`WriteBatch`]: one `writev` (epoll) or one `SENDMSG`
-//! (io_uring) for the whole batch. That coalescing is the point of this file: a dispatch
-//! fanned out to a busy session costs one system call per wake-up, not one per frame.
+//! The reactor appends frames as the application produces them and, when it services the
+//! connection, copies what is queued into its one per-core send buffer and hands that to
+//! the kernel in one `send(2)`, then drops what the kernel took (`gather`, `consume`).
+//! That coalescing is the point of this file: a dispatch fanned out to a busy session
+//! costs one system call per wake-up, not one per frame.
+//!
+//! Why copy instead of a gathering write of the frames where they lie: a fanned-out
+//! dispatch is two pieces per session (its own header and prefix, then the body every
+//! session shares), so a gathering write of 80 dispatches is 160 iovecs, and the kernel
+//! copies piece by piece. Copying them into one buffer that stays hot in the CPU's cache
+//! (the same buffer for every connection of the core) costs less than that, and the
+//! kernel then copies one contiguous run (measured in docs/BENCHMARKS.md, "fanout").
+//!
+//! Storage is compact because a busy core touches every session's queue per event: a
+//! frame is one 32-byte entry, and its small bytes (the WebSocket header, a spliced
+//! payload's per-session prefix, a short owned payload) live back to back in the lane's
+//! `inline` buffer. A large owned payload stays in its own `Vec`, and shared bytes stay
+//! shared (`Arc`), until they are copied out.
 //!
 //! Order: a partly written frame first (a frame is never split by another one), then the
 //! priority lane (heartbeat ACKs, close frames), then the bulk lane (dispatches, HTTP
@@ -11,17 +25,12 @@
 //!
 //! Invariants:
 //! - `queued_bytes` is the sum of the unwritten bytes of every frame held here.
-//! - At most one batch is in flight; its frames are owned by the batch (and so by the `Op`
-//!   that carries it) until [`OutQueue::complete`] takes them back.
-//! - `partial`, if any, has `0 < offset < len`.
+//! - `partial`, if any, names a lane whose front frame has `0 < offset < len` bytes
+//!   written.
+//! - A lane's `inline[inline_start..]` is the concatenation of its frames' inline bytes.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-/// At most this many iovecs go into one batch (Linux `IOV_MAX` is 1024).
-const BATCH_IOVECS_MAX: usize = 512;
-/// At most this many bytes go into one batch; the rest waits for the next wake-up.
-const BATCH_BYTES_MAX: usize = 1 << 20;
 
 /// Which lane a frame waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,59 +175,30 @@ impl From<String> for Payload {
     }
 }
 
-/// Header bytes kept inline: a server WebSocket header (at most 10 bytes) followed by a
-/// spliced payload's prefix.
-pub(crate) const HEAD_BYTES_MAX: usize = 10 + PREFIX_BYTES_MAX;
+/// Owned payloads up to this many bytes are copied into the lane's inline buffer (and
+/// their `Vec` freed at once); longer ones stay in their own allocation until written.
+const INLINE_PAYLOAD_MAX: usize = 512;
 
-/// One frame on its way out: a small inline head (the WebSocket header and any
-/// per-connection prefix; empty for raw HTTP bytes) and a body that is never a `Spliced`
-/// payload (its prefix moved into the head).
+/// One frame for [`OutQueue::push`] on a cold path (a pong, a close frame, an HTTP
+/// response): a header of at most 10 bytes (none for raw HTTP bytes) and a payload.
+/// Dispatches go through [`OutQueue::push_frame`] without building one.
 #[derive(Debug, Clone)]
 pub(crate) struct OutFrame {
-    head: [u8; HEAD_BYTES_MAX],
-    head_len: u8,
-    body: Body,
+    header: [u8; 10],
+    header_len: u8,
+    payload: Payload,
     lane: Lane,
 }
 
-/// An [`OutFrame`]'s body: owned or shared bytes.
-#[derive(Debug, Clone)]
-enum Body {
-    Owned(Vec<u8>),
-    Shared(Arc<[u8]>),
-}
-
-impl Body {
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Body::Owned(bytes) => bytes,
-            Body::Shared(bytes) => bytes,
-        }
-    }
-}
-
 impl OutFrame {
-    /// `head` (at most 10 bytes: a frame header) then `payload`; a spliced payload's
-    /// prefix joins the head, so the frame is still two iovecs.
-    pub(crate) fn new(head: &[u8], payload: Payload, lane: Lane) -> OutFrame {
-        assert!(head.len() <= 10, "frame header of {} bytes", head.len());
-        let mut inline = [0; HEAD_BYTES_MAX];
-        inline[..head.len()].copy_from_slice(head);
-        let mut head_len = head.len();
-        let body = match payload {
-            Payload::Owned(bytes) => Body::Owned(bytes),
-            Payload::Shared(bytes) => Body::Shared(bytes),
-            Payload::Spliced { prefix, shared } => {
-                let prefix = prefix.as_slice();
-                inline[head_len..head_len + prefix.len()].copy_from_slice(prefix);
-                head_len += prefix.len();
-                Body::Shared(shared)
-            }
-        };
+    pub(crate) fn new(header: &[u8], payload: Payload, lane: Lane) -> OutFrame {
+        assert!(header.len() <= 10, "frame header of {} bytes", header.len());
+        let mut inline = [0; 10];
+        inline[..header.len()].copy_from_slice(header);
         OutFrame {
-            head: inline,
-            head_len: head_len as u8,
-            body,
+            header: inline,
+            header_len: header.len() as u8,
+            payload,
             lane,
         }
     }
@@ -227,44 +207,146 @@ impl OutFrame {
     pub(crate) fn raw(bytes: Vec<u8>, lane: Lane) -> OutFrame {
         OutFrame::new(&[], Payload::Owned(bytes), lane)
     }
+}
 
-    pub(crate) fn len(&self) -> usize {
-        usize::from(self.head_len) + self.body.as_slice().len()
-    }
+/// A queued frame's bytes that are not inline: none, its own, or shared.
+enum Body {
+    None,
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
 
-    fn head(&self) -> &[u8] {
-        &self.head[..usize::from(self.head_len)]
-    }
-
-    /// The frame's unwritten bytes after `offset`, as up to two slices.
-    fn parts_from(&self, offset: usize) -> [&[u8]; 2] {
-        let head = self.head();
-        let body = self.body.as_slice();
-        if offset < head.len() {
-            [&head[offset..], body]
-        } else {
-            [&[], &body[offset - head.len()..]]
+impl Body {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Body::None => &[],
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes,
         }
     }
 }
 
-/// The frames of one write, owned until the kernel says how much it took.
-pub(crate) struct WriteBatch {
-    frames: Vec<OutFrame>,
-    /// Bytes of `frames[0]` written by earlier batches.
-    first_offset: usize,
-    /// Points into `frames`; valid while `frames` is neither changed nor dropped. The
-    /// frames' bytes live on the heap (or inline in a `Vec`'s heap buffer), so moving the
-    /// batch does not move them.
-    iov: Vec<libc::iovec>,
-    bytes: usize,
+/// One queued frame: `inline_len` bytes in its lane's inline buffer, then `body`.
+struct Entry {
+    inline_len: u32,
+    body: Body,
 }
 
-impl WriteBatch {
-    /// The iovecs for `writev`/`SENDMSG`, built when the batch was taken.
-    pub(crate) fn iovecs(&self) -> &[libc::iovec] {
-        &self.iov
+impl Entry {
+    fn len(&self) -> usize {
+        self.inline_len as usize + self.body.as_slice().len()
     }
+}
+
+/// One lane's frames, their inline bytes back to back.
+#[derive(Default)]
+struct LaneQueue {
+    frames: VecDeque<Entry>,
+    inline: Vec<u8>,
+    /// Inline bytes before this belong to frames already written.
+    inline_start: usize,
+}
+
+/// A lane queue that has held this many frames, or inline bytes, gives the memory back
+/// once it is empty: an idle session should not keep a burst's worth of capacity.
+const LANE_FRAMES_KEPT_MAX: usize = 256;
+const LANE_INLINE_KEPT_MAX: usize = 16 * 1024;
+
+impl LaneQueue {
+    fn push(&mut self, header: &[u8], payload: Payload) -> usize {
+        let start = self.inline.len();
+        self.inline.extend_from_slice(header);
+        let body = match payload {
+            Payload::Owned(bytes) if bytes.len() <= INLINE_PAYLOAD_MAX => {
+                self.inline.extend_from_slice(&bytes);
+                Body::None
+            }
+            Payload::Owned(bytes) => Body::Owned(bytes),
+            Payload::Shared(bytes) => Body::Shared(bytes),
+            Payload::Spliced { prefix, shared } => {
+                self.inline.extend_from_slice(prefix.as_slice());
+                Body::Shared(shared)
+            }
+        };
+        let inline_len = u32::try_from(self.inline.len() - start).expect("inline bytes");
+        let entry = Entry { inline_len, body };
+        let len = entry.len();
+        self.frames.push_back(entry);
+        len
+    }
+
+    /// Removes the front frame and its inline bytes.
+    fn pop_front(&mut self) {
+        let entry = self.frames.pop_front().expect("a frame to pop");
+        self.inline_start += entry.inline_len as usize;
+        debug_assert!(self.inline_start <= self.inline.len());
+        if self.frames.is_empty() {
+            self.inline.clear();
+            self.inline_start = 0;
+            if self.frames.capacity() > LANE_FRAMES_KEPT_MAX {
+                self.frames = VecDeque::new();
+            }
+            if self.inline.capacity() > LANE_INLINE_KEPT_MAX {
+                self.inline = Vec::new();
+            }
+        } else if self.inline_start > 4096 && self.inline_start * 2 > self.inline.len() {
+            // Mostly written: move the rest to the front (amortised: it was at least
+            // as many bytes of appends).
+            self.inline.drain(..self.inline_start);
+            self.inline_start = 0;
+        }
+    }
+
+    /// Keeps the first `kept` frames and drops the rest; returns the bytes dropped.
+    fn truncate(&mut self, kept: usize) -> usize {
+        let mut inline_kept = self.inline_start;
+        let mut dropped = 0;
+        for (i, entry) in self.frames.iter().enumerate() {
+            if i < kept {
+                inline_kept += entry.inline_len as usize;
+            } else {
+                dropped += entry.len();
+            }
+        }
+        self.frames.truncate(kept);
+        self.inline.truncate(inline_kept);
+        if self.frames.is_empty() {
+            self.inline.clear();
+            self.inline_start = 0;
+        }
+        dropped
+    }
+
+    fn front_len(&self) -> Option<usize> {
+        self.frames.front().map(Entry::len)
+    }
+}
+
+/// Appends up to `room` bytes of `frame` (from `offset`) to `out`; returns the room left.
+fn copy_frame(
+    out: &mut Vec<u8>,
+    inline: &[u8],
+    entry: &Entry,
+    offset: usize,
+    room: usize,
+) -> usize {
+    let body = entry.body.as_slice();
+    let mut room = room;
+    let mut offset = offset;
+    for part in [inline, body] {
+        if room == 0 {
+            break;
+        }
+        if offset >= part.len() {
+            offset -= part.len();
+            continue;
+        }
+        let take = (part.len() - offset).min(room);
+        out.extend_from_slice(&part[offset..offset + take]);
+        room -= take;
+        offset = 0;
+    }
+    room
 }
 
 /// How far behind its sockets a core is: the unwritten bytes of each of its outbound
@@ -283,12 +365,11 @@ pub(crate) const BACKLOG_COUNTED_PER_QUEUE_MAX: usize = 64 * 1024;
 /// The outbound queue of one connection.
 #[derive(Default)]
 pub(crate) struct OutQueue {
-    partial: Option<(OutFrame, usize)>,
-    priority: VecDeque<OutFrame>,
-    bulk: VecDeque<OutFrame>,
+    priority: LaneQueue,
+    bulk: LaneQueue,
+    /// The lane whose front frame is partly written, and how many of its bytes went.
+    partial: Option<(Lane, usize)>,
     queued_bytes: usize,
-    in_flight_bytes: usize,
-    in_flight: bool,
     /// The core's total, and what this queue adds to it now.
     backlog: CoreBacklog,
     counted: usize,
@@ -304,23 +385,41 @@ impl OutQueue {
     /// An empty queue whose bytes count towards `backlog`.
     pub(crate) fn new(backlog: CoreBacklog) -> OutQueue {
         OutQueue {
+            priority: LaneQueue::default(),
+            bulk: LaneQueue::default(),
             partial: None,
-            priority: VecDeque::new(),
-            bulk: VecDeque::new(),
             queued_bytes: 0,
-            in_flight_bytes: 0,
-            in_flight: false,
             backlog,
             counted: 0,
         }
     }
 
-    pub(crate) fn push(&mut self, frame: OutFrame) {
-        self.queued_bytes += frame.len();
-        match frame.lane {
-            Lane::Priority => self.priority.push_back(frame),
-            Lane::Bulk => self.bulk.push_back(frame),
+    fn lane(&self, lane: Lane) -> &LaneQueue {
+        match lane {
+            Lane::Priority => &self.priority,
+            Lane::Bulk => &self.bulk,
         }
+    }
+
+    fn lane_mut(&mut self, lane: Lane) -> &mut LaneQueue {
+        match lane {
+            Lane::Priority => &mut self.priority,
+            Lane::Bulk => &mut self.bulk,
+        }
+    }
+
+    /// Queues a frame built on a cold path.
+    pub(crate) fn push(&mut self, frame: OutFrame) {
+        let header_len = usize::from(frame.header_len);
+        self.push_frame(&frame.header[..header_len], frame.payload, frame.lane);
+    }
+
+    /// Queues `header` (at most 10 bytes: a WebSocket frame header, or none) followed by
+    /// `payload`.
+    pub(crate) fn push_frame(&mut self, header: &[u8], payload: Payload, lane: Lane) {
+        debug_assert!(header.len() <= 10);
+        let len = self.lane_mut(lane).push(header, payload);
+        self.queued_bytes += len;
         self.recount();
     }
 
@@ -332,127 +431,93 @@ impl OutQueue {
         self.counted = counted;
     }
 
-    /// Bytes waiting here or in the batch in flight: what the slow-consumer bound limits.
+    /// Bytes waiting here: what the slow-consumer bound limits.
     pub(crate) fn bytes(&self) -> usize {
-        self.queued_bytes + self.in_flight_bytes
-    }
-
-    /// Whether there is anything to write and no batch already in flight.
-    pub(crate) fn wants_write(&self) -> bool {
-        !self.in_flight && self.queued_bytes > 0
-    }
-
-    pub(crate) fn write_in_flight(&self) -> bool {
-        self.in_flight
+        self.queued_bytes
     }
 
     pub(crate) fn is_idle(&self) -> bool {
-        !self.in_flight && self.queued_bytes == 0
+        self.queued_bytes == 0
     }
 
     /// Drop every bulk frame that has not started to go out (a slow consumer's backlog;
     /// the application keeps its own replay copy). Returns how many bytes were dropped.
     pub(crate) fn drop_bulk(&mut self) -> usize {
-        let dropped: usize = self.bulk.iter().map(OutFrame::len).sum();
-        self.bulk.clear();
+        let kept = usize::from(matches!(self.partial, Some((Lane::Bulk, _))));
+        let dropped = self.bulk.truncate(kept);
         self.queued_bytes -= dropped;
         self.recount();
         dropped
     }
 
-    /// Take the next batch: the partial frame, then priority, then bulk.
-    pub(crate) fn take_batch(&mut self) -> Option<WriteBatch> {
-        if !self.wants_write() {
-            return None;
-        }
-        let mut frames = Vec::new();
-        let mut first_offset = 0;
-        let mut iovecs = 0;
-        let mut bytes = 0;
-        if let Some((frame, offset)) = self.partial.take() {
-            debug_assert!(offset > 0 && offset < frame.len());
-            bytes += frame.len() - offset;
-            iovecs += 2;
-            first_offset = offset;
-            frames.push(frame);
+    /// Appends the queue's next bytes to `out`, at most `max` of them, in the order they
+    /// must reach the socket: the partial frame's rest, then priority, then bulk. Nothing
+    /// is removed; [`OutQueue::consume`] does that once the kernel says how much it took.
+    pub(crate) fn gather(&self, out: &mut Vec<u8>, max: usize) {
+        let mut room = max;
+        let mut skip = [0usize; 2];
+        if let Some((lane, offset)) = self.partial {
+            let queue = self.lane(lane);
+            let entry = queue.frames.front().expect("a partial frame");
+            let inline = &queue.inline[queue.inline_start..][..entry.inline_len as usize];
+            room = copy_frame(out, inline, entry, offset, room);
+            skip[lane as usize] = 1;
         }
         for lane in [Lane::Priority, Lane::Bulk] {
-            let queue = match lane {
-                Lane::Priority => &mut self.priority,
-                Lane::Bulk => &mut self.bulk,
-            };
-            while iovecs + 2 <= BATCH_IOVECS_MAX && bytes < BATCH_BYTES_MAX {
-                let Some(frame) = queue.pop_front() else {
-                    break;
-                };
-                bytes += frame.len();
-                iovecs += 2;
-                frames.push(frame);
+            let queue = self.lane(lane);
+            let mut at = queue.inline_start;
+            for (i, entry) in queue.frames.iter().enumerate() {
+                let inline_len = entry.inline_len as usize;
+                if i >= skip[lane as usize] {
+                    if room == 0 {
+                        return;
+                    }
+                    room = copy_frame(out, &queue.inline[at..at + inline_len], entry, 0, room);
+                }
+                at += inline_len;
             }
         }
-        debug_assert!(bytes <= self.queued_bytes);
-        self.queued_bytes -= bytes;
-        self.in_flight_bytes = bytes;
-        self.in_flight = true;
-        let iov = build_iovecs(&frames, first_offset);
-        Some(WriteBatch {
-            frames,
-            first_offset,
-            iov,
-            bytes,
-        })
     }
 
-    /// Take a batch back after the kernel wrote `written` of its bytes (0 after an error).
-    pub(crate) fn complete(&mut self, batch: WriteBatch, written: usize) {
-        assert!(self.in_flight, "a batch completed with none in flight");
+    /// The kernel took the first `written` bytes of what [`OutQueue::gather`] produced:
+    /// drop them (whole frames leave; a frame cut short becomes the partial one).
+    pub(crate) fn consume(&mut self, written: usize) {
         assert!(
-            written <= batch.bytes,
+            written <= self.queued_bytes,
             "kernel wrote {written} of {} bytes",
-            batch.bytes
+            self.queued_bytes
         );
-        debug_assert!(self.partial.is_none());
-        self.in_flight = false;
-        self.in_flight_bytes = 0;
-        let mut left = written + batch.first_offset;
-        let mut unwritten = Vec::new();
-        for frame in batch.frames {
-            if left >= frame.len() {
-                left -= frame.len();
-            } else if left > 0 {
-                self.queued_bytes += frame.len() - left;
-                self.partial = Some((frame, left));
+        self.queued_bytes -= written;
+        let mut left = written;
+        if let Some((lane, offset)) = self.partial.take() {
+            let queue = self.lane_mut(lane);
+            let len = queue.front_len().expect("a partial frame");
+            if offset + left < len {
+                self.partial = Some((lane, offset + left));
                 left = 0;
             } else {
-                self.queued_bytes += frame.len();
-                unwritten.push(frame);
+                left -= len - offset;
+                queue.pop_front();
             }
         }
-        // Unwritten frames go back to the front of their lanes, keeping their order.
-        for frame in unwritten.into_iter().rev() {
-            match frame.lane {
-                Lane::Priority => self.priority.push_front(frame),
-                Lane::Bulk => self.bulk.push_front(frame),
+        for lane in [Lane::Priority, Lane::Bulk] {
+            while left > 0 {
+                let queue = self.lane_mut(lane);
+                let Some(len) = queue.front_len() else {
+                    break;
+                };
+                if left >= len {
+                    left -= len;
+                    queue.pop_front();
+                } else {
+                    self.partial = Some((lane, left));
+                    left = 0;
+                }
             }
         }
+        debug_assert_eq!(left, 0);
         self.recount();
     }
-}
-
-fn build_iovecs(frames: &[OutFrame], first_offset: usize) -> Vec<libc::iovec> {
-    let mut iov = Vec::with_capacity(frames.len() * 2);
-    for (i, frame) in frames.iter().enumerate() {
-        let offset = if i == 0 { first_offset } else { 0 };
-        for part in frame.parts_from(offset) {
-            if !part.is_empty() {
-                iov.push(libc::iovec {
-                    iov_base: part.as_ptr() as *mut _,
-                    iov_len: part.len(),
-                });
-            }
-        }
-    }
-    iov
 }
 
 #[cfg(test)]
@@ -463,20 +528,13 @@ mod tests {
         OutFrame::new(&text.as_bytes()[..1], Payload::from(&text[1..]), lane)
     }
 
+    /// What `gather` offers, of which the kernel takes `written`.
     fn take_bytes(queue: &mut OutQueue, written: usize) -> Vec<u8> {
-        let batch = queue.take_batch().unwrap();
         let mut all = Vec::new();
-        for (i, frame) in batch.frames.iter().enumerate() {
-            let offset = if i == 0 { batch.first_offset } else { 0 };
-            for part in frame.parts_from(offset) {
-                all.extend_from_slice(part);
-            }
-        }
-        assert_eq!(all.len(), batch.bytes);
-        let iov_len: usize = batch.iovecs().iter().map(|iov| iov.iov_len).sum();
-        assert_eq!(iov_len, batch.bytes);
+        queue.gather(&mut all, usize::MAX);
+        assert_eq!(all.len(), queue.bytes());
         let written = written.min(all.len());
-        queue.complete(batch, written);
+        queue.consume(written);
         all.truncate(written);
         all
     }
@@ -492,6 +550,16 @@ mod tests {
         assert_eq!(take_bytes(&mut queue, usize::MAX), b"k-oneACKbulk-two");
         assert!(queue.is_idle());
         assert_eq!(queue.bytes(), 0);
+    }
+
+    #[test]
+    fn a_partial_priority_frame_finishes_before_bulk() {
+        let mut queue = OutQueue::default();
+        queue.push(frame("ACK-ONE", Lane::Priority));
+        queue.push(frame("bulk", Lane::Bulk));
+        assert_eq!(take_bytes(&mut queue, 2), b"AC");
+        queue.push(frame("ACK-TWO", Lane::Priority));
+        assert_eq!(take_bytes(&mut queue, usize::MAX), b"K-ONEACK-TWObulk");
     }
 
     #[test]
@@ -514,6 +582,45 @@ mod tests {
             assert_eq!(queue.bytes(), total - out.len());
         }
         assert_eq!(out, b"betadeltaalphagamma");
+    }
+
+    #[test]
+    fn gather_stops_at_its_limit_and_the_rest_follows() {
+        let mut queue = OutQueue::default();
+        let shared: Arc<[u8]> = Arc::from(&b"-shared-body"[..]);
+        let mut prefix = Prefix::new();
+        assert!(prefix.push(b"prefix"));
+        for _ in 0..3 {
+            queue.push_frame(
+                b"H",
+                Payload::Spliced {
+                    prefix,
+                    shared: Arc::clone(&shared),
+                },
+                Lane::Bulk,
+            );
+        }
+        queue.push(OutFrame::raw(
+            vec![b'x'; INLINE_PAYLOAD_MAX + 1],
+            Lane::Bulk,
+        ));
+        let expected: Vec<u8> = [&b"Hprefix-shared-body"[..]; 3]
+            .concat()
+            .into_iter()
+            .chain(std::iter::repeat_n(b'x', INLINE_PAYLOAD_MAX + 1))
+            .collect();
+        assert_eq!(queue.bytes(), expected.len());
+        let mut sent = Vec::new();
+        while !queue.is_idle() {
+            let mut chunk = Vec::new();
+            queue.gather(&mut chunk, 7);
+            assert!(chunk.len() <= 7);
+            // The kernel takes only part of each chunk.
+            let written = chunk.len().div_ceil(2);
+            queue.consume(written);
+            sent.extend_from_slice(&chunk[..written]);
+        }
+        assert_eq!(sent, expected);
     }
 
     #[test]
@@ -551,16 +658,14 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_bounded_in_iovecs() {
+    fn an_emptied_queue_gives_back_a_bursts_capacity() {
         let mut queue = OutQueue::default();
-        for _ in 0..BATCH_IOVECS_MAX {
-            queue.push(frame("xy", Lane::Bulk));
+        for _ in 0..LANE_FRAMES_KEPT_MAX * 2 {
+            queue.push(frame("burst-frame", Lane::Bulk));
         }
-        let batch = queue.take_batch().unwrap();
-        assert!(batch.iovecs().len() <= BATCH_IOVECS_MAX);
-        assert!(!queue.wants_write(), "one batch in flight at a time");
-        queue.complete(batch, 0);
-        assert!(queue.wants_write());
-        assert_eq!(queue.bytes(), BATCH_IOVECS_MAX * 2);
+        assert!(queue.bulk.frames.capacity() > LANE_FRAMES_KEPT_MAX);
+        take_bytes(&mut queue, usize::MAX);
+        assert!(queue.is_idle());
+        assert_eq!(queue.bulk.frames.capacity(), 0);
     }
 }

@@ -156,17 +156,19 @@ pub(crate) fn recv_into(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
     Ok(n)
 }
 
-/// A gathering write (`sendmsg(2)` with `MSG_NOSIGNAL`, so a peer that went away gives
-/// `EPIPE` instead of killing the process with SIGPIPE). The iovecs must point at live
-/// buffers; they belong to the caller's `Op`.
-pub(crate) fn send_iovecs(fd: RawFd, iov: &[libc::iovec]) -> io::Result<usize> {
-    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = iov.len();
-    // SAFETY: `msg` points at `iov`, a live slice of iovecs over buffers the caller keeps
-    // alive for the duration of this call (see `WriteBatch::iovecs`).
-    check_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) })
+/// `send(2)` with `MSG_DONTWAIT` (never blocks, even on the io_uring backend's blocking
+/// descriptors) and `MSG_NOSIGNAL` (a peer that went away gives `EPIPE` instead of killing
+/// the process with SIGPIPE).
+pub(crate) fn send_bytes(fd: RawFd, bytes: &[u8]) -> io::Result<usize> {
+    // SAFETY: `bytes` is a live slice of `bytes.len()` readable bytes for the whole call.
+    check_size(unsafe {
+        libc::send(
+            fd,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    })
 }
 
 /// An eventfd, used to wake a core (mesh messages, shutdown).
@@ -187,16 +189,17 @@ pub(crate) fn eventfd_signal(fd: RawFd) {
     unsafe { libc::write(fd, (&raw const one).cast(), size_of::<u64>()) };
 }
 
-/// Whether `fd` is readable now (`poll(2)` with a zero timeout); never blocks.
-pub(crate) fn poll_readable(fd: RawFd) -> io::Result<bool> {
+/// Whether `fd` is ready now for `events` (`POLLIN` or `POLLOUT`; `poll(2)` with a zero
+/// timeout), never blocking. A hang-up or error counts as ready: the next call reports it.
+pub(crate) fn poll_ready(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
     let mut pollfd = libc::pollfd {
         fd,
-        events: libc::POLLIN,
+        events,
         revents: 0,
     };
     // SAFETY: one live, initialised pollfd, count 1, no waiting.
     let n = check(unsafe { libc::poll(&raw mut pollfd, 1, 0) })?;
-    Ok(n > 0 && pollfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
+    Ok(n > 0 && pollfd.revents & (events | libc::POLLHUP | libc::POLLERR) != 0)
 }
 
 /// The CPUs this process may run on, in ascending order.

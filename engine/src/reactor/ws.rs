@@ -1,23 +1,23 @@
 //! Server frames for the WebSocket connection layer, built for the outbound queue.
 //!
-//! Headers come from `wsframe::FrameHeader::encode` and sit inline in the queued frame;
-//! payloads stay where the application put them, so a gathering write sends header and
-//! payload without copying them together. Decoding is `wsframe::Decoder`'s job; the
+//! Headers come from `wsframe::FrameHeader::encode` and sit in the queue's inline bytes;
+//! payloads stay where the application put them until the queue copies them into the
+//! core's send buffer (`outq.rs`). Decoding is `wsframe::Decoder`'s job; the
 //! reactor (core.rs) drives it and answers pings and closes.
 
 use wsframe::{FrameHeader, Opcode};
 
 use super::app::FrameKind;
-use super::outq::{Lane, OutFrame, Payload};
+use super::outq::{Lane, OutFrame, OutQueue, Payload};
 
-/// A data frame (text or binary) carrying `payload`.
-pub(crate) fn data_frame(kind: FrameKind, payload: Payload, lane: Lane) -> OutFrame {
+/// Queues a data frame (text or binary) carrying `payload`.
+pub(crate) fn push_data_frame(queue: &mut OutQueue, kind: FrameKind, payload: Payload, lane: Lane) {
     let opcode = match kind {
         FrameKind::Text => Opcode::Text,
         FrameKind::Binary => Opcode::Binary,
     };
-    let len = payload.len();
-    OutFrame::new(&FrameHeader::server(opcode, len).encode(), payload, lane)
+    let header = FrameHeader::server(opcode, payload.len()).encode();
+    queue.push_frame(&header, payload, lane);
 }
 
 /// The Pong that answers a Ping (RFC 6455 §5.5.3: same payload). Priority: a Pong must

@@ -1,7 +1,7 @@
 //! One description of each I/O operation, executed by either of two backends.
 //!
-//! An [`Op`] says what to do (accept, read into this buffer, write this batch) and owns
-//! every buffer involved. The reactor submits ops and later receives [`Completion`]s that
+//! An [`Op`] says what to do (accept, read into this buffer, wait until a socket can
+//! take more bytes) and owns every buffer involved. The reactor submits ops and later receives [`Completion`]s that
 //! hand the same op back with its result:
 //!
 //! - `epoll` runs the system call directly when the descriptor is ready (at once if it
@@ -12,8 +12,13 @@
 //! the backend, until the completion arrives, even if the connection it served is gone.
 //! The epoll path defines correct behaviour; the io_uring path passes the same tests.
 //!
+//! Writes are not ops: the reactor sends from its one per-core buffer with a
+//! non-blocking `send(2)` (`core.rs`, `write_now`), and only when the kernel's send buffer
+//! is full does it submit `Writable` to hear when there is room again.
+//!
 //! Invariants:
-//! - At most one read-side op (accept or read) and one write op per descriptor.
+//! - At most one read-side op (accept, read or readiness) and one `Writable` per
+//!   descriptor.
 //! - The reactor closes a descriptor only when none of its ops is in flight.
 
 mod epoll;
@@ -23,7 +28,6 @@ use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 use std::time::Duration;
 
-use super::outq::WriteBatch;
 use crate::IoBackend;
 
 /// Which reactor object an op belongs to; the reactor encodes its own meaning.
@@ -42,8 +46,8 @@ pub(crate) enum OpKind {
     /// that moment (`buf` is empty while the op waits), so an idle connection holds no
     /// read buffer. Completes like `Read`; give the buffer back with `Backend::recycle`.
     Recv { fd: RawFd, buf: Vec<u8> },
-    /// Write the whole batch with one gathering write; the result is bytes written.
-    Write { fd: RawFd, batch: WriteBatch },
+    /// Completes when `fd` can take more bytes (or failed: the next send says how).
+    Writable { fd: RawFd },
     /// Complete once `fd` is readable, reading nothing (the owner drains it): how the
     /// reactor watches an application's descriptor, e.g. a store's wake eventfd.
     Poll { fd: RawFd },
@@ -55,13 +59,13 @@ impl OpKind {
             OpKind::Accept { listener, .. } => *listener,
             OpKind::Read { fd, .. }
             | OpKind::Recv { fd, .. }
-            | OpKind::Write { fd, .. }
+            | OpKind::Writable { fd }
             | OpKind::Poll { fd } => *fd,
         }
     }
 
     fn is_write(&self) -> bool {
-        matches!(self, OpKind::Write { .. })
+        matches!(self, OpKind::Writable { .. })
     }
 
     /// Run the system call now on a non-blocking descriptor (the epoll path).
@@ -85,9 +89,15 @@ impl OpKind {
                 debug_assert!(buf.capacity() > 0, "a Recv runs with a lent buffer");
                 super::sys::recv_into(*fd, buf)
             }
-            OpKind::Write { fd, batch } => super::sys::send_iovecs(*fd, batch.iovecs()),
+            OpKind::Writable { fd } => {
+                if super::sys::poll_ready(*fd, libc::POLLOUT)? {
+                    Ok(0)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+            }
             OpKind::Poll { fd } => {
-                if super::sys::poll_readable(*fd)? {
+                if super::sys::poll_ready(*fd, libc::POLLIN)? {
                     Ok(0)
                 } else {
                     Err(io::ErrorKind::WouldBlock.into())

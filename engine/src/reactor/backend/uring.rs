@@ -3,9 +3,10 @@
 //! An op moves into the `in_flight` slab when submitted; its slab key is the entry's
 //! `user_data`. A `Recv` is submitted as a `POLL_ADD` and holds no buffer while it
 //! waits: when the poll completes, a buffer is lent and the socket read without blocking
-//! (`MSG_DONTWAIT`), so ten thousand idle sessions do not pin ten thousand read buffers. The entry points into the op's own heap buffers (the read buffer, the
-//! batch's iovecs and a boxed `msghdr`), which do not move when the slab grows. The op
-//! leaves the slab only when its completion arrives, so the kernel never writes into
+//! (`MSG_DONTWAIT`), so ten thousand idle sessions do not pin ten thousand read buffers.
+//! `Writable` is a `POLL_ADD` for `POLLOUT`. The only entry that points into memory is a
+//! `Read`'s, into its op's own heap buffer, which does not move when the slab grows. The
+//! op leaves the slab only when its completion arrives, so the kernel never writes into
 //! memory we have freed.
 //!
 //! Descriptors here are blocking: io_uring arms its own poll for sockets and would report
@@ -29,8 +30,6 @@ const COMPLETION_ENTRIES: u32 = 8192;
 
 struct InFlight {
     op: Op,
-    /// The `msghdr` of a write, boxed so its address is stable while the kernel reads it.
-    msg: Option<Box<libc::msghdr>>,
 }
 
 pub(crate) struct Uring {
@@ -61,7 +60,7 @@ impl Uring {
     pub(crate) fn submit(&mut self, op: Op) {
         let entry = self.in_flight.vacant_entry();
         let key = entry.key();
-        let slot = entry.insert(InFlight { op, msg: None });
+        let slot = entry.insert(InFlight { op });
         self.unpushed
             .push_back(build_entry(slot).user_data(key as u64));
         self.push_unpushed();
@@ -72,9 +71,9 @@ impl Uring {
     /// waits for the next `wait`, which reaps completions first.
     fn push_unpushed(&mut self) {
         while let Some(sqe) = self.unpushed.front() {
-            // SAFETY: every pointer in `sqe` points into its `in_flight` slot (the read
-            // buffer, the batch's iovecs and frames, the boxed msghdr), heap memory that
-            // stays put until `wait` removes the slot after this entry's completion.
+            // SAFETY: the only pointer an entry carries (a `Read`'s) points into its
+            // `in_flight` slot's buffer, heap memory that stays put until `wait` removes
+            // the slot after this entry's completion.
             if unsafe { self.ring.submission().push(sqe) }.is_ok() {
                 self.unpushed.pop_front();
             } else if self.ring.submit().is_err() {
@@ -107,8 +106,7 @@ impl Uring {
         let mut not_ready = Vec::new();
         for cqe in self.ring.completion() {
             let key = cqe.user_data() as usize;
-            let InFlight { mut op, msg } = self.in_flight.remove(key);
-            drop(msg);
+            let InFlight { mut op } = self.in_flight.remove(key);
             let res = cqe.result();
             if let (OpKind::Recv { fd, buf }, true) = (&mut op.kind, res >= 0) {
                 // The poll says readable: lend a buffer and read without blocking.
@@ -143,7 +141,7 @@ impl Uring {
                         unsafe { buf.set_len(len) };
                         Ok(n)
                     }
-                    OpKind::Write { .. } | OpKind::Poll { .. } | OpKind::Recv { .. } => Ok(n),
+                    OpKind::Writable { .. } | OpKind::Poll { .. } | OpKind::Recv { .. } => Ok(n),
                 }
             };
             out.push(Completion {
@@ -195,17 +193,8 @@ fn build_entry(slot: &mut InFlight) -> squeue::Entry {
         OpKind::Poll { fd } | OpKind::Recv { fd, .. } => {
             opcode::PollAdd::new(types::Fd(*fd), libc::POLLIN as u32).build()
         }
-        OpKind::Write { fd, batch } => {
-            let iov = batch.iovecs();
-            // SAFETY: msghdr is plain data; all-zero is a valid empty header.
-            let mut msg: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
-            msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
-            msg.msg_iovlen = iov.len();
-            let entry = opcode::SendMsg::new(types::Fd(*fd), &*msg)
-                .flags(libc::MSG_NOSIGNAL as u32)
-                .build();
-            slot.msg = Some(msg);
-            entry
+        OpKind::Writable { fd } => {
+            opcode::PollAdd::new(types::Fd(*fd), libc::POLLOUT as u32).build()
         }
     }
 }
