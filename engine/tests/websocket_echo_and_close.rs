@@ -140,7 +140,7 @@ fn frames_queued_in_one_turn_leave_in_one_write(io: engine::IoBackend) {
     }
     let after = server.stats();
     assert_eq!(after.frames_queued - before.frames_queued, 200);
-    // 200 frames of 34 bytes fit any socket buffer: one gathering write, not 200.
+    // 200 frames of 34 bytes fit any socket buffer: one write, not 200.
     assert_eq!(
         after.write_batches - before.write_batches,
         1,

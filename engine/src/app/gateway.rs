@@ -87,25 +87,7 @@ impl FluxApp {
         self.pump(out, conn);
     }
 
-    /// One session's share of a fan-out: the session's fast path when it can frame the
-    /// event at once (`Session::dispatch`), else the full `drive`.
-    pub(super) fn dispatch_to(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        conn: ConnId,
-        now: Micros,
-        dispatch: &Arc<Dispatch>,
-    ) {
-        let Some(gateway) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        match gateway.session.dispatch(now, dispatch) {
-            Some(frame) => send_frame(out, conn, frame),
-            None => self.pump(out, conn),
-        }
-    }
-
-    fn pump(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
+    pub(super) fn pump(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId) {
         let mut follow_ups = Vec::new();
         let Some(gateway) = self.conns.get_mut(&conn) else {
             return;
@@ -462,7 +444,11 @@ impl FluxApp {
 }
 
 /// Queues a session's frame on its connection (BINARY when compressed, else TEXT).
-fn send_frame(out: &mut Outbox<FluxMesh>, conn: ConnId, frame: crate::gateway::OutFrame) {
+pub(super) fn send_frame(
+    out: &mut Outbox<FluxMesh>,
+    conn: ConnId,
+    frame: crate::gateway::OutFrame,
+) {
     let kind = if frame.binary {
         FrameKind::Binary
     } else {

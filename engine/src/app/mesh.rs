@@ -187,6 +187,36 @@ const _: () = {
 
 impl super::FluxApp {
     /// Another core (or this one) sent `message`.
+    /// Consecutive message events about one channel go to `deliver_events` together;
+    /// everything else, in order, to `route_mesh`. The reactor's batch bounds a run.
+    pub(super) fn route_mesh_batch(
+        &mut self,
+        out: &mut crate::reactor::Outbox<FluxMesh>,
+        messages: &mut Vec<(usize, FluxMesh)>,
+    ) {
+        let mut run: Vec<Arc<super::messages::MessageEvent>> = Vec::new();
+        for (from, message) in messages.drain(..) {
+            match message {
+                FluxMesh::MessageEvent(event) => {
+                    let joins = run
+                        .last()
+                        .is_none_or(|last| last.channel_id() == event.channel_id());
+                    if !joins {
+                        self.deliver_events(out, &run);
+                        run.clear();
+                    }
+                    run.push(event);
+                }
+                other => {
+                    self.deliver_events(out, &run);
+                    run.clear();
+                    self.route_mesh(out, from, other);
+                }
+            }
+        }
+        self.deliver_events(out, &run);
+    }
+
     pub(super) fn route_mesh(
         &mut self,
         out: &mut crate::reactor::Outbox<FluxMesh>,
@@ -251,7 +281,7 @@ impl super::FluxApp {
             }
             FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
             FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
-            FluxMesh::MessageEvent(event) => self.deliver_event(out, &event),
+            FluxMesh::MessageEvent(event) => self.deliver_events(out, &[event]),
             FluxMesh::RateCheck {
                 call,
                 route,

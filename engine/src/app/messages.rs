@@ -231,7 +231,7 @@ pub enum ReactionChange {
 }
 
 impl MessageEvent {
-    fn channel_id(&self) -> ChannelId {
+    pub(super) fn channel_id(&self) -> ChannelId {
         match self {
             MessageEvent::Create(message) | MessageEvent::Update(message) => message.channel_id,
             MessageEvent::Delete { channel_id, .. }
@@ -1254,17 +1254,104 @@ impl FluxApp {
         }
     }
 
-    /// On every core: hand a durable change to each local session that may see it.
-    /// `d` is serialised at most twice per core (with and without content); sessions get
-    /// the variant `message_content_visible` picks for them.
-    pub(super) fn deliver_event(&mut self, out: &mut Outbox<FluxMesh>, event: &MessageEvent) {
-        let Some(channel) = self.messages.channels.get(&event.channel_id().0) else {
+    /// On every core: hand durable changes to each local session that may see them.
+    /// `events` are consecutive mesh messages about one channel (`handle_mesh_batch`
+    /// groups them); each session gets all of them in a row, so its state, replay ring and
+    /// outbound queue are fetched into the CPU's cache once per run, not once per event.
+    /// Each `d` is serialised at most twice per core (with and without content); sessions
+    /// get the variant `message_content_visible` picks for them.
+    pub(super) fn deliver_events(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        events: &[Arc<MessageEvent>],
+    ) {
+        let Some(first) = events.first() else {
             return;
         };
-        // For a DM, the channel's own id: its recipients' sessions subscribe to it.
+        let channel_id = first.channel_id();
+        assert!(
+            events.iter().all(|event| event.channel_id() == channel_id),
+            "a run of message events is about one channel"
+        );
+        let Some(channel) = self.messages.channels.get(&channel_id.0) else {
+            return;
+        };
         let guild_id = channel.guild_id;
         let dm = channel.dm_owner.is_some();
         let viewers = Arc::clone(&channel.viewers);
+        let encoded: Vec<EncodedEvent<'_>> = events
+            .iter()
+            .map(|event| self.encode_event(event, guild_id, dm))
+            .collect();
+        let replica = self.guilds.guild(guild_id).cloned();
+        let guild = replica.as_deref();
+        let directory = &self.directory;
+        let redact = |name: &str, message: &Message| {
+            encode_message_dispatch(directory, guild, name, message, dm, guild_id)
+        };
+        let now = self.now(out);
+        let mut conns = std::mem::take(&mut self.fanout_conns);
+        conns.clear();
+        let mut to_pump = Vec::new();
+        conns.extend(
+            self.subscribers
+                .get(&guild_id)
+                .into_iter()
+                .flatten()
+                .copied(),
+        );
+        for &conn in &conns {
+            let Some(gateway) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            let session = &mut gateway.session;
+            let (Some(user_id), Some(intents)) = (session.user_id(), session.intents()) else {
+                continue;
+            };
+            if !viewers.contains(&UserId(user_id)) {
+                continue;
+            }
+            let mut pump = false;
+            for event in &encoded {
+                let dispatch = event.pick(user_id, intents, &redact);
+                match session.dispatch(now, dispatch) {
+                    Some(frame) => super::gateway::send_frame(out, conn, frame),
+                    // Queued inside the session (window full, or it is closing): the
+                    // pump below takes it out, in order, after the rest of the run.
+                    None => pump = true,
+                }
+            }
+            if pump {
+                to_pump.push(conn);
+            }
+        }
+        self.fanout_conns = conns;
+        for parked in self.detached.values_mut() {
+            if !parked.guild_ids.contains(&guild_id)
+                || !viewers.contains(&UserId(parked.state.user_id()))
+            {
+                continue;
+            }
+            let (user_id, intents) = (parked.state.user_id(), parked.state.intents());
+            for event in &encoded {
+                parked
+                    .state
+                    .handle_dispatch(event.pick(user_id, intents, &redact));
+            }
+        }
+        for conn in to_pump {
+            self.pump(out, conn);
+        }
+    }
+
+    /// The dispatch for `event` in channel `guild_id` (a DM channel's own id when `dm`),
+    /// serialised once for every session of this core.
+    fn encode_event<'a>(
+        &self,
+        event: &'a MessageEvent,
+        guild_id: u64,
+        dm: bool,
+    ) -> EncodedEvent<'a> {
         let replica = self.guilds.guild(guild_id).cloned();
         let guild = replica.as_deref();
         let scope = if dm {
@@ -1277,35 +1364,9 @@ impl FluxApp {
         } else {
             Intents::GUILD_MESSAGES
         };
-        // discord.js finds a DM it has not cached by MESSAGE_CREATE's `channel_type`
-        // (MessageCreate.js; without it no channel is made and the event is dropped), as
-        // Discord sends it.
-        let channel_type = if dm {
-            Some(crate::world::dm::DM_CHANNEL_TYPE)
-        } else {
-            guild
-                .and_then(|guild| guild.channel(event.channel_id()))
-                .map(|channel| channel.kind.discord_type())
-        };
         let encode_message = |name: &str, message: &Message| {
-            let mut value = message_json(
-                message,
-                &MessageJsonContext {
-                    users: &self.directory,
-                    guild,
-                    viewer: None,
-                    referenced_message: None,
-                    thread: None,
-                },
-            );
-            if let (Some(kind), Some(object)) = (channel_type, value.as_object_mut()) {
-                object.insert("channel_type".into(), kind.into());
-            }
-            Dispatch::new(name, encode(&value), scope, message_intents)
+            encode_message_dispatch(&self.directory, guild, name, message, dm, guild_id)
         };
-        // The full event, and the one for viewers without MESSAGE_CONTENT: built only if
-        // a viewer needs it (most bots have the intent), and then once.
-        let redacted = std::cell::OnceCell::new();
         let (full, message) = match event {
             MessageEvent::Create(message) => (
                 encode_message("MESSAGE_CREATE", message),
@@ -1366,50 +1427,87 @@ impl FluxApp {
                 (dispatch, None)
             }
         };
-        let pick = |user_id: u64, intents: Intents| -> Option<&Arc<Dispatch>> {
-            if !viewers.contains(&UserId(user_id)) {
-                return None;
-            }
-            let Some((name, message)) = message else {
-                return Some(&full);
-            };
-            if message
-                .content_visible_to(UserId(user_id), intents.contains(Intents::MESSAGE_CONTENT))
-            {
-                return Some(&full);
-            }
-            Some(redacted.get_or_init(|| encode_message(name, &message.without_content())))
-        };
-        let live: Vec<(ConnId, Arc<Dispatch>)> = self
-            .subscribers
-            .get(&guild_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|conn| {
-                let session = &self.conns.get(conn)?.session;
-                let dispatch = pick(session.user_id()?, session.intents()?)?;
-                Some((*conn, Arc::clone(dispatch)))
-            })
-            .collect();
-        let parked: Vec<(crate::gateway::SessionId, Arc<Dispatch>)> = self
-            .detached
-            .iter()
-            .filter(|(_, parked)| parked.guild_ids.contains(&guild_id))
-            .filter_map(|(id, parked)| {
-                let dispatch = pick(parked.state.user_id(), parked.state.intents())?;
-                Some((*id, Arc::clone(dispatch)))
-            })
-            .collect();
-        let now = self.now(out);
-        for (conn, dispatch) in live {
-            self.dispatch_to(out, conn, now, &dispatch);
-        }
-        for (id, dispatch) in parked {
-            if let Some(parked) = self.detached.get_mut(&id) {
-                parked.state.handle_dispatch(&dispatch);
-            }
+        EncodedEvent {
+            full,
+            message,
+            redacted: std::cell::OnceCell::new(),
         }
     }
+}
+
+/// One message event as this core's sessions get it: the full dispatch, and (built only if
+/// a viewer lacks MESSAGE_CONTENT, and then once) the one without content.
+struct EncodedEvent<'a> {
+    full: Arc<Dispatch>,
+    /// The message and its event name, for events that carry content.
+    message: Option<(&'static str, &'a Message)>,
+    redacted: std::cell::OnceCell<Arc<Dispatch>>,
+}
+
+impl EncodedEvent<'_> {
+    /// The variant `user_id`, with `intents`, may see; `redact` builds the one without
+    /// content.
+    fn pick(
+        &self,
+        user_id: u64,
+        intents: Intents,
+        redact: &impl Fn(&str, &Message) -> Arc<Dispatch>,
+    ) -> &Arc<Dispatch> {
+        let Some((name, message)) = self.message else {
+            return &self.full;
+        };
+        if message.content_visible_to(UserId(user_id), intents.contains(Intents::MESSAGE_CONTENT)) {
+            return &self.full;
+        }
+        self.redacted
+            .get_or_init(|| redact(name, &message.without_content()))
+    }
+}
+
+/// MESSAGE_CREATE or MESSAGE_UPDATE (`name`) for `message`, as every session of a core gets
+/// it.
+fn encode_message_dispatch(
+    directory: &dyn UserLookup,
+    guild: Option<&crate::world::Guild>,
+    name: &str,
+    message: &Message,
+    dm: bool,
+    guild_id: u64,
+) -> Arc<Dispatch> {
+    let scope = if dm {
+        DispatchScope::DirectMessage
+    } else {
+        DispatchScope::Guild(guild_id)
+    };
+    let message_intents = if dm {
+        Intents::DIRECT_MESSAGES
+    } else {
+        Intents::GUILD_MESSAGES
+    };
+    // discord.js finds a DM it has not cached by MESSAGE_CREATE's `channel_type`
+    // (MessageCreate.js; without it no channel is made and the event is dropped), as
+    // Discord sends it.
+    let channel_type = if dm {
+        Some(crate::world::dm::DM_CHANNEL_TYPE)
+    } else {
+        guild
+            .and_then(|guild| guild.channel(message.channel_id))
+            .map(|channel| channel.kind.discord_type())
+    };
+    let mut value = message_json(
+        message,
+        &MessageJsonContext {
+            users: directory,
+            guild,
+            viewer: None,
+            referenced_message: None,
+            thread: None,
+        },
+    );
+    if let (Some(kind), Some(object)) = (channel_type, value.as_object_mut()) {
+        object.insert("channel_type".into(), kind.into());
+    }
+    Dispatch::new(name, encode(&value), scope, message_intents)
 }
 
 /// What DM recipients may do: the channel is theirs (Discord computes no permissions

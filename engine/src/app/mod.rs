@@ -138,6 +138,8 @@ pub struct FluxApp {
     timers: BTreeSet<(Micros, ConnId)>,
     /// Live sessions per guild, for dispatch fan-out.
     subscribers: IdHashMap<u64, IdHashSet<ConnId>>,
+    /// Scratch for `deliver_events`: the subscribers of the guild being fanned out to.
+    fanout_conns: Vec<ConnId>,
     /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
     /// For sessions whose home is this core but which detached elsewhere: that core,
@@ -203,6 +205,7 @@ impl FluxApp {
             conns: IdHashMap::default(),
             timers: BTreeSet::new(),
             subscribers: IdHashMap::default(),
+            fanout_conns: Vec::new(),
             detached: HashMap::new(),
             moved: HashMap::new(),
             detached_sweep_at: None,
@@ -312,6 +315,14 @@ impl App for FluxApp {
 
     fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {
         self.route_mesh(out, from_core, message);
+    }
+
+    fn handle_mesh_batch(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        messages: &mut Vec<(usize, FluxMesh)>,
+    ) {
+        self.route_mesh_batch(out, messages);
     }
 
     fn handle_shutdown(&mut self, out: &mut Outbox<FluxMesh>) {

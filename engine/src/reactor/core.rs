@@ -4,17 +4,19 @@
 //!
 //! 1. read the clock once (`Outbox::now`), start shutdown if it was requested;
 //! 2. fire due deadlines: the application's tick, slow consumers, closing connections;
-//! 3. drain the mesh rings into `App::handle_mesh`;
+//! 3. drain the mesh rings into `App::handle_mesh_batch`, at most `MESH_BATCH_MAX`
+//!    messages at a time, applying the application's commands after each batch;
 //! 4. for the connections touched since they were last serviced, oldest first and at most
-//!    `SERVICED_PER_TURN_MAX` of them: take each one's whole outbound queue as one
-//!    gathering write, start a read if it wants one, free it if it is dead;
+//!    `SERVICED_PER_TURN_MAX` of them: send each one's outbound queue (`write_now`: copied
+//!    into the core's send buffer, one non-blocking `send(2)`; a full socket waits for a
+//!    `Writable` completion), start a read if it wants one, free it if it is dead;
 //! 5. wake the cores we sent mesh messages to;
 //! 6. wait for completions (or the next deadline) and handle each: accept, read (HTTP
-//!    parse or WebSocket decode, then `App` callbacks), write (advance the queue);
+//!    parse or WebSocket decode, then `App` callbacks), writable (service it again);
 //!    apply the application's commands after each callback.
 //!
-//! Because writes are only submitted in step 4, everything the application queued for a
-//! socket since its last write leaves in one system call: that is the coalescing.
+//! Because writes happen only in step 4, everything the application queued for a socket
+//! since its last write leaves in one system call: that is the coalescing.
 //!
 //! Why a budget in step 4: a dispatch to 10,000 sessions is 10,000 socket writes,
 //! tens of milliseconds of kernel time. Done in one turn, a REST answer, a heartbeat ACK
@@ -39,11 +41,11 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, WsMessage};
+use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, QueuedPayload, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
 use super::conn::{Conn, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
 use super::outbox::Outbox;
-use super::outq::{CoreBacklog, Lane, OutFrame};
+use super::outq::{CoreBacklog, Lane, OutFrame, Payload};
 use super::stats::CoreStats;
 use super::{sys, ws};
 use crate::http::{self, upgrade, Request, Response};
@@ -57,6 +59,10 @@ pub const OUTBOX_HARD_FACTOR: usize = 4;
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget).
 const SERVICED_PER_TURN_MAX: usize = 256;
+/// Mesh messages handed to `App::handle_mesh_batch` at once. It bounds the commands a
+/// batch queues before the reactor applies them (a run of events fanned out to every
+/// session is events × sessions frames).
+const MESH_BATCH_MAX: usize = 32;
 /// The core's send buffer: what one `send(2)` carries at most. Small enough to stay in
 /// the CPU's cache from one connection to the next (module doc of `outq.rs`: why copy).
 const SEND_BUF_BYTES: usize = 256 * 1024;
@@ -638,7 +644,23 @@ impl<A: App> Reactor<A> {
                     let Some(key) = self.live_ws(conn) else {
                         continue;
                     };
-                    ws::push_data_frame(&mut self.conns[key].outq, kind, payload, lane);
+                    let outq = &mut self.conns[key].outq;
+                    match payload {
+                        QueuedPayload::Owned(bytes) => {
+                            let header = ws::data_header(kind, bytes.len());
+                            outq.push_frame(&header, Payload::Owned(bytes), lane);
+                        }
+                        QueuedPayload::Shared(bytes) => {
+                            let header = ws::data_header(kind, bytes.len());
+                            outq.push_frame(&header, Payload::Shared(bytes), lane);
+                        }
+                        QueuedPayload::Spliced { at, len, shared } => {
+                            let at = at as usize;
+                            let prefix = &self.out.prefixes[at..at + usize::from(len)];
+                            let header = ws::data_header(kind, prefix.len() + shared.len());
+                            outq.push_spliced(&header, prefix, shared, lane);
+                        }
+                    }
                     self.stats.frame_queued();
                     self.touch(key);
                     self.check_outbox_bound(key);
@@ -653,15 +675,16 @@ impl<A: App> Reactor<A> {
                     };
                     self.start_close(key, frame, CloseCause::ClosedByApp);
                 }
-                Command::Respond { conn, response } => self.respond_later(conn, response),
+                Command::Respond { conn, response } => self.respond_later(conn, *response),
                 Command::Abort { conn } => {
                     if let Some(key) = self.live(conn) {
                         self.kill(key, CloseCause::Aborted);
                     }
                 }
-                Command::Mesh { core, message } => self.mesh.send(core, message),
+                Command::Mesh { core, message } => self.mesh.send(core, *message),
             }
         }
+        self.out.prefixes.clear();
         if let Some(deadline) = self.out.wake_at.take() {
             self.app_deadline = Some(self.app_deadline.map_or(deadline, |d| d.min(deadline)));
         }
@@ -883,9 +906,10 @@ impl<A: App> Reactor<A> {
             }
             self.send_buf.clear();
             conn.outq.gather(&mut self.send_buf, SEND_BUF_BYTES);
+            // Counted before the call, so a client that has read the bytes sees the count.
+            self.stats.write_batch();
             match sys::send_bytes(conn.fd.as_raw_fd(), &self.send_buf) {
                 Ok(n) => {
-                    self.stats.write_batch();
                     conn.outq.consume(n);
                     written += n;
                     if n < self.send_buf.len() {
@@ -1059,10 +1083,18 @@ impl<A: App> Reactor<A> {
     fn drain_mesh(&mut self) {
         let mut inbox = std::mem::take(&mut self.mesh_inbox);
         self.mesh.drain_into(&mut inbox);
-        for (from, message) in inbox.drain(..) {
-            self.app.handle_mesh(&mut self.out, from, message);
+        let mut batch = Vec::with_capacity(MESH_BATCH_MAX.min(inbox.len()));
+        let mut messages = inbox.drain(..);
+        loop {
+            batch.extend(messages.by_ref().take(MESH_BATCH_MAX));
+            if batch.is_empty() {
+                break;
+            }
+            self.app.handle_mesh_batch(&mut self.out, &mut batch);
+            assert!(batch.is_empty(), "handle_mesh_batch takes every message");
             self.apply_commands();
         }
+        drop(messages);
         self.mesh_inbox = inbox;
     }
 

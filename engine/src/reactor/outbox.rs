@@ -2,12 +2,16 @@
 //!
 //! Every method only records what to do; the reactor applies the commands, in order,
 //! after the callback that produced them returns. Writes queued during one wake-up leave
-//! in one gathering write per connection.
+//! in one `send(2)` per connection.
+//!
+//! A fan-out queues one frame per session, so a command is kept small (48 bytes): a
+//! spliced payload's per-session prefix goes into the outbox's `prefixes` buffer, back to
+//! back with the others, and the command keeps only where it lies.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::app::{Command, ConnId, FrameKind};
+use super::app::{Command, ConnId, FrameKind, QueuedPayload};
 use super::outq::{Lane, Payload};
 use crate::http::Response;
 
@@ -15,6 +19,9 @@ use crate::http::Response;
 #[derive(Debug)]
 pub struct Outbox<M> {
     pub(crate) commands: VecDeque<Command<M>>,
+    /// The prefixes of the spliced payloads in `commands` (`QueuedPayload::Spliced`);
+    /// emptied whenever `commands` is.
+    pub(crate) prefixes: Vec<u8>,
     pub(crate) wake_at: Option<Instant>,
     pub(crate) now: Instant,
     core: usize,
@@ -25,6 +32,7 @@ impl<M> Outbox<M> {
     pub(crate) fn new(core: usize, cores: usize) -> Outbox<M> {
         Outbox {
             commands: VecDeque::new(),
+            prefixes: Vec::new(),
             wake_at: None,
             now: Instant::now(),
             core,
@@ -61,7 +69,19 @@ impl<M> Outbox<M> {
     /// Queue a frame. [`Lane::Priority`] (heartbeat ACKs) goes ahead of queued bulk frames,
     /// never into the middle of a frame already partly written.
     pub fn send(&mut self, conn: ConnId, kind: FrameKind, payload: impl Into<Payload>, lane: Lane) {
-        let payload = payload.into();
+        let payload = match payload.into() {
+            Payload::Owned(bytes) => QueuedPayload::Owned(bytes),
+            Payload::Shared(bytes) => QueuedPayload::Shared(bytes),
+            Payload::Spliced { prefix, shared } => {
+                let at = u32::try_from(self.prefixes.len()).expect("outbox prefixes past 4 GiB");
+                self.prefixes.extend_from_slice(prefix.as_slice());
+                QueuedPayload::Spliced {
+                    at,
+                    len: prefix.len() as u8,
+                    shared,
+                }
+            }
+        };
         self.commands.push_back(Command::Send {
             conn,
             kind,
@@ -92,7 +112,10 @@ impl<M> Outbox<M> {
 
     /// Answer a request that was answered [`HttpAnswer::Later`](super::HttpAnswer::Later).
     pub fn respond(&mut self, conn: ConnId, response: Response) {
-        self.commands.push_back(Command::Respond { conn, response });
+        self.commands.push_back(Command::Respond {
+            conn,
+            response: Box::new(response),
+        });
     }
 
     /// Send a message to core `core` (this core included). Never blocks and never drops:
@@ -100,7 +123,10 @@ impl<M> Outbox<M> {
     /// retried every loop turn, in order.
     pub fn send_mesh(&mut self, core: usize, message: M) {
         assert!(core < self.cores, "core {core} of {}", self.cores);
-        self.commands.push_back(Command::Mesh { core, message });
+        self.commands.push_back(Command::Mesh {
+            core,
+            message: Box::new(message),
+        });
     }
 
     /// Ask for [`App::handle_tick`](super::App::handle_tick) at or soon after `deadline`.

@@ -253,21 +253,12 @@ const LANE_FRAMES_KEPT_MAX: usize = 256;
 const LANE_INLINE_KEPT_MAX: usize = 16 * 1024;
 
 impl LaneQueue {
-    fn push(&mut self, header: &[u8], payload: Payload) -> usize {
+    /// Queues `header`, then `inline` (both copied here), then `body`; returns the
+    /// frame's length.
+    fn push(&mut self, header: &[u8], inline: &[u8], body: Body) -> usize {
         let start = self.inline.len();
         self.inline.extend_from_slice(header);
-        let body = match payload {
-            Payload::Owned(bytes) if bytes.len() <= INLINE_PAYLOAD_MAX => {
-                self.inline.extend_from_slice(&bytes);
-                Body::None
-            }
-            Payload::Owned(bytes) => Body::Owned(bytes),
-            Payload::Shared(bytes) => Body::Shared(bytes),
-            Payload::Spliced { prefix, shared } => {
-                self.inline.extend_from_slice(prefix.as_slice());
-                Body::Shared(shared)
-            }
-        };
+        self.inline.extend_from_slice(inline);
         let inline_len = u32::try_from(self.inline.len() - start).expect("inline bytes");
         let entry = Entry { inline_len, body };
         let len = entry.len();
@@ -417,8 +408,33 @@ impl OutQueue {
     /// Queues `header` (at most 10 bytes: a WebSocket frame header, or none) followed by
     /// `payload`.
     pub(crate) fn push_frame(&mut self, header: &[u8], payload: Payload, lane: Lane) {
+        match payload {
+            Payload::Owned(bytes) if bytes.len() <= INLINE_PAYLOAD_MAX => {
+                self.push_parts(header, &bytes, Body::None, lane)
+            }
+            Payload::Owned(bytes) => self.push_parts(header, &[], Body::Owned(bytes), lane),
+            Payload::Shared(bytes) => self.push_parts(header, &[], Body::Shared(bytes), lane),
+            Payload::Spliced { prefix, shared } => {
+                self.push_spliced(header, prefix.as_slice(), shared, lane)
+            }
+        }
+    }
+
+    /// Queues `header`, this connection's `prefix`, then the `shared` bytes: a fanned-out
+    /// dispatch, without building a [`Payload`].
+    pub(crate) fn push_spliced(
+        &mut self,
+        header: &[u8],
+        prefix: &[u8],
+        shared: Arc<[u8]>,
+        lane: Lane,
+    ) {
+        self.push_parts(header, prefix, Body::Shared(shared), lane);
+    }
+
+    fn push_parts(&mut self, header: &[u8], inline: &[u8], body: Body, lane: Lane) {
         debug_assert!(header.len() <= 10);
-        let len = self.lane_mut(lane).push(header, payload);
+        let len = self.lane_mut(lane).push(header, inline, body);
         self.queued_bytes += len;
         self.recount();
     }

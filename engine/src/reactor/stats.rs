@@ -32,7 +32,7 @@ pub struct Stats {
     pub protocol_error_closes: u64,
     /// The largest outbound queue any one connection reached, in bytes.
     pub outbox_bytes_peak: usize,
-    /// Gathering writes submitted (one `writev`/`SENDMSG` each).
+    /// Socket writes made (one `send(2)` each, counted before the call).
     pub write_batches: u64,
     /// WebSocket data frames the application queued (`Outbox::send`). Against
     /// `write_batches` it shows the coalescing.

@@ -8,16 +8,15 @@
 use wsframe::{FrameHeader, Opcode};
 
 use super::app::FrameKind;
-use super::outq::{Lane, OutFrame, OutQueue, Payload};
+use super::outq::{Lane, OutFrame, Payload};
 
-/// Queues a data frame (text or binary) carrying `payload`.
-pub(crate) fn push_data_frame(queue: &mut OutQueue, kind: FrameKind, payload: Payload, lane: Lane) {
+/// The header of a data frame (text or binary) of `len` payload bytes.
+pub(crate) fn data_header(kind: FrameKind, len: usize) -> wsframe::HeaderBytes {
     let opcode = match kind {
         FrameKind::Text => Opcode::Text,
         FrameKind::Binary => Opcode::Binary,
     };
-    let header = FrameHeader::server(opcode, payload.len()).encode();
-    queue.push_frame(&header, payload, lane);
+    FrameHeader::server(opcode, len).encode()
 }
 
 /// The Pong that answers a Ping (RFC 6455 §5.5.3: same payload). Priority: a Pong must
