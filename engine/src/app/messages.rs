@@ -32,7 +32,7 @@
 //!                                   … handle_tick ─► poll_store: Store::poll
 //!                                   reports the ticket durable ─► finish_write
 //!   ◄── MessageAnswer (HTTP response) ─┤
-//!   Outbox::respond                    └── MessageEvent (once per core) ──► deliver_event:
+//!   Outbox::respond                    └── MessageEvent (once per core) ──► deliver_events:
 //!                                                          serialise d once per variant,
 //!                                                          Input::Dispatch per session
 //! ```
@@ -1809,7 +1809,7 @@ fn other_event_json(
         | MessageEvent::Update(_)
         | MessageEvent::Delete { .. }
         | MessageEvent::DeleteBulk { .. } => {
-            unreachable!("message events are encoded by deliver_event")
+            unreachable!("message events are encoded by deliver_events")
         }
     }
 }

@@ -88,6 +88,8 @@ pub(crate) struct Conn {
     pub over_bound_since: Option<Instant>,
     /// Listed in the reactor's `touched` list for this loop turn.
     pub touched: bool,
+    /// Listed in the reactor's `touched_urgent` list.
+    pub touched_urgent: bool,
     /// Listed in the reactor's `watched` list (has a deadline to check).
     pub watched: bool,
     /// The application has seen this connection and must hear `handle_closed`.
@@ -111,6 +113,7 @@ impl Conn {
             peer_eof: false,
             over_bound_since: None,
             touched: false,
+            touched_urgent: false,
             watched: false,
             app_knows: false,
         }

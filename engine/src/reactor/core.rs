@@ -6,8 +6,9 @@
 //! 2. fire due deadlines: the application's tick, slow consumers, closing connections;
 //! 3. drain the mesh rings into `App::handle_mesh_batch`, at most `MESH_BATCH_MAX`
 //!    messages at a time, applying the application's commands after each batch;
-//! 4. for the connections touched since they were last serviced, oldest first and at most
-//!    `SERVICED_PER_TURN_MAX` of them: send each one's outbound queue (`write_now`: copied
+//! 4. for the connections touched since they were last serviced, at most
+//!    `SERVICED_PER_TURN_MAX` of them, first those with an HTTP answer or a priority frame
+//!    (`touch_urgent`), then the others, oldest first: send each one's outbound queue (`write_now`: copied
 //!    into the core's send buffer, one non-blocking `send(2)`; a full socket waits for a
 //!    `Writable` completion), start a read if it wants one, free it if it is dead;
 //! 5. wake the cores we sent mesh messages to;
@@ -116,6 +117,8 @@ pub(crate) struct Reactor<A: App> {
     app_wake: Option<(std::os::fd::RawFd, bool)>,
     /// Connections to service in step 4, in the order they were touched.
     touched: VecDeque<(usize, u32)>,
+    /// Connections to service before those in `touched` (`touch_urgent`).
+    touched_urgent: VecDeque<(usize, u32)>,
     /// Unwritten bytes in every outbound queue of this core.
     backlog: CoreBacklog,
     /// Connections that upgraded to WebSocket and are not freed yet.
@@ -155,6 +158,7 @@ impl<A: App> Reactor<A> {
             wake_reading: false,
             app_wake: None,
             touched: VecDeque::new(),
+            touched_urgent: VecDeque::new(),
             backlog: CoreBacklog::default(),
             websockets: 0,
             paused_http: Vec::new(),
@@ -561,7 +565,7 @@ impl<A: App> Reactor<A> {
         let outq = &mut self.conns[key].outq;
         outq.push(OutFrame::raw(bytes, Lane::Bulk));
         self.stats.outbox_bytes(outq.bytes());
-        self.touch(key);
+        self.touch_urgent(key);
     }
 
     /// An HTTP connection is done: write what is queued, then close.
@@ -602,7 +606,7 @@ impl<A: App> Reactor<A> {
                 }
                 Ok(Some(wsframe::Message::Ping(payload))) => {
                     conn.outq.push(ws::pong_frame(payload));
-                    WsAction::None
+                    WsAction::Pong
                 }
                 Ok(Some(wsframe::Message::Pong(_))) => WsAction::None,
                 Ok(Some(wsframe::Message::Close { code, reason })) => WsAction::PeerClose {
@@ -614,6 +618,7 @@ impl<A: App> Reactor<A> {
             self.touch(key);
             match action {
                 WsAction::None => self.apply_commands(),
+                WsAction::Pong => self.touch_urgent(key),
                 WsAction::PeerClose { code, reason } => {
                     let frame = ws::close_frame(code, "", Lane::Bulk);
                     self.start_close(key, Some(frame), CloseCause::PeerClosed { code, reason });
@@ -662,7 +667,10 @@ impl<A: App> Reactor<A> {
                         }
                     }
                     self.stats.frame_queued();
-                    self.touch(key);
+                    match lane {
+                        Lane::Priority => self.touch_urgent(key),
+                        Lane::Bulk => self.touch(key),
+                    }
                     self.check_outbox_bound(key);
                 }
                 Command::Close { conn, code, reason } => {
@@ -832,6 +840,18 @@ impl<A: App> Reactor<A> {
         }
     }
 
+    /// Like `touch`, but the connection is serviced ahead of every merely touched one: it
+    /// has an HTTP answer or a priority frame (a heartbeat ACK, a pong), which must not wait
+    /// behind a fan-out's thousands of writes. It may then sit in both lists; servicing it
+    /// twice is harmless.
+    fn touch_urgent(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if !conn.touched_urgent {
+            conn.touched_urgent = true;
+            self.touched_urgent.push_back((key, conn.generation));
+        }
+    }
+
     fn watch(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         if !conn.watched {
@@ -844,7 +864,11 @@ impl<A: App> Reactor<A> {
     /// `SERVICED_PER_TURN_MAX`); free dead, quiet ones.
     fn service_touched(&mut self) {
         for _ in 0..SERVICED_PER_TURN_MAX {
-            let Some((key, generation)) = self.touched.pop_front() else {
+            let Some((key, generation)) = self
+                .touched_urgent
+                .pop_front()
+                .or_else(|| self.touched.pop_front())
+            else {
                 break;
             };
             let Some(conn) = self.conns.get_mut(key) else {
@@ -854,6 +878,7 @@ impl<A: App> Reactor<A> {
                 continue;
             }
             conn.touched = false;
+            conn.touched_urgent = false;
             if conn.state == State::Dead {
                 if conn.is_quiet() {
                     if matches!(conn.phase, Phase::WebSocket { .. }) {
@@ -1060,7 +1085,11 @@ impl<A: App> Reactor<A> {
     }
 
     fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        if self.mesh.has_pending() || !self.touched.is_empty() || !self.out.commands.is_empty() {
+        if self.mesh.has_pending()
+            || !self.touched.is_empty()
+            || !self.touched_urgent.is_empty()
+            || !self.out.commands.is_empty()
+        {
             return Some(Duration::ZERO);
         }
         let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
@@ -1227,6 +1256,11 @@ impl<A: App> Reactor<A> {
 /// What a decoded control message asks the reactor to do.
 enum WsAction {
     None,
-    PeerClose { code: Option<u16>, reason: String },
+    /// A Pong was queued: write it ahead of the fan-out.
+    Pong,
+    PeerClose {
+        code: Option<u16>,
+        reason: String,
+    },
     ProtocolError(wsframe::Error),
 }

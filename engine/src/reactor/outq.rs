@@ -44,9 +44,9 @@ pub enum Lane {
 /// A frame's payload: owned, shared between the sessions of a fan-out, or a small
 /// per-connection prefix spliced in front of shared bytes.
 ///
-/// `Spliced` is how a dispatch reaches a socket without a copy or an allocation per
-/// session: the session's own `{"op":0,"s":N,...,"d":` lives inline in the frame and the
-/// event's serialised `d` (shared by every session on the core) follows as a second iovec.
+/// `Spliced` is how a dispatch is queued without a copy or an allocation per session: the
+/// session's own `{"op":0,"s":N,...,"d":` lives inline in the queue and the event's
+/// serialised `d` (shared by every session on the core) stays shared until the write.
 #[derive(Debug, Clone)]
 pub enum Payload {
     /// Bytes for one connection.
