@@ -1279,12 +1279,12 @@ impl FluxApp {
         let guild_id = channel.guild_id;
         let dm = channel.dm_owner.is_some();
         let viewers = Arc::clone(&channel.viewers);
-        let encoded: Vec<EncodedEvent<'_>> = events
-            .iter()
-            .map(|event| self.encode_event(event, guild_id, dm))
-            .collect();
         let replica = self.guilds.guild(guild_id).cloned();
         let guild = replica.as_deref();
+        let encoded: Vec<EncodedEvent<'_>> = events
+            .iter()
+            .map(|event| self.encode_event(event, guild, guild_id, dm))
+            .collect();
         let directory = &self.directory;
         let redact = |name: &str, message: &Message| {
             encode_message_dispatch(directory, guild, name, message, dm, guild_id)
@@ -1344,26 +1344,17 @@ impl FluxApp {
         }
     }
 
-    /// The dispatch for `event` in channel `guild_id` (a DM channel's own id when `dm`),
-    /// serialised once for every session of this core.
+    /// The dispatch for `event` in channel `guild_id` (a DM channel's own id when `dm`;
+    /// `guild` is this core's replica of it), serialised once for every session of this
+    /// core.
     fn encode_event<'a>(
         &self,
         event: &'a MessageEvent,
+        guild: Option<&crate::world::Guild>,
         guild_id: u64,
         dm: bool,
     ) -> EncodedEvent<'a> {
-        let replica = self.guilds.guild(guild_id).cloned();
-        let guild = replica.as_deref();
-        let scope = if dm {
-            DispatchScope::DirectMessage
-        } else {
-            DispatchScope::Guild(guild_id)
-        };
-        let message_intents = if dm {
-            Intents::DIRECT_MESSAGES
-        } else {
-            Intents::GUILD_MESSAGES
-        };
+        let (scope, message_intents) = message_dispatch_target(guild_id, dm);
         let encode_message = |name: &str, message: &Message| {
             encode_message_dispatch(&self.directory, guild, name, message, dm, guild_id)
         };
@@ -1464,6 +1455,16 @@ impl EncodedEvent<'_> {
     }
 }
 
+/// Who a message event in channel `guild_id` goes to, and the intent it needs: a guild's
+/// subscribers with GUILD_MESSAGES, or a DM's recipients with DIRECT_MESSAGES.
+fn message_dispatch_target(guild_id: u64, dm: bool) -> (DispatchScope, Intents) {
+    if dm {
+        (DispatchScope::DirectMessage, Intents::DIRECT_MESSAGES)
+    } else {
+        (DispatchScope::Guild(guild_id), Intents::GUILD_MESSAGES)
+    }
+}
+
 /// MESSAGE_CREATE or MESSAGE_UPDATE (`name`) for `message`, as every session of a core gets
 /// it.
 fn encode_message_dispatch(
@@ -1474,16 +1475,7 @@ fn encode_message_dispatch(
     dm: bool,
     guild_id: u64,
 ) -> Arc<Dispatch> {
-    let scope = if dm {
-        DispatchScope::DirectMessage
-    } else {
-        DispatchScope::Guild(guild_id)
-    };
-    let message_intents = if dm {
-        Intents::DIRECT_MESSAGES
-    } else {
-        Intents::GUILD_MESSAGES
-    };
+    let (scope, message_intents) = message_dispatch_target(guild_id, dm);
     // discord.js finds a DM it has not cached by MESSAGE_CREATE's `channel_type`
     // (MessageCreate.js; without it no channel is made and the event is dropped), as
     // Discord sends it.
