@@ -1,7 +1,8 @@
 //! A client that never reads cannot make the server hold unbounded memory: once its
 //! outbound queue stays past `outbox_bytes_max` for the grace period (or passes the hard
 //! cap) the reactor drops its backlog and closes it, and a second client on the same
-//! server keeps getting prompt echoes throughout.
+//! server keeps getting prompt echoes throughout. The core's own back-pressure (HTTP
+//! requests wait while most sessions are behind) ends as soon as they catch up.
 
 mod support;
 
@@ -120,4 +121,65 @@ fn a_client_that_never_reads_does_not_pause_anyone_elses_requests(io: engine::Io
 both_backends!(
     a_client_that_never_reads_does_not_pause_anyone_elses_requests,
     a_client_that_never_reads_does_not_pause_anyone_elses_requests
+);
+
+/// Requests paused while most sessions are behind go on once those sessions catch up, even
+/// when nothing else happens afterwards: the writes that drain the backlog are the last
+/// event, so the loop itself must notice that the paused connections may resume.
+fn paused_requests_resume_when_the_backlog_drains(io: engine::IoBackend) {
+    let server = start_with(io, |config| {
+        config.limits.outbox_bytes_max = 4 << 20;
+        config.limits.slow_consumer_grace_ms = 60_000;
+        config.limits.socket_send_buffer_bytes = Some(4096);
+        config.cores = Some(1);
+    });
+    // Eight sessions, each with about 1 MiB it has not read: each counts 64 KiB towards
+    // the core's backlog, 512 KiB in all, past the pause bound (256 KiB here). Requests
+    // resume at half the bound: once six sessions have caught up (two left, 128 KiB).
+    const FRAMES: usize = 128;
+    let mut readers: Vec<WsClient> = (0..8)
+        .map(|_| WsClient::connect(server.local_addr(), "/"))
+        .collect();
+    for reader in &mut readers {
+        reader.send_text(&format!("flood {FRAMES} 8192"));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut client = support::HttpClient::new(server.local_addr());
+    client.send(b"GET /health HTTP/1.1\r\nHost: f\r\n\r\n");
+    client
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = std::io::Read::read(&mut client.stream, &mut byte);
+    assert!(
+        early.is_err(),
+        "the request waits while the sessions are behind: {early:?}"
+    );
+    client
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // The last two never read, so the sixth one's final write is the last thing the
+    // server does.
+    for reader in &mut readers[..6] {
+        for _ in 0..FRAMES {
+            assert_eq!(reader.recv(), Received::Binary(vec![b'x'; 8192]));
+        }
+    }
+    let caught_up = Instant::now();
+    let response = client
+        .read_response()
+        .expect("answered once the sessions caught up");
+    assert_eq!(response.status, 200);
+    assert!(
+        caught_up.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        caught_up.elapsed()
+    );
+    server.shutdown().unwrap();
+}
+both_backends!(
+    paused_requests_resume_when_the_backlog_drains,
+    paused_requests_resume_when_the_backlog_drains
 );

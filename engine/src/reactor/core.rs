@@ -994,12 +994,17 @@ impl<A: App> Reactor<A> {
         (self.websockets * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES)
     }
 
+    /// Whether paused HTTP connections may go on: some wait and the backlog has halved.
+    /// `next_timeout` asks too: writes are synchronous, so once they have drained the
+    /// backlog no completion may come to wake the loop, and the paused connections would
+    /// wait for an unrelated event.
+    fn http_resumable(&self) -> bool {
+        !self.paused_http.is_empty() && self.backlog.get() <= self.backlog_limit() / 2
+    }
+
     /// Once the backlog has halved, let paused HTTP connections read and parse again.
     fn resume_paused_http(&mut self) {
-        if self.paused_http.is_empty() {
-            return;
-        }
-        if self.backlog.get() > self.backlog_limit() / 2 {
+        if !self.http_resumable() {
             return;
         }
         for (key, generation) in std::mem::take(&mut self.paused_http) {
@@ -1089,6 +1094,7 @@ impl<A: App> Reactor<A> {
             || !self.touched.is_empty()
             || !self.touched_urgent.is_empty()
             || !self.out.commands.is_empty()
+            || self.http_resumable()
         {
             return Some(Duration::ZERO);
         }
