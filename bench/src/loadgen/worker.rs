@@ -739,6 +739,11 @@ impl Worker {
 
     fn update_gauges(&self) {
         let gauges = &self.gauges;
+        // Before `live`: a fleet that sees every session live (Acquire) then reads how many
+        // dispatches the resumes replayed, which must already include this worker's.
+        gauges
+            .replayed
+            .store(self.tally.replayed, Ordering::Release);
         let count =
             |state: &dyn Fn(&Session) -> bool| self.sessions.iter().filter(|s| state(s)).count();
         gauges
@@ -783,9 +788,6 @@ impl Worker {
             self.publishers.iter().map(|p| p.stats.acked).sum(),
             Ordering::Release,
         );
-        gauges
-            .replayed
-            .store(self.tally.replayed, Ordering::Release);
         let census = match (&self.window, self.answers_final) {
             (Some(plan), true) => {
                 1 + self
