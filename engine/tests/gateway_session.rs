@@ -1164,6 +1164,9 @@ enum FanoutStep {
         d_len: usize,
         other_intent: bool,
     },
+    /// A run of dispatches, as fan-out hands a run of one channel's events to a session
+    /// (`Session::dispatch_run`, else one by one).
+    Run(Vec<(usize, bool)>),
     /// The shell reports `bytes` written.
     Written(usize),
     /// Time passes (heartbeats go stale, slow-consumer grace runs out).
@@ -1177,10 +1180,34 @@ fn fanout_step() -> impl Strategy<Value = FanoutStep> {
             d_len,
             other_intent: other && d_len % 5 == 0,
         }),
+        3 => proptest::collection::vec((1usize..3000, any::<bool>()), 1..12).prop_map(|run| {
+            FanoutStep::Run(
+                run.into_iter()
+                    .map(|(d_len, other)| (d_len, other && d_len % 7 == 0))
+                    .collect(),
+            )
+        }),
         2 => (0usize..20_000).prop_map(FanoutStep::Written),
         1 => (0u64..1500).prop_map(FanoutStep::Wait),
         1 => Just(FanoutStep::Heartbeat),
     ]
+}
+
+/// The `n`th dispatch of a fan-out property: `d` of about `d_len` bytes, needing an intent
+/// the session lacks when `other_intent`.
+fn fanout_event(n: usize, d_len: usize, other_intent: bool) -> Arc<Dispatch> {
+    let intents = if other_intent {
+        Intents::GUILD_PRESENCES
+    } else {
+        Intents::GUILD_MESSAGES
+    };
+    let d = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(d_len));
+    Dispatch::new(
+        "MESSAGE_CREATE",
+        d.into_bytes(),
+        DispatchScope::Guild(1 << 22),
+        intents,
+    )
 }
 
 /// Everything a session said, in order, as comparable values.
@@ -1199,8 +1226,8 @@ fn said(client: &mut Client) -> Vec<String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// `Session::dispatch` (fan-out's fast path) says exactly what
-    /// `handle(Input::Dispatch)` says, in the same order, whatever the window, the
+    /// `Session::dispatch` and `Session::dispatch_run` (fan-out's fast paths) say exactly
+    /// what `handle(Input::Dispatch)` says, in the same order, whatever the window, the
     /// backlog, the heartbeats and the compression.
     #[test]
     fn the_dispatch_fast_path_says_what_handle_says(
@@ -1226,23 +1253,42 @@ proptest! {
         for (n, step) in steps.into_iter().enumerate() {
             match step {
                 FanoutStep::Dispatch { d_len, other_intent } => {
-                    let intents = if other_intent {
-                        Intents::GUILD_PRESENCES
-                    } else {
-                        Intents::GUILD_MESSAGES
-                    };
-                    let d = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(d_len));
-                    let event = Dispatch::new(
-                        "MESSAGE_CREATE",
-                        d.into_bytes(),
-                        DispatchScope::Guild(1 << 22),
-                        intents,
-                    );
+                    let event = fanout_event(n, d_len, other_intent);
                     if let Some(frame) = fast.session.dispatch(fast.now, &event) {
                         fast.frames.push(frame);
                     }
                     fast.drain();
                     slow.input(Input::Dispatch(&event));
+                }
+                FanoutStep::Run(run) => {
+                    let events: Vec<_> = run
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &(d_len, other))| fanout_event(n * 100 + i, d_len, other))
+                        .collect();
+                    let run = DispatchRun::new(events.clone()).expect("short names fit");
+                    if let Some(first) = fast.session.dispatch_run(fast.now, &run) {
+                        prop_assert!(!zlib, "runs are for plain-text sessions");
+                        let frames = run.frames();
+                        for i in 0..frames.frames() {
+                            let bytes = frames.payload(i, first + i as u64);
+                            fast.frames.push(OutFrame {
+                                bytes: bytes.into(),
+                                binary: false,
+                                priority: false,
+                            });
+                        }
+                    } else {
+                        for event in &events {
+                            if let Some(frame) = fast.session.dispatch(fast.now, event) {
+                                fast.frames.push(frame);
+                            }
+                        }
+                    }
+                    fast.drain();
+                    for event in &events {
+                        slow.input(Input::Dispatch(event));
+                    }
                 }
                 FanoutStep::Written(bytes) => {
                     fast.input(Input::Written { bytes });

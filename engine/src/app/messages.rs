@@ -73,7 +73,7 @@ use lsm::{Batch, Store, Ticket};
 use snowflake::Generator;
 
 use super::{FluxApp, FluxMesh};
-use crate::gateway::{Dispatch, DispatchScope, Intents};
+use crate::gateway::{Dispatch, DispatchRun, DispatchScope, Intents};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::bulk_delete::parse_bulk_delete;
@@ -1293,6 +1293,7 @@ impl FluxApp {
         let mut conns = std::mem::take(&mut self.fanout_conns);
         conns.clear();
         let mut to_pump = Vec::new();
+        let mut runs: Vec<(u64, Option<DispatchRun>)> = Vec::new();
         conns.extend(
             self.subscribers
                 .get(&guild_id)
@@ -1310,6 +1311,27 @@ impl FluxApp {
             };
             if !viewers.contains(&UserId(user_id)) {
                 continue;
+            }
+            // The run as this session sees it (which events without content), framed once
+            // per distinct view; queued whole when the session takes the fast path.
+            if let Some(view) = run_view(&encoded, user_id, intents, &redact) {
+                let at = match runs.iter().position(|(seen, _)| *seen == view) {
+                    Some(at) => at,
+                    None => {
+                        let events = encoded
+                            .iter()
+                            .map(|event| Arc::clone(event.pick(user_id, intents, &redact)))
+                            .collect();
+                        runs.push((view, DispatchRun::new(events)));
+                        runs.len() - 1
+                    }
+                };
+                if let Some(run) = &runs[at].1 {
+                    if let Some(first) = session.dispatch_run(now, run) {
+                        out.send_run(conn, Arc::clone(run.frames()), first);
+                        continue;
+                    }
+                }
             }
             let mut pump = false;
             for event in &encoded {
@@ -1453,6 +1475,26 @@ impl EncodedEvent<'_> {
         self.redacted
             .get_or_init(|| redact(name, &message.without_content()))
     }
+}
+
+/// Which events of a run `user_id` (with `intents`) gets without their content, as bits;
+/// `None` for a run longer than 64 events (then it goes event by event).
+fn run_view(
+    encoded: &[EncodedEvent<'_>],
+    user_id: u64,
+    intents: Intents,
+    redact: &impl Fn(&str, &Message) -> Arc<Dispatch>,
+) -> Option<u64> {
+    if encoded.len() > 64 {
+        return None;
+    }
+    Some(
+        encoded
+            .iter()
+            .enumerate()
+            .filter(|(_, event)| !Arc::ptr_eq(event.pick(user_id, intents, redact), &event.full))
+            .fold(0, |view, (i, _)| view | 1 << i),
+    )
 }
 
 /// Who a message event in channel `guild_id` goes to, and the intent it needs: a guild's

@@ -7,6 +7,11 @@
 //! Invariants: every function here returns one JSON object that `serde_json` parses to the
 //! same value it would have produced itself (tested byte for byte).
 
+use std::sync::Arc;
+
+use super::dispatch::Dispatch;
+use crate::reactor::{FrameKind, NumberedRun};
+
 /// An upper bound on the bytes a dispatch frame adds around `name` and `d`
 /// (`{"op":0,"s":` + 20 digits + `,"t":"` + `","d":` + `}`).
 pub const DISPATCH_FRAME_OVERHEAD_MAX: usize = 12 + 20 + 6 + 6 + 1;
@@ -46,6 +51,47 @@ pub(crate) fn dispatch_prefix_pieces<'a>(
         name.as_bytes(),
         br#"","d":"#,
     ]
+}
+
+/// A run of dispatches framed once for every plain-text session of a core: each session
+/// queues it whole with its own first `s` (`Session::dispatch_run`), and the reactor writes
+/// each frame's `{"op":0,"s":N,"t":"NAME","d":` as it sends (`reactor::NumberedRun`).
+#[derive(Debug)]
+pub struct DispatchRun {
+    events: Vec<Arc<Dispatch>>,
+    frames: Arc<NumberedRun>,
+}
+
+impl DispatchRun {
+    /// The run of `events`, in order; `None` for no events, or a name too long to frame
+    /// this way (none today).
+    pub fn new(events: Vec<Arc<Dispatch>>) -> Option<DispatchRun> {
+        let infixes: Vec<Vec<u8>> = events
+            .iter()
+            .map(|event| [br#","t":""#, event.name().as_bytes(), br#"","d":"#].concat())
+            .collect();
+        let frames = NumberedRun::new(
+            FrameKind::Text,
+            br#"{"op":0,"s":"#,
+            infixes
+                .iter()
+                .zip(&events)
+                .map(|(infix, event)| (&infix[..], Arc::clone(event.tail()))),
+        )?;
+        Some(DispatchRun {
+            events,
+            frames: Arc::new(frames),
+        })
+    }
+
+    pub fn events(&self) -> &[Arc<Dispatch>] {
+        &self.events
+    }
+
+    /// The frames, for the connection's queue.
+    pub fn frames(&self) -> &Arc<NumberedRun> {
+        &self.frames
+    }
 }
 
 /// Appends a whole dispatch frame to `out`.
@@ -146,6 +192,32 @@ mod tests {
             let theirs = serde_json::to_vec(&SerdeDispatch { op: 0, s: seq, t: &name, d: &raw }).unwrap();
             prop_assert_eq!(&ours, &theirs);
             prop_assert!(ours.len() <= d.len() + name.len() + DISPATCH_FRAME_OVERHEAD_MAX);
+        }
+
+        /// A run's frames are the dispatches `encode_dispatch` writes, numbered on.
+        #[test]
+        fn a_run_frames_each_dispatch_as_encode_dispatch_does(
+            first in 0u64..u64::MAX / 2,
+            names in proptest::collection::vec("[A-Z_]{1,40}", 1..6),
+        ) {
+            let events: Vec<Arc<Dispatch>> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    Dispatch::new(
+                        name,
+                        format!("[{i}]").into_bytes(),
+                        crate::gateway::DispatchScope::DirectMessage,
+                        crate::gateway::Intents::empty(),
+                    )
+                })
+                .collect();
+            let run = DispatchRun::new(events).expect("names up to 40 fit");
+            for (i, name) in names.iter().enumerate() {
+                let mut expected = Vec::new();
+                encode_dispatch(&mut expected, first + i as u64, name, format!("[{i}]").as_bytes());
+                prop_assert_eq!(run.frames().payload(i, first + i as u64), expected);
+            }
         }
     }
 }

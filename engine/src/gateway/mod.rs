@@ -131,7 +131,7 @@ pub use dispatch::{Dispatch, DispatchScope};
 pub use error::GatewayError;
 pub use frame::{
     encode_dispatch, encode_dispatch_prefix, encode_heartbeat, encode_hello,
-    encode_invalid_session, DISPATCH_FRAME_OVERHEAD_MAX, HEARTBEAT_ACK, RECONNECT,
+    encode_invalid_session, DispatchRun, DISPATCH_FRAME_OVERHEAD_MAX, HEARTBEAT_ACK, RECONNECT,
 };
 pub use heartbeat::Heartbeat;
 pub use identify_limit::{

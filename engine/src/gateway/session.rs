@@ -38,7 +38,7 @@ use super::close_code::{client_close_keeps_session, CloseCode};
 use super::compress::{CompressionConfig, Encoder, Outgoing};
 use super::dispatch::{Dispatch, DispatchScope};
 use super::error::GatewayError;
-use super::frame;
+use super::frame::{self, DispatchRun};
 use super::heartbeat::Heartbeat;
 use super::intents::Intents;
 use super::payload::{
@@ -464,6 +464,46 @@ impl Session {
             self.schedule(); // The compressor failed and closed the session.
         }
         frame
+    }
+
+    /// Fan-out's fast path for a run of dispatches: when this session is a live plain-text
+    /// session with nothing else pending, room in its send window for the whole run, and
+    /// every event visible to it, the events go into its replay ring as `dispatch` would
+    /// put them there, and the session's first `s` of the run comes back: the caller
+    /// queues `run.frames()` numbered from it (`Outbox::send_run`). `None`: nothing was
+    /// done, and the caller gives the events to `dispatch` one by one.
+    pub fn dispatch_run(&mut self, now: Micros, run: &DispatchRun) -> Option<u64> {
+        let first = match &self.phase {
+            Phase::Live(live)
+                if matches!(self.encoder, Encoder::Plain)
+                    && self.outputs.is_empty()
+                    && self.paced.is_empty()
+                    && live.seq_sent == live.state.ring.seq_last()
+                    && !self.heartbeat.is_zombie(now)
+                    && run
+                        .events()
+                        .iter()
+                        .all(|event| event.visible_to(live.state.intents, live.state.shard)) =>
+            {
+                live.seq_sent + 1
+            }
+            _ => return None,
+        };
+        let bytes = run.frames().payload_bytes(first);
+        if self.in_flight_bytes + bytes > self.config.send_window_bytes {
+            return None;
+        }
+        let Phase::Live(live) = &mut self.phase else {
+            unreachable!("checked: live")
+        };
+        for event in run.events() {
+            let (seq, _) = live.state.ring.push(Arc::clone(event));
+            debug_assert_eq!(seq, live.seq_sent + 1);
+            live.seq_sent = seq;
+        }
+        debug_assert!(self.backlogged_since.is_none());
+        self.in_flight_bytes += bytes;
+        Some(first)
     }
 
     /// The next thing to do, in order.

@@ -242,6 +242,12 @@ pub(crate) enum Command<M> {
         payload: QueuedPayload,
         lane: super::Lane,
     },
+    /// A connection's share of a run of frames (`Outbox::send_run`).
+    SendRun {
+        conn: ConnId,
+        first: u64,
+        run: Arc<super::NumberedRun>,
+    },
     Close {
         conn: ConnId,
         code: u16,

@@ -666,11 +666,20 @@ impl<A: App> Reactor<A> {
                             outq.push_spliced(&header, prefix, shared, lane);
                         }
                     }
-                    self.stats.frame_queued();
+                    self.stats.queued_frames(1);
                     match lane {
                         Lane::Priority => self.touch_urgent(key),
                         Lane::Bulk => self.touch(key),
                     }
+                    self.check_outbox_bound(key);
+                }
+                Command::SendRun { conn, first, run } => {
+                    let Some(key) = self.live_ws(conn) else {
+                        continue;
+                    };
+                    self.stats.queued_frames(run.frames());
+                    self.conns[key].outq.push_run(run, first);
+                    self.touch(key);
                     self.check_outbox_bound(key);
                 }
                 Command::Close { conn, code, reason } => {

@@ -4,14 +4,17 @@
 //! after the callback that produced them returns. Writes queued during one wake-up leave
 //! in one `send(2)` per connection.
 //!
-//! A fan-out queues one frame per session, so a command is kept small (48 bytes): a
+//! A fan-out queues one command per session, so a command is kept small (48 bytes): a
 //! spliced payload's per-session prefix goes into the outbox's `prefixes` buffer, back to
-//! back with the others, and the command keeps only where it lies.
+//! back with the others, and the command keeps only where it lies. A run of dispatches
+//! is one command per session for the whole run (`send_run`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::app::{Command, ConnId, FrameKind, QueuedPayload};
+use super::numbered::NumberedRun;
 use super::outq::{Lane, Payload};
 use crate::http::Response;
 
@@ -88,6 +91,13 @@ impl<M> Outbox<M> {
             payload,
             lane,
         });
+    }
+
+    /// Queue `run`'s frames, numbered from `first`, in the bulk lane: one command and one
+    /// queue entry for them all. A fan-out hands every session the same run.
+    pub fn send_run(&mut self, conn: ConnId, run: Arc<NumberedRun>, first: u64) {
+        self.commands
+            .push_back(Command::SendRun { conn, first, run });
     }
 
     /// Close a WebSocket connection: frames queued before this still go out, then a Close

@@ -17,11 +17,15 @@
 //! frame is one 32-byte entry, and its small bytes (the WebSocket header, a spliced
 //! payload's per-session prefix, a short owned payload) live back to back in the lane's
 //! `inline` buffer. A large owned payload stays in its own `Vec`, and shared bytes stay
-//! shared (`Arc`), until they are copied out.
+//! shared (`Arc`), until they are copied out. A fan-out's run of dispatches is one entry
+//! for the whole run (`push_run`, `numbered.rs`): the frames are rendered only here, as
+//! they are copied out.
 //!
-//! Order: a partly written frame first (a frame is never split by another one), then the
-//! priority lane (heartbeat ACKs, close frames), then the bulk lane (dispatches, HTTP
-//! responses). Within a lane, frames keep their order.
+//! Order: a partly written entry first (a frame, or a run, is never split by another
+//! frame), then the priority lane (heartbeat ACKs, close frames), then the bulk lane
+//! (dispatches, HTTP responses). Within a lane, frames keep their order. So a heartbeat
+//! ACK may wait for the rest of one run (at most `MESH_BATCH_MAX` frames) once the run
+//! has started to go out.
 //!
 //! Invariants:
 //! - `queued_bytes` is the sum of the unwritten bytes of every frame held here.
@@ -31,6 +35,8 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+use super::numbered::NumberedRun;
 
 /// Which lane a frame waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,32 +215,41 @@ impl OutFrame {
     }
 }
 
-/// A queued frame's bytes that are not inline: none, its own, or shared.
+/// A queued frame's bytes that are not inline: none, its own, shared, or a connection's
+/// share of a [`NumberedRun`] (many frames, rendered only when written).
 enum Body {
     None,
     Owned(Vec<u8>),
     Shared(Arc<[u8]>),
+    Run { run: Arc<NumberedRun>, first: u64 },
 }
 
-impl Body {
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Body::None => &[],
-            Body::Owned(bytes) => bytes,
-            Body::Shared(bytes) => bytes,
-        }
-    }
-}
-
-/// One queued frame: `inline_len` bytes in its lane's inline buffer, then `body`.
+/// One queued entry: `inline_len` bytes in its lane's inline buffer, then `body`, `len`
+/// bytes in all. Usually one frame; a `Body::Run` is several, always written in order like
+/// one.
 struct Entry {
+    len: u32,
     inline_len: u32,
     body: Body,
 }
 
 impl Entry {
+    fn new(inline_len: usize, body: Body) -> Entry {
+        let body_len = match &body {
+            Body::None => 0,
+            Body::Owned(bytes) => bytes.len(),
+            Body::Shared(bytes) => bytes.len(),
+            Body::Run { run, first } => run.wire_bytes(*first),
+        };
+        Entry {
+            len: u32::try_from(inline_len + body_len).expect("a queued frame under 4 GiB"),
+            inline_len: u32::try_from(inline_len).expect("inline bytes"),
+            body,
+        }
+    }
+
     fn len(&self) -> usize {
-        self.inline_len as usize + self.body.as_slice().len()
+        self.len as usize
     }
 }
 
@@ -259,8 +274,7 @@ impl LaneQueue {
         let start = self.inline.len();
         self.inline.extend_from_slice(header);
         self.inline.extend_from_slice(inline);
-        let inline_len = u32::try_from(self.inline.len() - start).expect("inline bytes");
-        let entry = Entry { inline_len, body };
+        let entry = Entry::new(self.inline.len() - start, body);
         let len = entry.len();
         self.frames.push_back(entry);
         len
@@ -321,7 +335,15 @@ fn copy_frame(
     offset: usize,
     room: usize,
 ) -> usize {
-    let body = entry.body.as_slice();
+    let body: &[u8] = match &entry.body {
+        Body::None => &[],
+        Body::Owned(bytes) => bytes,
+        Body::Shared(bytes) => bytes,
+        Body::Run { run, first } => {
+            debug_assert_eq!(entry.inline_len, 0, "a run has no inline bytes");
+            return run.write(*first, offset, room, out);
+        }
+    };
     let mut room = room;
     let mut offset = offset;
     for part in [inline, body] {
@@ -437,6 +459,12 @@ impl OutQueue {
         let len = self.lane_mut(lane).push(header, inline, body);
         self.queued_bytes += len;
         self.recount();
+    }
+
+    /// Queues a connection's share of `run` (its frames numbered from `first`) in the bulk
+    /// lane: one entry, whatever the run's length.
+    pub(crate) fn push_run(&mut self, run: Arc<NumberedRun>, first: u64) {
+        self.push_parts(&[], &[], Body::Run { run, first }, Lane::Bulk);
     }
 
     /// Brings this queue's share of the core's backlog up to date with `bytes()`.
@@ -637,6 +665,43 @@ mod tests {
             sent.extend_from_slice(&chunk[..written]);
         }
         assert_eq!(sent, expected);
+    }
+
+    #[test]
+    fn a_run_is_one_entry_that_writes_in_order_between_frames() {
+        let bodies: Vec<Arc<[u8]>> = vec![Arc::from(&b"{}"[..]), Arc::from(&b"[1]"[..])];
+        let run = NumberedRun::new(
+            super::super::FrameKind::Text,
+            b"s=",
+            bodies.iter().map(|body| (&b";"[..], Arc::clone(body))),
+        )
+        .expect("fits");
+        let run = Arc::new(run);
+        let mut queue = OutQueue::default();
+        queue.push(frame("before", Lane::Bulk));
+        queue.push_run(Arc::clone(&run), 99);
+        queue.push(frame("after", Lane::Bulk));
+        assert_eq!(queue.bulk.frames.len(), 3);
+        let run_bytes = [&[0x81, 7][..], b"s=99;{}", &[0x81, 9], b"s=100;[1]"].concat();
+        let expected = [&b"before"[..], &run_bytes, b"after"].concat();
+        assert_eq!(queue.bytes(), expected.len());
+        // Short writes cut the run anywhere; an ACK queued meanwhile waits for the run's end.
+        let mut sent = take_bytes(&mut queue, 9);
+        queue.push(frame("ACK", Lane::Priority));
+        while !queue.is_idle() {
+            sent.extend(take_bytes(&mut queue, 4));
+        }
+        let ack_at = 6 + run_bytes.len();
+        assert_eq!(&sent[ack_at..ack_at + 3], b"ACK");
+        sent.drain(ack_at..ack_at + 3);
+        assert_eq!(sent, expected);
+        assert_eq!(Arc::strong_count(&run), 1, "written runs are let go");
+    }
+
+    #[test]
+    fn an_entry_stays_small() {
+        // A busy core walks every session's queue per wake-up.
+        assert!(std::mem::size_of::<Entry>() <= 32);
     }
 
     #[test]

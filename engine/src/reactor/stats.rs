@@ -67,8 +67,12 @@ impl CoreStats {
         bump(&self.write_batches);
     }
 
-    pub(crate) fn frame_queued(&self) {
-        bump(&self.frames_queued);
+    pub(crate) fn queued_frames(&self, frames: usize) {
+        let counter = &self.frames_queued;
+        counter.store(
+            counter.load(Ordering::Relaxed) + frames as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Add this core's counters to `total`.

@@ -1,0 +1,267 @@
+//! A run of frames that differ only in one decimal number, shared by every connection of a
+//! core and queued once per connection.
+//!
+//! Why: a fan-out gives a run of k gateway dispatches to N sessions, and a session's frames
+//! are the same bytes as every other session's except its own sequence number `s`. Queued
+//! frame by frame, each delivery costs a command, a queue entry, a reference count, a
+//! prefix built and copied twice, and a WebSocket header, about half of a busy core's
+//! user-space time (docs/BENCHMARKS.md, "fanout"). Queued as one [`NumberedRun`] plus the
+//! connection's first number, a session's share of the run is one entry, and each frame
+//! (its header, its number and all) is written straight into the core's send buffer when
+//! the connection is serviced.
+//!
+//! Frame `i` of a run, for a connection whose first number is `first`, is a WebSocket data
+//! frame whose payload is `head`, then `first + i` in decimal, then frame `i`'s `infix`,
+//! then its `body`. The reactor knows nothing more about it; the gateway builds the run
+//! (`{"op":0,"s":` as the head, `,"t":"NAME","d":` as an infix, the event's shared `d}` as
+//! the body).
+
+use std::sync::Arc;
+
+use super::app::FrameKind;
+use super::outq::PREFIX_BYTES_MAX;
+
+/// Decimal digits of the largest `u64`.
+const DIGITS_MAX: usize = 20;
+/// A frame's bytes before its body: the WebSocket header, the head, the number, the infix.
+const FRONT_MAX: usize = wsframe::HEADER_LEN_MAX + PREFIX_BYTES_MAX;
+
+/// Frames that differ only in one decimal number. See the module documentation.
+#[derive(Debug)]
+pub struct NumberedRun {
+    kind: FrameKind,
+    head: Box<[u8]>,
+    frames: Box<[NumberedFrame]>,
+}
+
+#[derive(Debug)]
+struct NumberedFrame {
+    infix: Box<[u8]>,
+    body: Arc<[u8]>,
+}
+
+impl NumberedRun {
+    /// A run of data frames of `kind`; `frames` gives each frame's infix and body. `None`
+    /// when a frame's head, number and infix would not fit [`PREFIX_BYTES_MAX`] bytes (the
+    /// caller then sends frame by frame).
+    pub fn new<'a>(
+        kind: FrameKind,
+        head: &[u8],
+        frames: impl IntoIterator<Item = (&'a [u8], Arc<[u8]>)>,
+    ) -> Option<NumberedRun> {
+        let frames: Box<[NumberedFrame]> = frames
+            .into_iter()
+            .map(|(infix, body)| NumberedFrame {
+                infix: infix.into(),
+                body,
+            })
+            .collect();
+        let fits = frames
+            .iter()
+            .all(|frame| head.len() + DIGITS_MAX + frame.infix.len() <= PREFIX_BYTES_MAX);
+        (fits && !frames.is_empty()).then(|| NumberedRun {
+            kind,
+            head: head.into(),
+            frames,
+        })
+    }
+
+    /// Frames in the run.
+    pub fn frames(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The payload of frame `i` when its number is `number` (copies; for tests and
+    /// cold paths).
+    pub fn payload(&self, i: usize, number: u64) -> Vec<u8> {
+        let frame = &self.frames[i];
+        let mut digits = [0; DIGITS_MAX];
+        [
+            &self.head[..],
+            decimal(number, &mut digits),
+            &frame.infix,
+            &frame.body,
+        ]
+        .concat()
+    }
+
+    /// Payload bytes of the whole run (without WebSocket headers) when its first number is
+    /// `first`.
+    pub fn payload_bytes(&self, first: u64) -> usize {
+        (0..self.frames.len())
+            .map(|i| self.payload_len(i, first + i as u64))
+            .sum()
+    }
+
+    /// Bytes on the wire of the whole run, WebSocket headers included.
+    pub(crate) fn wire_bytes(&self, first: u64) -> usize {
+        (0..self.frames.len())
+            .map(|i| {
+                let len = self.payload_len(i, first + i as u64);
+                header_len(len) + len
+            })
+            .sum()
+    }
+
+    fn payload_len(&self, i: usize, number: u64) -> usize {
+        let frame = &self.frames[i];
+        self.head.len() + decimal_len(number) + frame.infix.len() + frame.body.len()
+    }
+
+    /// Appends the run's wire bytes from `offset` to `out`, at most `room` of them, when
+    /// its first number is `first`; returns the room left.
+    pub(crate) fn write(&self, first: u64, offset: usize, room: usize, out: &mut Vec<u8>) -> usize {
+        let mut room = room;
+        let mut skip = offset;
+        for (i, frame) in self.frames.iter().enumerate() {
+            if room == 0 {
+                break;
+            }
+            let number = first + i as u64;
+            let payload_len = self.payload_len(i, number);
+            let frame_len = header_len(payload_len) + payload_len;
+            if skip >= frame_len {
+                skip -= frame_len;
+                continue;
+            }
+            let mut front = [0u8; FRONT_MAX];
+            let mut digits = [0; DIGITS_MAX];
+            let header = super::ws::data_header(self.kind, payload_len);
+            let mut at = 0;
+            for piece in [
+                &header[..],
+                &self.head[..],
+                decimal(number, &mut digits),
+                &frame.infix[..],
+            ] {
+                front[at..at + piece.len()].copy_from_slice(piece);
+                at += piece.len();
+            }
+            for part in [&front[..at], &frame.body[..]] {
+                if room == 0 {
+                    break;
+                }
+                if skip >= part.len() {
+                    skip -= part.len();
+                    continue;
+                }
+                let take = (part.len() - skip).min(room);
+                out.extend_from_slice(&part[skip..skip + take]);
+                room -= take;
+                skip = 0;
+            }
+        }
+        room
+    }
+}
+
+/// A server frame's header length for a payload of `len` bytes (RFC 6455 §5.2).
+fn header_len(len: usize) -> usize {
+    match len {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    }
+}
+
+fn decimal_len(number: u64) -> usize {
+    number.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// `number` in decimal, written at the end of `digits`.
+fn decimal(number: u64, digits: &mut [u8; DIGITS_MAX]) -> &[u8] {
+    let mut start = DIGITS_MAX;
+    let mut rest = number;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    &digits[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(bodies: &[usize]) -> NumberedRun {
+        NumberedRun::new(
+            FrameKind::Text,
+            b"<s=",
+            bodies.iter().map(|&len| {
+                let body: Arc<[u8]> = vec![b'b'; len].into();
+                (&b">"[..], body)
+            }),
+        )
+        .expect("fits")
+    }
+
+    /// The frames one by one, each header built by the frame encoder.
+    fn expected(run: &NumberedRun, first: u64) -> Vec<u8> {
+        (0..run.frames())
+            .flat_map(|i| {
+                let payload = run.payload(i, first + i as u64);
+                let mut frame =
+                    super::super::ws::data_header(FrameKind::Text, payload.len()).to_vec();
+                frame.extend_from_slice(&payload);
+                frame
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_run_is_its_frames_back_to_back() {
+        let run = run(&[3, 200, 70_000]);
+        let first = 9;
+        let mut out = Vec::new();
+        assert_eq!(
+            run.write(first, 0, usize::MAX, &mut out),
+            usize::MAX - out.len()
+        );
+        assert_eq!(out, expected(&run, first));
+        assert_eq!(out.len(), run.wire_bytes(first));
+        assert_eq!(&out[2..9], b"<s=9>bb");
+        // The number gains a digit inside the run: 9, then 10.
+        assert_eq!(&out[10 + 4..10 + 4 + 6], b"<s=10>");
+        assert_eq!(
+            run.payload_bytes(first),
+            (0..3)
+                .map(|i| run.payload(i, first + i as u64).len())
+                .sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn too_long_a_front_is_refused() {
+        let body: Arc<[u8]> = Arc::from(&b"x"[..]);
+        let infix = [b'i'; PREFIX_BYTES_MAX];
+        assert!(NumberedRun::new(FrameKind::Text, b"h", [(&infix[..], body)]).is_none());
+    }
+
+    proptest! {
+        /// Written in pieces of any size, from any offset, a run's bytes are its frames'.
+        #[test]
+        fn pieces_make_the_whole(
+            bodies in proptest::collection::vec(0usize..300, 1..8),
+            first in prop_oneof![0u64..20, Just(u64::MAX - 10)],
+            pieces in proptest::collection::vec(1usize..200, 1..64),
+        ) {
+            let run = run(&bodies);
+            let whole = expected(&run, first);
+            let mut got = Vec::new();
+            let mut pieces = pieces.into_iter().cycle();
+            while got.len() < whole.len() {
+                let room = pieces.next().expect("cycles");
+                let before = got.len();
+                let left = run.write(first, before, room, &mut got);
+                prop_assert_eq!(got.len() - before, room - left);
+                prop_assert!(got.len() > before);
+            }
+            prop_assert_eq!(got, whole);
+        }
+    }
+}
