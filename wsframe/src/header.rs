@@ -63,6 +63,7 @@ pub struct FrameHeader {
 
 impl FrameHeader {
     /// The header of a final, unmasked frame, as a server sends it.
+    #[inline]
     pub const fn server(opcode: Opcode, payload_len: usize) -> FrameHeader {
         FrameHeader {
             fin: true,
@@ -170,6 +171,7 @@ impl FrameHeader {
     /// let iovecs: [&[u8]; 2] = [&header, payload];
     /// assert_eq!(iovecs.concat(), [&[0x82, 5][..], b"hello"].concat());
     /// ```
+    #[inline]
     pub fn encode(&self) -> HeaderBytes {
         debug_assert!(self.rsv <= 0b111, "rsv is a 3-bit field");
         debug_assert!(
