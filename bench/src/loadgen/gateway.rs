@@ -54,24 +54,45 @@ pub fn find_str<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Some(&text[start..start + len])
 }
 
+/// `"content":"fx:`: where a post's marker starts.
+const MARKER_NEEDLE: &[u8] = b"\"content\":\"fx:";
+
 /// The marker in a MESSAGE_CREATE's `content`, if it starts with our `fx:` prefix.
 ///
-/// The hot path of the whole generator (once per delivery), so it does not scan for the
-/// first byte of `"content":"`: quotes are every few bytes in JSON. It scans for the `x` of
-/// `fx:`, a byte rare in gateway payloads, eight bytes at a time, and checks the bytes
-/// around each hit.
-pub fn find_marker(text: &[u8]) -> Option<&[u8]> {
-    const NEEDLE: &[u8] = b"\"content\":\"fx:";
+/// The hot path of the whole generator (once per delivery). `hint` is where the needle
+/// was in this session's last MESSAGE_CREATE (0 at first), and is updated: a server
+/// frames every delivery alike, so the needle is there give or take the digits of the
+/// numbers before it, and a look at a few bytes around it is enough. Elsewhere it scans
+/// for the `x` of `fx:`, a byte rare in gateway payloads, eight bytes at a time, and checks
+/// the bytes around each hit (not for the first byte of `"content":"`: quotes are every
+/// few bytes in JSON).
+pub fn find_marker<'a>(text: &'a [u8], hint: &mut usize) -> Option<&'a [u8]> {
+    const SLACK: usize = 16;
+    let near = hint.saturating_sub(SLACK);
+    let end = (*hint + SLACK + MARKER_NEEDLE.len()).min(text.len());
+    let start = match (near < end)
+        .then(|| find(&text[near..end], MARKER_NEEDLE))
+        .flatten()
+    {
+        Some(at) => near + at,
+        None => scan_for_marker(text)?,
+    };
+    *hint = start;
+    let value = start + MARKER_NEEDLE.len() - 3;
+    let len = text[value..].iter().position(|&b| b == b'"')?;
+    Some(&text[value..value + len])
+}
+
+/// Where the first `"content":"fx:` starts.
+fn scan_for_marker(text: &[u8]) -> Option<usize> {
     const ANCHOR: usize = 12; // The `x`.
-    const _: () = assert!(NEEDLE[ANCHOR] == b'x');
+    const _: () = assert!(MARKER_NEEDLE[ANCHOR] == b'x');
     let mut from = ANCHOR;
     while from < text.len() {
         let at = from + find_byte(&text[from..], b'x')?;
         let start = at - ANCHOR;
-        if text.len() >= start + NEEDLE.len() && &text[start..start + NEEDLE.len()] == NEEDLE {
-            let value = start + NEEDLE.len() - 3;
-            let len = text[value..].iter().position(|&b| b == b'"')?;
-            return Some(&text[value..value + len]);
+        if text[start..].starts_with(MARKER_NEEDLE) {
+            return Some(start);
         }
         from = at + 1;
     }
@@ -186,12 +207,32 @@ mod tests {
 
     #[test]
     fn the_marker_is_found_only_inside_content() {
+        let marker = |text: &[u8]| find_marker(text, &mut 0).map(<[u8]>::to_vec);
         let text = br#"{"op":0,"s":5,"t":"MESSAGE_CREATE","d":{"author":{"username":"xfx:"},"content":"fx:1:2:3:4","id":"9"}}"#;
-        assert_eq!(find_marker(text), Some(&b"fx:1:2:3:4"[..]));
-        assert_eq!(find_marker(br#"{"d":{"content":"hello fx:1"}}"#), None);
-        assert_eq!(find_marker(br#"{"content":"fx:"#), None);
-        assert_eq!(find_marker(b"x"), None);
-        assert_eq!(find_marker(br#""content":"fx:""#), Some(&b"fx:"[..]));
+        assert_eq!(marker(text).as_deref(), Some(&b"fx:1:2:3:4"[..]));
+        assert_eq!(marker(br#"{"d":{"content":"hello fx:1"}}"#), None);
+        assert_eq!(marker(br#"{"content":"fx:"#), None);
+        assert_eq!(marker(b"x"), None);
+        assert_eq!(marker(br#""content":"fx:""#).as_deref(), Some(&b"fx:"[..]));
+    }
+
+    #[test]
+    fn the_marker_is_found_near_the_last_one_or_anywhere() {
+        let mut hint = 0;
+        let first = br#"{"op":0,"s":9,"t":"MESSAGE_CREATE","d":{"content":"fx:1:2:3:4","id":"9"}}"#;
+        assert_eq!(find_marker(first, &mut hint), Some(&b"fx:1:2:3:4"[..]));
+        assert_eq!(&first[hint..hint + 10], br#""content":"#);
+        // One more digit of `s` shifts it by a byte.
+        let next = br#"{"op":0,"s":10,"t":"MESSAGE_CREATE","d":{"content":"fx:1:2:3:5","id":"9"}}"#;
+        assert_eq!(find_marker(next, &mut hint), Some(&b"fx:1:2:3:5"[..]));
+        // Far from the hint, and in a shorter text than the hint: still found.
+        let far = [&br#"{"pad":""#[..], &[b'p'; 300], br#"","content":"fx:7"}"#].concat();
+        assert_eq!(find_marker(&far, &mut hint), Some(&b"fx:7"[..]));
+        assert_eq!(
+            find_marker(br#"{"content":"fx:8"}"#, &mut hint),
+            Some(&b"fx:8"[..])
+        );
+        assert_eq!(find_marker(br#"{"content":"none"}"#, &mut hint), None);
     }
 
     #[test]

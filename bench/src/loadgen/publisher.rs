@@ -308,7 +308,7 @@ impl Publisher {
                         if self.stats.first_refusal.is_none() {
                             // Which post the answer is about tells a refusal from an
                             // answer out of order; the body's start says why.
-                            let echoed = super::gateway::find_marker(response.body)
+                            let echoed = super::gateway::find_marker(response.body, &mut 0)
                                 .map_or("no marker".into(), |marker| {
                                     format!("marker {}", String::from_utf8_lossy(marker))
                                 });

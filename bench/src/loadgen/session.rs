@@ -112,6 +112,8 @@ pub struct Session {
     heartbeat_interval_ns: u64,
     replayed: u64,
     warm_round_seen: Option<u64>,
+    /// Where the last MESSAGE_CREATE's marker was (`find_marker`).
+    marker_hint: usize,
 }
 
 /// The largest message a session accepts (READY and GUILD_CREATE of a big guild).
@@ -139,6 +141,7 @@ impl Session {
             heartbeat_interval_ns: 0,
             replayed: 0,
             warm_round_seen: None,
+            marker_hint: 0,
         }
     }
 
@@ -394,7 +397,7 @@ fn handle_hello(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tal
 }
 
 fn handle_message_create(session: &mut Session, text: &[u8], now_ns: u64, tally: &mut Tally) {
-    let Some(content) = find_marker(text) else {
+    let Some(content) = find_marker(text, &mut session.marker_hint) else {
         // Not ours: take the slow path only to name it in the verdict.
         let content = find_str(text, b"\"content\":\"").unwrap_or_default();
         session.ledger.handle_foreign(content);
