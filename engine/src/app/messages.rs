@@ -85,7 +85,7 @@ use crate::rest::ratelimit::{classify, BucketKey, RateLimiter, RouteClass, Verdi
 use crate::rest::{Method, RestError};
 use crate::world::history::{self, message_bucket, HistoryError};
 use crate::world::message::{
-    message_json, Author, Emoji, Message, MessageId, MessageJsonContext, Nonce,
+    write_message_json, Author, Emoji, Message, MessageId, MessageJsonContext, Nonce,
 };
 use crate::world::permissions::{
     members_who_can_view, ChannelSnapshot, GuildSnapshot, Permissions,
@@ -803,7 +803,8 @@ impl FluxApp {
         }
         let guild = self.guilds.guild(guild_id).map(|guild| &**guild);
         let json = |message: &Message| {
-            encode(&message_json(
+            let mut bytes = Vec::with_capacity(1024);
+            write_message_json(
                 message,
                 &MessageJsonContext {
                     users: &self.directory,
@@ -812,7 +813,10 @@ impl FluxApp {
                     referenced_message: None,
                     thread: None,
                 },
-            ))
+                None,
+                &mut bytes,
+            );
+            bytes
         };
         let store = messages
             .store
@@ -1528,7 +1532,8 @@ fn encode_message_dispatch(
             .and_then(|guild| guild.channel(message.channel_id))
             .map(|channel| channel.kind.discord_type())
     };
-    let mut value = message_json(
+    let mut d = Vec::with_capacity(1024);
+    write_message_json(
         message,
         &MessageJsonContext {
             users: directory,
@@ -1537,11 +1542,10 @@ fn encode_message_dispatch(
             referenced_message: None,
             thread: None,
         },
+        channel_type,
+        &mut d,
     );
-    if let (Some(kind), Some(object)) = (channel_type, value.as_object_mut()) {
-        object.insert("channel_type".into(), kind.into());
-    }
-    Dispatch::new(name, encode(&value), scope, message_intents)
+    Dispatch::new(name, d, scope, message_intents)
 }
 
 /// What DM recipients may do: the channel is theirs (Discord computes no permissions

@@ -12,32 +12,99 @@
 //!
 //! Elsewhere: the gateway frames these as `d` (`engine::gateway`); `rest` sends them.
 
-use super::ids::{ChannelId, UserId};
+use super::ids::{ChannelId, RoleId, UserId};
 use super::model::{
     Application, Channel, ChannelKind, Guild, Member, OverwriteTarget, PermissionOverwrite, Role,
     ThreadMember, ThreadSettings, User, UserLookup,
 };
 use super::timestamp::iso8601_from_unix_ms;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// The public User object (as in member lists, message authors and `GET /users/{id}`).
 pub fn user_json(user: &User) -> Value {
-    json!({
-        "id": user.id.to_string(),
-        "username": user.username,
-        "discriminator": "0",
-        "global_name": user.global_name,
-        "avatar": null,
-        "avatar_decoration_data": null,
-        "banner": null,
-        "accent_color": null,
-        "bot": user.bot,
-        "system": false,
-        "public_flags": user.public_flags,
-        "collectibles": null,
-        "primary_guild": null,
-    })
+    to_value(&UserView::of(user))
+}
+
+/// A value Discord sends as a decimal string (ids), written without building a `String`.
+pub(crate) struct AsString<T>(pub T);
+
+impl<T: std::fmt::Display> Serialize for AsString<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// A list of ids, each as a decimal string.
+pub(crate) struct IdList<'a, T>(pub &'a [T]);
+
+impl<T: std::fmt::Display> Serialize for IdList<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(AsString))
+    }
+}
+
+/// A view that serialises into a `Value`; views hold only what they borrow, so this fails
+/// only on a bug.
+pub(crate) fn to_value(view: &impl Serialize) -> Value {
+    serde_json::to_value(view).expect("a JSON view serialises")
+}
+
+/// The public User object as a view that serialises straight to bytes; `user_json` is this
+/// as a `Value`. The views here list their fields in the order a `serde_json::Map` writes
+/// its keys (sorted), so an object's bytes are the same whichever way it was built.
+#[derive(Serialize)]
+pub(crate) struct UserView<'a> {
+    accent_color: (),
+    avatar: (),
+    avatar_decoration_data: (),
+    banner: (),
+    bot: bool,
+    collectibles: (),
+    discriminator: &'static str,
+    global_name: Option<&'a str>,
+    id: AsString<UserId>,
+    primary_guild: (),
+    public_flags: u64,
+    system: bool,
+    username: &'a str,
+}
+
+impl<'a> UserView<'a> {
+    pub(crate) fn of(user: &'a User) -> UserView<'a> {
+        UserView::new(
+            user.id,
+            &user.username,
+            user.global_name.as_deref(),
+            user.bot,
+            user.public_flags,
+        )
+    }
+
+    pub(crate) fn new(
+        id: UserId,
+        username: &'a str,
+        global_name: Option<&'a str>,
+        bot: bool,
+        public_flags: u64,
+    ) -> UserView<'a> {
+        UserView {
+            accent_color: (),
+            avatar: (),
+            avatar_decoration_data: (),
+            banner: (),
+            bot,
+            collectibles: (),
+            discriminator: "0",
+            global_name,
+            id: AsString(id),
+            primary_guild: (),
+            public_flags,
+            system: false,
+            username,
+        }
+    }
 }
 
 /// The current user, as READY's `user` and `GET /users/@me` send it: the public object
@@ -224,24 +291,49 @@ fn overwrite_json(overwrite: &PermissionOverwrite) -> Value {
 /// A guild Member object with its full `user`, `roles` and `flags` (discord.py reads
 /// `flags` unconditionally).
 pub fn member_json(member: &Member, user: &User) -> Value {
-    debug_assert_eq!(member.user_id, user.id);
-    json!({
-        "user": user_json(user),
-        "nick": member.nick,
-        "avatar": null,
-        "banner": null,
-        "avatar_decoration_data": null,
-        "roles": member.roles.iter().map(|role| role.to_string()).collect::<Vec<_>>(),
-        "joined_at": iso8601_from_unix_ms(member.joined_at_unix_ms),
-        "premium_since": null,
-        "deaf": member.deaf,
-        "mute": member.mute,
-        "flags": member.flags,
-        "pending": member.pending,
-        "communication_disabled_until": member
-            .communication_disabled_until_unix_ms
-            .map(iso8601_from_unix_ms),
-    })
+    to_value(&MemberView::of(member, Some(user)))
+}
+
+/// The Member object as a view (see `UserView`); without `user` as a message carries it.
+#[derive(Serialize)]
+pub(crate) struct MemberView<'a> {
+    avatar: (),
+    avatar_decoration_data: (),
+    banner: (),
+    communication_disabled_until: Option<String>,
+    deaf: bool,
+    flags: u64,
+    joined_at: String,
+    mute: bool,
+    nick: Option<&'a str>,
+    pending: bool,
+    premium_since: (),
+    roles: IdList<'a, RoleId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<UserView<'a>>,
+}
+
+impl<'a> MemberView<'a> {
+    pub(crate) fn of(member: &'a Member, user: Option<&'a User>) -> MemberView<'a> {
+        debug_assert!(user.is_none_or(|user| user.id == member.user_id));
+        MemberView {
+            avatar: (),
+            avatar_decoration_data: (),
+            banner: (),
+            communication_disabled_until: member
+                .communication_disabled_until_unix_ms
+                .map(iso8601_from_unix_ms),
+            deaf: member.deaf,
+            flags: member.flags,
+            joined_at: iso8601_from_unix_ms(member.joined_at_unix_ms),
+            mute: member.mute,
+            nick: member.nick.as_deref(),
+            pending: member.pending,
+            premium_since: (),
+            roles: IdList(&member.roles),
+            user: user.map(UserView::of),
+        }
+    }
 }
 
 /// The Guild object (as `GET /guilds/{id}` and GUILD_UPDATE send it), every documented

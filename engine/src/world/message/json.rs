@@ -18,11 +18,13 @@
 //! it (`hikari/impl/entity_factory.py`, `deserialize_message`). `webhook_id`,
 //! `application_id`, `activity`, `poll` and `position` are therefore never sent.
 
-use super::{Attachment, Message, MessageKind, Nonce, Reaction};
-use crate::world::ids::UserId;
+use super::{Attachment, Message, MessageId, MessageKind, Nonce, Reaction};
+use crate::world::ids::{ChannelId, GuildId, RoleId, UserId};
+use crate::world::json::{to_value, AsString, IdList, MemberView, UserView};
 use crate::world::model::{Guild, Member, UserLookup};
-use crate::world::{iso8601_from_unix_ms, member_json, user_json};
-use serde_json::{json, Map, Value};
+use crate::world::{iso8601_from_unix_ms, user_json};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 /// What encoding a message needs beyond the message itself.
 pub struct MessageJsonContext<'a> {
@@ -49,79 +51,136 @@ pub struct MessageJsonContext<'a> {
 /// Redaction for the MESSAGE_CONTENT intent is the caller's choice: encode
 /// `message.without_content()` for a viewer `message_content_visible` rejects.
 pub fn message_json(message: &Message, context: &MessageJsonContext<'_>) -> Value {
-    let member = context
-        .guild
-        .and_then(|guild| guild.member(message.author.id))
-        .map(|member| partial_member_json(member, context));
-    let mentions: Vec<Value> = message
-        .mentions
-        .iter()
-        .filter_map(|&id| context.users.user(id))
-        .map(|user| {
-            let mut value = user_json(user);
-            let guild_member = context.guild.and_then(|guild| guild.member(user.id));
-            if let (Some(member), Value::Object(object)) = (guild_member, &mut value) {
-                object.insert("member".into(), partial_member_json(member, context));
-            }
-            value
-        })
-        .collect();
-    let mut value = json!({
-        "id": message.id.to_string(),
-        "channel_id": message.channel_id.to_string(),
-        "author": user_json(&message.author.to_user()),
-        "content": message.content,
-        "timestamp": iso8601_from_unix_ms(message.timestamp_unix_ms()),
-        "edited_timestamp": message.edited_at_unix_ms.map(iso8601_from_unix_ms),
-        "tts": message.tts,
-        "mention_everyone": message.mention_everyone,
-        "mentions": mentions,
-        "mention_roles": message
-            .mention_roles
-            .iter()
-            .map(|role| role.to_string())
-            .collect::<Vec<_>>(),
-        "mention_channels": [],
-        "attachments": message.attachments.iter().map(attachment_json).collect::<Vec<_>>(),
-        "embeds": message.embeds.iter().map(embed_json).collect::<Vec<_>>(),
-        "components": message.components,
-        "reactions": message
-            .reactions
-            .iter()
-            .map(|reaction| reaction_json(reaction, context.viewer))
-            .collect::<Vec<_>>(),
-        "nonce": message.nonce.as_ref().map(nonce_json),
-        "pinned": message.pinned,
-        "type": message.kind.discord_type(),
-        "flags": message.flags,
-        "sticker_items": [],
-    });
-    let object = match &mut value {
-        Value::Object(object) => object,
-        _ => unreachable!("json!({{…}}) builds an object"),
-    };
-    if let Some(guild_id) = message.guild_id {
-        object.insert("guild_id".into(), guild_id.to_string().into());
-    }
-    if let Some(member) = member {
-        object.insert("member".into(), member);
-    }
-    insert_reference(object, message, context);
-    if let (Some(_), Some(thread)) = (message.thread_id, &context.thread) {
-        object.insert("thread".into(), thread.clone());
-    }
-    value
+    to_value(&MessageView::new(message, context, None))
 }
 
-/// `message_reference` and, for replies, `referenced_message`.
-fn insert_reference(
-    object: &mut Map<String, Value>,
+/// [`message_json`] written as bytes to `out`, with `channel_type` as MESSAGE_CREATE and
+/// MESSAGE_UPDATE carry it (absent when `None`). The hot path (a POST's answer, every
+/// message dispatch): it builds no `Value`, so it costs a few allocations instead of a
+/// hundred, and writes the same bytes `message_json` serialises to.
+pub fn write_message_json(
     message: &Message,
     context: &MessageJsonContext<'_>,
+    channel_type: Option<u8>,
+    out: &mut Vec<u8>,
 ) {
-    let Some(referenced) = message.referenced_message_id else {
-        return;
-    };
+    serde_json::to_writer(out, &MessageView::new(message, context, channel_type))
+        .expect("a message view serialises");
+}
+
+/// The Message object as one serialisable view, so that the `Value` and the bytes cannot
+/// disagree. Fields in sorted order, as a `serde_json::Map` writes them (`UserView`).
+/// Rare, free-form parts (mentions, attachments, embeds, reactions, the reference) stay
+/// `Value`s.
+#[derive(Serialize)]
+struct MessageView<'a> {
+    attachments: Vec<Value>,
+    author: UserView<'a>,
+    channel_id: AsString<ChannelId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel_type: Option<u8>,
+    components: &'a [Value],
+    content: &'a str,
+    edited_timestamp: Option<String>,
+    embeds: Vec<Value>,
+    flags: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guild_id: Option<AsString<GuildId>>,
+    id: AsString<MessageId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<MemberView<'a>>,
+    mention_channels: [(); 0],
+    mention_everyone: bool,
+    mention_roles: IdList<'a, RoleId>,
+    mentions: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_reference: Option<Value>,
+    nonce: Option<Value>,
+    pinned: bool,
+    reactions: Vec<Value>,
+    /// Absent unless a reply; then the referenced message, or `null` once it is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referenced_message: Option<Option<&'a Value>>,
+    sticker_items: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<&'a Value>,
+    timestamp: String,
+    tts: bool,
+    #[serde(rename = "type")]
+    kind: u8,
+}
+
+impl<'a> MessageView<'a> {
+    fn new(
+        message: &'a Message,
+        context: &'a MessageJsonContext<'_>,
+        channel_type: Option<u8>,
+    ) -> MessageView<'a> {
+        let member = context
+            .guild
+            .and_then(|guild| guild.member(message.author.id))
+            .and_then(|member| partial_member(member, context));
+        let mentions: Vec<Value> = message
+            .mentions
+            .iter()
+            .filter_map(|&id| context.users.user(id))
+            .map(|user| {
+                let mut value = user_json(user);
+                let guild_member = context.guild.and_then(|guild| guild.member(user.id));
+                let partial = guild_member.and_then(|member| partial_member(member, context));
+                if let (Some(member), Value::Object(object)) = (partial, &mut value) {
+                    object.insert("member".into(), to_value(&member));
+                }
+                value
+            })
+            .collect();
+        let author = &message.author;
+        MessageView {
+            attachments: message.attachments.iter().map(attachment_json).collect(),
+            author: UserView::new(
+                author.id,
+                &author.username,
+                author.global_name.as_deref(),
+                author.bot,
+                author.public_flags,
+            ),
+            channel_id: AsString(message.channel_id),
+            channel_type,
+            components: &message.components,
+            content: &message.content,
+            edited_timestamp: message.edited_at_unix_ms.map(iso8601_from_unix_ms),
+            embeds: message.embeds.iter().map(embed_json).collect(),
+            flags: message.flags,
+            guild_id: message.guild_id.map(AsString),
+            id: AsString(message.id),
+            member,
+            mention_channels: [],
+            mention_everyone: message.mention_everyone,
+            mention_roles: IdList(&message.mention_roles),
+            mentions,
+            message_reference: message_reference(message),
+            nonce: message.nonce.as_ref().map(nonce_json),
+            pinned: message.pinned,
+            reactions: message
+                .reactions
+                .iter()
+                .map(|reaction| reaction_json(reaction, context.viewer))
+                .collect(),
+            referenced_message: (message.referenced_message_id.is_some()
+                && message.kind == MessageKind::Reply)
+                .then_some(context.referenced_message.as_ref()),
+            sticker_items: [],
+            thread: message.thread_id.and(context.thread.as_ref()),
+            timestamp: iso8601_from_unix_ms(message.timestamp_unix_ms()),
+            tts: message.tts,
+            kind: message.kind.discord_type(),
+        }
+    }
+}
+
+/// `message_reference`, for a message that references one.
+fn message_reference(message: &Message) -> Option<Value> {
+    let referenced = message.referenced_message_id?;
     let mut reference = json!({
         "type": 0,
         "message_id": referenced.to_string(),
@@ -131,26 +190,21 @@ fn insert_reference(
     if let (Some(guild_id), Value::Object(fields)) = (message.guild_id, &mut reference) {
         fields.insert("guild_id".into(), guild_id.to_string().into());
     }
-    object.insert("message_reference".into(), reference);
-    if message.kind == MessageKind::Reply {
-        let value = context.referenced_message.clone().unwrap_or(Value::Null);
-        object.insert("referenced_message".into(), value);
-    }
+    Some(reference)
 }
 
 /// A guild member as a message carries it: the Member object without `user` (Discord
 /// sends the user as `author` or as the mention itself), with `roles` and `flags`.
-fn partial_member_json(member: &Member, context: &MessageJsonContext<'_>) -> Value {
-    let Some(user) = context.users.user(member.user_id) else {
-        // A member whose user is unknown breaks World::validate; omit the user part.
+fn partial_member<'a>(
+    member: &'a Member,
+    context: &MessageJsonContext<'_>,
+) -> Option<MemberView<'a>> {
+    if context.users.user(member.user_id).is_none() {
+        // A member whose user is unknown breaks World::validate; leave the member out.
         debug_assert!(false, "member {} without a user", member.user_id);
-        return Value::Null;
-    };
-    let mut value = member_json(member, user);
-    if let Value::Object(object) = &mut value {
-        object.remove("user");
+        return None;
     }
-    value
+    Some(MemberView::of(member, None))
 }
 
 fn attachment_json(attachment: &Attachment) -> Value {
@@ -304,6 +358,73 @@ mod tests {
             ..context
         };
         assert_eq!(message_json(&message, &shared)["reactions"][0]["me"], false);
+    }
+
+    #[test]
+    fn the_bytes_are_the_value_serialised_whatever_the_message_holds() {
+        let demo = demo_world(1_700_000_000_000, [3; 32]).unwrap();
+        let guild = &demo.world.guilds[0];
+        let author = demo.world.accounts[0].user.clone();
+        let other = demo.world.accounts[1].user.id;
+        let plain = Message::new(
+            MessageId(1 << 40),
+            demo.text_channel_id,
+            Some(guild.id),
+            Author::of(&author),
+            "a \"quoted\" line\nand émoji 🎉".into(),
+        );
+        let mut rich = plain.clone();
+        rich.kind = MessageKind::Reply;
+        rich.referenced_message_id = Some(MessageId(1 << 30));
+        rich.mentions = vec![other];
+        rich.mention_roles = vec![RoleId(5), RoleId(6)];
+        rich.nonce = Some(Nonce::Text("n1".into()));
+        rich.embeds = vec![json!({"title": "t"})];
+        rich.components = vec![json!({"type": 1, "components": []})];
+        rich.edited_at_unix_ms = Some(1_700_000_001_000);
+        rich.thread_id = Some(ChannelId(1 << 41));
+        rich.pinned = true;
+        rich.add_reaction(
+            &Emoji {
+                id: None,
+                name: "👍".into(),
+                animated: false,
+            },
+            other,
+        );
+        let mut dm = plain.clone();
+        dm.guild_id = None;
+        let referenced = json!({"id": "1"});
+        let thread = json!({"id": "2", "type": 11});
+        for (message, guild, referenced, thread) in [
+            (&plain, Some(guild), None, None),
+            (&rich, Some(guild), Some(referenced.clone()), Some(thread.clone())),
+            (&rich, Some(guild), None, None),
+            (&dm, None, None, None),
+        ] {
+            let context = MessageJsonContext {
+                users: &demo.world,
+                guild,
+                viewer: Some(other),
+                referenced_message: referenced,
+                thread,
+            };
+            let value = message_json(message, &context);
+            let mut bytes = Vec::new();
+            write_message_json(message, &context, None, &mut bytes);
+            assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                serde_json::to_string(&value).unwrap()
+            );
+            let mut with_type = value.clone();
+            with_type["channel_type"] = 0.into();
+            let mut bytes = Vec::new();
+            write_message_json(message, &context, Some(0), &mut bytes);
+            assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                serde_json::to_string(&with_type).unwrap()
+            );
+        }
     }
 
     #[test]

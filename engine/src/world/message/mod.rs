@@ -38,7 +38,7 @@ mod json;
 
 pub use codec::{decode_message, encode_message, MessageDecodeError, MESSAGE_FORMAT_VERSION};
 pub use content::message_content_visible;
-pub use json::{message_json, MessageJsonContext};
+pub use json::{message_json, write_message_json, MessageJsonContext};
 
 use super::ids::{ChannelId, GuildId, RoleId, UserId, DISCORD_EPOCH_MS};
 use super::model::User;
