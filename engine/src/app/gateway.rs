@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::mesh::Detached;
 use super::{FluxApp, FluxMesh, Metrics};
 use crate::gateway::{
-    AuthenticateRequest, Dispatch, DispatchScope, Identity, Input, Intents, Micros, Output,
+    AuthenticateRequest, Dispatch, Identity, Input, Intents, Micros, Output,
     ReadyInfo, Session,
 };
 use crate::reactor::{CloseCause, ConnId, FrameKind, Lane, Outbox};
@@ -278,19 +278,14 @@ impl FluxApp {
             let Some(guild) = self.guilds.guild(guild_id).cloned() else {
                 continue;
             };
-            let d = self.guild_create_cache.get_or_encode(
+            let cached = self.guild_create_cache.get_or_encode(
                 &guild,
                 &self.directory,
                 UserId(info.user_id),
                 u32::from(info.large_threshold),
             );
-            let d = self.guild_create_d(&guild, &d, info.intents);
-            let event = Dispatch::new(
-                "GUILD_CREATE",
-                d,
-                DispatchScope::Guild(guild_id),
-                Intents::empty(),
-            );
+            let event =
+                self.guild_create_dispatch(&guild, cached, info.intents, Intents::empty());
             self.drive(out, conn, Input::Dispatch(&event));
         }
     }

@@ -567,19 +567,13 @@ impl FluxApp {
             };
             let large_threshold = gateway.large_threshold;
             self.add_subscription(conn, guild_id);
-            let d = self.guild_create_cache.get_or_encode(
+            let cached = self.guild_create_cache.get_or_encode(
                 &guild,
                 &self.directory,
                 UserId(user),
                 large_threshold,
             );
-            let d = self.guild_create_d(&guild, &d, intents);
-            let event = Dispatch::new(
-                "GUILD_CREATE",
-                d,
-                DispatchScope::Guild(guild_id),
-                Intents::GUILDS,
-            );
+            let event = self.guild_create_dispatch(&guild, cached, intents, Intents::GUILDS);
             self.drive(out, conn, Input::Dispatch(&event));
         }
         let mut detached_create = None;

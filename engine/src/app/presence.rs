@@ -186,27 +186,39 @@ impl FluxApp {
             .collect()
     }
 
-    /// GUILD_CREATE's `d` for a session with `intents`: the cached payload, with
-    /// `presences` filled in for a session with GUILD_PRESENCES when anyone is online.
-    pub(super) fn guild_create_d(&self, guild: &Guild, cached: &[u8], intents: Intents) -> Vec<u8> {
-        if !intents.contains(Intents::GUILD_PRESENCES) {
-            return cached.to_vec();
-        }
-        let presences = self.guild_presences(guild);
-        if presences.is_empty() {
-            return cached.to_vec();
-        }
-        let mut value: Value = match serde_json::from_slice(cached) {
-            Ok(value) => value,
-            Err(_) => {
-                debug_assert!(false, "GUILD_CREATE payloads are our own JSON");
-                return cached.to_vec();
+    /// GUILD_CREATE for a session with `intents`, gated by `gate`: the cached payload
+    /// shared as it is, or with `presences` filled in for a session with GUILD_PRESENCES
+    /// when anyone is online.
+    pub(super) fn guild_create_dispatch(
+        &self,
+        guild: &Guild,
+        cached_tail: Arc<[u8]>,
+        intents: Intents,
+        gate: Intents,
+    ) -> Arc<Dispatch> {
+        let scope = DispatchScope::Guild(guild.id.0);
+        let presences = if intents.contains(Intents::GUILD_PRESENCES) {
+            self.guild_presences(guild)
+        } else {
+            Vec::new()
+        };
+        let d = &cached_tail[..cached_tail.len() - 1];
+        let parsed = (!presences.is_empty()).then(|| serde_json::from_slice(d));
+        let with_presences = match parsed {
+            None => None,
+            Some(Ok(Value::Object(mut object))) => {
+                object.insert("presences".into(), presences.into());
+                Some(encode(&Value::Object(object)).to_vec())
+            }
+            _ => {
+                debug_assert!(false, "GUILD_CREATE payloads are our own JSON objects");
+                None
             }
         };
-        if let Value::Object(object) = &mut value {
-            object.insert("presences".into(), presences.into());
+        match with_presences {
+            Some(d) => Dispatch::new("GUILD_CREATE", d, scope, gate),
+            None => Dispatch::from_tail("GUILD_CREATE", cached_tail, scope, gate),
         }
-        encode(&value).to_vec()
     }
 
     /// op 8 from a live session on `conn`: GUILD_MEMBERS_CHUNKs from this core's replica

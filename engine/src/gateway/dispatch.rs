@@ -76,6 +76,28 @@ impl Dispatch {
         })
     }
 
+    /// A shared event whose tail (`d` followed by the `}` closing the frame) is already
+    /// serialised and shared, as a cached GUILD_CREATE is: the dispatch holds no copy.
+    pub fn from_tail(
+        name: &str,
+        tail: Arc<[u8]>,
+        scope: DispatchScope,
+        intents: Intents,
+    ) -> Arc<Dispatch> {
+        assert!(tail.ends_with(b"}"), "a dispatch tail ends with the frame's `}}`");
+        debug_assert!(
+            serde_json::from_slice::<serde::de::IgnoredAny>(&tail[..tail.len() - 1]).is_ok(),
+            "dispatch {name} d is not one JSON value"
+        );
+        Arc::new(Dispatch {
+            name: name.into(),
+            tail,
+            scope,
+            intents,
+            deflated_tail: OnceLock::new(),
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

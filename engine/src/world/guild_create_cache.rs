@@ -4,7 +4,10 @@
 //! GUILD_CREATE's `d` differs between users only in `joined_at` and, for a large guild,
 //! in which member it carries, so a core serialises it once per combination and every
 //! session of that user (a bot's shards, its reconnects) gets the same `Arc<[u8]>` to
-//! splice into its frame and keep in its replay ring without copying.
+//! splice into its frame and keep in its replay ring without copying. It is kept as a
+//! dispatch's tail, `d` followed by the `}` that closes the gateway frame
+//! (`gateway::Dispatch::from_tail`), so the sessions' replay rings hold no copy of their
+//! own: without that, an idle session's GUILD_CREATE was its largest allocation.
 //!
 //! Bound: at most one entry per (guild, user with a session on this core, largeness).
 //! The owner of the guild's state calls `invalidate` whenever the guild changes (issue 6:
@@ -34,7 +37,8 @@ pub struct GuildCreateCache {
 }
 
 impl GuildCreateCache {
-    /// The GUILD_CREATE `d` for `for_user`, serialised on first use.
+    /// The GUILD_CREATE `d` for `for_user` followed by `}` (a dispatch's tail),
+    /// serialised on first use.
     pub fn get_or_encode(
         &mut self,
         guild: &Guild,
@@ -45,7 +49,11 @@ impl GuildCreateCache {
         let large = guild.members.len() > large_threshold as usize;
         self.entries
             .entry((guild.id, for_user, large))
-            .or_insert_with(|| guild_create_json(guild, users, for_user, large_threshold))
+            .or_insert_with(|| {
+                let mut tail = guild_create_json(guild, users, for_user, large_threshold).to_vec();
+                tail.push(b'}');
+                tail.into()
+            })
             .clone()
     }
 
@@ -90,10 +98,11 @@ mod tests {
         cache.invalidate(demo.guild_id);
         assert!(cache.is_empty());
         let fresh = cache.get_or_encode(&demo.world.guilds[0], &demo.world, a, 250);
-        let value: Value = serde_json::from_slice(&fresh).unwrap();
+        let d = |tail: &[u8]| serde_json::from_slice::<Value>(tail.strip_suffix(b"}").unwrap());
+        let value = d(&fresh).unwrap();
         assert_eq!(value["name"], "Renamed");
         // The old snapshot is untouched for sessions still holding it.
-        let old: Value = serde_json::from_slice(&first).unwrap();
+        let old = d(&first).unwrap();
         assert_eq!(old["name"], "Flux");
     }
 }
