@@ -18,8 +18,7 @@ use std::sync::Arc;
 use super::mesh::Detached;
 use super::{FluxApp, FluxMesh, Metrics};
 use crate::gateway::{
-    AuthenticateRequest, Dispatch, Identity, Input, Intents, Micros, Output,
-    ReadyInfo, Session,
+    AuthenticateRequest, Dispatch, Identity, Input, Intents, Micros, Output, ReadyInfo, Session,
 };
 use crate::reactor::{CloseCause, ConnId, FrameKind, Lane, Outbox};
 use crate::world::presence::SessionPresence;
@@ -284,8 +283,7 @@ impl FluxApp {
                 UserId(info.user_id),
                 u32::from(info.large_threshold),
             );
-            let event =
-                self.guild_create_dispatch(&guild, cached, info.intents, Intents::empty());
+            let event = self.guild_create_dispatch(&guild, cached, info.intents, Intents::empty());
             self.drive(out, conn, Input::Dispatch(&event));
         }
     }

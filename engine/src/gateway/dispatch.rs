@@ -84,7 +84,10 @@ impl Dispatch {
         scope: DispatchScope,
         intents: Intents,
     ) -> Arc<Dispatch> {
-        assert!(tail.ends_with(b"}"), "a dispatch tail ends with the frame's `}}`");
+        assert!(
+            tail.ends_with(b"}"),
+            "a dispatch tail ends with the frame's `}}`"
+        );
         debug_assert!(
             serde_json::from_slice::<serde::de::IgnoredAny>(&tail[..tail.len() - 1]).is_ok(),
             "dispatch {name} d is not one JSON value"

@@ -398,7 +398,12 @@ mod tests {
         let thread = json!({"id": "2", "type": 11});
         for (message, guild, referenced, thread) in [
             (&plain, Some(guild), None, None),
-            (&rich, Some(guild), Some(referenced.clone()), Some(thread.clone())),
+            (
+                &rich,
+                Some(guild),
+                Some(referenced.clone()),
+                Some(thread.clone()),
+            ),
             (&rich, Some(guild), None, None),
             (&dm, None, None, None),
         ] {
