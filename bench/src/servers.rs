@@ -50,6 +50,8 @@ pub enum ServerKind {
         /// Where to listen; `None` is 127.0.0.1 on a free port. A restart can pass the
         /// previous address to keep it.
         listen: Option<SocketAddr>,
+        /// The gateway heartbeat interval; `None` is the engine's default.
+        heartbeat_interval_ms: Option<u64>,
     },
     /// The tokio peer (`bench::peer`).
     Peer {

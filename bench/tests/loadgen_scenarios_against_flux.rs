@@ -17,6 +17,7 @@ fn flux(data_dir: &FluxDataDir) -> ServerProcess {
         data_dir: data_dir.path.clone(),
         io: engine::IoBackend::Epoll,
         listen: None,
+        heartbeat_interval_ms: None,
     };
     ServerProcess::spawn(env!("CARGO_BIN_EXE_bench").as_ref(), &kind, &cpus[..1])
         .expect("Flux starts")

@@ -777,6 +777,51 @@ fn resume_replays_missed_dispatches_in_order_then_resumed() {
     assert_eq!(c.session.session_id().unwrap().to_string(), session_id);
 }
 
+/// Identifies, receives READY + 3 events, acknowledges s=3 by heartbeat, receives one
+/// more, drops: the detached state and the session id.
+fn session_with_acknowledged_history() -> (ResumableState, String) {
+    let mut c = Client::connect();
+    let ready = c.identify();
+    let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
+    for n in 0..3 {
+        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
+    }
+    assert_eq!(seqs(&c.take_json()), vec![2, 3, 4]);
+    // A confused client acknowledging more than it was sent frees only what was sent.
+    c.send(r#"{"op":1,"d":3}"#);
+    c.send(r#"{"op":1,"d":99}"#);
+    assert_eq!(c.take_json(), vec![json!({"op": 11, "d": null}); 2]);
+    c.input(Input::Dispatch(&event("MESSAGE_CREATE", 3)));
+    assert_eq!(seqs(&c.take_json()), vec![5]);
+    c.input(Input::SocketClosed { code: Some(4000) });
+    let state = c.session.into_resumable(c.now).unwrap();
+    assert_eq!(state.seq_last(), 5);
+    (state, session_id)
+}
+
+#[test]
+fn a_heartbeat_lets_go_of_what_the_client_has_and_resume_starts_after_it() {
+    // Resuming from the last one the client had replays only what it lacks.
+    let (state, session_id) = session_with_acknowledged_history();
+    let mut again = Client::connect();
+    again.take_json();
+    again.send(&resume(&session_id, "tok", 4));
+    again.take_others();
+    again.input(Input::ResumeFound(Box::new(state)));
+    let frames = again.take_json();
+    assert_eq!(seqs(&frames), vec![5, 6]);
+    assert_eq!(frames[0]["d"], json!({"n": 3}));
+    assert_eq!(frames[1]["t"], "RESUMED");
+    // A Resume from before what was acknowledged is refused: those events are gone.
+    let (state, session_id) = session_with_acknowledged_history();
+    let mut old = Client::connect();
+    old.take_json();
+    old.send(&resume(&session_id, "tok", 2));
+    old.take_others();
+    old.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(old.take_json(), vec![json!({"op": 9, "d": false})]);
+}
+
 #[test]
 fn resume_with_nothing_missed_sends_only_resumed() {
     let (state, session_id) = session_with_history(None);

@@ -7,7 +7,14 @@
 //!   baseline.
 //! - For each step N (rising): connect the sessions that take the total to N as one more
 //!   fleet held beside the earlier ones (each fleet on its own seeded users, every session
-//!   IDENTIFYed and READY), let the memory settle, read it again.
+//!   IDENTIFYed and READY), wait until every session has sent its first heartbeat, let the
+//!   memory settle, read it again.
+//!
+//! The heartbeat is what makes a session idle in its steady state: it acknowledges what
+//! the client received, and Flux then lets go of the READY and GUILD_CREATE it kept for a
+//! Resume. So that the wait is seconds, not Discord's 41.25 s, Flux is started with a
+//! `heartbeat_interval_ms` interval (clients send their first heartbeat within one
+//! interval); the peer keeps its own interval and keeps nothing per session to let go of.
 //! - bytes per session = (memory with N sessions − baseline) ÷ N.
 //!
 //! Memory is `/proc/<pid>/status` `RssAnon` (heap and stacks: what sessions allocate),
@@ -62,6 +69,8 @@ pub struct Options {
     pub io: engine::IoBackend,
     /// The longest wait for the memory to settle after each step.
     pub settle_max: Duration,
+    /// Flux's gateway heartbeat interval; each step waits a little more than one.
+    pub heartbeat_interval_ms: u64,
     /// The executable with the `serve` subcommand; `None`: this one.
     pub server_exe: Option<PathBuf>,
     /// Where the JSON and SVG go.
@@ -81,6 +90,7 @@ impl Options {
             sources: 4,
             io: engine::IoBackend::Uring,
             settle_max: Duration::from_millis(300),
+            heartbeat_interval_ms: 200,
             server_exe: None,
             out_dir: PathBuf::from("docs/bench"),
         };
@@ -90,6 +100,7 @@ impl Options {
                 steps: default_steps(placement::raise_nofile_limit().unwrap_or(1024)),
                 runs: 3,
                 settle_max: Duration::from_secs(3),
+                heartbeat_interval_ms: 2_000,
                 ..common
             },
         }
@@ -192,7 +203,15 @@ fn run_once(
         error: None,
     };
     let largest = steps.last().copied().unwrap_or(0);
-    let target = match Target::start(server, exe, largest, 1, &split.server_cpus, options.io) {
+    let target = match Target::start_with_heartbeat(
+        server,
+        exe,
+        largest,
+        1,
+        &split.server_cpus,
+        options.io,
+        Some(options.heartbeat_interval_ms),
+    ) {
         Ok(target) => target,
         Err(StartError::Unavailable(why)) => {
             result.unavailable = Some(why);
@@ -220,6 +239,10 @@ fn run_once(
             if live != step {
                 return Err(format!("{live} sessions live where {step} were opened"));
             }
+            // Every session's first heartbeat is due within one interval.
+            std::thread::sleep(Duration::from_millis(
+                options.heartbeat_interval_ms * 5 / 4 + 100,
+            ));
             result
                 .steps
                 .push((step, settled_rss(&target.process, options.settle_max)?));
@@ -298,6 +321,8 @@ struct IdleFile {
     steps: Vec<usize>,
     cpus: String,
     sources: usize,
+    /// Flux's heartbeat interval; every session heartbeated once before each reading.
+    flux_heartbeat_interval_ms: u64,
     servers: Vec<ServerSummary>,
     flux_over_peer: Vec<StepRatio>,
 }
@@ -400,6 +425,7 @@ fn summarise(
         steps: steps.to_vec(),
         cpus: split.label(),
         sources: options.sources,
+        flux_heartbeat_interval_ms: options.heartbeat_interval_ms,
         servers: summaries,
         flux_over_peer,
     }
@@ -410,8 +436,9 @@ fn render(file: &IdleFile) -> String {
     let _ = writeln!(
         table,
         "Idle identified sessions, one server core ({}), {} source address(es); memory: {}; \
+         read once every session has heartbeated (Flux's interval: {} ms); \
          bytes per session = (memory with N − memory with 0) ÷ N, medians over {} run(s).\n",
-        file.cpus, file.sources, file.memory, file.meta.runs
+        file.cpus, file.sources, file.memory, file.flux_heartbeat_interval_ms, file.meta.runs
     );
     table.push_str("| server | sessions | bytes/session | memory (MiB) | runs ok |\n");
     table.push_str("|---|---:|---:|---:|---:|\n");

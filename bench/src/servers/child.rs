@@ -39,6 +39,9 @@ pub enum ServeCommand {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+        /// The gateway heartbeat interval (op 10 Hello); the engine's default if absent.
+        #[arg(long)]
+        heartbeat_interval_ms: Option<u64>,
     },
     /// The tokio peer server.
     Peer {
@@ -73,8 +76,9 @@ pub fn serve_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             data_dir,
             io,
             listen,
+            heartbeat_interval_ms,
             ..
-        } => serve_flux(cores, data_dir, io, listen),
+        } => serve_flux(cores, data_dir, io, listen, heartbeat_interval_ms),
         ServeCommand::Peer {
             workers, listen, ..
         } => serve_peer(workers, listen),
@@ -86,8 +90,11 @@ fn serve_flux(
     data_dir: PathBuf,
     io: engine::IoBackend,
     listen: SocketAddr,
+    heartbeat_interval_ms: Option<u64>,
 ) -> ExitCode {
+    let defaults = engine::Config::default();
     let config = engine::Config {
+        heartbeat_interval_ms: heartbeat_interval_ms.unwrap_or(defaults.heartbeat_interval_ms),
         data_dir,
         listen,
         cores: Some(cores.max(1)),
@@ -99,7 +106,7 @@ fn serve_flux(
             ..engine::Limits::default()
         },
         remove_data_dir_on_shutdown: false,
-        ..engine::Config::default()
+        ..defaults
     };
     let server = match engine::Server::start(config) {
         Ok(server) => server,

@@ -58,6 +58,7 @@ impl ServerProcess {
                 data_dir,
                 io,
                 listen,
+                heartbeat_interval_ms,
             } => {
                 let io = match io {
                     engine::IoBackend::Uring => "uring",
@@ -72,6 +73,9 @@ impl ServerProcess {
                     .arg(io);
                 if let Some(listen) = listen {
                     command.arg("--listen").arg(listen.to_string());
+                }
+                if let Some(ms) = heartbeat_interval_ms {
+                    command.arg("--heartbeat-interval-ms").arg(ms.to_string());
                 }
             }
             ServerKind::Peer { workers, listen } => {

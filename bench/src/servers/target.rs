@@ -91,6 +91,20 @@ impl Target {
         cpus: &[usize],
         io: engine::IoBackend,
     ) -> Result<Target, StartError> {
+        Target::start_with_heartbeat(server, exe, sessions, cores, cpus, io, None)
+    }
+
+    /// `start`, with Flux telling clients to heartbeat every `heartbeat_interval_ms`
+    /// (`None`: Discord's 41,250 ms). The peer keeps its own.
+    pub fn start_with_heartbeat(
+        server: Server,
+        exe: &Path,
+        sessions: usize,
+        cores: usize,
+        cpus: &[usize],
+        io: engine::IoBackend,
+        heartbeat_interval_ms: Option<u64>,
+    ) -> Result<Target, StartError> {
         let (kind, data_dir) = match server {
             Server::Flux => {
                 let dir = FluxDataDir::seed(sessions).map_err(|error| {
@@ -101,6 +115,7 @@ impl Target {
                     data_dir: dir.path.clone(),
                     io,
                     listen: None,
+                    heartbeat_interval_ms,
                 };
                 (kind, Some(dir))
             }

@@ -10,6 +10,11 @@
 //! oldest events are dropped; the newest event always stays, even if it alone exceeds
 //! `bytes_max`. A Resume whose `seq` is older than the oldest kept event gets op 9 `d:false`.
 //!
+//! Events the client has acknowledged (op 1 Heartbeat carries the last `s` it received) are
+//! dropped at once (`forget_through`): a Resume starts after the client's last sequence
+//! number, so they are never replayed, and an idle session keeps no READY or GUILD_CREATE
+//! it already delivered.
+//!
 //! Invariants:
 //! - Kept sequence numbers are contiguous and end at `seq_last`.
 //! - `len() <= len_max`, and `bytes() <= bytes_max` unless `len() == 1`.
@@ -68,6 +73,19 @@ impl ReplayRing {
         debug_assert!(self.entries.len() <= self.len_max);
         debug_assert!(self.bytes <= self.bytes_max || self.entries.len() == 1);
         (self.seq_last, dropped)
+    }
+
+    /// Drops the kept events up to and including `seq`; returns how many.
+    pub fn forget_through(&mut self, seq: u64) -> usize {
+        let mut dropped = 0;
+        while self.seq_first() <= seq {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= old.ring_bytes();
+            dropped += 1;
+        }
+        dropped
     }
 
     /// The last sequence number assigned (0 before the first event).

@@ -566,8 +566,13 @@ impl Session {
         };
         let live = matches!(self.phase, Phase::Live(_));
         match payload {
-            ClientPayload::Heartbeat { .. } => {
+            ClientPayload::Heartbeat { seq } => {
                 self.heartbeat.record(now);
+                if let (Some(seq), Phase::Live(live)) = (seq, &mut self.phase) {
+                    // The client has everything through `seq` (never more than was sent:
+                    // the rest of the ring is still the send queue).
+                    live.state.ring.forget_through(seq.min(live.seq_sent));
+                }
                 self.send(Outgoing::Whole(frame::HEARTBEAT_ACK), true);
             }
             ClientPayload::Identify(identify) => {

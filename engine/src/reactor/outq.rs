@@ -262,10 +262,13 @@ struct LaneQueue {
     inline_start: usize,
 }
 
-/// A lane queue that has held this many frames, or inline bytes, gives the memory back
-/// once it is empty: an idle session should not keep a burst's worth of capacity.
-const LANE_FRAMES_KEPT_MAX: usize = 256;
-const LANE_INLINE_KEPT_MAX: usize = 16 * 1024;
+/// A lane queue that has held more than this many frames, or inline bytes, gives the
+/// memory back once it is empty: an idle session should not keep even READY's burst of
+/// capacity (about 0.3 KB of a 4 KB idle session). Growing it again costs a few
+/// allocations per write of a busy connection, where the write itself costs microseconds;
+/// a fan-out's run is one entry anyway.
+const LANE_FRAMES_KEPT_MAX: usize = 4;
+const LANE_INLINE_KEPT_MAX: usize = 128;
 
 impl LaneQueue {
     /// Queues `header`, then `inline` (both copied here), then `body`; returns the

@@ -9,15 +9,19 @@
 //! (`gateway::Dispatch::from_tail`), so the sessions' replay rings hold no copy of their
 //! own: without that, an idle session's GUILD_CREATE was its largest allocation.
 //!
-//! Bound: at most one entry per (guild, user with a session on this core, largeness).
-//! The owner of the guild's state calls `invalidate` whenever the guild changes (issue 6:
-//! every GUILD/CHANNEL/ROLE/MEMBER update), which drops that guild's entries; a session
-//! that already holds an old `Arc` keeps a consistent snapshot.
+//! Bound: `CACHE_BYTES_MAX` bytes of payloads; past it the oldest entries go (a session
+//! holding one keeps it). The cache is for the sessions of one user that start close
+//! together (a bot's shards, a reconnect storm), not a copy of every user's payload: an
+//! idle session's replay ring lets go of its GUILD_CREATE once the client acknowledges it
+//! (`gateway::ReplayRing::forget_through`), and then no copy is left.
+//! The owner of the guild's state calls `invalidate` whenever the guild changes (every
+//! GUILD/CHANNEL/ROLE/MEMBER update), which drops that guild's entries; a session that
+//! already holds an old `Arc` keeps a consistent snapshot.
 
 use super::ids::{GuildId, UserId};
 use super::json::guild_create_json;
 use super::model::{Guild, UserLookup};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// A core's cache of serialised GUILD_CREATE payloads.
@@ -33,8 +37,16 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Default)]
 pub struct GuildCreateCache {
-    entries: HashMap<(GuildId, UserId, bool), Arc<[u8]>>,
+    entries: HashMap<CacheKey, Arc<[u8]>>,
+    /// Keys in insertion order, oldest first (some may be gone: `invalidate`).
+    order: VecDeque<CacheKey>,
+    bytes: usize,
 }
+
+type CacheKey = (GuildId, UserId, bool);
+
+/// Payload bytes a core keeps cached.
+pub const CACHE_BYTES_MAX: usize = 4 << 20;
 
 impl GuildCreateCache {
     /// The GUILD_CREATE `d` for `for_user` followed by `}` (a dispatch's tail),
@@ -46,20 +58,42 @@ impl GuildCreateCache {
         for_user: UserId,
         large_threshold: u32,
     ) -> Arc<[u8]> {
-        let large = guild.members.len() > large_threshold as usize;
-        self.entries
-            .entry((guild.id, for_user, large))
-            .or_insert_with(|| {
-                let mut tail = guild_create_json(guild, users, for_user, large_threshold).to_vec();
-                tail.push(b'}');
-                tail.into()
-            })
-            .clone()
+        let key = (
+            guild.id,
+            for_user,
+            guild.members.len() > large_threshold as usize,
+        );
+        if let Some(tail) = self.entries.get(&key) {
+            return Arc::clone(tail);
+        }
+        let mut tail = guild_create_json(guild, users, for_user, large_threshold).to_vec();
+        tail.push(b'}');
+        let tail: Arc<[u8]> = tail.into();
+        while self.bytes + tail.len() > CACHE_BYTES_MAX {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.entries.remove(&oldest) {
+                self.bytes -= old.len();
+            }
+        }
+        self.bytes += tail.len();
+        self.order.push_back(key);
+        self.entries.insert(key, Arc::clone(&tail));
+        tail
     }
 
     /// Forgets every payload of `guild_id`; call after any change to the guild.
     pub fn invalidate(&mut self, guild_id: GuildId) {
-        self.entries.retain(|(guild, _, _), _| *guild != guild_id);
+        let bytes = &mut self.bytes;
+        self.entries.retain(|(guild, _, _), tail| {
+            let keep = *guild != guild_id;
+            if !keep {
+                *bytes -= tail.len();
+            }
+            keep
+        });
+        self.order.retain(|(guild, _, _)| *guild != guild_id);
     }
 
     /// How many payloads are cached.
@@ -104,5 +138,31 @@ mod tests {
         // The old snapshot is untouched for sessions still holding it.
         let old = d(&first).unwrap();
         assert_eq!(old["name"], "Flux");
+    }
+
+    #[test]
+    fn the_oldest_payloads_go_past_the_byte_bound() {
+        let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
+        let guild = &demo.world.guilds[0];
+        let mut cache = GuildCreateCache::default();
+        let one = cache.get_or_encode(guild, &demo.world, demo.bots[0].user_id, 250);
+        // Distinct users fill it (a non-member's payload is a little shorter: no
+        // `joined_at`), past the bound.
+        let fits = CACHE_BYTES_MAX / one.len();
+        for n in 1..2 * fits {
+            cache.get_or_encode(guild, &demo.world, UserId(1_000 + n as u64), 250);
+            assert!(cache.bytes <= CACHE_BYTES_MAX);
+        }
+        assert!(
+            cache.len() >= fits && cache.len() < 2 * fits - 1,
+            "{}",
+            cache.len()
+        );
+        // The first one went; asking again encodes it anew.
+        let again = cache.get_or_encode(guild, &demo.world, demo.bots[0].user_id, 250);
+        assert!(!Arc::ptr_eq(&one, &again));
+        assert_eq!(one, again);
+        cache.invalidate(demo.guild_id);
+        assert_eq!((cache.len(), cache.bytes), (0, 0));
     }
 }
