@@ -34,24 +34,19 @@ pub(crate) fn dispatch_prefix_pieces<'a>(
     debug_assert!(name
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
-    let mut start = digits.len();
-    let mut rest = seq;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
     [
-        br#"{"op":0,"s":"#,
-        &digits[start..],
-        br#","t":""#,
+        DISPATCH_HEAD,
+        crate::reactor::decimal(seq, digits),
+        DISPATCH_NAME_OPEN,
         name.as_bytes(),
-        br#"","d":"#,
+        DISPATCH_NAME_CLOSE,
     ]
 }
+
+/// A dispatch frame's pieces around its `s` and its name.
+const DISPATCH_HEAD: &[u8] = br#"{"op":0,"s":"#;
+const DISPATCH_NAME_OPEN: &[u8] = br#","t":""#;
+const DISPATCH_NAME_CLOSE: &[u8] = br#"","d":"#;
 
 /// A run of dispatches framed once for every plain-text session of a core: each session
 /// queues it whole with its own first `s` (`Session::dispatch_run`), and the reactor writes
@@ -68,11 +63,18 @@ impl DispatchRun {
     pub fn new(events: Vec<Arc<Dispatch>>) -> Option<DispatchRun> {
         let infixes: Vec<Vec<u8>> = events
             .iter()
-            .map(|event| [br#","t":""#, event.name().as_bytes(), br#"","d":"#].concat())
+            .map(|event| {
+                [
+                    DISPATCH_NAME_OPEN,
+                    event.name().as_bytes(),
+                    DISPATCH_NAME_CLOSE,
+                ]
+                .concat()
+            })
             .collect();
         let frames = NumberedRun::new(
             FrameKind::Text,
-            br#"{"op":0,"s":"#,
+            DISPATCH_HEAD,
             infixes
                 .iter()
                 .zip(&events)

@@ -29,6 +29,7 @@ pub use app::{App, CloseCause, ConnId, CoreInfo, FrameKind, HttpAnswer, WsMessag
 pub(crate) use backend::fallback_message;
 pub use backend::io_uring_available;
 pub use core::OUTBOX_HARD_FACTOR;
+pub(crate) use numbered::decimal;
 pub use numbered::NumberedRun;
 pub use outbox::Outbox;
 pub use outq::{Lane, Payload, Prefix, PREFIX_BYTES_MAX};

@@ -168,8 +168,9 @@ fn decimal_len(number: u64) -> usize {
     number.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
-/// `number` in decimal, written at the end of `digits`.
-fn decimal(number: u64, digits: &mut [u8; DIGITS_MAX]) -> &[u8] {
+/// `number` in decimal, written at the end of `digits` (by hand rather than `write!`: a
+/// fan-out writes one per frame).
+pub(crate) fn decimal(number: u64, digits: &mut [u8; DIGITS_MAX]) -> &[u8] {
     let mut start = DIGITS_MAX;
     let mut rest = number;
     loop {
