@@ -32,6 +32,10 @@ pub struct NumberedRun {
     kind: FrameKind,
     head: Box<[u8]>,
     frames: Box<[NumberedFrame]>,
+    /// Indexed by a digit count d: (payload bytes, wire bytes) of the whole run when every
+    /// frame's number has d digits, which is nearly always so. Every session on the core
+    /// asks for these once per run, so they are summed once, here.
+    totals: [(usize, usize); DIGITS_MAX + 1],
 }
 
 #[derive(Debug)]
@@ -59,11 +63,31 @@ impl NumberedRun {
         let fits = frames
             .iter()
             .all(|frame| head.len() + DIGITS_MAX + frame.infix.len() <= PREFIX_BYTES_MAX);
-        (fits && !frames.is_empty()).then(|| NumberedRun {
+        if !fits || frames.is_empty() {
+            return None;
+        }
+        let mut totals = [(0, 0); DIGITS_MAX + 1];
+        for (digits, total) in totals.iter_mut().enumerate().skip(1) {
+            for frame in frames.iter() {
+                let len = head.len() + digits + frame.infix.len() + frame.body.len();
+                total.0 += len;
+                total.1 += header_len(len) + len;
+            }
+        }
+        Some(NumberedRun {
             kind,
             head: head.into(),
             frames,
+            totals,
         })
+    }
+
+    /// The precomputed totals when all of the run's numbers from `first` have as many
+    /// digits.
+    fn totals_from(&self, first: u64) -> Option<(usize, usize)> {
+        let last = first.checked_add(self.frames.len() as u64 - 1)?;
+        let digits = decimal_len(first);
+        (digits == decimal_len(last)).then(|| self.totals[digits])
     }
 
     /// Frames in the run.
@@ -88,6 +112,9 @@ impl NumberedRun {
     /// Payload bytes of the whole run (without WebSocket headers) when its first number is
     /// `first`.
     pub fn payload_bytes(&self, first: u64) -> usize {
+        if let Some((payload, _)) = self.totals_from(first) {
+            return payload;
+        }
         (0..self.frames.len())
             .map(|i| self.payload_len(i, first + i as u64))
             .sum()
@@ -95,6 +122,9 @@ impl NumberedRun {
 
     /// Bytes on the wire of the whole run, WebSocket headers included.
     pub(crate) fn wire_bytes(&self, first: u64) -> usize {
+        if let Some((_, wire)) = self.totals_from(first) {
+            return wire;
+        }
         (0..self.frames.len())
             .map(|i| {
                 let len = self.payload_len(i, first + i as u64);
@@ -234,6 +264,20 @@ mod tests {
                 .map(|i| run.payload(i, first + i as u64).len())
                 .sum::<usize>()
         );
+    }
+
+    #[test]
+    fn the_totals_are_the_frames_summed_across_digit_boundaries() {
+        let run = run(&[3, 120, 121, 70_000]);
+        for first in [0, 7, 9, 96, 98, 999, 1_000, 12_345, u64::MAX - 3] {
+            let frames = (0..run.frames()).map(|i| {
+                let payload = run.payload(i, first + i as u64).len();
+                (payload, header_len(payload) + payload)
+            });
+            let (payload, wire) = frames.fold((0, 0), |(p, w), (fp, fw)| (p + fp, w + fw));
+            assert_eq!(run.payload_bytes(first), payload, "first {first}");
+            assert_eq!(run.wire_bytes(first), wire, "first {first}");
+        }
     }
 
     #[test]
