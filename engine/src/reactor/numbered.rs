@@ -4,11 +4,11 @@
 //! Why: a fan-out gives a run of k gateway dispatches to N sessions, and a session's frames
 //! are the same bytes as every other session's except its own sequence number `s`. Queued
 //! frame by frame, each delivery costs a command, a queue entry, a reference count, a
-//! prefix built and copied twice, and a WebSocket header, about half of a busy core's
-//! user-space time (docs/BENCHMARKS.md, "fanout"). Queued as one [`NumberedRun`] plus the
-//! connection's first number, a session's share of the run is one entry, and each frame
-//! (its header, its number and all) is written straight into the core's send buffer when
-//! the connection is serviced.
+//! prefix built and copied twice, and a WebSocket header: with the fan-out loop around
+//! them, about a third of a busy core's time (docs/BENCHMARKS.md, "fanout"). Queued as one
+//! [`NumberedRun`] plus the connection's first number, a session's share of the run is one
+//! entry, and each frame (its header, its number and all) is written straight into the
+//! core's send buffer when the connection is serviced.
 //!
 //! Frame `i` of a run, for a connection whose first number is `first`, is a WebSocket data
 //! frame whose payload is `head`, then `first + i` in decimal, then frame `i`'s `infix`,
