@@ -151,6 +151,7 @@ impl FrameHeader {
     }
 
     /// How many bytes [`FrameHeader::encode`] writes for this header: 2 to 14.
+    #[inline]
     pub const fn encoded_len(&self) -> usize {
         let len_bytes = match self.payload_len {
             0..=125 => 0,

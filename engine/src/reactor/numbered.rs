@@ -19,7 +19,8 @@
 use std::sync::Arc;
 
 use super::app::FrameKind;
-use super::outq::PREFIX_BYTES_MAX;
+use super::outq::{copy_parts, PREFIX_BYTES_MAX};
+use super::ws::data_header_len;
 
 /// Decimal digits of the largest `u64`.
 const DIGITS_MAX: usize = 20;
@@ -71,7 +72,7 @@ impl NumberedRun {
             for frame in frames.iter() {
                 let len = head.len() + digits + frame.infix.len() + frame.body.len();
                 total.0 += len;
-                total.1 += header_len(len) + len;
+                total.1 += data_header_len(len) + len;
             }
         }
         Some(NumberedRun {
@@ -128,7 +129,7 @@ impl NumberedRun {
         (0..self.frames.len())
             .map(|i| {
                 let len = self.payload_len(i, first + i as u64);
-                header_len(len) + len
+                data_header_len(len) + len
             })
             .sum()
     }
@@ -149,7 +150,7 @@ impl NumberedRun {
             }
             let number = first + i as u64;
             let payload_len = self.payload_len(i, number);
-            let frame_len = header_len(payload_len) + payload_len;
+            let frame_len = data_header_len(payload_len) + payload_len;
             if skip >= frame_len {
                 skip -= frame_len;
                 continue;
@@ -167,30 +168,9 @@ impl NumberedRun {
                 front[at..at + piece.len()].copy_from_slice(piece);
                 at += piece.len();
             }
-            for part in [&front[..at], &frame.body[..]] {
-                if room == 0 {
-                    break;
-                }
-                if skip >= part.len() {
-                    skip -= part.len();
-                    continue;
-                }
-                let take = (part.len() - skip).min(room);
-                out.extend_from_slice(&part[skip..skip + take]);
-                room -= take;
-                skip = 0;
-            }
+            room = copy_parts(out, [&front[..at], &frame.body[..]], &mut skip, room);
         }
         room
-    }
-}
-
-/// A server frame's header length for a payload of `len` bytes (RFC 6455 §5.2).
-fn header_len(len: usize) -> usize {
-    match len {
-        0..=125 => 2,
-        126..=0xFFFF => 4,
-        _ => 10,
     }
 }
 
@@ -272,7 +252,7 @@ mod tests {
         for first in [0, 7, 9, 96, 98, 999, 1_000, 12_345, u64::MAX - 3] {
             let frames = (0..run.frames()).map(|i| {
                 let payload = run.payload(i, first + i as u64).len();
-                (payload, header_len(payload) + payload)
+                (payload, data_header_len(payload) + payload)
             });
             let (payload, wire) = frames.fold((0, 0), |(p, w), (fp, fw)| (p + fp, w + fw));
             assert_eq!(run.payload_bytes(first), payload, "first {first}");

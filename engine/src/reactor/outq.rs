@@ -347,20 +347,31 @@ fn copy_frame(
             return run.write(*first, offset, room, out);
         }
     };
+    let mut skip = offset;
+    copy_parts(out, [inline, body], &mut skip, room)
+}
+
+/// Appends to `out`, at most `room` bytes, what follows the first `skip` bytes of `parts`
+/// laid end to end; `skip` is reduced by what was passed over. Returns the room left.
+pub(super) fn copy_parts(
+    out: &mut Vec<u8>,
+    parts: [&[u8]; 2],
+    skip: &mut usize,
+    room: usize,
+) -> usize {
     let mut room = room;
-    let mut offset = offset;
-    for part in [inline, body] {
+    for part in parts {
         if room == 0 {
             break;
         }
-        if offset >= part.len() {
-            offset -= part.len();
+        if *skip >= part.len() {
+            *skip -= part.len();
             continue;
         }
-        let take = (part.len() - offset).min(room);
-        out.extend_from_slice(&part[offset..offset + take]);
+        let take = (part.len() - *skip).min(room);
+        out.extend_from_slice(&part[*skip..*skip + take]);
         room -= take;
-        offset = 0;
+        *skip = 0;
     }
     room
 }

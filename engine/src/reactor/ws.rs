@@ -19,6 +19,11 @@ pub(crate) fn data_header(kind: FrameKind, len: usize) -> wsframe::HeaderBytes {
     FrameHeader::server(opcode, len).encode()
 }
 
+/// How long [`data_header`] is for `len` payload bytes (the same for text and binary).
+pub(crate) fn data_header_len(len: usize) -> usize {
+    FrameHeader::server(Opcode::Text, len).encoded_len()
+}
+
 /// The Pong that answers a Ping (RFC 6455 §5.5.3: same payload). Priority: a Pong must
 /// not wait behind a backlog of dispatches.
 pub(crate) fn pong_frame(ping_payload: &[u8]) -> OutFrame {
