@@ -194,7 +194,7 @@ impl super::FluxApp {
         out: &mut crate::reactor::Outbox<FluxMesh>,
         messages: &mut Vec<(usize, FluxMesh)>,
     ) {
-        let mut run: Vec<Arc<super::messages::MessageEvent>> = Vec::new();
+        let mut run = std::mem::take(&mut self.fanout_run);
         for (from, message) in messages.drain(..) {
             match message {
                 FluxMesh::MessageEvent(event) => {
@@ -215,6 +215,8 @@ impl super::FluxApp {
             }
         }
         self.deliver_events(out, &run);
+        run.clear();
+        self.fanout_run = run;
     }
 
     pub(super) fn route_mesh(

@@ -140,6 +140,8 @@ pub struct FluxApp {
     subscribers: IdHashMap<u64, IdHashSet<ConnId>>,
     /// Scratch for `deliver_events`: the subscribers of the guild being fanned out to.
     fanout_conns: Vec<ConnId>,
+    /// Scratch for `route_mesh_batch`: the run of message events it is gathering.
+    fanout_run: Vec<Arc<messages::MessageEvent>>,
     /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
     /// For sessions whose home is this core but which detached elsewhere: that core,
@@ -206,6 +208,7 @@ impl FluxApp {
             timers: BTreeSet::new(),
             subscribers: IdHashMap::default(),
             fanout_conns: Vec::new(),
+            fanout_run: Vec::new(),
             detached: HashMap::new(),
             moved: HashMap::new(),
             detached_sweep_at: None,

@@ -112,6 +112,8 @@ pub(crate) struct Reactor<A: App> {
     accept_retry_at: Option<Instant>,
     mesh: MeshEndpoint<A::Mesh>,
     mesh_inbox: Vec<(usize, A::Mesh)>,
+    /// What `drain_mesh` hands the application at once (kept to reuse its capacity).
+    mesh_batch: Vec<(usize, A::Mesh)>,
     wake_reading: bool,
     /// The application's wake descriptor and whether a poll of it is in flight.
     app_wake: Option<(std::os::fd::RawFd, bool)>,
@@ -155,6 +157,7 @@ impl<A: App> Reactor<A> {
             accept_retry_at: None,
             mesh: setup.mesh,
             mesh_inbox: Vec::new(),
+            mesh_batch: Vec::with_capacity(MESH_BATCH_MAX),
             wake_reading: false,
             app_wake: None,
             touched: VecDeque::new(),
@@ -1127,7 +1130,7 @@ impl<A: App> Reactor<A> {
     fn drain_mesh(&mut self) {
         let mut inbox = std::mem::take(&mut self.mesh_inbox);
         self.mesh.drain_into(&mut inbox);
-        let mut batch = Vec::with_capacity(MESH_BATCH_MAX.min(inbox.len()));
+        let mut batch = std::mem::take(&mut self.mesh_batch);
         let mut messages = inbox.drain(..);
         loop {
             batch.extend(messages.by_ref().take(MESH_BATCH_MAX));
@@ -1140,6 +1143,7 @@ impl<A: App> Reactor<A> {
         }
         drop(messages);
         self.mesh_inbox = inbox;
+        self.mesh_batch = batch;
     }
 
     // --- shutdown ----------------------------------------------------------------------
