@@ -726,8 +726,8 @@ fn paced_dispatches_wait_for_the_ring_to_drain() {
 // ---------------------------------------------------------------------------------------
 // Resume
 
-/// Identifies, receives READY + 3 events, drops with `code`, returns the detached state.
-fn session_with_history(code: Option<u16>) -> (ResumableState, String) {
+/// A live session that identified and received READY + 3 events (s 2, 3, 4), and its id.
+fn live_with_history() -> (Client, String) {
     let mut c = Client::connect();
     let ready = c.identify();
     let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
@@ -735,6 +735,12 @@ fn session_with_history(code: Option<u16>) -> (ResumableState, String) {
         c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
     }
     assert_eq!(seqs(&c.take_json()), vec![2, 3, 4]);
+    (c, session_id)
+}
+
+/// Identifies, receives READY + 3 events, drops with `code`, returns the detached state.
+fn session_with_history(code: Option<u16>) -> (ResumableState, String) {
+    let (mut c, session_id) = live_with_history();
     c.at_ms(100).input(Input::SocketClosed { code });
     assert_eq!(c.ended, Some(true));
     let state = c.session.into_resumable(c.now).unwrap();
@@ -780,13 +786,7 @@ fn resume_replays_missed_dispatches_in_order_then_resumed() {
 /// Identifies, receives READY + 3 events, acknowledges s=3 by heartbeat, receives one
 /// more, drops: the detached state and the session id.
 fn session_with_acknowledged_history() -> (ResumableState, String) {
-    let mut c = Client::connect();
-    let ready = c.identify();
-    let session_id = ready[0]["d"]["session_id"].as_str().unwrap().to_string();
-    for n in 0..3 {
-        c.input(Input::Dispatch(&event("MESSAGE_CREATE", n)));
-    }
-    assert_eq!(seqs(&c.take_json()), vec![2, 3, 4]);
+    let (mut c, session_id) = live_with_history();
     // A confused client acknowledging more than it was sent frees only what was sent.
     c.send(r#"{"op":1,"d":3}"#);
     c.send(r#"{"op":1,"d":99}"#);
