@@ -55,25 +55,8 @@ impl Dispatch {
         scope: DispatchScope,
         intents: Intents,
     ) -> Arc<Dispatch> {
-        assert!(
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
-            "dispatch names are [A-Z0-9_]+, got {name:?}"
-        );
-        debug_assert!(
-            serde_json::from_slice::<serde::de::IgnoredAny>(&d).is_ok(),
-            "dispatch {name} d is not one JSON value"
-        );
         d.push(b'}');
-        Arc::new(Dispatch {
-            name: name.into(),
-            tail: d.into(),
-            scope,
-            intents,
-            deflated_tail: OnceLock::new(),
-        })
+        Dispatch::from_tail(name, d.into(), scope, intents)
     }
 
     /// A shared event whose tail (`d` followed by the `}` closing the frame) is already
@@ -84,6 +67,13 @@ impl Dispatch {
         scope: DispatchScope,
         intents: Intents,
     ) -> Arc<Dispatch> {
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+            "dispatch names are [A-Z0-9_]+, got {name:?}"
+        );
         assert!(
             tail.ends_with(b"}"),
             "a dispatch tail ends with the frame's `}}`"

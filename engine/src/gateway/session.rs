@@ -441,13 +441,10 @@ impl Session {
     /// output queue and the deadline bookkeeping (which this case cannot change) is most
     /// of the per-session cost left in user space.
     pub fn dispatch(&mut self, now: Micros, event: &Arc<Dispatch>) -> Option<OutFrame> {
-        let fast = self.outputs.is_empty()
-            && self.paced.is_empty()
-            && self.in_flight_bytes < self.config.send_window_bytes
-            && !self.heartbeat.is_zombie(now)
-            && matches!(&self.phase, Phase::Live(live)
-                if live.seq_sent == live.state.ring.seq_last()
-                    && event.visible_to(live.state.intents, live.state.shard));
+        let fast = self.in_flight_bytes < self.config.send_window_bytes
+            && self
+                .next_seq_if_fast(now, std::slice::from_ref(event))
+                .is_some();
         if !fast {
             self.handle(now, Input::Dispatch(event));
             return None;
@@ -473,22 +470,10 @@ impl Session {
     /// queues `run.frames()` numbered from it (`Outbox::send_run`). `None`: nothing was
     /// done, and the caller gives the events to `dispatch` one by one.
     pub fn dispatch_run(&mut self, now: Micros, run: &DispatchRun) -> Option<u64> {
-        let first = match &self.phase {
-            Phase::Live(live)
-                if matches!(self.encoder, Encoder::Plain)
-                    && self.outputs.is_empty()
-                    && self.paced.is_empty()
-                    && live.seq_sent == live.state.ring.seq_last()
-                    && !self.heartbeat.is_zombie(now)
-                    && run
-                        .events()
-                        .iter()
-                        .all(|event| event.visible_to(live.state.intents, live.state.shard)) =>
-            {
-                live.seq_sent + 1
-            }
-            _ => return None,
-        };
+        if !matches!(self.encoder, Encoder::Plain) {
+            return None;
+        }
+        let first = self.next_seq_if_fast(now, run.events())?;
         let bytes = run.frames().payload_bytes(first);
         if self.in_flight_bytes + bytes > self.config.send_window_bytes {
             return None;
@@ -504,6 +489,24 @@ impl Session {
         debug_assert!(self.backlogged_since.is_none());
         self.in_flight_bytes += bytes;
         Some(first)
+    }
+
+    /// The `s` the next dispatch gets, if `events` may take a fast path: the session is
+    /// live, nothing waits before them (no output, no paced event, nothing unsent in the
+    /// ring), it is not a zombie, and every event is visible to it. The send window is the
+    /// caller's to check.
+    fn next_seq_if_fast(&self, now: Micros, events: &[Arc<Dispatch>]) -> Option<u64> {
+        let Phase::Live(live) = &self.phase else {
+            return None;
+        };
+        let fast = self.outputs.is_empty()
+            && self.paced.is_empty()
+            && live.seq_sent == live.state.ring.seq_last()
+            && !self.heartbeat.is_zombie(now)
+            && events
+                .iter()
+                .all(|event| event.visible_to(live.state.intents, live.state.shard));
+        fast.then_some(live.seq_sent + 1)
     }
 
     /// The next thing to do, in order.
