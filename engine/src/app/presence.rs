@@ -202,23 +202,18 @@ impl FluxApp {
         } else {
             Vec::new()
         };
-        let d = &cached_tail[..cached_tail.len() - 1];
-        let parsed = (!presences.is_empty()).then(|| serde_json::from_slice(d));
-        let with_presences = match parsed {
-            None => None,
-            Some(Ok(Value::Object(mut object))) => {
-                object.insert("presences".into(), presences.into());
-                Some(encode(&Value::Object(object)).to_vec())
+        if !presences.is_empty() {
+            let d = &cached_tail[..cached_tail.len() - 1];
+            match serde_json::from_slice(d) {
+                Ok(Value::Object(mut object)) => {
+                    object.insert("presences".into(), presences.into());
+                    let d = serde_json::to_vec(&object).expect("a JSON map serialises");
+                    return Dispatch::new("GUILD_CREATE", d, scope, gate);
+                }
+                _ => debug_assert!(false, "GUILD_CREATE payloads are our own JSON objects"),
             }
-            _ => {
-                debug_assert!(false, "GUILD_CREATE payloads are our own JSON objects");
-                None
-            }
-        };
-        match with_presences {
-            Some(d) => Dispatch::new("GUILD_CREATE", d, scope, gate),
-            None => Dispatch::from_tail("GUILD_CREATE", cached_tail, scope, gate),
         }
+        Dispatch::from_tail("GUILD_CREATE", cached_tail, scope, gate)
     }
 
     /// op 8 from a live session on `conn`: GUILD_MEMBERS_CHUNKs from this core's replica
