@@ -59,20 +59,28 @@ impl ReplayRing {
     /// Appends an event with the next sequence number and returns that number. Drops the
     /// oldest events past the bounds; returns how many were dropped too.
     pub fn push(&mut self, event: Arc<Dispatch>) -> (u64, usize) {
+        let mut dropped = 0;
+        // Room first, so a full ring never holds `len_max + 1` entries: the deque's
+        // capacity stays at `len_max` rather than doubling past it.
+        if self.entries.len() == self.len_max {
+            self.drop_oldest();
+            dropped += 1;
+        }
         self.bytes += event.ring_bytes();
         self.entries.push_back(event);
         self.seq_last += 1;
-        let mut dropped = 0;
-        while self.entries.len() > self.len_max
-            || (self.bytes > self.bytes_max && self.entries.len() > 1)
-        {
-            let old = self.entries.pop_front().expect("len > 1 checked above");
-            self.bytes -= old.ring_bytes();
+        while self.bytes > self.bytes_max && self.entries.len() > 1 {
+            self.drop_oldest();
             dropped += 1;
         }
         debug_assert!(self.entries.len() <= self.len_max);
         debug_assert!(self.bytes <= self.bytes_max || self.entries.len() == 1);
         (self.seq_last, dropped)
+    }
+
+    fn drop_oldest(&mut self) {
+        let old = self.entries.pop_front().expect("a kept event to drop");
+        self.bytes -= old.ring_bytes();
     }
 
     /// Drops the kept events up to and including `seq`; returns how many.
