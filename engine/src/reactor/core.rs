@@ -129,9 +129,9 @@ pub(crate) struct Reactor<A: App> {
     wake_reading: bool,
     /// The application's wake descriptor and whether a poll of it is in flight.
     app_wake: Option<(std::os::fd::RawFd, bool)>,
-    /// Connections to service in step 4, in the order they were touched.
+    /// Connections to service in step 5, in the order they were touched.
     touched: VecDeque<(usize, u32)>,
-    /// Connections to service before those in `touched` (`touch_urgent`).
+    /// Connections to service before those in `touched` (`touch_urgent`), and all of them in step 3.
     touched_urgent: VecDeque<(usize, u32)>,
     /// Unwritten bytes in every outbound queue of this core.
     backlog: CoreBacklog,
@@ -900,7 +900,7 @@ impl<A: App> Reactor<A> {
         }
     }
 
-    /// Step 1 of a turn (module doc): the connections with an HTTP answer or a priority
+    /// Step 3 of a turn (module doc): the connections with an HTTP answer or a priority
     /// frame, before the mesh drain fans out what may be thousands of dispatches. Their
     /// answers, often for the very writes the drain is about to announce, then leave first.
     fn service_urgent(&mut self) {
