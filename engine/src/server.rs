@@ -1,8 +1,10 @@
 //! Starting and stopping a Flux server in-process: the embedding API.
 //!
-//! [`Server::start`] and [`Server::start_with`] bind one `SO_REUSEPORT` listening socket
-//! per core (the first one learns the port when the configuration says 0, the others bind
-//! to that port), build the mesh (a ring per ordered pair of cores and an eventfd per
+//! [`Server::start`] and [`Server::start_with`] claim the listen address for this process
+//! (a second server on an address in use fails with `AddrInUse` instead of sharing the
+//! port: `sys::claim_listen_address`), bind one `SO_REUSEPORT` listening socket per core
+//! (the first one learns the port when the configuration says 0, the others bind to that
+//! port), build the mesh (a ring per ordered pair of cores and an eventfd per
 //! core), and spawn one pinned reactor thread per core, each with its own application
 //! value. They return once every reactor is running, or with the first error.
 //! `Server::start` opens the data dir between binding and spawning, so `bootstrap.json`
@@ -40,6 +42,8 @@ pub struct Server {
     stats: Vec<Arc<CoreStats>>,
     remove_data_dir: Option<PathBuf>,
     bootstrap: Option<Bootstrap>,
+    /// Held while the server runs: the listen address's lock (`sys::claim_listen_address`).
+    _address_claim: OwnedFd,
 }
 
 impl Server {
@@ -82,8 +86,20 @@ impl Server {
         let io_backend = choose_backend(config.io);
         std::fs::create_dir_all(&config.data_dir)?;
 
+        // A fixed port is claimed before binding (and so is refused if taken); an
+        // ephemeral one is unused by construction, and claimed once the kernel chose it.
+        let fixed_port = config.listen.port() != 0;
+        let early_claim = if fixed_port {
+            Some(sys::claim_listen_address(config.listen, true)?)
+        } else {
+            None
+        };
         let first = sys::listen_reuseport(config.listen, false)?;
         let local_addr = sys::local_addr(&first)?;
+        let address_claim = match early_claim {
+            Some(claim) => claim,
+            None => sys::claim_listen_address(local_addr, false)?,
+        };
         let mut listeners = vec![first];
         for _ in 1..cores {
             listeners.push(sys::listen_reuseport(local_addr, false)?);
@@ -141,6 +157,7 @@ impl Server {
                 .remove_data_dir_on_shutdown
                 .then(|| config.data_dir.clone()),
             bootstrap: None,
+            _address_claim: address_claim,
         };
         for _ in 0..cores {
             match ready_rx.recv() {

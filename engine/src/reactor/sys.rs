@@ -63,6 +63,77 @@ pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Resul
     Ok(fd)
 }
 
+/// Claims `addr` for this process, so that a second server on the same address fails
+/// instead of silently sharing the port through `SO_REUSEPORT` (which lets any socket of
+/// the same user join the group). Two checks:
+/// - a lock: an abstract Unix socket named after the address (per network namespace, like
+///   the port; released by the kernel when the process exits, even by SIGKILL), which a
+///   second Flux cannot bind while the first holds it, however close their starts are;
+/// - a probe, when `probe` is set: binding `addr` without `SO_REUSEPORT` fails while any
+///   other program listens there, with or without `SO_REUSEPORT`.
+///
+/// The returned descriptor is the lock: keep it open as long as the server listens.
+pub(crate) fn claim_listen_address(addr: SocketAddr, probe: bool) -> io::Result<OwnedFd> {
+    let lock = bind_abstract_lock(&format!("flux-listen {addr}")).map_err(|error| {
+        if error.kind() == io::ErrorKind::AddrInUse {
+            io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("another Flux server already listens on {addr}"),
+            )
+        } else {
+            error
+        }
+    })?;
+    if probe {
+        let domain = if addr.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        // SAFETY: plain integer arguments.
+        let fd = own(check(unsafe {
+            libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
+        })?);
+        // Connections of an earlier run in TIME_WAIT must not count as "in use".
+        set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        let (storage, len) = sockaddr_from(addr);
+        // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
+        if let Err(error) =
+            check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })
+        {
+            if error.kind() == io::ErrorKind::AddrInUse {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("{addr} is already in use by another program"),
+                ));
+            }
+            return Err(error);
+        }
+    }
+    Ok(lock)
+}
+
+/// A Unix socket bound to the abstract name `name` (no file; Linux only).
+fn bind_abstract_lock(name: &str) -> io::Result<OwnedFd> {
+    // SAFETY: plain integer arguments.
+    let fd = own(check(unsafe {
+        libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
+    })?);
+    // SAFETY: sockaddr_un is plain old data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = name.as_bytes();
+    // The first byte of `sun_path` stays 0: that makes the name abstract.
+    let len = bytes.len().min(addr.sun_path.len() - 1);
+    for (slot, &byte) in addr.sun_path[1..=len].iter_mut().zip(bytes) {
+        *slot = byte as libc::c_char;
+    }
+    let addr_len = (std::mem::size_of::<libc::sa_family_t>() + 1 + len) as libc::socklen_t;
+    // SAFETY: `addr` is a valid sockaddr_un and `addr_len` covers the family and the name.
+    check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), addr_len) })?;
+    Ok(fd)
+}
+
 /// The address a socket is bound to (to learn an ephemeral port).
 pub(crate) fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let clone = fd.try_clone()?;
