@@ -127,6 +127,26 @@ pub struct Limits {
     pub mesh_ring_len: usize,
     /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
     pub socket_send_buffer_bytes: Option<usize>,
+    /// How long a client has to send a request head, counted from its first byte (from
+    /// the accept, for a connection's first request). Past it: 408 and close. Ten seconds:
+    /// a real client sends a head in one packet; a slow-loris client trickles one forever.
+    pub http_head_timeout_ms: u64,
+    /// How long a client has to send a request body once its head is in, plus the body's
+    /// length at `http_body_min_bytes_per_s`. Past it: 408 and close. So a 25 MiB upload
+    /// gets 10 s + 400 s, and a 100-byte JSON body 10 s.
+    pub http_body_timeout_ms: u64,
+    /// The slowest upload the body deadline allows for (64 KiB/s, a poor mobile link).
+    pub http_body_min_bytes_per_s: u64,
+    /// How long a kept-alive connection with nothing in flight may stay silent before it
+    /// is closed (no answer: RFC 9112 §9.8 lets either side close an idle connection).
+    /// Sixty seconds: longer than the keep-alive of the client libraries (aiohttp 15 s,
+    /// undici 4 s), so the client, not the server, normally closes first.
+    pub http_idle_timeout_ms: u64,
+    /// How long a gateway connection has after Hello to Identify or Resume; past it the
+    /// session closes with 4009. Sixty seconds: discord.js identifies only when its
+    /// identify throttle lets it (5 s per shard sharing a concurrency bucket), so this
+    /// covers twelve shards in one bucket; raise it for more.
+    pub identify_timeout_ms: u64,
     /// Whether REST routes (messages and issue 4's) are rate limited (Discord's buckets
     /// and the global 50 per second per token). Tests that write hundreds of messages
     /// turn it off.
@@ -145,6 +165,11 @@ impl Default for Limits {
             shutdown_grace_ms: 5_000,
             mesh_ring_len: 4096,
             socket_send_buffer_bytes: None,
+            http_head_timeout_ms: 10_000,
+            http_body_timeout_ms: 10_000,
+            http_body_min_bytes_per_s: 64 * 1024,
+            http_idle_timeout_ms: 60_000,
+            identify_timeout_ms: 60_000,
             rest_rate_limits: true,
         }
     }

@@ -2,7 +2,8 @@
 //! 4001 unknown opcode, 4002 bad JSON and a payload over 4096 bytes, 4003 an op before
 //! Identify, 4004 a bad token, 4005 a second Identify, 4007 a Resume with a sequence
 //! ahead of the server's, 4008 more than 120 payloads a minute, 4009 a session that
-//! stops heartbeating (zombie reaping), 4010 an invalid shard, 4012 a bad version or
+//! stops heartbeating (zombie reaping) and one that heartbeats but never identifies,
+//! 4010 an invalid shard, 4012 a bad version or
 //! encoding, 4013 invalid intents, 4014 privileged intents the user was not granted.
 
 mod support;
@@ -132,6 +133,36 @@ fn a_silent_session_is_reaped_as_a_zombie(io: engine::IoBackend) {
 both_backends!(
     a_silent_session_is_reaped_as_a_zombie,
     a_silent_session_is_reaped_as_a_zombie
+);
+
+/// A connection that heartbeats on time but never identifies is closed with 4009 once
+/// `identify_timeout_ms` has passed since Hello (shortened here to 400 ms).
+fn a_session_that_never_identifies_is_closed(io: engine::IoBackend) {
+    let server = start_flux(io, |config| {
+        config.heartbeat_interval_ms = 200;
+        config.limits.identify_timeout_ms = 400;
+    });
+    let (mut idle, _) = Gateway::connect(server.local_addr());
+    let started = std::time::Instant::now();
+    let code = loop {
+        idle.send(&json!({"op": 1, "d": null}));
+        match idle.ws.recv() {
+            Received::Close(code, _) => break code.expect("a close code"),
+            Received::Eof => panic!("connection ended without a close frame"),
+            _ => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    };
+    assert_eq!(code, 4009);
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(350),
+        "{waited:?}"
+    );
+}
+both_backends!(
+    a_session_that_never_identifies_is_closed,
+    a_session_that_never_identifies_is_closed
 );
 
 fn privileged_intents_need_a_grant(io: engine::IoBackend) {

@@ -224,6 +224,50 @@ fn a_late_heartbeat_is_too_late() {
     assert!(c.take_json().is_empty(), "no ACK for a zombie");
 }
 
+/// A connection that heartbeats but never identifies is closed with 4009 once
+/// `identify_timeout_ms` has passed since Hello; heartbeats do not extend it, and a
+/// session that identified in time is not affected.
+#[test]
+fn no_identify_within_the_timeout_closes_4009_heartbeats_or_not() {
+    let config = SessionConfig {
+        identify_timeout_ms: 2_500,
+        ..config()
+    };
+    let mut c = Client::connect_with(config.clone(), "/?v=10&encoding=json");
+    c.take_json();
+    assert!(c.wakes.contains(&Micros(1500 * MS)), "{:?}", c.wakes);
+    for ms in [1000, 2000] {
+        c.at_ms(ms).send(r#"{"op":1,"d":null}"#);
+        assert_eq!(c.take_json(), vec![json!({"op": 11, "d": null})]);
+    }
+    assert_eq!(
+        c.wakes.last(),
+        Some(&Micros(2500 * MS)),
+        "the identify deadline"
+    );
+    c.at_ms(2499).input(Input::Tick);
+    assert!(c.closes.is_empty());
+    c.at_ms(2500).input(Input::Tick);
+    assert_eq!(c.close_code(), Some(4009));
+    assert!(
+        c.closes[0].1.contains("no identify within 2500 ms"),
+        "{:?}",
+        c.closes
+    );
+    assert_eq!(c.ended, Some(false));
+
+    let mut c = Client::connect_with(config, "/?v=10&encoding=json");
+    c.at_ms(1000).send(r#"{"op":1,"d":null}"#);
+    c.at_ms(2000).send(r#"{"op":1,"d":null}"#);
+    c.at_ms(2400);
+    c.identify();
+    for ms in [3000, 4000, 5000] {
+        c.at_ms(ms).send(r#"{"op":1,"d":1}"#);
+        c.input(Input::Tick);
+    }
+    assert!(c.closes.is_empty(), "{:?}", c.closes);
+}
+
 #[test]
 fn server_asks_for_a_heartbeat() {
     let mut c = Client::connect();

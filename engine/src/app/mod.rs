@@ -183,6 +183,7 @@ impl FluxApp {
         session_config.core_index = u16::try_from(info.core).expect("fewer than 65536 cores");
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
+        session_config.identify_timeout_ms = info.config.limits.identify_timeout_ms;
         let accounts = accounts::AccountState::from_world(&shared.world);
         let mut messages = messages::Messages::open(&info.config, info.core, &shared.world);
         if let Some(max_user_id) = accounts.max_user_id() {

@@ -31,6 +31,8 @@ pub enum GatewayError {
     RateLimited,
     /// No heartbeat within the heartbeat timeout. 4009.
     SessionTimedOut,
+    /// No Identify or Resume within `identify_timeout_ms` of Hello. 4009.
+    IdentifyTimedOut { ms: u64 },
     /// `shard` was not `[id, count]` with `id < count` and `0 < count`. 4010.
     InvalidShard { id: u64, count: u64 },
     /// The user has more guilds on this shard than one shard may carry. 4011.
@@ -61,7 +63,9 @@ impl GatewayError {
             GatewayError::AuthenticationFailed => CloseCode::AuthenticationFailed,
             GatewayError::InvalidSeq { .. } => CloseCode::InvalidSeq,
             GatewayError::RateLimited => CloseCode::RateLimited,
-            GatewayError::SessionTimedOut => CloseCode::SessionTimedOut,
+            GatewayError::SessionTimedOut | GatewayError::IdentifyTimedOut { .. } => {
+                CloseCode::SessionTimedOut
+            }
             GatewayError::InvalidShard { .. } => CloseCode::InvalidShard,
             GatewayError::ShardingRequired { .. } => CloseCode::ShardingRequired,
             GatewayError::InvalidIntents { .. } => CloseCode::InvalidIntents,
@@ -89,6 +93,9 @@ impl GatewayError {
             }
             GatewayError::RateLimited => "rate limited: over 120 payloads in 60 s".to_string(),
             GatewayError::SessionTimedOut => "session timed out: no heartbeat".to_string(),
+            GatewayError::IdentifyTimedOut { ms } => {
+                format!("session timed out: no identify within {ms} ms of hello")
+            }
             GatewayError::InvalidShard { id, count } => format!("invalid shard [{id}, {count}]"),
             GatewayError::ShardingRequired { guilds, guilds_max } => {
                 format!("sharding required: {guilds} guilds on one shard, max {guilds_max}")

@@ -76,6 +76,9 @@ pub struct SessionConfig {
     pub send_window_bytes: usize,
     /// How long dispatches may wait for the send window before the connection is closed.
     pub slow_consumer_grace_ms: u64,
+    /// How long a connection may go from Hello to Identify or Resume before it is closed
+    /// with 4009 (`Limits::identify_timeout_ms` says why 60 s).
+    pub identify_timeout_ms: u64,
     /// `resume_gateway_url` in READY: a `ws://` URL, no trailing slash (stripped if given).
     pub resume_gateway_url: String,
     pub compression: CompressionConfig,
@@ -95,6 +98,7 @@ impl Default for SessionConfig {
             guilds_per_shard_max: 2500,
             send_window_bytes: 256 << 10,
             slow_consumer_grace_ms: 15_000,
+            identify_timeout_ms: 60_000,
             resume_gateway_url: "ws://127.0.0.1:8080".to_string(),
             compression: CompressionConfig::default(),
         }
@@ -291,6 +295,8 @@ pub struct Session {
     config: Arc<SessionConfig>,
     encoder: Encoder,
     phase: Phase,
+    /// When Hello was sent: the Hello→Identify deadline counts from here.
+    greeted_at: Micros,
     heartbeat: Heartbeat,
     limiter: CommandLimiter,
     outputs: VecDeque<Output>,
@@ -352,6 +358,7 @@ impl Session {
         let mut session = Session {
             encoder: Encoder::Plain,
             phase: Phase::Greeted,
+            greeted_at: now,
             heartbeat,
             limiter,
             outputs: VecDeque::new(),
@@ -786,6 +793,10 @@ impl Session {
     }
 
     fn handle_tick(&mut self, now: Micros) {
+        if self.identify_due().is_some_and(|due| now >= due) {
+            let ms = self.config.identify_timeout_ms;
+            return self.close(GatewayError::IdentifyTimedOut { ms });
+        }
         if let Some(since) = self.backlogged_since {
             if now.since(since) >= self.config.slow_consumer_grace_ms.saturating_mul(1000) {
                 self.close(GatewayError::SlowConsumer);
@@ -893,6 +904,13 @@ impl Session {
     }
 
     /// Emits `WakeAt` when the earliest deadline changed.
+    /// When the connection must have identified or resumed by: only while it has not
+    /// yet (a pending Identify or Resume is the server's to finish).
+    fn identify_due(&self) -> Option<Micros> {
+        matches!(self.phase, Phase::Greeted)
+            .then(|| self.greeted_at.plus_ms(self.config.identify_timeout_ms))
+    }
+
     fn schedule(&mut self) {
         let next = if self.is_ended() {
             None
@@ -900,9 +918,11 @@ impl Session {
             let slow = self
                 .backlogged_since
                 .map(|since| since.plus_ms(self.config.slow_consumer_grace_ms));
-            Some(slow.map_or(self.heartbeat.deadline(), |s| {
-                s.min(self.heartbeat.deadline())
-            }))
+            [slow, self.identify_due()]
+                .into_iter()
+                .flatten()
+                .chain([self.heartbeat.deadline()])
+                .min()
         };
         if next != self.wake_at {
             self.wake_at = next;

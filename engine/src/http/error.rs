@@ -25,6 +25,9 @@ pub enum HttpError {
     BadContentLength,
     /// Only HTTP/1.0 and HTTP/1.1 are spoken. 505.
     UnsupportedVersion,
+    /// The client took longer than its deadline to send a request head or body
+    /// (`Limits::http_head_timeout_ms`, `http_body_timeout_ms`). 408.
+    RequestTimeout,
 }
 
 impl HttpError {
@@ -36,6 +39,7 @@ impl HttpError {
             HttpError::BodyTooLarge => 413,
             HttpError::LengthRequired => 411,
             HttpError::UnsupportedVersion => 505,
+            HttpError::RequestTimeout => 408,
         }
     }
 
@@ -53,6 +57,7 @@ impl HttpError {
             }
             HttpError::BadContentLength => "400: Bad Request (invalid Content-Length)".to_string(),
             HttpError::UnsupportedVersion => "505: HTTP Version Not Supported".to_string(),
+            HttpError::RequestTimeout => "408: Request Timeout".to_string(),
         }
     }
 

@@ -177,6 +177,18 @@ pub fn parse_request(
     Ok(Some((request, total)))
 }
 
+/// For a buffer [`parse_request`] found incomplete: the announced body length once the
+/// head is complete (`None` while the head is still arriving). The reactor uses it to
+/// tell a slow head from a slow body (their deadlines differ).
+pub fn awaited_body(buf: &[u8], limits: &HttpLimits) -> Option<usize> {
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => body_len(parsed.headers, limits).ok(),
+        _ => None,
+    }
+}
+
 /// The body length the headers announce (RFC 9112 §6.3).
 fn body_len(headers: &[httparse::Header<'_>], limits: &HttpLimits) -> Result<usize, HttpError> {
     let mut length: Option<usize> = None;

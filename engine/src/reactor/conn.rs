@@ -53,6 +53,23 @@ pub(crate) enum Phase {
     },
 }
 
+/// What an open HTTP connection waits for from its client (`Limits`: the deadlines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HttpWait {
+    pub until: Instant,
+    pub what: HttpAwaited,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpAwaited {
+    /// The rest of a request head (or, on a new connection, its first byte).
+    Head,
+    /// The rest of a request body whose head has arrived.
+    Body,
+    /// The next request on a kept-alive connection with nothing in flight.
+    NextRequest,
+}
+
 /// Requests one HTTP connection may have in the application at once. It also bounds a
 /// burst: every request in flight can become durable in one group commit and reach each
 /// session at once, and a session's replay ring (1,024 events) must hold such a burst from
@@ -90,8 +107,13 @@ pub(crate) struct Conn {
     pub touched: bool,
     /// Listed in the reactor's `touched_urgent` list.
     pub touched_urgent: bool,
-    /// Listed in the reactor's `watched` list (has a deadline to check).
-    pub watched: bool,
+    /// The time of this connection's entry in the core's `Timers` that counts (entries
+    /// for other times are stale: `timers.rs`), or `None` when it has none.
+    pub timer_at: Option<Instant>,
+    /// What an open HTTP connection waits for from its client, and until when.
+    pub http_wait: Option<HttpWait>,
+    /// When the first byte of the request now being read arrived.
+    pub request_started: Option<Instant>,
     /// The application has seen this connection and must hear `handle_closed`.
     pub app_knows: bool,
 }
@@ -114,7 +136,9 @@ impl Conn {
             over_bound_since: None,
             touched: false,
             touched_urgent: false,
-            watched: false,
+            timer_at: None,
+            http_wait: None,
+            request_started: None,
             app_knows: false,
         }
     }
@@ -124,11 +148,17 @@ impl Conn {
         !self.reading && !self.waiting_writable
     }
 
-    /// The deadline this connection is waiting for, if any.
+    /// The deadline this connection is waiting for, if any: the end of its closing
+    /// linger, or of its slow-consumer grace, or of its client's time for the HTTP request
+    /// it owes, whichever comes first.
     pub(crate) fn deadline(&self, grace: std::time::Duration) -> Option<Instant> {
         match self.state {
             State::Draining { deadline } | State::Lingering { deadline } => Some(deadline),
-            State::Open => self.over_bound_since.map(|since| since + grace),
+            State::Open => {
+                let slow = self.over_bound_since.map(|since| since + grace);
+                let http = self.http_wait.map(|wait| wait.until);
+                slow.into_iter().chain(http).min()
+            }
             State::Dead => None,
         }
     }

@@ -55,10 +55,11 @@ use slab::Slab;
 
 use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, QueuedPayload, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
-use super::conn::{Conn, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
+use super::conn::{Conn, HttpAwaited, HttpWait, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
 use super::outbox::Outbox;
 use super::outq::{CoreBacklog, Lane, OutFrame, Payload};
 use super::stats::CoreStats;
+use super::timers::Timers;
 use super::{sys, ws};
 use crate::http::{self, upgrade, Request, Response};
 use crate::mesh::MeshEndpoint;
@@ -140,7 +141,8 @@ pub(crate) struct Reactor<A: App> {
     /// HTTP connections whose requests wait because the core is behind its sockets
     /// (`http_paused`).
     paused_http: Vec<(usize, u32)>,
-    watched: Vec<(usize, u32)>,
+    /// Every connection's deadline (`timers.rs`).
+    timers: Timers,
     app_deadline: Option<Instant>,
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
     shutdown_deadline: Option<Instant>,
@@ -177,7 +179,7 @@ impl<A: App> Reactor<A> {
             backlog: CoreBacklog::default(),
             websockets: 0,
             paused_http: Vec::new(),
-            watched: Vec::new(),
+            timers: Timers::default(),
             app_deadline: None,
             shutdown_flag: setup.shutdown,
             shutdown_deadline: None,
@@ -329,6 +331,9 @@ impl<A: App> Reactor<A> {
             .insert(Conn::new(fd, generation, CoreBacklog::clone(&self.backlog)));
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();
+        // The first request's head is due from the accept on.
+        self.conns[key].request_started = Some(self.out.now);
+        self.refresh_http_wait(key);
         self.touch(key);
     }
 
@@ -362,6 +367,9 @@ impl<A: App> Reactor<A> {
             }
             State::Open => match &mut conn.phase {
                 Phase::Http { inbuf, .. } => {
+                    if inbuf.is_empty() && n > 0 {
+                        conn.request_started.get_or_insert(self.out.now);
+                    }
                     inbuf.extend_from_slice(&buf[..n]);
                     self.process_http(key);
                 }
@@ -405,6 +413,76 @@ impl<A: App> Reactor<A> {
     /// their place. An upgrade waits until every earlier request is answered, and keeps
     /// the connection's own id, which the WebSocket then goes by.
     fn process_http(&mut self, key: usize) {
+        self.process_http_requests(key);
+        self.refresh_http_wait(key);
+    }
+
+    /// What the client of an open HTTP connection owes now, and until when (`Limits`):
+    /// the rest of a request head, counted from its first byte (on a new connection, from
+    /// the accept); the rest of a body, counted from when its head was complete and
+    /// lengthened by the body's size; or, with nothing in flight, its next request. While
+    /// a request is with the application (or its answer is unwritten) the client owes
+    /// nothing: the server's own pace, and the slow-consumer bound, govern.
+    fn refresh_http_wait(&mut self, key: usize) {
+        let limits = &self.config.limits;
+        let now = self.out.now;
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let wait = match &conn.phase {
+            Phase::Http {
+                inbuf,
+                answers,
+                close_after,
+            } if conn.state == State::Open && answers.is_empty() && !*close_after => {
+                if inbuf.is_empty() && conn.request_started.is_none() {
+                    Some(HttpWait {
+                        until: now + Duration::from_millis(limits.http_idle_timeout_ms),
+                        what: HttpAwaited::NextRequest,
+                    })
+                } else {
+                    let started = *conn.request_started.get_or_insert(now);
+                    match http::awaited_body(inbuf, &limits.http) {
+                        None => Some(HttpWait {
+                            until: started + Duration::from_millis(limits.http_head_timeout_ms),
+                            what: HttpAwaited::Head,
+                        }),
+                        // Counted once, from when the head was first seen complete.
+                        Some(_) if conn.http_wait.is_some_and(|w| w.what == HttpAwaited::Body) => {
+                            conn.http_wait
+                        }
+                        Some(body) => {
+                            let rate = limits.http_body_min_bytes_per_s.max(1);
+                            let ms = limits.http_body_timeout_ms
+                                + (body as u64).saturating_mul(1000) / rate;
+                            Some(HttpWait {
+                                until: now + Duration::from_millis(ms),
+                                what: HttpAwaited::Body,
+                            })
+                        }
+                    }
+                }
+            }
+            _ => None,
+        };
+        conn.http_wait = wait;
+        if wait.is_some() {
+            self.watch(key);
+        }
+    }
+
+    /// The client missed its HTTP deadline: 408 for a request it left half sent, a plain
+    /// close for an idle kept-alive connection.
+    fn http_timed_out(&mut self, key: usize, what: HttpAwaited) {
+        self.stats.http_timeout();
+        self.conns[key].http_wait = None;
+        if what != HttpAwaited::NextRequest {
+            self.write_response(key, &http::HttpError::RequestTimeout.to_response(), false);
+        }
+        self.close_http(key);
+    }
+
+    fn process_http_requests(&mut self, key: usize) {
         loop {
             let outbox_bytes_max = self.config.limits.outbox_bytes_max;
             let paused = self.http_paused();
@@ -457,6 +535,8 @@ impl<A: App> Reactor<A> {
                 return; // Parsed again once the answers before it are out.
             }
             inbuf.drain(..used);
+            // What is left is the next request's start, which arrived by now.
+            conn.request_started = (!inbuf.is_empty()).then_some(self.out.now);
             conn.app_knows = true;
             let keep_alive = request.keep_alive() && self.shutdown_deadline.is_none();
             // The request's place in the answer order is taken before the application sees
@@ -877,11 +957,16 @@ impl<A: App> Reactor<A> {
         }
     }
 
+    /// Makes sure the core's timers will look at this connection by its deadline.
     fn watch(&mut self, key: usize) {
+        let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
         let conn = &mut self.conns[key];
-        if !conn.watched {
-            conn.watched = true;
-            self.watched.push((key, conn.generation));
+        let Some(at) = conn.deadline(grace) else {
+            return;
+        };
+        if conn.timer_at.is_none_or(|scheduled| at < scheduled) {
+            conn.timer_at = Some(at);
+            self.timers.schedule(at, key, conn.generation);
         }
     }
 
@@ -1099,33 +1184,38 @@ impl<A: App> Reactor<A> {
         }
         let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
         let soft = self.config.limits.outbox_bytes_max;
-        let watched = std::mem::take(&mut self.watched);
-        for (key, generation) in watched {
-            let Some(conn) = self.conns.get_mut(key) else {
+        while let Some(timer) = self.timers.pop_due(now) {
+            let Some(conn) = self.conns.get_mut(timer.key) else {
                 continue;
             };
-            if conn.generation != generation {
-                continue;
+            if conn.generation != timer.generation || conn.timer_at != Some(timer.at) {
+                continue; // Stale: the connection's deadline moved (`timers.rs`).
             }
+            conn.timer_at = None;
+            let key = timer.key;
             if conn.state == State::Open && conn.outq.bytes() <= soft {
                 conn.over_bound_since = None;
             }
-            let due = conn.deadline(grace).is_some_and(|deadline| deadline <= now);
-            let state = conn.state;
-            conn.watched = false;
-            if due {
-                match state {
-                    State::Open => self.slow_consumer(key),
-                    State::Draining { .. } | State::Lingering { .. } => {
-                        self.kill(key, CloseCause::ConnectionLost)
+            match conn.state {
+                State::Open => {
+                    if conn
+                        .over_bound_since
+                        .is_some_and(|since| since + grace <= now)
+                    {
+                        self.slow_consumer(key);
+                    } else if let Some(wait) = conn.http_wait.filter(|wait| wait.until <= now) {
+                        self.http_timed_out(key, wait.what);
                     }
-                    State::Dead => {}
                 }
+                State::Draining { deadline } | State::Lingering { deadline } => {
+                    if deadline <= now {
+                        self.kill(key, CloseCause::ConnectionLost);
+                    }
+                }
+                State::Dead => {}
             }
-            let conn = &self.conns[key];
-            if conn.deadline(grace).is_some() {
-                self.watch(key);
-            }
+            // Whatever deadline is left (a later one, or the close that just began).
+            self.watch(key);
         }
     }
 
@@ -1138,19 +1228,14 @@ impl<A: App> Reactor<A> {
         {
             return Some(Duration::ZERO);
         }
-        let grace = Duration::from_millis(self.config.limits.slow_consumer_grace_ms);
-        let conn_deadlines = self
-            .watched
-            .iter()
-            .filter_map(|&(key, _)| self.conns.get(key).and_then(|conn| conn.deadline(grace)));
         let earliest = [
             self.app_deadline,
             self.accept_retry_at,
             self.shutdown_deadline,
+            self.timers.next(),
         ]
         .into_iter()
         .flatten()
-        .chain(conn_deadlines)
         .min();
         earliest.map(|deadline| deadline.saturating_duration_since(now))
     }

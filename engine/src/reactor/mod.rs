@@ -23,6 +23,7 @@ mod outq;
 mod stats;
 pub(crate) mod sys;
 pub mod testapp;
+mod timers;
 mod ws;
 
 pub use app::{App, CloseCause, ConnId, CoreInfo, FrameKind, HttpAnswer, WsMessage};

@@ -13,6 +13,7 @@ pub struct CoreStats {
     connections_accepted: AtomicU64,
     slow_consumer_closes: AtomicU64,
     protocol_error_closes: AtomicU64,
+    http_timeouts: AtomicU64,
     outbox_bytes_peak: AtomicUsize,
     write_batches: AtomicU64,
     frames_queued: AtomicU64,
@@ -30,6 +31,9 @@ pub struct Stats {
     pub slow_consumer_closes: u64,
     /// WebSocket connections closed for breaking the protocol.
     pub protocol_error_closes: u64,
+    /// HTTP connections closed for missing a deadline (a request head, a body, or the next
+    /// request of an idle kept-alive connection).
+    pub http_timeouts: u64,
     /// The largest outbound queue any one connection reached, in bytes.
     pub outbox_bytes_peak: usize,
     /// Socket writes made (one `send(2)` each, counted before the call).
@@ -57,6 +61,10 @@ impl CoreStats {
         self.protocol_error_closes.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn http_timeout(&self) {
+        bump(&self.http_timeouts);
+    }
+
     pub(crate) fn outbox_bytes(&self, bytes: usize) {
         if bytes > self.outbox_bytes_peak.load(Ordering::Relaxed) {
             self.outbox_bytes_peak.store(bytes, Ordering::Relaxed);
@@ -81,6 +89,7 @@ impl CoreStats {
         total.connections_accepted += self.connections_accepted.load(Ordering::Relaxed);
         total.slow_consumer_closes += self.slow_consumer_closes.load(Ordering::Relaxed);
         total.protocol_error_closes += self.protocol_error_closes.load(Ordering::Relaxed);
+        total.http_timeouts += self.http_timeouts.load(Ordering::Relaxed);
         total.outbox_bytes_peak = total
             .outbox_bytes_peak
             .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
