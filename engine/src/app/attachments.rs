@@ -307,11 +307,12 @@ impl Attachments {
                 return None;
             }
             let dir = self.root.join(channel.to_string()).join(id.to_string());
-            let body = std::fs::read(dir.join(filename)).ok()?;
+            // Opened here, read by the reactor in pieces as the socket takes them.
+            let file = crate::http::FileBody::open(&dir.join(filename)).ok()?;
             let stored_type = std::fs::read_to_string(dir.join(CONTENT_TYPE_FILE)).ok();
-            Some((body, stored_type))
+            Some((file, stored_type))
         })();
-        let Some((body, stored_type)) = found else {
+        let Some((file, stored_type)) = found else {
             return Some(Response::not_found());
         };
         let content_type = served_content_type(stored_type.as_deref());
@@ -325,7 +326,8 @@ impl Attachments {
                     "public, max-age=31536000".to_string(),
                 ),
             ],
-            body,
+            body: Vec::new(),
+            file: Some(file),
         })
     }
 }
@@ -485,10 +487,15 @@ mod tests {
         let path = format!("/attachments/7/{}/x_y.txt", stored[0].id);
         assert!(stored[0].url.ends_with(&path));
         let served = attachments.serve("GET", &path).unwrap();
-        assert_eq!(
-            (served.status, served.body.as_slice()),
-            (200, &b"hello"[..])
-        );
+        assert_eq!(served.status, 200);
+        let file = served
+            .file
+            .as_ref()
+            .expect("served from the file, in pieces");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &*file.file, &mut bytes).unwrap();
+        assert_eq!((file.len, bytes.as_slice()), (5, &b"hello"[..]));
+        assert!(served.body.is_empty());
         assert_eq!(served.headers[0].1, "text/plain; charset=utf-8");
         for bad in [
             format!("/attachments/7/{}/../x_y.txt", stored[0].id),

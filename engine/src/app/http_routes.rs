@@ -97,6 +97,7 @@ impl FluxApp {
                 .map(|(name, value)| (name.to_string(), value))
                 .collect(),
             body: answer.body,
+            file: None,
         }
     }
 

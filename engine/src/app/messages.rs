@@ -565,6 +565,7 @@ pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec
         status,
         headers,
         body,
+        file: None,
     }
 }
 

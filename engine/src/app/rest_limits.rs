@@ -131,6 +131,7 @@ impl FluxApp {
                 .map(|(name, value)| (name.to_string(), value))
                 .collect(),
             body: answer.body,
+            file: None,
         }
     }
 }

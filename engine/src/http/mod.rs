@@ -31,4 +31,4 @@ pub mod upgrade;
 
 pub use error::HttpError;
 pub use request::{awaited_body, parse_request, HttpLimits, Request, Version};
-pub use response::{json_error_body, Response};
+pub use response::{json_error_body, FileBody, Response};

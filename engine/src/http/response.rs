@@ -26,7 +26,38 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body bytes.
     pub body: Vec<u8>,
+    /// A file sent after `body`, read in chunks as the socket takes them (never whole:
+    /// an attachment may be 25 MiB, and the reactor must not hold it or read it in one go).
+    pub file: Option<FileBody>,
 }
+
+/// A file's first `len` bytes as a response body (`Response::file`).
+#[derive(Debug, Clone)]
+pub struct FileBody {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub len: u64,
+}
+
+impl FileBody {
+    /// The open file, whose current length is what is sent.
+    pub fn open(path: &std::path::Path) -> std::io::Result<FileBody> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileBody {
+            file: std::sync::Arc::new(file),
+            len,
+        })
+    }
+}
+
+/// Two file bodies are equal when they are the same open file and length.
+impl PartialEq for FileBody {
+    fn eq(&self, other: &FileBody) -> bool {
+        std::sync::Arc::ptr_eq(&self.file, &other.file) && self.len == other.len
+    }
+}
+
+impl Eq for FileBody {}
 
 impl Response {
     /// A response with a JSON body and `Content-Type: application/json`.
@@ -35,6 +66,7 @@ impl Response {
             status,
             headers: vec![("Content-Type".to_string(), "application/json".to_string())],
             body,
+            file: None,
         }
     }
 
@@ -56,6 +88,8 @@ impl Response {
 
     /// Append the encoded response to `out`. With `keep_alive == false` the response says
     /// `Connection: close`; the caller then closes after writing it.
+    /// Encodes the head and `body`; a `file` body's bytes are the caller's to send after
+    /// them (the reactor queues the file itself: `outq.rs`).
     pub fn encode_into(&self, out: &mut Vec<u8>, keep_alive: bool) {
         debug_assert!(
             (100..1000).contains(&self.status),
@@ -77,8 +111,9 @@ impl Response {
             out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        let file_len = self.file.as_ref().map_or(0, |file| file.len);
         out.extend_from_slice(b"Content-Length: ");
-        out.extend_from_slice(self.body.len().to_string().as_bytes());
+        out.extend_from_slice((self.body.len() as u64 + file_len).to_string().as_bytes());
         out.extend_from_slice(b"\r\n");
         if !keep_alive {
             out.extend_from_slice(b"Connection: close\r\n");

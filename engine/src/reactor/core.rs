@@ -69,6 +69,14 @@ use crate::{Config, IoBackend};
 /// is closed at once, which bounds a connection's memory whatever the application sends.
 pub const OUTBOX_HARD_FACTOR: usize = 4;
 
+/// Whether an HTTP client has left so many answers unread that no further request of it is
+/// read or parsed until it takes some: past `outbox_bytes_max` bytes held in memory, or
+/// past twice `HTTP_PIPELINE_MAX` queued entries (a file body is one entry and an open
+/// file, so a client pipelining downloads cannot make the core hold thousands of them).
+fn answers_unread(outq: &super::outq::OutQueue, outbox_bytes_max: usize) -> bool {
+    outq.bytes_in_memory() > outbox_bytes_max || outq.entries() > 2 * HTTP_PIPELINE_MAX
+}
+
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget, and why this size: 256 let the store's durability wake wait
 /// up to 2 ms behind one-frame writes).
@@ -391,11 +399,16 @@ impl<A: App> Reactor<A> {
         let conn = &mut self.conns[key];
         if conn.outq.bytes() <= soft {
             conn.over_bound_since = None;
-            if conn.state == State::Open && matches!(conn.phase, Phase::Http { .. }) {
-                // Parsing paused while unread answers were past the bound.
+        }
+        if conn.state == State::Open && matches!(conn.phase, Phase::Http { .. }) {
+            if answers_unread(&conn.outq, soft) {
+                // The client is taking its answers: its idle deadline counts from now.
+                self.refresh_http_wait(key);
+            } else {
+                // Parsing may have paused while unread answers were past the bound.
                 self.process_http(key);
-                return;
             }
+            return;
         }
         if let State::Draining { .. } = conn.state {
             if conn.outq.is_idle() {
@@ -420,9 +433,9 @@ impl<A: App> Reactor<A> {
     /// What the client of an open HTTP connection owes now, and until when (`Limits`):
     /// the rest of a request head, counted from its first byte (on a new connection, from
     /// the accept); the rest of a body, counted from when its head was complete and
-    /// lengthened by the body's size; or, with nothing in flight, its next request. While
-    /// a request is with the application (or its answer is unwritten) the client owes
-    /// nothing: the server's own pace, and the slow-consumer bound, govern.
+    /// lengthened by the body's size; or, with nothing in flight (or its answers left
+    /// unread past the bound), its next request. While a request is with the application
+    /// the client owes nothing: the server's own pace governs.
     fn refresh_http_wait(&mut self, key: usize) {
         let limits = &self.config.limits;
         let now = self.out.now;
@@ -435,7 +448,11 @@ impl<A: App> Reactor<A> {
                 answers,
                 close_after,
             } if conn.state == State::Open && answers.is_empty() && !*close_after => {
-                if inbuf.is_empty() && conn.request_started.is_none() {
+                let unread = answers_unread(&conn.outq, limits.outbox_bytes_max);
+                if unread || (inbuf.is_empty() && conn.request_started.is_none()) {
+                    // Nothing in flight, or a client that stopped reading its answers
+                    // (nothing more is parsed until it does): the idle deadline, renewed
+                    // whenever the client takes some of them.
                     Some(HttpWait {
                         until: now + Duration::from_millis(limits.http_idle_timeout_ms),
                         what: HttpAwaited::NextRequest,
@@ -499,7 +516,7 @@ impl<A: App> Reactor<A> {
             if *close_after
                 || conn.state != State::Open
                 || answers.len() >= HTTP_PIPELINE_MAX
-                || conn.outq.bytes() > outbox_bytes_max
+                || answers_unread(&conn.outq, outbox_bytes_max)
             {
                 return;
             }
@@ -660,6 +677,9 @@ impl<A: App> Reactor<A> {
         response.encode_into(&mut bytes, keep_alive);
         let outq = &mut self.conns[key].outq;
         outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        if let Some(file) = &response.file {
+            outq.push_file(file.clone());
+        }
         self.stats.outbox_bytes(outq.bytes());
         self.touch_urgent(key);
     }
@@ -714,7 +734,12 @@ impl<A: App> Reactor<A> {
             self.touch(key);
             match action {
                 WsAction::None => self.apply_commands(),
-                WsAction::Pong => self.touch_urgent(key),
+                WsAction::Pong => {
+                    // A pong counts toward the bound like any frame: a client that floods
+                    // pings and reads nothing is a slow consumer.
+                    self.touch_urgent(key);
+                    self.check_outbox_bound(key);
+                }
                 WsAction::PeerClose { code, reason } => {
                     let frame = ws::close_frame(code, "", Lane::Bulk);
                     self.start_close(key, Some(frame), CloseCause::PeerClosed { code, reason });
@@ -1055,7 +1080,15 @@ impl<A: App> Reactor<A> {
                 break;
             }
             self.send_buf.clear();
-            conn.outq.gather(&mut self.send_buf, SEND_BUF_BYTES);
+            if let Err(error) = conn.outq.gather(&mut self.send_buf, SEND_BUF_BYTES) {
+                // A file body that can no longer be read: its length was promised.
+                eprintln!(
+                    "flux: core {}: a response's file could not be read ({error}); closing",
+                    self.core
+                );
+                failed = true;
+                break;
+            }
             // Counted before the call, so a client that has read the bytes sees the count.
             self.stats.write_batch();
             match sys::send_bytes(conn.fd.as_raw_fd(), &self.send_buf) {
@@ -1150,11 +1183,22 @@ impl<A: App> Reactor<A> {
             return false;
         }
         match &conn.phase {
-            Phase::Http { inbuf, .. } => {
-                // Back-pressure: stop reading while a full request's worth is unparsed
-                // (the core's own pause is `service_touched`'s).
+            Phase::Http { inbuf, answers, .. } => {
+                // Back-pressure (the core's own pause is `service_touched`'s): nothing is
+                // read while no further request would be parsed (the pipeline is full, or
+                // the unread answers pass the bound), and never more than the request
+                // being read needs: its head, then its announced body.
                 let limits = &self.config.limits.http;
-                inbuf.len() < limits.head_bytes_max + limits.any_body_bytes_max()
+                if answers.len() >= HTTP_PIPELINE_MAX
+                    || answers_unread(&conn.outq, self.config.limits.outbox_bytes_max)
+                {
+                    return false;
+                }
+                let needed = match http::awaited_body(inbuf, limits) {
+                    Some(body) => limits.head_bytes_max + body,
+                    None => limits.head_bytes_max,
+                };
+                inbuf.len() < needed
             }
             Phase::WebSocket { .. } => true,
         }

@@ -221,7 +221,13 @@ enum Body {
     None,
     Owned(Vec<u8>),
     Shared(Arc<[u8]>),
-    Run { run: Arc<NumberedRun>, first: u64 },
+    Run {
+        run: Arc<NumberedRun>,
+        first: u64,
+    },
+    /// An HTTP response's file body: read in pieces as the socket takes them, so it is
+    /// never in memory whole.
+    File(crate::http::FileBody),
 }
 
 /// One queued entry: `inline_len` bytes in its lane's inline buffer, then `body`, `len`
@@ -240,6 +246,7 @@ impl Entry {
             Body::Owned(bytes) => bytes.len(),
             Body::Shared(bytes) => bytes.len(),
             Body::Run { run, first } => run.wire_bytes(*first),
+            Body::File(file) => usize::try_from(file.len).expect("a file under 4 GiB"),
         };
         Entry {
             len: u32::try_from(inline_len + body_len).expect("a queued frame under 4 GiB"),
@@ -331,24 +338,51 @@ impl LaneQueue {
 }
 
 /// Appends up to `room` bytes of `frame` (from `offset`) to `out`; returns the room left.
+/// Fails only when a file body cannot be read.
 fn copy_frame(
     out: &mut Vec<u8>,
     inline: &[u8],
     entry: &Entry,
     offset: usize,
     room: usize,
-) -> usize {
+) -> std::io::Result<usize> {
     let body: &[u8] = match &entry.body {
         Body::None => &[],
         Body::Owned(bytes) => bytes,
         Body::Shared(bytes) => bytes,
         Body::Run { run, first } => {
             debug_assert_eq!(entry.inline_len, 0, "a run has no inline bytes");
-            return run.write(*first, offset, room, out);
+            return Ok(run.write(*first, offset, room, out));
+        }
+        Body::File(file) => {
+            debug_assert_eq!(entry.inline_len, 0, "a file has no inline bytes");
+            return copy_file(out, file, offset, room);
         }
     };
     let mut skip = offset;
-    copy_parts(out, [inline, body], &mut skip, room)
+    Ok(copy_parts(out, [inline, body], &mut skip, room))
+}
+
+/// Appends up to `room` bytes of `file` from `offset` to `out`, read with `pread`; returns
+/// the room left. A file that ends early (truncated under us) is an error: its length was
+/// promised in `Content-Length`.
+fn copy_file(
+    out: &mut Vec<u8>,
+    file: &crate::http::FileBody,
+    offset: usize,
+    room: usize,
+) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let left = usize::try_from(file.len).expect("a file under 4 GiB") - offset;
+    let take = left.min(room);
+    let start = out.len();
+    out.resize(start + take, 0);
+    let read = file.file.read_exact_at(&mut out[start..], offset as u64);
+    if let Err(error) = read {
+        out.truncate(start);
+        return Err(error);
+    }
+    Ok(room - take)
 }
 
 /// Appends to `out`, at most `room` bytes, what follows the first `skip` bytes of `parts`
@@ -475,6 +509,37 @@ impl OutQueue {
         self.recount();
     }
 
+    /// Queues an HTTP response's file body in the bulk lane (after the response's head,
+    /// which the caller queued first).
+    pub(crate) fn push_file(&mut self, file: crate::http::FileBody) {
+        if file.len > 0 {
+            self.push_parts(&[], &[], Body::File(file), Lane::Bulk);
+        }
+    }
+
+    /// Entries waiting (a frame, a run, an HTTP response's head or its file each count one).
+    pub(crate) fn entries(&self) -> usize {
+        self.priority.frames.len() + self.bulk.frames.len()
+    }
+
+    /// Bytes this queue holds in memory: `bytes()` without the unsent part of file bodies,
+    /// which stay on disk until they are sent.
+    pub(crate) fn bytes_in_memory(&self) -> usize {
+        let mut on_disk = 0;
+        for lane in [Lane::Priority, Lane::Bulk] {
+            for (i, entry) in self.lane(lane).frames.iter().enumerate() {
+                if matches!(entry.body, Body::File(_)) {
+                    let sent = match self.partial {
+                        Some((partial, offset)) if partial == lane && i == 0 => offset,
+                        _ => 0,
+                    };
+                    on_disk += entry.len() - sent;
+                }
+            }
+        }
+        self.queued_bytes - on_disk
+    }
+
     /// Queues a connection's share of `run` (its frames numbered from `first`) in the bulk
     /// lane: one entry, whatever the run's length.
     pub(crate) fn push_run(&mut self, run: Arc<NumberedRun>, first: u64) {
@@ -511,14 +576,14 @@ impl OutQueue {
     /// Appends the queue's next bytes to `out`, at most `max` of them, in the order they
     /// must reach the socket: the partial frame's rest, then priority, then bulk. Nothing
     /// is removed; [`OutQueue::consume`] does that once the kernel says how much it took.
-    pub(crate) fn gather(&self, out: &mut Vec<u8>, max: usize) {
+    pub(crate) fn gather(&self, out: &mut Vec<u8>, max: usize) -> std::io::Result<()> {
         let mut room = max;
         let mut skip = [0usize; 2];
         if let Some((lane, offset)) = self.partial {
             let queue = self.lane(lane);
             let entry = queue.frames.front().expect("a partial frame");
             let inline = &queue.inline[queue.inline_start..][..entry.inline_len as usize];
-            room = copy_frame(out, inline, entry, offset, room);
+            room = copy_frame(out, inline, entry, offset, room)?;
             skip[lane as usize] = 1;
         }
         for lane in [Lane::Priority, Lane::Bulk] {
@@ -528,13 +593,14 @@ impl OutQueue {
                 let inline_len = entry.inline_len as usize;
                 if i >= skip[lane as usize] {
                     if room == 0 {
-                        return;
+                        return Ok(());
                     }
-                    room = copy_frame(out, &queue.inline[at..at + inline_len], entry, 0, room);
+                    room = copy_frame(out, &queue.inline[at..at + inline_len], entry, 0, room)?;
                 }
                 at += inline_len;
             }
         }
+        Ok(())
     }
 
     /// The kernel took the first `written` bytes of what [`OutQueue::gather`] produced:
@@ -589,7 +655,7 @@ mod tests {
     /// What `gather` offers, of which the kernel takes `written`.
     fn take_bytes(queue: &mut OutQueue, written: usize) -> Vec<u8> {
         let mut all = Vec::new();
-        queue.gather(&mut all, usize::MAX);
+        queue.gather(&mut all, usize::MAX).expect("no file to fail");
         assert_eq!(all.len(), queue.bytes());
         let written = written.min(all.len());
         queue.consume(written);
@@ -671,7 +737,7 @@ mod tests {
         let mut sent = Vec::new();
         while !queue.is_idle() {
             let mut chunk = Vec::new();
-            queue.gather(&mut chunk, 7);
+            queue.gather(&mut chunk, 7).expect("no file to fail");
             assert!(chunk.len() <= 7);
             // The kernel takes only part of each chunk.
             let written = chunk.len().div_ceil(2);
@@ -710,6 +776,48 @@ mod tests {
         sent.drain(ack_at..ack_at + 3);
         assert_eq!(sent, expected);
         assert_eq!(Arc::strong_count(&run), 1, "written runs are let go");
+    }
+
+    /// A file body goes out in pieces of whatever size the socket takes, between the
+    /// frames around it, byte for byte; until sent it counts as queued but not as held in
+    /// memory; a file that shrank under us fails the gather instead of sending short.
+    #[test]
+    fn a_file_body_is_read_in_pieces_and_not_held() {
+        let path = std::env::temp_dir().join(format!("flux-outq-file-{}", std::process::id()));
+        let data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut queue = OutQueue::default();
+        queue.push(OutFrame::raw(b"HEAD".to_vec(), Lane::Bulk));
+        queue.push_file(crate::http::FileBody::open(&path).unwrap());
+        queue.push(OutFrame::raw(b"NEXT".to_vec(), Lane::Bulk));
+        assert_eq!(queue.bytes(), 4 + 300_000 + 4);
+        assert_eq!(queue.bytes_in_memory(), 8);
+        let mut sent = Vec::new();
+        for piece in [3, 10_000, 65_536, 1, 200_000, usize::MAX]
+            .into_iter()
+            .cycle()
+        {
+            if queue.is_idle() {
+                break;
+            }
+            let mut chunk = Vec::new();
+            queue.gather(&mut chunk, piece.min(256 * 1024)).unwrap();
+            assert!(chunk.len() <= 256 * 1024);
+            queue.consume(chunk.len());
+            sent.extend_from_slice(&chunk);
+            let held = queue.bytes_in_memory();
+            assert!(held <= 8, "{held} bytes held");
+        }
+        let expected = [&b"HEAD"[..], &data, b"NEXT"].concat();
+        assert_eq!(sent, expected);
+
+        let mut queue = OutQueue::default();
+        queue.push_file(crate::http::FileBody::open(&path).unwrap());
+        std::fs::write(&path, b"short").unwrap();
+        let mut chunk = Vec::new();
+        assert!(queue.gather(&mut chunk, 1024).is_err());
+        assert!(chunk.is_empty());
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
