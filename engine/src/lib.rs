@@ -127,6 +127,16 @@ pub struct Limits {
     pub mesh_ring_len: usize,
     /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
     pub socket_send_buffer_bytes: Option<usize>,
+    /// Connections the process holds at most; past it a new one gets 503 and is closed.
+    /// `0` (the default) is the open-file limit less 256 for the store's files, the
+    /// eventfds and the rings, so a full server refuses cleanly instead of failing
+    /// `accept(2)` with EMFILE.
+    pub connections_max: usize,
+    /// Connections one source address holds at most (`0`: no cap); past it a new one gets
+    /// 503 and is closed. 256: a bot with many shards and a pool of REST connections
+    /// stays far below it, and one host cannot take a server's whole budget. Behind a
+    /// proxy every client shares the proxy's address: set 0 there and cap at the proxy.
+    pub connections_per_address_max: usize,
     /// How long a client has to send a request head, counted from its first byte (from
     /// the accept, for a connection's first request). Past it: 408 and close. Ten seconds:
     /// a real client sends a head in one packet; a slow-loris client trickles one forever.
@@ -165,6 +175,8 @@ impl Default for Limits {
             shutdown_grace_ms: 5_000,
             mesh_ring_len: 4096,
             socket_send_buffer_bytes: None,
+            connections_max: 0,
+            connections_per_address_max: 256,
             http_head_timeout_ms: 10_000,
             http_body_timeout_ms: 10_000,
             http_body_min_bytes_per_s: 64 * 1024,

@@ -26,10 +26,15 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use crate::app::FluxApp;
+use crate::reactor::admission::Admission;
 use crate::reactor::core::{Reactor, Setup};
 use crate::reactor::{sys, App, CoreInfo, CoreStats, Stats};
 use crate::world::Bootstrap;
 use crate::{mesh, Config, IoBackend};
+
+/// Open files kept out of `Limits::connections_max`'s automatic value: the store's WAL and
+/// SSTables, attachment files being served, eventfds, rings and listeners.
+const OPEN_FILES_RESERVED: usize = 256;
 
 /// A running server. Dropping it shuts it down gracefully.
 #[derive(Debug)]
@@ -112,6 +117,17 @@ impl Server {
         let endpoints =
             mesh::build::<A::Mesh>(cores, config.limits.mesh_ring_len, Arc::clone(&wake));
 
+        let connections_max = match config.limits.connections_max {
+            0 => usize::try_from(sys::open_files_limit()?)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(OPEN_FILES_RESERVED)
+                .max(1),
+            max => max,
+        };
+        let admission = Arc::new(Admission::new(
+            connections_max,
+            config.limits.connections_per_address_max,
+        ));
         let config = Arc::new(config);
         let make_app = Arc::new(make_app);
         let shutdown = Arc::new(AtomicBool::new(false));
@@ -129,6 +145,7 @@ impl Server {
                 mesh: endpoint,
                 stats: Arc::clone(&stats[core]),
                 shutdown: Arc::clone(&shutdown),
+                admission: Arc::clone(&admission),
             };
             let cpu = (!cpus.is_empty()).then(|| cpus[core % cpus.len()]);
             let make_app = Arc::clone(&make_app);

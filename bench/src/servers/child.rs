@@ -103,6 +103,9 @@ fn serve_flux(
             // Publishers post hundreds of messages per second to one channel; Discord's
             // per-channel bucket (5 per 5 s) would answer 429.
             rest_rate_limits: false,
+            // The load generator opens up to 19,000 sessions from a handful of
+            // 127.0.0.x addresses; the per-address cap (256) is for the open internet.
+            connections_per_address_max: 0,
             ..engine::Limits::default()
         },
         remove_data_dir_on_shutdown: false,

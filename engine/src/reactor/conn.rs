@@ -114,6 +114,8 @@ pub(crate) struct Conn {
     pub http_wait: Option<HttpWait>,
     /// When the first byte of the request now being read arrived.
     pub request_started: Option<Instant>,
+    /// Its place in the server's connection caps, given back when the slot is freed.
+    pub admitted: Option<super::admission::Admitted>,
     /// The application has seen this connection and must hear `handle_closed`.
     pub app_knows: bool,
 }
@@ -139,6 +141,7 @@ impl Conn {
             timer_at: None,
             http_wait: None,
             request_started: None,
+            admitted: None,
             app_knows: false,
         }
     }

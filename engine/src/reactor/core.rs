@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::admission::{Admission, Refusal};
 use super::app::{App, CloseCause, Command, ConnId, HttpAnswer, QueuedPayload, WsMessage};
 use super::backend::{Backend, Completion, Op, OpKind, Token};
 use super::conn::{Conn, HttpAwaited, HttpWait, PendingAnswer, Phase, State, HTTP_PIPELINE_MAX};
@@ -118,6 +119,8 @@ pub(crate) struct Setup<M> {
     pub mesh: MeshEndpoint<M>,
     pub stats: Arc<CoreStats>,
     pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// The server's connection caps, shared by its cores.
+    pub admission: Arc<Admission>,
 }
 
 pub(crate) struct Reactor<A: App> {
@@ -155,6 +158,7 @@ pub(crate) struct Reactor<A: App> {
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
     shutdown_deadline: Option<Instant>,
     stats: Arc<CoreStats>,
+    admission: Arc<Admission>,
     completions: Vec<Completion>,
     /// Where `write_now` gathers a connection's queued bytes for one `send(2)`.
     send_buf: Vec<u8>,
@@ -192,6 +196,7 @@ impl<A: App> Reactor<A> {
             shutdown_flag: setup.shutdown,
             shutdown_deadline: None,
             stats: setup.stats,
+            admission: setup.admission,
             completions: Vec::new(),
             send_buf: Vec::with_capacity(SEND_BUF_BYTES),
         })
@@ -327,6 +332,12 @@ impl<A: App> Reactor<A> {
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
+        // An address the kernel cannot give is a peer already gone; count it as 0.0.0.0.
+        let peer = sys::peer_ip(&fd).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        let admitted = match self.admission.admit(peer) {
+            Ok(admitted) => admitted,
+            Err(refusal) => return self.refuse(fd, refusal),
+        };
         // Both are best effort: a socket without them still works.
         let _ = sys::set_nodelay(&fd);
         if let Some(bytes) = self.config.limits.socket_send_buffer_bytes {
@@ -334,15 +345,33 @@ impl<A: App> Reactor<A> {
         }
         let generation = self.generation_next;
         self.generation_next = self.generation_next.wrapping_add(1);
-        let key = self
-            .conns
-            .insert(Conn::new(fd, generation, CoreBacklog::clone(&self.backlog)));
+        let mut conn = Conn::new(fd, generation, CoreBacklog::clone(&self.backlog));
+        conn.admitted = Some(admitted);
+        let key = self.conns.insert(conn);
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();
         // The first request's head is due from the accept on.
         self.conns[key].request_started = Some(self.out.now);
         self.refresh_http_wait(key);
         self.touch(key);
+    }
+
+    /// A connection past a cap: a 503 with Discord's JSON error, written at once (it fits
+    /// the new socket's empty buffer; best effort), then closed. It never takes a slot.
+    fn refuse(&mut self, fd: OwnedFd, refusal: Refusal) {
+        self.stats.connection_refused();
+        let why = match refusal {
+            Refusal::ProcessFull => "503: Service Unavailable (the server is full)",
+            Refusal::AddressFull => {
+                "503: Service Unavailable (too many connections from this address)"
+            }
+        };
+        let mut bytes = Vec::with_capacity(256);
+        Response::error(503, why, 0)
+            .with_header("Retry-After", "5")
+            .encode_into(&mut bytes, false);
+        let _ = sys::send_bytes(fd.as_raw_fd(), &bytes);
+        sys::shutdown(fd.as_raw_fd(), libc::SHUT_WR);
     }
 
     fn handle_read(&mut self, key: usize, mut buf: Vec<u8>, result: std::io::Result<usize>) {
@@ -1036,7 +1065,10 @@ impl<A: App> Reactor<A> {
                     self.websockets -= 1;
                 }
                 self.backend.forget(conn.fd.as_raw_fd());
-                self.conns.remove(key);
+                let conn = self.conns.remove(key);
+                if let Some(admitted) = conn.admitted {
+                    self.admission.release(admitted);
+                }
                 self.stats.connection_closed();
             }
             return;

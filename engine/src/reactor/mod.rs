@@ -13,6 +13,7 @@
 //!
 //! `sys.rs` and `backend/uring.rs` hold all of the engine's `unsafe` code.
 
+pub(crate) mod admission;
 mod app;
 mod backend;
 mod conn;

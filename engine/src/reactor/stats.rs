@@ -14,6 +14,7 @@ pub struct CoreStats {
     slow_consumer_closes: AtomicU64,
     protocol_error_closes: AtomicU64,
     http_timeouts: AtomicU64,
+    connections_refused: AtomicU64,
     outbox_bytes_peak: AtomicUsize,
     write_batches: AtomicU64,
     frames_queued: AtomicU64,
@@ -34,6 +35,9 @@ pub struct Stats {
     /// HTTP connections closed for missing a deadline (a request head, a body, or the next
     /// request of an idle kept-alive connection).
     pub http_timeouts: u64,
+    /// Connections refused with 503 at a cap (`Limits::connections_max`,
+    /// `connections_per_address_max`).
+    pub connections_refused: u64,
     /// The largest outbound queue any one connection reached, in bytes.
     pub outbox_bytes_peak: usize,
     /// Socket writes made (one `send(2)` each, counted before the call).
@@ -65,6 +69,10 @@ impl CoreStats {
         bump(&self.http_timeouts);
     }
 
+    pub(crate) fn connection_refused(&self) {
+        bump(&self.connections_refused);
+    }
+
     pub(crate) fn outbox_bytes(&self, bytes: usize) {
         if bytes > self.outbox_bytes_peak.load(Ordering::Relaxed) {
             self.outbox_bytes_peak.store(bytes, Ordering::Relaxed);
@@ -90,6 +98,7 @@ impl CoreStats {
         total.slow_consumer_closes += self.slow_consumer_closes.load(Ordering::Relaxed);
         total.protocol_error_closes += self.protocol_error_closes.load(Ordering::Relaxed);
         total.http_timeouts += self.http_timeouts.load(Ordering::Relaxed);
+        total.connections_refused += self.connections_refused.load(Ordering::Relaxed);
         total.outbox_bytes_peak = total
             .outbox_bytes_peak
             .max(self.outbox_bytes_peak.load(Ordering::Relaxed));

@@ -134,6 +134,41 @@ fn bind_abstract_lock(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// The IP address of a connected socket's peer (`None` if the kernel will not say, for
+/// example because the peer is already gone).
+pub(crate) fn peer_ip(fd: &OwnedFd) -> Option<std::net::IpAddr> {
+    // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage` has room for `len` bytes, and `len` is updated by the kernel.
+    let rc = unsafe { libc::getpeername(fd.as_raw_fd(), (&raw mut storage).cast(), &mut len) };
+    if rc != 0 {
+        return None;
+    }
+    match i32::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(&raw const storage).cast() };
+            Some(std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into())
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6: &libc::sockaddr_in6 = unsafe { &*(&raw const storage).cast() };
+            Some(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr).into())
+        }
+        _ => None,
+    }
+}
+
+/// The process's soft limit on open files.
+pub(crate) fn open_files_limit() -> io::Result<u64> {
+    // SAFETY: rlimit is plain old data; all zeroes is a valid value.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `limit` is a valid rlimit for the kernel to fill.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) })?;
+    Ok(limit.rlim_cur)
+}
+
 /// The address a socket is bound to (to learn an ephemeral port).
 pub(crate) fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let clone = fd.try_clone()?;

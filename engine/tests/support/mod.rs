@@ -124,8 +124,13 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(addr: SocketAddr) -> HttpClient {
+        HttpClient::from_stream(connect(addr))
+    }
+
+    /// A client on a stream the caller connected (for example from a chosen source).
+    pub fn from_stream(stream: TcpStream) -> HttpClient {
         HttpClient {
-            stream: connect(addr),
+            stream,
             buf: Vec::new(),
         }
     }
