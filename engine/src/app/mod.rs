@@ -56,6 +56,7 @@
 
 mod accounts;
 mod attachments;
+mod body_gate;
 mod dms;
 mod gateway;
 mod guilds;
@@ -76,7 +77,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::gateway::{IdentifyLimitConfig, IdentifyLimiter, Micros, SessionConfig, SessionId};
-use crate::http::Request;
+use crate::http::{Request, Response};
 use crate::id_hash::{IdHashMap, IdHashSet};
 use crate::reactor::{App, CloseCause, ConnId, CoreInfo, HttpAnswer, Outbox, WsMessage};
 use crate::world::{self, Bootstrap, Directory, GuildCreateCache};
@@ -131,6 +132,8 @@ pub struct FluxApp {
     reactor_stats: Arc<[Arc<crate::reactor::CoreStats>]>,
     cores: usize,
     shared: Arc<Shared>,
+    /// The largest body a route without attachments takes (`body_gate.rs`).
+    json_body_bytes_max: usize,
     session_config: Arc<SessionConfig>,
     /// Open gateway connections on this core.
     conns: IdHashMap<ConnId, gateway::GatewayConn>,
@@ -204,6 +207,7 @@ impl FluxApp {
             presence_book: world::presence::PresenceBook::default(),
             presences: HashMap::new(),
             shared,
+            json_body_bytes_max: info.config.limits.http.body_bytes_max,
             session_config: Arc::new(session_config),
             conns: IdHashMap::default(),
             timers: BTreeSet::new(),
@@ -261,6 +265,10 @@ impl App for FluxApp {
         request: &Request,
     ) -> HttpAnswer {
         self.route_http(out, conn, request)
+    }
+
+    fn check_head(&mut self, head: &Request, body_len: usize) -> Result<(), Response> {
+        self.check_request_head(head, body_len)
     }
 
     fn handle_ws_open(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, request: &Request) {

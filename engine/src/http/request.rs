@@ -128,6 +128,26 @@ pub fn parse_request(
     buf: &[u8],
     limits: &HttpLimits,
 ) -> Result<Option<(Request, usize)>, HttpError> {
+    let Some((mut request, head_len, body_len)) = parse_head(buf, limits)? else {
+        return Ok(None);
+    };
+    let Some(total) = head_len.checked_add(body_len) else {
+        return Err(HttpError::BodyTooLarge);
+    };
+    if buf.len() < total {
+        return Ok(None);
+    }
+    request.body = buf[head_len..total].to_vec();
+    Ok(Some((request, total)))
+}
+
+/// Parse the first request's head in `buf`: the request with an empty body, the head's
+/// length and the announced body length. `Ok(None)` while the head is incomplete. The
+/// reactor asks this before it reads a body (`App::check_head`).
+pub fn parse_head(
+    buf: &[u8],
+    limits: &HttpLimits,
+) -> Result<Option<(Request, usize, usize)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
     let mut parsed = httparse::Request::new(&mut headers);
     let head_len = match parsed.parse(buf) {
@@ -156,12 +176,6 @@ pub fn parse_request(
         _ => return Err(HttpError::UnsupportedVersion),
     };
     let body_len = body_len(parsed.headers, limits)?;
-    let Some(total) = head_len.checked_add(body_len) else {
-        return Err(HttpError::BodyTooLarge);
-    };
-    if buf.len() < total {
-        return Ok(None);
-    }
     let request = Request {
         method: method.to_string(),
         target: target.to_string(),
@@ -171,10 +185,9 @@ pub fn parse_request(
             .iter()
             .map(|h| (h.name.to_string(), h.value.to_vec()))
             .collect(),
-        body: buf[head_len..total].to_vec(),
+        body: Vec::new(),
     };
-    debug_assert!(total <= buf.len());
-    Ok(Some((request, total)))
+    Ok(Some((request, head_len, body_len)))
 }
 
 /// For a buffer [`parse_request`] found incomplete: the announced body length once the

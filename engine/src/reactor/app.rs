@@ -172,6 +172,16 @@ pub trait App: 'static {
         let _ = (out, conn, bytes);
     }
 
+    /// A request's head has arrived and it announces a body of `body_len` bytes, none of
+    /// which has been read yet (`head.body` is empty). `Err(response)` answers it now,
+    /// without reading the body, and closes the connection once the answer is out (the
+    /// unread body leaves the stream unusable). Flux refuses here a body without a valid
+    /// token (401) or too large for its route (413). The default reads every body.
+    fn check_head(&mut self, head: &Request, body_len: usize) -> Result<(), Response> {
+        let _ = (head, body_len);
+        Ok(())
+    }
+
     /// The client broke the WebSocket protocol; return the close code to send. The
     /// default is the RFC 6455 code (`error.close_code()`: 1002, 1007 or 1009); the
     /// gateway maps `MessageTooBig` to its own 4002.

@@ -114,6 +114,8 @@ pub(crate) struct Conn {
     pub http_wait: Option<HttpWait>,
     /// When the first byte of the request now being read arrived.
     pub request_started: Option<Instant>,
+    /// `App::check_head` has passed the head of the request now being read.
+    pub head_checked: bool,
     /// Its place in the server's connection caps, given back when the slot is freed.
     pub admitted: Option<super::admission::Admitted>,
     /// The application has seen this connection and must hear `handle_closed`.
@@ -141,6 +143,7 @@ impl Conn {
             timer_at: None,
             http_wait: None,
             request_started: None,
+            head_checked: false,
             admitted: None,
             app_knows: false,
         }

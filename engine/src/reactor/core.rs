@@ -532,7 +532,9 @@ impl<A: App> Reactor<A> {
         loop {
             let outbox_bytes_max = self.config.limits.outbox_bytes_max;
             let paused = self.http_paused();
-            let Self { conns, config, .. } = self;
+            let Self {
+                conns, config, app, ..
+            } = self;
             let conn = &mut conns[key];
             let Phase::Http {
                 inbuf,
@@ -562,6 +564,30 @@ impl<A: App> Reactor<A> {
                     if conn.peer_eof {
                         *close_after = true;
                         self.flush_answers(key);
+                        return;
+                    }
+                    if conn.head_checked {
+                        return;
+                    }
+                    // The head is in and a body is announced: the application may refuse
+                    // it before a byte of the body is read (`App::check_head`).
+                    let Ok(Some((head, _, body_len))) =
+                        http::parse_head(inbuf, &config.limits.http)
+                    else {
+                        return;
+                    };
+                    if body_len == 0 {
+                        return;
+                    }
+                    conn.head_checked = true;
+                    if let Err(response) = app.check_head(&head, body_len) {
+                        answers.push_back(PendingAnswer {
+                            request: conn.generation,
+                            response: Some(response),
+                            keep_alive: false,
+                        });
+                        *close_after = true;
+                        self.flush_answers(key);
                     }
                     return;
                 }
@@ -581,6 +607,7 @@ impl<A: App> Reactor<A> {
                 return; // Parsed again once the answers before it are out.
             }
             inbuf.drain(..used);
+            conn.head_checked = false;
             // What is left is the next request's start, which arrived by now.
             conn.request_started = (!inbuf.is_empty()).then_some(self.out.now);
             conn.app_knows = true;
