@@ -437,8 +437,20 @@ mod tests {
             }
             let (request, consumed) = whole.unwrap().unwrap();
             prop_assert_eq!(consumed, bytes.len());
-            prop_assert_eq!(request.body, body);
-            prop_assert_eq!(request.target, target);
+            prop_assert_eq!(&request.body, &body);
+            prop_assert_eq!(&request.target, &target);
+            // The head alone, from any prefix that holds it, announces the same body.
+            let head_len = bytes.len() - body.len();
+            let (head, parsed_head_len, body_len) =
+                parse_head(&bytes[..split.max(head_len)], &limits()).unwrap().unwrap();
+            prop_assert_eq!((parsed_head_len, body_len), (head_len, body.len()));
+            prop_assert_eq!(head.target, target);
+            prop_assert!(head.body.is_empty());
+            prop_assert_eq!(awaited_body(&bytes[..split.max(head_len)], &limits()), Some(body.len()));
+            if split < head_len {
+                prop_assert_eq!(parse_head(&bytes[..split], &limits()), Ok(None));
+                prop_assert_eq!(awaited_body(&bytes[..split], &limits()), None);
+            }
         }
     }
 }
