@@ -9,9 +9,11 @@
 //!
 //! Read in this order: `app.rs` (the seam), `core.rs` (the loop), `conn.rs` (a
 //! connection's life cycle), `outq.rs` (write coalescing and the priority lane),
-//! `backend/` (one `Op`, two executions: epoll and io_uring).
+//! `backend/` (one `Op`, two executions: epoll and io_uring), then the bounds:
+//! `timers.rs` (every connection's deadline), `admission.rs` (connection caps).
 //!
-//! `sys.rs` and `backend/uring.rs` hold all of the engine's `unsafe` code.
+//! `sys.rs` and `backend/uring.rs` hold all of the reactor's `unsafe` code (the engine's
+//! only other block is the data dir's `flock`, `data_dir_lock.rs`).
 
 pub(crate) mod admission;
 mod app;
