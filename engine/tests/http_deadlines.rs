@@ -175,3 +175,48 @@ fn many_slow_clients_are_all_closed(io: IoBackend) {
     server.shutdown().unwrap();
 }
 both_backends!(many_slow, many_slow_clients_are_all_closed);
+
+/// `flux serve` takes the limits as flags: with `--http-head-timeout-ms 300` a silent
+/// connection gets its 408 in well under the 10 s default.
+#[test]
+fn the_binary_takes_the_deadlines_as_flags() {
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let dir = std::env::temp_dir().join(format!("flux-deadline-flags-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flux"))
+            .args(["serve", "--cores", "1", "--http-head-timeout-ms", "300"])
+            .args(["--listen", &addr.to_string(), "--data-dir"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("flux starts"),
+    );
+    let started = Instant::now();
+    let stream = loop {
+        if let Ok(stream) = std::net::TcpStream::connect(addr) {
+            break stream;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "flux listens");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(8)))
+        .unwrap();
+    let mut client = HttpClient::from_stream(stream);
+    let connected = Instant::now();
+    let (bytes, took) = read_to_close(&mut client, connected);
+    assert_408(&bytes);
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -202,7 +202,12 @@ pub fn post_pipelined(
             }
         }
         let mut chunk = [0u8; 16 * 1024];
-        let read = stream.read(&mut chunk).unwrap();
+        let read = match stream.read(&mut chunk) {
+            // A signal for another thread of this process can interrupt a read that has a
+            // timeout set (signal(7)); it is not an answer.
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => read.unwrap(),
+        };
         assert!(
             read > 0,
             "connection closed after {} answers",

@@ -60,6 +60,8 @@ enum Command {
         /// uploads get 413 code 40005. Discord's default upload limit is 25 MiB.
         #[arg(long, default_value_t = 25 * 1024 * 1024)]
         upload_bytes_max: usize,
+        #[command(flatten)]
+        client_limits: ClientLimits,
     },
     /// Change a data dir offline: bots, guilds, members, tokens. Stop the server first.
     Admin {
@@ -69,6 +71,46 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+}
+
+/// What one client may hold and for how long; each value and why it is the default:
+/// docs/SECURITY.md.
+#[derive(clap::Args)]
+struct ClientLimits {
+    /// Connections the whole server holds at most (0: the open-file limit less 256).
+    #[arg(long, default_value_t = engine::Limits::default().connections_max)]
+    connections_max: usize,
+    /// Connections one source address holds at most (0: no cap; use 0 behind a proxy).
+    #[arg(long, default_value_t = engine::Limits::default().connections_per_address_max)]
+    connections_per_address_max: usize,
+    /// Time for a request head from its first byte, in milliseconds (then 408).
+    #[arg(long, default_value_t = engine::Limits::default().http_head_timeout_ms)]
+    http_head_timeout_ms: u64,
+    /// Time for a request body once its head is in, in milliseconds, plus its length at
+    /// --http-body-min-bytes-per-s (then 408).
+    #[arg(long, default_value_t = engine::Limits::default().http_body_timeout_ms)]
+    http_body_timeout_ms: u64,
+    /// The slowest upload the body deadline allows for, in bytes per second.
+    #[arg(long, default_value_t = engine::Limits::default().http_body_min_bytes_per_s)]
+    http_body_min_bytes_per_s: u64,
+    /// Silence allowed on a kept-alive connection with nothing in flight, in milliseconds.
+    #[arg(long, default_value_t = engine::Limits::default().http_idle_timeout_ms)]
+    http_idle_timeout_ms: u64,
+    /// Time from gateway Hello to Identify or Resume, in milliseconds (then 4009).
+    #[arg(long, default_value_t = engine::Limits::default().identify_timeout_ms)]
+    identify_timeout_ms: u64,
+}
+
+impl ClientLimits {
+    fn apply(self, limits: &mut engine::Limits) {
+        limits.connections_max = self.connections_max;
+        limits.connections_per_address_max = self.connections_per_address_max;
+        limits.http_head_timeout_ms = self.http_head_timeout_ms;
+        limits.http_body_timeout_ms = self.http_body_timeout_ms;
+        limits.http_body_min_bytes_per_s = self.http_body_min_bytes_per_s;
+        limits.http_idle_timeout_ms = self.http_idle_timeout_ms;
+        limits.identify_timeout_ms = self.identify_timeout_ms;
+    }
 }
 
 #[derive(Subcommand)]
@@ -114,9 +156,11 @@ fn main() -> ExitCode {
             heartbeat_interval_ms,
             test_hooks,
             upload_bytes_max,
+            client_limits,
         } => {
             let mut limits = engine::Limits::default();
             limits.http.multipart_body_bytes_max = upload_bytes_max;
+            client_limits.apply(&mut limits);
             let config = engine::Config {
                 limits,
                 data_dir,
