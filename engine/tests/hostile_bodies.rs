@@ -95,3 +95,53 @@ fn bodies_are_judged_by_their_heads(io: IoBackend) {
     server.shutdown().unwrap();
 }
 both_backends!(judged_by_heads, bodies_are_judged_by_their_heads);
+
+/// A message whose embeds break Discord's limits (here 8,192 characters in all, the
+/// reviewer's case) is refused with 50035 and Discord's error shape, and nothing is stored
+/// or dispatched; the same message within the limits is accepted.
+fn embeds_over_discords_limits_are_refused(io: IoBackend) {
+    use serde_json::json;
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = boot.bots[0].token.as_str();
+    let messages = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    let big = json!({"description": "x".repeat(4096)});
+    let refused = support::rest::call(
+        addr,
+        "POST",
+        &messages,
+        token,
+        Some(&json!({"embeds": [big, big]})),
+    );
+    support::assert_error(&refused, 400, 50035);
+    assert_eq!(
+        refused.json()["errors"]["embeds"]["_errors"][0]["code"],
+        "MAX_EMBED_SIZE_EXCEEDED"
+    );
+    let long_title = json!({"title": "t".repeat(257)});
+    let refused = support::rest::call(
+        addr,
+        "POST",
+        &messages,
+        token,
+        Some(&json!({"embeds": [long_title]})),
+    );
+    support::assert_error(&refused, 400, 50035);
+    assert_eq!(
+        refused.json()["errors"]["embeds"]["0"]["title"]["_errors"][0]["code"],
+        "BASE_TYPE_MAX_LENGTH"
+    );
+    let history = support::rest::call(addr, "GET", &messages, token, None);
+    assert_eq!(history.status, 200);
+    assert_eq!(
+        history.json().as_array().map(Vec::len),
+        Some(0),
+        "nothing stored"
+    );
+    let fits = json!({"embeds": [{"description": "x".repeat(4096)}, {"title": "t".repeat(256)}]});
+    let created = support::rest::call(addr, "POST", &messages, token, Some(&fits));
+    assert_eq!(created.status, 200, "{:?}", created.json());
+    server.shutdown().unwrap();
+}
+both_backends!(embed_limits, embeds_over_discords_limits_are_refused);

@@ -10,7 +10,8 @@
 //!   `errors.content._errors[0].code = "BASE_TYPE_MAX_LENGTH"`.
 //! - A create with no content and no embeds is 50006 Cannot send an empty message.
 //! - `nonce` is a string (≤ 25 characters) or an integer; `enforce_nonce` asks for dedupe.
-//! - `embeds` are passed through as the sender's JSON objects (at most 10).
+//! - `embeds` are kept as the sender's JSON objects (at most 10), within Discord's embed
+//!   limits (`embeds.rs`: 6,000 characters in all, and each member's own limit).
 //! - History's `limit`, `before`, `after`, `around` must be integers / snowflakes, else
 //!   50035 naming the field (the range of `limit` is checked by `world::history`).
 //! - Reaction, typing and pin routes (`message_route` covers them too); a reaction's
@@ -387,7 +388,10 @@ fn parse_embeds(value: &Value) -> Result<Vec<Value>, RestError> {
             "BASE_TYPE_MAX_LENGTH",
             format!("Must be {EMBEDS_MAX} or fewer in length."),
         )),
-        Value::Array(items) if items.iter().all(Value::is_object) => Ok(items.clone()),
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            super::embeds::check_embeds(items)?;
+            Ok(items.clone())
+        }
         _ => Err(form_error(
             "embeds",
             "BASE_TYPE_LIST",

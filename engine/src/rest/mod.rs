@@ -23,6 +23,7 @@
 
 pub mod auth;
 pub mod bulk_delete;
+pub mod embeds;
 mod error;
 pub mod guild_routes;
 mod handlers;
