@@ -3,13 +3,13 @@
 //!
 //! Micro-benchmark suites: `ring`, `wsframe`, `lsm`, `all`. Server scenarios (each also
 //! writes `<out>/<name>.json` and an SVG plot; `bench::scenarios` says what each
-//! measures): `fanout`, `idle`, `reconnect`, `cores`, `ceiling`.
+//! measures): `fanout`, `idle`, `reconnect`, `cores`, `ceiling`, `soak`.
 //!
 //! Flags, each for the scenarios it names; any flag left out keeps the scenario's
 //! full-size default: `--cores 1,2 --server-cpus 0 --load-cpus 1-3 --sessions N
 //! --publishers N --rate 200,400,800 --seconds S --runs N --compress zlib-stream
 //! --sources N --io uring|epoll --no-peer --steps 1000,5000 --missed K
-//! --frames-per-write 1,8,32 --out DIR --tiny`.
+//! --frames-per-write 1,8,32 --hostile N --out DIR --tiny`.
 //!
 //! `bench serve flux|peer …` (hidden) is not a suite: it is the child process the server
 //! scenarios start for each server under test (`bench::servers`).
@@ -77,6 +77,9 @@ struct Cli {
     /// ceiling: frames per writev, one row each, comma-separated.
     #[arg(long, value_delimiter = ',')]
     frames_per_write: Option<Vec<usize>>,
+    /// soak: hostile connections held open against the server.
+    #[arg(long)]
+    hostile: Option<usize>,
     /// Scenarios: where the JSON and SVG files go.
     #[arg(long, default_value = "docs/bench")]
     out: PathBuf,
@@ -96,13 +99,13 @@ fn main() -> ExitCode {
             Box::new(move || bench::wsframe_decode::run(size)),
             Box::new(move || bench::ring::run(size)),
         ],
-        "fanout" | "idle" | "reconnect" | "cores" | "ceiling" => {
+        "fanout" | "idle" | "reconnect" | "cores" | "ceiling" | "soak" => {
             return run_scenario(&cli, size);
         }
         other => {
             eprintln!(
                 "unknown suite {other:?}; expected one of: ring, wsframe, lsm, all, fanout, idle, \
-                 reconnect, cores, ceiling"
+                 reconnect, cores, ceiling, soak"
             );
             return ExitCode::from(2);
         }
@@ -136,6 +139,7 @@ fn run_scenario(cli: &Cli, size: Size) -> ExitCode {
             })
         }
         "idle" => idle_options(cli, size).map(|options| scenarios::idle::run(&options)),
+        "soak" => soak_options(cli, size).map(|options| scenarios::soak::run(&options)),
         "reconnect" => {
             reconnect_options(cli, size).map(|options| scenarios::reconnect::run(&options))
         }
@@ -161,6 +165,39 @@ fn run_scenario(cli: &Cli, size: Size) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn soak_options(cli: &Cli, size: Size) -> Result<scenarios::soak::Options, String> {
+    let mut options = scenarios::soak::Options::for_size(size);
+    if let Some(sessions) = cli.sessions {
+        options.sessions = sessions.max(1);
+    }
+    if let Some(hostile) = cli.hostile {
+        options.hostile = hostile;
+    }
+    if let Some(publishers) = cli.publishers {
+        options.publishers = publishers.max(1);
+    }
+    if let Some(rate) = cli.rate.as_ref().and_then(|rates| rates.first()) {
+        options.rate_per_s = *rate;
+    }
+    if let Some(seconds) = cli.seconds {
+        options.seconds = seconds;
+    }
+    if let Some(sources) = cli.sources {
+        options.sources = sources.clamp(1, 9);
+    }
+    if let Some(io) = cli.io {
+        options.io = io;
+    }
+    if let Some(cpus) = server_cpus(cli)? {
+        options.server_cpus = cpus;
+    }
+    if let Some(cpus) = load_cpus(cli)? {
+        options.load_cpus = cpus;
+    }
+    options.out_dir.clone_from(&cli.out);
+    Ok(options)
 }
 
 fn idle_options(cli: &Cli, size: Size) -> Result<scenarios::idle::Options, String> {

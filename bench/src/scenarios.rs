@@ -10,6 +10,9 @@
 //!   that nothing acknowledged was lost.
 //! - `cores` (`cores.rs`): saturated sustained deliveries/s per server core count.
 //! - `ceiling` (`ceiling.rs`): the loopback kernel ceiling (`crate::ceiling`) as a scenario.
+//! - `soak` (`soak.rs`): healthy sessions and publishers against Flux while thousands of
+//!   hostile connections (`crate::loadgen::hostile`) misbehave: nothing lost, RSS over time.
+//!   Flux only, one run (there is no peer to compare: the peer defends nothing).
 //!
 //! Rules every scenario keeps: servers run as pinned child processes (`crate::servers`),
 //! the load on other CPUs where the machine has them and labelled "co-located" where not;
@@ -25,5 +28,6 @@ pub mod fanout;
 pub mod idle;
 pub mod output;
 pub mod reconnect;
+pub mod soak;
 
 pub use output::{Meta, Outcome, Written};

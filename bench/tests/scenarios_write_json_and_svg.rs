@@ -196,3 +196,27 @@ fn ceiling_writes_frames_per_second_per_row() {
     positive(&json["frame_bytes"], "frame size");
     assert_ne!(outcome.report.checksum, 0);
 }
+
+#[test]
+fn soak_keeps_healthy_clients_whole_among_hostile_ones() {
+    let dir = out_dir("soak");
+    let options = scenarios::soak::Options {
+        server_exe: server_exe(),
+        out_dir: dir.clone(),
+        ..scenarios::soak::Options::for_size(Size::Tiny)
+    };
+    let (sessions, hostile) = (options.sessions, options.hostile);
+    let outcome = scenarios::soak::run(&options).expect("the healthy clients lost nothing");
+    let json = read_outcome(&outcome, &dir, "soak", &["RSS"]);
+    assert_eq!(json["ok"], true, "{json}");
+    let acked = positive(&json["posts_acked"], "posts acknowledged");
+    assert_eq!(
+        json["deliveries"].as_f64(),
+        Some(acked * sessions as f64),
+        "every healthy session got every acknowledged post"
+    );
+    positive(&json["rss_max_bytes"], "server RSS");
+    let kinds = json["hostile"]["kinds"].as_array().expect("hostile kinds");
+    let opened: u64 = kinds.iter().map(|k| k["opened"].as_u64().unwrap()).sum();
+    assert!(opened >= hostile as u64, "{kinds:?}");
+}

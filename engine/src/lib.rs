@@ -137,9 +137,10 @@ pub struct Limits {
     /// stays far below it, and one host cannot take a server's whole budget. Behind a
     /// proxy every client shares the proxy's address: set 0 there and cap at the proxy.
     pub connections_per_address_max: usize,
-    /// How long a client has to send a request head, counted from its first byte (from
-    /// the accept, for a connection's first request). Past it: 408 and close. Ten seconds:
-    /// a real client sends a head in one packet; a slow-loris client trickles one forever.
+    /// How long a client has to send a request head, counted from its first byte (a new
+    /// connection that has sent nothing is idle: `http_idle_timeout_ms`). Past it: 408
+    /// and close. Ten seconds: a real client sends a head in one packet; a slow-loris
+    /// client trickles one forever.
     pub http_head_timeout_ms: u64,
     /// How long a client has to send a request body once its head is in, plus the body's
     /// length at `http_body_min_bytes_per_s`. Past it: 408 and close. So a 25 MiB upload
@@ -147,8 +148,8 @@ pub struct Limits {
     pub http_body_timeout_ms: u64,
     /// The slowest upload the body deadline allows for (64 KiB/s, a poor mobile link).
     pub http_body_min_bytes_per_s: u64,
-    /// How long a kept-alive connection with nothing in flight may stay silent before it
-    /// is closed (no answer: RFC 9112 §9.8 lets either side close an idle connection).
+    /// How long a connection with nothing in flight (kept alive, or new and silent) may
+    /// stay silent before it is closed (no answer: RFC 9112 §9.8 lets either side close an idle connection).
     /// Sixty seconds: longer than the keep-alive of the client libraries (aiohttp 15 s,
     /// undici 4 s), so the client, not the server, normally closes first.
     pub http_idle_timeout_ms: u64,

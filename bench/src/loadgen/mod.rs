@@ -49,6 +49,7 @@ mod fleet;
 mod frame;
 mod gateway;
 mod handshake;
+pub mod hostile;
 mod http_response;
 mod inflate;
 mod ledger;

@@ -132,7 +132,13 @@ impl Conn {
                 answers: std::collections::VecDeque::new(),
                 close_after: false,
             },
-            outq: OutQueue::new(backlog),
+            outq: {
+                // An HTTP connection's answers do not count toward the core's backlog (its
+                // own bound holds them); the upgrade to WebSocket turns that on.
+                let mut outq = OutQueue::new(backlog);
+                outq.set_in_backlog(false);
+                outq
+            },
             state: State::Open,
             reading: false,
             waiting_writable: false,

@@ -71,12 +71,19 @@ use crate::{Config, IoBackend};
 pub const OUTBOX_HARD_FACTOR: usize = 4;
 
 /// Whether an HTTP client has left so many answers unread that no further request of it is
-/// read or parsed until it takes some: past `outbox_bytes_max` bytes held in memory, or
+/// read or parsed until it takes some: past `HTTP_UNREAD_BYTES_MAX` bytes held in memory
+/// (or `outbox_bytes_max`, if smaller), or
 /// past twice `HTTP_PIPELINE_MAX` queued entries (a file body is one entry and an open
 /// file, so a client pipelining downloads cannot make the core hold thousands of them).
 fn answers_unread(outq: &super::outq::OutQueue, outbox_bytes_max: usize) -> bool {
-    outq.bytes_in_memory() > outbox_bytes_max || outq.entries() > 2 * HTTP_PIPELINE_MAX
+    let bound = outbox_bytes_max.min(HTTP_UNREAD_BYTES_MAX);
+    outq.bytes_in_memory() > bound || outq.entries() > 2 * HTTP_PIPELINE_MAX
 }
+
+/// The most unread HTTP answers (in memory) past which a connection's further requests
+/// wait: one large answer is still sent whole, but a client that pipelines and never reads
+/// holds this much, not `outbox_bytes_max` (a soak with 850 such clients held 850 MiB).
+const HTTP_UNREAD_BYTES_MAX: usize = 64 * 1024;
 
 /// Connections serviced (written, read, freed) per loop turn; the rest wait one turn
 /// (module doc: why a budget, and why this size: 256 let the store's durability wake wait
@@ -350,8 +357,8 @@ impl<A: App> Reactor<A> {
         let key = self.conns.insert(conn);
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();
-        // The first request's head is due from the accept on.
-        self.conns[key].request_started = Some(self.out.now);
+        // Until its first byte a new connection is idle, like a kept-alive one: clients
+        // open connections ahead of need (pools, a load generator's publishers).
         self.refresh_http_wait(key);
         self.touch(key);
     }
@@ -426,8 +433,8 @@ impl<A: App> Reactor<A> {
     fn after_write(&mut self, key: usize) {
         let soft = self.config.limits.outbox_bytes_max;
         let conn = &mut self.conns[key];
-        if conn.outq.bytes() <= soft {
-            conn.over_bound_since = None;
+        if conn.outq.bytes() <= soft && conn.over_bound_since.take().is_some() {
+            conn.outq.set_in_backlog(true); // Only WebSockets are ever over the bound.
         }
         if conn.state == State::Open && matches!(conn.phase, Phase::Http { .. }) {
             if answers_unread(&conn.outq, soft) {
@@ -460,12 +467,14 @@ impl<A: App> Reactor<A> {
     }
 
     /// What the client of an open HTTP connection owes now, and until when (`Limits`):
-    /// the rest of a request head, counted from its first byte (on a new connection, from
-    /// the accept); the rest of a body, counted from when its head was complete and
+    /// the rest of a request head, counted from its first byte; the rest of a body, counted from when its head was complete and
     /// lengthened by the body's size; or, with nothing in flight (or its answers left
     /// unread past the bound), its next request. While a request is with the application
     /// the client owes nothing: the server's own pace governs.
     fn refresh_http_wait(&mut self, key: usize) {
+        // While the core pauses HTTP (`http_paused`), unparsed bytes wait for the server,
+        // not for the client: no head or body deadline runs.
+        let paused = self.http_paused();
         let limits = &self.config.limits;
         let now = self.out.now;
         let Some(conn) = self.conns.get_mut(key) else {
@@ -486,6 +495,8 @@ impl<A: App> Reactor<A> {
                         until: now + Duration::from_millis(limits.http_idle_timeout_ms),
                         what: HttpAwaited::NextRequest,
                     })
+                } else if paused {
+                    None
                 } else {
                     let started = *conn.request_started.get_or_insert(now);
                     match http::awaited_body(inbuf, &limits.http) {
@@ -711,6 +722,7 @@ impl<A: App> Reactor<A> {
             .with_frame_len_max(self.config.limits.ws_message_bytes_max);
         let conn = &mut self.conns[key];
         conn.outq.push(OutFrame::raw(bytes, Lane::Bulk));
+        conn.outq.set_in_backlog(true);
         let decoder = Box::new(wsframe::Decoder::new(config));
         let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder });
         self.websockets += 1;
@@ -926,6 +938,8 @@ impl<A: App> Reactor<A> {
         if bytes > soft.saturating_mul(OUTBOX_HARD_FACTOR) {
             self.slow_consumer(key);
         } else if bytes > soft && conn.over_bound_since.is_none() {
+            // Its own bound holds it now; it no longer counts toward the core's backlog.
+            conn.outq.set_in_backlog(false);
             conn.over_bound_since = Some(now);
             self.watch(key);
         }
@@ -1259,7 +1273,15 @@ impl<A: App> Reactor<A> {
                 };
                 inbuf.len() < needed
             }
-            Phase::WebSocket { .. } => true,
+            // A WebSocket is read only while the answers to what it sent are out: its
+            // priority lane (pongs, heartbeat ACKs) has been written, and its queue is within
+            // its bound. A client that floods pings and reads nothing then holds at most one
+            // read's worth of pongs, not megabytes, and a slow consumer's grace decides the
+            // rest.
+            Phase::WebSocket { .. } => {
+                conn.outq.priority_is_idle()
+                    && conn.outq.bytes() <= self.config.limits.outbox_bytes_max
+            }
         }
     }
 
@@ -1296,8 +1318,11 @@ impl<A: App> Reactor<A> {
             }
             conn.timer_at = None;
             let key = timer.key;
-            if conn.state == State::Open && conn.outq.bytes() <= soft {
-                conn.over_bound_since = None;
+            if conn.state == State::Open
+                && conn.outq.bytes() <= soft
+                && conn.over_bound_since.take().is_some()
+            {
+                conn.outq.set_in_backlog(true);
             }
             match conn.state {
                 State::Open => {

@@ -418,13 +418,16 @@ pub(super) fn copy_parts(
 /// `http_paused`). Uncapped, a few clients that stop reading (each may hold megabytes until
 /// it is closed as a slow consumer) could pause every other client's requests; capped,
 /// the pause needs most connections to be behind, which is what overload looks like.
+/// And only the queues the reactor says count (`set_in_backlog`): WebSocket queues within
+/// their slow-consumer bound. An HTTP client's unread answers, or a WebSocket client that
+/// stopped reading, are held by their own bounds; counted here, a few thousand of them
+/// could pause every healthy client's requests.
 pub(crate) type CoreBacklog = std::rc::Rc<std::cell::Cell<usize>>;
 
 /// The most one queue adds to its core's `CoreBacklog`.
 pub(crate) const BACKLOG_COUNTED_PER_QUEUE_MAX: usize = 64 * 1024;
 
 /// The outbound queue of one connection.
-#[derive(Default)]
 pub(crate) struct OutQueue {
     priority: LaneQueue,
     bulk: LaneQueue,
@@ -434,6 +437,15 @@ pub(crate) struct OutQueue {
     /// The core's total, and what this queue adds to it now.
     backlog: CoreBacklog,
     counted: usize,
+    /// Whether this queue's bytes count toward `backlog` at all.
+    in_backlog: bool,
+}
+
+impl Default for OutQueue {
+    /// A queue counting toward a backlog of its own (for tests and cold paths).
+    fn default() -> OutQueue {
+        OutQueue::new(CoreBacklog::default())
+    }
 }
 
 impl Drop for OutQueue {
@@ -452,6 +464,15 @@ impl OutQueue {
             queued_bytes: 0,
             backlog,
             counted: 0,
+            in_backlog: true,
+        }
+    }
+
+    /// Whether this queue counts toward the core's backlog from now on.
+    pub(crate) fn set_in_backlog(&mut self, counts: bool) {
+        if self.in_backlog != counts {
+            self.in_backlog = counts;
+            self.recount();
         }
     }
 
@@ -517,6 +538,11 @@ impl OutQueue {
         }
     }
 
+    /// Whether no priority frame (a pong, a heartbeat ACK, a close) waits to be written.
+    pub(crate) fn priority_is_idle(&self) -> bool {
+        self.priority.frames.is_empty()
+    }
+
     /// Entries waiting (a frame, a run, an HTTP response's head or its file each count one).
     pub(crate) fn entries(&self) -> usize {
         self.priority.frames.len() + self.bulk.frames.len()
@@ -548,7 +574,11 @@ impl OutQueue {
 
     /// Brings this queue's share of the core's backlog up to date with `bytes()`.
     fn recount(&mut self) {
-        let counted = self.bytes().min(BACKLOG_COUNTED_PER_QUEUE_MAX);
+        let counted = if self.in_backlog {
+            self.bytes().min(BACKLOG_COUNTED_PER_QUEUE_MAX)
+        } else {
+            0
+        };
         self.backlog
             .set(self.backlog.get() + counted - self.counted);
         self.counted = counted;
