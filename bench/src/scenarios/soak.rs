@@ -173,10 +173,10 @@ pub fn run(options: &Options) -> io::Result<Outcome> {
         std::thread::spawn(move || {
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) && Instant::now() < bound {
-                if let Some(rss_bytes) = rss_of(pid) {
+                if let Ok(rss) = placement::process_rss(pid) {
                     samples.push(Sample {
                         at_s: started.elapsed().as_secs_f64(),
-                        rss_bytes,
+                        rss_bytes: rss.total_bytes,
                     });
                 }
                 std::thread::sleep(Duration::from_millis(500));
@@ -312,18 +312,4 @@ pub fn run(options: &Options) -> io::Result<Outcome> {
         },
         written,
     })
-}
-
-/// A process's resident memory, from `/proc/<pid>/status`.
-fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
 }
