@@ -70,7 +70,8 @@ pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Resul
 ///   the port; released by the kernel when the process exits, even by SIGKILL), which a
 ///   second Flux cannot bind while the first holds it, however close their starts are;
 /// - a probe, when `probe` is set: binding `addr` without `SO_REUSEPORT` fails while any
-///   other program listens there, with or without `SO_REUSEPORT`.
+///   other program listens there, with or without `SO_REUSEPORT` (retried for up to
+///   `PROBE_RETRY_FOR`: a Flux killed a moment ago holds it until the kernel lets go).
 ///
 /// The returned descriptor is the lock: keep it open as long as the server listens.
 pub(crate) fn claim_listen_address(addr: SocketAddr, probe: bool) -> io::Result<OwnedFd> {
@@ -85,32 +86,51 @@ pub(crate) fn claim_listen_address(addr: SocketAddr, probe: bool) -> io::Result<
         }
     })?;
     if probe {
-        let domain = if addr.is_ipv4() {
-            libc::AF_INET
-        } else {
-            libc::AF_INET6
-        };
-        // SAFETY: plain integer arguments.
-        let fd = own(check(unsafe {
-            libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
-        })?);
-        // Connections of an earlier run in TIME_WAIT must not count as "in use".
-        set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        let (storage, len) = sockaddr_from(addr);
-        // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
-        if let Err(error) =
-            check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })
-        {
-            if error.kind() == io::ErrorKind::AddrInUse {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrInUse,
-                    format!("{addr} is already in use by another program"),
-                ));
+        // Our lock is free, so no live Flux holds the address; a process killed a moment
+        // ago may still, until the kernel tears down its io_uring instances. Wait for that
+        // (briefly) before calling the address another program's.
+        let started = std::time::Instant::now();
+        loop {
+            match probe_bind(addr) {
+                Err(error)
+                    if error.kind() == io::ErrorKind::AddrInUse
+                        && started.elapsed() < PROBE_RETRY_FOR =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!("{addr} is already in use by another program"),
+                    ));
+                }
+                result => break result?,
             }
-            return Err(error);
         }
     }
     Ok(lock)
+}
+
+/// How long `claim_listen_address` waits for a dying process to let go of the address.
+const PROBE_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Binds `addr` without `SO_REUSEPORT` (then lets go): fails while anyone listens there.
+fn probe_bind(addr: SocketAddr) -> io::Result<()> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain integer arguments.
+    let fd = own(check(unsafe {
+        libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
+    })?);
+    // Connections of an earlier run in TIME_WAIT must not count as "in use".
+    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    let (storage, len) = sockaddr_from(addr);
+    // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
+    check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })?;
+    Ok(())
 }
 
 /// A Unix socket bound to the abstract name `name` (no file; Linux only).
