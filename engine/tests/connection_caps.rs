@@ -7,45 +7,10 @@ mod support;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
 use engine::{Config, IoBackend};
-use support::HttpClient;
-
-/// A client socket bound to `source` before it connects (std cannot pick the source).
-fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> TcpStream {
-    let SocketAddr::V4(target) = addr else {
-        unreachable!("127.0.0.1")
-    };
-    let sockaddr = |ip: Ipv4Addr, port: u16| libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain integer arguments; the descriptor is owned by the stream below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    assert!(fd >= 0, "socket");
-    // SAFETY: `fd` is a fresh socket nobody else owns.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    let local = sockaddr(source, 0);
-    // SAFETY: `local` is a valid sockaddr_in of `len` bytes.
-    assert_eq!(unsafe { libc::bind(fd, (&raw const local).cast(), len) }, 0);
-    let remote = sockaddr(*target.ip(), target.port());
-    // SAFETY: `remote` is a valid sockaddr_in of `len` bytes.
-    assert_eq!(
-        unsafe { libc::connect(fd, (&raw const remote).cast(), len) },
-        0
-    );
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
-}
+use support::{connect_from, HttpClient};
 
 fn client_from(source: Ipv4Addr, addr: SocketAddr) -> HttpClient {
     HttpClient::from_stream(connect_from(source, addr))

@@ -138,6 +138,11 @@ impl FluxProcess {
         }
     }
 
+    /// The server's process id (for `/proc/<pid>`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `<data-dir>/bootstrap.json`: URLs, the demo guild and the bots' tokens.
     pub fn bootstrap(&self) -> PathBuf {
         self.data_dir.join("bootstrap.json")
