@@ -44,6 +44,10 @@ use crate::world::ChannelId;
 pub const FILES_MAX: usize = 10;
 /// Longest attachment description, in characters (Discord: 1024).
 pub const DESCRIPTION_CHARS_MAX: usize = 1024;
+/// Longest filename a client may give, in characters (Flux's own bound: the stored name
+/// is shortened anyway, but the original becomes the attachment's `title` in every event,
+/// which must stay far below a session's send window).
+pub const FILENAME_CHARS_MAX: usize = 1024;
 /// The sidecar file holding a stored file's content type. Sanitised names never start
 /// with a dot, so it cannot collide with an upload.
 const CONTENT_TYPE_FILE: &str = ".content-type";
@@ -165,8 +169,19 @@ fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, RestErr
                 message: format!("Must be {DESCRIPTION_CHARS_MAX} or fewer in length."),
             });
         }
+        let filename = text("filename");
+        if filename
+            .as_ref()
+            .is_some_and(|f| f.chars().count() > FILENAME_CHARS_MAX)
+        {
+            return Err(RestError::InvalidFormBody {
+                field: "attachments",
+                code: "BASE_TYPE_MAX_LENGTH",
+                message: format!("Must be {FILENAME_CHARS_MAX} or fewer in length."),
+            });
+        }
         return Ok(AttachmentMeta {
-            filename: text("filename"),
+            filename,
             description,
         });
     }
@@ -429,6 +444,37 @@ mod tests {
         let plain = parse_upload(Some("application/json"), b"{}").unwrap();
         assert!(plain.files.is_empty());
         assert!(parse_upload(Some("multipart/form-data; boundary=b"), b"junk").is_err());
+    }
+
+    /// A description or a client-given filename past its limit is 50035 naming
+    /// `attachments`; at the limit both are kept.
+    #[test]
+    fn description_and_filename_have_limits() {
+        let meta = |description: usize, filename: usize| {
+            let payload = serde_json::json!({"attachments": [{
+                "id": 0,
+                "description": "d".repeat(description),
+                "filename": "f".repeat(filename),
+            }]});
+            attachment_meta(payload.to_string().as_bytes(), 0)
+        };
+        let kept = meta(DESCRIPTION_CHARS_MAX, FILENAME_CHARS_MAX).expect("at the limits");
+        assert_eq!(kept.filename.map(|f| f.len()), Some(FILENAME_CHARS_MAX));
+        for (description, filename) in [
+            (DESCRIPTION_CHARS_MAX + 1, 1),
+            (1, FILENAME_CHARS_MAX + 1),
+            (1, 10 << 20),
+        ] {
+            let Err(error) = meta(description, filename) else {
+                panic!("accepted {description}/{filename}")
+            };
+            let body: serde_json::Value = serde_json::from_slice(&error.body()).unwrap();
+            assert_eq!(body["code"], 50035);
+            assert_eq!(
+                body["errors"]["attachments"]["_errors"][0]["code"],
+                "BASE_TYPE_MAX_LENGTH"
+            );
+        }
     }
 
     #[test]
