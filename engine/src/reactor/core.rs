@@ -618,7 +618,9 @@ impl<A: App> Reactor<A> {
                 return; // Parsed again once the answers before it are out.
             }
             inbuf.drain(..used);
+            // The next request's head check and deadlines start afresh.
             conn.head_checked = false;
+            conn.http_wait = None;
             // What is left is the next request's start, which arrived by now.
             conn.request_started = (!inbuf.is_empty()).then_some(self.out.now);
             conn.app_knows = true;
