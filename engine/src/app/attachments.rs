@@ -157,29 +157,17 @@ fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, RestErr
         if id != Some(index) {
             continue;
         }
-        let text = |name: &str| entry.get(name).and_then(|v| v.as_str()).map(str::to_string);
-        let description = text("description");
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > DESCRIPTION_CHARS_MAX)
-        {
-            return Err(RestError::InvalidFormBody {
+        // A string member of at most `max` characters (absent or not a string: `None`).
+        let text = |name: &str, max: usize| match entry.get(name).and_then(|v| v.as_str()) {
+            Some(text) if text.chars().count() > max => Err(RestError::InvalidFormBody {
                 field: "attachments",
                 code: "BASE_TYPE_MAX_LENGTH",
-                message: format!("Must be {DESCRIPTION_CHARS_MAX} or fewer in length."),
-            });
-        }
-        let filename = text("filename");
-        if filename
-            .as_ref()
-            .is_some_and(|f| f.chars().count() > FILENAME_CHARS_MAX)
-        {
-            return Err(RestError::InvalidFormBody {
-                field: "attachments",
-                code: "BASE_TYPE_MAX_LENGTH",
-                message: format!("Must be {FILENAME_CHARS_MAX} or fewer in length."),
-            });
-        }
+                message: format!("Must be {max} or fewer in length."),
+            }),
+            text => Ok(text.map(str::to_string)),
+        };
+        let description = text("description", DESCRIPTION_CHARS_MAX)?;
+        let filename = text("filename", FILENAME_CHARS_MAX)?;
         return Ok(AttachmentMeta {
             filename,
             description,
