@@ -128,16 +128,19 @@ pub fn parse_request(
     buf: &[u8],
     limits: &HttpLimits,
 ) -> Result<Option<(Request, usize)>, HttpError> {
-    let Some((mut request, head_len, body_len)) = parse_head(buf, limits)? else {
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    let Some((head, fields)) = parse_parts(buf, &mut headers, limits)? else {
         return Ok(None);
     };
-    let Some(total) = head_len.checked_add(body_len) else {
+    let Some(total) = head.head_len.checked_add(head.body_len) else {
         return Err(HttpError::BodyTooLarge);
     };
+    // Nothing is allocated until the whole request is in.
     if buf.len() < total {
         return Ok(None);
     }
-    request.body = buf[head_len..total].to_vec();
+    let mut request = head.to_request(fields);
+    request.body = buf[head.head_len..total].to_vec();
     Ok(Some((request, total)))
 }
 
@@ -149,7 +152,54 @@ pub fn parse_head(
     limits: &HttpLimits,
 ) -> Result<Option<(Request, usize, usize)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
-    let mut parsed = httparse::Request::new(&mut headers);
+    Ok(parse_parts(buf, &mut headers, limits)?
+        .map(|(head, fields)| (head.to_request(fields), head.head_len, head.body_len)))
+}
+
+/// For a buffer [`parse_request`] found incomplete: the announced body length once the
+/// head is complete (`None` while the head is still arriving, or if it is bad). The
+/// reactor uses it to tell a slow head from a slow body (their deadlines differ).
+pub fn awaited_body(buf: &[u8], limits: &HttpLimits) -> Option<usize> {
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    parse_parts(buf, &mut headers, limits)
+        .ok()
+        .flatten()
+        .map(|(head, _)| head.body_len)
+}
+
+/// A complete request head, borrowed from the buffer.
+struct Head<'b> {
+    method: &'b str,
+    target: &'b str,
+    version: Version,
+    head_len: usize,
+    body_len: usize,
+}
+
+impl Head<'_> {
+    /// The owned request (empty body) with header `fields`.
+    fn to_request(&self, fields: &[httparse::Header<'_>]) -> Request {
+        Request {
+            method: self.method.to_string(),
+            target: self.target.to_string(),
+            version: self.version,
+            headers: fields
+                .iter()
+                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .collect(),
+            body: Vec::new(),
+        }
+    }
+}
+
+/// The one parse of a request head every function above shares: the head and its header
+/// fields, or `None` while incomplete, or the error to answer with.
+fn parse_parts<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [httparse::Header<'b>],
+    limits: &HttpLimits,
+) -> Result<Option<(Head<'b>, &'h [httparse::Header<'b>])>, HttpError> {
+    let mut parsed = httparse::Request::new(headers);
     let head_len = match parsed.parse(buf) {
         Ok(httparse::Status::Complete(head_len)) => head_len,
         Ok(httparse::Status::Partial) => {
@@ -165,9 +215,14 @@ pub fn parse_head(
     if head_len > limits.head_bytes_max {
         return Err(HttpError::HeadTooLarge);
     }
+    let httparse::Request {
+        method,
+        path,
+        version,
+        headers: fields,
+    } = parsed;
     // httparse guarantees these are present once the status is Complete.
-    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
-    else {
+    let (Some(method), Some(target), Some(minor)) = (method, path, version) else {
         return Err(HttpError::Malformed("incomplete request line"));
     };
     let version = match minor {
@@ -175,31 +230,15 @@ pub fn parse_head(
         1 => Version::Http11,
         _ => return Err(HttpError::UnsupportedVersion),
     };
-    let body_len = body_len(parsed.headers, limits)?;
-    let request = Request {
-        method: method.to_string(),
-        target: target.to_string(),
+    let body_len = body_len(fields, limits)?;
+    let head = Head {
+        method,
+        target,
         version,
-        headers: parsed
-            .headers
-            .iter()
-            .map(|h| (h.name.to_string(), h.value.to_vec()))
-            .collect(),
-        body: Vec::new(),
+        head_len,
+        body_len,
     };
-    Ok(Some((request, head_len, body_len)))
-}
-
-/// For a buffer [`parse_request`] found incomplete: the announced body length once the
-/// head is complete (`None` while the head is still arriving). The reactor uses it to
-/// tell a slow head from a slow body (their deadlines differ).
-pub fn awaited_body(buf: &[u8], limits: &HttpLimits) -> Option<usize> {
-    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
-    let mut parsed = httparse::Request::new(&mut headers);
-    match parsed.parse(buf) {
-        Ok(httparse::Status::Complete(_)) => body_len(parsed.headers, limits).ok(),
-        _ => None,
-    }
+    Ok(Some((head, fields)))
 }
 
 /// The body length the headers announce (RFC 9112 §6.3).
