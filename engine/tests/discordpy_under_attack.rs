@@ -129,21 +129,6 @@ fn attacker(
     })
 }
 
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn discordpy_works_during_an_attack(io: &str) {
     let Some(python) = interpreter(Runtime::Python, "discordpy_under_attack") else {
         return;
@@ -186,7 +171,7 @@ fn discordpy_works_during_an_attack(io: &str) {
         &server,
         &[std::ffi::OsStr::new("30")],
     );
-    let rss = rss_bytes(server.pid());
+    let rss = support::rss_bytes(server.pid());
     stop.store(true, Ordering::Relaxed);
     for thread in threads {
         thread.join().expect("attacker");

@@ -18,23 +18,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::{start_flux, HttpClient, Received, WsClient};
 
-/// The process's resident memory, in bytes (the server runs in this process).
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
-    let kb: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    kb * 1024
-}
-
 fn pipelined_requests_without_reading_are_bounded(io: engine::IoBackend) {
     let server = start_flux(io, |config| {
         config.limits.http_idle_timeout_ms = 1_000;
     });
     let addr = server.local_addr();
-    let rss_before = rss_bytes();
+    let rss_before = support::rss_bytes(std::process::id());
 
     let request = b"GET /api/v10/gateway HTTP/1.1\r\nHost: flux\r\n\r\n";
     let chunk: Vec<u8> = request
@@ -76,7 +65,7 @@ fn pipelined_requests_without_reading_are_bounded(io: engine::IoBackend) {
         asked.elapsed()
     );
 
-    let grown = rss_bytes().saturating_sub(rss_before);
+    let grown = support::rss_bytes(std::process::id()).saturating_sub(rss_before);
     assert!(
         grown < 32 << 20,
         "the process grew by {grown} bytes for one client that never reads"

@@ -359,3 +359,14 @@ pub fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
         .unwrap();
     stream
 }
+
+/// The resident memory of process `pid` (`VmRSS` in `/proc/<pid>/status`), in bytes.
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
+    let kb: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kb * 1024
+}
