@@ -14,13 +14,17 @@
 //! A member's "highest role" is the greatest `position` among their roles, @everyone's
 //! 0 when they have none. A refusal is 50013 Missing Permissions, as on Discord.
 //!
-//! Elsewhere: the permission algorithm itself (`world::permissions`); timeouts are not
-//! stored yet, so a member's guild permissions here are their base permissions.
+//! A timed-out member (`communication_disabled_until` in the future) keeps only
+//! VIEW_CHANNEL and READ_MESSAGE_HISTORY, unless they are an administrator or the owner,
+//! exactly as the permission algorithm (`world::permissions`) applies it to channels: a
+//! timed-out moderator may not kick, ban, time out or edit roles.
 
 use crate::rest::RestError;
 use crate::world::ids::{RoleId, UserId};
 use crate::world::model::{Channel, Guild, Member};
-use crate::world::permissions::{base_permissions, ChannelSnapshot, GuildSnapshot, Permissions};
+use crate::world::permissions::{
+    apply_timeout, base_permissions, is_timed_out, ChannelSnapshot, GuildSnapshot, Permissions,
+};
 
 /// The caller of a member or role route, as the hierarchy rules see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +40,17 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The member `user_id` of `guild` as an actor; 10004 Unknown Guild when they are
-    /// not a member (Discord hides guilds from non-members).
-    pub fn of(guild: &Guild, user_id: UserId) -> Result<Actor, RestError> {
+    /// The member `user_id` of `guild` as an actor at `now_unix_ms` (a timeout then in
+    /// force takes their powers); 10004 Unknown Guild when they are not a member
+    /// (Discord hides guilds from non-members).
+    pub fn of(guild: &Guild, user_id: UserId, now_unix_ms: u64) -> Result<Actor, RestError> {
         let member = guild.member(user_id).ok_or(RestError::UnknownGuild)?;
+        let base = member_permissions(guild, member);
+        let timed_out = is_timed_out(member.communication_disabled_until_unix_ms, now_unix_ms);
         Ok(Actor {
             user_id,
             owner: guild.owner_id == user_id,
-            permissions: member_permissions(guild, member),
+            permissions: apply_timeout(base, base, timed_out),
             highest_position: highest_position(guild, member),
         })
     }
@@ -92,7 +99,8 @@ impl Actor {
     }
 }
 
-/// The member's guild-level permissions (Discord's `compute_base_permissions`).
+/// The member's guild-level permissions (Discord's `compute_base_permissions`), before
+/// any timeout: what decides whether the member may be timed out at all.
 pub fn member_permissions(guild: &Guild, member: &Member) -> Permissions {
     let everyone = guild
         .roles
@@ -120,14 +128,19 @@ pub fn highest_position(guild: &Guild, member: &Member) -> i32 {
         .max(0)
 }
 
-/// What `user_id` may do in `channel` (overwrites and implicit rules applied).
-pub fn channel_permissions(guild: &Guild, channel: &Channel, user_id: UserId) -> Permissions {
+/// What `user_id` may do in `channel` at `now_unix_ms` (overwrites, implicit rules and
+/// a timeout then in force applied).
+pub fn channel_permissions(
+    guild: &Guild,
+    channel: &Channel,
+    user_id: UserId,
+    now_unix_ms: u64,
+) -> Permissions {
     let snapshot = GuildSnapshot::of_guild(guild);
     let Some(member) = snapshot.member(user_id) else {
         return Permissions::NONE;
     };
-    // Timeouts are not stored yet (see the module doc), so the time is irrelevant.
-    snapshot.permissions_in(member, &ChannelSnapshot::of_channel(channel), 0)
+    snapshot.permissions_in(member, &ChannelSnapshot::of_channel(channel), now_unix_ms)
 }
 
 fn role_permissions(guild: &Guild, id: RoleId) -> Option<Permissions> {

@@ -37,7 +37,7 @@ pub const DELETE_MESSAGE_SECONDS_MAX: u64 = 604_800;
 
 /// `GET /guilds/{g}/bans?limit&before&after`.
 pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let mut limit = BANS_LIMIT_MAX;
     let mut before = None;
     let mut after = None;
@@ -78,7 +78,7 @@ pub(super) fn get(
     user_id: UserId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let ban = guild
         .bans
         .iter()
@@ -94,7 +94,7 @@ pub(super) fn create(
     body: &[u8],
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::BAN_MEMBERS)?;
     let object = parse_object(body)?;
     optional_integer(
@@ -136,7 +136,7 @@ pub(super) fn remove(
     user_id: UserId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?.require(Permissions::BAN_MEMBERS)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let index = guild
         .bans
         .iter()
@@ -180,6 +180,35 @@ mod tests {
         // Banning again changes nothing.
         let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
         assert!(!again.changed && again.events.is_empty());
+    }
+
+    #[test]
+    fn a_timed_out_moderator_may_not_ban_kick_or_edit_roles() {
+        use super::super::member_fixture::NOW;
+        let mut f = Fixture::new();
+        let moderator = f.moderator;
+        let timed_out_until = |f: &mut Fixture, until: Option<u64>| {
+            let index = f.guild.members.iter().position(|m| m.user_id == moderator);
+            f.guild.members[index.unwrap()].communication_disabled_until_unix_ms = until;
+        };
+        timed_out_until(&mut f, Some(NOW + 60_000));
+        let ban = ban_path(&f, f.plain);
+        let kick = f.guild_path(&format!("/members/{}", f.plain));
+        let role = f.guild_path(&format!("/members/{}/roles/{}", f.plain, f.helper_role));
+        let before = f.guild.clone();
+        for (method, path) in [
+            (Method::Put, &ban),
+            (Method::Delete, &kick),
+            (Method::Put, &role),
+        ] {
+            let refused = f.run(moderator, method, path, "", "").unwrap_err();
+            assert_eq!(refused, RestError::MissingPermissions, "{method:?} {path}");
+        }
+        assert_eq!(f.guild, before, "a refusal changes nothing");
+        // Once the timeout has passed, the same ban goes through.
+        timed_out_until(&mut f, Some(NOW - 1));
+        let out = f.run(moderator, Method::Put, &ban, "", "").unwrap();
+        assert_eq!((out.status, out.changed), (204, true));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub(super) fn create(
     body: &[u8],
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     require_in_channel(guild, channel_id, cx, Permissions::CREATE_INSTANT_INVITE)?;
     let object = parse_object(body)?;
     let max_age_s = optional_integer(&object, "max_age", 0, INVITE_MAX_AGE_S_MAX)?
@@ -120,7 +120,7 @@ pub(super) fn list_channel(
     channel_id: ChannelId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     require_in_channel(guild, channel_id, cx, Permissions::MANAGE_CHANNELS)?;
     Ok(live_invites(guild, cx, |invite| {
         invite.channel_id == channel_id
@@ -129,7 +129,7 @@ pub(super) fn list_channel(
 
 /// `GET /guilds/{g}/invites`.
 pub(super) fn list_guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?.require(Permissions::MANAGE_GUILD)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::MANAGE_GUILD)?;
     Ok(live_invites(guild, cx, |_| true))
 }
 
@@ -170,7 +170,7 @@ pub(super) fn delete(
     code: &str,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let index = guild
         .invites
         .iter()
@@ -180,7 +180,7 @@ pub(super) fn delete(
     let in_channel = guild
         .channel(invite.channel_id)
         .map_or(Permissions::NONE, |channel| {
-            channel_permissions(guild, channel, actor.user_id)
+            channel_permissions(guild, channel, actor.user_id, cx.now_unix_ms)
         });
     if !actor.permissions.contains(Permissions::MANAGE_GUILD)
         && !in_channel.contains(Permissions::MANAGE_CHANNELS)
@@ -261,7 +261,7 @@ fn require_in_channel(
     needed: Permissions,
 ) -> Result<(), RestError> {
     let channel = guild.channel(channel_id).ok_or(RestError::UnknownChannel)?;
-    let permissions = channel_permissions(guild, channel, cx.actor);
+    let permissions = channel_permissions(guild, channel, cx.actor, cx.now_unix_ms);
     if !permissions.contains(Permissions::VIEW_CHANNEL) {
         return Err(RestError::MissingAccess);
     }

@@ -445,7 +445,7 @@ proptest! {
             request.template = [4, 7, 8, 2][request.template % 4];
             request.actor = [1, 2, 3, 4, 4, 5][(request.actor + step) % 6];
             let actor_id = users(&f)[request.actor];
-            let Ok(actor) = Actor::of(&f.guild, actor_id) else { continue };
+            let Ok(actor) = Actor::of(&f.guild, actor_id, 0) else { continue };
             if let Body::Object(fields) = &mut request.body {
                 // Half the time only bits the actor holds, so some grants succeed.
                 let mut bits = bits[step % bits.len()];

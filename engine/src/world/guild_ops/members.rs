@@ -48,7 +48,7 @@ pub const MEMBER_ROLES_MAX: usize = 250;
 
 /// `GET /guilds/{g}/members?limit&after`.
 pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let mut limit = 1;
     let mut after = 0;
     for (key, value) in query_pairs(query) {
@@ -77,7 +77,7 @@ pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
 
 /// `GET /guilds/{g}/members/search?query&limit`.
 pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let mut limit = 1;
     let mut text = None;
     for (key, value) in query_pairs(query) {
@@ -153,7 +153,7 @@ pub(super) fn get(
     member: MemberRef,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let user_id = resolve(member, cx);
     let member = guild.member(user_id).ok_or(RestError::UnknownMember)?;
     Ok(Outcome::read(200, encode(&member_value(cx.users, member))))
@@ -166,7 +166,7 @@ pub(super) fn edit(
     body: &[u8],
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let object = parse_object(body)?;
     let own_route = member == MemberRef::Me;
     let user_id = resolve(member, cx);
@@ -316,7 +316,7 @@ pub(super) fn kick(
     user_id: UserId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::KICK_MEMBERS)?;
     let target = guild.member(user_id).ok_or(RestError::UnknownMember)?;
     actor.require_outranks_member(guild, target)?;
@@ -325,7 +325,7 @@ pub(super) fn kick(
 
 /// `DELETE /users/@me/guilds/{g}`.
 pub(super) fn leave(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     if actor.owner {
         return Err(RestError::Coded {
             status: 400,
@@ -373,7 +373,7 @@ fn role_change_target(
     role_id: RoleId,
     cx: &OpContext<'_>,
 ) -> Result<usize, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .members

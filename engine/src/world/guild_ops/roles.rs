@@ -46,7 +46,7 @@ pub const COLOR_MAX: u64 = 0xFF_FFFF;
 
 /// `GET /guilds/{g}/roles`.
 pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let roles: Vec<Value> = guild.roles.iter().map(role_json).collect();
     Ok(Outcome::read(200, encode(&Value::Array(roles))))
 }
@@ -57,7 +57,7 @@ pub(super) fn get(
     role_id: RoleId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    Actor::of(guild, cx.actor)?;
+    Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let role = find(guild, role_id)?;
     Ok(Outcome::read(200, encode(&role_json(role))))
 }
@@ -68,7 +68,7 @@ pub(super) fn create(
     body: &[u8],
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let object = parse_object(body)?;
     let fields = RoleFields::parse(&object)?;
@@ -122,7 +122,7 @@ pub(super) fn edit(
     body: &[u8],
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .roles
@@ -172,7 +172,7 @@ pub(super) fn delete(
     role_id: RoleId,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .roles
@@ -226,7 +226,7 @@ pub(super) fn edit_positions(
     body: &[u8],
     cx: &OpContext<'_>,
 ) -> Result<Outcome, RestError> {
-    let actor = Actor::of(guild, cx.actor)?;
+    let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let requested = parse_positions(guild, body)?;
     let everyone = guild.id.everyone_role();
