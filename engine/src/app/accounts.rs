@@ -1,5 +1,5 @@
-//! Human accounts: `POST /auth/register`, `POST /auth/login`, `POST /auth/logout`
-//! (issue 6, "Accounts"), on the cores.
+//! Human accounts: `POST /auth/register`, `POST /auth/login`, `POST /auth/logout` and
+//! `PATCH /users/@me`, on the cores.
 //!
 //! Who decides what:
 //! - **The receiving core** parses the body (`rest::auth`) and hashes the password
@@ -22,8 +22,8 @@
 //!                                                          append, durable
 //!                                                          (poll_store) ── AccountUpdate ──►
 //!                                                                             directory.upsert
-//!                                                          ◄── AccountUpdated ─────────┘
-//!   ◄──────────────────────── MessageAnswer (201 {token, user}) ─┘ once every core acked
+//!                                                          ◄── Synced ─────────────────┘
+//!   ◄──────────────────────── Answer (201 {token, user}) ─┘ once every core acked
 //! ```
 //!
 //! The answer waits for every core's acknowledgement, so the token it carries works on
@@ -37,18 +37,26 @@
 //! `retry_after`, `Retry-After` and `Via`, like every Flux 429) past that. Unknown users
 //! and over-long passwords are refused without hashing.
 //!
+//! Commit protocol (`writes.rs`): H computes a change from the account as its writes in
+//! flight leave it (`AccountState::working`), so a second logout in the same group commit
+//! builds on the first; every core's copy, H's included (`accounts`, which logins read),
+//! changes only once the write is durable, and a failed write leaves no trace on H.
+//!
 //! Known limit: a name core 0 reserved for a registration whose write then fails (a
 //! broken store on H) stays reserved until the next start.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::answers::{encode_json, error_response, json_response, unix_ms};
+use super::commit::{Answer, STORE_POLL_FALLBACK};
+use super::mesh::Call;
+use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
-use crate::rest::ratelimit::classify;
-use crate::rest::{Method, RestError};
+use crate::rest::RestError;
 use crate::world::password::{hash_password, verify_password, HashBudget};
 use crate::world::persist::home_core;
 use crate::world::{user_json, Account, Application, User, UserId, World};
@@ -59,21 +67,14 @@ const REGISTRY_CORE: usize = 0;
 /// Every account as one core knows it, and (on core 0) the username registry.
 #[derive(Debug, Default)]
 pub(super) struct AccountState {
+    /// Every account as last made durable.
     accounts: HashMap<u64, Account>,
     by_username: HashMap<String, u64>,
-    /// Durable account changes whose answer waits for every core's `AccountUpdated`.
-    awaiting: HashMap<u64, Awaiting>,
-    next_ack: u64,
+    /// On a home core: accounts with writes in flight, as the last of them leaves each,
+    /// and how many there are.
+    working: HashMap<u64, (Account, usize)>,
     /// Password hashes this core still allows itself this second.
     hash_budget: HashBudget,
-}
-
-#[derive(Debug)]
-struct Awaiting {
-    remaining: usize,
-    reply_core: usize,
-    conn: ConnId,
-    response: Response,
 }
 
 /// An account as its home core stored it, with its application (bots).
@@ -135,6 +136,30 @@ impl AccountState {
         self.accounts.keys().copied().max()
     }
 
+    /// Account `user_id` as the next change builds on it.
+    fn current(&self, user_id: u64) -> Option<&Account> {
+        self.working
+            .get(&user_id)
+            .map(|(account, _)| account)
+            .or_else(|| self.accounts.get(&user_id))
+    }
+
+    /// A write of account `user_id` settled, durable or failed.
+    fn settled(&mut self, user_id: u64) {
+        let entry = self.working.get_mut(&user_id);
+        let entry = entry.expect("a settled account write was in flight");
+        entry.1 -= 1;
+        if entry.1 == 0 {
+            self.working.remove(&user_id);
+        }
+    }
+
+    /// A write of account `user_id` failed: nothing builds on it (every later write of
+    /// it fails in the same poll, `commit.rs`).
+    pub(super) fn write_failed(&mut self, user_id: u64) {
+        self.settled(user_id);
+    }
+
     fn insert(&mut self, account: Account) {
         let id = account.user.id.0;
         if let Some(old) = self.accounts.get(&id) {
@@ -148,52 +173,37 @@ impl AccountState {
 }
 
 impl FluxApp {
-    /// `route_http`'s hook for `/auth/*`; `None` for every other path.
-    pub(super) fn try_account_route(
+    /// An account route: register and login on this core (no token), logout and profile
+    /// edits (`user`, authenticated) on to core 0 and the account's home core.
+    pub(super) fn receive_account_request(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
         request: &Request,
-    ) -> Option<HttpAnswer> {
-        let method = Method::parse(&request.method);
-        let path = request.path();
-        let profile = method == Method::Patch
-            && crate::rest::router::strip_version_prefix(path)
-                .is_some_and(|rest| rest.trim_end_matches('/') == "users/@me");
-        let route = if profile {
-            Ok(AuthRoute::Profile)
-        } else {
-            auth::auth_route(method, path)?
-        };
-        super::Metrics::bump(&self.shared.metrics.rest_requests_total);
-        let now_unix_ms = super::http_routes::unix_ms();
+        route: AuthRoute,
+        user: Option<UserId>,
+        headers: Vec<(String, String)>,
+    ) -> HttpAnswer {
+        let now_unix_ms = unix_ms();
         let now_ms = self.now(out).0 / 1000;
-        let headers = super::http_routes::unmetered_headers(classify(method, path), now_unix_ms);
-        let respond = |error: RestError| super::messages::error_response(&headers, &error);
-        let Ok(route) = route else {
-            return Some(HttpAnswer::Respond(respond(RestError::MethodNotAllowed)));
-        };
-        let answer = match route {
+        let respond = |error: RestError| error_response(&headers, &error);
+        match route {
             AuthRoute::Register => self.register(out, conn, &request.body, headers, now_ms),
             AuthRoute::Login => {
                 let response = match self.login(&request.body, now_unix_ms, now_ms) {
-                    Ok(body) => super::messages::json_response(&headers, 200, body),
+                    Ok(body) => json_response(&headers, 200, body),
                     Err(Refusal::Rest(error)) => respond(error),
                     Err(Refusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
                 };
                 HttpAnswer::Respond(response)
             }
             AuthRoute::Profile => {
-                let user = request
-                    .header_str("authorization")
-                    .and_then(|token| self.directory.authenticate(token).ok())
-                    .map(|entry| entry.user.id);
                 let Some(user) = user else {
-                    return Some(HttpAnswer::Respond(respond(RestError::Unauthorized)));
+                    return HttpAnswer::Respond(respond(RestError::Unauthorized));
                 };
                 let edit = match auth::parse_profile(&request.body) {
                     Ok(edit) => edit,
-                    Err(error) => return Some(HttpAnswer::Respond(respond(error))),
+                    Err(error) => return HttpAnswer::Respond(respond(error)),
                 };
                 let renames = edit.username.as_ref().is_some_and(|name| {
                     self.accounts
@@ -208,35 +218,28 @@ impl FluxApp {
                     headers,
                 };
                 if !renames {
-                    self.send_account_write(out, write)
+                    self.send_account_write(out, write, true)
                 } else if self.core == REGISTRY_CORE {
-                    self.handle_rename(out, write)
-                        .map_or(HttpAnswer::Later, HttpAnswer::Respond)
+                    self.handle_rename(out, write, true)
                 } else {
-                    out.send_mesh(REGISTRY_CORE, FluxMesh::AccountRename(Box::new(write)));
+                    let call = Box::new(Call::Rename(write));
+                    out.send_mesh(REGISTRY_CORE, FluxMesh::Call(call));
                     HttpAnswer::Later
                 }
             }
-            AuthRoute::Logout => {
-                let user = request
-                    .header_str("authorization")
-                    .and_then(|token| self.directory.authenticate(token).ok())
-                    .map(|entry| entry.user.id);
-                match user {
-                    Some(user) => {
-                        let write = AccountWrite {
-                            reply_core: self.core,
-                            conn,
-                            change: AccountChange::Revoke(user),
-                            headers,
-                        };
-                        self.send_account_write(out, write)
-                    }
-                    None => HttpAnswer::Respond(respond(RestError::Unauthorized)),
+            AuthRoute::Logout => match user {
+                Some(user) => {
+                    let write = AccountWrite {
+                        reply_core: self.core,
+                        conn,
+                        change: AccountChange::Revoke(user),
+                        headers,
+                    };
+                    self.send_account_write(out, write, true)
                 }
-            }
-        };
-        Some(answer)
+                None => HttpAnswer::Respond(respond(RestError::Unauthorized)),
+            },
+        }
     }
 
     /// Receiving core: parse, hash, and hand the registration to core 0.
@@ -250,14 +253,12 @@ impl FluxApp {
     ) -> HttpAnswer {
         let parsed = match auth::parse_register(body) {
             Ok(parsed) => parsed,
-            Err(error) => {
-                return HttpAnswer::Respond(super::messages::error_response(&headers, &error))
-            }
+            Err(error) => return HttpAnswer::Respond(error_response(&headers, &error)),
         };
         // Cheap early refusal; core 0 decides for real.
         if self.accounts.by_username.contains_key(&parsed.username) {
             let error = auth::username_taken();
-            return HttpAnswer::Respond(super::messages::error_response(&headers, &error));
+            return HttpAnswer::Respond(error_response(&headers, &error));
         }
         if let Err(wait_ms) = self.accounts.hash_budget.try_take(now_ms) {
             return HttpAnswer::Respond(too_many_hashes(&headers, wait_ms));
@@ -267,7 +268,7 @@ impl FluxApp {
             Err(error) => {
                 eprintln!("flux: core {}: register: {error}", self.core);
                 let error = RestError::StoreFailed;
-                return HttpAnswer::Respond(super::messages::error_response(&headers, &error));
+                return HttpAnswer::Respond(error_response(&headers, &error));
             }
         };
         let call = RegisterCall {
@@ -279,38 +280,36 @@ impl FluxApp {
             headers,
         };
         if self.core == REGISTRY_CORE {
-            self.handle_register(out, call)
-                .map_or(HttpAnswer::Later, HttpAnswer::Respond)
+            self.handle_register(out, call, true)
         } else {
-            out.send_mesh(REGISTRY_CORE, FluxMesh::AccountRegister(Box::new(call)));
+            out.send_mesh(
+                REGISTRY_CORE,
+                FluxMesh::Call(Box::new(Call::Register(call))),
+            );
             HttpAnswer::Later
         }
     }
 
     /// Core 0: reserve the name, choose the id, send the account to its home core.
-    /// `Some`: the answer for a call that started here and ends now.
     pub(super) fn handle_register(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         call: RegisterCall,
-    ) -> Option<Response> {
+        in_http: bool,
+    ) -> HttpAnswer {
         debug_assert_eq!(self.core, REGISTRY_CORE);
-        let now_unix_ms = super::http_routes::unix_ms();
-        let refuse = |this: &mut FluxApp, out: &mut Outbox<FluxMesh>, error: RestError| {
-            let response = super::messages::error_response(&call.headers, &error);
-            if call.reply_core == this.core {
-                Some(response)
-            } else {
-                this.send_answer(out, call.reply_core, call.conn, response);
-                None
-            }
-        };
+        let reply = (call.reply_core, call.conn);
         if self.accounts.by_username.contains_key(&call.username) {
-            return refuse(self, out, auth::username_taken());
+            let response = error_response(&call.headers, &auth::username_taken());
+            return self.answer(out, reply, response, in_http);
         }
-        let id = match self.messages.next_id(now_unix_ms) {
+        let now_unix_ms = unix_ms();
+        let id = match self.commits.next_id(now_unix_ms) {
             Ok(id) => id,
-            Err(error) => return refuse(self, out, error),
+            Err(error) => {
+                let response = error_response(&call.headers, &error);
+                return self.answer(out, reply, response, in_http);
+            }
         };
         self.accounts.by_username.insert(call.username.clone(), id);
         let account = Account {
@@ -333,32 +332,25 @@ impl FluxApp {
             change: AccountChange::Create(Box::new(account)),
             headers: call.headers,
         };
-        match self.send_account_write(out, write) {
-            HttpAnswer::Respond(response) => Some(response),
-            _ => None,
-        }
+        self.send_account_write(out, write, in_http)
     }
 
     /// Core 0: reserve a profile edit's new username, then send the edit to the home
-    /// core. `Some`: a refusal for a call that started here.
+    /// core.
     pub(super) fn handle_rename(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         write: AccountWrite,
-    ) -> Option<Response> {
+        in_http: bool,
+    ) -> HttpAnswer {
         debug_assert_eq!(self.core, REGISTRY_CORE);
         if let AccountChange::Profile(user, edit) = &write.change {
             if let Some(name) = &edit.username {
                 match self.accounts.by_username.get(name) {
                     Some(owner) if *owner != user.0 => {
-                        let error = auth::username_taken();
-                        return self.refuse_write(
-                            out,
-                            write.reply_core,
-                            write.conn,
-                            &write.headers,
-                            error,
-                        );
+                        let response = error_response(&write.headers, &auth::username_taken());
+                        let reply = (write.reply_core, write.conn);
+                        return self.answer(out, reply, response, in_http);
                     }
                     _ => {
                         self.accounts.by_username.insert(name.clone(), user.0);
@@ -366,17 +358,15 @@ impl FluxApp {
                 }
             }
         }
-        match self.send_account_write(out, write) {
-            HttpAnswer::Respond(response) => Some(response),
-            _ => None,
-        }
+        self.send_account_write(out, write, in_http)
     }
 
     /// Sends `write` to its account's home core, or runs it here.
-    fn send_account_write(
+    pub(super) fn send_account_write(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         write: AccountWrite,
+        in_http: bool,
     ) -> HttpAnswer {
         let user = match &write.change {
             AccountChange::Create(account) => account.user.id,
@@ -384,36 +374,82 @@ impl FluxApp {
         };
         let home = home_core(user, self.cores);
         if home != self.core {
-            out.send_mesh(home, FluxMesh::AccountWrite(Box::new(write)));
+            out.send_mesh(home, FluxMesh::Call(Box::new(Call::Account(write))));
             return HttpAnswer::Later;
         }
-        // `Some` only for a refusal whose reply core is this one.
-        self.handle_account_write(out, write)
-            .map_or(HttpAnswer::Later, HttpAnswer::Respond)
+        let reply = (write.reply_core, write.conn);
+        match self.handle_account_write(out, write) {
+            Some(response) => self.answer(out, reply, response, in_http),
+            None => HttpAnswer::Later,
+        }
     }
 
-    /// Home core: apply the change to the account and append it to the store; the answer
-    /// follows durability and every core's acknowledgement. `Some`: an immediate refusal
-    /// for a call whose reply core is this one (others are sent over the mesh here).
-    pub(super) fn handle_account_write(
+    /// Home core: the change, built on the account as its writes in flight leave it,
+    /// appended to the store; the answer follows durability and every core's
+    /// acknowledgement (`None`). `Some`: an answer decided now.
+    fn handle_account_write(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         write: AccountWrite,
     ) -> Option<Response> {
-        let now_unix_ms = super::http_routes::unix_ms();
-        let mut profile_changed = false;
-        let (account, response) = match write.change {
+        let (account, response, profile_changed) =
+            match self.account_change(write.change, &write.headers) {
+                Ok(AccountDecision::Change(account, response, profile_changed)) => {
+                    (account, response, profile_changed)
+                }
+                Ok(AccountDecision::Answer(response)) => return Some(response),
+                Err(error) => return Some(error_response(&write.headers, &error)),
+            };
+        let application = self
+            .directory
+            .entry(account.user.id)
+            .and_then(|entry| entry.application.clone());
+        let sync = Arc::new(AccountSync {
+            account,
+            application,
+            profile_changed,
+        });
+        let answer = Answer {
+            reply_core: write.reply_core,
+            conn: write.conn,
+            response,
+        };
+        let appended = self.commits.batch().and_then(|mut batch| {
+            crate::world::persist::put_account(&mut batch, &sync.account);
+            if let Some(application) = &sync.application {
+                crate::world::persist::put_application(&mut batch, application);
+            }
+            self.commits
+                .append(&mut batch, Change::Account(Arc::clone(&sync)), answer)
+        });
+        match appended {
+            Ok(_) => {
+                let id = sync.account.user.id.0;
+                let in_flight = self.accounts.working.get(&id).map_or(0, |(_, n)| *n);
+                self.accounts
+                    .working
+                    .insert(id, (sync.account.clone(), in_flight + 1));
+                out.wake_at(out.now() + STORE_POLL_FALLBACK);
+                None
+            }
+            Err(error) => Some(error_response(&write.headers, &error)),
+        }
+    }
+
+    /// The account after `change` and the answer to send once it is durable, or an
+    /// answer now (nothing changes).
+    fn account_change(
+        &self,
+        change: AccountChange,
+        headers: &[(String, String)],
+    ) -> Result<AccountDecision, RestError> {
+        let user_json_body = |user: &User| encode_json(&crate::world::ready_user_json(user));
+        match change {
             AccountChange::Profile(user, edit) => {
-                let Some(current) = self.accounts.accounts.get(&user.0) else {
-                    let error = RestError::Unauthorized;
-                    return self.refuse_write(
-                        out,
-                        write.reply_core,
-                        write.conn,
-                        &write.headers,
-                        error,
-                    );
-                };
+                let current = self
+                    .accounts
+                    .current(user.0)
+                    .ok_or(RestError::Unauthorized)?;
                 let mut account = current.clone();
                 if let Some(username) = edit.username {
                     account.user.username = username;
@@ -421,186 +457,75 @@ impl FluxApp {
                 if let Some(global_name) = edit.global_name {
                     account.user.global_name = global_name;
                 }
-                let body = crate::world::ready_user_json(&account.user);
-                let response = super::messages::json_response(
-                    &write.headers,
-                    200,
-                    serde_json::to_vec(&body).expect("a JSON value serialises"),
-                );
+                let response = json_response(headers, 200, user_json_body(&account.user));
                 if account == *current {
-                    // Nothing to store or announce.
-                    return self.refuse_or_answer(out, write.reply_core, write.conn, response);
+                    return Ok(AccountDecision::Answer(response));
                 }
-                profile_changed = true;
-                (account, response)
+                Ok(AccountDecision::Change(account, response, true))
             }
             AccountChange::Create(account) => {
-                let account = *account;
                 let token = crate::world::account_token(self.directory.secret(), &account);
                 let body = serde_json::json!({ "token": token, "user": user_json(&account.user) });
-                let response = super::messages::json_response(
-                    &write.headers,
-                    201,
-                    serde_json::to_vec(&body).expect("a JSON value serialises"),
-                );
-                (account, response)
+                let response = json_response(headers, 201, encode_json(&body));
+                Ok(AccountDecision::Change(*account, response, false))
             }
             AccountChange::Revoke(user) => {
-                let Some(current) = self.accounts.accounts.get(&user.0) else {
-                    let error = RestError::Unauthorized;
-                    return self.refuse_write(
-                        out,
-                        write.reply_core,
-                        write.conn,
-                        &write.headers,
-                        error,
-                    );
-                };
+                let current = self
+                    .accounts
+                    .current(user.0)
+                    .ok_or(RestError::Unauthorized)?;
                 let mut account = current.clone();
                 account.token_generation = account.token_generation.saturating_add(1);
-                account.token_issued_at_s = unix_s(now_unix_ms);
-                let response = super::messages::json_response(&write.headers, 204, Vec::new());
-                (account, response)
-            }
-        };
-        // The home core's copy changes now, so a second logout in the same group commit
-        // builds on this one.
-        self.accounts.insert(account.clone());
-        let application = self
-            .directory
-            .entry(account.user.id)
-            .and_then(|entry| entry.application.clone());
-        let sync = AccountSync {
-            account,
-            application,
-            profile_changed,
-        };
-        match self
-            .messages
-            .append_account(sync, write.reply_core, write.conn, response)
-        {
-            Ok(()) => {
-                out.wake_at(out.now() + super::messages::STORE_POLL_FALLBACK);
-                None
-            }
-            Err(error) => {
-                self.refuse_write(out, write.reply_core, write.conn, &write.headers, error)
+                account.token_issued_at_s = unix_s(unix_ms());
+                let response = json_response(headers, 204, Vec::new());
+                Ok(AccountDecision::Change(account, response, false))
             }
         }
     }
 
-    /// An answer decided now: returned for a call that started here, sent otherwise.
-    fn refuse_or_answer(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        reply_core: usize,
-        conn: ConnId,
-        response: Response,
-    ) -> Option<Response> {
-        if reply_core == self.core {
-            return Some(response);
-        }
-        self.send_answer(out, reply_core, conn, response);
-        None
-    }
-
-    fn refuse_write(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        reply_core: usize,
-        conn: ConnId,
-        headers: &[(String, String)],
-        error: RestError,
-    ) -> Option<Response> {
-        let response = super::messages::error_response(headers, &error);
-        if reply_core == self.core {
-            return Some(response);
-        }
-        self.send_answer(out, reply_core, conn, response);
-        None
-    }
-
-    /// Home core, once the account is durable: every core takes it, then the answer goes.
-    pub(super) fn broadcast_account(
+    /// Home core, once the account is durable: it is the home core's copy at once (the
+    /// next change builds on it), then every core takes it and the answers go.
+    pub(super) fn account_durable(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         sync: Arc<AccountSync>,
-        reply_core: usize,
-        conn: ConnId,
-        response: Response,
+        answers: Vec<Answer>,
     ) {
-        let number = self.accounts.next_ack;
-        self.accounts.next_ack += 1;
-        self.accounts.awaiting.insert(
-            number,
-            Awaiting {
-                remaining: self.cores,
-                reply_core,
-                conn,
-                response,
-            },
-        );
+        self.accounts.insert(sync.account.clone());
+        self.accounts.settled(sync.account.user.id.0);
+        let ack = self.held.hold(self.cores, answers);
         for core in 0..self.cores {
             out.send_mesh(
                 core,
                 FluxMesh::AccountUpdate {
                     sync: Arc::clone(&sync),
                     ack_core: self.core,
-                    ack: number,
+                    ack,
                 },
             );
         }
     }
 
-    /// Every core: take the account, acknowledge.
-    pub(super) fn apply_account_update(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        sync: &AccountSync,
-        ack_core: usize,
-        ack: u64,
-    ) {
+    /// Every core: take the account (the caller acknowledges).
+    pub(super) fn apply_account_update(&mut self, out: &mut Outbox<FluxMesh>, sync: &AccountSync) {
         self.directory
             .upsert(&sync.account, sync.application.clone());
         self.accounts.insert(sync.account.clone());
         if sync.profile_changed {
             self.announce_user_update(out, &sync.account.user);
         }
-        out.send_mesh(ack_core, FluxMesh::AccountUpdated { ack });
     }
 
     /// USER_UPDATE to this core's sessions of `user` (their own profile changed).
     fn announce_user_update(&mut self, out: &mut Outbox<FluxMesh>, user: &User) {
-        let d = serde_json::to_vec(&crate::world::ready_user_json(user))
-            .expect("a JSON value serialises");
+        let d = encode_json(&crate::world::ready_user_json(user));
         let event = crate::gateway::Dispatch::new(
             "USER_UPDATE",
             d,
             crate::gateway::DispatchScope::User,
             crate::gateway::Intents::empty(),
         );
-        for conn in self.live_conns_where(|id| id == user.id.0) {
-            self.drive(out, conn, crate::gateway::Input::Dispatch(&event));
-        }
-        for parked in self.detached.values_mut() {
-            if parked.state.user_id() == user.id.0 {
-                parked.state.handle_dispatch(&event);
-            }
-        }
-    }
-
-    /// Home core: one more core has the account; answer when all have.
-    pub(super) fn account_update_acked(&mut self, out: &mut Outbox<FluxMesh>, ack: u64) {
-        let Some(awaiting) = self.accounts.awaiting.get_mut(&ack) else {
-            debug_assert!(false, "an ack for an unknown account update");
-            return;
-        };
-        awaiting.remaining -= 1;
-        if awaiting.remaining > 0 {
-            return;
-        }
-        let done = self.accounts.awaiting.remove(&ack).expect("present above");
-        self.send_answer(out, done.reply_core, done.conn, done.response);
+        self.deliver(out, None, &event, |id| id == user.id.0);
     }
 
     /// Receiving core: check the password against this core's copy of the account.
@@ -649,6 +574,14 @@ impl FluxApp {
 }
 
 /// Why a login was refused.
+/// What an account call decided on the home core.
+enum AccountDecision {
+    /// Store this account, then send this answer.
+    Change(Account, Response, bool),
+    /// Nothing to store: this answer now.
+    Answer(Response),
+}
+
 enum Refusal {
     /// A Discord error (bad body, invalid login).
     Rest(RestError),
@@ -674,7 +607,7 @@ fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
         "global": false,
     });
     let body = serde_json::to_vec(&body).expect("a JSON value serialises");
-    super::messages::json_response(&headers, 429, body)
+    json_response(&headers, 429, body)
 }
 
 fn unix_s(unix_ms: u64) -> u32 {

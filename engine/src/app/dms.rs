@@ -6,8 +6,10 @@
 //! Discord); otherwise it forwards a `DmCall` to the pair core, which checks again,
 //! takes a Snowflake, stores the channel (`dm.{id}` in its lsm store, durable before the
 //! answer), then sends `DmSync` to every core and answers once every core acknowledged
-//! it (`held_answers.rs`: the first message may come on any core). Each core indexes the
-//! DM for the message path (`Messages::index_dm`: a guild of two whose id is the
+//! it (`held_answers.rs`: the first message may come on any core). While the new DM is
+//! in flight a second call for the pair waits for the same write and gets the same
+//! channel; a failed write forgets it (`writes.rs`). Each core indexes the
+//! DM for the message path (`ChannelIndex::index_dm`: a guild of two whose id is the
 //! channel's) and subscribes its recipients' live and detached sessions to it, so
 //! MESSAGE_CREATE and friends reach them with the DIRECT_MESSAGES intents.
 
@@ -16,6 +18,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::answers::{encode_json, error_response, json_response, unix_ms};
+use super::commit::{Answer, WriteId, STORE_POLL_FALLBACK};
+use super::mesh::Call;
+use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
@@ -29,6 +35,8 @@ use crate::world::{ChannelId, UserId, UserLookup, World};
 pub(super) struct DmState {
     by_pair: HashMap<(u64, u64), Arc<DmChannel>>,
     by_user: HashMap<u64, Vec<Arc<DmChannel>>>,
+    /// On a pair core: new DMs whose write is in flight, by pair.
+    opening: HashMap<(u64, u64), (WriteId, Arc<DmChannel>)>,
 }
 
 impl DmState {
@@ -57,14 +65,14 @@ impl DmState {
         true
     }
 
+    /// A new DM's write failed: the pair has no DM after all.
+    pub(super) fn write_failed(&mut self, channel: &DmChannel) {
+        self.opening.remove(&channel.key());
+    }
+
     /// The DM channel ids of `user_id`.
     pub(super) fn channels_of(&self, user_id: u64) -> &[Arc<DmChannel>] {
         self.by_user.get(&user_id).map_or(&[], Vec::as_slice)
-    }
-
-    /// Every DM channel (for indexing at start).
-    pub(super) fn all(&self) -> impl Iterator<Item = &Arc<DmChannel>> {
-        self.by_pair.values()
     }
 }
 
@@ -101,44 +109,20 @@ struct CreateDm {
 }
 
 impl FluxApp {
-    /// `route_http`'s hook for `/users/@me/channels`; `None` for other paths.
-    pub(super) fn try_dm_route(
+    /// `GET` (the caller's DMs, from this core's replicas) or `POST /users/@me/channels`
+    /// (found here when this core knows the pair, else metered and sent to the pair core).
+    pub(super) fn receive_dm_request(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
         request: &Request,
-    ) -> Option<HttpAnswer> {
-        let path = request.path();
-        let rest = crate::rest::router::strip_version_prefix(path)?;
-        if rest.trim_end_matches('/') != "users/@me/channels" {
-            return None;
-        }
-        super::Metrics::bump(&self.shared.metrics.rest_requests_total);
+        user_id: UserId,
+        headers: Vec<(String, String)>,
+    ) -> HttpAnswer {
+        let answer =
+            |status: u16, body: Vec<u8>| HttpAnswer::Respond(json_response(&headers, status, body));
+        let fail = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
         let method = Method::parse(&request.method);
-        let headers = super::http_routes::unmetered_headers(
-            classify(method, path),
-            super::http_routes::unix_ms(),
-        );
-        let answer = |status: u16, body: Vec<u8>| {
-            Some(HttpAnswer::Respond(super::messages::json_response(
-                &headers, status, body,
-            )))
-        };
-        let fail = |error: RestError| {
-            Some(HttpAnswer::Respond(super::messages::error_response(
-                &headers, &error,
-            )))
-        };
-        if !matches!(method, Method::Get | Method::Post) {
-            return fail(RestError::MethodNotAllowed);
-        }
-        let Some(user_id) = request
-            .header_str("authorization")
-            .and_then(|token| self.directory.authenticate(token).ok())
-            .map(|entry| entry.user.id)
-        else {
-            return fail(RestError::Unauthorized);
-        };
         if method == Method::Get {
             let channels: Vec<serde_json::Value> = self
                 .dms
@@ -146,7 +130,7 @@ impl FluxApp {
                 .iter()
                 .map(|channel| dm_channel_json(channel, user_id, None, &self.directory))
                 .collect();
-            return answer(200, super::guilds::encode_json(&channels.into()));
+            return answer(200, encode_json(&channels.into()));
         }
         let recipient = match parse_create_dm(&request.body) {
             Ok(recipient) => recipient,
@@ -157,7 +141,7 @@ impl FluxApp {
         }
         if let Some(channel) = self.dms.by_pair.get(&DmChannel::pair(user_id, recipient)) {
             let body = dm_channel_json(channel, user_id, None, &self.directory);
-            return answer(200, super::guilds::encode_json(&body));
+            return answer(200, encode_json(&body));
         }
         let call = DmCall {
             reply_core: self.core,
@@ -166,8 +150,8 @@ impl FluxApp {
             recipient,
             headers,
         };
-        let route = classify(method, path);
-        Some(self.meter(out, super::metering::Metered::Dm(call), route))
+        let route = classify(method, request.path());
+        self.meter(out, super::metering::Metered::Dm(call), route)
     }
 
     /// Hands an admitted `POST /users/@me/channels` to the pair's core: inline when that
@@ -180,7 +164,7 @@ impl FluxApp {
     ) -> HttpAnswer {
         let pair_core = DmChannel::pair_core(call.user_id, call.recipient, self.cores);
         if pair_core != self.core {
-            out.send_mesh(pair_core, FluxMesh::DmCall(Box::new(call)));
+            out.send_mesh(pair_core, FluxMesh::Call(Box::new(Call::Dm(call))));
             return HttpAnswer::Later;
         }
         let reply = (call.reply_core, call.conn);
@@ -190,61 +174,63 @@ impl FluxApp {
         }
     }
 
-    /// On the pair core: a call that came over the mesh.
-    pub(super) fn handle_dm_call(&mut self, out: &mut Outbox<FluxMesh>, call: DmCall) {
-        let (reply_core, conn) = (call.reply_core, call.conn);
-        if let Some(response) = self.run_dm_call(out, call) {
-            self.send_answer(out, reply_core, conn, response);
-        }
-    }
-
     /// On the pair core: find or create the DM. An existing one is answered now; a new
-    /// one once durable (`None`).
+    /// one (or one in flight) once durable (`None`).
     fn run_dm_call(&mut self, out: &mut Outbox<FluxMesh>, call: DmCall) -> Option<Response> {
         let pair = DmChannel::pair(call.user_id, call.recipient);
         if let Some(channel) = self.dms.by_pair.get(&pair) {
             let body = dm_channel_json(channel, call.user_id, None, &self.directory);
-            return Some(super::messages::json_response(
-                &call.headers,
-                200,
-                super::guilds::encode_json(&body),
-            ));
+            return Some(json_response(&call.headers, 200, encode_json(&body)));
         }
-        let now_unix_ms = super::http_routes::unix_ms();
-        let id = match self.messages.next_id(now_unix_ms) {
+        if let Some((write, channel)) = self.dms.opening.get(&pair) {
+            let body = dm_channel_json(channel, call.user_id, None, &self.directory);
+            let answer = Answer {
+                reply_core: call.reply_core,
+                conn: call.conn,
+                response: json_response(&call.headers, 200, encode_json(&body)),
+            };
+            let joined = self.commits.follow(*write, answer);
+            assert!(joined, "an opening DM's write is queued");
+            return None;
+        }
+        let id = match self.commits.next_id(unix_ms()) {
             Ok(id) => id,
-            Err(error) => return Some(super::messages::error_response(&call.headers, &error)),
+            Err(error) => return Some(error_response(&call.headers, &error)),
         };
-        let channel = DmChannel::new(ChannelId(id), call.user_id, call.recipient);
+        let channel = Arc::new(DmChannel::new(ChannelId(id), call.user_id, call.recipient));
         let body = dm_channel_json(&channel, call.user_id, None, &self.directory);
-        let response =
-            super::messages::json_response(&call.headers, 200, super::guilds::encode_json(&body));
-        // Reserve the pair here at once, so a second call before durability finds it.
-        let channel = Arc::new(channel);
-        self.dms.insert(Arc::clone(&channel));
-        match self
-            .messages
-            .append_dm(channel, call.reply_core, call.conn, response)
-        {
-            Ok(()) => {
-                out.wake_at(out.now() + super::messages::STORE_POLL_FALLBACK);
+        let answer = Answer {
+            reply_core: call.reply_core,
+            conn: call.conn,
+            response: json_response(&call.headers, 200, encode_json(&body)),
+        };
+        let appended = self.commits.batch().and_then(|mut batch| {
+            crate::world::persist::put_dm(&mut batch, &channel);
+            let change = Change::Dm(Arc::clone(&channel));
+            self.commits.append(&mut batch, change, answer)
+        });
+        match appended {
+            Ok(write) => {
+                self.dms.opening.insert(pair, (write, channel));
+                out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => Some(super::messages::error_response(&call.headers, &error)),
+            Err(error) => Some(error_response(&call.headers, &error)),
         }
     }
 
-    /// On the pair core: the DM is durable; send it to every core (itself too) and
-    /// answer once all have taken it (`held_answers.rs`).
-    pub(super) fn broadcast_dm(
+    /// On the pair core: the DM is durable. The pair finds it here from now on; it goes
+    /// to every core (itself too), and its answers once all have taken it
+    /// (`held_answers.rs`).
+    pub(super) fn dm_durable(
         &mut self,
         out: &mut Outbox<FluxMesh>,
         channel: Arc<DmChannel>,
-        reply_core: usize,
-        conn: ConnId,
-        response: Response,
+        answers: Vec<Answer>,
     ) {
-        let ack = self.held.hold(self.cores, reply_core, conn, response);
+        self.dms.opening.remove(&channel.key());
+        self.dms.insert(Arc::clone(&channel));
+        let ack = self.held.hold(self.cores, answers);
         for core in 0..self.cores {
             let channel = Arc::clone(&channel);
             let ack_core = self.core;
@@ -262,7 +248,7 @@ impl FluxApp {
     /// On every core: a new DM exists. Index it and subscribe its recipients' sessions.
     pub(super) fn apply_dm_sync(&mut self, channel: &Arc<DmChannel>) {
         self.dms.insert(Arc::clone(channel));
-        self.messages.index_dm(channel, self.cores);
+        self.channels.index_dm(channel, self.cores);
         let id = channel.id.0;
         for conn in self.live_conns_where(|user| channel.has(UserId(user))) {
             self.add_subscription(conn, id);

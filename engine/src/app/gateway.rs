@@ -271,7 +271,7 @@ impl FluxApp {
             gateway.presence_of = Some((info.user_id, info.session_id));
         }
         let presence =
-            SessionPresence::from_update(info.presence.as_ref(), super::http_routes::unix_ms());
+            SessionPresence::from_update(info.presence.as_ref(), super::answers::unix_ms());
         self.report_presence(out, info.user_id, info.session_id, Some(presence));
         for &guild_id in &info.guild_ids {
             let Some(guild) = self.guilds.guild(guild_id).cloned() else {
@@ -337,7 +337,7 @@ impl FluxApp {
         }
     }
 
-    /// Deliver `event` to this core's live and detached sessions in `guild_id`;
+    /// Delivers `event` to this core's live and detached sessions in `guild_id`;
     /// returns how many sessions took it.
     pub(super) fn fan_out(
         &mut self,
@@ -345,17 +345,40 @@ impl FluxApp {
         guild_id: u64,
         event: &Arc<Dispatch>,
     ) -> usize {
-        let live: Vec<ConnId> = self
-            .subscribers
-            .get(&guild_id)
-            .map(|conns| conns.iter().copied().collect())
-            .unwrap_or_default();
+        self.deliver(out, Some(guild_id), event, |_| true)
+    }
+
+    /// Hands `event` to this core's sessions, live and detached, whose user `includes`
+    /// accepts: those subscribed to `guild_id`, or every session when it is `None` (the
+    /// session itself then filters by intents and shard). The one loop over both kinds of
+    /// session for every event but the message fan-out (`message_fanout.rs`), whose
+    /// batching it does not need. Returns how many sessions took it.
+    pub(super) fn deliver(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        guild_id: Option<u64>,
+        event: &Arc<Dispatch>,
+        includes: impl Fn(u64) -> bool,
+    ) -> usize {
+        let user_of = |conn: &ConnId| self.conns.get(conn).and_then(|g| g.session.user_id());
+        let live: Vec<ConnId> = match guild_id {
+            Some(guild_id) => self
+                .subscribers
+                .get(&guild_id)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|conn| user_of(conn).is_some_and(&includes))
+                .collect(),
+            None => self.live_conns_where(&includes),
+        };
         for &conn in &live {
             self.drive(out, conn, Input::Dispatch(event));
         }
         let mut detached = 0;
         for parked in self.detached.values_mut() {
-            if parked.guild_ids.contains(&guild_id) {
+            let subscribed = guild_id.is_none_or(|id| parked.guild_ids.contains(&id));
+            if subscribed && includes(parked.state.user_id()) {
                 parked.state.handle_dispatch(event);
                 detached += 1;
             }

@@ -8,12 +8,11 @@
 //! `createInvite` then `fetchInvite` got 10006 Unknown Invite, `createDM` then `send`
 //! 10003 Unknown Channel). So the owner holds the answer here, every core acknowledges
 //! with `FluxMesh::Synced` after applying the change, and the last acknowledgement
-//! releases the answer, as account updates do (`accounts.rs`).
+//! releases the answer. Guild changes, new DMs and account changes all wait here.
 
 use std::collections::HashMap;
 
-use crate::http::Response;
-use crate::reactor::ConnId;
+use super::commit::Answer;
 
 /// The answers one core holds, by acknowledgement number.
 #[derive(Debug, Default)]
@@ -25,37 +24,25 @@ pub(super) struct HeldAnswers {
 #[derive(Debug)]
 struct Held {
     remaining: usize,
-    reply_core: usize,
-    conn: ConnId,
-    response: Response,
+    answers: Vec<Answer>,
 }
 
 impl HeldAnswers {
-    /// Holds `response` for `conn` on `reply_core` until `cores` acknowledgements of the
-    /// returned number arrive.
-    pub(super) fn hold(
-        &mut self,
-        cores: usize,
-        reply_core: usize,
-        conn: ConnId,
-        response: Response,
-    ) -> u64 {
+    /// Holds `answers` until `cores` acknowledgements of the returned number arrive.
+    pub(super) fn hold(&mut self, cores: usize, answers: Vec<Answer>) -> u64 {
         assert!(cores > 0, "at least this core acknowledges");
         let number = self.next;
         self.next += 1;
         let held = Held {
             remaining: cores,
-            reply_core,
-            conn,
-            response,
+            answers,
         };
         self.held.insert(number, held);
         number
     }
 
-    /// One acknowledgement of `number`; the answer (reply core, connection, response)
-    /// once it was the last.
-    pub(super) fn acked(&mut self, number: u64) -> Option<(usize, ConnId, Response)> {
+    /// One acknowledgement of `number`; the answers once it was the last.
+    pub(super) fn acked(&mut self, number: u64) -> Option<Vec<Answer>> {
         let Some(held) = self.held.get_mut(&number) else {
             debug_assert!(false, "an acknowledgement nobody waits for");
             return None;
@@ -65,30 +52,43 @@ impl HeldAnswers {
             return None;
         }
         let done = self.held.remove(&number)?;
-        Some((done.reply_core, done.conn, done.response))
+        Some(done.answers)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Response;
+    use crate::reactor::ConnId;
+
+    fn answer(reply_core: usize, status: u16) -> Answer {
+        Answer {
+            reply_core,
+            conn: ConnId {
+                index: 3,
+                generation: 1,
+            },
+            response: Response::json(status, Vec::new()),
+        }
+    }
 
     #[test]
-    fn the_last_acknowledgement_releases_the_answer() {
+    fn the_last_acknowledgement_releases_the_answers() {
         let mut answers = HeldAnswers::default();
-        let conn = ConnId {
-            index: 3,
-            generation: 1,
-        };
-        let first = answers.hold(3, 1, conn, Response::json(200, Vec::new()));
-        let second = answers.hold(1, 0, conn, Response::json(204, Vec::new()));
+        let first = answers.hold(3, vec![answer(1, 200), answer(2, 200)]);
+        let second = answers.hold(1, vec![answer(0, 204)]);
         assert_ne!(first, second);
         assert!(answers.acked(first).is_none());
-        let (core, _, response) = answers.acked(second).expect("one ack was all");
-        assert_eq!((core, response.status), (0, 204));
+        let released = answers.acked(second).expect("one ack was all");
+        assert_eq!(
+            (released[0].reply_core, released[0].response.status),
+            (0, 204)
+        );
         assert!(answers.acked(first).is_none());
-        let (core, _, response) = answers.acked(first).expect("the third ack");
-        assert_eq!((core, response.status), (1, 200));
+        let released = answers.acked(first).expect("the third ack");
+        let cores: Vec<usize> = released.iter().map(|a| a.reply_core).collect();
+        assert_eq!(cores, [1, 2]);
         assert!(answers.held.is_empty());
     }
 }

@@ -6,22 +6,26 @@
 //!   the handshake; the query is the session's business (`Session::new`, 4012 if bad).
 //! - `GET /_flux/metrics`: the counters of [`Metrics`](super::Metrics) as JSON.
 //! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
-//! - `/api/…/channels/{id}/messages[/{id}]`: the message path (`messages.rs`), answered
-//!   by the channel's owner core, possibly later (`HttpAnswer::Later`).
 //! - `GET /attachments/{channel}/{attachment}/{filename}`: uploaded files, no token
 //!   (`attachments.rs`).
-//! - `/auth/{register,login,logout}` (also under `/api/v10`): accounts (`accounts.rs`).
-//! - Guild, channel, role, member, ban, invite and thread routes (`guilds.rs`) and
-//!   `/users/@me/channels` (`dms.rs`).
-//! - Everything else: the issue-4 routes, counted on the caller's home core
-//!   (`rest_limits.rs`, `rest::handle_request_with`; without a valid token,
-//!   `rest::handle_request`, unmetered); the answer always carries
-//!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
+//! - Every other path is REST: `rest::families::family_of` names its family and typed
+//!   route, `route_rest` does what every family shares (count the request, a fresh
+//!   bucket's headers, authenticate the token; 401 without one except for register and
+//!   login), and the family takes it from there: accounts (`accounts.rs`), messages
+//!   (`messages.rs`), guilds, members and `/users/@me/guilds` (`guild_calls.rs`), DMs
+//!   (`dms.rs`), and the account-free routes (`rest_limits.rs`,
+//!   `rest::handle_request_with`; without a valid token `rest::handle_request`,
+//!   unmetered). Answers always carry `Content-Type: application/json` exactly
+//!   (CLIENTS.md §0.1), except 204s, which carry no body.
 
+use super::answers::{error_response, unix_ms};
 use super::{FluxApp, FluxMesh};
 use crate::http::{upgrade, Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
-use crate::rest::{self, Method, RestContext, SessionStartLimit};
+use crate::rest::auth::AuthRoute;
+use crate::rest::families::{family_of, Family};
+use crate::rest::ratelimit::classify;
+use crate::rest::{self, Method, RestContext, RestError, SessionStartLimit};
 
 impl FluxApp {
     pub(super) fn route_http(
@@ -56,22 +60,66 @@ impl FluxApp {
         if let Some(response) = self.attachments.serve(&request.method, path) {
             return HttpAnswer::Respond(response);
         }
-        if let Some(answer) = self.try_account_route(out, conn, request) {
-            return answer;
-        }
-        if let Some(answer) = self.try_message_route(out, conn, request) {
-            return answer;
-        }
-        if let Some(answer) = self.try_guild_route(out, conn, request) {
-            return answer;
-        }
-        if let Some(answer) = self.try_dm_route(out, conn, request) {
-            return answer;
-        }
-        self.answer_rest_metered(out, conn, request)
+        self.route_rest(out, conn, request)
     }
 
-    /// An issue-4 route answered here without counting it (`rest_limits.rs` decides).
+    /// A REST request: its family from the one route table (`rest::families`), the one
+    /// opening every family shares (count it, a fresh bucket's headers, the caller's
+    /// token), then the family's own path.
+    fn route_rest(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &Request,
+    ) -> HttpAnswer {
+        let method = Method::parse(&request.method);
+        let path = request.path();
+        let family = family_of(method, path);
+        if family == Ok(Family::Other) {
+            return self.answer_rest_metered(out, conn, request);
+        }
+        super::Metrics::bump(&self.shared.metrics.rest_requests_total);
+        // Answers decided here (bad route, bad token) are not counted against a bucket;
+        // they carry a fresh bucket's headers.
+        let headers = unmetered_headers(classify(method, path), unix_ms());
+        let family = match family {
+            Ok(family) => family,
+            Err(error) => return HttpAnswer::Respond(error_response(&headers, &error)),
+        };
+        let user = request
+            .header_str("authorization")
+            .and_then(|token| self.directory.authenticate(token).ok())
+            .map(|entry| entry.user.id);
+        let needs_token = !matches!(
+            family,
+            Family::Auth(
+                AuthRoute::Register | AuthRoute::Login | AuthRoute::Logout | AuthRoute::Profile
+            )
+        );
+        let user_id = match user {
+            Some(user) => user,
+            None if needs_token => {
+                return HttpAnswer::Respond(error_response(&headers, &RestError::Unauthorized))
+            }
+            None => crate::world::UserId(0),
+        };
+        match family {
+            Family::Auth(route) => {
+                self.receive_account_request(out, conn, request, route, user, headers)
+            }
+            Family::Message(route) => {
+                self.receive_message_request(out, conn, request, route, user_id.0, headers)
+            }
+            Family::Guild(_) | Family::Member(_) | Family::OwnGuilds => {
+                self.receive_guild_request(out, conn, request, family, user_id.0, headers)
+            }
+            Family::Dms(_) => self.receive_dm_request(out, conn, request, user_id, headers),
+            Family::Other => unreachable!("answered above"),
+        }
+    }
+
+    /// An account-free route answered here without counting it (`rest_limits.rs`
+    /// decides).
     pub(super) fn answer_rest(&mut self, out: &Outbox<FluxMesh>, request: &Request) -> Response {
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let authorization = request.header_str("authorization");
@@ -144,10 +192,4 @@ pub(super) fn unmetered_headers(
             .map(|(name, value)| (name.to_string(), value)),
     );
     headers
-}
-
-pub(super) fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -5,25 +5,19 @@
 //! | `IdentifyAsk`    | session's core → user's home core  | `IdentifyAnswer`            |
 //! | `ResumeAsk`      | resuming core → session's home core, which may forward it once to where the session waits | `ResumeFound` / `ResumeNotFound` |
 //! | `Moved`          | core where a session detached → its home core | none: home records it |
-//! | `DropGateway`    | hook's core → every other core     | `HookDone`                  |
-//! | `Dispatch`       | hook's core → every other core     | `HookDone`                  |
-//! | `MessageRateCheck` | receiving core → the user's home core (rate limits) | `MessageCall` to the owner, or a 429 `MessageAnswer` |
-//! | `MessageCall`    | receiving or home core → the channel's owner core | `MessageAnswer` |
+//! | `RateCheck`      | receiving core → the caller's home core (`metering.rs`) | a 429 `Answer`, or the call goes on: a `Call`, or the answer itself for the account-free REST routes |
+//! | `Call`           | receiving or home core → the core that runs it: a channel's or guild's owner, a DM's pair core, core 0 for usernames, an account's home core | `Answer` (after durability for a change) |
+//! | `Answer`         | the core that decided → the receiving core | none: `Outbox::respond` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
-//! | `RateCheck`      | receiving core → the user's home core (guild, DM, own-guilds routes) | `GuildCall` / `DmCall` onwards, the own-guilds answer, or a 429 `MessageAnswer` |
-//! | `GuildCall`      | receiving core → the guild's owner core | `MessageAnswer` |
 //! | `GuildSync`      | owner core → every core (itself too), after durability | `Synced` |
-//! | `DmCall`         | receiving core → the DM pair's core (`world::dm`) | `MessageAnswer` |
 //! | `DmSync`         | pair core → every core (itself too), after durability | `Synced` |
-//! | `Synced`         | every core → the guild's owner or DM's pair core | the `MessageAnswer` once all cores acked (`held_answers.rs`) |
-//! | `RestCall`       | receiving core → the user's home core (issue-4 routes, rate limits) | `MessageAnswer` |
+//! | `AccountUpdate`  | home core → every core (itself too), after durability | `Synced` |
+//! | `Synced`         | every core → the core holding the answer | the held `Answer`s once all cores acked (`held_answers.rs`) |
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
-//! | `AccountRegister` | receiving core → core 0 (the username registry) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
-//! | `AccountRename`  | receiving core → core 0 (reserves a new username) | `AccountWrite` to the home core, or a 400 `MessageAnswer` |
-//! | `AccountWrite`   | core 0 or receiving core → the account's home core | `AccountUpdate`s, then `MessageAnswer` |
-//! | `AccountUpdate`  | home core → every core (itself too), after durability | `AccountUpdated` |
-//! | `AccountUpdated` | every core → the home core | the `MessageAnswer` once all cores acked |
+//! | `DropGateway`    | test hook's core → every other core | `HookDone`                  |
+//! | `Dispatch`       | test hook's core → every other core | `HookDone`                  |
+//! | `HookDone`       | every other core → the hook's core | the hook's HTTP answer once all reported |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -88,40 +82,29 @@ pub enum FluxMesh {
         guild_id: u64,
         hook: HookId,
     },
-    /// A message-route request for its user's home core to count against the user's
-    /// rate limits before it goes to the owner (`messages.rs`).
-    MessageRateCheck {
-        call: Box<super::messages::MessageCall>,
-        route: crate::rest::ratelimit::RouteClass,
-        now_ms: u64,
-    },
-    /// A message-route request for the channel's owner core (`messages.rs`).
-    MessageCall(Box<super::messages::MessageCall>),
-    /// The owner's HTTP answer for `conn` on the receiving core.
-    MessageAnswer {
-        conn: ConnId,
-        response: Box<crate::http::Response>,
-    },
-    /// A durable message change, to deliver to this core's sessions.
-    MessageEvent(Arc<super::messages::MessageEvent>),
-    /// A guild, DM or `/users/@me/guilds` request for its user's home core to count
+    /// A request for its user's home core to count against the user's rate limits
     /// before it goes on (`metering.rs`).
     RateCheck {
         call: Box<super::metering::Metered>,
         route: crate::rest::ratelimit::RouteClass,
         now_ms: u64,
     },
-    /// A guild-route request for the guild's owner core (`guilds.rs`).
-    GuildCall(Box<super::guilds::GuildCall>),
-    /// A durable guild change, from its owner to every core (`guilds.rs`); acknowledge
+    /// A request for the core that runs it ([`Call`]).
+    Call(Box<Call>),
+    /// The HTTP answer for `conn` on the receiving core.
+    Answer {
+        conn: ConnId,
+        response: Box<crate::http::Response>,
+    },
+    /// A durable message change (or typing), to deliver to this core's sessions.
+    MessageEvent(Arc<crate::world::message_ops::MessageEvent>),
+    /// A durable guild change, from its owner to every core (`guild_fanout.rs`); acknowledge
     /// to `ack_core` with `Synced`.
     GuildSync {
-        sync: Arc<super::guilds::GuildSync>,
+        sync: Arc<super::guild_fanout::GuildSync>,
         ack_core: usize,
         ack: u64,
     },
-    /// `POST /users/@me/channels` for the pair's core (`dms.rs`).
-    DmCall(Box<super::dms::DmCall>),
     /// A new DM channel, from its pair core to every core (itself too), after
     /// durability; acknowledge to `ack_core` with `Synced`.
     DmSync {
@@ -129,11 +112,16 @@ pub enum FluxMesh {
         ack_core: usize,
         ack: u64,
     },
-    /// A core took `GuildSync` or `DmSync` number `ack` (`held_answers.rs`).
+    /// A durable account change for every core's directory; acknowledge to `ack_core`
+    /// with `Synced`.
+    AccountUpdate {
+        sync: Arc<super::accounts::AccountSync>,
+        ack_core: usize,
+        ack: u64,
+    },
+    /// A core took `GuildSync`, `DmSync` or `AccountUpdate` number `ack`
+    /// (`held_answers.rs`).
     Synced { ack: u64 },
-    /// An issue-4 REST request for its user's home core to count and answer
-    /// (`rest_limits.rs`); the answer comes back as `MessageAnswer`.
-    RestCall(Box<super::rest_limits::RestCall>),
     /// To a user's home core: one session's presence (`None`: the session is gone for
     /// good) (`presence.rs`).
     PresenceReport {
@@ -146,22 +134,26 @@ pub enum FluxMesh {
         user_id: u64,
         presence: Arc<crate::world::presence::Presence>,
     },
-    /// A registration for core 0, which decides whether the name is free (`accounts.rs`).
-    AccountRegister(Box<super::accounts::RegisterCall>),
-    /// A profile edit with a new username for core 0 to reserve first (`accounts.rs`).
-    AccountRename(Box<super::accounts::AccountWrite>),
-    /// An account change for the account's home core (`accounts.rs`).
-    AccountWrite(Box<super::accounts::AccountWrite>),
-    /// A durable account change for every core's directory; acknowledge to `ack_core`.
-    AccountUpdate {
-        sync: Arc<super::accounts::AccountSync>,
-        ack_core: usize,
-        ack: u64,
-    },
-    /// A core took `AccountUpdate` number `ack`.
-    AccountUpdated { ack: u64 },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
+}
+
+/// A request for the core that runs it, after its rate-limit hop.
+#[derive(Debug)]
+pub enum Call {
+    /// A message route, for the channel's owner (`messages.rs`).
+    Message(super::messages::MessageCall),
+    /// A guild route, for the guild's owner (`guild_calls.rs`).
+    Guild(super::guild_calls::GuildCall),
+    /// `POST /users/@me/channels`, for the DM pair's core (`dms.rs`).
+    Dm(super::dms::DmCall),
+    /// A registration, for core 0, which decides whether the name is free
+    /// (`accounts.rs`).
+    Register(super::accounts::RegisterCall),
+    /// A profile edit with a new username, for core 0 to reserve first.
+    Rename(super::accounts::AccountWrite),
+    /// An account change, for the account's home core.
+    Account(super::accounts::AccountWrite),
 }
 
 /// A detached session and the guilds it is subscribed to.
@@ -219,6 +211,24 @@ impl super::FluxApp {
         self.fanout_run = run;
     }
 
+    /// Runs `call` on this core, the one it was sent to (`in_http`: it came in here, and
+    /// its answer, if decided now, is returned).
+    pub(super) fn run_call(
+        &mut self,
+        out: &mut crate::reactor::Outbox<FluxMesh>,
+        call: Call,
+        in_http: bool,
+    ) -> crate::reactor::HttpAnswer {
+        match call {
+            Call::Message(call) => self.message_call_to_owner(out, call, in_http),
+            Call::Guild(call) => self.guild_call_to_owner(out, call, in_http),
+            Call::Dm(call) => self.dm_call_to_pair_core(out, call, in_http),
+            Call::Register(call) => self.handle_register(out, call, in_http),
+            Call::Rename(write) => self.handle_rename(out, write, in_http),
+            Call::Account(write) => self.send_account_write(out, write, in_http),
+        }
+    }
+
     pub(super) fn route_mesh(
         &mut self,
         out: &mut crate::reactor::Outbox<FluxMesh>,
@@ -273,17 +283,6 @@ impl super::FluxApp {
                 let count = self.fan_out(out, guild_id, &event);
                 out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });
             }
-            FluxMesh::MessageRateCheck {
-                call,
-                route,
-                now_ms,
-            } => {
-                let answered = self.admit_message_call(out, *call, route, now_ms, false);
-                debug_assert!(answered.is_none(), "mesh calls are answered by message");
-            }
-            FluxMesh::MessageCall(call) => self.handle_message_call(out, *call),
-            FluxMesh::MessageAnswer { conn, response } => out.respond(conn, *response),
-            FluxMesh::MessageEvent(event) => self.deliver_events(out, &[event]),
             FluxMesh::RateCheck {
                 call,
                 route,
@@ -292,7 +291,12 @@ impl super::FluxApp {
                 let answered = self.admit_metered(out, *call, route, now_ms, false);
                 debug_assert!(matches!(answered, crate::reactor::HttpAnswer::Later));
             }
-            FluxMesh::GuildCall(call) => self.handle_guild_call(out, *call),
+            FluxMesh::Call(call) => {
+                let answered = self.run_call(out, *call, false);
+                debug_assert!(matches!(answered, crate::reactor::HttpAnswer::Later));
+            }
+            FluxMesh::Answer { conn, response } => out.respond(conn, *response),
+            FluxMesh::MessageEvent(event) => self.deliver_events(out, &[event]),
             FluxMesh::GuildSync {
                 sync,
                 ack_core,
@@ -301,7 +305,6 @@ impl super::FluxApp {
                 self.apply_guild_sync(out, &sync);
                 out.send_mesh(ack_core, FluxMesh::Synced { ack });
             }
-            FluxMesh::DmCall(call) => self.handle_dm_call(out, *call),
             FluxMesh::DmSync {
                 channel,
                 ack_core,
@@ -310,8 +313,15 @@ impl super::FluxApp {
                 self.apply_dm_sync(&channel);
                 out.send_mesh(ack_core, FluxMesh::Synced { ack });
             }
+            FluxMesh::AccountUpdate {
+                sync,
+                ack_core,
+                ack,
+            } => {
+                self.apply_account_update(out, &sync);
+                out.send_mesh(ack_core, FluxMesh::Synced { ack });
+            }
             FluxMesh::Synced { ack } => self.sync_acked(out, ack),
-            FluxMesh::RestCall(call) => self.handle_rest_call(out, *call),
             FluxMesh::PresenceReport {
                 user_id,
                 session_id,
@@ -320,24 +330,6 @@ impl super::FluxApp {
             FluxMesh::PresenceSync { user_id, presence } => {
                 self.apply_presence_sync(out, user_id, &presence)
             }
-            FluxMesh::AccountRegister(call) => {
-                let answered = self.handle_register(out, *call);
-                debug_assert!(answered.is_none(), "mesh calls are answered by message");
-            }
-            FluxMesh::AccountRename(write) => {
-                let answered = self.handle_rename(out, *write);
-                debug_assert!(answered.is_none(), "mesh calls are answered by message");
-            }
-            FluxMesh::AccountWrite(write) => {
-                let answered = self.handle_account_write(out, *write);
-                debug_assert!(answered.is_none(), "mesh calls are answered by message");
-            }
-            FluxMesh::AccountUpdate {
-                sync,
-                ack_core,
-                ack,
-            } => self.apply_account_update(out, &sync, ack_core, ack),
-            FluxMesh::AccountUpdated { ack } => self.account_update_acked(out, ack),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

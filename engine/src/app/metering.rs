@@ -1,31 +1,74 @@
-//! The rate-limit hop every authenticated guild, DM and `/users/@me/guilds` request
-//! takes: counted on its user's home core `(user_id >> 22) % cores`, which holds that
-//! user's one `RateLimiter` (so the per-route buckets and the global 50 requests per
-//! second per token span every route family), then passed on to where it runs.
+//! The rate-limit hop every authenticated REST request takes: counted on its user's home
+//! core, which holds that user's one `RateLimiter` (so the per-route buckets and the
+//! global 50 requests per second per token span every route family), then passed on to
+//! where it runs.
 //!
 //! ```text
-//! receiving core ─► home core: RateLimiter::check ─► 429 back to the receiving core
-//!                                                 └► the call goes on: a guild call to
+//! receiving core ─► home core: RestLimiter::check ─► 429 back to the receiving core
+//!                                                 └► the call goes on: a message call to
+//!                                                    the channel's owner, a guild call to
 //!                                                    the guild's owner, a DM call to the
-//!                                                    pair core, GET /users/@me/guilds
-//!                                                    answered right there (every core has
-//!                                                    every replica)
+//!                                                    pair core (`Call`); GET
+//!                                                    /users/@me/guilds and the account-free
+//!                                                    REST routes (`rest_limits.rs`)
+//!                                                    answered right there
 //! ```
 //!
 //! Each hop is a direct call when the cores coincide. With rate limits off
 //! (`Limits::rest_rate_limits`) calls skip the home core and carry a fresh bucket's
-//! headers. The message routes keep their own `MessageRateCheck` (`messages.rs`), and
-//! the issue-4 routes `RestCall` (`rest_limits.rs`), with the same limiter.
+//! headers.
 
 use super::dms::DmCall;
-use super::guilds::GuildCall;
+use super::guild_calls::GuildCall;
+use super::mesh::Call;
+use super::messages::MessageCall;
+use super::rest_limits::RestCall;
 use super::{FluxApp, FluxMesh};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
-use crate::rest::ratelimit::{BucketKey, RouteClass, Verdict};
+use crate::rest::ratelimit::{BucketKey, RateLimiter, RouteClass, Verdict};
+
+/// The rate-limit logs of the users whose home core this is.
+#[derive(Debug)]
+pub(super) struct RestLimiter {
+    /// `None` when `Limits::rest_rate_limits` is off.
+    limiter: Option<RateLimiter>,
+    /// When `limiter` is next pruned (monotonic ms).
+    prune_at_ms: u64,
+}
+
+impl RestLimiter {
+    /// A limiter, or none at all when `enabled` is false.
+    pub(super) fn new(enabled: bool) -> RestLimiter {
+        RestLimiter {
+            limiter: enabled.then(RateLimiter::default),
+            prune_at_ms: 0,
+        }
+    }
+
+    /// Whether REST calls are rate limited.
+    pub(super) fn enabled(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Counts a call against its user's buckets: the verdict (a fresh bucket's when
+    /// rate limits are off).
+    pub(super) fn check(&mut self, key: BucketKey, now_ms: u64) -> Verdict {
+        let Some(limiter) = self.limiter.as_mut() else {
+            return Verdict::unmetered(key.route);
+        };
+        if now_ms >= self.prune_at_ms {
+            limiter.prune(now_ms);
+            self.prune_at_ms = now_ms + 1000;
+        }
+        limiter.check(key, now_ms)
+    }
+}
 
 /// A request waiting for its rate-limit verdict.
 #[derive(Debug)]
 pub enum Metered {
+    /// A message route, for the channel's owner afterwards.
+    Message(MessageCall),
     /// A guild route, for the guild's owner afterwards.
     Guild(GuildCall),
     /// `POST /users/@me/channels`, for the DM pair's core afterwards.
@@ -37,32 +80,41 @@ pub enum Metered {
         user_id: u64,
         headers: Vec<(String, String)>,
     },
+    /// An account-free REST route, answered on the home core (`rest_limits.rs`).
+    Rest(RestCall),
 }
 
 impl Metered {
     fn user_id(&self) -> u64 {
         match self {
+            Metered::Message(call) => call.user_id(),
             Metered::Guild(call) => call.user_id(),
             Metered::Dm(call) => call.user_id(),
             Metered::OwnGuilds { user_id, .. } => *user_id,
+            Metered::Rest(call) => call.user_id(),
         }
     }
 
     fn reply(&self) -> (usize, ConnId) {
         match self {
+            Metered::Message(call) => call.reply(),
             Metered::Guild(call) => call.reply(),
             Metered::Dm(call) => call.reply(),
             Metered::OwnGuilds {
                 reply_core, conn, ..
             } => (*reply_core, *conn),
+            Metered::Rest(call) => call.reply(),
         }
     }
 
-    fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+    /// The answer's headers; `None` for a REST call, whose answer brings its own.
+    fn headers_mut(&mut self) -> Option<&mut Vec<(String, String)>> {
         match self {
-            Metered::Guild(call) => call.headers_mut(),
-            Metered::Dm(call) => call.headers_mut(),
-            Metered::OwnGuilds { headers, .. } => headers,
+            Metered::Message(call) => Some(call.headers_mut()),
+            Metered::Guild(call) => Some(call.headers_mut()),
+            Metered::Dm(call) => Some(call.headers_mut()),
+            Metered::OwnGuilds { headers, .. } => Some(headers),
+            Metered::Rest(_) => None,
         }
     }
 }
@@ -76,8 +128,8 @@ impl FluxApp {
         call: Metered,
         route: RouteClass,
     ) -> HttpAnswer {
-        if !self.messages.rate_limited() {
-            return self.proceed(out, call, true);
+        if !self.limiter.enabled() {
+            return self.proceed(out, call, &Verdict::unmetered(route), true);
         }
         let now_ms = self.now(out).0 / 1000;
         let home = self.home_core(call.user_id());
@@ -108,30 +160,35 @@ impl FluxApp {
             user_id: call.user_id(),
             route,
         };
-        let verdict = self
-            .messages
-            .check_rate(key, now_ms)
-            .unwrap_or_else(|| Verdict::unmetered(route));
-        let headers = call.headers_mut();
-        headers.truncate(1); // Content-Type
-        headers.extend(
-            verdict
-                .headers(super::http_routes::unix_ms())
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
-        if let Some(body) = verdict.refusal_body() {
-            let response = super::messages::json_response(call.headers_mut(), 429, body);
-            return self.answer(out, call.reply(), response, in_http);
+        let verdict = self.limiter.check(key, now_ms);
+        if let Some(headers) = call.headers_mut() {
+            headers.truncate(1); // Content-Type
+            headers.extend(
+                verdict
+                    .headers(super::answers::unix_ms())
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
+            if let Some(body) = verdict.refusal_body() {
+                let response = super::answers::json_response(headers, 429, body);
+                return self.answer(out, call.reply(), response, in_http);
+            }
         }
-        self.proceed(out, call, in_http)
+        self.proceed(out, call, &verdict, in_http)
     }
 
-    /// An admitted call goes where it runs.
-    fn proceed(&mut self, out: &mut Outbox<FluxMesh>, call: Metered, in_http: bool) -> HttpAnswer {
+    /// An admitted call goes where it runs (a REST call's 429 is its handler's answer).
+    fn proceed(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        call: Metered,
+        verdict: &Verdict,
+        in_http: bool,
+    ) -> HttpAnswer {
         match call {
-            Metered::Guild(call) => self.guild_call_to_owner(out, call, in_http),
-            Metered::Dm(call) => self.dm_call_to_pair_core(out, call, in_http),
+            Metered::Message(call) => self.run_call(out, Call::Message(call), in_http),
+            Metered::Guild(call) => self.run_call(out, Call::Guild(call), in_http),
+            Metered::Dm(call) => self.run_call(out, Call::Dm(call), in_http),
             Metered::OwnGuilds {
                 reply_core,
                 conn,
@@ -139,29 +196,13 @@ impl FluxApp {
                 headers,
             } => {
                 let body = self.current_user_guilds(user_id);
-                let response = super::messages::json_response(&headers, 200, body);
+                let response = super::answers::json_response(&headers, 200, body);
                 self.answer(out, (reply_core, conn), response, in_http)
             }
+            Metered::Rest(call) => {
+                let response = self.answer_rest_call(out, &call, verdict);
+                self.answer(out, call.reply(), response, in_http)
+            }
         }
-    }
-
-    /// An answer decided on this core: returned to `handle_http` when the request came in
-    /// here, sent to the receiving core otherwise.
-    pub(super) fn answer(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        (reply_core, conn): (usize, ConnId),
-        response: crate::http::Response,
-        in_http: bool,
-    ) -> HttpAnswer {
-        if in_http {
-            debug_assert_eq!(
-                reply_core, self.core,
-                "handle_http answers its own requests"
-            );
-            return HttpAnswer::Respond(response);
-        }
-        self.send_answer(out, reply_core, conn, response);
-        HttpAnswer::Later
     }
 }

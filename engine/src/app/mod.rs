@@ -9,19 +9,34 @@
 //!
 //! Files, one job each:
 //! - `http_routes.rs`: HTTP routing — REST bridge, `/_flux/metrics`, upgrades.
+//! - `body_gate.rs`: what a request head must show before its body is read.
+//! - `answers.rs`: JSON and error responses, and the one way an answer reaches its
+//!   connection (here, or over the mesh); the application's one wall clock.
+//! - `metering.rs`: the rate-limit hop on the caller's home core, and its limiter.
+//! - `mesh.rs`: the messages between cores, and `Call`, the one message that carries a
+//!   request to the core that runs it.
+//! - `commit.rs`: the owner core's store, Snowflake generator and writes in flight.
+//! - `writes.rs`: what happens when a write settles: answer and announce, or undo.
+//! - `held_answers.rs`: answers held until every core has taken a change.
+//! - `channel_index.rs`: every channel's guild, owner core, permission view and viewers.
+//! - `messages.rs`: the message routes on the owner (rules in `world::message_ops`).
+//! - `message_state.rs`: the owner's messages in flight and `enforce_nonce` dedupe.
+//! - `message_fanout.rs`: MESSAGE_* events to every local session that may see them.
+//! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
+//!   served by `GET /attachments/…`.
+//! - `guild_state.rs`: every guild as this core knows it (replicas, indexes, and the
+//!   owner's working and durable copies).
+//! - `guild_calls.rs`: a guild-changing call from the receiving core to the owner's
+//!   commit.
+//! - `guild_fanout.rs`: a durable guild change on every core (replica, GUILD_CREATE /
+//!   GUILD_DELETE to joining / leaving members, delta events).
+//! - `dms.rs`: `POST/GET /users/@me/channels` and every core's DM replicas.
+//! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`, `PATCH /users/@me`:
+//!   the username registry on core 0, account writes on the home core, every core's copy.
+//! - `rest_limits.rs`: the account-free REST routes, answered on the home core.
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
 //! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
-//! - `mesh.rs`: the messages between cores.
-//! - `guilds.rs`: guild state (owned and replicated), guild-changing routes, and
-//!   their fan-out (GUILD_CREATE/DELETE to joining/leaving members, delta events).
-//! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`: the username
-//!   registry on core 0, account writes on the home core, every core's copy.
-//! - `messages.rs`: the message routes, the owner core's durable writes, and
-//!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
-//! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
-//!   served by `GET /attachments/…`.
-//! - `rest_limits.rs`: the issue-4 REST routes, counted on the caller's home core.
 //! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
 //!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
@@ -55,14 +70,21 @@
 //! - `handle_closed` removes every trace of a connection (timers, subscriptions).
 
 mod accounts;
+mod answers;
 mod attachments;
 mod body_gate;
+mod channel_index;
+mod commit;
 mod dms;
 mod gateway;
-mod guilds;
+mod guild_calls;
+mod guild_fanout;
+mod guild_state;
 mod held_answers;
 mod http_routes;
 pub mod mesh;
+mod message_fanout;
+mod message_state;
 mod messages;
 mod metering;
 mod presence;
@@ -70,6 +92,7 @@ mod rest_limits;
 mod resume;
 pub mod shared;
 mod test_hooks;
+mod writes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -83,7 +106,8 @@ use crate::reactor::{App, CloseCause, ConnId, CoreInfo, HttpAnswer, Outbox, WsMe
 use crate::world::{self, Bootstrap, Directory, GuildCreateCache};
 use crate::Config;
 
-pub use mesh::{Detached, FluxMesh};
+pub use commit::StoreFaults;
+pub use mesh::{Call, Detached, FluxMesh};
 pub use shared::{Metrics, Shared};
 
 /// Opens the data dir for a server bound to `local_addr` (creating the demo world on
@@ -144,7 +168,7 @@ pub struct FluxApp {
     /// Scratch for `deliver_events`: the subscribers of the guild being fanned out to.
     fanout_conns: Vec<ConnId>,
     /// Scratch for `route_mesh_batch`: the run of message events it is gathering.
-    fanout_run: Vec<Arc<messages::MessageEvent>>,
+    fanout_run: Vec<Arc<world::message_ops::MessageEvent>>,
     /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
     /// For sessions whose home is this core but which detached elsewhere: that core,
@@ -158,12 +182,18 @@ pub struct FluxApp {
     hooks: test_hooks::PendingHooks,
     /// State of the session-id generator (seeded from the OS).
     nonce_state: u64,
-    /// The message store, Snowflakes and channel index (`messages.rs`).
-    messages: messages::Messages,
+    /// This core's store, Snowflakes and writes in flight (`commit.rs`).
+    commits: commit::CommitQueue<writes::Change>,
+    /// Every channel's guild, owner and viewers (`channel_index.rs`).
+    channels: channel_index::ChannelIndex,
+    /// The owner's messages in flight and nonces (`message_state.rs`).
+    message_state: messages::MessageState,
+    /// The rate-limit logs of the users whose home core this is (`metering.rs`).
+    limiter: metering::RestLimiter,
     /// This core's copy of the users and tokens, kept current by `AccountSync`.
     directory: Directory,
-    /// Owned guilds and every guild's replica (`guilds.rs`).
-    guilds: guilds::GuildState,
+    /// Owned guilds and every guild's replica (`guild_state.rs`).
+    guilds: guild_state::GuildState,
     /// Every DM channel (`dms.rs`).
     dms: dms::DmState,
     /// Guild and DM answers waiting for every core to take the change (`held_answers.rs`).
@@ -188,19 +218,26 @@ impl FluxApp {
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
         session_config.identify_timeout_ms = info.config.limits.identify_timeout_ms;
         let accounts = accounts::AccountState::from_world(&shared.world);
-        let mut messages = messages::Messages::open(&info.config, info.core, &shared.world);
+        let mut commits = commit::CommitQueue::open(
+            &info.config.data_dir,
+            info.core,
+            Arc::clone(&shared.store_faults),
+        );
         if let Some(max_user_id) = accounts.max_user_id() {
             // User ids come from core 0's generator but live in their home core's store.
-            messages.resume_ids_after(max_user_id);
+            commits.resume_ids_after(max_user_id);
         }
-        let mut app = FluxApp {
+        FluxApp {
             core: info.core,
             reactor_stats: Arc::clone(&info.reactor_stats),
             cores: info.cores,
-            messages,
+            commits,
+            channels: channel_index::ChannelIndex::from_world(&shared.world, info.cores),
+            message_state: messages::MessageState::default(),
+            limiter: metering::RestLimiter::new(info.config.limits.rest_rate_limits),
             accounts,
             directory: shared.directory.clone(),
-            guilds: guilds::GuildState::from_world(&shared.world, info.core, info.cores),
+            guilds: guild_state::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
             held: held_answers::HeldAnswers::default(),
             attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
@@ -221,12 +258,7 @@ impl FluxApp {
             guild_create_cache: GuildCreateCache::default(),
             hooks: test_hooks::PendingHooks::default(),
             nonce_state: os_seed() ^ (info.core as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        };
-        let dms: Vec<_> = app.dms.all().cloned().collect();
-        for channel in dms {
-            app.messages.index_dm(&channel, app.cores);
         }
-        app
     }
 
     /// The core that owns `user_id`'s identify limits and presence.
@@ -318,7 +350,7 @@ impl App for FluxApp {
     }
 
     fn wake_fd(&self) -> Option<std::os::fd::RawFd> {
-        self.messages.wake_fd()
+        self.commits.wake_fd()
     }
 
     fn handle_wake(&mut self, out: &mut Outbox<FluxMesh>) {

@@ -85,7 +85,7 @@ impl FluxApp {
         let Some((user_id, session_id)) = self.conns.get(&conn).and_then(|g| g.presence_of) else {
             return;
         };
-        let presence = SessionPresence::from_update(Some(update), super::http_routes::unix_ms());
+        let presence = SessionPresence::from_update(Some(update), super::answers::unix_ms());
         self.report_presence(out, user_id, session_id, Some(presence));
     }
 

@@ -1,18 +1,14 @@
-//! Rate limits for the issue-4 REST routes (`/gateway`, `/gateway/bot`, `/users/@me`,
-//! `/users/{id}`, `/oauth2/applications/@me`): each call is counted on its user's home
-//! core `(user_id >> 22) % cores`, the core that holds that user's `RateLimiter` logs (the
-//! same limiter the message routes use, so the global 50 per second per token spans
-//! both), and answered there.
+//! The account-free REST routes (`/gateway`, `/gateway/bot`, `/users/@me`,
+//! `/users/{id}`, `/oauth2/applications/@me`), answered by `rest::handle_request_with`
+//! on the caller's home core once the rate-limit hop (`metering.rs`) counted them there:
 //!
 //! ```text
-//! receiving core                         user's home core
+//! receiving core                          user's home core
 //! route_http ─► answer_rest_metered
 //!   authenticate (Directory, no lookup)
-//!   home core here? ── yes ─► RateLimiter::check ─► handle_request_with ─► respond
-//!        │ no
-//!        └── RestCall (mesh) ──────────► handle_rest_call: RateLimiter::check,
-//!                                          handle_request_with (429 or the answer)
-//!   Outbox::respond ◄── MessageAnswer ───┘
+//!   meter(Metered::Rest) ── RateCheck ──► admit_metered: RestLimiter::check,
+//!                                         answer_rest_call (429 or the answer)
+//!   Outbox::respond ◄──── Answer ─────────┘
 //! ```
 //!
 //! The home core answers the whole request, not only the verdict: every core has the same
@@ -26,10 +22,10 @@
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
-use crate::rest::ratelimit::{classify, BucketKey};
+use crate::rest::ratelimit::classify;
 use crate::rest::{self, Method, RestContext, SessionStartLimit};
 
-/// An issue-4 REST request on its way to its user's home core.
+/// An account-free REST request on its way to its user's home core.
 #[derive(Debug)]
 pub struct RestCall {
     reply_core: usize,
@@ -40,12 +36,23 @@ pub struct RestCall {
     authorization: Option<String>,
     body: Vec<u8>,
     user_id: u64,
-    /// Monotonic ms on the receiving core (the limiter's clock).
-    now_ms: u64,
+}
+
+impl RestCall {
+    /// The caller.
+    pub(super) fn user_id(&self) -> u64 {
+        self.user_id
+    }
+
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
 }
 
 impl FluxApp {
-    /// `route_http`'s fallback: the issue-4 routes, metered on the caller's home core.
+    /// `route_http`'s fallback: the account-free REST routes, metered on the caller's
+    /// home core (`metering.rs`).
     pub(super) fn answer_rest_metered(
         &mut self,
         out: &mut Outbox<FluxMesh>,
@@ -56,57 +63,37 @@ impl FluxApp {
         let user_id = authorization
             .and_then(|token| self.directory.authenticate(token).ok())
             .map(|entry| entry.user.id.0);
-        let Some(user_id) = user_id.filter(|_| self.messages.rate_limited()) else {
+        let Some(user_id) = user_id.filter(|_| self.limiter.enabled()) else {
             return HttpAnswer::Respond(self.answer_rest(out, request));
         };
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
+        let method = Method::parse(&request.method);
+        let route = classify(method, request.path());
         let call = RestCall {
             reply_core: self.core,
             conn,
-            method: Method::parse(&request.method),
+            method,
             target: request.target.clone(),
             authorization: authorization.map(str::to_string),
             body: request.body.clone(),
             user_id,
-            now_ms: self.now(out).0 / 1000,
         };
-        let home = self.home_core(user_id);
-        if home != self.core {
-            out.send_mesh(home, FluxMesh::RestCall(Box::new(call)));
-            return HttpAnswer::Later;
-        }
-        HttpAnswer::Respond(self.answer_rest_call(out, &call))
+        self.meter(out, super::metering::Metered::Rest(call), route)
     }
 
-    /// On the home core: a call that came over the mesh; the answer goes back by message.
-    pub(super) fn handle_rest_call(&mut self, out: &mut Outbox<FluxMesh>, call: RestCall) {
-        debug_assert_eq!(self.home_core(call.user_id), self.core);
-        let response = self.answer_rest_call(out, &call);
-        out.send_mesh(
-            call.reply_core,
-            FluxMesh::MessageAnswer {
-                conn: call.conn,
-                response: Box::new(response),
-            },
-        );
-    }
-
-    /// Counts `call` against its user's buckets and answers it (a 429 runs no handler).
-    fn answer_rest_call(&mut self, out: &Outbox<FluxMesh>, call: &RestCall) -> Response {
+    /// On the home core, once `verdict` counted it: the answer (a 429 runs no handler).
+    pub(super) fn answer_rest_call(
+        &mut self,
+        out: &Outbox<FluxMesh>,
+        call: &RestCall,
+        verdict: &rest::Verdict,
+    ) -> Response {
         let request = rest::Request::new(
             call.method,
             &call.target,
             call.authorization.as_deref(),
             &call.body,
         );
-        let key = BucketKey {
-            user_id: call.user_id,
-            route: classify(request.method, request.path),
-        };
-        let verdict = self
-            .messages
-            .check_rate(key, call.now_ms)
-            .unwrap_or_else(|| rest::Verdict::unmetered(key.route));
         let limit = self
             .identify_limiter
             .session_start_limit(call.user_id, self.now(out));
@@ -120,9 +107,9 @@ impl FluxApp {
                 reset_after_ms: limit.reset_after_ms,
                 max_concurrency: limit.max_concurrency,
             },
-            now_unix_ms: super::http_routes::unix_ms(),
+            now_unix_ms: super::answers::unix_ms(),
         };
-        let answer = rest::handle_request_with(&context, &request, &verdict);
+        let answer = rest::handle_request_with(&context, &request, verdict);
         Response {
             status: answer.status,
             headers: answer

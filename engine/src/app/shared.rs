@@ -2,9 +2,10 @@
 //! start*, the clock origin and the metrics.
 //!
 //! The world here is only the starting point: each core copies the directory and builds
-//! its guild state from it (`guilds.rs`), and from then on guilds change on their owner
+//! its guild state from it (`guild_state.rs`), and from then on guilds change on their owner
 //! cores and reach the others as mesh messages. Nothing in `Shared` is written after
-//! start except the relaxed metric counters, so there is nothing to lock.
+//! start except the relaxed metric counters and the store faults a test arms, so there is
+//! nothing to lock.
 //!
 //! The metrics are relaxed atomic counters: each is written by whichever core sees the
 //! event and read only by `GET /_flux/metrics`, which needs no consistency between
@@ -25,7 +26,7 @@ use crate::world::{Directory, World};
 /// Shared, immutable state of one server (one `Arc` per core).
 #[derive(Debug)]
 pub struct Shared {
-    /// The world as opened at start (read-only until issue 6).
+    /// The world as opened at start.
     pub world: Arc<World>,
     /// Users and tokens, built from `world`.
     pub directory: Directory,
@@ -36,6 +37,8 @@ pub struct Shared {
     pub test_hooks: bool,
     /// Counters for `GET /_flux/metrics`.
     pub metrics: Metrics,
+    /// Store failures armed by `/_flux/test/store-faults` (test hooks only).
+    pub store_faults: Arc<super::commit::StoreFaults>,
     /// The data dir's lock, held while any core runs (`crate::data_dir_lock`).
     pub(crate) data_dir_lock: Option<crate::data_dir_lock::DataDirLock>,
     epoch: Instant,
@@ -55,6 +58,7 @@ impl Shared {
             gateway_url: gateway_url(local_addr),
             test_hooks,
             metrics: Metrics::default(),
+            store_faults: Arc::default(),
             data_dir_lock: None,
             epoch: Instant::now(),
         }
@@ -112,6 +116,9 @@ pub struct Metrics {
     pub message_writes_durable_total: AtomicU64,
     /// Guild changes (guild, channel, role, member, ban, invite, thread) made durable.
     pub guild_writes_durable_total: AtomicU64,
+    /// Writes of any family the store accepted and then failed to make durable (each
+    /// answered 500 and undone).
+    pub store_writes_failed_total: AtomicU64,
 }
 
 impl Metrics {
@@ -147,6 +154,7 @@ impl Metrics {
             "rest_message_forwarded_total": get(&self.rest_message_forwarded_total),
             "message_writes_durable_total": get(&self.message_writes_durable_total),
             "guild_writes_durable_total": get(&self.guild_writes_durable_total),
+            "store_writes_failed_total": get(&self.store_writes_failed_total),
         });
         let mut value = value;
         if let (Some(stats), Some(object)) = (reactor, value.as_object_mut()) {

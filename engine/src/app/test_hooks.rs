@@ -11,9 +11,14 @@
 //!   ones keep it in their replay ring, so a Resume replays it). Answers
 //!   `{"delivered": N}` once every core has done it, so a test may resume right after.
 //!
-//! Both answer only when every core has reported (`HookDone`): the request waits as
+//! - `POST /_flux/test/store-faults` with `{"refuse_appends": N, "fail_commits": M}`:
+//!   the next N appends to any core's store are refused (500, nothing written) and the
+//!   next M are accepted and then fail as a failed fdatasync would (`commit.rs`: 500 once
+//!   settled, undone, and every write queued behind them fails too). Answers `{}` at once.
+//!
+//! The first two answer only when every core has reported (`HookDone`): the request waits as
 //! `HttpAnswer::Later`. The dispatch is serialised once and its `Arc` shared by every
-//! core; real events will be serialised once per core (issue 6).
+//! core; real events are serialised once per core.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,6 +123,27 @@ impl FluxApp {
                     },
                     hook,
                 )
+            }
+            "store-faults" => {
+                #[derive(Deserialize)]
+                struct Faults {
+                    #[serde(default)]
+                    refuse_appends: u32,
+                    #[serde(default)]
+                    fail_commits: u32,
+                }
+                match serde_json::from_slice::<Faults>(&request.body) {
+                    Ok(faults) => {
+                        let store_faults = &self.shared.store_faults;
+                        store_faults.arm(faults.refuse_appends, faults.fail_commits);
+                        HttpAnswer::Respond(Response::json(200, b"{}".to_vec()))
+                    }
+                    Err(error) => HttpAnswer::Respond(Response::error(
+                        400,
+                        &format!("body must be {{refuse_appends, fail_commits}}: {error}"),
+                        50035,
+                    )),
+                }
             }
             _ => HttpAnswer::Respond(Response::not_found()),
         }

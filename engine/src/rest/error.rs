@@ -172,6 +172,36 @@ impl From<lsm::Error> for RestError {
     }
 }
 
+impl From<crate::world::message_ops::MessageError> for RestError {
+    /// A message rule's refusal as Discord answers it.
+    fn from(error: crate::world::message_ops::MessageError) -> RestError {
+        use crate::world::history::HistoryError;
+        use crate::world::message_ops::MessageError;
+        match error {
+            MessageError::UnknownMessage => RestError::UnknownMessage,
+            MessageError::MissingAccess => RestError::MissingAccess,
+            MessageError::MissingPermissions => RestError::MissingPermissions,
+            MessageError::NotAuthor => RestError::NotAuthor,
+            MessageError::EmptyMessage => RestError::EmptyMessage,
+            MessageError::MaxPins => RestError::MaxPins,
+            MessageError::UnknownAuthor => RestError::Unauthorized,
+            MessageError::History(HistoryError::LimitOutOfRange { .. }) => {
+                RestError::InvalidFormBody {
+                    field: "limit",
+                    code: "NUMBER_TYPE_MAX",
+                    message: "Must be between 1 and 100.".into(),
+                }
+            }
+            MessageError::History(HistoryError::ConflictingAnchors) => RestError::InvalidFormBody {
+                field: "around",
+                code: "BASE_TYPE_BAD_COMBINATION",
+                message: "Only one of before, after and around may be given.".into(),
+            },
+            MessageError::History(_) | MessageError::StoreFailed => RestError::StoreFailed,
+        }
+    }
+}
+
 /// `{"message": message, "code": code}` as bytes.
 ///
 /// ```

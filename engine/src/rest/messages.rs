@@ -455,48 +455,7 @@ pub fn parse_edit(body: &[u8]) -> Result<EditMessage, RestError> {
     })
 }
 
-/// What a message's content mentions, in order of first appearance, without duplicates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mentions {
-    /// `<@id>` and `<@!id>`.
-    pub users: Vec<u64>,
-    /// `<@&id>`.
-    pub roles: Vec<u64>,
-    /// `@everyone` or `@here` appears (it only counts if the author may mention everyone).
-    pub everyone: bool,
-}
-
-/// Finds Discord's mention syntax in `content`. Malformed tags are plain text.
-///
-/// ```
-/// use engine::rest::messages::parse_mentions;
-/// let found = parse_mentions("hi <@12> and <@!12>, <@&7> @here <@x>");
-/// assert_eq!((found.users, found.roles, found.everyone), (vec![12], vec![7], true));
-/// ```
-pub fn parse_mentions(content: &str) -> Mentions {
-    let mut found = Mentions {
-        everyone: content.contains("@everyone") || content.contains("@here"),
-        ..Mentions::default()
-    };
-    let mut rest = content;
-    while let Some(start) = rest.find("<@") {
-        rest = &rest[start + 2..];
-        let Some(end) = rest.find('>') else { break };
-        let tag = &rest[..end];
-        let (list, digits) = match tag.as_bytes().first() {
-            Some(b'&') => (&mut found.roles, &tag[1..]),
-            Some(b'!') => (&mut found.users, &tag[1..]),
-            _ => (&mut found.users, tag),
-        };
-        if let Ok(id) = parse_snowflake("mention", digits) {
-            if !list.contains(&id) {
-                list.push(id);
-            }
-            rest = &rest[end + 1..];
-        }
-    }
-    found
-}
+pub use crate::world::message::{parse_mentions, Mentions};
 
 /// Parses the history query string (`limit`, `before`, `after`, `around`; others are
 /// ignored, as Discord does).
@@ -533,6 +492,93 @@ pub fn parse_history_query(query: &str) -> Result<HistoryQuery, RestError> {
 
 fn truncate(text: &str) -> String {
     text.chars().take(64).collect()
+}
+
+/// The typed request of every message route but `Create` (whose body may carry files,
+/// parsed on the owner core with them): the path, query and body checked here.
+pub fn message_request(
+    route: &MessageRoute,
+    query: &str,
+    body: &[u8],
+    now_unix_ms: u64,
+) -> Result<crate::world::message_ops::MessageRequest, RestError> {
+    use crate::world::message_ops::{MessageEdit, MessageRequest};
+    Ok(match route.clone() {
+        MessageRoute::Create(_) => {
+            debug_assert!(false, "a create is parsed with its files");
+            return Err(RestError::NotFound);
+        }
+        MessageRoute::List(_) => MessageRequest::List(parse_history_query(query)?),
+        MessageRoute::Get(_, id) => MessageRequest::Get(id),
+        MessageRoute::Edit(_, id) => {
+            let edit = parse_edit(body)?;
+            MessageRequest::Edit(
+                id,
+                MessageEdit {
+                    content: edit.content,
+                    embeds: edit.embeds,
+                },
+            )
+        }
+        MessageRoute::Delete(_, id) => MessageRequest::Delete(id),
+        MessageRoute::AddReaction(_, id, emoji) => MessageRequest::AddReaction(id, emoji),
+        MessageRoute::RemoveReaction(_, id, emoji, user) => {
+            MessageRequest::RemoveReaction(id, emoji, user)
+        }
+        MessageRoute::ListReactions(_, message_id, emoji) => {
+            let (limit, after) = parse_reaction_query(query)?;
+            MessageRequest::ListReactions {
+                message_id,
+                emoji,
+                limit,
+                after,
+            }
+        }
+        MessageRoute::RemoveEmojiReactions(_, id, emoji) => {
+            MessageRequest::RemoveEmojiReactions(id, emoji)
+        }
+        MessageRoute::RemoveAllReactions(_, id) => MessageRequest::RemoveAllReactions(id),
+        MessageRoute::Typing(_) => MessageRequest::Typing,
+        MessageRoute::ListPins { .. } => MessageRequest::ListPins,
+        MessageRoute::Pin(_, id) => MessageRequest::Pin(id),
+        MessageRoute::Unpin(_, id) => MessageRequest::Unpin(id),
+        MessageRoute::BulkDelete(_) => {
+            MessageRequest::BulkDelete(super::bulk_delete::parse_bulk_delete(body, now_unix_ms)?)
+        }
+    })
+}
+
+/// `GET …/reactions/{emoji}`'s query: `limit` 1–100 (default 25) and `after` (a user id).
+fn parse_reaction_query(query: &str) -> Result<(usize, u64), RestError> {
+    let mut limit = 25;
+    let mut after = 0;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| RestError::InvalidFormBody {
+                        field: "limit",
+                        code: "NUMBER_TYPE_MAX",
+                        message: "Must be between 1 and 100.".into(),
+                    })?;
+            }
+            "after" => {
+                after = value
+                    .parse::<u64>()
+                    .map_err(|_| RestError::InvalidFormBody {
+                        field: "after",
+                        code: "NUMBER_TYPE_COERCE",
+                        message: format!("Value \"{value}\" is not snowflake."),
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, after))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod bulk_delete;
 pub mod embeds;
 mod error;
+pub mod families;
 pub mod guild_routes;
 mod handlers;
 pub mod member_routes;

@@ -1,6 +1,6 @@
 //! A channel's message history over the `lsm` store: Discord's
 //! `GET /channels/{id}/messages?before|after|around&limit`, plus the few store helpers a
-//! message write needs (the bucket function, put, delete, get).
+//! message write needs (the bucket function, put, delete, get, and a channel's pin list).
 //!
 //! Implements Discord's paging rules exactly as clients depend on them (CLIENTS.md §1.4):
 //! - `limit` is 1..=100, default 50; anything else is `HistoryError::LimitOutOfRange`,
@@ -222,6 +222,33 @@ pub fn put_message(batch: &mut Batch, message: &Message) {
 /// Adds a delete of message `message_id` of `channel_id` to `batch` (a tombstone).
 pub fn delete_message(batch: &mut Batch, channel_id: ChannelId, message_id: MessageId) {
     batch.delete_message(channel_id.0, message_id.0);
+}
+
+/// The meta key of a channel's pin list.
+fn pins_key(channel_id: ChannelId) -> Vec<u8> {
+    format!("pins.{}", channel_id.0).into_bytes()
+}
+
+/// Channel `channel_id`'s pin list, `(message id, pinned at unix ms)`, newest first.
+pub fn pins(store: &Store, channel_id: ChannelId) -> Result<Vec<(MessageId, u64)>, lsm::Error> {
+    let bytes = store.get_meta(&pins_key(channel_id))?.unwrap_or_default();
+    Ok(bytes
+        .chunks_exact(16)
+        .map(|pair| {
+            let id = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
+            let at = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
+            (MessageId(id), at)
+        })
+        .collect())
+}
+
+/// Adds channel `channel_id`'s new pin list to `batch` (u64 little-endian pairs).
+pub fn put_pins(batch: &mut Batch, channel_id: ChannelId, pins: &[(MessageId, u64)]) {
+    let bytes = pins
+        .iter()
+        .flat_map(|(id, at)| id.0.to_le_bytes().into_iter().chain(at.to_le_bytes()))
+        .collect();
+    batch.put_meta(&pins_key(channel_id), bytes);
 }
 
 /// Decodes a stored value and checks it belongs under its key.

@@ -29,6 +29,7 @@ mod ids;
 mod json;
 pub mod member_chunks;
 pub mod message;
+pub mod message_ops;
 mod model;
 pub mod password;
 pub mod permissions;

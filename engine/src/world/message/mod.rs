@@ -35,10 +35,12 @@
 mod codec;
 mod content;
 mod json;
+mod mentions;
 
 pub use codec::{decode_message, encode_message, MessageDecodeError, MESSAGE_FORMAT_VERSION};
 pub use content::message_content_visible;
 pub use json::{message_json, write_message_json, MessageJsonContext};
+pub use mentions::{parse_mentions, Mentions};
 
 use super::ids::{ChannelId, GuildId, RoleId, UserId, DISCORD_EPOCH_MS};
 use super::model::User;

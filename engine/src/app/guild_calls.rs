@@ -1,0 +1,440 @@
+//! The path of a guild-changing REST call, from the receiving core to the guild's
+//! owner core and its commit (state: `guild_state.rs`; what every core does with a
+//! durable change: `guild_fanout.rs`).
+//!
+//! A call's path (`GuildCall`):
+//!
+//! ```text
+//! receiving core                         owner core                          every core
+//! route_rest: rest::families parses, authenticates;
+//! receive_guild_request: Target → guild id (replica indexes)
+//!   ── RateCheck (home core) ── Call::Guild (mesh or inline) ──►
+//!                                        run_guild_call: the pure op on the working
+//!                                        Guild (world::guild_ops), then, if it changed,
+//!                                        persist::put_guild into a batch
+//!                                        ─ CommitQueue::append ─► durable (poll_store)
+//!                                        └─ guild_durable: GuildSync (new Arc<Guild>
+//!                                           + events) ──────────────────────────►
+//!                                                                   apply_guild_sync
+//!                                                                   (guild_fanout.rs)
+//!                                        ◄── Synced (every core) ──┘
+//!   ◄── Answer (the HTTP answer) ─┘ after the last Synced
+//! ```
+//!
+//! Ordering: the owner holds the HTTP answer until every core, itself included, has
+//! applied the `GuildSync` (`held_answers.rs`), so a client reads its own write on any
+//! connection, whichever core serves it (discord.js's `createInvite` then `fetchInvite`
+//! on another connection got 10006 otherwise).
+//!
+//! Commit protocol (`writes.rs`): the owner keeps each owned guild twice. `owned` is
+//! the *working* guild the next operation runs on: it includes the changes in flight, so
+//! two calls in one group commit see each other. `durable` is the last durable snapshot.
+//! A change is answered and sent to the cores only once durable; an append the store
+//! refuses puts the working guild back at once, and a failed commit puts it back to the
+//! durable snapshot. A call that changes nothing while changes of its guild are in flight
+//! (a read, a refusal) is answered only when they settle, so no answer shows a change
+//! before it is durable.
+
+use std::sync::Arc;
+
+use super::answers::{error_response, json_response, unix_ms};
+use super::commit::{Answer, STORE_POLL_FALLBACK};
+use super::guild_fanout::GuildSync;
+use super::mesh::Call;
+use super::writes::Change;
+use super::{FluxApp, FluxMesh};
+use crate::http::{Request, Response};
+use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::rest::families::Family;
+use crate::rest::guild_routes::GuildRoute;
+use crate::rest::member_routes::{ban_body_with_audit_reason, MemberRoute};
+use crate::rest::ratelimit::classify;
+use crate::rest::{Method, RestError};
+use crate::world::guild_ops::{routes_guild, OpContext, Outcome, Target};
+use crate::world::{owner_core, Guild, GuildId, UserId};
+
+/// What an operation did to the working guild.
+enum GuildDecision {
+    /// Nothing: answer (a read, or a change that changes nothing).
+    Unchanged(Outcome),
+    /// A change, and the guild's new snapshot (`None`: deleted).
+    Changed(Outcome, Option<Arc<Guild>>),
+}
+
+/// The owner's operation on an existing guild (`world::guild_ops`).
+pub type ApplyFn = Box<dyn FnOnce(&mut Guild, &mut OpContext) -> Result<Outcome, RestError> + Send>;
+/// The owner's operation creating a guild with the id the receiving core chose.
+pub type CreateFn =
+    Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), RestError> + Send>;
+
+/// The owner's half of a call, built by the receiving core from the parsed route: the
+/// route, query and body are moved into the closure, so this file needs to know no
+/// route type.
+pub enum GuildOp {
+    /// An operation on an existing guild.
+    Apply {
+        /// The pure operation (`world::guild_ops`). A changed guild left without members
+        /// was deleted (`routes_guild::guild_deleted`).
+        op: ApplyFn,
+        /// A message (channel, message id) that must exist in the owner's store first
+        /// (a thread started from a message); else 10008 Unknown Message.
+        needs_message: Option<(u64, u64)>,
+    },
+    /// `POST /guilds`: the new guild's id was chosen by the receiving core.
+    Create(CreateFn),
+}
+
+impl std::fmt::Debug for GuildOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuildOp::Apply { needs_message, .. } => {
+                write!(f, "GuildOp::Apply(needs_message: {needs_message:?})")
+            }
+            GuildOp::Create(_) => f.write_str("GuildOp::Create"),
+        }
+    }
+}
+
+/// A guild route on its way to the guild's owner core.
+#[derive(Debug)]
+pub struct GuildCall {
+    reply_core: usize,
+    conn: ConnId,
+    user_id: u64,
+    guild_id: u64,
+    op: GuildOp,
+    headers: Vec<(String, String)>,
+}
+
+impl GuildCall {
+    /// The caller.
+    pub(super) fn user_id(&self) -> u64 {
+        self.user_id
+    }
+
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+
+    /// The answer's headers (rate-limit headers are set by `metering.rs`).
+    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
+    }
+}
+
+/// What `receive_guild_request` makes of a route: the guild the call acts on (or a new
+/// one) and the owner's operation.
+pub(super) enum Parsed {
+    /// A call on the guild `Target` names.
+    Existing(Target, GuildOp),
+    /// A new guild (`POST /guilds`).
+    Create(GuildOp),
+    /// `GET /users/@me/guilds`, answered from this core's replicas.
+    OwnGuilds,
+}
+
+/// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner.
+fn member_call(route: MemberRoute, query: &str, body: Vec<u8>) -> Parsed {
+    let query = query.to_string();
+    let target = route.target();
+    let op: ApplyFn = Box::new(move |guild, cx| {
+        crate::world::guild_ops::apply_member_route(guild, &route, &query, &body, cx)
+    });
+    Parsed::Existing(
+        target,
+        GuildOp::Apply {
+            op,
+            needs_message: None,
+        },
+    )
+}
+
+/// A guild, channel or thread route (`rest::guild_routes`) as a call for the owner.
+fn guild_call(route: GuildRoute, query: &str, body: &[u8]) -> Parsed {
+    let (query, body) = (query.to_string(), body.to_vec());
+    let Some(target) = route.target() else {
+        return Parsed::Create(GuildOp::Create(Box::new(move |id, cx| {
+            routes_guild::create_guild(id, &body, cx)
+        })));
+    };
+    let needs_message = match route {
+        GuildRoute::StartThreadFromMessage(channel, message) => Some((channel.0, message.0)),
+        _ => None,
+    };
+    let op: ApplyFn =
+        Box::new(move |guild, cx| routes_guild::apply(guild, &route, &query, &body, cx));
+    Parsed::Existing(target, GuildOp::Apply { op, needs_message })
+}
+
+impl FluxApp {
+    /// A guild, channel, role, member, ban, invite or thread route (or
+    /// `GET /users/@me/guilds`) from `user_id`: its guild found in this core's replica
+    /// indexes, then metered and sent to the guild's owner.
+    pub(super) fn receive_guild_request(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        request: &Request,
+        family: Family,
+        user_id: u64,
+        headers: Vec<(String, String)>,
+    ) -> HttpAnswer {
+        let route_class = classify(Method::parse(&request.method), request.path());
+        let query = request.target.split_once('?').map_or("", |(_, q)| q);
+        let parsed = match family {
+            Family::OwnGuilds => Parsed::OwnGuilds,
+            Family::Guild(route) => guild_call(route, query, &request.body),
+            Family::Member(route) => {
+                let body = match route {
+                    MemberRoute::CreateBan(..) => {
+                        let audit_reason = request.header_str("x-audit-log-reason");
+                        ban_body_with_audit_reason(&request.body, audit_reason)
+                    }
+                    _ => request.body.clone(),
+                };
+                member_call(route, query, body)
+            }
+            other => unreachable!("{other:?} is no guild family"),
+        };
+        let respond = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
+        let (guild_id, op) = match parsed {
+            Parsed::OwnGuilds => {
+                let call = super::metering::Metered::OwnGuilds {
+                    reply_core: self.core,
+                    conn,
+                    user_id,
+                    headers,
+                };
+                return self.meter(out, call, route_class);
+            }
+            Parsed::Existing(target, op) => {
+                let guild_id = match &target {
+                    Target::Guild(id) => self.guilds.guild(id.0).map(|_| id.0),
+                    Target::Channel(id) => self.guilds.guild_of_channel(id.0),
+                    Target::Invite(code) => self.guilds.guild_of_invite(code),
+                };
+                let Some(guild_id) = guild_id else {
+                    return respond(match target {
+                        Target::Guild(_) => RestError::UnknownGuild,
+                        Target::Channel(_) => RestError::UnknownChannel,
+                        Target::Invite(_) => RestError::UnknownInvite,
+                    });
+                };
+                (guild_id, op)
+            }
+            Parsed::Create(op) => match self.commits.next_id(unix_ms()) {
+                Ok(id) => (id, op),
+                Err(error) => return respond(error),
+            },
+        };
+        let call = GuildCall {
+            reply_core: self.core,
+            conn,
+            user_id,
+            guild_id,
+            op,
+            headers,
+        };
+        self.meter(out, super::metering::Metered::Guild(call), route_class)
+    }
+
+    /// Hands `call` to its guild's owner core: inline when that is this core.
+    pub(super) fn guild_call_to_owner(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        call: GuildCall,
+        in_http: bool,
+    ) -> HttpAnswer {
+        let owner = owner_core(GuildId(call.guild_id), self.cores);
+        if owner != self.core {
+            out.send_mesh(owner, FluxMesh::Call(Box::new(Call::Guild(call))));
+            return HttpAnswer::Later;
+        }
+        let reply = call.reply();
+        match self.run_guild_call(out, call) {
+            Some(response) => self.answer(out, reply, response, in_http),
+            None => HttpAnswer::Later,
+        }
+    }
+
+    /// On the owner core: runs the operation on the working guild. A refusal or a read is
+    /// answered now (`Some`), or, while changes of the guild are in flight, when they
+    /// settle; a change is appended and answered once durable (`None`).
+    fn run_guild_call(&mut self, out: &mut Outbox<FluxMesh>, call: GuildCall) -> Option<Response> {
+        debug_assert_eq!(owner_core(GuildId(call.guild_id), self.cores), self.core);
+        let GuildCall {
+            reply_core,
+            conn,
+            user_id,
+            guild_id,
+            op,
+            headers,
+        } = call;
+        let headers = &headers;
+        let decided = self.run_guild_op(user_id, guild_id, op);
+        let (outcome, snapshot) = match decided {
+            Ok(GuildDecision::Changed(outcome, snapshot)) => (outcome, snapshot),
+            Ok(GuildDecision::Unchanged(outcome)) => {
+                let response = json_response(headers, outcome.status, outcome.body);
+                return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
+            }
+            Err(error) => {
+                let response = error_response(headers, &error);
+                return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
+            }
+        };
+        let response = json_response(headers, outcome.status, outcome.body);
+        let sync = Arc::new(GuildSync {
+            guild_id,
+            guild: snapshot,
+            events: outcome.events,
+        });
+        let appended = self.commits.batch().and_then(|mut batch| {
+            match &sync.guild {
+                Some(guild) => crate::world::persist::put_guild(&mut batch, guild),
+                None => crate::world::persist::delete_guild(&mut batch, GuildId(guild_id)),
+            }
+            let answer = Answer {
+                reply_core,
+                conn,
+                response,
+            };
+            self.commits
+                .append(&mut batch, Change::Guild(Arc::clone(&sync)), answer)
+        });
+        match appended {
+            Ok(write) => {
+                self.guilds.appended(guild_id, write, sync.guild.clone());
+                out.wake_at(out.now() + STORE_POLL_FALLBACK);
+                None
+            }
+            Err(error) => {
+                // Refused: the working guild goes back to before this call.
+                self.guilds.refused(guild_id);
+                Some(error_response(headers, &error))
+            }
+        }
+    }
+
+    /// Runs `op` for `user_id` on the working copy of guild `guild_id` (or creates it).
+    fn run_guild_op(
+        &mut self,
+        user_id: u64,
+        guild_id: u64,
+        op: GuildOp,
+    ) -> Result<GuildDecision, RestError> {
+        let now_unix_ms = unix_ms();
+        if let GuildOp::Apply {
+            needs_message: Some((channel_id, message_id)),
+            ..
+        } = &op
+        {
+            let store = self.commits.store()?;
+            let found = crate::world::history::get_message(
+                store,
+                crate::world::ChannelId(*channel_id),
+                crate::world::message::MessageId(*message_id),
+            )
+            .map_err(|_| RestError::StoreFailed)?;
+            found.ok_or(RestError::UnknownMessage)?;
+        }
+        let commits = &mut self.commits;
+        let mut next = || commits.next_id(now_unix_ms);
+        let presences = &self.presences;
+        let mut cx = OpContext {
+            actor: UserId(user_id),
+            now_unix_ms,
+            users: &self.directory,
+            online: &|user: UserId| presences.contains_key(&user.0),
+            next_id: &mut next,
+        };
+        match op {
+            GuildOp::Apply { op, .. } => {
+                let guild = self
+                    .guilds
+                    .owned
+                    .get_mut(&guild_id)
+                    .ok_or(RestError::UnknownGuild)?;
+                let outcome = op(guild, &mut cx)?;
+                if !outcome.changed {
+                    return Ok(GuildDecision::Unchanged(outcome));
+                }
+                if routes_guild::guild_deleted(guild) {
+                    self.guilds.owned.remove(&guild_id);
+                    return Ok(GuildDecision::Changed(outcome, None));
+                }
+                let snapshot = Arc::new(guild.clone());
+                Ok(GuildDecision::Changed(outcome, Some(snapshot)))
+            }
+            GuildOp::Create(create) => {
+                let (guild, outcome) = create(GuildId(guild_id), &mut cx)?;
+                assert_eq!(
+                    guild.id.0, guild_id,
+                    "a new guild keeps the id it was routed by"
+                );
+                let snapshot = Arc::new(guild.clone());
+                self.guilds.owned.insert(guild_id, guild);
+                Ok(GuildDecision::Changed(outcome, Some(snapshot)))
+            }
+        }
+    }
+
+    /// An answer decided without a change: sent now, or, while changes of the guild are
+    /// in flight, together with the last of them (it may show them).
+    fn answer_after_guild_writes(
+        &mut self,
+        guild_id: u64,
+        (reply_core, conn): (usize, ConnId),
+        response: Response,
+    ) -> Option<Response> {
+        let Some(write) = self.guilds.in_flight.get(&guild_id).map(|f| f.last) else {
+            return Some(response);
+        };
+        let answer = Answer {
+            reply_core,
+            conn,
+            response,
+        };
+        let joined = self.commits.follow(write, answer);
+        assert!(joined, "a guild's last write in flight is queued");
+        None
+    }
+
+    /// A guild change is durable: it becomes the owner's durable snapshot, goes to every
+    /// core, and its answers wait until every core has the new replica (`sync_acked`).
+    pub(super) fn guild_durable(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        sync: Arc<GuildSync>,
+        answers: Vec<Answer>,
+    ) {
+        let guild_id = sync.guild_id;
+        match &sync.guild {
+            Some(guild) => self.guilds.durable.insert(guild_id, Arc::clone(guild)),
+            None => self.guilds.durable.remove(&guild_id),
+        };
+        self.guilds.settled(guild_id);
+        let ack = self.held.hold(self.cores, answers);
+        for core in 0..self.cores {
+            let sync = Arc::clone(&sync);
+            let ack_core = self.core;
+            out.send_mesh(
+                core,
+                FluxMesh::GuildSync {
+                    sync,
+                    ack_core,
+                    ack,
+                },
+            );
+        }
+    }
+
+    /// On the core that holds answer `ack`: one more core took its change; the answers
+    /// go out with the last (`held_answers.rs`).
+    pub(super) fn sync_acked(&mut self, out: &mut Outbox<FluxMesh>, ack: u64) {
+        for answer in self.held.acked(ack).into_iter().flatten() {
+            self.send_answer(out, answer.reply_core, answer.conn, answer.response);
+        }
+    }
+}
