@@ -26,7 +26,8 @@
 //! nothing unsent is in it, so they can never push out an event the client has not got.
 //!
 //! Invariants:
-//! - No client input panics (proptest below, fuzz target `gateway_payload`).
+//! - No client input panics (proptest `arbitrary_client_input_never_panics` in
+//!   `engine/tests/gateway_session.rs`, fuzz target `gateway_payload`).
 //! - Sequence numbers start at 1 and never skip; `seq_sent <= ring.seq_last()`.
 //! - Exactly one `Output::SessionEnded` per session, after which only `into_resumable` and
 //!   answers to earlier requests matter.
