@@ -102,6 +102,12 @@
 //! assert_eq!(detached.seq_last(), 2); // READY = 1, GUILD_CREATE = 2
 //! ```
 //!
+//! The session is `session.rs` (its state and life cycle; start reading there) and
+//! `session/`: `config.rs`, `input_output.rs` (what the shell feeds and drains),
+//! `resumable.rs` (what survives a reconnect), `client_message.rs` (the client's ops),
+//! `identify_resume.rs` (READY and RESUMED), `flow_control.rs` (dispatches and the send
+//! window).
+//!
 //! Fuzzing: `cd engine/fuzz && cargo +nightly fuzz run gateway_payload`.
 
 mod close_code;

@@ -5,8 +5,9 @@
 //! sends op 8 `guild_id` as a number), a `Bot ` prefix on tokens (twilight), presence with
 //! the legacy `game` key (discord.py), `presence: null` (twilight), `seq: null` on Resume.
 //!
-//! Elsewhere: what a session does with each payload (`session.rs`); intents and shard
-//! rules that need the session's state are checked there, rules about the payload alone here.
+//! Elsewhere: what a session does with each payload (`session/client_message.rs`); intents
+//! and shard rules that need the session's state are checked there, rules about the payload
+//! alone here.
 //!
 //! Invariants:
 //! - Any byte string yields `Ok` or a `GatewayError`, never a panic (fuzzed: `gateway_payload`).

@@ -1,6 +1,6 @@
 //! One connection's state, as the reactor keeps it in its slab.
 //!
-//! Life cycle (each arrow is one function in `core.rs`):
+//! Life cycle (each arrow is one function in `core.rs` or `core/`):
 //!
 //! ```text
 //!   accept ──> Open(Http) ──upgrade──> Open(WebSocket)

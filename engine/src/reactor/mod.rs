@@ -7,10 +7,12 @@
 //! application complete requests and messages; the application answers through its
 //! [`Outbox`].
 //!
-//! Read in this order: `app.rs` (the seam), `core.rs` (the loop), `conn.rs` (a
-//! connection's life cycle), `outq.rs` (write coalescing and the priority lane),
-//! `backend/` (one `Op`, two executions: epoll and io_uring), then the bounds:
-//! `timers.rs` (every connection's deadline), `admission.rs` (connection caps).
+//! Read in this order: `app.rs` (the seam), `core.rs` (the loop), `core/` (one file per
+//! job of a turn: `http_conn.rs` and `websocket.rs`, a connection's protocol; `service.rs`,
+//! the write path; `accept.rs`, `completions.rs`, `commands.rs`, `close.rs`, `deadlines.rs`,
+//! `http_pause.rs`), `conn.rs` (a connection's life cycle), `outq.rs` (write coalescing
+//! and the priority lane), `backend/` (one `Op`, two executions: epoll and io_uring), then
+//! the bounds: `timers.rs` (every connection's deadline), `admission.rs` (connection caps).
 //!
 //! `sys.rs` and `backend/uring.rs` hold all of the reactor's `unsafe` code (the engine's
 //! only other block is the data dir's `flock`, `data_dir_lock.rs`).

@@ -414,7 +414,7 @@ pub(super) fn copy_parts(
 /// queues, each counted up to `BACKLOG_COUNTED_PER_QUEUE_MAX`, summed, and kept up to date
 /// by the queues themselves.
 ///
-/// Why capped: the sum decides when the core stops taking HTTP requests (`core.rs`,
+/// Why capped: the sum decides when the core stops taking HTTP requests (`core/http_pause.rs`,
 /// `http_paused`). Uncapped, a few clients that stop reading (each may hold megabytes until
 /// it is closed as a slow consumer) could pause every other client's requests; capped,
 /// the pause needs most connections to be behind, which is what overload looks like.

@@ -3,7 +3,7 @@
 //! Headers come from `wsframe::FrameHeader::encode` and sit in the queue's inline bytes;
 //! payloads stay where the application put them until the queue copies them into the
 //! core's send buffer (`outq.rs`). Decoding is `wsframe::Decoder`'s job; the
-//! reactor (core.rs) drives it and answers pings and closes.
+//! reactor (`core/websocket.rs`) drives it and answers pings and closes.
 
 use wsframe::{FrameHeader, Opcode};
 

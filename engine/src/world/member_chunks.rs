@@ -10,7 +10,7 @@
 //! (`chunk_count: 1`), because discord.py waits for `chunk_index + 1 == chunk_count`.
 //!
 //! Elsewhere: which sessions may ask for what (intents, gateway shard) is the session's
-//! (`gateway/session.rs`); where presences come from is the core's presence map
+//! (`gateway/session/client_message.rs`); where presences come from is the core's presence map
 //! (`app/presence.rs`); sending the chunks is the app's (`app/presence.rs`).
 //!
 //! Invariants:

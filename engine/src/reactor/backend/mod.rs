@@ -13,7 +13,7 @@
 //! The epoll path defines correct behaviour; the io_uring path passes the same tests.
 //!
 //! Writes are not ops: the reactor sends from its one per-core buffer with a
-//! non-blocking `send(2)` (`core.rs`, `write_now`), and only when the kernel's send buffer
+//! non-blocking `send(2)` (`core/service.rs`, `write_now`), and only when the kernel's send buffer
 //! is full does it submit `Writable` to hear when there is room again.
 //!
 //! Invariants:

@@ -1,0 +1,69 @@
+//! The core-wide pause of HTTP requests while the core is behind its sockets.
+//!
+//! Why a file of its own: it is one policy with one input, the core's unwritten backlog
+//! (`CoreBacklog`), which decides for every HTTP connection of the core at once whether its
+//! next request is read and parsed (`http_paused` says why the pause exists). The
+//! connections it holds back wait in `paused_http` and go on once the backlog has halved.
+//!
+//! Elsewhere: each HTTP connection's own bound on unread answers (`http_conn.rs`,
+//! `answers_unread`) and a WebSocket's slow-consumer bound (`websocket.rs`).
+
+use crate::reactor::app::App;
+
+use super::Reactor;
+
+/// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
+/// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
+/// The bytes are mostly shared event bodies, so the memory this stands for is far less.
+/// Each queue counts at most `BACKLOG_COUNTED_PER_QUEUE_MAX` (64 KiB), so the pause needs
+/// at least half of the WebSocket connections to be behind, not a few clients that stopped
+/// reading.
+const BACKLOG_PER_CONN_BYTES: usize = 32 * 1024;
+const BACKLOG_MIN_BYTES: usize = 256 << 10;
+
+impl<A: App> Reactor<A> {
+    /// Whether HTTP requests wait: the core has more unwritten bytes than
+    /// `BACKLOG_PER_CONN_BYTES` per connection (at least `BACKLOG_MIN_BYTES`). A session's
+    /// send window (256 KiB) caps what it queues here, so the bound must stay under that
+    /// per session, or a burst would pass the replay ring before the pause began.
+    ///
+    /// Why: when messages arrive faster than this core can write them to its sessions,
+    /// the backlog would grow until sessions fall so far behind that they are closed
+    /// (4000) though their clients read as fast as they can. Taking no new request
+    /// instead makes the publishers wait, so the server runs at its capacity, answers
+    /// later, and drops nobody. Real slow consumers still have their own bound.
+    pub(super) fn http_paused(&self) -> bool {
+        self.backlog.get() > self.backlog_limit()
+    }
+
+    /// `BACKLOG_PER_CONN_BYTES` per WebSocket connection (the ones fan-out writes to; HTTP
+    /// connections queue next to nothing), at least `BACKLOG_MIN_BYTES`.
+    fn backlog_limit(&self) -> usize {
+        (self.websockets * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES)
+    }
+
+    /// Whether paused HTTP connections may go on: some wait and the backlog has halved.
+    /// `next_timeout` asks too: writes are synchronous, so once they have drained the
+    /// backlog no completion may come to wake the loop, and the paused connections would
+    /// wait for an unrelated event.
+    pub(super) fn http_resumable(&self) -> bool {
+        !self.paused_http.is_empty() && self.backlog.get() <= self.backlog_limit() / 2
+    }
+
+    /// Once the backlog has halved, let paused HTTP connections read and parse again.
+    pub(super) fn resume_paused_http(&mut self) {
+        if !self.http_resumable() {
+            return;
+        }
+        for (key, generation) in std::mem::take(&mut self.paused_http) {
+            if self
+                .conns
+                .get(key)
+                .is_some_and(|conn| conn.generation == generation)
+            {
+                self.touch(key);
+                self.process_http(key);
+            }
+        }
+    }
+}
