@@ -109,6 +109,7 @@
 //! window).
 //!
 //! Fuzzing: `cd engine/fuzz && cargo +nightly fuzz run gateway_payload`.
+#![forbid(unsafe_code)]
 
 mod close_code;
 mod compress;
