@@ -1,5 +1,5 @@
-//! Human accounts: `POST /auth/register`, `POST /auth/login`, `POST /auth/logout`
-//! (issue 6, "Accounts"), on the cores.
+//! Human accounts: `POST /auth/register`, `POST /auth/login`, `POST /auth/logout`, on the
+//! cores.
 //!
 //! Who decides what:
 //! - **The receiving core** parses the body (`rest::auth`) and hashes the password

@@ -13,9 +13,10 @@
 //! - `/auth/{register,login,logout}` (also under `/api/v10`): accounts (`accounts.rs`).
 //! - Guild, channel, role, member, ban, invite and thread routes (`guilds.rs`) and
 //!   `/users/@me/channels` (`dms.rs`).
-//! - Everything else: the issue-4 routes, counted on the caller's home core
-//!   (`rest_limits.rs`, `rest::handle_request_with`; without a valid token,
-//!   `rest::handle_request`, unmetered); the answer always carries
+//! - Everything else: the gateway and user routes of `rest::handle_request` (`/gateway`,
+//!   `/gateway/bot`, `/users/@me`, `/users/{id}`, `/oauth2/applications/@me`), counted on
+//!   the caller's home core (`rest_limits.rs`, `rest::handle_request_with`; without a
+//!   valid token, `rest::handle_request`, unmetered); the answer always carries
 //!   `Content-Type: application/json` exactly (CLIENTS.md §0.1).
 
 use super::{FluxApp, FluxMesh};
@@ -71,7 +72,8 @@ impl FluxApp {
         self.answer_rest_metered(out, conn, request)
     }
 
-    /// An issue-4 route answered here without counting it (`rest_limits.rs` decides).
+    /// A gateway or user route answered here without counting it (`rest_limits.rs`
+    /// decides).
     pub(super) fn answer_rest(&mut self, out: &Outbox<FluxMesh>, request: &Request) -> Response {
         super::Metrics::bump(&self.shared.metrics.rest_requests_total);
         let authorization = request.header_str("authorization");

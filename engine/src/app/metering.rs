@@ -15,7 +15,7 @@
 //! Each hop is a direct call when the cores coincide. With rate limits off
 //! (`Limits::rest_rate_limits`) calls skip the home core and carry a fresh bucket's
 //! headers. The message routes keep their own `MessageRateCheck` (`messages.rs`), and
-//! the issue-4 routes `RestCall` (`rest_limits.rs`), with the same limiter.
+//! the gateway and user routes `RestCall` (`rest_limits.rs`), with the same limiter.
 
 use super::dms::DmCall;
 use super::guilds::GuildCall;

@@ -21,7 +21,8 @@
 //!   MESSAGE_CREATE / UPDATE / DELETE fan-out.
 //! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
 //!   served by `GET /attachments/…`.
-//! - `rest_limits.rs`: the issue-4 REST routes, counted on the caller's home core.
+//! - `rest_limits.rs`: the gateway and user routes (`rest::handle_request`), counted on
+//!   the caller's home core.
 //! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
 //!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).

@@ -1,8 +1,8 @@
-//! Rate limits for the issue-4 REST routes (`/gateway`, `/gateway/bot`, `/users/@me`,
-//! `/users/{id}`, `/oauth2/applications/@me`): each call is counted on its user's home
-//! core `(user_id >> 22) % cores`, the core that holds that user's `RateLimiter` logs (the
-//! same limiter the message routes use, so the global 50 per second per token spans
-//! both), and answered there.
+//! Rate limits for the gateway and user routes that `rest::handle_request` answers
+//! (`/gateway`, `/gateway/bot`, `/users/@me`, `/users/{id}`, `/oauth2/applications/@me`):
+//! each call is counted on its user's home core `(user_id >> 22) % cores`, the core that
+//! holds that user's `RateLimiter` logs (the same limiter the message routes use, so the
+//! global 50 per second per token spans both), and answered there.
 //!
 //! ```text
 //! receiving core                         user's home core
@@ -29,7 +29,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::ratelimit::{classify, BucketKey};
 use crate::rest::{self, Method, RestContext, SessionStartLimit};
 
-/// An issue-4 REST request on its way to its user's home core.
+/// A gateway or user route request on its way to its user's home core.
 #[derive(Debug)]
 pub struct RestCall {
     reply_core: usize,
@@ -45,7 +45,8 @@ pub struct RestCall {
 }
 
 impl FluxApp {
-    /// `route_http`'s fallback: the issue-4 routes, metered on the caller's home core.
+    /// `route_http`'s fallback: the gateway and user routes, metered on the caller's home
+    /// core.
     pub(super) fn answer_rest_metered(
         &mut self,
         out: &mut Outbox<FluxMesh>,

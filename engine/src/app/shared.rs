@@ -25,7 +25,8 @@ use crate::world::{Directory, World};
 /// Shared, immutable state of one server (one `Arc` per core).
 #[derive(Debug)]
 pub struct Shared {
-    /// The world as opened at start (read-only until issue 6).
+    /// The world as read from the stores at start. Each core builds its own state from
+    /// it; nothing changes it afterwards.
     pub world: Arc<World>,
     /// Users and tokens, built from `world`.
     pub directory: Directory,

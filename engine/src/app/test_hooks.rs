@@ -13,7 +13,7 @@
 //!
 //! Both answer only when every core has reported (`HookDone`): the request waits as
 //! `HttpAnswer::Later`. The dispatch is serialised once and its `Arc` shared by every
-//! core; real events will be serialised once per core (issue 6).
+//! core; message events travel as data and each core serialises them (`messages.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The message routes of issue 6, sans-IO: which request is a message route, and what
+//! The message routes, sans-IO: which request is a message route, and what
 //! its body and query say.
 //!
 //! These routes are not answered by `handle_request`: they need the channel's owner core

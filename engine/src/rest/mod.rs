@@ -5,21 +5,21 @@
 //! headers and body back (adding `Content-Length` and connection headers itself). Nothing
 //! here touches a socket or reads the clock: `RestContext::now_unix_ms` is an input.
 //!
-//! Issue 4's routes (under `/api/v10`, also `/api/v9` and unversioned `/api`):
-//! `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, `GET /users/{id}`,
-//! `GET /oauth2/applications/@me`. Every response has `Content-Type: application/json`
-//! exactly (discord.py compares it with `==`, CLIENTS.md §0.1) and the six rate-limit
-//! headers (`ratelimit`: per-route buckets, the global limit, 429 bodies). Errors are
-//! Discord JSON bodies (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
-//! too) checked against the core's `Directory`.
+//! The gateway and user routes are answered here, by `handle_request` (the `Route` enum;
+//! under `/api/v10`, also `/api/v9` and unversioned `/api`): `GET /gateway`,
+//! `GET /gateway/bot`, `GET /users/@me`, `GET /users/{id}`, `GET /oauth2/applications/@me`.
+//! Every response has `Content-Type: application/json` exactly (discord.py compares it
+//! with `==`, CLIENTS.md §0.1) and the six rate-limit headers (`ratelimit`: per-route
+//! buckets, the global limit, 429 bodies). Errors are Discord JSON bodies (`error.rs`);
+//! authentication is `Authorization: Bot <token>` (a bare token is accepted too) checked
+//! against the core's `Directory`.
 //!
-//! Issue 6's message routes are recognised and parsed in `messages.rs` (with
-//! `bulk_delete.rs` and `multipart.rs` for those bodies) and answered by the app.
-//!
-//! Growing into issue 6: `router.rs` gets a variant and a slice-pattern arm per route;
-//! guild-changing routes will be answered by a `handle_request` variant that returns
-//! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
-//! token's home core (`ratelimit` module docs say how to wire it).
+//! The message routes are recognised and parsed in `messages.rs` (with `bulk_delete.rs`
+//! and `multipart.rs` for those bodies), the guild, channel and thread routes in
+//! `guild_routes.rs`, the member, role, ban and invite routes in `member_routes.rs`, and
+//! the account routes in `auth.rs`; the app (`crate::app`) answers them, since they need
+//! a core's state. The rate-limit verdict comes from the token's home core (`ratelimit`
+//! module docs say how it is wired).
 
 pub mod auth;
 pub mod bulk_delete;

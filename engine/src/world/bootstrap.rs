@@ -1,9 +1,10 @@
 //! First run: open a data dir, create the demo world if it is empty, and write
 //! `bootstrap.json` for other tools and tests.
 //!
-//! `bootstrap.json` has exactly the keys issue 4 fixes — `base_url`, `gateway_url`,
-//! `guild_id`, `text_channel_id`, `voice_channel_id`, `bots: [{id, username, token}]` — ids
-//! as decimal strings, mode 0600 because it holds tokens. On a data dir that already holds
+//! `bootstrap.json` has exactly the keys tools and tests rely on — `base_url`,
+//! `gateway_url`, `guild_id`, `text_channel_id`, `voice_channel_id`,
+//! `bots: [{id, username, token}]` — ids as decimal strings, mode 0600 because it holds
+//! tokens. On a data dir that already holds
 //! a world the world is kept and `bootstrap.json` is left as it is. If the file is missing
 //! there (a crash between writing the world and writing it), it is written again from the
 //! world; the tokens in it are the accounts' current ones, so it matches the first.

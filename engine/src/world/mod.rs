@@ -10,12 +10,12 @@
 //! `token.rs` and `directory.rs` (who may connect), `bootstrap.rs` (first run).
 //!
 //! Elsewhere: sockets, HTTP and the gateway protocol (`crate::http`, `crate::gateway`);
-//! REST routing (`crate::rest`); durable storage (the `lsm` crate, a later issue — until
-//! then the world is one atomically written `world.json`).
+//! REST routing (`crate::rest`); durable storage (the `lsm` crate: `persist.rs` says which
+//! keys of the per-core stores hold the world; `world.json` is only the first run's seed).
 //!
-//! Growing into issue 6: guild state lives on its owner core (`owner_core`); the
-//! `Directory` is the read-mostly part every core holds; each JSON encoder is the one
-//! place a Discord object's shape is decided.
+//! Ownership: guild state lives on its owner core (`owner_core`); the `Directory` is the
+//! read-mostly part every core holds; each JSON encoder is the one place a Discord
+//! object's shape is decided.
 
 mod bootstrap;
 mod demo;

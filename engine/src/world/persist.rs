@@ -4,8 +4,8 @@
 //! Why in the stores and not in `world.json`: guild state is owned by one core and
 //! changes while the server runs; the owner appends each change to *its own* store in
 //! the same group commit as its messages, so a change is durable exactly when it is
-//! acknowledged, with no lock and no file shared between cores. `world.json` stays what
-//! it was in issue 4 — the first run's seed — and is not written again.
+//! acknowledged, with no lock and no file shared between cores. `world.json` is only the
+//! first run's seed and is not written again.
 //!
 //! Layout (meta keys of `<data-dir>/core-N/`):
 //! - `guild.{id}` → the `Guild` (serde JSON, storage form), on `owner_core(id)`;
