@@ -27,6 +27,7 @@ pub mod embeds;
 mod error;
 pub mod guild_routes;
 mod handlers;
+mod json_body;
 pub mod member_routes;
 pub mod messages;
 pub mod multipart;
@@ -35,6 +36,7 @@ pub(crate) mod router;
 
 pub use error::{error_body, form_error_body, RestError};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};
+pub use json_body::parse_object;
 pub use ratelimit::{RateLimiter, Verdict};
 pub use router::{route, Method, Route, RouteError};
 
