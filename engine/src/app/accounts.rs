@@ -51,7 +51,7 @@ use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::password::{hash_password, verify_password, HashBudget};
 use crate::world::persist::home_core;
-use crate::world::{user_json, Account, Application, User, UserId, World};
+use crate::world::{encode, user_json, Account, Application, User, UserId, World};
 
 /// The core that holds the username registry.
 const REGISTRY_CORE: usize = 0;
@@ -422,11 +422,7 @@ impl FluxApp {
                     account.user.global_name = global_name;
                 }
                 let body = crate::world::ready_user_json(&account.user);
-                let response = super::messages::json_response(
-                    &write.headers,
-                    200,
-                    serde_json::to_vec(&body).expect("a JSON value serialises"),
-                );
+                let response = super::messages::json_response(&write.headers, 200, encode(&body));
                 if account == *current {
                     // Nothing to store or announce.
                     return self.refuse_or_answer(out, write.reply_core, write.conn, response);
@@ -438,11 +434,7 @@ impl FluxApp {
                 let account = *account;
                 let token = crate::world::account_token(self.directory.secret(), &account);
                 let body = serde_json::json!({ "token": token, "user": user_json(&account.user) });
-                let response = super::messages::json_response(
-                    &write.headers,
-                    201,
-                    serde_json::to_vec(&body).expect("a JSON value serialises"),
-                );
+                let response = super::messages::json_response(&write.headers, 201, encode(&body));
                 (account, response)
             }
             AccountChange::Revoke(user) => {
@@ -571,8 +563,7 @@ impl FluxApp {
 
     /// USER_UPDATE to this core's sessions of `user` (their own profile changed).
     fn announce_user_update(&mut self, out: &mut Outbox<FluxMesh>, user: &User) {
-        let d = serde_json::to_vec(&crate::world::ready_user_json(user))
-            .expect("a JSON value serialises");
+        let d = encode(&crate::world::ready_user_json(user));
         let event = crate::gateway::Dispatch::new(
             "USER_UPDATE",
             d,
@@ -644,7 +635,7 @@ impl FluxApp {
             "user_id": account.user.id.to_string(),
             "user_settings": { "locale": "en-US", "theme": "dark" },
         });
-        Ok(serde_json::to_vec(&body).expect("a JSON value serialises"))
+        Ok(encode(&body))
     }
 }
 
@@ -673,7 +664,7 @@ fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
         "retry_after": wait_ms as f64 / 1000.0,
         "global": false,
     });
-    let body = serde_json::to_vec(&body).expect("a JSON value serialises");
+    let body = encode(&body);
     super::messages::json_response(&headers, 429, body)
 }
 

@@ -21,9 +21,10 @@ use super::member_form::{
 };
 use super::member_json::{ban_json, guild_user_json};
 use super::member_ops::{ban_event, member_event};
-use super::{encode, OpContext, Outcome};
+use super::{OpContext, Outcome};
 use crate::rest::{parse_object, RestError};
 use crate::world::ids::UserId;
+use crate::world::json::encode;
 use crate::world::model::{Ban, Guild};
 use crate::world::permissions::Permissions;
 use serde_json::Value;

@@ -163,7 +163,5 @@ pub fn online_count(guild: &super::model::Guild, cx: &OpContext<'_>) -> usize {
         .count()
 }
 
-/// `serde_json::to_vec` for values that always serialise.
-pub fn encode(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("a JSON value serialises")
-}
+/// `world::encode`, re-exported for `app::guilds`, which imports it from here.
+pub use crate::world::encode;

@@ -28,10 +28,10 @@ use super::member_form::{
 };
 use super::member_json::{role_delete_json, role_event_json};
 use super::member_ops::{channel_event, role_event};
-use super::{encode, GuildEvent, OpContext, Outcome};
+use super::{GuildEvent, OpContext, Outcome};
 use crate::rest::{parse_object, RestError};
 use crate::world::ids::RoleId;
-use crate::world::json::{channel_json, role_json};
+use crate::world::json::{channel_json, encode, role_json};
 use crate::world::model::{Guild, OverwriteTarget, Role};
 use crate::world::permissions::Permissions;
 use serde_json::Value;
