@@ -27,7 +27,7 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::ratelimit::{classify, BucketKey};
-use crate::rest::{self, Method, RestContext, SessionStartLimit};
+use crate::rest::{self, Method, RestContext};
 
 /// A gateway or user route request on its way to its user's home core.
 #[derive(Debug)]
@@ -108,19 +108,13 @@ impl FluxApp {
             .messages
             .check_rate(key, call.now_ms)
             .unwrap_or_else(|| rest::Verdict::unmetered(key.route));
-        let limit = self
-            .identify_limiter
-            .session_start_limit(call.user_id, self.now(out));
         let context = RestContext {
             directory: &self.directory,
             gateway_url: &self.shared.gateway_url,
             shards_recommended: 1,
-            session_start_limit: SessionStartLimit {
-                total: limit.total,
-                remaining: limit.remaining,
-                reset_after_ms: limit.reset_after_ms,
-                max_concurrency: limit.max_concurrency,
-            },
+            session_start_limit: self
+                .identify_limiter
+                .session_start_limit(call.user_id, self.now(out)),
             now_unix_ms: super::http_routes::unix_ms(),
         };
         let answer = rest::handle_request_with(&context, &request, &verdict);

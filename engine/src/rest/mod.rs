@@ -34,6 +34,9 @@ pub mod multipart;
 pub mod ratelimit;
 pub(crate) mod router;
 
+/// What `GET /gateway/bot` reports about IDENTIFY budgets: the gateway's identify limiter
+/// owns the numbers (`crate::gateway::IdentifyLimiter`), and `RestContext` carries them in.
+pub use crate::gateway::SessionStartLimit;
 pub use error::{error_body, form_error_body, RestError};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};
 pub use json_body::parse_object;
@@ -100,32 +103,6 @@ impl Response {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What `GET /gateway/bot` reports about IDENTIFY budgets; the gateway's identify limiter
-/// owns the numbers and passes them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionStartLimit {
-    /// IDENTIFYs allowed per reset period.
-    pub total: u32,
-    /// IDENTIFYs left in this period.
-    pub remaining: u32,
-    /// Milliseconds until `remaining` resets to `total`.
-    pub reset_after_ms: u64,
-    /// IDENTIFYs allowed per 5 seconds (one per bucket `shard_id % max_concurrency`).
-    pub max_concurrency: u32,
-}
-
-impl Default for SessionStartLimit {
-    /// Discord's numbers for a small bot: 1000 a day, one at a time.
-    fn default() -> Self {
-        SessionStartLimit {
-            total: 1000,
-            remaining: 1000,
-            reset_after_ms: 86_400_000,
-            max_concurrency: 1,
-        }
     }
 }
 
