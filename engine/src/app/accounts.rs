@@ -50,8 +50,7 @@ use crate::rest::auth::{self, AuthRoute};
 use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::password::{hash_password, verify_password, HashBudget};
-use crate::world::persist::home_core;
-use crate::world::{encode, user_json, Account, Application, User, UserId, World};
+use crate::world::{encode, home_core, user_json, Account, Application, User, UserId, World};
 
 /// The core that holds the username registry.
 const REGISTRY_CORE: usize = 0;

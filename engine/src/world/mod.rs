@@ -48,7 +48,8 @@ pub use directory::{Directory, DirectoryEntry};
 pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;
 pub use ids::{
-    owner_core, ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId, DISCORD_EPOCH_MS,
+    core_of, home_core, owner_core, ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId,
+    DISCORD_EPOCH_MS,
 };
 pub use json::{
     application_json, channel_json, encode, guild_create_json, guild_json, member_json,
