@@ -17,10 +17,10 @@
 use super::demo::demo_world;
 use super::ids::{ChannelId, GuildId};
 use super::model::{ChannelKind, World};
-use super::store::{
+use super::token::{account_token, TokenSecret};
+use super::world_file::{
     io_error, load_secret, load_world, os_random_32, save_secret, save_world, write_file_atomic,
 };
-use super::token::{account_token, TokenSecret};
 use super::WorldError;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -335,7 +335,7 @@ mod tests {
     fn a_world_without_its_secret_is_an_error() {
         let dir = temporary_dir("bootstrap-no-secret");
         open_data_dir(&dir, LISTEN.parse().unwrap(), NOW).unwrap();
-        std::fs::remove_file(dir.join(crate::world::store::SECRET_FILE)).unwrap();
+        std::fs::remove_file(dir.join(crate::world::world_file::SECRET_FILE)).unwrap();
         let error = open_data_dir(&dir, LISTEN.parse().unwrap(), NOW).unwrap_err();
         assert!(matches!(error, WorldError::SecretMissing(_)));
         assert!(error.to_string().contains("token_secret"), "{error}");

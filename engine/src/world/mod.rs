@@ -2,9 +2,9 @@
 //! ids, the JSON real clients deserialise, tokens, the per-core user directory, and the
 //! demo world a first run creates.
 //!
-//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir, and
-//! `password.rs`, which reads salts from `/dev/urandom`. No
-//! file here reads the clock: every function that dates something takes `now`.
+//! Sans-IO except `world_file.rs` and `bootstrap.rs`, which read and write the data dir,
+//! and `password.rs`, which reads salts from `/dev/urandom`. No file here reads the clock:
+//! every function that dates something takes `now`.
 //!
 //! Reading order: `model.rs` (what a guild is), `json.rs` (how clients see it),
 //! `token.rs` and `directory.rs` (who may connect), `bootstrap.rs` (first run).
@@ -34,9 +34,9 @@ pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
-mod store;
 mod timestamp;
 mod token;
+mod world_file;
 
 pub use bootstrap::{
     bootstrap_ids, bootstrap_of, how_to_connect, open_data_dir, read_bootstrap, Bootstrap,
@@ -61,11 +61,13 @@ pub use model::{
     PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
     VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
-pub use store::{load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::{iso8601_from_unix_ms, unix_ms_from_iso8601};
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,
     TokenError, TokenSecret,
+};
+pub use world_file::{
+    load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE,
 };
 
 use std::fmt;
