@@ -1,4 +1,4 @@
-"""Shared set-up for the discord.py scripts of issue 6 (not a test itself).
+"""Shared set-up for the discord.py scripts (not a test itself).
 
 Only what every script repeats: pointing unmodified discord.py at Flux (the two documented
 base-URL class attributes, CLIENTS.md §1.1), making a client, running clients until a

@@ -23,10 +23,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::data_dir_lock::{is_held_elsewhere, DataDirLock, LOCK_FILE};
-use crate::world::persist::{self, core_dir, home_core};
+use crate::world::persist::{self, core_dir};
 use crate::world::{
-    account_token, load_secret, load_world, owner_core, Account, Application, ApplicationId,
-    ChannelId, GuildId, Member, TokenSecret, User, UserId, World, WorldError,
+    account_token, home_core, load_secret, load_world, owner_core, Account, Application,
+    ApplicationId, ChannelId, GuildId, Member, TokenSecret, User, UserId, World, WorldError,
     APPLICATION_FLAGS_PRIVILEGED,
 };
 

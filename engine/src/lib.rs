@@ -158,9 +158,9 @@ pub struct Limits {
     /// identify throttle lets it (5 s per shard sharing a concurrency bucket), so this
     /// covers twelve shards in one bucket; raise it for more.
     pub identify_timeout_ms: u64,
-    /// Whether REST routes (messages and issue 4's) are rate limited (Discord's buckets
-    /// and the global 50 per second per token). Tests that write hundreds of messages
-    /// turn it off.
+    /// Whether REST routes (messages, guilds, the gateway and users) are rate limited
+    /// (Discord's buckets and the global 50 per second per token). Tests that write
+    /// hundreds of messages turn it off.
     pub rest_rate_limits: bool,
 }
 

@@ -14,7 +14,7 @@ use engine::{Config, IoBackend, Server};
 use serde_json::{json, Value};
 use support::gateway::{post, Gateway, INTENTS_DEFAULT};
 use support::rest::call;
-use support::{assert_error, HttpResponse};
+use support::{assert_error, HttpClient, HttpResponse};
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
 
@@ -132,8 +132,16 @@ fn accounts_live_and_survive_restart(io: IoBackend) {
         form_error_code(&upper, "username"),
         "USERNAME_INVALID_CHARACTERS"
     );
-    let not_json = call(addr, "POST", "/api/v10/auth/register", "x", None);
+    let mut http = HttpClient::new(addr);
+    http.send(
+        b"POST /api/v10/auth/register HTTP/1.1\r\nHost: flux\r\n\
+          Content-Type: application/json\r\nContent-Length: 8\r\n\r\nnot json",
+    );
+    let not_json = http.read_response().expect("a response");
     assert_error(&not_json, 400, 50109);
+    // No body counts as `{}`, as on Discord: both required fields are missing.
+    let no_body = call(addr, "POST", "/api/v10/auth/register", "x", None);
+    assert_eq!(form_error_code(&no_body, "username"), "BASE_TYPE_REQUIRED");
     let wrong_method = call(addr, "GET", "/api/v10/auth/login", "x", None);
     assert_eq!(wrong_method.status, 405, "{wrong_method:?}");
 

@@ -658,8 +658,8 @@ both_backends!(
     guild_routes_are_rate_limited_per_route_and_user
 );
 
-/// The global limit (50 requests per second per token) spans route families: issue-4
-/// routes, guild routes and `/users/@me/guilds` all count against one budget on the
+/// The global limit (50 requests per second per token) spans route families: the gateway
+/// and user routes, guild routes and `/users/@me/guilds` all count against one budget on the
 /// token's home core, though no single route's bucket is spent.
 fn the_global_limit_spans_every_route_family(io: engine::IoBackend) {
     let server = start_flux(io, |_| {});

@@ -48,7 +48,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::answers::{encode_json, error_response, json_response, unix_ms};
+use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
 use super::mesh::Call;
 use super::writes::Change;
@@ -58,8 +58,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
 use crate::rest::RestError;
 use crate::world::password::{hash_password, verify_password, HashBudget};
-use crate::world::persist::home_core;
-use crate::world::{user_json, Account, Application, User, UserId, World};
+use crate::world::{encode, home_core, user_json, Account, Application, User, UserId, World};
 
 /// The core that holds the username registry.
 const REGISTRY_CORE: usize = 0;
@@ -443,7 +442,7 @@ impl FluxApp {
         change: AccountChange,
         headers: &[(String, String)],
     ) -> Result<AccountDecision, RestError> {
-        let user_json_body = |user: &User| encode_json(&crate::world::ready_user_json(user));
+        let user_json_body = |user: &User| encode(&crate::world::ready_user_json(user));
         match change {
             AccountChange::Profile(user, edit) => {
                 let current = self
@@ -466,7 +465,7 @@ impl FluxApp {
             AccountChange::Create(account) => {
                 let token = crate::world::account_token(self.directory.secret(), &account);
                 let body = serde_json::json!({ "token": token, "user": user_json(&account.user) });
-                let response = json_response(headers, 201, encode_json(&body));
+                let response = json_response(headers, 201, encode(&body));
                 Ok(AccountDecision::Change(*account, response, false))
             }
             AccountChange::Revoke(user) => {
@@ -518,7 +517,7 @@ impl FluxApp {
 
     /// USER_UPDATE to this core's sessions of `user` (their own profile changed).
     fn announce_user_update(&mut self, out: &mut Outbox<FluxMesh>, user: &User) {
-        let d = encode_json(&crate::world::ready_user_json(user));
+        let d = encode(&crate::world::ready_user_json(user));
         let event = crate::gateway::Dispatch::new(
             "USER_UPDATE",
             d,
@@ -569,7 +568,7 @@ impl FluxApp {
             "user_id": account.user.id.to_string(),
             "user_settings": { "locale": "en-US", "theme": "dark" },
         });
-        Ok(serde_json::to_vec(&body).expect("a JSON value serialises"))
+        Ok(encode(&body))
     }
 }
 

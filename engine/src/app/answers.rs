@@ -54,11 +54,6 @@ pub(super) fn error_response(headers: &[(String, String)], error: &RestError) ->
     response
 }
 
-/// A JSON value as bytes.
-pub(super) fn encode_json(value: &serde_json::Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("a JSON value serialises")
-}
-
 /// Unix time in milliseconds: the one wall clock the application reads (timestamps in
 /// answers and events, token issue times, Snowflakes). Deadlines use the reactor's
 /// monotonic `Outbox::now` instead.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::answers::{encode_json, error_response, json_response, unix_ms};
+use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, WriteId, STORE_POLL_FALLBACK};
 use super::mesh::Call;
 use super::writes::Change;
@@ -28,6 +28,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
 use crate::world::dm::{dm_channel_json, DmChannel};
+use crate::world::encode;
 use crate::world::{ChannelId, UserId, UserLookup, World};
 
 /// Every DM channel, on every core.
@@ -130,7 +131,7 @@ impl FluxApp {
                 .iter()
                 .map(|channel| dm_channel_json(channel, user_id, None, &self.directory))
                 .collect();
-            return answer(200, encode_json(&channels.into()));
+            return answer(200, encode(&channels.into()));
         }
         let recipient = match parse_create_dm(&request.body) {
             Ok(recipient) => recipient,
@@ -141,7 +142,7 @@ impl FluxApp {
         }
         if let Some(channel) = self.dms.by_pair.get(&DmChannel::pair(user_id, recipient)) {
             let body = dm_channel_json(channel, user_id, None, &self.directory);
-            return answer(200, encode_json(&body));
+            return answer(200, encode(&body));
         }
         let call = DmCall {
             reply_core: self.core,
@@ -180,14 +181,14 @@ impl FluxApp {
         let pair = DmChannel::pair(call.user_id, call.recipient);
         if let Some(channel) = self.dms.by_pair.get(&pair) {
             let body = dm_channel_json(channel, call.user_id, None, &self.directory);
-            return Some(json_response(&call.headers, 200, encode_json(&body)));
+            return Some(json_response(&call.headers, 200, encode(&body)));
         }
         if let Some((write, channel)) = self.dms.opening.get(&pair) {
             let body = dm_channel_json(channel, call.user_id, None, &self.directory);
             let answer = Answer {
                 reply_core: call.reply_core,
                 conn: call.conn,
-                response: json_response(&call.headers, 200, encode_json(&body)),
+                response: json_response(&call.headers, 200, encode(&body)),
             };
             let joined = self.commits.follow(*write, answer);
             assert!(joined, "an opening DM's write is queued");
@@ -202,7 +203,7 @@ impl FluxApp {
         let answer = Answer {
             reply_core: call.reply_core,
             conn: call.conn,
-            response: json_response(&call.headers, 200, encode_json(&body)),
+            response: json_response(&call.headers, 200, encode(&body)),
         };
         let appended = self.commits.batch().and_then(|mut batch| {
             crate::world::persist::put_dm(&mut batch, &channel);

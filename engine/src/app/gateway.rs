@@ -106,7 +106,7 @@ impl FluxApp {
                 Output::SessionEnded { .. } => {}
                 Output::PresenceUpdate(update) => follow_ups.push(FollowUp::Presence(update)),
                 Output::RequestGuildMembers(request) => follow_ups.push(FollowUp::Members(request)),
-                // Voice state and soundboard: later issues.
+                // Voice state and soundboard are not served yet.
                 _ => {}
             }
         }

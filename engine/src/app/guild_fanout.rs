@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::{FluxApp, FluxMesh};
 use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
 use crate::reactor::{ConnId, Outbox};
-use crate::world::guild_ops::{encode, Audience, GuildEvent};
+use crate::world::encode;
+use crate::world::guild_ops::{Audience, GuildEvent};
 use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
 use crate::world::{Guild, GuildId, UserId};
 

@@ -161,17 +161,9 @@ impl FluxApp {
             .and_then(|token| self.directory.authenticate(token).ok())
             .map(|entry| entry.user.id.0);
         match user_id {
-            Some(user_id) if self.home_core(user_id) == self.core => {
-                let limit = self
-                    .identify_limiter
-                    .session_start_limit(user_id, self.now(out));
-                SessionStartLimit {
-                    total: limit.total,
-                    remaining: limit.remaining,
-                    reset_after_ms: limit.reset_after_ms,
-                    max_concurrency: limit.max_concurrency,
-                }
-            }
+            Some(user_id) if self.home_core(user_id) == self.core => self
+                .identify_limiter
+                .session_start_limit(user_id, self.now(out)),
             _ => SessionStartLimit::default(),
         }
     }

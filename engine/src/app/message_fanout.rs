@@ -169,7 +169,7 @@ impl FluxApp {
                 }
                 let dispatch = Dispatch::new(
                     "MESSAGE_DELETE",
-                    super::answers::encode_json(&d),
+                    crate::world::encode(&d),
                     scope,
                     message_intents,
                 );
@@ -187,7 +187,7 @@ impl FluxApp {
                 });
                 let dispatch = Dispatch::new(
                     "MESSAGE_DELETE_BULK",
-                    super::answers::encode_json(&d),
+                    crate::world::encode(&d),
                     scope,
                     message_intents,
                 );
@@ -210,7 +210,7 @@ impl FluxApp {
                     strip_guild_fields(&mut d);
                     intents = dm_intents(intents);
                 }
-                let dispatch = Dispatch::new(name, super::answers::encode_json(&d), scope, intents);
+                let dispatch = Dispatch::new(name, crate::world::encode(&d), scope, intents);
                 (dispatch, None)
             }
         };

@@ -38,7 +38,7 @@
 
 use std::sync::Arc;
 
-use super::answers::{encode_json, error_response, json_response, unix_ms};
+use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
 use super::mesh::Call;
 use super::message_state::{InFlight, NonceClaim, NonceHit, NonceKey, OwnerView, Touched};
@@ -49,6 +49,7 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::messages::{message_request, parse_create_with_files, MessageRoute};
 use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
+use crate::world::encode;
 use crate::world::history;
 use crate::world::message::{write_message_json, Message, MessageId, MessageJsonContext};
 use crate::world::message_ops::{
@@ -407,7 +408,7 @@ impl FluxApp {
                     .filter_map(|id| self.directory.user(*id))
                     .map(crate::world::user_json)
                     .collect();
-                (200, encode_json(&serde_json::Value::from(users)))
+                (200, encode(&serde_json::Value::from(users)))
             }
             Reply::Pins(pins) => {
                 let items: Vec<serde_json::Value> = pins
@@ -431,7 +432,7 @@ impl FluxApp {
                 } else {
                     serde_json::json!({ "items": items, "has_more": false })
                 };
-                (200, encode_json(&body))
+                (200, encode(&body))
             }
         }
     }

@@ -261,9 +261,10 @@ impl FluxApp {
         }
     }
 
-    /// The core that owns `user_id`'s identify limits and presence.
+    /// The core that owns `user_id`'s identify limits and presence:
+    /// `(user_id >> 22) % cores` (`world::home_core`).
     fn home_core(&self, user_id: u64) -> usize {
-        ((user_id >> 22) % self.cores as u64) as usize
+        world::home_core(world::UserId(user_id), self.cores)
     }
 
     /// 128 bits for a session id (splitmix64 twice).

@@ -141,7 +141,7 @@ impl FluxApp {
             let d = encode(&presence_json(user_id, presence, guild_id));
             let event = Dispatch::new(
                 "PRESENCE_UPDATE",
-                d.to_vec(),
+                d,
                 DispatchScope::Guild(guild_id),
                 Intents::GUILD_PRESENCES,
             );
@@ -163,7 +163,7 @@ impl FluxApp {
         let d = encode(&presence_json(user_id, &presence, guild_id));
         let event = Dispatch::new(
             "PRESENCE_UPDATE",
-            d.to_vec(),
+            d,
             DispatchScope::Guild(guild_id),
             Intents::GUILD_PRESENCES,
         );
@@ -207,7 +207,7 @@ impl FluxApp {
             match serde_json::from_slice(d) {
                 Ok(Value::Object(mut object)) => {
                     object.insert("presences".into(), presences.into());
-                    let d = serde_json::to_vec(&object).expect("a JSON map serialises");
+                    let d = encode(&Value::Object(object));
                     return Dispatch::new("GUILD_CREATE", d, scope, gate);
                 }
                 _ => debug_assert!(false, "GUILD_CREATE payloads are our own JSON objects"),

@@ -171,7 +171,7 @@ impl Metrics {
                 }),
             );
         }
-        serde_json::to_vec(&value).expect("a JSON value serialises")
+        crate::world::encode(&value)
     }
 }
 

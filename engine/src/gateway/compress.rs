@@ -72,9 +72,8 @@ pub struct CompressionConfig {
     pub zstd_chain_log: u32,
 }
 
-/// Defaults chosen by `examples/gateway_compression.rs` (numbers in the module docs of
-/// `gateway` and the issue report): spliced zlib at level 3 compresses as well as level 6
-/// for half the per-core CPU; zstd level 1 with a 4 KiB window and 1 Ki-entry tables
+/// Defaults chosen by `examples/gateway_compression.rs` (numbers in `docs/BENCHMARKS.md`):
+/// spliced zlib at level 3 compresses as well as level 6 for half the per-core CPU; zstd level 1 with a 4 KiB window and 1 Ki-entry tables
 /// compresses MESSAGE_CREATE streams as well as level 3 with 64 KiB tables, in 57 KB of
 /// context instead of 1.7 MB (zstd's level-3 defaults).
 impl Default for CompressionConfig {

@@ -49,13 +49,39 @@ pub enum IdentifyRefusal {
     SessionStartLimit { reset_after_us: u64 },
 }
 
-/// The `session_start_limit` object of `GET /gateway/bot`.
+/// A user's IDENTIFY budget as `GET /gateway/bot` reports it (`session_start_limit`):
+/// `IdentifyLimiter::session_start_limit` computes it, `rest` renders it.
+///
+/// ```
+/// use engine::gateway::SessionStartLimit;
+/// let fresh = SessionStartLimit::default();
+/// assert_eq!((fresh.total, fresh.remaining, fresh.max_concurrency), (1000, 1000, 1));
+/// assert_eq!(fresh.reset_after_ms, 86_400_000);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionStartLimit {
+    /// IDENTIFYs allowed per reset period.
     pub total: u32,
+    /// IDENTIFYs left in this period.
     pub remaining: u32,
+    /// Milliseconds until `remaining` resets to `total`.
     pub reset_after_ms: u64,
+    /// IDENTIFYs allowed per 5 seconds (one per bucket `shard_id % max_concurrency`).
     pub max_concurrency: u32,
+}
+
+impl Default for SessionStartLimit {
+    /// The untouched budget under Discord's limits for a small bot (`IdentifyLimitConfig`'s
+    /// defaults: 1000 a day, one at a time), for a user whose limiter is not at hand.
+    fn default() -> Self {
+        let config = IdentifyLimitConfig::default();
+        SessionStartLimit {
+            total: config.session_starts_total,
+            remaining: config.session_starts_total,
+            reset_after_ms: config.reset_period_us / 1000,
+            max_concurrency: config.max_concurrency,
+        }
+    }
 }
 
 /// Per-user Identify limiter.

@@ -16,6 +16,7 @@
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::num::NonZeroU32;
 
 use super::error::GatewayError;
 use super::intents::Intents;
@@ -66,10 +67,13 @@ impl GatewayShard {
     /// The whole user on one connection.
     pub const ONE: GatewayShard = GatewayShard { id: 0, count: 1 };
 
-    /// The gateway shard that receives a guild's events: `(guild_id >> 22) % count`.
+    /// The gateway shard that receives a guild's events: `(guild_id >> 22) % count`
+    /// (`snowflake::Snowflake::shard_of`, Discord's formula, which also picks Flux's
+    /// owner cores). A `count` of 0 counts as 1.
     pub fn for_guild(guild_id: u64, count: u32) -> u32 {
         debug_assert!(count > 0);
-        ((guild_id >> 22) % u64::from(count.max(1))) as u32
+        let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+        snowflake::Snowflake::new(guild_id).shard_of(count)
     }
 
     /// Whether this shard receives `guild_id`'s events.

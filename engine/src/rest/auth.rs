@@ -12,7 +12,8 @@
 //! - `global_name`: absent, `null`, or 1–32 characters.
 //!
 //! Every broken rule is reported at once, as Discord does: 400 code 50035 with
-//! `errors.{field}._errors[{code, message}]`. A body that is not JSON is 50109.
+//! `errors.{field}._errors[{code, message}]`. The body is read by `parse_object`: not JSON
+//! is 50109, and no body counts as `{}` (so each required field is reported missing).
 //!
 //! Elsewhere: hashing (`world::password`), the name registry and the write path
 //! (`app::accounts`).
@@ -20,6 +21,7 @@
 use serde_json::{json, Map, Value};
 
 use super::error::RestError;
+use super::json_body::parse_object;
 use super::router::strip_version_prefix;
 use super::Method;
 
@@ -206,11 +208,7 @@ pub struct ProfileEdit {
 /// assert!(parse_profile(br#"{"username": "No Caps"}"#).is_err());
 /// ```
 pub fn parse_profile(body: &[u8]) -> Result<ProfileEdit, RestError> {
-    let object = if body.is_empty() {
-        Map::new()
-    } else {
-        parse_object(body)?
-    };
+    let object = parse_object(body)?;
     let mut errors = Map::new();
     let username = match object.get("username") {
         None => None,
@@ -306,17 +304,6 @@ pub fn invalid_login() -> RestError {
 
 fn form_error(errors: Value) -> RestError {
     RestError::InvalidForm(errors)
-}
-
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RestError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(form_error(json!({ "_errors": [{
-            "code": "DICT_TYPE_CONVERT",
-            "message": "Only dictionaries may be used in a DictType"
-        }] }))),
-        Err(_) => Err(RestError::InvalidJson),
-    }
 }
 
 fn required_string(
@@ -420,9 +407,12 @@ mod tests {
     #[test]
     fn non_objects_and_non_json() {
         assert_eq!(parse_register(b"not json"), Err(RestError::InvalidJson));
-        assert_eq!(parse_login(b""), Err(RestError::InvalidJson));
         let errors = errors_of(parse_register(b"[1,2]").unwrap_err());
         assert_eq!(errors["_errors"][0]["code"], "DICT_TYPE_CONVERT");
+        // No body is `{}`, as on Discord: every required field is missing.
+        let errors = errors_of(parse_login(b"").unwrap_err());
+        assert_eq!(code_at(&errors, "login"), "BASE_TYPE_REQUIRED");
+        assert_eq!(code_at(&errors, "password"), "BASE_TYPE_REQUIRED");
     }
 
     #[test]

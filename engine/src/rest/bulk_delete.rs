@@ -15,6 +15,7 @@
 //! Tests: unit and property tests below (any body yields ids or an error, never a panic).
 
 use super::error::RestError;
+use super::json_body::parse_object;
 use crate::world::message::MessageId;
 use serde_json::Value;
 
@@ -47,14 +48,7 @@ pub const TOO_OLD: RestError = RestError::Coded {
 /// assert!(parse_bulk_delete(br#"{"messages": ["1"]}"#, now).is_err());
 /// ```
 pub fn parse_bulk_delete(body: &[u8], now_unix_ms: u64) -> Result<Vec<MessageId>, RestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| RestError::InvalidJson)?;
-    let Value::Object(object) = value else {
-        return Err(form_error(
-            "_errors",
-            "DICT_TYPE_CONVERT",
-            "Only dictionaries may be used in a DictType",
-        ));
-    };
+    let object = parse_object(body)?;
     let items = match object.get("messages") {
         None | Some(Value::Null) => {
             return Err(form_error(
@@ -198,6 +192,7 @@ mod tests {
                 "BASE_TYPE_DUPLICATES",
             ),
             ("{}".to_string(), "BASE_TYPE_REQUIRED"),
+            (String::new(), "BASE_TYPE_REQUIRED"),
             (r#"{"messages":"x"}"#.to_string(), "BASE_TYPE_LIST"),
             (
                 format!(r#"{{"messages":["{id}","abc"]}}"#),

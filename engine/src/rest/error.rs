@@ -4,6 +4,7 @@
 //! form errors (code 50035). discord.py builds `HTTPException.code` and `.text` from these
 //! two keys and picks `Forbidden`/`NotFound` from the status (CLIENTS.md §1.4).
 
+use crate::world::encode;
 use serde_json::{json, Value};
 
 /// Why a REST request failed; each variant documents what the client sees.
@@ -216,11 +217,6 @@ pub fn error_body(code: u32, message: &str) -> Vec<u8> {
 /// Discord's 50035 Invalid Form Body with a nested `errors` object.
 pub fn form_error_body(errors: Value) -> Vec<u8> {
     encode(&json!({ "message": "Invalid Form Body", "code": 50035, "errors": errors }))
-}
-
-fn encode(value: &Value) -> Vec<u8> {
-    // A Value with string keys always serialises.
-    serde_json::to_vec(value).expect("a JSON value serialises")
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The guild, channel, overwrite and thread routes of issue 6, sans-IO: which request
-//! is one of them, with its path parameters.
+//! The guild, channel, overwrite and thread routes, sans-IO: which request is one of
+//! them, with its path parameters.
 //!
 //! Like the message routes (`messages.rs`), these are not answered by `handle_request`:
 //! they change a guild, which only its owner core may do. The app recognises them with

@@ -13,7 +13,9 @@ use super::error::RestError;
 use super::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
 use super::router::{route, Route, RouteError};
 use super::{Request, Response, RestContext};
-use crate::world::{application_json, ready_user_json, user_json, DirectoryEntry, UserLookup};
+use crate::world::{
+    application_json, encode, ready_user_json, user_json, DirectoryEntry, UserLookup,
+};
 use serde_json::{json, Value};
 
 /// Answers one request without counting it against any limiter: the rate-limit headers
@@ -111,10 +113,7 @@ pub fn handle_request_with(
         Err(error) => Err(route_error(error)),
     };
     let (status, body) = match result {
-        Ok(value) => (
-            200,
-            serde_json::to_vec(&value).expect("a JSON value serialises"),
-        ),
+        Ok(value) => (200, encode(&value)),
         Err(error) => (error.status(), error.body()),
     };
     Response {

@@ -1,5 +1,5 @@
-//! The member, role, ban and invite routes of issue 6, sans-IO: which request is one of
-//! them, with its path parameters, and which guild it acts on.
+//! The member, role, ban and invite routes, sans-IO: which request is one of them, with
+//! its path parameters, and which guild it acts on.
 //!
 //! Like the message routes (`messages.rs`), these are not answered by `handle_request`:
 //! each changes (or reads) one guild, which lives on its owner core. The app recognises

@@ -1,4 +1,4 @@
-//! The message routes of issue 6, sans-IO: which request is a message route, and what
+//! The message routes, sans-IO: which request is a message route, and what
 //! its body and query say.
 //!
 //! These routes are not answered by `handle_request`: they need the channel's owner core
@@ -25,6 +25,7 @@
 //! `cargo +nightly fuzz run rest_messages`.
 
 use super::error::RestError;
+use super::json_body::parse_object;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
 use crate::world::history::HistoryQuery;
 use crate::world::message::{Emoji, MessageId, Nonce};
@@ -343,18 +344,6 @@ fn form_error(field: &'static str, code: &'static str, message: impl Into<String
         field,
         code,
         message: message.into(),
-    }
-}
-
-fn parse_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, RestError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(form_error(
-            "_errors",
-            "DICT_TYPE_CONVERT",
-            "Only dictionaries may be used in a DictType",
-        )),
-        Err(_) => Err(RestError::InvalidJson),
     }
 }
 
@@ -773,6 +762,9 @@ mod tests {
         assert!(parse_create(exact.as_bytes()).is_ok());
         assert!(parse_create(br#"{"embeds":[{"title":"t"}]}"#).is_ok());
         assert_eq!(parse_create(b"not json"), Err(RestError::InvalidJson));
+        // No body is `{}`, as on Discord: an empty message, not invalid JSON.
+        assert_eq!(parse_create(b""), Err(RestError::EmptyMessage));
+        assert_eq!(parse_edit(b"").map(|edit| edit.content), Ok(None));
     }
 
     #[test]

@@ -5,21 +5,21 @@
 //! headers and body back (adding `Content-Length` and connection headers itself). Nothing
 //! here touches a socket or reads the clock: `RestContext::now_unix_ms` is an input.
 //!
-//! Issue 4's routes (under `/api/v10`, also `/api/v9` and unversioned `/api`):
-//! `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, `GET /users/{id}`,
-//! `GET /oauth2/applications/@me`. Every response has `Content-Type: application/json`
-//! exactly (discord.py compares it with `==`, CLIENTS.md §0.1) and the six rate-limit
-//! headers (`ratelimit`: per-route buckets, the global limit, 429 bodies). Errors are
-//! Discord JSON bodies (`error.rs`); authentication is `Authorization: Bot <token>` (a bare token is accepted
-//! too) checked against the core's `Directory`.
+//! The gateway and user routes are answered here, by `handle_request` (the `Route` enum;
+//! under `/api/v10`, also `/api/v9` and unversioned `/api`): `GET /gateway`,
+//! `GET /gateway/bot`, `GET /users/@me`, `GET /users/{id}`, `GET /oauth2/applications/@me`.
+//! Every response has `Content-Type: application/json` exactly (discord.py compares it
+//! with `==`, CLIENTS.md §0.1) and the six rate-limit headers (`ratelimit`: per-route
+//! buckets, the global limit, 429 bodies). Errors are Discord JSON bodies (`error.rs`);
+//! authentication is `Authorization: Bot <token>` (a bare token is accepted too) checked
+//! against the core's `Directory`.
 //!
-//! Issue 6's message routes are recognised and parsed in `messages.rs` (with
-//! `bulk_delete.rs` and `multipart.rs` for those bodies) and answered by the app.
-//!
-//! Growing into issue 6: `router.rs` gets a variant and a slice-pattern arm per route;
-//! guild-changing routes will be answered by a `handle_request` variant that returns
-//! "forward to core N" instead of a `Response`; the rate-limit verdict comes from the
-//! token's home core (`ratelimit` module docs say how to wire it).
+//! The message routes are recognised and parsed in `messages.rs` (with `bulk_delete.rs`
+//! and `multipart.rs` for those bodies), the guild, channel and thread routes in
+//! `guild_routes.rs`, the member, role, ban and invite routes in `member_routes.rs`, and
+//! the account routes in `auth.rs`; the app (`crate::app`) answers them, since they need
+//! a core's state. The rate-limit verdict comes from the token's home core (`ratelimit`
+//! module docs say how it is wired).
 
 pub mod auth;
 pub mod bulk_delete;
@@ -28,14 +28,19 @@ mod error;
 pub mod families;
 pub mod guild_routes;
 mod handlers;
+mod json_body;
 pub mod member_routes;
 pub mod messages;
 pub mod multipart;
 pub mod ratelimit;
 pub(crate) mod router;
 
+/// What `GET /gateway/bot` reports about IDENTIFY budgets: the gateway's identify limiter
+/// owns the numbers (`crate::gateway::IdentifyLimiter`), and `RestContext` carries them in.
+pub use crate::gateway::SessionStartLimit;
 pub use error::{error_body, form_error_body, RestError};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};
+pub use json_body::parse_object;
 pub use ratelimit::{RateLimiter, Verdict};
 pub use router::{route, Method, Route, RouteError};
 
@@ -99,32 +104,6 @@ impl Response {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What `GET /gateway/bot` reports about IDENTIFY budgets; the gateway's identify limiter
-/// owns the numbers and passes them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionStartLimit {
-    /// IDENTIFYs allowed per reset period.
-    pub total: u32,
-    /// IDENTIFYs left in this period.
-    pub remaining: u32,
-    /// Milliseconds until `remaining` resets to `total`.
-    pub reset_after_ms: u64,
-    /// IDENTIFYs allowed per 5 seconds (one per bucket `shard_id % max_concurrency`).
-    pub max_concurrency: u32,
-}
-
-impl Default for SessionStartLimit {
-    /// Discord's numbers for a small bot: 1000 a day, one at a time.
-    fn default() -> Self {
-        SessionStartLimit {
-            total: 1000,
-            remaining: 1000,
-            reset_after_ms: 86_400_000,
-            max_concurrency: 1,
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! Any other version, a path outside `/api`, or an unknown path is `NotFound`; a known
 //! path with another method is `MethodNotAllowed`. One trailing slash is tolerated.
 //!
-//! Growing it (issue 6): add a `Route` variant, an arm in `match_segments` (a slice
+//! Growing it: add a `Route` variant, an arm in `match_segments` (a slice
 //! pattern per path, methods matched inside it), its `template` for the rate-limit
 //! bucket, and a handler. Snowflakes in the path go through `parse_snowflake`, so a bad
 //! one becomes Discord's 50035 form error naming the parameter.

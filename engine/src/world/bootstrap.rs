@@ -1,9 +1,10 @@
 //! First run: open a data dir, create the demo world if it is empty, and write
 //! `bootstrap.json` for other tools and tests.
 //!
-//! `bootstrap.json` has exactly the keys issue 4 fixes — `base_url`, `gateway_url`,
-//! `guild_id`, `text_channel_id`, `voice_channel_id`, `bots: [{id, username, token}]` — ids
-//! as decimal strings, mode 0600 because it holds tokens. On a data dir that already holds
+//! `bootstrap.json` has exactly the keys tools and tests rely on — `base_url`,
+//! `gateway_url`, `guild_id`, `text_channel_id`, `voice_channel_id`,
+//! `bots: [{id, username, token}]` — ids as decimal strings, mode 0600 because it holds
+//! tokens. On a data dir that already holds
 //! a world the world is kept and `bootstrap.json` is left as it is. If the file is missing
 //! there (a crash between writing the world and writing it), it is written again from the
 //! world; the tokens in it are the accounts' current ones, so it matches the first.
@@ -16,10 +17,10 @@
 use super::demo::demo_world;
 use super::ids::{ChannelId, GuildId};
 use super::model::{ChannelKind, World};
-use super::store::{
+use super::token::{account_token, TokenSecret};
+use super::world_file::{
     io_error, load_secret, load_world, os_random_32, save_secret, save_world, write_file_atomic,
 };
-use super::token::{account_token, TokenSecret};
 use super::WorldError;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -334,7 +335,7 @@ mod tests {
     fn a_world_without_its_secret_is_an_error() {
         let dir = temporary_dir("bootstrap-no-secret");
         open_data_dir(&dir, LISTEN.parse().unwrap(), NOW).unwrap();
-        std::fs::remove_file(dir.join(crate::world::store::SECRET_FILE)).unwrap();
+        std::fs::remove_file(dir.join(crate::world::world_file::SECRET_FILE)).unwrap();
         let error = open_data_dir(&dir, LISTEN.parse().unwrap(), NOW).unwrap_err();
         assert!(matches!(error, WorldError::SecretMissing(_)));
         assert!(error.to_string().contains("token_secret"), "{error}");

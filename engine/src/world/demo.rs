@@ -1,4 +1,4 @@
-//! The demo world `flux serve` creates on an empty data dir (issue 4, "first run").
+//! The demo world `flux serve` creates on an empty data dir (its first run).
 //!
 //! One guild "Flux" with a `#general` text channel, a "General" voice channel and a
 //! restricted `#staff` text channel, and two bot users in it; the first owns the guild,
@@ -286,7 +286,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn demo_world_matches_the_issue() {
+    fn demo_world_has_the_documented_guild_channels_and_bots() {
         let demo = demo_world(1_700_000_000_000, [5; 32]).unwrap();
         demo.world.validate().unwrap();
         let guild = demo.world.guild(demo.guild_id).unwrap();

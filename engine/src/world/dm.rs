@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::ids::{ChannelId, UserId};
+use super::ids::{core_of, ChannelId, UserId};
 use super::json::user_json;
 use super::model::UserLookup;
 
@@ -53,9 +53,10 @@ impl DmChannel {
         self.recipients.contains(&user)
     }
 
-    /// The core that owns the pair `a`, `b` among `cores`.
+    /// The core that owns the pair `a`, `b` among `cores`: the lower id's core,
+    /// `(min(a, b) >> 22) % cores` (`world::core_of`).
     pub fn pair_core(a: UserId, b: UserId, cores: usize) -> usize {
-        ((a.0.min(b.0) >> 22) % cores as u64) as usize
+        core_of(a.0.min(b.0), cores)
     }
 
     /// The core that owns this channel.

@@ -1,4 +1,4 @@
-//! Typed Discord ids, the stand-in id generator, and which core owns a guild.
+//! Typed Discord ids, the stand-in id generator, and which core owns what an id names.
 //!
 //! Every id is a Discord snowflake: milliseconds since the Discord epoch
 //! (2015-01-01, `1420070400000`) in the top 42 bits, then 5 bits of worker, 5 bits of
@@ -10,8 +10,10 @@
 //!
 //! Invariants:
 //! - `IdGenerator::next_id` is strictly increasing, even when `now` goes backwards.
-//! - A guild is owned by core `(guild_id >> 22) % cores`, computed only in `owner_core`
-//!   (by `snowflake::Snowflake::shard_of`, the same formula Discord uses for shards).
+//! - The core that owns an id is `(id >> 22) % cores`, computed only in `core_of` (by
+//!   `snowflake::Snowflake::shard_of`, the same formula Discord uses for shards): a
+//!   guild's owner core (`owner_core`), a user's home core (`home_core`), a DM pair's core
+//!   (`world::dm::DmChannel::pair_core`).
 
 use super::WorldError;
 use serde::{Deserialize, Serialize};
@@ -73,10 +75,30 @@ impl GuildId {
     }
 }
 
-/// The core that owns `guild_id` when the server runs `cores` reactors.
+/// Which of `cores` cores owns the snowflake `id`: `(id >> 22) % cores`.
 ///
-/// This is Discord's shard formula applied to Flux's cores; every guild-changing request is
-/// forwarded to this core. `cores` must be at least 1.
+/// This is Discord's shard formula (`snowflake::Snowflake::shard_of`) applied to Flux's
+/// cores. It reads only the id's time field, so it never changes for an id, and ids
+/// minted over time spread evenly. `cores` must be at least 1.
+///
+/// ```
+/// use engine::world::core_of;
+/// assert_eq!(core_of(175928847299117063, 1), 0);
+/// assert_eq!(core_of(175928847299117063, 4), ((175928847299117063u64 >> 22) % 4) as usize);
+/// ```
+pub fn core_of(id: u64, cores: usize) -> usize {
+    assert!(cores >= 1, "a server runs at least one core");
+    let cores = u32::try_from(cores).unwrap_or(u32::MAX);
+    // `cores >= 1` is asserted above.
+    let cores = NonZeroU32::new(cores).expect("cores >= 1");
+    snowflake::Snowflake::new(id).shard_of(cores) as usize
+}
+
+/// The core that owns `guild_id` when the server runs `cores` reactors:
+/// `(guild_id >> 22) % cores` (`core_of`).
+///
+/// Every guild-changing request is forwarded to this core, and its store holds the guild.
+/// `cores` must be at least 1.
 ///
 /// ```
 /// use engine::world::{owner_core, GuildId};
@@ -85,11 +107,21 @@ impl GuildId {
 /// assert_eq!(owner_core(guild, 4), ((175928847299117063u64 >> 22) % 4) as usize);
 /// ```
 pub fn owner_core(guild_id: GuildId, cores: usize) -> usize {
-    assert!(cores >= 1, "a server runs at least one core");
-    let cores = u32::try_from(cores).unwrap_or(u32::MAX);
-    // `cores >= 1` is asserted above.
-    let cores = NonZeroU32::new(cores).expect("cores >= 1");
-    snowflake::Snowflake::new(guild_id.0).shard_of(cores) as usize
+    core_of(guild_id.0, cores)
+}
+
+/// The home core of `user_id` among `cores`: `(user_id >> 22) % cores` (`core_of`).
+///
+/// It alone stores the user's account and application, counts the user's REST and
+/// IDENTIFY budgets, and gathers the user's presence. `cores` must be at least 1.
+///
+/// ```
+/// use engine::world::{home_core, UserId};
+/// let user = UserId(80351110224678912);
+/// assert_eq!(home_core(user, 3), ((80351110224678912u64 >> 22) % 3) as usize);
+/// ```
+pub fn home_core(user_id: UserId, cores: usize) -> usize {
+    core_of(user_id.0, cores)
 }
 
 /// Issues the ids a core creates: the `snowflake` crate's generator with Flux's
@@ -173,5 +205,22 @@ mod tests {
         assert_eq!(owner_core(guild, 1), 0);
         assert_eq!(owner_core(guild, 7), ((guild.0 >> 22) % 7) as usize);
         assert_eq!(guild.everyone_role(), RoleId(guild.0));
+    }
+
+    #[test]
+    fn every_owner_is_the_shard_formula_on_the_time_field() {
+        // Ids that differ only below bit 22 (same millisecond) share a core.
+        for (id, cores) in [
+            (0, 1),
+            (1 << 22, 2),
+            ((5 << 22) | 0x3f_ffff, 4),
+            (u64::MAX, 7),
+        ] {
+            let core = core_of(id, cores);
+            assert_eq!(core, ((id >> 22) % cores as u64) as usize);
+            assert_eq!(core, core_of(id & !0x3f_ffff, cores));
+            assert_eq!(owner_core(GuildId(id), cores), core);
+            assert_eq!(home_core(UserId(id), cores), core);
+        }
     }
 }

@@ -454,7 +454,7 @@ pub fn guild_create_json(
     ] {
         object.insert(empty.into(), Value::Array(Vec::new()));
     }
-    encode(&value)
+    encode(&value).into()
 }
 
 /// The unavailable-guild stub READY lists: `{"id": "…", "unavailable": true}`.
@@ -462,11 +462,18 @@ pub fn unavailable_guild_json(guild: &Guild) -> Value {
     json!({ "id": guild.id.to_string(), "unavailable": true })
 }
 
-/// Serialises a value Flux built itself into shared bytes.
-pub fn encode(value: &Value) -> Arc<[u8]> {
+/// Serialises a JSON value Flux built itself: a REST body or a dispatch's `d`.
+///
+/// This is `serde_json::to_vec` without the `Result`: serialising a `Value` cannot fail,
+/// since its map keys are strings and it holds no foreign `Serialize` impl.
+///
+/// ```
+/// use engine::world::encode;
+/// assert_eq!(encode(&serde_json::json!({"id": "1", "ok": true})), br#"{"id":"1","ok":true}"#);
+/// ```
+pub fn encode(value: &Value) -> Vec<u8> {
     // A serde_json::Value always serialises: its map keys are strings.
-    let bytes = serde_json::to_vec(value).expect("a JSON value serialises");
-    bytes.into()
+    serde_json::to_vec(value).expect("a JSON value serialises")
 }
 
 fn as_object(value: &mut Value) -> &mut Map<String, Value> {

@@ -104,7 +104,7 @@ pub fn member_chunks(
         if let Some(nonce) = request.nonce {
             object.insert("nonce".into(), nonce.into());
         }
-        chunks.push(encode(&d).to_vec());
+        chunks.push(encode(&d));
     }
     debug_assert_eq!(chunks.len(), chunk_count);
     chunks

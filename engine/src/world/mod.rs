@@ -2,20 +2,20 @@
 //! ids, the JSON real clients deserialise, tokens, the per-core user directory, and the
 //! demo world a first run creates.
 //!
-//! Sans-IO except `store.rs` and `bootstrap.rs`, which read and write the data dir, and
-//! `password.rs`, which reads salts from `/dev/urandom`. No
-//! file here reads the clock: every function that dates something takes `now`.
+//! Sans-IO except `world_file.rs` and `bootstrap.rs`, which read and write the data dir,
+//! and `password.rs`, which reads salts from `/dev/urandom`. No file here reads the clock:
+//! every function that dates something takes `now`.
 //!
 //! Reading order: `model.rs` (what a guild is), `json.rs` (how clients see it),
 //! `token.rs` and `directory.rs` (who may connect), `bootstrap.rs` (first run).
 //!
 //! Elsewhere: sockets, HTTP and the gateway protocol (`crate::http`, `crate::gateway`);
-//! REST routing (`crate::rest`); durable storage (the `lsm` crate, a later issue — until
-//! then the world is one atomically written `world.json`).
+//! REST routing (`crate::rest`); durable storage (the `lsm` crate: `persist.rs` says which
+//! keys of the per-core stores hold the world; `world.json` is only the first run's seed).
 //!
-//! Growing into issue 6: guild state lives on its owner core (`owner_core`); the
-//! `Directory` is the read-mostly part every core holds; each JSON encoder is the one
-//! place a Discord object's shape is decided.
+//! Ownership: guild state lives on its owner core (`owner_core`); the `Directory` is the
+//! read-mostly part every core holds; each JSON encoder is the one place a Discord
+//! object's shape is decided.
 
 mod bootstrap;
 mod demo;
@@ -35,9 +35,9 @@ pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
-mod store;
 mod timestamp;
 mod token;
+mod world_file;
 
 pub use bootstrap::{
     bootstrap_ids, bootstrap_of, how_to_connect, open_data_dir, read_bootstrap, Bootstrap,
@@ -49,7 +49,8 @@ pub use directory::{Directory, DirectoryEntry};
 pub use guild_create_cache::GuildCreateCache;
 pub use hmac::hmac_sha1;
 pub use ids::{
-    owner_core, ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId, DISCORD_EPOCH_MS,
+    core_of, home_core, owner_core, ApplicationId, ChannelId, GuildId, IdGenerator, RoleId, UserId,
+    DISCORD_EPOCH_MS,
 };
 pub use json::{
     application_json, channel_json, encode, guild_create_json, guild_json, member_json,
@@ -61,11 +62,13 @@ pub use model::{
     PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
     VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
-pub use store::{load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE};
 pub use timestamp::{iso8601_from_unix_ms, unix_ms_from_iso8601};
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,
     TokenError, TokenSecret,
+};
+pub use world_file::{
+    load_secret, load_world, save_world, write_file_atomic, SECRET_FILE, WORLD_FILE,
 };
 
 use std::fmt;

@@ -250,7 +250,8 @@ pub struct Channel {
     pub nsfw: bool,
     /// Overwrites in the order Discord applies them.
     pub permission_overwrites: Vec<PermissionOverwrite>,
-    /// Id of the newest message, if any (messages arrive with issue 6).
+    /// Id of the newest message, if any. Messages live in the owner core's message
+    /// store, which does not update this field, so it stays as the channel was created.
     pub last_message_id: Option<u64>,
     /// Channel flags.
     pub flags: u64,

@@ -76,7 +76,8 @@ impl std::error::Error for PasswordError {}
 /// assert_eq!(verify_password("wrong horse", &phc), Ok(false));
 /// ```
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    let random = super::store::os_random_32().map_err(|e| PasswordError::Random(e.to_string()))?;
+    let random =
+        super::world_file::os_random_32().map_err(|e| PasswordError::Random(e.to_string()))?;
     hash_with_salt(password, &random[..16])
 }
 

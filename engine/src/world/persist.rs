@@ -4,8 +4,8 @@
 //! Why in the stores and not in `world.json`: guild state is owned by one core and
 //! changes while the server runs; the owner appends each change to *its own* store in
 //! the same group commit as its messages, so a change is durable exactly when it is
-//! acknowledged, with no lock and no file shared between cores. `world.json` stays what
-//! it was in issue 4 — the first run's seed — and is not written again.
+//! acknowledged, with no lock and no file shared between cores. `world.json` is only the
+//! first run's seed and is not written again.
 //!
 //! Layout (meta keys of `<data-dir>/core-N/`):
 //! - `guild.{id}` → the `Guild` (serde JSON, storage form), on `owner_core(id)`;
@@ -27,7 +27,7 @@ use lsm::{Batch, Store};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::dm::DmChannel;
-use super::ids::{GuildId, UserId};
+use super::ids::{home_core, owner_core, GuildId};
 use super::model::{Account, Application, Guild, World};
 use super::WorldError;
 
@@ -43,11 +43,6 @@ pub const APPLICATION_PREFIX: &str = "application.";
 pub const SEEDED_KEY: &[u8] = b"world.seeded";
 /// The core count the data dir was laid out for.
 pub const LAYOUT_CORES_KEY: &[u8] = b"layout.cores";
-
-/// The core whose store holds `user_id`'s account (its home core).
-pub fn home_core(user_id: UserId, cores: usize) -> usize {
-    ((user_id.0 >> 22) % cores as u64) as usize
-}
 
 /// The directory of core `core`'s store.
 pub fn core_dir(data_dir: &Path, core: usize) -> std::path::PathBuf {
@@ -181,7 +176,7 @@ pub fn seed_share(batch: &mut Batch, world: &World, core: usize, cores: usize) {
     for guild in world
         .guilds
         .iter()
-        .filter(|g| super::owner_core(g.id, cores) == core)
+        .filter(|g| owner_core(g.id, cores) == core)
     {
         put_guild(batch, guild);
     }

@@ -2,9 +2,9 @@
 //! the headers and 429 bodies clients act on.
 //!
 //! Why: real clients pace themselves from these headers (CLIENTS.md §1.5, §2, §3), and
-//! issue 6 asks for Discord's limits: per-route buckets keyed by route, major parameter
-//! and user (5 messages per 5 s per channel per user), a global 50 requests per second
-//! per token, and 429s that each client can act on.
+//! expect Discord's limits: per-route buckets keyed by route, major parameter and user
+//! (5 messages per 5 s per channel per user), a global 50 requests per second per token,
+//! and 429s that each client can act on.
 //!
 //! The parts, one job each:
 //! - `routes.rs`: `classify(method, path)` → `RouteClass` (a row of the `ROUTES` table:

@@ -136,7 +136,7 @@ macro_rules! row {
 /// comes before a parameter in the same position (a snowflake never matches `@me`
 /// anyway). The last row is `UNROUTED`.
 pub const ROUTES: &[(&str, u32, u64)] = &[
-    // Issue 4.
+    // The gateway, users and the current application.
     row!("GET /gateway", DEFAULT),
     row!("GET /gateway/bot", DEFAULT),
     row!("GET /users/@me", DEFAULT),

@@ -21,6 +21,7 @@
 
 use super::limiter::Scope;
 use super::routes::RouteClass;
+use crate::world::encode;
 use serde_json::json;
 
 /// The limiter's answer for one request. `Copy` and small: a home core can send it back
@@ -172,7 +173,7 @@ impl Verdict {
             "retry_after": refusal.retry_after_ms as f64 / 1000.0,
             "global": refusal.scope == Scope::Global,
         });
-        Some(serde_json::to_vec(&body).expect("a JSON value serialises"))
+        Some(encode(&body))
     }
 }
 

@@ -17,13 +17,14 @@
 
 use super::authority::Actor;
 use super::member_form::{
-    nullable_string, optional_integer, parse_object, query_integer, query_pairs, query_snowflake,
+    nullable_string, optional_integer, query_integer, query_pairs, query_snowflake,
 };
 use super::member_json::{ban_json, guild_user_json};
 use super::member_ops::{ban_event, member_event};
-use super::{encode, OpContext, Outcome};
-use crate::rest::RestError;
+use super::{OpContext, Outcome};
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::UserId;
+use crate::world::json::encode;
 use crate::world::model::{Ban, Guild};
 use crate::world::permissions::Permissions;
 use serde_json::Value;

@@ -34,15 +34,15 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::guild_fields::{parse_object, FormErrors};
+use super::guild_fields::FormErrors;
 use super::guilds::guild_update;
 use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
 use super::threads;
-use super::{encode, Audience, GuildEvent, OpContext, Outcome};
+use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::RestError;
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, RoleId, UserId};
-use crate::world::json::channel_json;
+use crate::world::json::{channel_json, encode};
 use crate::world::model::{
     Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings, VoiceSettings,
 };

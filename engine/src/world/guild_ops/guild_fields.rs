@@ -17,18 +17,6 @@ use serde_json::{json, Map, Value};
 use crate::rest::RestError;
 use crate::world::permissions::Permissions;
 
-/// A JSON object body, or why it is none: 50109 for bytes that are not JSON, 50035
-/// `DICT_TYPE_CONVERT` for JSON that is not an object.
-pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RestError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(RestError::InvalidForm(
-            json!({"_errors": [error("DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")]}),
-        )),
-        Err(_) => Err(RestError::InvalidJson),
-    }
-}
-
 /// The faults found in one body, nested by path.
 #[derive(Debug, Default)]
 pub(super) struct FormErrors {
@@ -227,6 +215,7 @@ fn truncated(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rest::parse_object;
 
     #[test]
     fn errors_nest_by_path_and_collect() {
@@ -273,14 +262,5 @@ mod tests {
         assert_eq!(errors.string(&object, "missing", 0, 1, true), None);
         assert!(errors.is_empty());
         assert!(errors.finish().is_ok());
-    }
-
-    #[test]
-    fn bodies_that_are_not_objects() {
-        assert_eq!(parse_object(b"{"), Err(RestError::InvalidJson));
-        assert!(matches!(
-            parse_object(b"[1]"),
-            Err(RestError::InvalidForm(_))
-        ));
     }
 }

@@ -21,13 +21,13 @@
 
 use serde_json::{Map, Value};
 
-use super::guild_fields::{parse_object, FormErrors};
+use super::guild_fields::FormErrors;
 use super::routes_guild::Access;
-use super::{encode, Audience, GuildEvent, OpContext, Outcome};
+use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::RestError;
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, GuildId, UserId};
-use crate::world::json::guild_json;
+use crate::world::json::{encode, guild_json};
 use crate::world::model::{ChannelKind, Guild};
 use crate::world::permissions::Permissions;
 

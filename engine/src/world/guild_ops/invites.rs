@@ -26,12 +26,13 @@
 //! delete treats it as gone (10006), and lists leave it out.
 
 use super::authority::{channel_permissions, Actor};
-use super::member_form::{optional_bool, optional_integer, parse_object, query_bool, query_pairs};
+use super::member_form::{optional_bool, optional_integer, query_bool, query_pairs};
 use super::member_json::{invite_create_json, invite_delete_json, invite_json, member_event_json};
 use super::member_ops::{invite_event, member_event};
-use super::{encode, OpContext, Outcome};
-use crate::rest::RestError;
+use super::{OpContext, Outcome};
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::ChannelId;
+use crate::world::json::encode;
 use crate::world::model::{Guild, Invite, Member};
 use crate::world::permissions::Permissions;
 use serde_json::Value;

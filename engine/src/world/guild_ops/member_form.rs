@@ -2,11 +2,11 @@
 //! one small function per field type, each turning a bad value into Discord's 50035
 //! Invalid Form Body naming the field.
 //!
-//! Discord's conventions followed here: a body that is not JSON is 50109; a JSON body
-//! that is not an object is 50035 `DICT_TYPE_CONVERT`; an empty body counts as `{}`
-//! (clients send none for `PUT …/bans/{id}` and `POST /invites/{code}`); unknown fields
-//! and query parameters are ignored. A field may be absent (`None`), `null`
-//! (`Some(None)` where the field is nullable) or a value.
+//! Discord's conventions followed here: the body becomes an object by
+//! `rest::parse_object` (an empty body counts as `{}`: clients send none for
+//! `PUT …/bans/{id}` and `POST /invites/{code}`); unknown fields and query parameters are
+//! ignored. A field may be absent (`None`), `null` (`Some(None)` where the field is
+//! nullable) or a value.
 
 use crate::rest::RestError;
 use crate::world::permissions::Permissions;
@@ -25,22 +25,6 @@ pub fn form_error(
         field,
         code,
         message: message.into(),
-    }
-}
-
-/// The body as a JSON object (empty body: `{}`).
-pub fn parse_object(body: &[u8]) -> Result<Object, RestError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Object::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(form_error(
-            "_errors",
-            "DICT_TYPE_CONVERT",
-            "Only dictionaries may be used in a DictType",
-        )),
-        Err(_) => Err(RestError::InvalidJson),
     }
 }
 
@@ -245,15 +229,6 @@ mod tests {
 
     #[test]
     fn bodies() {
-        assert_eq!(parse_object(b"").unwrap(), Object::new());
-        assert_eq!(parse_object(b"{"), Err(RestError::InvalidJson));
-        assert!(matches!(
-            parse_object(b"[1]"),
-            Err(RestError::InvalidFormBody {
-                code: "DICT_TYPE_CONVERT",
-                ..
-            })
-        ));
         let body = object(json!({
             "nick": null, "name": "x", "long": "abcdef", "b": true, "n": 7,
             "p": "8", "q": 8, "bad": "-1", "ids": ["1", 2], "badids": ["x"]

@@ -26,15 +26,16 @@
 
 use super::authority::Actor;
 use super::member_form::{
-    form_error, nullable_string, optional_bool, optional_snowflakes, parse_object, query_integer,
-    query_pairs, query_snowflake,
+    form_error, nullable_string, optional_bool, optional_snowflakes, query_integer, query_pairs,
+    query_snowflake,
 };
 use super::member_json::{guild_user_json, member_event_json, member_value};
 use super::member_ops::member_event;
-use super::{encode, OpContext, Outcome};
+use super::{OpContext, Outcome};
 use crate::rest::member_routes::MemberRef;
-use crate::rest::RestError;
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::{RoleId, UserId};
+use crate::world::json::encode;
 use crate::world::model::{Guild, Member};
 use crate::world::permissions::Permissions;
 use serde_json::Value;

@@ -162,8 +162,3 @@ pub fn online_count(guild: &super::model::Guild, cx: &OpContext<'_>) -> usize {
         .filter(|member| (cx.online)(member.user_id))
         .count()
 }
-
-/// `serde_json::to_vec` for values that always serialise.
-pub fn encode(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("a JSON value serialises")
-}

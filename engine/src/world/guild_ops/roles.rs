@@ -24,14 +24,14 @@
 use super::authority::Actor;
 use super::member_form::{
     form_error, nullable_string, optional_bool, optional_integer, optional_permissions,
-    parse_object, snowflake_value, Object,
+    snowflake_value, Object,
 };
 use super::member_json::{role_delete_json, role_event_json};
 use super::member_ops::{channel_event, role_event};
-use super::{encode, GuildEvent, OpContext, Outcome};
-use crate::rest::RestError;
+use super::{GuildEvent, OpContext, Outcome};
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::RoleId;
-use crate::world::json::{channel_json, role_json};
+use crate::world::json::{channel_json, encode, role_json};
 use crate::world::model::{Guild, OverwriteTarget, Role};
 use crate::world::permissions::Permissions;
 use serde_json::Value;

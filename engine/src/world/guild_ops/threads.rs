@@ -35,14 +35,14 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::channels::{AUTO_ARCHIVE_MINUTES, CHANNELS_MAX, RATE_LIMIT_MAX_S};
-use super::guild_fields::{parse_object, FormErrors};
+use super::guild_fields::FormErrors;
 use super::routes_guild::WRONG_CHANNEL_TYPE;
 use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
-use super::{encode, Audience, GuildEvent, OpContext, Outcome};
+use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::RestError;
+use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, UserId};
-use crate::world::json::{channel_json, member_json, thread_member_json};
+use crate::world::json::{channel_json, encode, member_json, thread_member_json};
 use crate::world::message::MessageId;
 use crate::world::model::{Channel, ChannelKind, Guild, ThreadMember, ThreadSettings};
 use crate::world::permissions::Permissions;

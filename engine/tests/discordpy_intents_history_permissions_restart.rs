@@ -1,5 +1,6 @@
-//! The real discord.py 2.7.1, unmodified, against the `flux` binary: the issue 6 proofs
-//! beyond the everyday flow of `discordpy_messages.rs`. Each runs once per I/O backend:
+//! The real discord.py 2.7.1, unmodified, against the `flux` binary: intents, history,
+//! permissions and restarts, beyond the everyday flow of `discordpy_messages.rs`. Each
+//! runs once per I/O backend:
 //!
 //! - `message_content_*`: a bot without MESSAGE_CONTENT receives messages (and edits) with
 //!   empty content and embeds, except a message that mentions it. The `attachments`

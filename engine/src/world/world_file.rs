@@ -1,15 +1,17 @@
-//! The world's files in the data dir, written atomically, until the `lsm` store takes over.
+//! `world.json` and `token_secret`: the world's own files in the data dir, read and
+//! written atomically. (The per-core `lsm` stores are `persist.rs`.)
 //!
-//! - `world.json`: the whole `World`, versioned (`{"format": 1, "world": …}`).
+//! - `world.json`: the whole `World`, versioned (`{"format": 1, "world": …}`). A first
+//!   run writes it as the seed; `persist.rs` copies each core's share into that core's
+//!   store, where the world lives from then on, and the file is not written again.
 //! - `token_secret`: 32 random bytes that sign every token (mode 0600).
 //! - `bootstrap.json`: written by `bootstrap.rs` with `write_file_atomic`.
 //!
 //! Each write goes to a temporary file in the same directory, is fsynced, renamed over
 //! the target and the directory is fsynced, so a crash leaves either the old file or the
-//! new one, never a torn one. The storage issue moves the world into `lsm`; only this file
-//! changes then.
+//! new one, never a torn one.
 //!
-//! This is the one world file that touches the disk; it never reads the clock.
+//! It never reads the clock.
 
 use super::model::World;
 use super::token::TokenSecret;

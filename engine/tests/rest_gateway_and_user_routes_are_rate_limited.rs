@@ -1,5 +1,5 @@
-//! The issue-4 routes (`/users/@me`, `/gateway/bot`, …) are metered on the caller's home
-//! core like the message routes: real `X-RateLimit-Remaining` counts, and once the
+//! The gateway and user routes (`/users/@me`, `/gateway/bot`, …) are metered on the
+//! caller's home core like the message routes: real `X-RateLimit-Remaining` counts, and once the
 //! token's budget is spent a 429 with `Retry-After`, `Via`, `X-RateLimit-Global` (when the
 //! global limit refused it) and Discord's `{message, retry_after, global}` body — whichever
 //! core the connection landed on. The public `GET /gateway` (no token) stays unmetered.
@@ -26,7 +26,7 @@ fn burst(
         .collect()
 }
 
-fn issue4_routes_are_metered(io: engine::IoBackend) {
+fn gateway_and_user_routes_are_metered(io: engine::IoBackend) {
     let server = start_flux(io, |_| {});
     let addr = server.local_addr();
     let boot = server.bootstrap().unwrap().clone();
@@ -97,6 +97,6 @@ fn issue4_routes_are_metered(io: engine::IoBackend) {
 }
 
 both_backends!(
-    issue4_routes_get_real_buckets_and_429s,
-    issue4_routes_are_metered
+    gateway_and_user_routes_get_real_buckets_and_429s,
+    gateway_and_user_routes_are_metered
 );

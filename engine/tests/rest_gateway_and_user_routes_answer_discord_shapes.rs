@@ -1,6 +1,6 @@
-//! Every issue-4 REST route answers with Discord's shapes, and every failure with
-//! Discord's status and JSON error body; every response carries `Content-Type:
-//! application/json` exactly and the six rate-limit headers.
+//! Every gateway and user route (`rest::handle_request`) answers with Discord's shapes,
+//! and every failure with Discord's status and JSON error body; every response carries
+//! `Content-Type: application/json` exactly and the six rate-limit headers.
 
 use engine::rest::{handle_request, Method, Request, Response, RestContext, SessionStartLimit};
 use engine::world::{account_token, demo_world, Account, Demo, Directory, User, UserId, World};
