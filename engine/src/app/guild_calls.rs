@@ -46,11 +46,11 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::families::Family;
-use crate::rest::guild_routes::GuildRoute;
+use crate::rest::guild_routes::{status_of, GuildRoute};
 use crate::rest::member_routes::{ban_body_with_audit_reason, MemberRoute};
 use crate::rest::ratelimit::classify;
 use crate::rest::{Method, RestError};
-use crate::world::guild_ops::{routes_guild, OpContext, Outcome, Target};
+use crate::world::guild_ops::{route_entry, OpContext, Outcome, Target};
 use crate::world::{owner_core, Guild, GuildId, UserId};
 
 /// What an operation did to the working guild.
@@ -74,7 +74,7 @@ pub enum GuildOp {
     /// An operation on an existing guild.
     Apply {
         /// The pure operation (`world::guild_ops`). A changed guild left without members
-        /// was deleted (`routes_guild::guild_deleted`).
+        /// was deleted (`route_entry::guild_deleted`).
         op: ApplyFn,
         /// A message (channel, message id) that must exist in the owner's store first
         /// (a thread started from a message); else 10008 Unknown Message.
@@ -155,7 +155,7 @@ fn guild_call(route: GuildRoute, query: &str, body: &[u8]) -> Parsed {
     let (query, body) = (query.to_string(), body.to_vec());
     let Some(target) = route.target() else {
         return Parsed::Create(GuildOp::Create(Box::new(move |id, cx| {
-            routes_guild::create_guild(id, &body, cx)
+            route_entry::create_guild(id, &body, cx)
         })));
     };
     let needs_message = match route {
@@ -163,7 +163,7 @@ fn guild_call(route: GuildRoute, query: &str, body: &[u8]) -> Parsed {
         _ => None,
     };
     let op: ApplyFn =
-        Box::new(move |guild, cx| routes_guild::apply(guild, &route, &query, &body, cx));
+        Box::new(move |guild, cx| route_entry::apply(guild, &route, &query, &body, cx));
     Parsed::Existing(target, GuildOp::Apply { op, needs_message })
 }
 
@@ -276,7 +276,7 @@ impl FluxApp {
         let (outcome, snapshot) = match decided {
             Ok(GuildDecision::Changed(outcome, snapshot)) => (outcome, snapshot),
             Ok(GuildDecision::Unchanged(outcome)) => {
-                let response = json_response(headers, outcome.status, outcome.body);
+                let response = json_response(headers, status_of(outcome.reply), outcome.body);
                 return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
             }
             Err(error) => {
@@ -284,7 +284,7 @@ impl FluxApp {
                 return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
             }
         };
-        let response = json_response(headers, outcome.status, outcome.body);
+        let response = json_response(headers, status_of(outcome.reply), outcome.body);
         let sync = Arc::new(GuildSync {
             guild_id,
             guild: snapshot,
@@ -360,7 +360,7 @@ impl FluxApp {
                 if !outcome.changed {
                     return Ok(GuildDecision::Unchanged(outcome));
                 }
-                if routes_guild::guild_deleted(guild) {
+                if route_entry::guild_deleted(guild) {
                     self.guilds.owned.remove(&guild_id);
                     return Ok(GuildDecision::Changed(outcome, None));
                 }

@@ -4,7 +4,7 @@
 //! Like the message routes (`messages.rs`), these are not answered by `handle_request`:
 //! they change a guild, which only its owner core may do. The app recognises them with
 //! [`guild_route`], asks [`GuildRoute::target`] which guild they act on, forwards them to
-//! that guild's owner core, and the owner runs `world::guild_ops::routes_guild::apply`
+//! that guild's owner core, and the owner runs `world::guild_ops::route_entry::apply`
 //! (or `create_guild` for `POST /guilds`).
 //!
 //! Paths (Discord API v10; also `/api/v9` and unversioned `/api`, one trailing slash
@@ -226,6 +226,16 @@ fn snowflake(field: &'static str, text: &str) -> Result<u64, RestError> {
         RouteError::NotFound => RestError::NotFound,
         RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
     })
+}
+
+/// The HTTP status of a guild operation's reply (`world::guild_ops::Reply`).
+pub fn status_of(reply: crate::world::guild_ops::Reply) -> u16 {
+    use crate::world::guild_ops::Reply;
+    match reply {
+        Reply::Shown => 200,
+        Reply::Created => 201,
+        Reply::Done => 204,
+    }
 }
 
 #[cfg(test)]

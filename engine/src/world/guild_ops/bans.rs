@@ -21,6 +21,7 @@ use super::member_form::{
 };
 use super::member_json::{ban_json, guild_user_json};
 use super::member_ops::{ban_event, member_event};
+use super::Reply;
 use super::{OpContext, Outcome};
 use crate::rest::{parse_object, RestError};
 use crate::world::ids::UserId;
@@ -70,7 +71,7 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
         .take(limit)
         .map(|ban| ban_json(cx.users, ban))
         .collect();
-    Ok(Outcome::read(200, encode(&Value::Array(page))))
+    Ok(Outcome::read(Reply::Shown, encode(&Value::Array(page))))
 }
 
 /// `GET /guilds/{g}/bans/{u}`.
@@ -85,7 +86,10 @@ pub(super) fn get(
         .iter()
         .find(|ban| ban.user_id == user_id)
         .ok_or(RestError::UnknownBan)?;
-    Ok(Outcome::read(200, encode(&ban_json(cx.users, ban))))
+    Ok(Outcome::read(
+        Reply::Shown,
+        encode(&ban_json(cx.users, ban)),
+    ))
 }
 
 /// `PUT /guilds/{g}/bans/{u}`.
@@ -113,7 +117,7 @@ pub(super) fn create(
         None => {}
     }
     if guild.bans.iter().any(|ban| ban.user_id == user_id) {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     let was_member = member.is_some();
     guild.bans.push(Ban { user_id, reason });
@@ -128,7 +132,7 @@ pub(super) fn create(
             guild_user_json(guild.id, user_id, cx.users),
         ));
     }
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// `DELETE /guilds/{g}/bans/{u}`.
@@ -148,7 +152,7 @@ pub(super) fn remove(
         "GUILD_BAN_REMOVE",
         guild_user_json(guild.id, user_id, cx.users),
     );
-    Ok(Outcome::write(204, Vec::new(), vec![event]))
+    Ok(Outcome::write(Reply::Done, Vec::new(), vec![event]))
 }
 
 #[cfg(test)]
@@ -169,7 +173,7 @@ mod tests {
         let path = ban_path(&f, f.plain);
         let body = r#"{"delete_message_seconds":3600,"reason":"rude"}"#;
         let out = f.run(f.moderator, Method::Put, &path, "", body).unwrap();
-        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!((out.reply, out.changed), (Reply::Done, true));
         assert_eq!(event_names(&out), ["GUILD_BAN_ADD", "GUILD_MEMBER_REMOVE"]);
         assert_eq!(out.events[0].intents, Intents::GUILD_MODERATION);
         assert_eq!(out.events[1].intents, Intents::GUILD_MEMBERS);
@@ -209,7 +213,7 @@ mod tests {
         // Once the timeout has passed, the same ban goes through.
         timed_out_until(&mut f, Some(NOW - 1));
         let out = f.run(moderator, Method::Put, &ban, "", "").unwrap();
-        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!((out.reply, out.changed), (Reply::Done, true));
     }
 
     #[test]

@@ -35,9 +35,10 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::guild_fields::FormErrors;
-use super::guilds::guild_update;
-use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
+use super::guild_object::guild_update;
+use super::route_entry::{channel_access, channel_event, users_event, viewers, Access};
 use super::threads;
+use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
 use crate::rest::{parse_object, RestError};
@@ -64,7 +65,7 @@ pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestErr
         .filter(|channel| channel.kind.thread().is_none())
         .map(channel_json)
         .collect();
-    Ok(Outcome::read(200, encode(&Value::Array(channels))))
+    Ok(Outcome::read(Reply::Shown, encode(&Value::Array(channels))))
 }
 
 /// `GET /channels/{id}`.
@@ -75,7 +76,7 @@ pub(super) fn get(
 ) -> Result<Outcome, RestError> {
     let (index, _, _) = channel_access(guild, channel_id, cx)?;
     let channel = &guild.channels[index];
-    Ok(Outcome::read(200, encode(&channel_json(channel))))
+    Ok(Outcome::read(Reply::Shown, encode(&channel_json(channel))))
 }
 
 /// `POST /guilds/{id}/channels`.
@@ -136,7 +137,7 @@ pub(super) fn create(
     let body = encode(&channel_json(&channel));
     let event = channel_event("CHANNEL_CREATE", &channel);
     guild.channels.push(channel);
-    Ok(Outcome::write(201, body, vec![event]))
+    Ok(Outcome::write(Reply::Created, body, vec![event]))
 }
 
 /// One past the highest position among channels sorted with `kind`, or 0.
@@ -198,11 +199,11 @@ pub(super) fn modify(
     patch.apply(&mut channel);
     let body = encode(&channel_json(&channel));
     if channel == *current {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
     let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(200, body, events))
+    Ok(Outcome::write(Reply::Shown, body, events))
 }
 
 /// `PATCH /guilds/{id}/channels`.
@@ -222,7 +223,9 @@ pub(super) fn positions(
                 "LIST_TYPE_CONVERT",
                 "Only iterables may be used in a ListType",
             );
-            return errors.finish().map(|()| Outcome::read(204, Vec::new()));
+            return errors
+                .finish()
+                .map(|()| Outcome::read(Reply::Done, Vec::new()));
         }
         Err(_) => return Err(RestError::InvalidJson),
     };
@@ -250,9 +253,9 @@ pub(super) fn positions(
         }
     }
     if events.is_empty() {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// One entry of a positions body: the channel's index and its new state, or `None`
@@ -449,7 +452,7 @@ pub(super) fn delete(
     if guild_changed {
         events.push(guild_update(guild));
     }
-    Ok(Outcome::write(200, body, events))
+    Ok(Outcome::write(Reply::Shown, body, events))
 }
 
 /// The members who may view and manage channel `channel_id` (INVITE_* recipients).
@@ -519,11 +522,11 @@ pub(super) fn put_overwrite(
         None => channel.permission_overwrites.push(overwrite),
     }
     if channel == guild.channels[index] {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// `DELETE /channels/{id}/permissions/{overwrite.id}`: removes the role or member
@@ -544,11 +547,11 @@ pub(super) fn delete_overwrite(
         id != target_id
     });
     if channel == guild.channels[index] {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// The dispatches of a change from `old` to `new` (same id, `guild` still holding `old`).
@@ -583,7 +586,7 @@ fn overwrite_access(
 ) -> Result<(usize, Access, Permissions), RestError> {
     let (index, access, permissions) = channel_access(guild, channel_id, cx)?;
     if guild.channels[index].kind.thread().is_some() {
-        return Err(super::routes_guild::WRONG_CHANNEL_TYPE);
+        return Err(super::route_entry::WRONG_CHANNEL_TYPE);
     }
     if !permissions.contains(Permissions::MANAGE_ROLES) {
         return Err(RestError::MissingPermissions);

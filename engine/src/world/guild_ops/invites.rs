@@ -29,6 +29,7 @@ use super::authority::{channel_permissions, Actor};
 use super::member_form::{optional_bool, optional_integer, query_bool, query_pairs};
 use super::member_json::{invite_create_json, invite_delete_json, invite_json, member_event_json};
 use super::member_ops::{invite_event, member_event};
+use super::Reply;
 use super::{OpContext, Outcome};
 use crate::rest::{parse_object, RestError};
 use crate::world::ids::ChannelId;
@@ -82,7 +83,7 @@ pub(super) fn create(
         });
         if let Some(invite) = same {
             return Ok(Outcome::read(
-                200,
+                Reply::Shown,
                 encode(&invite_json(guild, invite, cx.users, false)),
             ));
         }
@@ -112,7 +113,7 @@ pub(super) fn create(
         invite_create_json(guild.id, &invite, cx.users),
     );
     guild.invites.push(invite);
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// `GET /channels/{c}/invites`.
@@ -154,7 +155,7 @@ pub(super) fn get(
     }
     let invite = live_invite(guild, code, cx)?;
     Ok(Outcome::read(
-        200,
+        Reply::Shown,
         encode(&{
             let mut value = invite_json(guild, invite, cx.users, with_counts);
             if with_counts {
@@ -195,7 +196,7 @@ pub(super) fn delete(
         invite.channel_id,
         invite_delete_json(guild.id, &invite),
     );
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// `POST /invites/{code}`: the caller joins.
@@ -215,7 +216,7 @@ pub(super) fn accept(
     if guild.member(cx.actor).is_some() {
         let invite = &guild.invites[index];
         return Ok(Outcome::read(
-            200,
+            Reply::Shown,
             encode(&invite_json(guild, invite, cx.users, false)),
         ));
     }
@@ -250,7 +251,7 @@ pub(super) fn accept(
         ));
     }
     let body = encode(&invite_json(guild, &invite, cx.users, false));
-    Ok(Outcome::write(200, body, events))
+    Ok(Outcome::write(Reply::Shown, body, events))
 }
 
 /// 10003 unless the channel is the guild's, 50001 unless the caller sees it, 50013
@@ -291,7 +292,7 @@ fn live_invites(guild: &Guild, cx: &OpContext<'_>, keep: impl Fn(&Invite) -> boo
         .filter(|invite| keep(invite) && !invite.expired(cx.now_unix_ms))
         .map(|invite| invite_json(guild, invite, cx.users, false))
         .collect();
-    Outcome::read(200, encode(&Value::Array(list)))
+    Outcome::read(Reply::Shown, encode(&Value::Array(list)))
 }
 
 /// A code no invite of `guild` has, from fresh ids.

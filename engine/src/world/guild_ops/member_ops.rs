@@ -1,7 +1,7 @@
 //! The one entry point of the member, role, ban and invite operations, and the event
 //! constructors they share.
 //!
-//! `app::guilds` calls [`apply_member_route`] on the owner core with the guild that
+//! `app::guild_calls` calls [`apply_member_route`] on the owner core with the guild that
 //! [`MemberRoute::target`] named; the route's family module (`members.rs`, `roles.rs`,
 //! `bans.rs`, `invites.rs`) does the work under the contract in `guild_ops`'s module doc
 //! (on `Err` the guild is unchanged; `changed` exactly when it was modified).
@@ -32,7 +32,7 @@ use serde_json::Value;
 /// ```
 /// use engine::rest::member_routes::member_route;
 /// use engine::rest::{Method, RestError};
-/// use engine::world::guild_ops::{apply_member_route, OpContext};
+/// use engine::world::guild_ops::{apply_member_route, OpContext, Reply};
 /// use engine::world::demo_world;
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
@@ -53,7 +53,7 @@ use serde_json::Value;
 /// };
 /// let body = br#"{"name":"mods"}"#;
 /// let outcome = apply_member_route(&mut guild, &route, "", body, &mut cx).unwrap();
-/// assert_eq!(outcome.status, 200);
+/// assert_eq!(outcome.reply, Reply::Shown);
 /// assert_eq!(outcome.events[0].name, "GUILD_ROLE_CREATE");
 /// assert_eq!(guild.roles.len(), 2);
 /// ```

@@ -11,6 +11,7 @@
 
 use super::authority::Actor;
 use super::member_fixture::Fixture;
+use super::Reply;
 use crate::rest::Method;
 use crate::world::ids::{RoleId, UserId};
 use crate::world::model::Guild;
@@ -423,7 +424,7 @@ proptest! {
                     if !outcome.changed {
                         prop_assert!(outcome.events.is_empty());
                     }
-                    prop_assert_eq!(outcome.body.is_empty(), outcome.status == 204);
+                    prop_assert_eq!(outcome.body.is_empty(), outcome.reply == Reply::Done);
                     for event in &outcome.events {
                         assert_strict_event(event);
                     }

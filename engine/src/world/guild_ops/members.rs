@@ -31,6 +31,7 @@ use super::member_form::{
 };
 use super::member_json::{guild_user_json, member_event_json, member_value};
 use super::member_ops::member_event;
+use super::Reply;
 use super::{OpContext, Outcome};
 use crate::rest::member_routes::MemberRef;
 use crate::rest::{parse_object, RestError};
@@ -70,7 +71,7 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .map(|member| member_value(cx.users, member))
         .collect();
-    Ok(Outcome::read(200, encode(&Value::Array(page))))
+    Ok(Outcome::read(Reply::Shown, encode(&Value::Array(page))))
 }
 
 /// Longest search `query`, in characters.
@@ -112,7 +113,7 @@ pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<O
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .map(|member| member_value(cx.users, member))
         .collect();
-    Ok(Outcome::read(200, encode(&Value::Array(page))))
+    Ok(Outcome::read(Reply::Shown, encode(&Value::Array(page))))
 }
 
 /// `%XX` and `+` decoding of a query value; 50035 for bad escapes or non-UTF-8.
@@ -157,7 +158,10 @@ pub(super) fn get(
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let user_id = resolve(member, cx);
     let member = guild.member(user_id).ok_or(RestError::UnknownMember)?;
-    Ok(Outcome::read(200, encode(&member_value(cx.users, member))))
+    Ok(Outcome::read(
+        Reply::Shown,
+        encode(&member_value(cx.users, member)),
+    ))
 }
 
 /// `PATCH /guilds/{g}/members/{u}` and `…/members/@me`.
@@ -264,14 +268,14 @@ pub(super) fn edit(
     }
     let body = encode(&member_value(cx.users, &updated));
     if updated == *target {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
     let event = member_event(
         "GUILD_MEMBER_UPDATE",
         member_event_json(guild.id, &updated, cx.users),
     );
     guild.members[index] = updated;
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// The longest timeout Discord allows: 28 days.
@@ -346,7 +350,7 @@ pub(super) fn add_role(
 ) -> Result<Outcome, RestError> {
     let index = role_change_target(guild, user_id, role_id, cx)?;
     if guild.members[index].roles.contains(&role_id) {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     guild.members[index].roles.push(role_id);
     Ok(member_updated(guild, index, cx))
@@ -361,7 +365,7 @@ pub(super) fn remove_role(
 ) -> Result<Outcome, RestError> {
     let index = role_change_target(guild, user_id, role_id, cx)?;
     if !guild.members[index].roles.contains(&role_id) {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     guild.members[index].roles.retain(|id| *id != role_id);
     Ok(member_updated(guild, index, cx))
@@ -404,7 +408,7 @@ fn member_updated(guild: &Guild, index: usize, cx: &OpContext<'_>) -> Outcome {
         "GUILD_MEMBER_UPDATE",
         member_event_json(guild.id, member, cx.users),
     );
-    Outcome::write(204, Vec::new(), vec![event])
+    Outcome::write(Reply::Done, Vec::new(), vec![event])
 }
 
 /// Removes the member `user_id` (who must be one) and says GUILD_MEMBER_REMOVE.
@@ -415,7 +419,7 @@ pub(super) fn remove_member(guild: &mut Guild, user_id: UserId, cx: &OpContext<'
         "GUILD_MEMBER_REMOVE",
         guild_user_json(guild.id, user_id, cx.users),
     );
-    Outcome::write(204, Vec::new(), vec![event])
+    Outcome::write(Reply::Done, Vec::new(), vec![event])
 }
 
 fn resolve(member: MemberRef, cx: &OpContext<'_>) -> UserId {
@@ -810,7 +814,7 @@ mod tests {
             RestError::MissingPermissions
         );
         let out = f.run(f.helper, Method::Delete, &plain, "", "").unwrap();
-        assert_eq!(out.status, 204);
+        assert_eq!(out.reply, Reply::Done);
         assert!(out.body.is_empty());
         assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
         assert_eq!(out.events[0].d["user"]["id"], f.plain.to_string());
@@ -828,7 +832,7 @@ mod tests {
         let mut f = Fixture::new();
         let path = f.guild_path(&format!("/members/{}/roles/{}", f.plain, f.helper_role));
         let out = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
-        assert_eq!((out.status, out.changed), (204, true));
+        assert_eq!((out.reply, out.changed), (Reply::Done, true));
         assert_eq!(event_names(&out), ["GUILD_MEMBER_UPDATE"]);
         assert_eq!(out.events[0].d["roles"][0], f.helper_role.to_string());
         let again = f.run(f.moderator, Method::Put, &path, "", "").unwrap();
@@ -867,7 +871,7 @@ mod tests {
         let mut f = Fixture::new();
         let path = format!("/api/v10/users/@me/guilds/{}", f.guild.id);
         let out = f.run(f.plain, Method::Delete, &path, "", "").unwrap();
-        assert_eq!(out.status, 204);
+        assert_eq!(out.reply, Reply::Done);
         assert_eq!(event_names(&out), ["GUILD_MEMBER_REMOVE"]);
         assert!(f.member(f.plain).is_none());
         assert_eq!(

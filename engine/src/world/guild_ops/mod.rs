@@ -2,7 +2,7 @@
 //! the owner core's pure half of every guild, channel, role, member, ban, invite and
 //! thread route.
 //!
-//! Why a separate, pure layer: the owner core (`app::guilds`) has one job per call —
+//! Why a separate, pure layer: the owner core (`app::guild_calls`) has one job per call —
 //! find the guild, run an operation on it, store the result durably, answer, and fan
 //! out. The operation itself (validate the body, check permissions with
 //! `world::permissions`, change the `Guild`, say which dispatches follow and who may see
@@ -17,7 +17,7 @@
 //! - `Outcome::events` are the *delta* dispatches (GUILD_MEMBER_ADD, CHANNEL_CREATE,
 //!   GUILD_ROLE_UPDATE, …). GUILD_CREATE / GUILD_DELETE towards a user who joins or
 //!   leaves a guild are **not** listed: every core derives them itself by comparing the
-//!   guild's members before and after (`app::guilds`), because only that core knows
+//!   guild's members before and after (`app::guild_fanout`), because only that core knows
 //!   which of its sessions belong to the user.
 //! - Ids come from `OpContext::next_id` (the owner core's Snowflake generator), times
 //!   from `OpContext::now_unix_ms`.
@@ -26,7 +26,7 @@ pub mod authority;
 mod bans;
 pub mod channels;
 mod guild_fields;
-pub mod guilds;
+pub mod guild_object;
 mod invites;
 #[cfg(test)]
 mod member_fixture;
@@ -37,7 +37,7 @@ mod member_ops;
 mod member_props;
 mod members;
 mod roles;
-pub mod routes_guild;
+pub mod route_entry;
 pub mod threads;
 
 pub use invites::invite_code;
@@ -94,9 +94,9 @@ impl std::fmt::Debug for OpContext<'_> {
 /// dispatches that follow once the change is durable.
 #[derive(Debug)]
 pub struct Outcome {
-    /// HTTP status (200, 201, 204).
-    pub status: u16,
-    /// JSON body; empty for 204.
+    /// What kind of answer the caller gets (`rest::status_of` gives its HTTP status).
+    pub reply: Reply,
+    /// JSON body; empty for `Reply::Done`.
     pub body: Vec<u8>,
     /// Whether the guild was modified (and so must be stored).
     pub changed: bool,
@@ -104,21 +104,32 @@ pub struct Outcome {
     pub events: Vec<GuildEvent>,
 }
 
+/// What kind of answer an operation gives, without HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// An object or list, shown to the caller (HTTP 200).
+    Shown,
+    /// A new object (HTTP 201).
+    Created,
+    /// Nothing to show (HTTP 204).
+    Done,
+}
+
 impl Outcome {
-    /// A read: `status` with `body`, nothing changed.
-    pub fn read(status: u16, body: Vec<u8>) -> Outcome {
+    /// A read: `reply` with `body`, nothing changed.
+    pub fn read(reply: Reply, body: Vec<u8>) -> Outcome {
         Outcome {
-            status,
+            reply,
             body,
             changed: false,
             events: Vec::new(),
         }
     }
 
-    /// A change answered with `status` and `body`, followed by `events`.
-    pub fn write(status: u16, body: Vec<u8>, events: Vec<GuildEvent>) -> Outcome {
+    /// A change answered with `reply` and `body`, followed by `events`.
+    pub fn write(reply: Reply, body: Vec<u8>, events: Vec<GuildEvent>) -> Outcome {
         Outcome {
-            status,
+            reply,
             body,
             changed: true,
             events,

@@ -28,6 +28,7 @@ use super::member_form::{
 };
 use super::member_json::{role_delete_json, role_event_json};
 use super::member_ops::{channel_event, role_event};
+use super::Reply;
 use super::{GuildEvent, OpContext, Outcome};
 use crate::rest::{parse_object, RestError};
 use crate::world::ids::RoleId;
@@ -48,7 +49,7 @@ pub const COLOR_MAX: u64 = 0xFF_FFFF;
 pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let roles: Vec<Value> = guild.roles.iter().map(role_json).collect();
-    Ok(Outcome::read(200, encode(&Value::Array(roles))))
+    Ok(Outcome::read(Reply::Shown, encode(&Value::Array(roles))))
 }
 
 /// `GET /guilds/{g}/roles/{r}`.
@@ -59,7 +60,7 @@ pub(super) fn get(
 ) -> Result<Outcome, RestError> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let role = find(guild, role_id)?;
-    Ok(Outcome::read(200, encode(&role_json(role))))
+    Ok(Outcome::read(Reply::Shown, encode(&role_json(role))))
 }
 
 /// `POST /guilds/{g}/roles`.
@@ -112,7 +113,7 @@ pub(super) fn create(
     }
     let body = encode(&role_json(&role));
     guild.roles.push(role);
-    Ok(Outcome::write(200, body, events))
+    Ok(Outcome::write(Reply::Shown, body, events))
 }
 
 /// `PATCH /guilds/{g}/roles/{r}`.
@@ -159,11 +160,11 @@ pub(super) fn edit(
     }
     let body = encode(&role_json(&updated));
     if updated == *role {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
     let event = role_event("GUILD_ROLE_UPDATE", role_event_json(guild.id, &updated));
     guild.roles[index] = updated;
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// `DELETE /guilds/{g}/roles/{r}`.
@@ -217,7 +218,7 @@ pub(super) fn delete(
             events.push(channel_event(channel.id, channel_json(channel)));
         }
     }
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// `PATCH /guilds/{g}/roles` with `[{id, position}]`.
@@ -269,9 +270,9 @@ pub(super) fn edit_positions(
     }
     let body = encode(&Value::Array(guild.roles.iter().map(role_json).collect()));
     if events.is_empty() {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
-    Ok(Outcome::write(200, body, events))
+    Ok(Outcome::write(Reply::Shown, body, events))
 }
 
 /// The body fields of a role create or edit; `None`: absent.
@@ -597,7 +598,7 @@ mod tests {
             RestError::MissingPermissions
         );
         let out = f.run(f.moderator, Method::Delete, &helper, "", "").unwrap();
-        assert_eq!(out.status, 204);
+        assert_eq!(out.reply, Reply::Done);
         assert_eq!(
             event_names(&out),
             [

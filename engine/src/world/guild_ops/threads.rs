@@ -36,8 +36,9 @@ use serde_json::{json, Value};
 
 use super::channels::{AUTO_ARCHIVE_MINUTES, CHANNELS_MAX, RATE_LIMIT_MAX_S};
 use super::guild_fields::FormErrors;
-use super::routes_guild::WRONG_CHANNEL_TYPE;
-use super::routes_guild::{channel_access, channel_event, users_event, viewers, Access};
+use super::route_entry::WRONG_CHANNEL_TYPE;
+use super::route_entry::{channel_access, channel_event, users_event, viewers, Access};
+use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
 use crate::rest::{parse_object, RestError};
@@ -153,7 +154,7 @@ pub(super) fn start(
         object.insert("newly_created".into(), true.into());
     }
     guild.channels.push(thread);
-    Ok(Outcome::write(201, body, vec![event]))
+    Ok(Outcome::write(Reply::Created, body, vec![event]))
 }
 
 /// `PATCH /channels/{thread.id}`; `permissions` are the caller's in the thread, which
@@ -229,11 +230,11 @@ pub(super) fn modify(
     }
     let body = encode(&channel_json(&channel));
     if channel == *current {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
     let event = channel_event("THREAD_UPDATE", &channel);
     guild.channels[index] = channel;
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// THREAD_DELETE for `thread` to `viewers` (taken before it is removed).
@@ -262,7 +263,7 @@ pub(super) fn join(
         .iter()
         .any(|member| member.user_id == cx.actor)
     {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     let member = ThreadMember {
         user_id: cx.actor,
@@ -293,7 +294,7 @@ pub(super) fn join(
     let update = members_update(guild, &channel, vec![added], Vec::new());
     events.extend(members_update_events(update, cx.actor, others));
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// `DELETE /channels/{thread.id}/thread-members/@me`.
@@ -311,7 +312,7 @@ pub(super) fn leave(
         .iter()
         .any(|member| member.user_id == cx.actor)
     {
-        return Ok(Outcome::read(204, Vec::new()));
+        return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
     // Taken before leaving: a private thread's leaver may no longer see it.
     let others = viewers(guild, &guild.channels[index]);
@@ -322,7 +323,7 @@ pub(super) fn leave(
     let update = members_update(guild, &channel, Vec::new(), vec![cx.actor]);
     let events = members_update_events(update, cx.actor, others);
     guild.channels[index] = channel;
-    Ok(Outcome::write(204, Vec::new(), events))
+    Ok(Outcome::write(Reply::Done, Vec::new(), events))
 }
 
 /// Join and leave: a visible thread (50001 otherwise), not archived (50083).
@@ -409,5 +410,5 @@ pub(super) fn active(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestE
         }
     }
     let body = json!({ "threads": threads, "members": members });
-    Ok(Outcome::read(200, encode(&body)))
+    Ok(Outcome::read(Reply::Shown, encode(&body)))
 }

@@ -16,13 +16,14 @@
 //!   `afk_channel_id` must be a voice channel of the guild, `system_channel_id` a text
 //!   channel. `icon`, `banner`, `splash`, `features`, … are ignored (Flux has none).
 //!   A modify that changes nothing stores nothing and sends no GUILD_UPDATE.
-//! - Delete: the owner only (anyone else 50013), 204. See `routes_guild` for how the
+//! - Delete: the owner only (anyone else 50013), 204. See `route_entry` for how the
 //!   app learns of it.
 
 use serde_json::{Map, Value};
 
 use super::guild_fields::FormErrors;
-use super::routes_guild::Access;
+use super::route_entry::Access;
+use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
 use crate::rest::{parse_object, RestError};
@@ -65,7 +66,7 @@ pub(super) fn create(
     let mut guild =
         crate::world::new_guild(id, &name, cx.actor, [text_id, voice_id], cx.now_unix_ms);
     levels.apply(&mut guild);
-    let outcome = Outcome::write(201, encode(&guild_json(&guild)), Vec::new());
+    let outcome = Outcome::write(Reply::Created, encode(&guild_json(&guild)), Vec::new());
     Ok((guild, outcome))
 }
 
@@ -86,7 +87,7 @@ pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outc
             );
         }
     }
-    Ok(Outcome::read(200, encode(&value)))
+    Ok(Outcome::read(Reply::Shown, encode(&value)))
 }
 
 /// The `with_counts` query parameter: `true`/`false` (also `1`/`0`, any case), else
@@ -182,10 +183,10 @@ pub(super) fn modify(
     levels.apply(guild);
     let body = encode(&guild_json(guild));
     if *guild == before {
-        return Ok(Outcome::read(200, body));
+        return Ok(Outcome::read(Reply::Shown, body));
     }
     let event = guild_update(guild);
-    Ok(Outcome::write(200, body, vec![event]))
+    Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
 /// GUILD_UPDATE with the whole guild object, to every member with GUILDS.
@@ -208,7 +209,7 @@ pub(super) fn delete(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, R
     guild.channels.clear();
     guild.invites.clear();
     guild.bans.clear();
-    Ok(Outcome::write(204, Vec::new(), Vec::new()))
+    Ok(Outcome::write(Reply::Done, Vec::new(), Vec::new()))
 }
 
 /// A nullable channel id field that must name a channel of `guild` of the right kind:

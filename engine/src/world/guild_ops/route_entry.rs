@@ -5,7 +5,7 @@
 //!
 //! The owner core calls [`apply`] with the guild the route's `target()` named (or
 //! [`create_guild`] for `POST /guilds`, which has no guild yet). The work is split by
-//! family: `guilds.rs` (the guild itself), `channels.rs` (channels, positions and
+//! family: `guild_object.rs` (the guild itself), `channels.rs` (channels, positions and
 //! overwrites), `threads.rs` (threads). Each keeps the contract of the `guild_ops`
 //! module doc: `Err` leaves the guild unchanged.
 //!
@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{channels, guilds, threads, Audience, GuildEvent, OpContext, Outcome};
+use super::{channels, guild_object, threads, Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
 use crate::rest::guild_routes::GuildRoute;
 use crate::rest::RestError;
@@ -45,7 +45,7 @@ use crate::world::permissions::{
 ///
 /// ```
 /// use engine::rest::guild_routes::GuildRoute;
-/// use engine::world::guild_ops::{routes_guild::apply, OpContext};
+/// use engine::world::guild_ops::{route_entry::apply, OpContext, Reply};
 /// use engine::world::demo_world;
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
@@ -59,7 +59,7 @@ use crate::world::permissions::{
 ///     next_id: &mut next_id,
 /// };
 /// let outcome = apply(&mut guild, &GuildRoute::GetGuild(demo.guild_id), "", b"", &mut cx).unwrap();
-/// assert_eq!((outcome.status, outcome.changed), (200, false));
+/// assert_eq!((outcome.reply, outcome.changed), (Reply::Shown, false));
 /// ```
 pub fn apply(
     guild: &mut Guild,
@@ -77,8 +77,10 @@ pub fn apply(
         | GuildRoute::ListChannels(_)
         | GuildRoute::ActiveThreads(_)
         | GuildRoute::GetChannel(_) => unreachable!("`read` answers every read route"),
-        GuildRoute::ModifyGuild(id) => guilds::modify(guild_checked_mut(guild, id)?, body, cx),
-        GuildRoute::DeleteGuild(id) => guilds::delete(guild_checked_mut(guild, id)?, cx),
+        GuildRoute::ModifyGuild(id) => {
+            guild_object::modify(guild_checked_mut(guild, id)?, body, cx)
+        }
+        GuildRoute::DeleteGuild(id) => guild_object::delete(guild_checked_mut(guild, id)?, cx),
         GuildRoute::CreateChannel(id) => channels::create(guild_checked_mut(guild, id)?, body, cx),
         GuildRoute::ModifyChannelPositions(id) => {
             channels::positions(guild_checked_mut(guild, id)?, body, cx)
@@ -111,7 +113,7 @@ pub fn read(
 ) -> Option<Result<Outcome, RestError>> {
     let answer = match *route {
         GuildRoute::GetGuild(id) => {
-            guild_checked(guild, id).and_then(|g| guilds::get(g, query, cx))
+            guild_checked(guild, id).and_then(|g| guild_object::get(g, query, cx))
         }
         GuildRoute::ListChannels(id) => {
             guild_checked(guild, id).and_then(|g| channels::list(g, cx))
@@ -126,13 +128,13 @@ pub fn read(
     Some(answer)
 }
 
-/// `POST /guilds`: a new guild `id` owned by `cx.actor` (see `guilds::create`).
+/// `POST /guilds`: a new guild `id` owned by `cx.actor` (see `guild_object::create`).
 pub fn create_guild(
     id: GuildId,
     body: &[u8],
     cx: &mut OpContext<'_>,
 ) -> Result<(Guild, Outcome), RestError> {
-    guilds::create(id, body, cx)
+    guild_object::create(id, body, cx)
 }
 
 /// Whether `guild` was deleted by `DELETE /guilds/{id}`: a live guild always has its
@@ -272,5 +274,5 @@ pub(super) const WRONG_CHANNEL_TYPE: RestError = RestError::Coded {
 };
 
 #[cfg(test)]
-#[path = "routes_guild_tests.rs"]
+#[path = "route_entry_tests.rs"]
 mod tests;

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::rest::guild_routes::GuildRoute as R;
+use crate::world::guild_ops::Reply;
 use crate::world::ids::RoleId;
 use crate::world::message::MessageId;
 use crate::world::model::{
@@ -212,7 +213,7 @@ fn get_guild_for_members_only() {
     let mut f = fixture();
     let id = f.guild.id;
     let (outcome, value) = f.ok(f.member, R::GetGuild(id), "");
-    assert_eq!((outcome.status, outcome.changed), (200, false));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Shown, false));
     assert_eq!(value["id"], id.to_string());
     assert!(value.get("approximate_member_count").is_none());
     let outcome = f
@@ -326,7 +327,7 @@ fn delete_guild_is_owner_only() {
     );
     assert!(!guild_deleted(&f.guild));
     let (outcome, _) = f.ok(f.owner, R::DeleteGuild(id), "");
-    assert_eq!((outcome.status, outcome.changed), (204, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Done, true));
     assert!(outcome.body.is_empty() && outcome.events.is_empty());
     assert!(guild_deleted(&f.guild));
 }
@@ -352,7 +353,7 @@ fn create_guild_makes_the_caller_owner() {
         &mut cx,
     )
     .unwrap();
-    assert_eq!((outcome.status, outcome.changed), (201, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Created, true));
     assert!(
         outcome.events.is_empty(),
         "GUILD_CREATE is the app's to derive"
@@ -433,7 +434,7 @@ fn create_channel() {
         R::CreateChannel(id),
         r#"{"name": "Off Topic", "topic": "anything"}"#,
     );
-    assert_eq!(outcome.status, 201);
+    assert_eq!(outcome.reply, Reply::Created);
     assert_eq!(value["name"], "off-topic");
     assert_eq!(value["type"], 0);
     assert_eq!(value["topic"], "anything");
@@ -541,7 +542,7 @@ fn channel_positions() {
         f.text, f.voice
     );
     let (outcome, _) = f.ok(f.owner, R::ModifyChannelPositions(id), &body);
-    assert_eq!((outcome.status, outcome.changed), (204, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Done, true));
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE", "CHANNEL_UPDATE"]);
     let text = f.channel(f.text);
     assert_eq!(
@@ -594,7 +595,7 @@ fn channel_positions() {
 fn get_channel_refusals() {
     let mut f = fixture();
     let (outcome, value) = f.ok(f.member, R::GetChannel(f.text), "");
-    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.reply, Reply::Shown);
     assert_eq!(value["id"], f.text.to_string());
     assert_eq!(
         f.run(f.member, R::GetChannel(ChannelId(1)), "").err(),
@@ -707,7 +708,7 @@ fn delete_channel_cleans_up() {
     let body = format!(r#"[{{"id": "{}", "parent_id": "{category}"}}]"#, f.voice);
     f.ok(f.owner, R::ModifyChannelPositions(id), &body);
     let (outcome, value) = f.ok(f.owner, R::DeleteChannel(category), "");
-    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.reply, Reply::Shown);
     assert_eq!(value["id"], category.to_string());
     assert_eq!(event_names(&outcome), ["CHANNEL_DELETE", "CHANNEL_UPDATE"]);
     assert_eq!(f.channel(f.voice).parent_id, None);
@@ -770,7 +771,7 @@ fn permission_overwrites() {
         Permissions::VIEW_CHANNEL.bits()
     );
     let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &body);
-    assert_eq!((outcome.status, outcome.changed), (204, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Done, true));
     assert_eq!(event_names(&outcome), ["CHANNEL_UPDATE"]);
     // Those who could view it before learn the overwrite that now hides it.
     assert_eq!(
@@ -875,7 +876,7 @@ fn permission_overwrites() {
     );
 
     let (outcome, _) = f.ok(f.owner, R::DeleteOverwrite(f.text, everyone.0), "");
-    assert_eq!((outcome.status, outcome.changed), (204, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Done, true));
     assert_eq!(f.channel(f.text).permission_overwrites.len(), 1);
     let (outcome, _) = f.ok(f.owner, R::DeleteOverwrite(f.text, everyone.0), "");
     assert!(!outcome.changed);
@@ -897,7 +898,7 @@ fn start_thread_from_message() {
         route,
         r#"{"name": "chat", "auto_archive_duration": 60}"#,
     );
-    assert_eq!(outcome.status, 201);
+    assert_eq!(outcome.reply, Reply::Created);
     assert_eq!(value["id"], "5000");
     assert_eq!(value["type"], 11);
     assert_eq!(value["owner_id"], f.member.to_string());
@@ -1052,7 +1053,7 @@ fn join_and_leave_a_thread() {
     let mut f = fixture();
     let thread = f.thread_from_message(6_000);
     let (outcome, _) = f.ok(f.member, R::JoinThread(thread), "");
-    assert_eq!((outcome.status, outcome.changed), (204, true));
+    assert_eq!((outcome.reply, outcome.changed), (Reply::Done, true));
     assert_eq!(
         event_names(&outcome),
         [
@@ -1490,7 +1491,11 @@ fn reads_are_answered_from_a_shared_guild() {
         R::GetChannel(f.text),
     ] {
         let outcome = read(&f.guild, &route, "", &cx).expect("a read").unwrap();
-        assert_eq!((outcome.status, outcome.changed), (200, false), "{route:?}");
+        assert_eq!(
+            (outcome.reply, outcome.changed),
+            (Reply::Shown, false),
+            "{route:?}"
+        );
     }
     assert!(read(&f.guild, &R::ModifyGuild(f.guild.id), "", &cx).is_none());
     assert!(read(&f.guild, &R::DeleteChannel(f.text), "", &cx).is_none());
