@@ -4,8 +4,9 @@
 //!
 //! Failures are injected with `/_flux/test/store-faults` in both shapes a store fails:
 //! an append the store refuses, and a commit that fails after the append was accepted (a
-//! failed fdatasync). Each family is covered: a ban, a channel change, a DM open and a
-//! message sent with `enforce_nonce`. The ban is read back after a restart, from disk.
+//! failed fdatasync). Each family is covered: a ban, a channel change, a DM open, a
+//! message sent with `enforce_nonce`, a logout and a registration (whose name core 0
+//! reserved is free again). The ban is read back after a restart, from disk.
 //! And a change builds on the changes in flight before it: reactions sent at once from
 //! two connections all stay.
 
@@ -14,7 +15,7 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use support::rest::{call, call_on, register};
+use support::rest::{call, call_on, post_anonymous, register};
 use support::{assert_error, start_flux, HttpClient};
 
 /// Arms the next store failures: `refuse` refused appends, `fail` failed commits.
@@ -223,6 +224,52 @@ fn a_failed_nonced_message_leaves_no_nonce(io: engine::IoBackend) {
     assert_eq!(copies, 1);
 }
 
+/// A logout whose write fails revokes nothing: the token still works on every core;
+/// the retry revokes it everywhere.
+fn a_failed_logout_leaves_the_token_valid(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let (token, _) = register(addr, "logout_failure");
+    let me = |addr| call(addr, "GET", "/api/v10/users/@me", &token, None).status;
+    for (refuse, fail) in FAILURES {
+        arm(addr, refuse, fail);
+        let failed = call(addr, "POST", "/api/v10/auth/logout", &token, None);
+        assert_error(&failed, 500, 0);
+        for _ in 0..4 {
+            assert_eq!(me(addr), 200, "the token was not revoked");
+        }
+    }
+    let logout = call(addr, "POST", "/api/v10/auth/logout", &token, None);
+    assert_eq!(logout.status, 204, "{logout:?}");
+    for _ in 0..4 {
+        assert_eq!(me(addr), 401, "the retry revoked it on every core");
+    }
+}
+
+/// A registration whose write fails creates no account and keeps no hold on the name:
+/// the same name registers afterwards.
+fn a_failed_registration_leaves_the_name_free(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let body = json!({ "username": "second_try", "password": "correct horse battery" });
+    for (refuse, fail) in FAILURES {
+        arm(addr, refuse, fail);
+        let failed = post_anonymous(addr, "/api/v10/auth/register", &body);
+        assert_error(&failed, 500, 0);
+        let login = post_anonymous(
+            addr,
+            "/api/v10/auth/login",
+            &json!({ "login": "second_try", "password": "correct horse battery" }),
+        );
+        assert_ne!(login.status, 200, "no account exists: {login:?}");
+    }
+    let (token, _) = register(addr, "second_try");
+    assert_eq!(
+        call(addr, "GET", "/api/v10/users/@me", &token, None).json()["username"],
+        "second_try"
+    );
+}
+
 /// Two members react to one message at once, each on its own connection, many times:
 /// every reaction stays (each change builds on the ones in flight before it).
 fn reactions_in_flight_build_on_each_other(io: engine::IoBackend) {
@@ -266,4 +313,6 @@ both_backends!(ban, a_failed_ban_leaves_no_trace_and_the_retry_is_stored);
 both_backends!(channel, a_failed_channel_change_leaves_no_trace);
 both_backends!(dm, a_failed_dm_open_leaves_no_trace);
 both_backends!(nonce, a_failed_nonced_message_leaves_no_nonce);
+both_backends!(logout, a_failed_logout_leaves_the_token_valid);
+both_backends!(registration, a_failed_registration_leaves_the_name_free);
 both_backends!(reactions, reactions_in_flight_build_on_each_other);

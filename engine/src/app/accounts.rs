@@ -42,8 +42,8 @@
 //! builds on the first; every core's copy, H's included (`accounts`, which logins read),
 //! changes only once the write is durable, and a failed write leaves no trace on H.
 //!
-//! Known limit: a name core 0 reserved for a registration whose write then fails (a
-//! broken store on H) stays reserved until the next start.
+//! A name core 0 reserved for a registration or rename whose write then fails is
+//! released again (`Call::ReleaseName`), so a failed write leaves no trace there either.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -151,12 +151,6 @@ impl AccountState {
         if entry.1 == 0 {
             self.working.remove(&user_id);
         }
-    }
-
-    /// A write of account `user_id` failed: nothing builds on it (every later write of
-    /// it fails in the same poll, `commit.rs`).
-    pub(super) fn write_failed(&mut self, user_id: u64) {
-        self.settled(user_id);
     }
 
     fn insert(&mut self, account: Account) {
@@ -431,7 +425,54 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => Some(error_response(&write.headers, &error)),
+            Err(error) => {
+                self.release_reserved_name(out, &sync.account);
+                Some(error_response(&write.headers, &error))
+            }
+        }
+    }
+
+    /// Home core: an account write failed (`writes.rs`). Nothing builds on it (every later
+    /// write of it fails in the same poll, `commit.rs`), and a username core 0 reserved
+    /// for it is released.
+    pub(super) fn account_failed(&mut self, out: &mut Outbox<FluxMesh>, sync: &AccountSync) {
+        self.accounts.settled(sync.account.user.id.0);
+        self.release_reserved_name(out, &sync.account);
+    }
+
+    /// `account`'s write will never be durable: if its username is not the one the
+    /// account has durably, core 0 reserved it for this write (a registration or a
+    /// rename) and frees it again.
+    fn release_reserved_name(&mut self, out: &mut Outbox<FluxMesh>, account: &Account) {
+        let user_id = account.user.id.0;
+        let username = &account.user.username;
+        let durable = self.accounts.accounts.get(&user_id);
+        if durable.is_some_and(|durable| durable.user.username == *username) {
+            return;
+        }
+        let call = Call::ReleaseName {
+            username: username.clone(),
+            user_id,
+        };
+        if self.core == REGISTRY_CORE {
+            self.run_call(out, call, false);
+        } else {
+            out.send_mesh(REGISTRY_CORE, FluxMesh::Call(Box::new(call)));
+        }
+    }
+
+    /// Core 0: frees `username` if it is still reserved for `user_id` and no durable
+    /// account of that user has it.
+    pub(super) fn release_name(&mut self, username: &str, user_id: u64) {
+        debug_assert_eq!(self.core, REGISTRY_CORE);
+        let reserved = self.accounts.by_username.get(username) == Some(&user_id);
+        let durable = self
+            .accounts
+            .accounts
+            .get(&user_id)
+            .is_some_and(|account| account.user.username == username);
+        if reserved && !durable {
+            self.accounts.by_username.remove(username);
         }
     }
 

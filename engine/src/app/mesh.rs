@@ -6,7 +6,7 @@
 //! | `ResumeAsk`      | resuming core → session's home core, which may forward it once to where the session waits | `ResumeFound` / `ResumeNotFound` |
 //! | `Moved`          | core where a session detached → its home core | none: home records it |
 //! | `RateCheck`      | receiving core → the caller's home core (`metering.rs`) | a 429 `Answer`, or the call goes on: a `Call`, or the answer itself for the account-free REST routes |
-//! | `Call`           | receiving or home core → the core that runs it: a channel's or guild's owner, a DM's pair core, core 0 for usernames, an account's home core | `Answer` (after durability for a change) |
+//! | `Call`           | receiving or home core → the core that runs it: a channel's or guild's owner, a DM's pair core, core 0 for usernames, an account's home core | `Answer` (after durability for a change); none for `ReleaseName` (home core → core 0: a failed account write's reserved name) |
 //! | `Answer`         | the core that decided → the receiving core | none: `Outbox::respond` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
 //! | `GuildSync`      | owner core → every core (itself too), after durability | `Synced` |
@@ -154,6 +154,8 @@ pub enum Call {
     Rename(super::accounts::AccountWrite),
     /// An account change, for the account's home core.
     Account(super::accounts::AccountWrite),
+    /// For core 0: the write `username` was reserved for failed; free it again.
+    ReleaseName { username: String, user_id: u64 },
 }
 
 /// A detached session and the guilds it is subscribed to.
@@ -226,6 +228,10 @@ impl super::FluxApp {
             Call::Register(call) => self.handle_register(out, call, in_http),
             Call::Rename(write) => self.handle_rename(out, write, in_http),
             Call::Account(write) => self.send_account_write(out, write, in_http),
+            Call::ReleaseName { username, user_id } => {
+                self.release_name(&username, user_id);
+                crate::reactor::HttpAnswer::Later
+            }
         }
     }
 

@@ -47,7 +47,7 @@ impl FluxApp {
         // Failures are a suffix of the queue: every durable write before them is applied
         // above, so undoing to the durable state is exact.
         for write in &failed {
-            self.undo(&write.change);
+            self.undo(out, &write.change);
         }
         for write in failed {
             super::Metrics::bump(&self.shared.metrics.store_writes_failed_total);
@@ -77,12 +77,12 @@ impl FluxApp {
     }
 
     /// A write failed: forget what the owner prepared for it.
-    fn undo(&mut self, change: &Change) {
+    fn undo(&mut self, out: &mut Outbox<FluxMesh>, change: &Change) {
         match change {
             Change::Message(change) => self.message_failed(change),
             Change::Guild(sync) => self.guilds.write_failed(sync.guild_id),
             Change::Dm(channel) => self.dms.write_failed(channel),
-            Change::Account(sync) => self.accounts.write_failed(sync.account.user.id.0),
+            Change::Account(sync) => self.account_failed(out, sync),
         }
     }
 }
