@@ -107,6 +107,38 @@ pub struct AccountWrite {
     headers: Vec<(String, String)>,
 }
 
+impl AccountWrite {
+    /// The account it changes.
+    pub(super) fn user_id(&self) -> u64 {
+        match &self.change {
+            AccountChange::Create(account) => account.user.id.0,
+            AccountChange::Revoke(user) | AccountChange::Profile(user, _) => user.0,
+        }
+    }
+
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+
+    /// The answer's headers.
+    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
+    }
+}
+
+impl RegisterCall {
+    /// Where the answer goes: the receiving core and its connection.
+    pub(super) fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+
+    /// The answer's headers.
+    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
+    }
+}
+
 /// What `AccountWrite` does.
 #[derive(Debug)]
 pub enum AccountChange {

@@ -152,7 +152,7 @@ impl FluxApp {
             headers,
         };
         let route = classify(method, request.path());
-        self.meter(out, super::metering::Metered::Dm(call), route)
+        self.meter(out, super::mesh::Call::Dm(call), route)
     }
 
     /// Hands an admitted `POST /users/@me/channels` to the pair's core: inline when that

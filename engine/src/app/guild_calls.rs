@@ -200,7 +200,7 @@ impl FluxApp {
         let respond = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
         let (guild_id, op) = match parsed {
             Parsed::OwnGuilds => {
-                let call = super::metering::Metered::OwnGuilds {
+                let call = super::mesh::Call::OwnGuilds {
                     reply_core: self.core,
                     conn,
                     user_id,
@@ -236,7 +236,7 @@ impl FluxApp {
             op,
             headers,
         };
-        self.meter(out, super::metering::Metered::Guild(call), route_class)
+        self.meter(out, super::mesh::Call::Guild(call), route_class)
     }
 
     /// Hands `call` to its guild's owner core: inline when that is this core.

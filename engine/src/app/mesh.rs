@@ -85,7 +85,7 @@ pub enum FluxMesh {
     /// A request for its user's home core to count against the user's rate limits
     /// before it goes on (`metering.rs`).
     RateCheck {
-        call: Box<super::metering::Metered>,
+        call: Box<Call>,
         route: crate::rest::ratelimit::RouteClass,
         now_ms: u64,
     },
@@ -138,7 +138,9 @@ pub enum FluxMesh {
     HookDone { hook: HookId, count: usize },
 }
 
-/// A request for the core that runs it, after its rate-limit hop.
+/// A request on its way: from the receiving core through its caller's home core
+/// (`RateCheck`, for the metered ones) to the core that runs it. Each carries its
+/// caller, where its answer goes, and its typed operation.
 #[derive(Debug)]
 pub enum Call {
     /// A message route, for the channel's owner (`messages.rs`).
@@ -156,6 +158,62 @@ pub enum Call {
     Account(super::accounts::AccountWrite),
     /// For core 0: the write `username` was reserved for failed; free it again.
     ReleaseName { username: String, user_id: u64 },
+    /// `GET /users/@me/guilds`, answered by whichever core admits it (every core has
+    /// every replica).
+    OwnGuilds {
+        reply_core: usize,
+        conn: ConnId,
+        user_id: u64,
+        headers: Vec<(String, String)>,
+    },
+    /// An account-free REST route, answered on the caller's home core
+    /// (`rest_limits.rs`).
+    Rest(super::rest_limits::RestCall),
+}
+
+impl Call {
+    /// The caller (0 for a registration: the account does not exist yet).
+    pub(super) fn user_id(&self) -> u64 {
+        match self {
+            Call::Message(call) => call.user_id(),
+            Call::Guild(call) => call.user_id(),
+            Call::Dm(call) => call.user_id(),
+            Call::OwnGuilds { user_id, .. } | Call::ReleaseName { user_id, .. } => *user_id,
+            Call::Rest(call) => call.user_id(),
+            Call::Rename(write) | Call::Account(write) => write.user_id(),
+            Call::Register(_) => 0,
+        }
+    }
+
+    /// Where the answer goes: the receiving core and its connection (`None`: no answer).
+    pub(super) fn reply(&self) -> Option<(usize, ConnId)> {
+        match self {
+            Call::Message(call) => Some(call.reply()),
+            Call::Guild(call) => Some(call.reply()),
+            Call::Dm(call) => Some(call.reply()),
+            Call::OwnGuilds {
+                reply_core, conn, ..
+            } => Some((*reply_core, *conn)),
+            Call::Rest(call) => Some(call.reply()),
+            Call::Register(call) => Some(call.reply()),
+            Call::Rename(write) | Call::Account(write) => Some(write.reply()),
+            Call::ReleaseName { .. } => None,
+        }
+    }
+
+    /// The answer's headers, which the rate-limit hop fills in; `None` for a REST call,
+    /// whose answer brings its own, and for a call without an answer.
+    pub(super) fn headers_mut(&mut self) -> Option<&mut Vec<(String, String)>> {
+        match self {
+            Call::Message(call) => Some(call.headers_mut()),
+            Call::Guild(call) => Some(call.headers_mut()),
+            Call::Dm(call) => Some(call.headers_mut()),
+            Call::OwnGuilds { headers, .. } => Some(headers),
+            Call::Register(call) => Some(call.headers_mut()),
+            Call::Rename(write) | Call::Account(write) => Some(write.headers_mut()),
+            Call::Rest(_) | Call::ReleaseName { .. } => None,
+        }
+    }
 }
 
 /// A detached session and the guilds it is subscribed to.
@@ -231,6 +289,21 @@ impl super::FluxApp {
             Call::ReleaseName { username, user_id } => {
                 self.release_name(&username, user_id);
                 crate::reactor::HttpAnswer::Later
+            }
+            Call::OwnGuilds {
+                reply_core,
+                conn,
+                user_id,
+                headers,
+            } => {
+                let body = self.current_user_guilds(user_id);
+                let response = super::answers::json_response(&headers, 200, body);
+                self.answer(out, (reply_core, conn), response, in_http)
+            }
+            Call::Rest(call) => {
+                let reply = call.reply();
+                let response = self.answer_rest_call(out, &call);
+                self.answer(out, reply, response, in_http)
             }
         }
     }

@@ -142,7 +142,7 @@ impl FluxApp {
             content_type: request.header_str("content-type").map(str::to_string),
             headers,
         };
-        self.meter(out, super::metering::Metered::Message(call), route_class)
+        self.meter(out, super::mesh::Call::Message(call), route_class)
     }
 
     /// Hands `call` to its channel's owner core: inline when that is this core.

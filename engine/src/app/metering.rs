@@ -18,13 +18,9 @@
 //! (`Limits::rest_rate_limits`) calls skip the home core and carry a fresh bucket's
 //! headers.
 
-use super::dms::DmCall;
-use super::guild_calls::GuildCall;
 use super::mesh::Call;
-use super::messages::MessageCall;
-use super::rest_limits::RestCall;
 use super::{FluxApp, FluxMesh};
-use crate::reactor::{ConnId, HttpAnswer, Outbox};
+use crate::reactor::{HttpAnswer, Outbox};
 use crate::rest::ratelimit::{BucketKey, RateLimiter, RouteClass, Verdict};
 
 /// The rate-limit logs of the users whose home core this is.
@@ -64,72 +60,17 @@ impl RestLimiter {
     }
 }
 
-/// A request waiting for its rate-limit verdict.
-#[derive(Debug)]
-pub enum Metered {
-    /// A message route, for the channel's owner afterwards.
-    Message(MessageCall),
-    /// A guild route, for the guild's owner afterwards.
-    Guild(GuildCall),
-    /// `POST /users/@me/channels`, for the DM pair's core afterwards.
-    Dm(DmCall),
-    /// `GET /users/@me/guilds`, answered by whichever core admits it.
-    OwnGuilds {
-        reply_core: usize,
-        conn: ConnId,
-        user_id: u64,
-        headers: Vec<(String, String)>,
-    },
-    /// An account-free REST route, answered on the home core (`rest_limits.rs`).
-    Rest(RestCall),
-}
-
-impl Metered {
-    fn user_id(&self) -> u64 {
-        match self {
-            Metered::Message(call) => call.user_id(),
-            Metered::Guild(call) => call.user_id(),
-            Metered::Dm(call) => call.user_id(),
-            Metered::OwnGuilds { user_id, .. } => *user_id,
-            Metered::Rest(call) => call.user_id(),
-        }
-    }
-
-    fn reply(&self) -> (usize, ConnId) {
-        match self {
-            Metered::Message(call) => call.reply(),
-            Metered::Guild(call) => call.reply(),
-            Metered::Dm(call) => call.reply(),
-            Metered::OwnGuilds {
-                reply_core, conn, ..
-            } => (*reply_core, *conn),
-            Metered::Rest(call) => call.reply(),
-        }
-    }
-
-    /// The answer's headers; `None` for a REST call, whose answer brings its own.
-    fn headers_mut(&mut self) -> Option<&mut Vec<(String, String)>> {
-        match self {
-            Metered::Message(call) => Some(call.headers_mut()),
-            Metered::Guild(call) => Some(call.headers_mut()),
-            Metered::Dm(call) => Some(call.headers_mut()),
-            Metered::OwnGuilds { headers, .. } => Some(headers),
-            Metered::Rest(_) => None,
-        }
-    }
-}
-
 impl FluxApp {
     /// On the receiving core: count `call` on its user's home core (here or over the
     /// mesh), or run it at once when rate limits are off.
     pub(super) fn meter(
         &mut self,
         out: &mut Outbox<FluxMesh>,
-        call: Metered,
+        call: Call,
         route: RouteClass,
     ) -> HttpAnswer {
         if !self.limiter.enabled() {
-            return self.proceed(out, call, &Verdict::unmetered(route), true);
+            return self.run_call(out, call, true);
         }
         let now_ms = self.now(out).0 / 1000;
         let home = self.home_core(call.user_id());
@@ -151,7 +92,7 @@ impl FluxApp {
     pub(super) fn admit_metered(
         &mut self,
         out: &mut Outbox<FluxMesh>,
-        mut call: Metered,
+        mut call: Call,
         route: RouteClass,
         now_ms: u64,
         in_http: bool,
@@ -161,6 +102,10 @@ impl FluxApp {
             route,
         };
         let verdict = self.limiter.check(key, now_ms);
+        if let Call::Rest(rest) = &mut call {
+            // Its handler answers a refusal, with the verdict's headers.
+            rest.counted(verdict);
+        }
         if let Some(headers) = call.headers_mut() {
             headers.truncate(1); // Content-Type
             headers.extend(
@@ -171,38 +116,10 @@ impl FluxApp {
             );
             if let Some(body) = verdict.refusal_body() {
                 let response = super::answers::json_response(headers, 429, body);
-                return self.answer(out, call.reply(), response, in_http);
+                let reply = call.reply().expect("a metered call is answered");
+                return self.answer(out, reply, response, in_http);
             }
         }
-        self.proceed(out, call, &verdict, in_http)
-    }
-
-    /// An admitted call goes where it runs (a REST call's 429 is its handler's answer).
-    fn proceed(
-        &mut self,
-        out: &mut Outbox<FluxMesh>,
-        call: Metered,
-        verdict: &Verdict,
-        in_http: bool,
-    ) -> HttpAnswer {
-        match call {
-            Metered::Message(call) => self.run_call(out, Call::Message(call), in_http),
-            Metered::Guild(call) => self.run_call(out, Call::Guild(call), in_http),
-            Metered::Dm(call) => self.run_call(out, Call::Dm(call), in_http),
-            Metered::OwnGuilds {
-                reply_core,
-                conn,
-                user_id,
-                headers,
-            } => {
-                let body = self.current_user_guilds(user_id);
-                let response = super::answers::json_response(&headers, 200, body);
-                self.answer(out, (reply_core, conn), response, in_http)
-            }
-            Metered::Rest(call) => {
-                let response = self.answer_rest_call(out, &call, verdict);
-                self.answer(out, call.reply(), response, in_http)
-            }
-        }
+        self.run_call(out, call, in_http)
     }
 }

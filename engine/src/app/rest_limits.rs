@@ -6,7 +6,7 @@
 //! receiving core                          user's home core
 //! route_http ─► answer_rest_metered
 //!   authenticate (Directory, no lookup)
-//!   meter(Metered::Rest) ── RateCheck ──► admit_metered: RestLimiter::check,
+//!   meter(Call::Rest) ── RateCheck ──► admit_metered: RestLimiter::check,
 //!                                         answer_rest_call (429 or the answer)
 //!   Outbox::respond ◄──── Answer ─────────┘
 //! ```
@@ -36,9 +36,19 @@ pub struct RestCall {
     authorization: Option<String>,
     body: Vec<u8>,
     user_id: u64,
+    /// The route's bucket.
+    route: crate::rest::ratelimit::RouteClass,
+    /// The rate-limit verdict, once the home core counted the call (a fresh bucket's
+    /// while rate limits are off).
+    verdict: Option<rest::Verdict>,
 }
 
 impl RestCall {
+    /// The home core counted the call: its answer carries `verdict`.
+    pub(super) fn counted(&mut self, verdict: rest::Verdict) {
+        self.verdict = Some(verdict);
+    }
+
     /// The caller.
     pub(super) fn user_id(&self) -> u64 {
         self.user_id
@@ -77,17 +87,17 @@ impl FluxApp {
             authorization: authorization.map(str::to_string),
             body: request.body.clone(),
             user_id,
+            route,
+            verdict: None,
         };
-        self.meter(out, super::metering::Metered::Rest(call), route)
+        self.meter(out, super::mesh::Call::Rest(call), route)
     }
 
-    /// On the home core, once `verdict` counted it: the answer (a 429 runs no handler).
-    pub(super) fn answer_rest_call(
-        &mut self,
-        out: &Outbox<FluxMesh>,
-        call: &RestCall,
-        verdict: &rest::Verdict,
-    ) -> Response {
+    /// On the home core, once counted: the answer (a 429 runs no handler).
+    pub(super) fn answer_rest_call(&mut self, out: &Outbox<FluxMesh>, call: &RestCall) -> Response {
+        let verdict = &call
+            .verdict
+            .unwrap_or_else(|| rest::Verdict::unmetered(call.route));
         let request = rest::Request::new(
             call.method,
             &call.target,
