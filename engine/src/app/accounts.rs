@@ -583,6 +583,8 @@ impl FluxApp {
         self.directory
             .upsert(&sync.account, sync.application.clone());
         self.accounts.insert(sync.account.clone());
+        // A revocation (logout) ends this core's sessions of the old tokens.
+        self.end_revoked_sessions(out, sync.account.user.id.0);
         if sync.profile_changed {
             self.announce_user_update(out, &sync.account.user);
         }

@@ -13,6 +13,13 @@
 //! nothing is copied and nothing is shared. Expired states and forwarding entries are
 //! swept at their `expires_at`.
 //!
+//! Sessions follow their token: when a user's tokens are revoked (logout bumps the
+//! account's token generation), every core closes that user's live sessions whose token
+//! no longer authenticates with 4004 and drops their detached ones
+//! (`end_revoked_sessions`), and a Resume is checked against the current directory
+//! before the state is handed over (`resume_found`), so a stolen token and session id
+//! resume nothing after a logout.
+//!
 //! Invariants:
 //! - A session id is in at most one detached map (asserted in `keep_detached`): a state
 //!   is in a map, in one mesh message, or inside one `Session`.
@@ -107,6 +114,14 @@ impl FluxApp {
         detached: Detached,
         from: Option<usize>,
     ) {
+        if self.directory.authenticate(detached.state.token()).is_err() {
+            // Revoked since it detached: the state is gone for good, the resumer is told
+            // 4004, as for a bad token.
+            // (`take_detached` already counted it out of the gauge.)
+            let (session_id, user_id) = (detached.state.session_id(), detached.state.user_id());
+            self.report_presence(out, user_id, session_id, None);
+            return self.drive(out, conn, Input::TokenRevoked);
+        }
         let Some(gateway) = self.conns.get_mut(&conn) else {
             // The connection closed while the state travelled: it waits here now.
             return self.keep_detached(out, detached);
@@ -212,5 +227,41 @@ impl FluxApp {
         let detached = self.detached.values().map(|d| d.state.expires_at());
         let moved = self.moved.values().map(|(_, expires_at)| *expires_at);
         self.detached_sweep_at = detached.chain(moved).min();
+    }
+
+    /// `user_id`'s tokens changed (a logout): close this core's live sessions of that
+    /// user whose token no longer authenticates (4004) and drop the detached ones.
+    pub(super) fn end_revoked_sessions(&mut self, out: &mut Outbox<FluxMesh>, user_id: u64) {
+        let revoked = |directory: &crate::world::Directory, token: &str| {
+            directory.authenticate(token).is_err()
+        };
+        let live: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, gateway)| gateway.session.user_id() == Some(user_id))
+            .filter(|(_, gateway)| {
+                let token = gateway.session.token().unwrap_or_default();
+                revoked(&self.directory, token)
+            })
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in live {
+            self.drive(out, conn, Input::TokenRevoked);
+        }
+        let dropped: Vec<SessionId> = self
+            .detached
+            .iter()
+            .filter(|(_, parked)| parked.state.user_id() == user_id)
+            .filter(|(_, parked)| revoked(&self.directory, parked.state.token()))
+            .map(|(id, _)| *id)
+            .collect();
+        for session_id in &dropped {
+            self.detached.remove(session_id);
+            self.report_presence(out, user_id, *session_id, None);
+        }
+        Metrics::shift(
+            &self.shared.metrics.gateway_sessions_detached,
+            -(dropped.len() as i64),
+        );
     }
 }

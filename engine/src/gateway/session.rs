@@ -189,6 +189,14 @@ impl Session {
                     self.send(Outgoing::Whole(frame::encode_invalid_session(false)), true);
                 }
             }
+            Input::TokenRevoked => {
+                if matches!(
+                    self.phase,
+                    Phase::Authenticating(_) | Phase::Resuming(_) | Phase::Live(_)
+                ) {
+                    self.close(GatewayError::AuthenticationFailed);
+                }
+            }
             Input::ResumeFound(state) => self.handle_resume_found(now, state),
             Input::ResumeNotFound => {
                 if matches!(self.phase, Phase::Resuming(_)) {
@@ -246,6 +254,14 @@ impl Session {
     pub fn intents(&self) -> Option<Intents> {
         match &self.phase {
             Phase::Live(live) => Some(live.state.intents),
+            _ => None,
+        }
+    }
+
+    /// The token the session authenticated with, once live.
+    pub fn token(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Live(live) => Some(&live.state.token),
             _ => None,
         }
     }

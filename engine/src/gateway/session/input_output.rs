@@ -60,6 +60,9 @@ pub enum Input<'a> {
     ResumeFound(Box<ResumableState>),
     /// Answer to `Output::Resume`: no such session (or it expired). Sends op 9 `d:false`.
     ResumeNotFound,
+    /// The token this session authenticated with (or resumes with) was revoked (logout):
+    /// closes 4004, and the session cannot be resumed.
+    TokenRevoked,
     /// An event for this session (filtered here by intents and gateway shard).
     Dispatch(&'a Arc<Dispatch>),
     /// A bulk event for this session alone, such as one GUILD_MEMBERS_CHUNK of many: it

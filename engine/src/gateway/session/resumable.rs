@@ -42,6 +42,12 @@ impl ResumableState {
         self.user_id
     }
 
+    /// The token it authenticated with (a Resume must present the same one, and it must
+    /// still be valid).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The intents the session identified with.
     pub fn intents(&self) -> Intents {
         self.intents
