@@ -11,7 +11,8 @@
 #![no_main]
 
 use engine::rest::member_routes::member_route;
-use engine::rest::{Method, RestError};
+use engine::world::Refusal;
+use engine::rest::Method;
 use engine::world::guild_ops::{apply_member_route, OpContext};
 use engine::world::{demo_world, Demo, Guild, Invite, Role, UserId};
 use libfuzzer_sys::fuzz_target;
@@ -87,7 +88,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut guild = original.clone();
     let mut id = NOW << 22;
-    let mut next_id = || -> Result<u64, RestError> {
+    let mut next_id = || -> Result<u64, Refusal> {
         id += 1;
         Ok(id)
     };

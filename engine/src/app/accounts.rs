@@ -56,8 +56,8 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
-use crate::rest::RestError;
 use crate::world::password::{hash_password, verify_password, HashBudget};
+use crate::world::Refusal;
 use crate::world::{encode, home_core, user_json, Account, Application, User, UserId, World};
 
 /// The core that holds the username registry.
@@ -211,20 +211,20 @@ impl FluxApp {
     ) -> HttpAnswer {
         let now_unix_ms = unix_ms();
         let now_ms = self.now(out).0 / 1000;
-        let respond = |error: RestError| error_response(&headers, &error);
+        let respond = |error: Refusal| error_response(&headers, &error);
         match route {
             AuthRoute::Register => self.register(out, conn, &request.body, headers, now_ms),
             AuthRoute::Login => {
                 let response = match self.login(&request.body, now_unix_ms, now_ms) {
                     Ok(body) => json_response(&headers, 200, body),
-                    Err(Refusal::Rest(error)) => respond(error),
-                    Err(Refusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
+                    Err(LoginRefusal::Refused(error)) => respond(error),
+                    Err(LoginRefusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
                 };
                 HttpAnswer::Respond(response)
             }
             AuthRoute::Profile => {
                 let Some(user) = user else {
-                    return HttpAnswer::Respond(respond(RestError::Unauthorized));
+                    return HttpAnswer::Respond(respond(Refusal::Unauthorized));
                 };
                 let edit = match auth::parse_profile(&request.body) {
                     Ok(edit) => edit,
@@ -262,7 +262,7 @@ impl FluxApp {
                     };
                     self.send_account_write(out, write, true)
                 }
-                None => HttpAnswer::Respond(respond(RestError::Unauthorized)),
+                None => HttpAnswer::Respond(respond(Refusal::Unauthorized)),
             },
         }
     }
@@ -292,7 +292,7 @@ impl FluxApp {
             Ok(hash) => hash,
             Err(error) => {
                 eprintln!("flux: core {}: register: {error}", self.core);
-                let error = RestError::StoreFailed;
+                let error = Refusal::StoreFailed;
                 return HttpAnswer::Respond(error_response(&headers, &error));
             }
         };
@@ -514,14 +514,11 @@ impl FluxApp {
         &self,
         change: AccountChange,
         headers: &[(String, String)],
-    ) -> Result<AccountDecision, RestError> {
+    ) -> Result<AccountDecision, Refusal> {
         let user_json_body = |user: &User| encode(&crate::world::ready_user_json(user));
         match change {
             AccountChange::Profile(user, edit) => {
-                let current = self
-                    .accounts
-                    .current(user.0)
-                    .ok_or(RestError::Unauthorized)?;
+                let current = self.accounts.current(user.0).ok_or(Refusal::Unauthorized)?;
                 let mut account = current.clone();
                 if let Some(username) = edit.username {
                     account.user.username = username;
@@ -542,10 +539,7 @@ impl FluxApp {
                 Ok(AccountDecision::Change(*account, response, false))
             }
             AccountChange::Revoke(user) => {
-                let current = self
-                    .accounts
-                    .current(user.0)
-                    .ok_or(RestError::Unauthorized)?;
+                let current = self.accounts.current(user.0).ok_or(Refusal::Unauthorized)?;
                 let mut account = current.clone();
                 account.token_generation = account.token_generation.saturating_add(1);
                 account.token_issued_at_s = unix_s(unix_ms());
@@ -603,7 +597,12 @@ impl FluxApp {
     }
 
     /// Receiving core: check the password against this core's copy of the account.
-    fn login(&mut self, body: &[u8], now_unix_ms: u64, now_ms: u64) -> Result<Vec<u8>, Refusal> {
+    fn login(
+        &mut self,
+        body: &[u8],
+        now_unix_ms: u64,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, LoginRefusal> {
         let login = auth::parse_login(body)?;
         let account = self
             .accounts
@@ -622,7 +621,7 @@ impl FluxApp {
         self.accounts
             .hash_budget
             .try_take(now_ms)
-            .map_err(|wait_ms| Refusal::Busy { wait_ms })?;
+            .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
         match verify_password(&login.password, hash) {
             Ok(true) => {}
             Ok(false) => return Err(auth::invalid_login().into()),
@@ -656,16 +655,17 @@ enum AccountDecision {
     Answer(Response),
 }
 
-enum Refusal {
+/// Why a login was refused.
+enum LoginRefusal {
     /// A Discord error (bad body, invalid login).
-    Rest(RestError),
+    Refused(Refusal),
     /// This core's password-hash budget is spent for `wait_ms` more.
     Busy { wait_ms: u64 },
 }
 
-impl From<RestError> for Refusal {
-    fn from(error: RestError) -> Refusal {
-        Refusal::Rest(error)
+impl From<Refusal> for LoginRefusal {
+    fn from(error: Refusal) -> LoginRefusal {
+        LoginRefusal::Refused(error)
     }
 }
 

@@ -9,7 +9,7 @@
 use super::{FluxApp, FluxMesh};
 use crate::http::Response;
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
-use crate::rest::RestError;
+use crate::world::Refusal;
 
 /// A response with the receiving core's headers. A 204 has no body and so no
 /// `Content-Type` (discord.py parses any `application/json` body, even an empty one).
@@ -29,7 +29,7 @@ pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec
 
 /// Discord's JSON error for `error`, with the receiving core's headers. A `StoreBusy`
 /// carries the 429 headers every client library reads (CLIENTS.md §1.5).
-pub(super) fn error_response(headers: &[(String, String)], error: &RestError) -> Response {
+pub(super) fn error_response(headers: &[(String, String)], error: &Refusal) -> Response {
     let mut response = json_response(headers, error.status(), error.body());
     if !response
         .headers
@@ -40,7 +40,7 @@ pub(super) fn error_response(headers: &[(String, String)], error: &RestError) ->
             .headers
             .push(("Content-Type".into(), "application/json".into()));
     }
-    if *error == RestError::StoreBusy {
+    if *error == Refusal::StoreBusy {
         response.headers.retain(|(name, _)| {
             !name.eq_ignore_ascii_case("retry-after")
                 && !name.eq_ignore_ascii_case("x-ratelimit-scope")

@@ -36,9 +36,9 @@ use crate::http::Response;
 use crate::rest::multipart::{
     boundary_of, is_multipart, is_sanitized, parse_multipart, sanitize_filename,
 };
-use crate::rest::RestError;
 use crate::world::message::Attachment;
 use crate::world::ChannelId;
+use crate::world::Refusal;
 
 /// Most files in one message (Discord: 10).
 pub const FILES_MAX: usize = 10;
@@ -84,14 +84,14 @@ pub(super) struct UploadFile<'a> {
 pub(super) fn parse_upload<'a>(
     content_type: Option<&str>,
     body: &'a [u8],
-) -> Result<Upload<'a>, RestError> {
+) -> Result<Upload<'a>, Refusal> {
     let Some(content_type) = content_type.filter(|value| is_multipart(value)) else {
         return Ok(Upload {
             payload: Cow::Borrowed(body),
             files: Vec::new(),
         });
     };
-    let invalid = |message: String| RestError::InvalidFormBody {
+    let invalid = |message: String| Refusal::InvalidFormBody {
         field: "files",
         code: "BASE_TYPE_BAD_MULTIPART",
         message,
@@ -122,7 +122,7 @@ pub(super) fn parse_upload<'a>(
         });
     }
     if files.len() > FILES_MAX {
-        return Err(RestError::InvalidFormBody {
+        return Err(Refusal::InvalidFormBody {
             field: "files",
             code: "BASE_TYPE_MAX_LENGTH",
             message: format!("Must be {FILES_MAX} or fewer in length."),
@@ -141,7 +141,7 @@ struct AttachmentMeta {
 
 /// Reads `attachments` from the payload (absent or null: nothing). Entries without a
 /// numeric `id` are ignored (Discord uses them to keep existing attachments on edit).
-fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, RestError> {
+fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, Refusal> {
     let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(payload) else {
         return Ok(AttachmentMeta::default()); // parse_create reports the JSON error
     };
@@ -159,7 +159,7 @@ fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, RestErr
         }
         // A string member of at most `max` characters (absent or not a string: `None`).
         let text = |name: &str, max: usize| match entry.get(name).and_then(|v| v.as_str()) {
-            Some(text) if text.chars().count() > max => Err(RestError::InvalidFormBody {
+            Some(text) if text.chars().count() > max => Err(Refusal::InvalidFormBody {
                 field: "attachments",
                 code: "BASE_TYPE_MAX_LENGTH",
                 message: format!("Must be {max} or fewer in length."),
@@ -204,13 +204,13 @@ impl Attachments {
         channel_id: ChannelId,
         ids: &mut Generator,
         now_unix_ms: u64,
-    ) -> Result<Vec<Attachment>, RestError> {
+    ) -> Result<Vec<Attachment>, Refusal> {
         let mut attachments = Vec::with_capacity(upload.files.len());
         for file in &upload.files {
             let meta = attachment_meta(&upload.payload, file.index)?;
             let id = ids
                 .next(now_unix_ms)
-                .map_err(|_| RestError::StoreFailed)?
+                .map_err(|_| Refusal::StoreFailed)?
                 .get();
             let original = meta.filename.unwrap_or_else(|| file.filename.clone());
             let filename = sanitize_filename(&original);
@@ -236,7 +236,7 @@ impl Attachments {
             )
             .map_err(|error| {
                 eprintln!("flux: attachment {id} in channel {}: {error}", channel_id.0);
-                RestError::StoreFailed
+                Refusal::StoreFailed
             })?;
             let url = format!(
                 "{}/attachments/{}/{id}/{filename}",

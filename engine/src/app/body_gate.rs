@@ -18,7 +18,8 @@ use super::FluxApp;
 use crate::http::{Request, Response};
 use crate::rest::auth::{auth_route, AuthRoute};
 use crate::rest::messages::{message_route, MessageRoute};
-use crate::rest::{Method, RestError};
+use crate::rest::Method;
+use crate::world::Refusal;
 
 impl FluxApp {
     pub(super) fn check_request_head(
@@ -37,7 +38,7 @@ impl FluxApp {
                 .header_str("authorization")
                 .is_some_and(|token| self.directory.authenticate(token).is_ok());
             if !token_valid {
-                let error = RestError::Unauthorized;
+                let error = Refusal::Unauthorized;
                 return Err(Response::json(error.status(), error.body()));
             }
         }

@@ -36,7 +36,7 @@ use snowflake::Generator;
 
 use crate::http::Response;
 use crate::reactor::ConnId;
-use crate::rest::RestError;
+use crate::world::Refusal;
 
 /// A safety net: while writes wait, the store is also polled on a tick this often, in
 /// case a wake-up was missed (the wake fd is the normal path).
@@ -172,16 +172,16 @@ impl<C> CommitQueue<C> {
     }
 
     /// The store, for reads (only durable batches are readable).
-    pub(super) fn store(&self) -> Result<&Store, RestError> {
-        self.store.as_ref().map_err(|_| RestError::StoreFailed)
+    pub(super) fn store(&self) -> Result<&Store, Refusal> {
+        self.store.as_ref().map_err(|_| Refusal::StoreFailed)
     }
 
     /// A fresh Snowflake from this core's generator.
-    pub(super) fn next_id(&mut self, now_unix_ms: u64) -> Result<u64, RestError> {
+    pub(super) fn next_id(&mut self, now_unix_ms: u64) -> Result<u64, Refusal> {
         self.ids
             .next(now_unix_ms)
             .map(|id| id.get())
-            .map_err(|_| RestError::StoreFailed)
+            .map_err(|_| Refusal::StoreFailed)
     }
 
     /// The generator itself, for code that takes several ids (attachments).
@@ -196,7 +196,7 @@ impl<C> CommitQueue<C> {
     }
 
     /// An empty batch for this core's store.
-    pub(super) fn batch(&self) -> Result<Batch, RestError> {
+    pub(super) fn batch(&self) -> Result<Batch, Refusal> {
         Ok(self.store()?.batch())
     }
 
@@ -208,10 +208,10 @@ impl<C> CommitQueue<C> {
         batch: &mut Batch,
         change: C,
         answer: Answer,
-    ) -> Result<WriteId, RestError> {
-        let store = self.store.as_mut().map_err(|_| RestError::StoreFailed)?;
+    ) -> Result<WriteId, Refusal> {
+        let store = self.store.as_mut().map_err(|_| Refusal::StoreFailed)?;
         if StoreFaults::take(&self.faults.refuse_appends) {
-            return Err(RestError::StoreFailed);
+            return Err(Refusal::StoreFailed);
         }
         let doomed = self.queue.iter().any(|write| write.ticket.is_none())
             || StoreFaults::take(&self.faults.fail_commits);
@@ -221,7 +221,7 @@ impl<C> CommitQueue<C> {
             if let Some(last) = self.ids.last_id() {
                 batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
             }
-            Some(store.append(batch).map_err(RestError::from)?)
+            Some(store.append(batch).map_err(Refusal::from)?)
         };
         self.queue.push_back(Write {
             ticket,
@@ -301,7 +301,7 @@ impl<C> CommitQueue<C> {
 fn failed<C>(mut write: Write<C>) -> Write<C> {
     for answer in &mut write.answers {
         answer.response =
-            super::answers::error_response(&answer.response.headers, &RestError::StoreFailed);
+            super::answers::error_response(&answer.response.headers, &Refusal::StoreFailed);
     }
     write
 }

@@ -16,8 +16,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, WriteId, STORE_POLL_FALLBACK};
 use super::mesh::Call;
@@ -26,9 +24,10 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::ratelimit::classify;
-use crate::rest::{Method, RestError};
+use crate::rest::Method;
 use crate::world::dm::{dm_channel_json, DmChannel};
 use crate::world::encode;
+use crate::world::Refusal;
 use crate::world::{ChannelId, UserId, UserLookup, World};
 
 /// Every DM channel, on every core.
@@ -104,11 +103,6 @@ impl DmCall {
     }
 }
 
-#[derive(Deserialize)]
-struct CreateDm {
-    recipient_id: Option<serde_json::Value>,
-}
-
 impl FluxApp {
     /// `GET` (the caller's DMs, from this core's replicas) or `POST /users/@me/channels`
     /// (found here when this core knows the pair, else metered and sent to the pair core).
@@ -122,7 +116,7 @@ impl FluxApp {
     ) -> HttpAnswer {
         let answer =
             |status: u16, body: Vec<u8>| HttpAnswer::Respond(json_response(&headers, status, body));
-        let fail = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
+        let fail = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));
         let method = Method::parse(&request.method);
         if method == Method::Get {
             let channels: Vec<serde_json::Value> = self
@@ -138,7 +132,7 @@ impl FluxApp {
             Err(error) => return fail(error),
         };
         if self.directory.user(recipient).is_none() {
-            return fail(RestError::UnknownUser);
+            return fail(Refusal::UnknownUser);
         }
         if let Some(channel) = self.dms.by_pair.get(&DmChannel::pair(user_id, recipient)) {
             let body = dm_channel_json(channel, user_id, None, &self.directory);
@@ -264,18 +258,18 @@ impl FluxApp {
 
 /// `{"recipient_id": snowflake}` (string or number); group DMs (`recipients`,
 /// `access_tokens`) are for OAuth2 user flows Flux does not have.
-fn parse_create_dm(body: &[u8]) -> Result<UserId, RestError> {
-    let create: CreateDm = serde_json::from_slice(body).map_err(|_| RestError::InvalidJson)?;
-    let invalid = || RestError::InvalidFormBody {
+fn parse_create_dm(body: &[u8]) -> Result<UserId, Refusal> {
+    let object = crate::world::parse_object(body)?;
+    let invalid = || Refusal::InvalidFormBody {
         field: "recipient_id",
         code: "NUMBER_TYPE_COERCE",
         message: "Value is not snowflake.".into(),
     };
-    let id = match create.recipient_id {
+    let id = match object.get("recipient_id") {
         Some(serde_json::Value::String(text)) => text.parse::<u64>().map_err(|_| invalid())?,
         Some(serde_json::Value::Number(number)) => number.as_u64().ok_or_else(invalid)?,
         None => {
-            return Err(RestError::InvalidFormBody {
+            return Err(Refusal::InvalidFormBody {
                 field: "recipient_id",
                 code: "BASE_TYPE_REQUIRED",
                 message: "This field is required".into(),
@@ -303,9 +297,9 @@ mod tests {
             let error = parse_create_dm(bad).unwrap_err();
             assert!(matches!(
                 error,
-                RestError::InvalidFormBody { .. } | RestError::InvalidJson
+                Refusal::InvalidFormBody { .. } | Refusal::InvalidForm(_) | Refusal::InvalidJson
             ));
         }
-        assert_eq!(parse_create_dm(b"nope"), Err(RestError::InvalidJson));
+        assert_eq!(parse_create_dm(b"nope"), Err(Refusal::InvalidJson));
     }
 }

@@ -49,8 +49,9 @@ use crate::rest::families::Family;
 use crate::rest::guild_routes::{status_of, GuildRoute};
 use crate::rest::member_routes::{ban_body_with_audit_reason, MemberRoute};
 use crate::rest::ratelimit::classify;
-use crate::rest::{Method, RestError};
+use crate::rest::Method;
 use crate::world::guild_ops::{route_entry, OpContext, Outcome, Target};
+use crate::world::Refusal;
 use crate::world::{owner_core, Guild, GuildId, UserId};
 
 /// What an operation did to the working guild.
@@ -62,10 +63,10 @@ enum GuildDecision {
 }
 
 /// The owner's operation on an existing guild (`world::guild_ops`).
-pub type ApplyFn = Box<dyn FnOnce(&mut Guild, &mut OpContext) -> Result<Outcome, RestError> + Send>;
+pub type ApplyFn = Box<dyn FnOnce(&mut Guild, &mut OpContext) -> Result<Outcome, Refusal> + Send>;
 /// The owner's operation creating a guild with the id the receiving core chose.
 pub type CreateFn =
-    Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), RestError> + Send>;
+    Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), Refusal> + Send>;
 
 /// The owner's half of a call, built by the receiving core from the parsed route: the
 /// route, query and body are moved into the closure, so this file needs to know no
@@ -197,7 +198,7 @@ impl FluxApp {
             }
             other => unreachable!("{other:?} is no guild family"),
         };
-        let respond = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
+        let respond = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));
         let (guild_id, op) = match parsed {
             Parsed::OwnGuilds => {
                 let call = super::mesh::Call::OwnGuilds {
@@ -216,9 +217,9 @@ impl FluxApp {
                 };
                 let Some(guild_id) = guild_id else {
                     return respond(match target {
-                        Target::Guild(_) => RestError::UnknownGuild,
-                        Target::Channel(_) => RestError::UnknownChannel,
-                        Target::Invite(_) => RestError::UnknownInvite,
+                        Target::Guild(_) => Refusal::UnknownGuild,
+                        Target::Channel(_) => Refusal::UnknownChannel,
+                        Target::Invite(_) => Refusal::UnknownInvite,
                     });
                 };
                 (guild_id, op)
@@ -323,7 +324,7 @@ impl FluxApp {
         user_id: u64,
         guild_id: u64,
         op: GuildOp,
-    ) -> Result<GuildDecision, RestError> {
+    ) -> Result<GuildDecision, Refusal> {
         let now_unix_ms = unix_ms();
         if let GuildOp::Apply {
             needs_message: Some((channel_id, message_id)),
@@ -336,8 +337,8 @@ impl FluxApp {
                 crate::world::ChannelId(*channel_id),
                 crate::world::message::MessageId(*message_id),
             )
-            .map_err(|_| RestError::StoreFailed)?;
-            found.ok_or(RestError::UnknownMessage)?;
+            .map_err(|_| Refusal::StoreFailed)?;
+            found.ok_or(Refusal::UnknownMessage)?;
         }
         let commits = &mut self.commits;
         let mut next = || commits.next_id(now_unix_ms);
@@ -355,7 +356,7 @@ impl FluxApp {
                     .guilds
                     .owned
                     .get_mut(&guild_id)
-                    .ok_or(RestError::UnknownGuild)?;
+                    .ok_or(Refusal::UnknownGuild)?;
                 let outcome = op(guild, &mut cx)?;
                 if !outcome.changed {
                     return Ok(GuildDecision::Unchanged(outcome));

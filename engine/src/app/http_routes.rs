@@ -25,7 +25,8 @@ use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::AuthRoute;
 use crate::rest::families::{family_of, Family};
 use crate::rest::ratelimit::classify;
-use crate::rest::{self, Method, RestContext, RestError, SessionStartLimit};
+use crate::rest::{self, Method, RestContext, SessionStartLimit};
+use crate::world::Refusal;
 
 impl FluxApp {
     pub(super) fn route_http(
@@ -99,7 +100,7 @@ impl FluxApp {
         let user_id = match user {
             Some(user) => user,
             None if needs_token => {
-                return HttpAnswer::Respond(error_response(&headers, &RestError::Unauthorized))
+                return HttpAnswer::Respond(error_response(&headers, &Refusal::Unauthorized))
             }
             None => crate::world::UserId(0),
         };

@@ -48,7 +48,7 @@ use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::messages::{message_request, parse_create_with_files, MessageRoute};
 use crate::rest::ratelimit::classify;
-use crate::rest::{Method, RestError};
+use crate::rest::Method;
 use crate::world::encode;
 use crate::world::history;
 use crate::world::message::{write_message_json, Message, MessageId, MessageJsonContext};
@@ -56,6 +56,7 @@ use crate::world::message_ops::{
     self, MessageContext, MessageEvent, MessageOutcome, MessageRequest, NewMessage, Reply,
     StoreWrite,
 };
+use crate::world::Refusal;
 use crate::world::{UserId, UserLookup};
 
 /// A request on its way to the channel's owner core.
@@ -121,9 +122,9 @@ impl FluxApp {
         headers: Vec<(String, String)>,
     ) -> HttpAnswer {
         let route_class = classify(Method::parse(&request.method), request.path());
-        let refuse = |error: RestError| HttpAnswer::Respond(error_response(&headers, &error));
+        let refuse = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));
         let Some(owner) = self.channels.owner_of(route.channel_id().0, self.cores) else {
-            return refuse(RestError::UnknownChannel);
+            return refuse(Refusal::UnknownChannel);
         };
         if owner != self.core {
             super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
@@ -193,7 +194,7 @@ impl FluxApp {
         call: &MessageCall,
         request: MessageRequest,
         now_unix_ms: u64,
-    ) -> Result<MessageOutcome, RestError> {
+    ) -> Result<MessageOutcome, Refusal> {
         let store = self.commits.store()?;
         let cx = self.message_context(call, now_unix_ms)?;
         let in_flight = (!request.reads()).then_some(&self.message_state.in_flight);
@@ -212,7 +213,7 @@ impl FluxApp {
         let create = parse_create_with_files(&upload.payload, upload.files.len())?;
         {
             let cx = self.message_context(call, now_unix_ms)?;
-            message_ops::may_create(&cx, !upload.files.is_empty()).map_err(RestError::from)?;
+            message_ops::may_create(&cx, !upload.files.is_empty()).map_err(Refusal::from)?;
         }
         let nonce = match (create.enforce_nonce, &create.nonce) {
             (true, Some(nonce)) => Some(NonceKey::of(nonce)),
@@ -264,16 +265,16 @@ impl FluxApp {
         &self,
         call: &MessageCall,
         now_unix_ms: u64,
-    ) -> Result<MessageContext<'_>, RestError> {
+    ) -> Result<MessageContext<'_>, Refusal> {
         let channel_id = call.route.channel_id();
         let channel = self
             .channels
             .channel(channel_id.0)
-            .ok_or(RestError::UnknownChannel)?;
+            .ok_or(Refusal::UnknownChannel)?;
         let guild = self
             .channels
             .guild(channel.guild_id)
-            .ok_or(RestError::UnknownChannel)?;
+            .ok_or(Refusal::UnknownChannel)?;
         let actor = UserId(call.user_id);
         Ok(MessageContext {
             actor,
@@ -467,11 +468,11 @@ impl FluxApp {
 enum Decided {
     Answer(Response),
     Later,
-    Refused(RestError),
+    Refused(Refusal),
 }
 
-impl From<RestError> for Decided {
-    fn from(error: RestError) -> Decided {
+impl From<Refusal> for Decided {
+    fn from(error: Refusal) -> Decided {
         Decided::Refused(error)
     }
 }

@@ -20,10 +20,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::error::RestError;
-use super::json_body::parse_object;
 use super::router::strip_version_prefix;
 use super::Method;
+use crate::world::parse_object;
+use crate::world::Refusal;
 
 /// Shortest username.
 pub const USERNAME_CHARS_MIN: usize = 2;
@@ -140,7 +140,7 @@ pub fn check_username(name: &str) -> Result<(), FieldError> {
 }
 
 /// Parses and checks a register body.
-pub fn parse_register(body: &[u8]) -> Result<Register, RestError> {
+pub fn parse_register(body: &[u8]) -> Result<Register, Refusal> {
     let object = parse_object(body)?;
     let mut errors = Map::new();
     let username = required_string(&object, "username", &mut errors);
@@ -184,7 +184,7 @@ pub fn parse_register(body: &[u8]) -> Result<Register, RestError> {
             password,
             global_name,
         }),
-        _ => Err(RestError::InvalidForm(Value::Object(errors))),
+        _ => Err(Refusal::InvalidForm(Value::Object(errors))),
     }
 }
 
@@ -207,7 +207,7 @@ pub struct ProfileEdit {
 /// assert_eq!(edit.global_name, Some(Some("Bot A".to_string())));
 /// assert!(parse_profile(br#"{"username": "No Caps"}"#).is_err());
 /// ```
-pub fn parse_profile(body: &[u8]) -> Result<ProfileEdit, RestError> {
+pub fn parse_profile(body: &[u8]) -> Result<ProfileEdit, Refusal> {
     let object = parse_object(body)?;
     let mut errors = Map::new();
     let username = match object.get("username") {
@@ -260,12 +260,12 @@ pub fn parse_profile(body: &[u8]) -> Result<ProfileEdit, RestError> {
             global_name,
         })
     } else {
-        Err(RestError::InvalidForm(Value::Object(errors)))
+        Err(Refusal::InvalidForm(Value::Object(errors)))
     }
 }
 
 /// Parses a login body: `login` (or `username`) and `password`.
-pub fn parse_login(body: &[u8]) -> Result<Login, RestError> {
+pub fn parse_login(body: &[u8]) -> Result<Login, Refusal> {
     let object = parse_object(body)?;
     let mut errors = Map::new();
     let field = if object.contains_key("login") || !object.contains_key("username") {
@@ -280,12 +280,12 @@ pub fn parse_login(body: &[u8]) -> Result<Login, RestError> {
             login: login.to_ascii_lowercase(),
             password,
         }),
-        _ => Err(RestError::InvalidForm(Value::Object(errors))),
+        _ => Err(Refusal::InvalidForm(Value::Object(errors))),
     }
 }
 
 /// 400 50035: the username is taken.
-pub fn username_taken() -> RestError {
+pub fn username_taken() -> Refusal {
     form_error(json!({ "username": { "_errors": [{
             "code": "USERNAME_ALREADY_TAKEN",
             "message": "Username is unavailable. Try adding numbers, letters, underscores _ , or periods."
@@ -294,7 +294,7 @@ pub fn username_taken() -> RestError {
 
 /// 400 50035: unknown login or wrong password (one answer for both, as Discord gives,
 /// so the route does not tell which usernames exist).
-pub fn invalid_login() -> RestError {
+pub fn invalid_login() -> Refusal {
     let error = json!({ "_errors": [{
         "code": "INVALID_LOGIN",
         "message": "Login or password is invalid."
@@ -302,8 +302,8 @@ pub fn invalid_login() -> RestError {
     form_error(json!({ "login": error.clone(), "password": error }))
 }
 
-fn form_error(errors: Value) -> RestError {
-    RestError::InvalidForm(errors)
+fn form_error(errors: Value) -> Refusal {
+    Refusal::InvalidForm(errors)
 }
 
 fn required_string(
@@ -357,9 +357,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn errors_of(error: RestError) -> Value {
+    fn errors_of(error: Refusal) -> Value {
         match error {
-            RestError::InvalidForm(errors) => errors,
+            Refusal::InvalidForm(errors) => errors,
             other => panic!("not a form error: {other:?}"),
         }
     }
@@ -406,7 +406,7 @@ mod tests {
 
     #[test]
     fn non_objects_and_non_json() {
-        assert_eq!(parse_register(b"not json"), Err(RestError::InvalidJson));
+        assert_eq!(parse_register(b"not json"), Err(Refusal::InvalidJson));
         let errors = errors_of(parse_register(b"[1,2]").unwrap_err());
         assert_eq!(errors["_errors"][0]["code"], "DICT_TYPE_CONVERT");
         // No body is `{}`, as on Discord: every required field is missing.

@@ -14,9 +14,9 @@
 //!
 //! Tests: unit and property tests below (any body yields ids or an error, never a panic).
 
-use super::error::RestError;
-use super::json_body::parse_object;
 use crate::world::message::MessageId;
+use crate::world::parse_object;
+use crate::world::Refusal;
 use serde_json::Value;
 
 /// Fewest ids in one bulk delete.
@@ -31,8 +31,7 @@ pub const BULK_DELETE_AGE_MAX_MS: u64 = 14 * 24 * 60 * 60 * 1000;
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
 /// The 50034 answer.
-pub const TOO_OLD: RestError = RestError::Coded {
-    status: 400,
+pub const TOO_OLD: Refusal = Refusal::Coded {
     code: 50034,
     message: "You can only bulk delete messages that are under 14 days old.",
 };
@@ -47,7 +46,7 @@ pub const TOO_OLD: RestError = RestError::Coded {
 /// assert_eq!(parse_bulk_delete(body.as_bytes(), now).unwrap().len(), 2);
 /// assert!(parse_bulk_delete(br#"{"messages": ["1"]}"#, now).is_err());
 /// ```
-pub fn parse_bulk_delete(body: &[u8], now_unix_ms: u64) -> Result<Vec<MessageId>, RestError> {
+pub fn parse_bulk_delete(body: &[u8], now_unix_ms: u64) -> Result<Vec<MessageId>, Refusal> {
     let object = parse_object(body)?;
     let items = match object.get("messages") {
         None | Some(Value::Null) => {
@@ -135,8 +134,8 @@ fn short(item: &Value) -> String {
     }
 }
 
-fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> RestError {
-    RestError::InvalidFormBody {
+fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal::InvalidFormBody {
         field,
         code,
         message: message.into(),
@@ -154,7 +153,7 @@ mod tests {
         ((unix_ms - DISCORD_EPOCH_MS) << 22) | low
     }
 
-    fn code_of(error: &RestError) -> (u16, serde_json::Value) {
+    fn code_of(error: &Refusal) -> (u16, serde_json::Value) {
         let body: Value = serde_json::from_slice(&error.body()).unwrap();
         (error.status(), body)
     }
@@ -216,7 +215,7 @@ mod tests {
         }
         assert_eq!(
             parse_bulk_delete(b"not json", NOW),
-            Err(RestError::InvalidJson)
+            Err(Refusal::InvalidJson)
         );
     }
 

@@ -16,7 +16,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::error::RestError;
+use crate::world::Refusal;
 
 /// Longest `title`, `author.name` and field `name`.
 pub const TITLE_CHARS_MAX: usize = 256;
@@ -34,7 +34,7 @@ pub const TOTAL_CHARS_MAX: usize = 6000;
 pub const EMBEDS_JSON_BYTES_MAX: usize = 32 * 1024;
 
 /// Checks `embeds` (already known to be at most 10 objects) against the limits above.
-pub fn check_embeds(embeds: &[Value]) -> Result<(), RestError> {
+pub fn check_embeds(embeds: &[Value]) -> Result<(), Refusal> {
     let mut total = 0;
     for (i, embed) in embeds.iter().enumerate() {
         let embed = embed
@@ -104,12 +104,7 @@ pub fn check_embeds(embeds: &[Value]) -> Result<(), RestError> {
 }
 
 /// The characters of `object[key]` if it is a string within `max`; 0 when absent or null.
-fn text(
-    object: &Map<String, Value>,
-    key: &str,
-    max: usize,
-    path: &str,
-) -> Result<usize, RestError> {
+fn text(object: &Map<String, Value>, key: &str, max: usize, path: &str) -> Result<usize, Refusal> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(0),
         Some(Value::String(text)) => {
@@ -133,16 +128,16 @@ fn text(
 }
 
 /// 50035 with the error under `embeds.<path>` (dotted, as Discord nests it).
-fn error(path: &str, code: &str, message: &str) -> RestError {
+fn error(path: &str, code: &str, message: &str) -> Refusal {
     let mut errors = json!({ "_errors": [{ "code": code, "message": message }] });
     for segment in path.rsplit('.') {
         errors = json!({ segment: errors });
     }
-    RestError::InvalidForm(json!({ "embeds": errors }))
+    Refusal::InvalidForm(json!({ "embeds": errors }))
 }
 
-fn size_error(message: &str) -> RestError {
-    RestError::InvalidForm(json!({
+fn size_error(message: &str) -> Refusal {
+    Refusal::InvalidForm(json!({
         "embeds": { "_errors": [{ "code": "MAX_EMBED_SIZE_EXCEEDED", "message": message }] }
     }))
 }
@@ -152,7 +147,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn refused(result: Result<(), RestError>) -> Value {
+    fn refused(result: Result<(), Refusal>) -> Value {
         let Err(error) = result else {
             panic!("accepted")
         };

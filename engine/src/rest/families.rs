@@ -14,7 +14,7 @@ use super::guild_routes::{guild_route, GuildRoute};
 use super::member_routes::{member_route, MemberRoute};
 use super::messages::{message_route, MessageRoute};
 use super::router::{strip_version_prefix, Method};
-use super::RestError;
+use crate::world::Refusal;
 
 /// A request's family and typed route.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,18 +37,18 @@ pub enum Family {
 
 /// The family of `method path`, or the refusal of its route (405, or a bad path
 /// parameter's 50035).
-pub fn family_of(method: Method, path: &str) -> Result<Family, RestError> {
+pub fn family_of(method: Method, path: &str) -> Result<Family, Refusal> {
     let under_api = strip_version_prefix(path).map(|rest| rest.trim_end_matches('/'));
     if let Some(route) = auth_route(method, path) {
         return route
             .map(Family::Auth)
-            .map_err(|()| RestError::MethodNotAllowed);
+            .map_err(|()| Refusal::MethodNotAllowed);
     }
     match (method, under_api) {
         (Method::Patch, Some("users/@me")) => return Ok(Family::Auth(AuthRoute::Profile)),
         (Method::Get, Some("users/@me/guilds")) => return Ok(Family::OwnGuilds),
         (Method::Get | Method::Post, Some("users/@me/channels")) => return Ok(Family::Dms(method)),
-        (_, Some("users/@me/channels")) => return Err(RestError::MethodNotAllowed),
+        (_, Some("users/@me/channels")) => return Err(Refusal::MethodNotAllowed),
         _ => {}
     }
     if let Some(route) = message_route(method, path) {
@@ -88,11 +88,11 @@ mod tests {
         }
         assert_eq!(
             family_of(Method::Get, "/api/v10/auth/login"),
-            Err(RestError::MethodNotAllowed)
+            Err(Refusal::MethodNotAllowed)
         );
         assert_eq!(
             family_of(Method::Delete, "/api/v10/users/@me/channels"),
-            Err(RestError::MethodNotAllowed)
+            Err(Refusal::MethodNotAllowed)
         );
     }
 }

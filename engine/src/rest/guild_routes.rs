@@ -25,103 +25,15 @@
 //! Tests: unit and property tests below; fuzz target from `engine/`:
 //! `cargo +nightly fuzz run guild_routes` (parse, then apply on the demo guild).
 
-use super::error::RestError;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
-use crate::world::guild_ops::Target;
+pub use crate::world::guild_ops::GuildRoute;
 use crate::world::message::MessageId;
+use crate::world::Refusal;
 use crate::world::{ChannelId, GuildId};
 
 /// Most path segments these routes have (after the version prefix); longer paths are
 /// not looked at further.
 const SEGMENTS_MAX: usize = 6;
-
-/// A guild, channel, overwrite or thread route with its path parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuildRoute {
-    /// `POST /guilds`
-    CreateGuild,
-    /// `GET /guilds/{guild.id}` (query `with_counts`)
-    GetGuild(GuildId),
-    /// `PATCH /guilds/{guild.id}`
-    ModifyGuild(GuildId),
-    /// `DELETE /guilds/{guild.id}`
-    DeleteGuild(GuildId),
-    /// `GET /guilds/{guild.id}/channels`
-    ListChannels(GuildId),
-    /// `POST /guilds/{guild.id}/channels`
-    CreateChannel(GuildId),
-    /// `PATCH /guilds/{guild.id}/channels`
-    ModifyChannelPositions(GuildId),
-    /// `GET /guilds/{guild.id}/threads/active`
-    ActiveThreads(GuildId),
-    /// `GET /channels/{channel.id}`
-    GetChannel(ChannelId),
-    /// `PATCH /channels/{channel.id}`
-    ModifyChannel(ChannelId),
-    /// `DELETE /channels/{channel.id}`
-    DeleteChannel(ChannelId),
-    /// `PUT /channels/{channel.id}/permissions/{overwrite.id}`
-    PutOverwrite(ChannelId, u64),
-    /// `DELETE /channels/{channel.id}/permissions/{overwrite.id}`
-    DeleteOverwrite(ChannelId, u64),
-    /// `POST /channels/{channel.id}/messages/{message.id}/threads`
-    StartThreadFromMessage(ChannelId, MessageId),
-    /// `POST /channels/{channel.id}/threads`
-    StartThread(ChannelId),
-    /// `PUT /channels/{thread.id}/thread-members/@me`
-    JoinThread(ChannelId),
-    /// `DELETE /channels/{thread.id}/thread-members/@me`
-    LeaveThread(ChannelId),
-}
-
-impl GuildRoute {
-    /// Which guild the route acts on, as the receiving core can tell: `None` only for
-    /// `POST /guilds`, which creates one.
-    ///
-    /// ```
-    /// use engine::rest::guild_routes::GuildRoute;
-    /// use engine::world::guild_ops::Target;
-    /// use engine::world::{ChannelId, GuildId};
-    /// assert_eq!(GuildRoute::CreateGuild.target(), None);
-    /// assert_eq!(GuildRoute::GetGuild(GuildId(7)).target(), Some(Target::Guild(GuildId(7))));
-    /// assert_eq!(
-    ///     GuildRoute::JoinThread(ChannelId(9)).target(),
-    ///     Some(Target::Channel(ChannelId(9)))
-    /// );
-    /// ```
-    pub fn target(&self) -> Option<Target> {
-        match *self {
-            GuildRoute::CreateGuild => None,
-            GuildRoute::GetGuild(guild)
-            | GuildRoute::ModifyGuild(guild)
-            | GuildRoute::DeleteGuild(guild)
-            | GuildRoute::ListChannels(guild)
-            | GuildRoute::CreateChannel(guild)
-            | GuildRoute::ModifyChannelPositions(guild)
-            | GuildRoute::ActiveThreads(guild) => Some(Target::Guild(guild)),
-            GuildRoute::GetChannel(channel)
-            | GuildRoute::ModifyChannel(channel)
-            | GuildRoute::DeleteChannel(channel)
-            | GuildRoute::PutOverwrite(channel, _)
-            | GuildRoute::DeleteOverwrite(channel, _)
-            | GuildRoute::StartThreadFromMessage(channel, _)
-            | GuildRoute::StartThread(channel)
-            | GuildRoute::JoinThread(channel)
-            | GuildRoute::LeaveThread(channel) => Some(Target::Channel(channel)),
-        }
-    }
-
-    /// Whether the route may change the guild (a read never does).
-    pub fn writes(&self) -> bool {
-        !matches!(
-            self,
-            GuildRoute::GetGuild(_)
-                | GuildRoute::ListChannels(_)
-                | GuildRoute::ActiveThreads(_)
-                | GuildRoute::GetChannel(_)
-        )
-    }
-}
 
 /// `None` when `method path` is not one of this module's routes; otherwise the route or
 /// the error to answer (405 for another method, 50035 for a bad snowflake).
@@ -141,7 +53,7 @@ impl GuildRoute {
 /// );
 /// assert_eq!(guild_route(Method::Get, "/api/v10/guilds/5/members"), None);
 /// ```
-pub fn guild_route(method: Method, path: &str) -> Option<Result<GuildRoute, RestError>> {
+pub fn guild_route(method: Method, path: &str) -> Option<Result<GuildRoute, Refusal>> {
     let rest = strip_version_prefix(path)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let mut segments: [&str; SEGMENTS_MAX] = [""; SEGMENTS_MAX];
@@ -175,7 +87,7 @@ pub fn guild_route(method: Method, path: &str) -> Option<Result<GuildRoute, Rest
     Some(parse_route(method, segments))
 }
 
-fn parse_route(method: Method, segments: &[&str]) -> Result<GuildRoute, RestError> {
+fn parse_route(method: Method, segments: &[&str]) -> Result<GuildRoute, Refusal> {
     use Method::{Delete, Get, Patch, Post, Put};
     let guild = |text: &str| snowflake("guild_id", text).map(GuildId);
     let channel = |text: &str| snowflake("channel_id", text).map(ChannelId);
@@ -212,19 +124,19 @@ fn parse_route(method: Method, segments: &[&str]) -> Result<GuildRoute, RestErro
         (Delete, ["channels", id, "thread-members", "@me"]) => {
             Ok(GuildRoute::LeaveThread(channel(id)?))
         }
-        _ => Err(RestError::MethodNotAllowed),
+        _ => Err(Refusal::MethodNotAllowed),
     }
 }
 
-fn snowflake(field: &'static str, text: &str) -> Result<u64, RestError> {
+fn snowflake(field: &'static str, text: &str) -> Result<u64, Refusal> {
     parse_snowflake(field, text).map_err(|error| match error {
-        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+        RouteError::InvalidSnowflake { field, value } => Refusal::InvalidFormBody {
             field,
             code: "NUMBER_TYPE_COERCE",
             message: format!("Value \"{value}\" is not snowflake."),
         },
-        RouteError::NotFound => RestError::NotFound,
-        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
+        RouteError::NotFound => Refusal::NotFound,
+        RouteError::MethodNotAllowed => Refusal::MethodNotAllowed,
     })
 }
 
@@ -246,7 +158,7 @@ mod tests {
     #[test]
     fn routes() {
         use Method::{Delete, Get, Other, Patch, Post, Put};
-        let table: &[(Method, &str, Result<GuildRoute, RestError>)] = &[
+        let table: &[(Method, &str, Result<GuildRoute, Refusal>)] = &[
             (Post, "/api/v10/guilds", Ok(GuildRoute::CreateGuild)),
             (
                 Get,
@@ -331,22 +243,18 @@ mod tests {
                 "/api/v10/channels/3/thread-members/@me",
                 Ok(GuildRoute::LeaveThread(ChannelId(3))),
             ),
-            (Get, "/api/v10/guilds", Err(RestError::MethodNotAllowed)),
-            (Put, "/api/v10/guilds/1", Err(RestError::MethodNotAllowed)),
-            (
-                Other,
-                "/api/v10/channels/1",
-                Err(RestError::MethodNotAllowed),
-            ),
+            (Get, "/api/v10/guilds", Err(Refusal::MethodNotAllowed)),
+            (Put, "/api/v10/guilds/1", Err(Refusal::MethodNotAllowed)),
+            (Other, "/api/v10/channels/1", Err(Refusal::MethodNotAllowed)),
             (
                 Get,
                 "/api/v10/channels/3/threads",
-                Err(RestError::MethodNotAllowed),
+                Err(Refusal::MethodNotAllowed),
             ),
             (
                 Get,
                 "/api/v10/channels/3/permissions/4",
-                Err(RestError::MethodNotAllowed),
+                Err(Refusal::MethodNotAllowed),
             ),
         ];
         for (method, path, expected) in table {
@@ -395,7 +303,7 @@ mod tests {
             ),
         ] {
             match guild_route(method, path) {
-                Some(Err(RestError::InvalidFormBody {
+                Some(Err(Refusal::InvalidFormBody {
                     field: got, code, ..
                 })) => {
                     assert_eq!((got, code), (field, "NUMBER_TYPE_COERCE"), "{path}");

@@ -4,15 +4,15 @@
 //! token's `RateLimiter` (when this core holds it), `handle_request_with` takes a verdict
 //! decided elsewhere (the token's home core, over the mesh), and `handle_request` counts
 //! nothing (unmetered headers). A refused request is answered 429 without running its
-//! handler. Each handler returns a JSON value or a `RestError`; the wrapper adds
+//! handler. Each handler returns a JSON value or a `Refusal`; the wrapper adds
 //! `Content-Type` and the rate-limit headers to both, so no response can leave without
 //! them. Handlers never panic on any request: every lookup of peer-supplied data is an
 //! `Option` turned into a Discord error.
 
-use super::error::RestError;
 use super::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
 use super::router::{route, Route, RouteError};
 use super::{Request, Response, RestContext};
+use crate::world::Refusal;
 use crate::world::{
     application_json, encode, ready_user_json, user_json, DirectoryEntry, UserLookup,
 };
@@ -127,7 +127,7 @@ fn answer(
     context: &RestContext<'_>,
     request: &Request<'_>,
     route: &Route,
-) -> Result<Value, RestError> {
+) -> Result<Value, Refusal> {
     if !route.needs_authorization() {
         return match route {
             Route::Gateway => Ok(json!({ "url": context.gateway_url })),
@@ -143,7 +143,7 @@ fn answer(
             .directory
             .user(*user_id)
             .map(user_json)
-            .ok_or(RestError::UnknownUser),
+            .ok_or(Refusal::UnknownUser),
         Route::CurrentApplication => current_application(context, caller),
     }
 }
@@ -151,12 +151,12 @@ fn answer(
 fn authenticate<'d>(
     context: &RestContext<'d>,
     request: &Request<'_>,
-) -> Result<&'d DirectoryEntry, RestError> {
-    let header = request.authorization.ok_or(RestError::Unauthorized)?;
+) -> Result<&'d DirectoryEntry, Refusal> {
+    let header = request.authorization.ok_or(Refusal::Unauthorized)?;
     context
         .directory
         .authenticate(header)
-        .map_err(|_| RestError::Unauthorized)
+        .map_err(|_| Refusal::Unauthorized)
 }
 
 fn gateway_bot(context: &RestContext<'_>) -> Value {
@@ -176,23 +176,23 @@ fn gateway_bot(context: &RestContext<'_>) -> Value {
 fn current_application(
     context: &RestContext<'_>,
     caller: &DirectoryEntry,
-) -> Result<Value, RestError> {
+) -> Result<Value, Refusal> {
     let app = caller
         .application
         .as_ref()
-        .ok_or(RestError::UnknownApplication)?;
+        .ok_or(Refusal::UnknownApplication)?;
     let owner = context
         .directory
         .user(app.owner_id)
-        .ok_or(RestError::UnknownApplication)?;
+        .ok_or(Refusal::UnknownApplication)?;
     Ok(application_json(app, &caller.user, owner))
 }
 
-fn route_error(error: &RouteError) -> RestError {
+fn route_error(error: &RouteError) -> Refusal {
     match error {
-        RouteError::NotFound => RestError::NotFound,
-        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
-        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+        RouteError::NotFound => Refusal::NotFound,
+        RouteError::MethodNotAllowed => Refusal::MethodNotAllowed,
+        RouteError::InvalidSnowflake { field, value } => Refusal::InvalidFormBody {
             field,
             code: "NUMBER_TYPE_COERCE",
             message: format!("Value \"{value}\" is not snowflake."),

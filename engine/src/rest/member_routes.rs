@@ -26,144 +26,13 @@
 //! Tests: unit and property tests below; fuzz target from `engine/`:
 //! `cargo +nightly fuzz run member_routes`.
 
-use super::error::RestError;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
-use crate::world::guild_ops::Target;
+pub use crate::world::guild_ops::{MemberRef, MemberRoute};
+use crate::world::Refusal;
 use crate::world::{ChannelId, GuildId, RoleId, UserId};
 
 /// Longest invite code a path may name (Discord's vanity codes are at most 32).
 pub const INVITE_CODE_LEN_MAX: usize = 32;
-
-/// Whose member entry a member route names: a user id, or `@me` (the caller).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberRef {
-    /// `/members/{user.id}`.
-    User(UserId),
-    /// `/members/@me`.
-    Me,
-}
-
-/// A member, role, ban or invite route with its path parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberRoute {
-    /// `GET /guilds/{guild.id}/members?limit&after`.
-    ListMembers(GuildId),
-    /// `GET /guilds/{guild.id}/members/search?query&limit`.
-    SearchMembers(GuildId),
-    /// `GET /guilds/{guild.id}/members/{user.id}` (also `@me`).
-    GetMember(GuildId, MemberRef),
-    /// `PATCH /guilds/{guild.id}/members/{user.id}` (nick, roles, mute, deaf) or
-    /// `PATCH /guilds/{guild.id}/members/@me` (the caller's own nick).
-    EditMember(GuildId, MemberRef),
-    /// `DELETE /guilds/{guild.id}/members/{user.id}`: kick.
-    KickMember(GuildId, UserId),
-    /// `PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id}`.
-    AddMemberRole(GuildId, UserId, RoleId),
-    /// `DELETE /guilds/{guild.id}/members/{user.id}/roles/{role.id}`.
-    RemoveMemberRole(GuildId, UserId, RoleId),
-    /// `DELETE /users/@me/guilds/{guild.id}`: the caller leaves.
-    LeaveGuild(GuildId),
-    /// `GET /guilds/{guild.id}/bans?limit&before&after`.
-    ListBans(GuildId),
-    /// `GET /guilds/{guild.id}/bans/{user.id}`.
-    GetBan(GuildId, UserId),
-    /// `PUT /guilds/{guild.id}/bans/{user.id}`.
-    CreateBan(GuildId, UserId),
-    /// `DELETE /guilds/{guild.id}/bans/{user.id}`.
-    RemoveBan(GuildId, UserId),
-    /// `GET /guilds/{guild.id}/roles`.
-    ListRoles(GuildId),
-    /// `GET /guilds/{guild.id}/roles/{role.id}`.
-    GetRole(GuildId, RoleId),
-    /// `POST /guilds/{guild.id}/roles`.
-    CreateRole(GuildId),
-    /// `PATCH /guilds/{guild.id}/roles/{role.id}`.
-    EditRole(GuildId, RoleId),
-    /// `DELETE /guilds/{guild.id}/roles/{role.id}`.
-    DeleteRole(GuildId, RoleId),
-    /// `PATCH /guilds/{guild.id}/roles` with `[{id, position}]`.
-    EditRolePositions(GuildId),
-    /// `GET /guilds/{guild.id}/invites`.
-    ListGuildInvites(GuildId),
-    /// `POST /channels/{channel.id}/invites`.
-    CreateInvite(ChannelId),
-    /// `GET /channels/{channel.id}/invites`.
-    ListChannelInvites(ChannelId),
-    /// `GET /invites/{code}?with_counts&with_expiration`.
-    GetInvite(String),
-    /// `DELETE /invites/{code}`.
-    DeleteInvite(String),
-    /// `POST /invites/{code}`: the caller joins the invite's guild.
-    AcceptInvite(String),
-}
-
-impl MemberRoute {
-    /// Which guild the route acts on, as the receiving core can tell from the path.
-    ///
-    /// ```
-    /// use engine::rest::member_routes::{member_route, MemberRoute};
-    /// use engine::rest::Method;
-    /// use engine::world::guild_ops::Target;
-    /// use engine::world::GuildId;
-    /// let route = member_route(Method::Get, "/api/v10/guilds/7/roles").unwrap().unwrap();
-    /// assert_eq!(route.target(), Target::Guild(GuildId(7)));
-    /// ```
-    pub fn target(&self) -> Target {
-        match self {
-            MemberRoute::ListMembers(guild)
-            | MemberRoute::SearchMembers(guild)
-            | MemberRoute::GetMember(guild, _)
-            | MemberRoute::EditMember(guild, _)
-            | MemberRoute::KickMember(guild, _)
-            | MemberRoute::AddMemberRole(guild, ..)
-            | MemberRoute::RemoveMemberRole(guild, ..)
-            | MemberRoute::LeaveGuild(guild)
-            | MemberRoute::ListBans(guild)
-            | MemberRoute::GetBan(guild, _)
-            | MemberRoute::CreateBan(guild, _)
-            | MemberRoute::RemoveBan(guild, _)
-            | MemberRoute::ListRoles(guild)
-            | MemberRoute::GetRole(guild, _)
-            | MemberRoute::CreateRole(guild)
-            | MemberRoute::EditRole(guild, _)
-            | MemberRoute::DeleteRole(guild, _)
-            | MemberRoute::EditRolePositions(guild)
-            | MemberRoute::ListGuildInvites(guild) => Target::Guild(*guild),
-            MemberRoute::CreateInvite(channel) | MemberRoute::ListChannelInvites(channel) => {
-                Target::Channel(*channel)
-            }
-            MemberRoute::GetInvite(code)
-            | MemberRoute::DeleteInvite(code)
-            | MemberRoute::AcceptInvite(code) => Target::Invite(code.clone()),
-        }
-    }
-
-    /// Whether the route may change the guild (and so is answered only once durable).
-    pub fn writes(&self) -> bool {
-        !matches!(
-            self,
-            MemberRoute::ListMembers(_)
-                | MemberRoute::SearchMembers(_)
-                | MemberRoute::GetMember(..)
-                | MemberRoute::ListBans(_)
-                | MemberRoute::GetBan(..)
-                | MemberRoute::ListRoles(_)
-                | MemberRoute::GetRole(..)
-                | MemberRoute::ListGuildInvites(_)
-                | MemberRoute::ListChannelInvites(_)
-                | MemberRoute::GetInvite(_)
-        )
-    }
-
-    /// Whether the caller need not be a member of the guild (looking at or accepting an
-    /// invite); every other route answers 10004 Unknown Guild to a non-member.
-    pub fn open_to_non_members(&self) -> bool {
-        matches!(
-            self,
-            MemberRoute::GetInvite(_) | MemberRoute::AcceptInvite(_)
-        )
-    }
-}
 
 /// `None` when `path` is not a member, role, ban or invite route; otherwise the route
 /// or the error to answer (405 for another method, 50035 for a bad snowflake, 10006 for
@@ -183,7 +52,7 @@ impl MemberRoute {
 /// );
 /// assert_eq!(member_route(Method::Get, "/api/v10/guilds/1"), None);
 /// ```
-pub fn member_route(method: Method, path: &str) -> Option<Result<MemberRoute, RestError>> {
+pub fn member_route(method: Method, path: &str) -> Option<Result<MemberRoute, Refusal>> {
     let rest = strip_version_prefix(path)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     // At most six segments are ours; a longer path is someone else's (or nobody's).
@@ -217,7 +86,7 @@ pub fn member_route(method: Method, path: &str) -> Option<Result<MemberRoute, Re
     Some(parse_route(method, segments))
 }
 
-fn parse_route(method: Method, segments: &[&str]) -> Result<MemberRoute, RestError> {
+fn parse_route(method: Method, segments: &[&str]) -> Result<MemberRoute, Refusal> {
     use MemberRoute as R;
     match segments {
         ["invites", code] => {
@@ -226,7 +95,7 @@ fn parse_route(method: Method, segments: &[&str]) -> Result<MemberRoute, RestErr
                 Method::Get => Ok(R::GetInvite(code)),
                 Method::Delete => Ok(R::DeleteInvite(code)),
                 Method::Post => Ok(R::AcceptInvite(code)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         ["channels", channel, "invites"] => {
@@ -234,21 +103,21 @@ fn parse_route(method: Method, segments: &[&str]) -> Result<MemberRoute, RestErr
             match method {
                 Method::Get => Ok(R::ListChannelInvites(channel)),
                 Method::Post => Ok(R::CreateInvite(channel)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         ["users", "@me", "guilds", guild] => {
             let guild = GuildId(snowflake("guild_id", guild)?);
             match method {
                 Method::Delete => Ok(R::LeaveGuild(guild)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         ["guilds", guild, tail @ ..] => {
             let guild = GuildId(snowflake("guild_id", guild)?);
             parse_guild_route(method, guild, tail)
         }
-        _ => Err(RestError::NotFound),
+        _ => Err(Refusal::NotFound),
     }
 }
 
@@ -256,7 +125,7 @@ fn parse_guild_route(
     method: Method,
     guild: GuildId,
     tail: &[&str],
-) -> Result<MemberRoute, RestError> {
+) -> Result<MemberRoute, Refusal> {
     use MemberRoute as R;
     let user = |text: &str| snowflake("user_id", text).map(UserId);
     let role = |text: &str| snowflake("role_id", text).map(RoleId);
@@ -273,7 +142,7 @@ fn parse_guild_route(
                 (Method::Get, _) => Ok(R::GetMember(guild, member)),
                 (Method::Patch, _) => Ok(R::EditMember(guild, member)),
                 (Method::Delete, MemberRef::User(user)) => Ok(R::KickMember(guild, user)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         (_, ["members", member, "roles", role_id]) => {
@@ -281,7 +150,7 @@ fn parse_guild_route(
             match method {
                 Method::Put => Ok(R::AddMemberRole(guild, member, role_id)),
                 Method::Delete => Ok(R::RemoveMemberRole(guild, member, role_id)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         (Method::Get, ["bans"]) => Ok(R::ListBans(guild)),
@@ -291,7 +160,7 @@ fn parse_guild_route(
                 Method::Get => Ok(R::GetBan(guild, banned)),
                 Method::Put => Ok(R::CreateBan(guild, banned)),
                 Method::Delete => Ok(R::RemoveBan(guild, banned)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         (Method::Get, ["roles"]) => Ok(R::ListRoles(guild)),
@@ -303,12 +172,12 @@ fn parse_guild_route(
                 Method::Get => Ok(R::GetRole(guild, role_id)),
                 Method::Patch => Ok(R::EditRole(guild, role_id)),
                 Method::Delete => Ok(R::DeleteRole(guild, role_id)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         (Method::Get, ["invites"]) => Ok(R::ListGuildInvites(guild)),
-        (_, ["members" | "bans" | "roles" | "invites"]) => Err(RestError::MethodNotAllowed),
-        _ => Err(RestError::NotFound),
+        (_, ["members" | "bans" | "roles" | "invites"]) => Err(Refusal::MethodNotAllowed),
+        _ => Err(Refusal::NotFound),
     }
 }
 
@@ -340,7 +209,7 @@ pub fn ban_body_with_audit_reason(body: &[u8], header: Option<&str>) -> Vec<u8> 
 
 /// An invite code from a path: 1–32 of `[A-Za-z0-9_-]`, else 10006 Unknown Invite
 /// (no such invite can exist, so there is nothing to look up).
-pub fn parse_invite_code(text: &str) -> Result<String, RestError> {
+pub fn parse_invite_code(text: &str) -> Result<String, Refusal> {
     let valid = !text.is_empty()
         && text.len() <= INVITE_CODE_LEN_MAX
         && text
@@ -349,28 +218,29 @@ pub fn parse_invite_code(text: &str) -> Result<String, RestError> {
     if valid {
         Ok(text.to_string())
     } else {
-        Err(RestError::UnknownInvite)
+        Err(Refusal::UnknownInvite)
     }
 }
 
-fn snowflake(field: &'static str, text: &str) -> Result<u64, RestError> {
+fn snowflake(field: &'static str, text: &str) -> Result<u64, Refusal> {
     parse_snowflake(field, text).map_err(|error| match error {
-        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+        RouteError::InvalidSnowflake { field, value } => Refusal::InvalidFormBody {
             field,
             code: "NUMBER_TYPE_COERCE",
             message: format!("Value \"{value}\" is not snowflake."),
         },
-        RouteError::NotFound => RestError::NotFound,
-        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
+        RouteError::NotFound => Refusal::NotFound,
+        RouteError::MethodNotAllowed => Refusal::MethodNotAllowed,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::guild_ops::Target;
     use proptest::prelude::*;
 
-    fn parsed(method: Method, path: &str) -> Option<Result<MemberRoute, RestError>> {
+    fn parsed(method: Method, path: &str) -> Option<Result<MemberRoute, Refusal>> {
         member_route(method, path)
     }
 
@@ -514,62 +384,58 @@ mod tests {
             (
                 Method::Post,
                 "/api/v10/guilds/1/members",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Put,
                 "/api/v10/guilds/1/members/2",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Delete,
                 "/api/v10/guilds/1/members/@me",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Get,
                 "/api/v10/guilds/1/members/2/roles/3",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Post,
                 "/api/v10/guilds/1/bans/2",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Delete,
                 "/api/v10/guilds/1/roles",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Put,
                 "/api/v10/guilds/1/roles/3",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Get,
                 "/api/v10/users/@me/guilds/1",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Patch,
                 "/api/v10/invites/abc",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
             (
                 Method::Delete,
                 "/api/v10/channels/4/invites",
-                RestError::MethodNotAllowed,
+                Refusal::MethodNotAllowed,
             ),
-            (
-                Method::Get,
-                "/api/v10/invites/a.b",
-                RestError::UnknownInvite,
-            ),
+            (Method::Get, "/api/v10/invites/a.b", Refusal::UnknownInvite),
             (
                 Method::Get,
                 "/api/v10/invites/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                RestError::UnknownInvite,
+                Refusal::UnknownInvite,
             ),
         ];
         for (method, path, error) in table {
@@ -583,7 +449,7 @@ mod tests {
             ("/api/v10/users/@me/guilds/@me", "guild_id"),
         ] {
             match parsed(Method::Delete, path) {
-                Some(Err(RestError::InvalidFormBody { field: got, .. })) => {
+                Some(Err(Refusal::InvalidFormBody { field: got, .. })) => {
                     assert_eq!(got, field, "{path}")
                 }
                 other => panic!("{path}: {other:?}"),

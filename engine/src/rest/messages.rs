@@ -24,11 +24,11 @@
 //! Tests: unit and property tests below; fuzz target from `engine/`:
 //! `cargo +nightly fuzz run rest_messages`.
 
-use super::error::RestError;
-use super::json_body::parse_object;
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
 use crate::world::history::HistoryQuery;
 use crate::world::message::{Emoji, MessageId, Nonce};
+use crate::world::parse_object;
+use crate::world::Refusal;
 use crate::world::{ChannelId, UserId};
 use serde_json::Value;
 
@@ -129,7 +129,7 @@ impl MessageRoute {
 /// );
 /// assert_eq!(message_route(Method::Get, "/api/v10/users/@me"), None);
 /// ```
-pub fn message_route(method: Method, path: &str) -> Option<Result<MessageRoute, RestError>> {
+pub fn message_route(method: Method, path: &str) -> Option<Result<MessageRoute, Refusal>> {
     let rest = strip_version_prefix(path)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
@@ -157,7 +157,7 @@ pub fn message_route(method: Method, path: &str) -> Option<Result<MessageRoute, 
     Some(parse_route(method, channel, tail))
 }
 
-fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRoute, RestError> {
+fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRoute, Refusal> {
     let channel = ChannelId(parse_snowflake("channel_id", channel).map_err(snowflake_error)?);
     let message_id = |text: &str| {
         parse_snowflake("message_id", text)
@@ -167,7 +167,7 @@ fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRo
     match (method, tail) {
         (Method::Post, ["messages"]) => Ok(MessageRoute::Create(channel)),
         (Method::Get, ["messages"]) => Ok(MessageRoute::List(channel)),
-        (_, ["messages"]) => Err(RestError::MethodNotAllowed),
+        (_, ["messages"]) => Err(Refusal::MethodNotAllowed),
         (Method::Get, ["messages", "pins"]) => Ok(MessageRoute::ListPins {
             channel,
             legacy: false,
@@ -182,18 +182,18 @@ fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRo
         (Method::Delete, ["messages", "pins", message] | ["pins", message]) => {
             Ok(MessageRoute::Unpin(channel, message_id(message)?))
         }
-        (_, ["messages", "pins", ..] | ["pins", ..]) => Err(RestError::MethodNotAllowed),
+        (_, ["messages", "pins", ..] | ["pins", ..]) => Err(Refusal::MethodNotAllowed),
         (Method::Post, ["messages", "bulk-delete"]) => Ok(MessageRoute::BulkDelete(channel)),
-        (_, ["messages", "bulk-delete"]) => Err(RestError::MethodNotAllowed),
+        (_, ["messages", "bulk-delete"]) => Err(Refusal::MethodNotAllowed),
         (Method::Post, ["typing"]) => Ok(MessageRoute::Typing(channel)),
-        (_, ["typing"]) => Err(RestError::MethodNotAllowed),
+        (_, ["typing"]) => Err(Refusal::MethodNotAllowed),
         (_, ["messages", message]) => {
             let message = message_id(message)?;
             match method {
                 Method::Get => Ok(MessageRoute::Get(channel, message)),
                 Method::Patch => Ok(MessageRoute::Edit(channel, message)),
                 Method::Delete => Ok(MessageRoute::Delete(channel, message)),
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
         (_, ["messages", message, "reactions", rest @ ..]) => {
@@ -226,10 +226,10 @@ fn parse_route(method: Method, channel: &str, tail: &[&str]) -> Result<MessageRo
                     };
                     Ok(MessageRoute::RemoveReaction(channel, message, emoji, user))
                 }
-                _ => Err(RestError::MethodNotAllowed),
+                _ => Err(Refusal::MethodNotAllowed),
             }
         }
-        _ => Err(RestError::NotFound),
+        _ => Err(Refusal::NotFound),
     }
 }
 
@@ -251,18 +251,18 @@ const EMOJI_BYTES_MAX: usize = 64;
 /// assert_eq!(parse_emoji("flux%3A42").unwrap().id, Some(42));
 /// assert!(parse_emoji("thumbsup").is_err());
 /// ```
-pub fn parse_emoji(segment: &str) -> Result<Emoji, RestError> {
-    let decoded = percent_decode(segment).ok_or(RestError::UnknownEmoji)?;
+pub fn parse_emoji(segment: &str) -> Result<Emoji, Refusal> {
+    let decoded = percent_decode(segment).ok_or(Refusal::UnknownEmoji)?;
     if decoded.is_empty() || decoded.len() > EMOJI_BYTES_MAX {
-        return Err(RestError::UnknownEmoji);
+        return Err(Refusal::UnknownEmoji);
     }
     if let Some((name, id)) = decoded.rsplit_once(':') {
         let name = name.strip_prefix("a:").unwrap_or(name);
         let name_ok = (2..=32).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let id = parse_snowflake("emoji_id", id).map_err(|_| RestError::UnknownEmoji)?;
+        let id = parse_snowflake("emoji_id", id).map_err(|_| Refusal::UnknownEmoji)?;
         if !name_ok {
-            return Err(RestError::UnknownEmoji);
+            return Err(Refusal::UnknownEmoji);
         }
         return Ok(Emoji {
             id: Some(id),
@@ -275,7 +275,7 @@ pub fn parse_emoji(segment: &str) -> Result<Emoji, RestError> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == ':');
     if !unicode_ok {
-        return Err(RestError::UnknownEmoji);
+        return Err(Refusal::UnknownEmoji);
     }
     Ok(Emoji {
         id: None,
@@ -303,15 +303,15 @@ pub(crate) fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn snowflake_error(error: RouteError) -> RestError {
+fn snowflake_error(error: RouteError) -> Refusal {
     match error {
-        RouteError::InvalidSnowflake { field, value } => RestError::InvalidFormBody {
+        RouteError::InvalidSnowflake { field, value } => Refusal::InvalidFormBody {
             field,
             code: "NUMBER_TYPE_COERCE",
             message: format!("Value \"{value}\" is not snowflake."),
         },
-        RouteError::NotFound => RestError::NotFound,
-        RouteError::MethodNotAllowed => RestError::MethodNotAllowed,
+        RouteError::NotFound => Refusal::NotFound,
+        RouteError::MethodNotAllowed => Refusal::MethodNotAllowed,
     }
 }
 
@@ -339,15 +339,15 @@ pub struct EditMessage {
     pub embeds: Option<Vec<Value>>,
 }
 
-fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> RestError {
-    RestError::InvalidFormBody {
+fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal::InvalidFormBody {
         field,
         code,
         message: message.into(),
     }
 }
 
-fn parse_content(value: &Value) -> Result<String, RestError> {
+fn parse_content(value: &Value) -> Result<String, Refusal> {
     match value {
         Value::Null => Ok(String::new()),
         Value::String(text) => {
@@ -369,7 +369,7 @@ fn parse_content(value: &Value) -> Result<String, RestError> {
     }
 }
 
-fn parse_embeds(value: &Value) -> Result<Vec<Value>, RestError> {
+fn parse_embeds(value: &Value) -> Result<Vec<Value>, Refusal> {
     match value {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) if items.len() > EMBEDS_MAX => Err(form_error(
@@ -389,7 +389,7 @@ fn parse_embeds(value: &Value) -> Result<Vec<Value>, RestError> {
     }
 }
 
-fn parse_nonce(value: &Value) -> Result<Option<Nonce>, RestError> {
+fn parse_nonce(value: &Value) -> Result<Option<Nonce>, Refusal> {
     match value {
         Value::Null => Ok(None),
         Value::String(text) if text.chars().count() <= NONCE_CHARS_MAX => {
@@ -408,13 +408,13 @@ fn parse_nonce(value: &Value) -> Result<Option<Nonce>, RestError> {
 }
 
 /// Parses and validates a create body (JSON, or multipart's `payload_json`).
-pub fn parse_create(body: &[u8]) -> Result<CreateMessage, RestError> {
+pub fn parse_create(body: &[u8]) -> Result<CreateMessage, Refusal> {
     parse_create_with_files(body, 0)
 }
 
 /// Like `parse_create`, for a body that came with `files` uploaded files: a message with
 /// files needs no content or embeds.
-pub fn parse_create_with_files(body: &[u8], files: usize) -> Result<CreateMessage, RestError> {
+pub fn parse_create_with_files(body: &[u8], files: usize) -> Result<CreateMessage, Refusal> {
     let object = parse_object(body)?;
     let null = Value::Null;
     let field = |name: &str| object.get(name).unwrap_or(&null);
@@ -424,7 +424,7 @@ pub fn parse_create_with_files(body: &[u8], files: usize) -> Result<CreateMessag
     let enforce_nonce = field("enforce_nonce").as_bool().unwrap_or(false);
     let tts = field("tts").as_bool().unwrap_or(false);
     if content.is_empty() && embeds.is_empty() && files == 0 {
-        return Err(RestError::EmptyMessage);
+        return Err(Refusal::EmptyMessage);
     }
     Ok(CreateMessage {
         content,
@@ -436,7 +436,7 @@ pub fn parse_create_with_files(body: &[u8], files: usize) -> Result<CreateMessag
 }
 
 /// Parses and validates an edit body.
-pub fn parse_edit(body: &[u8]) -> Result<EditMessage, RestError> {
+pub fn parse_edit(body: &[u8]) -> Result<EditMessage, Refusal> {
     let object = parse_object(body)?;
     Ok(EditMessage {
         content: object.get("content").map(parse_content).transpose()?,
@@ -448,11 +448,11 @@ pub use crate::world::message::{parse_mentions, Mentions};
 
 /// Parses the history query string (`limit`, `before`, `after`, `around`; others are
 /// ignored, as Discord does).
-pub fn parse_history_query(query: &str) -> Result<HistoryQuery, RestError> {
+pub fn parse_history_query(query: &str) -> Result<HistoryQuery, Refusal> {
     let mut parsed = HistoryQuery::default();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let id = |field: &'static str| -> Result<MessageId, RestError> {
+        let id = |field: &'static str| -> Result<MessageId, Refusal> {
             if value == "0" {
                 return Ok(MessageId(0));
             }
@@ -490,12 +490,12 @@ pub fn message_request(
     query: &str,
     body: &[u8],
     now_unix_ms: u64,
-) -> Result<crate::world::message_ops::MessageRequest, RestError> {
+) -> Result<crate::world::message_ops::MessageRequest, Refusal> {
     use crate::world::message_ops::{MessageEdit, MessageRequest};
     Ok(match route.clone() {
         MessageRoute::Create(_) => {
             debug_assert!(false, "a create is parsed with its files");
-            return Err(RestError::NotFound);
+            return Err(Refusal::NotFound);
         }
         MessageRoute::List(_) => MessageRequest::List(parse_history_query(query)?),
         MessageRoute::Get(_, id) => MessageRequest::Get(id),
@@ -538,7 +538,7 @@ pub fn message_request(
 }
 
 /// `GET …/reactions/{emoji}`'s query: `limit` 1–100 (default 25) and `after` (a user id).
-fn parse_reaction_query(query: &str) -> Result<(usize, u64), RestError> {
+fn parse_reaction_query(query: &str) -> Result<(usize, u64), Refusal> {
     let mut limit = 25;
     let mut after = 0;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
@@ -549,20 +549,18 @@ fn parse_reaction_query(query: &str) -> Result<(usize, u64), RestError> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| RestError::InvalidFormBody {
+                    .ok_or_else(|| Refusal::InvalidFormBody {
                         field: "limit",
                         code: "NUMBER_TYPE_MAX",
                         message: "Must be between 1 and 100.".into(),
                     })?;
             }
             "after" => {
-                after = value
-                    .parse::<u64>()
-                    .map_err(|_| RestError::InvalidFormBody {
-                        field: "after",
-                        code: "NUMBER_TYPE_COERCE",
-                        message: format!("Value \"{value}\" is not snowflake."),
-                    })?;
+                after = value.parse::<u64>().map_err(|_| Refusal::InvalidFormBody {
+                    field: "after",
+                    code: "NUMBER_TYPE_COERCE",
+                    message: format!("Value \"{value}\" is not snowflake."),
+                })?;
             }
             _ => {}
         }
@@ -618,18 +616,18 @@ mod tests {
             (
                 Method::Put,
                 "/api/v10/channels/5/messages",
-                Some(Err(RestError::MethodNotAllowed)),
+                Some(Err(Refusal::MethodNotAllowed)),
             ),
             (
                 Method::Post,
                 "/api/v10/channels/5/messages/7",
-                Some(Err(RestError::MethodNotAllowed)),
+                Some(Err(Refusal::MethodNotAllowed)),
             ),
             (Method::Get, "/api/v10/channels/5", None),
             (
                 Method::Get,
                 "/api/v10/channels/5/messages/7/reactions",
-                Some(Err(RestError::MethodNotAllowed)),
+                Some(Err(Refusal::MethodNotAllowed)),
             ),
             (
                 Method::Delete,
@@ -659,7 +657,7 @@ mod tests {
             (
                 Method::Put,
                 "/api/v10/channels/5/messages/7/reactions/nope/@me",
-                Some(Err(RestError::UnknownEmoji)),
+                Some(Err(Refusal::UnknownEmoji)),
             ),
             (
                 Method::Post,
@@ -698,7 +696,7 @@ mod tests {
         for (method, path, want) in table {
             assert_eq!(message_route(method, path), want, "{method:?} {path}");
         }
-        let Some(Err(RestError::InvalidFormBody { field, .. })) =
+        let Some(Err(Refusal::InvalidFormBody { field, .. })) =
             message_route(Method::Get, "/api/v10/channels/x/messages")
         else {
             panic!("a bad channel id is a form error");
@@ -727,7 +725,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_emoji(garbage),
-                Err(RestError::UnknownEmoji),
+                Err(Refusal::UnknownEmoji),
                 "{garbage:?}"
             );
         }
@@ -749,11 +747,11 @@ mod tests {
         assert!(ok.enforce_nonce);
         assert_eq!(
             parse_create(br#"{"content":""}"#),
-            Err(RestError::EmptyMessage)
+            Err(Refusal::EmptyMessage)
         );
-        assert_eq!(parse_create(br#"{}"#), Err(RestError::EmptyMessage));
+        assert_eq!(parse_create(br#"{}"#), Err(Refusal::EmptyMessage));
         let long = format!(r#"{{"content":"{}"}}"#, "é".repeat(2001));
-        let Err(RestError::InvalidFormBody { field, code, .. }) = parse_create(long.as_bytes())
+        let Err(Refusal::InvalidFormBody { field, code, .. }) = parse_create(long.as_bytes())
         else {
             panic!("2001 characters are too many");
         };
@@ -761,9 +759,9 @@ mod tests {
         let exact = format!(r#"{{"content":"{}"}}"#, "é".repeat(2000));
         assert!(parse_create(exact.as_bytes()).is_ok());
         assert!(parse_create(br#"{"embeds":[{"title":"t"}]}"#).is_ok());
-        assert_eq!(parse_create(b"not json"), Err(RestError::InvalidJson));
+        assert_eq!(parse_create(b"not json"), Err(Refusal::InvalidJson));
         // No body is `{}`, as on Discord: an empty message, not invalid JSON.
-        assert_eq!(parse_create(b""), Err(RestError::EmptyMessage));
+        assert_eq!(parse_create(b""), Err(Refusal::EmptyMessage));
         assert_eq!(parse_edit(b"").map(|edit| edit.content), Ok(None));
     }
 

@@ -28,7 +28,6 @@ mod error;
 pub mod families;
 pub mod guild_routes;
 mod handlers;
-mod json_body;
 pub mod member_routes;
 pub mod messages;
 pub mod multipart;
@@ -38,9 +37,8 @@ pub(crate) mod router;
 /// What `GET /gateway/bot` reports about IDENTIFY budgets: the gateway's identify limiter
 /// owns the numbers (`crate::gateway::IdentifyLimiter`), and `RestContext` carries them in.
 pub use crate::gateway::SessionStartLimit;
-pub use error::{error_body, form_error_body, RestError};
+pub use error::{error_body, form_error_body};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};
-pub use json_body::parse_object;
 pub use ratelimit::{RateLimiter, Verdict};
 pub use router::{route, Method, Route, RouteError};
 

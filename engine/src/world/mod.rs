@@ -27,6 +27,7 @@ pub mod history;
 mod hmac;
 mod ids;
 mod json;
+mod json_body;
 pub mod member_chunks;
 pub mod message;
 pub mod message_ops;
@@ -35,6 +36,7 @@ pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
+mod refusal;
 mod timestamp;
 mod token;
 mod world_file;
@@ -57,11 +59,13 @@ pub use json::{
     ready_application_json, ready_user_json, role_json, thread_member_json, unavailable_guild_json,
     user_json,
 };
+pub use json_body::parse_object;
 pub use model::{
     Account, Application, Ban, Channel, ChannelKind, Guild, Invite, Member, OverwriteTarget,
     PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,
     VoiceSettings, World, APPLICATION_FLAGS_PRIVILEGED,
 };
+pub use refusal::Refusal;
 pub use timestamp::{iso8601_from_unix_ms, unix_ms_from_iso8601};
 pub use token::{
     account_token, decode_token, decode_user_id, mint_token, strip_bot_prefix, TokenClaims,

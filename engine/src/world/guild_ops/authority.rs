@@ -19,12 +19,12 @@
 //! exactly as the permission algorithm (`world::permissions`) applies it to channels: a
 //! timed-out moderator may not kick, ban, time out or edit roles.
 
-use crate::rest::RestError;
 use crate::world::ids::{RoleId, UserId};
 use crate::world::model::{Channel, Guild, Member};
 use crate::world::permissions::{
     apply_timeout, base_permissions, is_timed_out, ChannelSnapshot, GuildSnapshot, Permissions,
 };
+use crate::world::Refusal;
 
 /// The caller of a member or role route, as the hierarchy rules see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +43,8 @@ impl Actor {
     /// The member `user_id` of `guild` as an actor at `now_unix_ms` (a timeout then in
     /// force takes their powers); 10004 Unknown Guild when they are not a member
     /// (Discord hides guilds from non-members).
-    pub fn of(guild: &Guild, user_id: UserId, now_unix_ms: u64) -> Result<Actor, RestError> {
-        let member = guild.member(user_id).ok_or(RestError::UnknownGuild)?;
+    pub fn of(guild: &Guild, user_id: UserId, now_unix_ms: u64) -> Result<Actor, Refusal> {
+        let member = guild.member(user_id).ok_or(Refusal::UnknownGuild)?;
         let base = member_permissions(guild, member);
         let timed_out = is_timed_out(member.communication_disabled_until_unix_ms, now_unix_ms);
         Ok(Actor {
@@ -56,11 +56,11 @@ impl Actor {
     }
 
     /// 50013 unless the actor holds every bit of `needed`.
-    pub fn require(&self, needed: Permissions) -> Result<(), RestError> {
+    pub fn require(&self, needed: Permissions) -> Result<(), Refusal> {
         if self.permissions.contains(needed) {
             Ok(())
         } else {
-            Err(RestError::MissingPermissions)
+            Err(Refusal::MissingPermissions)
         }
     }
 
@@ -71,30 +71,30 @@ impl Actor {
     }
 
     /// 50013 unless the actor may manage the role at `position`.
-    pub fn require_outranks_position(&self, position: i32) -> Result<(), RestError> {
+    pub fn require_outranks_position(&self, position: i32) -> Result<(), Refusal> {
         if self.outranks_position(position) {
             Ok(())
         } else {
-            Err(RestError::MissingPermissions)
+            Err(Refusal::MissingPermissions)
         }
     }
 
     /// 50013 unless the actor may act on `target` (kick, ban, rename, change roles):
     /// never on the owner, and only below the actor's highest role.
-    pub fn require_outranks_member(&self, guild: &Guild, target: &Member) -> Result<(), RestError> {
+    pub fn require_outranks_member(&self, guild: &Guild, target: &Member) -> Result<(), Refusal> {
         if target.user_id == guild.owner_id {
-            return Err(RestError::MissingPermissions);
+            return Err(Refusal::MissingPermissions);
         }
         self.require_outranks_position(highest_position(guild, target))
     }
 
     /// 50013 unless the actor may set or clear every bit in `changed` (a role's
     /// permissions before XOR after).
-    pub fn require_may_grant(&self, changed: Permissions) -> Result<(), RestError> {
+    pub fn require_may_grant(&self, changed: Permissions) -> Result<(), Refusal> {
         if self.owner || self.permissions.contains(changed) {
             Ok(())
         } else {
-            Err(RestError::MissingPermissions)
+            Err(Refusal::MissingPermissions)
         }
     }
 }

@@ -23,11 +23,12 @@ use super::member_json::{ban_json, guild_user_json};
 use super::member_ops::{ban_event, member_event};
 use super::Reply;
 use super::{OpContext, Outcome};
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::UserId;
 use crate::world::json::encode;
 use crate::world::model::{Ban, Guild};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::Value;
 
 /// Most bans one list call returns.
@@ -38,7 +39,7 @@ pub const BAN_REASON_CHARS_MAX: usize = 512;
 pub const DELETE_MESSAGE_SECONDS_MAX: u64 = 604_800;
 
 /// `GET /guilds/{g}/bans?limit&before&after`.
-pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let mut limit = BANS_LIMIT_MAX;
     let mut before = None;
@@ -75,17 +76,13 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
 }
 
 /// `GET /guilds/{g}/bans/{u}`.
-pub(super) fn get(
-    guild: &Guild,
-    user_id: UserId,
-    cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+pub(super) fn get(guild: &Guild, user_id: UserId, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let ban = guild
         .bans
         .iter()
         .find(|ban| ban.user_id == user_id)
-        .ok_or(RestError::UnknownBan)?;
+        .ok_or(Refusal::UnknownBan)?;
     Ok(Outcome::read(
         Reply::Shown,
         encode(&ban_json(cx.users, ban)),
@@ -98,7 +95,7 @@ pub(super) fn create(
     user_id: UserId,
     body: &[u8],
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::BAN_MEMBERS)?;
     let object = parse_object(body)?;
@@ -113,7 +110,7 @@ pub(super) fn create(
     let member = guild.member(user_id);
     match member {
         Some(member) => actor.require_outranks_member(guild, member)?,
-        None if cx.users.user(user_id).is_none() => return Err(RestError::UnknownUser),
+        None if cx.users.user(user_id).is_none() => return Err(Refusal::UnknownUser),
         None => {}
     }
     if guild.bans.iter().any(|ban| ban.user_id == user_id) {
@@ -140,13 +137,13 @@ pub(super) fn remove(
     guild: &mut Guild,
     user_id: UserId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
     let index = guild
         .bans
         .iter()
         .position(|ban| ban.user_id == user_id)
-        .ok_or(RestError::UnknownBan)?;
+        .ok_or(Refusal::UnknownBan)?;
     guild.bans.remove(index);
     let event = ban_event(
         "GUILD_BAN_REMOVE",
@@ -207,7 +204,7 @@ mod tests {
             (Method::Put, &role),
         ] {
             let refused = f.run(moderator, method, path, "", "").unwrap_err();
-            assert_eq!(refused, RestError::MissingPermissions, "{method:?} {path}");
+            assert_eq!(refused, Refusal::MissingPermissions, "{method:?} {path}");
         }
         assert_eq!(f.guild, before, "a refusal changes nothing");
         // Once the timeout has passed, the same ban goes through.
@@ -231,22 +228,22 @@ mod tests {
                 ""
             )
             .unwrap_err(),
-            RestError::UnknownUser
+            Refusal::UnknownUser
         );
         assert_eq!(
             f.run(f.plain, Method::Put, &ban_path(&f, f.bot), "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.moderator, Method::Put, &ban_path(&f, f.admin), "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.admin, Method::Put, &ban_path(&f, f.owner), "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         for body in [
             r#"{"delete_message_seconds":604801}"#,
@@ -255,7 +252,7 @@ mod tests {
         ] {
             assert!(matches!(
                 f.run(f.owner, Method::Put, &ban_path(&f, f.plain), "", body),
-                Err(RestError::InvalidFormBody { .. })
+                Err(Refusal::InvalidFormBody { .. })
             ));
         }
         assert!(f.member(f.plain).is_some());
@@ -267,7 +264,7 @@ mod tests {
         let path = ban_path(&f, f.banned);
         assert_eq!(
             f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
         assert_eq!(event_names(&out), ["GUILD_BAN_REMOVE"]);
@@ -275,11 +272,11 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Delete, &path, "", "")
                 .unwrap_err(),
-            RestError::UnknownBan
+            Refusal::UnknownBan
         );
         assert_eq!(
             f.run(f.moderator, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownBan
+            Refusal::UnknownBan
         );
     }
 
@@ -312,11 +309,11 @@ mod tests {
             .is_err());
         assert_eq!(
             f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 }

@@ -41,13 +41,14 @@ use super::threads;
 use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::{channel_json, encode};
 use crate::world::model::{
     Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings, VoiceSettings,
 };
+use crate::world::parse_object;
 use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
+use crate::world::Refusal;
 
 /// Most channels (threads included) a guild holds; Discord's limit is 500.
 pub const CHANNELS_MAX: usize = 500;
@@ -57,7 +58,7 @@ pub(super) const AUTO_ARCHIVE_MINUTES: [i64; 4] = [60, 1440, 4320, 10080];
 pub(super) const RATE_LIMIT_MAX_S: i64 = 21_600;
 
 /// `GET /guilds/{id}/channels`: every channel but threads, for any member.
-pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Access::guild(guild, cx)?;
     let channels: Vec<Value> = guild
         .channels
@@ -73,7 +74,7 @@ pub(super) fn get(
     guild: &Guild,
     channel_id: ChannelId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, _, _) = channel_access(guild, channel_id, cx)?;
     let channel = &guild.channels[index];
     Ok(Outcome::read(Reply::Shown, encode(&channel_json(channel))))
@@ -84,7 +85,7 @@ pub(super) fn create(
     guild: &mut Guild,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     access.require(Permissions::MANAGE_CHANNELS)?;
     let object = parse_object(body)?;
@@ -100,8 +101,7 @@ pub(super) fn create(
         check_grants(&access, access.guild_permissions(), &[], &patch.overwrites)?;
     }
     if guild.channels.len() >= CHANNELS_MAX {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 30013,
             message: "Maximum number of guild channels reached (500)",
         });
@@ -167,13 +167,13 @@ pub(super) fn modify(
     channel_id: ChannelId,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, access, permissions) = channel_access(guild, channel_id, cx)?;
     if guild.channels[index].kind.thread().is_some() {
         return threads::modify(guild, index, permissions, body, cx);
     }
     if !permissions.contains(Permissions::MANAGE_CHANNELS) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     let object = parse_object(body)?;
     let mut errors = FormErrors::default();
@@ -186,7 +186,7 @@ pub(super) fn modify(
     let current = &guild.channels[index];
     if patch.overwrites.is_some() {
         if !permissions.contains(Permissions::MANAGE_ROLES) {
-            return Err(RestError::MissingPermissions);
+            return Err(Refusal::MissingPermissions);
         }
         check_grants(
             &access,
@@ -211,7 +211,7 @@ pub(super) fn positions(
     guild: &mut Guild,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     access.require(Permissions::MANAGE_CHANNELS)?;
     let items = match serde_json::from_slice::<Value>(body) {
@@ -227,7 +227,7 @@ pub(super) fn positions(
                 .finish()
                 .map(|()| Outcome::read(Reply::Done, Vec::new()));
         }
-        Err(_) => return Err(RestError::InvalidJson),
+        Err(_) => return Err(Refusal::InvalidJson),
     };
     let mut errors = FormErrors::default();
     let mut updated: Vec<(usize, Channel)> = Vec::new();
@@ -377,7 +377,7 @@ pub(super) fn delete(
     guild: &mut Guild,
     channel_id: ChannelId,
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, _, permissions) = channel_access(guild, channel_id, cx)?;
     let channel = &guild.channels[index];
     let needed = if channel.kind.thread().is_some() {
@@ -386,7 +386,7 @@ pub(super) fn delete(
         Permissions::MANAGE_CHANNELS
     };
     if !permissions.contains(needed) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     let body = encode(&channel_json(channel));
     let mut events = Vec::new();
@@ -482,7 +482,7 @@ pub(super) fn put_overwrite(
     target_id: u64,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, access, permissions) = overwrite_access(guild, channel_id, cx)?;
     let object = parse_object(body)?;
     let mut errors = FormErrors::default();
@@ -495,12 +495,12 @@ pub(super) fn put_overwrite(
     errors.finish()?;
     let target = if kind == Some(1) {
         if cx.users.user(UserId(target_id)).is_none() {
-            return Err(RestError::UnknownUser);
+            return Err(Refusal::UnknownUser);
         }
         OverwriteTarget::Member(UserId(target_id))
     } else {
         if !guild.roles.iter().any(|role| role.id == RoleId(target_id)) {
-            return Err(RestError::UnknownRole);
+            return Err(Refusal::UnknownRole);
         }
         OverwriteTarget::Role(RoleId(target_id))
     };
@@ -536,7 +536,7 @@ pub(super) fn delete_overwrite(
     channel_id: ChannelId,
     target_id: u64,
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, _, _) = overwrite_access(guild, channel_id, cx)?;
     let mut channel = guild.channels[index].clone();
     channel.permission_overwrites.retain(|overwrite| {
@@ -583,13 +583,13 @@ fn overwrite_access(
     guild: &Guild,
     channel_id: ChannelId,
     cx: &OpContext<'_>,
-) -> Result<(usize, Access, Permissions), RestError> {
+) -> Result<(usize, Access, Permissions), Refusal> {
     let (index, access, permissions) = channel_access(guild, channel_id, cx)?;
     if guild.channels[index].kind.thread().is_some() {
         return Err(super::route_entry::WRONG_CHANNEL_TYPE);
     }
     if !permissions.contains(Permissions::MANAGE_ROLES) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     Ok((index, access, permissions))
 }
@@ -602,7 +602,7 @@ fn check_grants(
     scope: Permissions,
     old: &[PermissionOverwrite],
     new: &Option<Vec<PermissionOverwrite>>,
-) -> Result<(), RestError> {
+) -> Result<(), Refusal> {
     if access.is_admin() {
         return Ok(());
     }
@@ -612,7 +612,7 @@ fn check_grants(
         }
         let bits = Permissions::from_bits_truncate(overwrite.allow | overwrite.deny);
         if !scope.contains(bits) || bits.contains(Permissions::MANAGE_ROLES) {
-            return Err(RestError::MissingPermissions);
+            return Err(Refusal::MissingPermissions);
         }
     }
     Ok(())

@@ -14,8 +14,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::rest::RestError;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 
 /// The faults found in one body, nested by path.
 #[derive(Debug, Default)]
@@ -54,11 +54,11 @@ impl FormErrors {
     }
 
     /// `Ok` when the body had no fault, else the 50035 error with every fault.
-    pub(super) fn finish(self) -> Result<(), RestError> {
+    pub(super) fn finish(self) -> Result<(), Refusal> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(RestError::InvalidForm(Value::Object(self.errors)))
+            Err(Refusal::InvalidForm(Value::Object(self.errors)))
         }
     }
 
@@ -215,7 +215,7 @@ fn truncated(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rest::parse_object;
+    use crate::world::parse_object;
 
     #[test]
     fn errors_nest_by_path_and_collect() {
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(errors.integer(&object, "position", 0, 10, true), None);
         assert_eq!(errors.boolean(&object, "nsfw"), None);
         errors.add(&["permission_overwrites", "0", "id"], "X", "y");
-        let Err(RestError::InvalidForm(value)) = errors.finish() else {
+        let Err(Refusal::InvalidForm(value)) = errors.finish() else {
             panic!("errors were recorded");
         };
         assert_eq!(value["name"]["_errors"][0]["code"], "BASE_TYPE_BAD_LENGTH");

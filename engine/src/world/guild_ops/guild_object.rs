@@ -26,11 +26,12 @@ use super::route_entry::Access;
 use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, GuildId, UserId};
 use crate::world::json::{encode, guild_json};
 use crate::world::model::{ChannelKind, Guild};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 
 /// The AFK timeouts Discord allows, in seconds.
 const AFK_TIMEOUTS: [i64; 5] = [60, 300, 900, 1800, 3600];
@@ -48,9 +49,9 @@ pub(super) fn create(
     id: GuildId,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<(Guild, Outcome), RestError> {
+) -> Result<(Guild, Outcome), Refusal> {
     if cx.users.user(cx.actor).is_none() {
-        return Err(RestError::UnknownUser);
+        return Err(Refusal::UnknownUser);
     }
     let object = parse_object(body)?;
     let mut errors = FormErrors::default();
@@ -71,7 +72,7 @@ pub(super) fn create(
 }
 
 /// `GET /guilds/{id}`: any member; `with_counts=true` adds the approximate counts.
-pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Access::guild(guild, cx)?;
     let with_counts = with_counts(query)?;
     let mut value = guild_json(guild);
@@ -92,7 +93,7 @@ pub(super) fn get(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outc
 
 /// The `with_counts` query parameter: `true`/`false` (also `1`/`0`, any case), else
 /// 50035 naming it.
-fn with_counts(query: &str) -> Result<bool, RestError> {
+fn with_counts(query: &str) -> Result<bool, Refusal> {
     let mut with_counts = false;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -103,7 +104,7 @@ fn with_counts(query: &str) -> Result<bool, RestError> {
             "true" | "1" => true,
             "false" | "0" => false,
             _ => {
-                return Err(RestError::InvalidFormBody {
+                return Err(Refusal::InvalidFormBody {
                     field: "with_counts",
                     code: "BASE_TYPE_BOOLEAN",
                     message: "Must be either true or false.".into(),
@@ -119,7 +120,7 @@ pub(super) fn modify(
     guild: &mut Guild,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     access.require(Permissions::MANAGE_GUILD)?;
     let object = parse_object(body)?;
@@ -155,7 +156,7 @@ pub(super) fn modify(
     let levels = Levels::read(&mut errors, &object);
     errors.finish()?;
     if owner.is_some_and(|owner| owner != guild.owner_id) && cx.actor != guild.owner_id {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
 
     let before = guild.clone();
@@ -200,10 +201,10 @@ pub(super) fn guild_update(guild: &Guild) -> GuildEvent {
 }
 
 /// `DELETE /guilds/{id}`: the owner only.
-pub(super) fn delete(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn delete(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Access::guild(guild, cx)?;
     if cx.actor != guild.owner_id {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     guild.members.clear();
     guild.channels.clear();

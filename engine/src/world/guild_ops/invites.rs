@@ -31,11 +31,12 @@ use super::member_json::{invite_create_json, invite_delete_json, invite_json, me
 use super::member_ops::{invite_event, member_event};
 use super::Reply;
 use super::{OpContext, Outcome};
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::ChannelId;
 use crate::world::json::encode;
 use crate::world::model::{Guild, Invite, Member};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::Value;
 
 /// Longest `max_age`, in seconds (7 days).
@@ -59,7 +60,7 @@ pub(super) fn create(
     channel_id: ChannelId,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     require_in_channel(guild, channel_id, cx, Permissions::CREATE_INSTANT_INVITE)?;
     let object = parse_object(body)?;
@@ -89,8 +90,7 @@ pub(super) fn create(
         }
     }
     if guild.invites.len() >= INVITES_PER_GUILD_MAX {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 30016,
             message: "Maximum number of invites reached (1000)",
         });
@@ -121,7 +121,7 @@ pub(super) fn list_channel(
     guild: &Guild,
     channel_id: ChannelId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     require_in_channel(guild, channel_id, cx, Permissions::MANAGE_CHANNELS)?;
     Ok(live_invites(guild, cx, |invite| {
@@ -130,7 +130,7 @@ pub(super) fn list_channel(
 }
 
 /// `GET /guilds/{g}/invites`.
-pub(super) fn list_guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn list_guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::MANAGE_GUILD)?;
     Ok(live_invites(guild, cx, |_| true))
 }
@@ -141,7 +141,7 @@ pub(super) fn get(
     code: &str,
     query: &str,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let mut with_counts = false;
     for (key, value) in query_pairs(query) {
         match key {
@@ -171,13 +171,13 @@ pub(super) fn delete(
     guild: &mut Guild,
     code: &str,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let index = guild
         .invites
         .iter()
         .position(|invite| invite.code == code)
-        .ok_or(RestError::UnknownInvite)?;
+        .ok_or(Refusal::UnknownInvite)?;
     let invite = &guild.invites[index];
     let in_channel = guild
         .channel(invite.channel_id)
@@ -187,7 +187,7 @@ pub(super) fn delete(
     if !actor.permissions.contains(Permissions::MANAGE_GUILD)
         && !in_channel.contains(Permissions::MANAGE_CHANNELS)
     {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     let body = encode(&invite_json(guild, invite, cx.users, false));
     let invite = guild.invites.remove(index);
@@ -204,14 +204,14 @@ pub(super) fn accept(
     guild: &mut Guild,
     code: &str,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let index = guild
         .invites
         .iter()
         .position(|invite| invite.code == code && !invite.expired(cx.now_unix_ms))
-        .ok_or(RestError::UnknownInvite)?;
+        .ok_or(Refusal::UnknownInvite)?;
     if guild.bans.iter().any(|ban| ban.user_id == cx.actor) {
-        return Err(RestError::UserBanned);
+        return Err(Refusal::UserBanned);
     }
     if guild.member(cx.actor).is_some() {
         let invite = &guild.invites[index];
@@ -221,7 +221,7 @@ pub(super) fn accept(
         ));
     }
     if cx.users.user(cx.actor).is_none() {
-        return Err(RestError::UnknownUser);
+        return Err(Refusal::UnknownUser);
     }
     let member = Member {
         user_id: cx.actor,
@@ -261,14 +261,14 @@ fn require_in_channel(
     channel_id: ChannelId,
     cx: &OpContext<'_>,
     needed: Permissions,
-) -> Result<(), RestError> {
-    let channel = guild.channel(channel_id).ok_or(RestError::UnknownChannel)?;
+) -> Result<(), Refusal> {
+    let channel = guild.channel(channel_id).ok_or(Refusal::UnknownChannel)?;
     let permissions = channel_permissions(guild, channel, cx.actor, cx.now_unix_ms);
     if !permissions.contains(Permissions::VIEW_CHANNEL) {
-        return Err(RestError::MissingAccess);
+        return Err(Refusal::MissingAccess);
     }
     if !permissions.contains(needed) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     Ok(())
 }
@@ -277,12 +277,12 @@ fn live_invite<'g>(
     guild: &'g Guild,
     code: &str,
     cx: &OpContext<'_>,
-) -> Result<&'g Invite, RestError> {
+) -> Result<&'g Invite, Refusal> {
     guild
         .invites
         .iter()
         .find(|invite| invite.code == code && !invite.expired(cx.now_unix_ms))
-        .ok_or(RestError::UnknownInvite)
+        .ok_or(Refusal::UnknownInvite)
 }
 
 fn live_invites(guild: &Guild, cx: &OpContext<'_>, keep: impl Fn(&Invite) -> bool) -> Outcome {
@@ -296,14 +296,14 @@ fn live_invites(guild: &Guild, cx: &OpContext<'_>, keep: impl Fn(&Invite) -> boo
 }
 
 /// A code no invite of `guild` has, from fresh ids.
-fn fresh_code(guild: &Guild, cx: &mut OpContext<'_>) -> Result<String, RestError> {
+fn fresh_code(guild: &Guild, cx: &mut OpContext<'_>) -> Result<String, Refusal> {
     for _ in 0..CODE_ATTEMPTS_MAX {
         let code = invite_code((cx.next_id)()?);
         if !guild.invites.iter().any(|invite| invite.code == code) {
             return Ok(code);
         }
     }
-    Err(RestError::StoreFailed)
+    Err(Refusal::StoreFailed)
 }
 
 /// The code derived from `seed`: [`INVITE_CODE_LEN`] base-62 digits of a 64-bit mix
@@ -381,7 +381,7 @@ mod tests {
         ] {
             assert!(matches!(
                 f.run(f.plain, Method::Post, &path, "", body),
-                Err(RestError::InvalidFormBody { .. })
+                Err(Refusal::InvalidFormBody { .. })
             ));
         }
     }
@@ -392,7 +392,7 @@ mod tests {
         let path = channel_invites(&f, f.text);
         assert_eq!(
             f.run(f.outsider, Method::Post, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
         assert_eq!(
             f.run(
@@ -403,7 +403,7 @@ mod tests {
                 ""
             )
             .unwrap_err(),
-            RestError::UnknownChannel
+            Refusal::UnknownChannel
         );
         let everyone = f.guild.id.everyone_role();
         let deny = |bits: Permissions| PermissionOverwrite {
@@ -417,13 +417,13 @@ mod tests {
         let voice = channel_invites(&f, f.voice);
         assert_eq!(
             f.run(f.plain, Method::Post, &voice, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         f.guild.channels[1].permission_overwrites[0] =
             deny(Permissions::CREATE_INSTANT_INVITE | Permissions::VIEW_CHANNEL);
         assert_eq!(
             f.run(f.plain, Method::Post, &voice, "", "").unwrap_err(),
-            RestError::MissingAccess
+            Refusal::MissingAccess
         );
         f.run(f.moderator, Method::Post, &voice, "", "")
             .unwrap_err();
@@ -452,14 +452,14 @@ mod tests {
         assert_eq!(codes, ["live"]);
         assert_eq!(
             f.run(f.plain, Method::Get, &path, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let guild = f.guild_path("/invites");
         let out = f.run(f.moderator, Method::Get, &guild, "", "").unwrap();
         assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
         assert_eq!(
             f.run(f.helper, Method::Get, &guild, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
     }
 
@@ -488,12 +488,12 @@ mod tests {
         assert_eq!(
             f.run(f.outsider, Method::Get, "/api/v10/invites/old", "", "")
                 .unwrap_err(),
-            RestError::UnknownInvite
+            Refusal::UnknownInvite
         );
         assert_eq!(
             f.run(f.outsider, Method::Get, "/api/v10/invites/none", "", "")
                 .unwrap_err(),
-            RestError::UnknownInvite
+            Refusal::UnknownInvite
         );
         assert!(f
             .run(
@@ -512,11 +512,11 @@ mod tests {
         let path = "/api/v10/invites/live";
         assert_eq!(
             f.run(f.plain, Method::Delete, path, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.outsider, Method::Delete, path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
         let out = f.run(f.moderator, Method::Delete, path, "", "").unwrap();
         assert_eq!(json_of(&out)["code"], "live");
@@ -525,7 +525,7 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Delete, path, "", "")
                 .unwrap_err(),
-            RestError::UnknownInvite
+            Refusal::UnknownInvite
         );
         // An expired invite can still be deleted.
         f.run(f.owner, Method::Delete, "/api/v10/invites/old", "", "")
@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(json_of(&again)["uses"], 1);
         assert_eq!(
             f.run(f.banned, Method::Post, path, "", "").unwrap_err(),
-            RestError::UserBanned
+            Refusal::UserBanned
         );
         // The second and last use deletes the invite.
         f.guild.members.retain(|member| member.user_id != f.plain);
@@ -561,12 +561,12 @@ mod tests {
         assert!(f.guild.invites.iter().all(|invite| invite.code != "live"));
         assert_eq!(
             f.run(f.banned, Method::Post, path, "", "").unwrap_err(),
-            RestError::UnknownInvite
+            Refusal::UnknownInvite
         );
         assert_eq!(
             f.run(f.banned, Method::Post, "/api/v10/invites/old", "", "")
                 .unwrap_err(),
-            RestError::UnknownInvite
+            Refusal::UnknownInvite
         );
     }
 
@@ -576,7 +576,7 @@ mod tests {
         assert_eq!(
             f.run(UserId(31337), Method::Post, "/api/v10/invites/live", "", "")
                 .unwrap_err(),
-            RestError::UnknownUser
+            Refusal::UnknownUser
         );
     }
 

@@ -9,13 +9,14 @@
 
 use super::{apply_member_route, OpContext, Outcome};
 use crate::rest::member_routes::member_route;
-use crate::rest::{Method, RestError};
+use crate::rest::Method;
 use crate::world::demo::demo_world;
 use crate::world::ids::{ChannelId, RoleId, UserId, DISCORD_EPOCH_MS};
 use crate::world::model::{
     Account, Ban, Guild, Invite, Member, OverwriteTarget, PermissionOverwrite, Role, User, World,
 };
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 
 /// The fixture's clock.
 pub const NOW: u64 = 1_700_000_000_000;
@@ -169,13 +170,13 @@ impl Fixture {
         path: &str,
         query: &str,
         body: &str,
-    ) -> Result<Outcome, RestError> {
+    ) -> Result<Outcome, Refusal> {
         let route = match member_route(method, path) {
             Some(route) => route?,
             None => panic!("{path} is not a member route"),
         };
         let mut counter = self.next_id;
-        let mut next_id = || -> Result<u64, RestError> {
+        let mut next_id = || -> Result<u64, Refusal> {
             counter += 1;
             Ok(counter)
         };

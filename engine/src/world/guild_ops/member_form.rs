@@ -3,25 +3,21 @@
 //! Invalid Form Body naming the field.
 //!
 //! Discord's conventions followed here: the body becomes an object by
-//! `rest::parse_object` (an empty body counts as `{}`: clients send none for
+//! `world::parse_object` (an empty body counts as `{}`: clients send none for
 //! `PUT …/bans/{id}` and `POST /invites/{code}`); unknown fields and query parameters are
 //! ignored. A field may be absent (`None`), `null` (`Some(None)` where the field is
 //! nullable) or a value.
 
-use crate::rest::RestError;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::{Map, Value};
 
 /// A parsed JSON object body.
 pub type Object = Map<String, Value>;
 
 /// 50035 with `errors.{field}._errors[0] = {code, message}`.
-pub fn form_error(
-    field: &'static str,
-    code: &'static str,
-    message: impl Into<String>,
-) -> RestError {
-    RestError::InvalidFormBody {
+pub fn form_error(field: &'static str, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal::InvalidFormBody {
         field,
         code,
         message: message.into(),
@@ -33,7 +29,7 @@ pub fn nullable_string(
     object: &Object,
     field: &'static str,
     chars_max: usize,
-) -> Result<Option<Option<String>>, RestError> {
+) -> Result<Option<Option<String>>, Refusal> {
     match object.get(field) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
@@ -52,7 +48,7 @@ pub fn nullable_string(
 }
 
 /// A boolean: absent or `null` is `None`.
-pub fn optional_bool(object: &Object, field: &'static str) -> Result<Option<bool>, RestError> {
+pub fn optional_bool(object: &Object, field: &'static str) -> Result<Option<bool>, Refusal> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(value)) => Ok(Some(*value)),
@@ -70,7 +66,7 @@ pub fn optional_integer(
     field: &'static str,
     min: u64,
     max: u64,
-) -> Result<Option<u64>, RestError> {
+) -> Result<Option<u64>, Refusal> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(number)) => match number.as_u64() {
@@ -85,7 +81,7 @@ pub fn optional_integer(
 pub fn optional_permissions(
     object: &Object,
     field: &'static str,
-) -> Result<Option<Permissions>, RestError> {
+) -> Result<Option<Permissions>, Refusal> {
     let invalid = || {
         form_error(
             field,
@@ -107,7 +103,7 @@ pub fn optional_permissions(
 }
 
 /// A snowflake given as a decimal string or a number.
-pub fn snowflake_value(value: &Value, field: &'static str) -> Result<u64, RestError> {
+pub fn snowflake_value(value: &Value, field: &'static str) -> Result<u64, Refusal> {
     let parsed = match value {
         Value::String(text) => snowflake::Snowflake::parse_ascii(text.as_bytes())
             .ok()
@@ -123,7 +119,7 @@ pub fn optional_snowflakes(
     object: &Object,
     field: &'static str,
     len_max: usize,
-) -> Result<Option<Vec<u64>>, RestError> {
+) -> Result<Option<Vec<u64>>, Refusal> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) if items.len() > len_max => Err(form_error(
@@ -154,12 +150,7 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// A query integer in `min..=max`.
-pub fn query_integer(
-    value: &str,
-    field: &'static str,
-    min: u64,
-    max: u64,
-) -> Result<u64, RestError> {
+pub fn query_integer(value: &str, field: &'static str, min: u64, max: u64) -> Result<u64, Refusal> {
     let parsed: u64 = value.parse().map_err(|_| {
         form_error(
             field,
@@ -175,7 +166,7 @@ pub fn query_integer(
 }
 
 /// A query snowflake (`0` allowed, as in `after=0`).
-pub fn query_snowflake(value: &str, field: &'static str) -> Result<u64, RestError> {
+pub fn query_snowflake(value: &str, field: &'static str) -> Result<u64, Refusal> {
     if value == "0" {
         return Ok(0);
     }
@@ -191,7 +182,7 @@ pub fn query_snowflake(value: &str, field: &'static str) -> Result<u64, RestErro
 }
 
 /// A query boolean as Discord's clients send it (`true`/`false`, `1`/`0`).
-pub fn query_bool(value: &str, field: &'static str) -> Result<bool, RestError> {
+pub fn query_bool(value: &str, field: &'static str) -> Result<bool, Refusal> {
     match value {
         "true" | "True" | "1" => Ok(true),
         "false" | "False" | "0" => Ok(false),
@@ -203,7 +194,7 @@ pub fn query_bool(value: &str, field: &'static str) -> Result<bool, RestError> {
     }
 }
 
-fn out_of_range(field: &'static str, min: u64, max: u64) -> RestError {
+fn out_of_range(field: &'static str, min: u64, max: u64) -> Refusal {
     form_error(
         field,
         "NUMBER_TYPE_MAX",

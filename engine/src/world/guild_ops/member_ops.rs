@@ -18,20 +18,21 @@
 //! A guild route whose guild id is not `guild`'s is 10004 (the caller picked the wrong
 //! guild: a bug in the app, answered as the client would see a missing guild).
 
+use super::MemberRoute;
 use super::{bans, invites, members, roles, Audience, GuildEvent, OpContext, Outcome, Target};
 use crate::gateway::Intents;
-use crate::rest::member_routes::MemberRoute;
-use crate::rest::RestError;
 use crate::world::ids::ChannelId;
 use crate::world::model::Guild;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::Value;
 
 /// Runs a member, role, ban or invite route on `guild` (see the module doc).
 ///
 /// ```
 /// use engine::rest::member_routes::member_route;
-/// use engine::rest::{Method, RestError};
+/// use engine::rest::Method;
+/// use engine::world::Refusal;
 /// use engine::world::guild_ops::{apply_member_route, OpContext, Reply};
 /// use engine::world::demo_world;
 ///
@@ -40,7 +41,7 @@ use serde_json::Value;
 /// let path = format!("/api/v10/guilds/{}/roles", guild.id);
 /// let route = member_route(Method::Post, &path).unwrap().unwrap();
 /// let mut id = 1_000u64 << 22;
-/// let mut next_id = || -> Result<u64, RestError> {
+/// let mut next_id = || -> Result<u64, Refusal> {
 ///     id += 1;
 ///     Ok(id)
 /// };
@@ -63,10 +64,10 @@ pub fn apply_member_route(
     query: &str,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     if let Target::Guild(id) = route.target() {
         if id != guild.id {
-            return Err(RestError::UnknownGuild);
+            return Err(Refusal::UnknownGuild);
         }
     }
     use MemberRoute as R;

@@ -31,14 +31,15 @@ use super::member_form::{
 };
 use super::member_json::{guild_user_json, member_event_json, member_value};
 use super::member_ops::member_event;
+use super::MemberRef;
 use super::Reply;
 use super::{OpContext, Outcome};
-use crate::rest::member_routes::MemberRef;
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::{RoleId, UserId};
 use crate::world::json::encode;
 use crate::world::model::{Guild, Member};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::Value;
 
 /// Most members one list call returns.
@@ -49,7 +50,7 @@ pub const NICK_CHARS_MAX: usize = 32;
 pub const MEMBER_ROLES_MAX: usize = 250;
 
 /// `GET /guilds/{g}/members?limit&after`.
-pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let mut limit = 1;
     let mut after = 0;
@@ -78,7 +79,7 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
 pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
 
 /// `GET /guilds/{g}/members/search?query&limit`.
-pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let mut limit = 1;
     let mut text = None;
@@ -117,7 +118,7 @@ pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<O
 }
 
 /// `%XX` and `+` decoding of a query value; 50035 for bad escapes or non-UTF-8.
-fn percent_decoded(value: &str) -> Result<String, RestError> {
+fn percent_decoded(value: &str) -> Result<String, Refusal> {
     let invalid = || {
         form_error(
             "query",
@@ -154,10 +155,10 @@ pub(super) fn get(
     guild: &Guild,
     member: MemberRef,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let user_id = resolve(member, cx);
-    let member = guild.member(user_id).ok_or(RestError::UnknownMember)?;
+    let member = guild.member(user_id).ok_or(Refusal::UnknownMember)?;
     Ok(Outcome::read(
         Reply::Shown,
         encode(&member_value(cx.users, member)),
@@ -170,7 +171,7 @@ pub(super) fn edit(
     member: MemberRef,
     body: &[u8],
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let object = parse_object(body)?;
     let own_route = member == MemberRef::Me;
@@ -179,7 +180,7 @@ pub(super) fn edit(
         .members
         .iter()
         .position(|member| member.user_id == user_id)
-        .ok_or(RestError::UnknownMember)?;
+        .ok_or(Refusal::UnknownMember)?;
     let target = &guild.members[index];
     let nick = nullable_string(&object, "nick", NICK_CHARS_MAX)?;
     let timeout = if own_route {
@@ -213,7 +214,7 @@ pub(super) fn edit(
                 .permissions
                 .intersects(Permissions::CHANGE_NICKNAME.union(Permissions::MANAGE_NICKNAMES))
             {
-                return Err(RestError::MissingPermissions);
+                return Err(Refusal::MissingPermissions);
             }
         } else {
             actor.require(Permissions::MANAGE_NICKNAMES)?;
@@ -231,7 +232,7 @@ pub(super) fn edit(
         }
         for id in &new_roles {
             if guild_role_position(guild, *id).is_none() {
-                return Err(RestError::UnknownRole);
+                return Err(Refusal::UnknownRole);
             }
         }
         let changed = new_roles
@@ -254,7 +255,7 @@ pub(super) fn edit(
         if target.user_id == guild.owner_id
             || target_permissions.contains(Permissions::ADMINISTRATOR)
         {
-            return Err(RestError::MissingPermissions);
+            return Err(Refusal::MissingPermissions);
         }
         updated.communication_disabled_until_unix_ms = until;
     }
@@ -286,7 +287,7 @@ const TIMEOUT_MS_MAX: u64 = 28 * 24 * 60 * 60 * 1000;
 fn timeout_field(
     object: &serde_json::Map<String, Value>,
     now_unix_ms: u64,
-) -> Result<Option<Option<u64>>, RestError> {
+) -> Result<Option<Option<u64>>, Refusal> {
     const FIELD: &str = "communication_disabled_until";
     match object.get(FIELD) {
         None => Ok(None),
@@ -320,20 +321,19 @@ pub(super) fn kick(
     guild: &mut Guild,
     user_id: UserId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::KICK_MEMBERS)?;
-    let target = guild.member(user_id).ok_or(RestError::UnknownMember)?;
+    let target = guild.member(user_id).ok_or(Refusal::UnknownMember)?;
     actor.require_outranks_member(guild, target)?;
     Ok(remove_member(guild, user_id, cx))
 }
 
 /// `DELETE /users/@me/guilds/{g}`.
-pub(super) fn leave(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn leave(guild: &mut Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     if actor.owner {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 50055,
             message: "Invalid Guild",
         });
@@ -347,7 +347,7 @@ pub(super) fn add_role(
     user_id: UserId,
     role_id: RoleId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let index = role_change_target(guild, user_id, role_id, cx)?;
     if guild.members[index].roles.contains(&role_id) {
         return Ok(Outcome::read(Reply::Done, Vec::new()));
@@ -362,7 +362,7 @@ pub(super) fn remove_role(
     user_id: UserId,
     role_id: RoleId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let index = role_change_target(guild, user_id, role_id, cx)?;
     if !guild.members[index].roles.contains(&role_id) {
         return Ok(Outcome::read(Reply::Done, Vec::new()));
@@ -377,15 +377,15 @@ fn role_change_target(
     user_id: UserId,
     role_id: RoleId,
     cx: &OpContext<'_>,
-) -> Result<usize, RestError> {
+) -> Result<usize, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .members
         .iter()
         .position(|member| member.user_id == user_id)
-        .ok_or(RestError::UnknownMember)?;
-    let position = guild_role_position(guild, role_id).ok_or(RestError::UnknownRole)?;
+        .ok_or(Refusal::UnknownMember)?;
+    let position = guild_role_position(guild, role_id).ok_or(Refusal::UnknownRole)?;
     actor.require_outranks_position(position)?;
     Ok(index)
 }
@@ -459,7 +459,7 @@ mod tests {
                 &body
             )
             .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let outcome = f.run(f.owner, Method::Patch, &plain, "", &body).unwrap();
         assert_eq!(event_names(&outcome), ["GUILD_MEMBER_UPDATE"]);
@@ -488,7 +488,7 @@ mod tests {
                 "",
                 &format!(r#"{{"communication_disabled_until":"{far}"}}"#)
             ),
-            Err(RestError::InvalidFormBody {
+            Err(Refusal::InvalidFormBody {
                 code: "DATE_TIME_OUT_OF_RANGE",
                 ..
             })
@@ -501,7 +501,7 @@ mod tests {
                 "",
                 r#"{"communication_disabled_until":"soon"}"#
             ),
-            Err(RestError::InvalidFormBody {
+            Err(Refusal::InvalidFormBody {
                 code: "DATE_TIME_INVALID",
                 ..
             })
@@ -509,7 +509,7 @@ mod tests {
         assert_eq!(
             f.run(f.owner, Method::Patch, &member_path(&f, f.admin), "", &body)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         // null ends it.
         let cleared = f
@@ -562,14 +562,14 @@ mod tests {
             assert!(
                 matches!(
                     f.run(f.plain, Method::Get, &path, bad, ""),
-                    Err(RestError::InvalidFormBody { .. })
+                    Err(Refusal::InvalidFormBody { .. })
                 ),
                 "{bad}"
             );
         }
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 
@@ -603,7 +603,7 @@ mod tests {
             assert!(
                 matches!(
                     f.run(f.plain, Method::Get, &path, bad, ""),
-                    Err(RestError::InvalidFormBody { .. })
+                    Err(Refusal::InvalidFormBody { .. })
                 ),
                 "{bad}"
             );
@@ -611,7 +611,7 @@ mod tests {
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "query=a", "")
                 .unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 
@@ -629,11 +629,11 @@ mod tests {
         let missing = member_path(&f, f.outsider);
         assert_eq!(
             f.run(f.plain, Method::Get, &missing, "", "").unwrap_err(),
-            RestError::UnknownMember
+            Refusal::UnknownMember
         );
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 
@@ -677,31 +677,31 @@ mod tests {
         assert_eq!(
             f.run(f.helper, Method::Patch, &plain, "", r#"{"nick":"y"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions,
+            Refusal::MissingPermissions,
             "the helper lacks MANAGE_NICKNAMES"
         );
         let admin = member_path(&f, f.admin);
         assert_eq!(
             f.run(f.moderator, Method::Patch, &admin, "", r#"{"nick":"y"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions,
+            Refusal::MissingPermissions,
             "the admin ranks above the moderator"
         );
         let owner = member_path(&f, f.owner);
         assert_eq!(
             f.run(f.admin, Method::Patch, &owner, "", r#"{"nick":"y"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions,
+            Refusal::MissingPermissions,
             "nobody renames the owner"
         );
         let long = format!(r#"{{"nick":"{}"}}"#, "n".repeat(33));
         assert!(matches!(
             f.run(f.owner, Method::Patch, &plain, "", &long),
-            Err(RestError::InvalidFormBody { field: "nick", .. })
+            Err(Refusal::InvalidFormBody { field: "nick", .. })
         ));
         assert_eq!(
             f.run(f.owner, Method::Patch, &plain, "", "{").unwrap_err(),
-            RestError::InvalidJson
+            Refusal::InvalidJson
         );
     }
 
@@ -718,7 +718,7 @@ mod tests {
         assert_eq!(
             f.run(f.plain, Method::Patch, &me, "", r#"{"nick":"x"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
     }
 
@@ -742,30 +742,30 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Patch, &plain, "", &body)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let unknown = r#"{"roles":["12345"]}"#;
         assert_eq!(
             f.run(f.moderator, Method::Patch, &plain, "", unknown)
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         let everyone = format!(r#"{{"roles":["{}"]}}"#, f.guild.id);
         assert_eq!(
             f.run(f.moderator, Method::Patch, &plain, "", &everyone)
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         // The helper has MANAGE_ROLES but no MUTE_MEMBERS.
         assert_eq!(
             f.run(f.helper, Method::Patch, &plain, "", r#"{"mute":false}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.plain, Method::Patch, &plain, "", r#"{"roles":[]}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert!(matches!(
             f.run(
@@ -775,7 +775,7 @@ mod tests {
                 "",
                 r#"{"communication_disabled_until":"2030-01-01T00:00:00Z"}"#
             ),
-            Err(RestError::InvalidFormBody {
+            Err(Refusal::InvalidFormBody {
                 field: "communication_disabled_until",
                 ..
             })
@@ -789,7 +789,7 @@ mod tests {
                 "{}"
             )
             .unwrap_err(),
-            RestError::UnknownMember
+            Refusal::UnknownMember
         );
     }
 
@@ -799,19 +799,19 @@ mod tests {
         let plain = member_path(&f, f.plain);
         assert_eq!(
             f.run(f.bot, Method::Delete, &plain, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let helper = member_path(&f, f.helper);
         assert_eq!(
             f.run(f.helper, Method::Delete, &helper, "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions,
+            Refusal::MissingPermissions,
             "not oneself: equal rank"
         );
         let owner = member_path(&f, f.owner);
         assert_eq!(
             f.run(f.admin, Method::Delete, &owner, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let out = f.run(f.helper, Method::Delete, &plain, "", "").unwrap();
         assert_eq!(out.reply, Reply::Done);
@@ -821,7 +821,7 @@ mod tests {
         assert!(f.member(f.plain).is_none());
         assert_eq!(
             f.run(f.helper, Method::Delete, &plain, "", "").unwrap_err(),
-            RestError::UnknownMember
+            Refusal::UnknownMember
         );
         f.run(f.owner, Method::Delete, &member_path(&f, f.admin), "", "")
             .unwrap();
@@ -839,7 +839,7 @@ mod tests {
         assert!(!again.changed && again.events.is_empty());
         assert_eq!(
             f.run(f.helper, Method::Delete, &path, "", "").unwrap_err(),
-            RestError::MissingPermissions,
+            Refusal::MissingPermissions,
             "the helper's own rank"
         );
         let out = f.run(f.moderator, Method::Delete, &path, "", "").unwrap();
@@ -851,18 +851,18 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Put, &unknown_role, "", "")
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         let unknown_member =
             f.guild_path(&format!("/members/{}/roles/{}", f.outsider, f.helper_role));
         assert_eq!(
             f.run(f.moderator, Method::Put, &unknown_member, "", "")
                 .unwrap_err(),
-            RestError::UnknownMember
+            Refusal::UnknownMember
         );
         assert_eq!(
             f.run(f.plain, Method::Put, &path, "", "").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
     }
 
@@ -876,7 +876,7 @@ mod tests {
         assert!(f.member(f.plain).is_none());
         assert_eq!(
             f.run(f.plain, Method::Delete, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
         let owner_leaves = f.run(f.owner, Method::Delete, &path, "", "").unwrap_err();
         assert_eq!(owner_leaves.status(), 400);
@@ -890,7 +890,7 @@ mod tests {
         let path = format!("/api/v10/guilds/{}/members", f.guild.id.0 + 1);
         assert_eq!(
             f.run(f.owner, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 }

@@ -36,12 +36,14 @@ mod member_ops;
 #[cfg(test)]
 mod member_props;
 mod members;
+mod requests;
 mod roles;
 pub mod route_entry;
 pub mod threads;
 
 pub use invites::invite_code;
 pub use member_ops::apply_member_route;
+pub use requests::{GuildRoute, MemberRef, MemberRoute};
 
 use std::collections::BTreeSet;
 
@@ -51,7 +53,7 @@ use super::ids::{ChannelId, UserId};
 use super::model::UserLookup;
 use super::permissions::Permissions;
 use crate::gateway::Intents;
-use crate::rest::RestError;
+use crate::world::Refusal;
 
 /// Which guild a route acts on, as the receiving core can tell from the path: the
 /// guild id itself, a channel (found in the core's channel index) or an invite code
@@ -78,7 +80,7 @@ pub struct OpContext<'a> {
     /// map says: `approximate_presence_count`.
     pub online: &'a dyn Fn(UserId) -> bool,
     /// A fresh Snowflake from the owner core's generator.
-    pub next_id: &'a mut dyn FnMut() -> Result<u64, RestError>,
+    pub next_id: &'a mut dyn FnMut() -> Result<u64, Refusal>,
 }
 
 impl std::fmt::Debug for OpContext<'_> {

@@ -30,11 +30,12 @@ use super::member_json::{role_delete_json, role_event_json};
 use super::member_ops::{channel_event, role_event};
 use super::Reply;
 use super::{GuildEvent, OpContext, Outcome};
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::RoleId;
 use crate::world::json::{channel_json, encode, role_json};
 use crate::world::model::{Guild, OverwriteTarget, Role};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -46,18 +47,14 @@ pub const ROLE_NAME_CHARS_MAX: usize = 100;
 pub const COLOR_MAX: u64 = 0xFF_FFFF;
 
 /// `GET /guilds/{g}/roles`.
-pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let roles: Vec<Value> = guild.roles.iter().map(role_json).collect();
     Ok(Outcome::read(Reply::Shown, encode(&Value::Array(roles))))
 }
 
 /// `GET /guilds/{g}/roles/{r}`.
-pub(super) fn get(
-    guild: &Guild,
-    role_id: RoleId,
-    cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+pub(super) fn get(guild: &Guild, role_id: RoleId, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     let role = find(guild, role_id)?;
     Ok(Outcome::read(Reply::Shown, encode(&role_json(role))))
@@ -68,14 +65,13 @@ pub(super) fn create(
     guild: &mut Guild,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let object = parse_object(body)?;
     let fields = RoleFields::parse(&object)?;
     if guild.roles.len() >= ROLES_MAX {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 30005,
             message: "Maximum number of guild roles reached (250)",
         });
@@ -122,14 +118,14 @@ pub(super) fn edit(
     role_id: RoleId,
     body: &[u8],
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .roles
         .iter()
         .position(|role| role.id == role_id)
-        .ok_or(RestError::UnknownRole)?;
+        .ok_or(Refusal::UnknownRole)?;
     let role = &guild.roles[index];
     actor.require_outranks_position(role.position)?;
     let object = parse_object(body)?;
@@ -172,17 +168,16 @@ pub(super) fn delete(
     guild: &mut Guild,
     role_id: RoleId,
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let index = guild
         .roles
         .iter()
         .position(|role| role.id == role_id)
-        .ok_or(RestError::UnknownRole)?;
+        .ok_or(Refusal::UnknownRole)?;
     if role_id == guild.id.everyone_role() {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 50028,
             message: "Invalid Role",
         });
@@ -226,7 +221,7 @@ pub(super) fn edit_positions(
     guild: &mut Guild,
     body: &[u8],
     cx: &OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
     let requested = parse_positions(guild, body)?;
@@ -285,7 +280,7 @@ struct RoleFields {
 }
 
 impl RoleFields {
-    fn parse(object: &Object) -> Result<RoleFields, RestError> {
+    fn parse(object: &Object) -> Result<RoleFields, Refusal> {
         let mut color = optional_integer(object, "color", 0, COLOR_MAX)?;
         // discord.py 2.7 sends only the newer `colors` object (guild.py `create_role`,
         // role.py `edit`); Flux keeps the primary colour, the one `color` mirrors.
@@ -308,7 +303,7 @@ impl RoleFields {
 /// The `[{id, position}]` body: each id a role of the guild (10011 otherwise), each
 /// position an integer (absent or `null`: the role stays where it is). @everyone's entry
 /// is ignored.
-fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, RestError> {
+fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, Refusal> {
     let items = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(items)) if items.len() <= ROLES_MAX => items,
         Ok(Value::Array(_)) => {
@@ -325,7 +320,7 @@ fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, R
                 "Could not interpret the value as a list.",
             ))
         }
-        Err(_) => return Err(RestError::InvalidJson),
+        Err(_) => return Err(Refusal::InvalidJson),
     };
     let mut requested = HashMap::new();
     for item in &items {
@@ -356,12 +351,12 @@ fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, R
     Ok(requested)
 }
 
-fn find(guild: &Guild, role_id: RoleId) -> Result<&Role, RestError> {
+fn find(guild: &Guild, role_id: RoleId) -> Result<&Role, Refusal> {
     guild
         .roles
         .iter()
         .find(|role| role.id == role_id)
-        .ok_or(RestError::UnknownRole)
+        .ok_or(Refusal::UnknownRole)
 }
 
 #[cfg(test)]
@@ -396,11 +391,11 @@ mod tests {
         assert_eq!(
             f.run(f.plain, Method::Get, &f.guild_path("/roles/5"), "", "")
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         assert_eq!(
             f.run(f.outsider, Method::Get, &path, "", "").unwrap_err(),
-            RestError::UnknownGuild
+            Refusal::UnknownGuild
         );
     }
 
@@ -470,13 +465,13 @@ mod tests {
         let path = f.guild_path("/roles");
         assert_eq!(
             f.run(f.plain, Method::Post, &path, "", "{}").unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         // The helper may not grant BAN_MEMBERS, which it lacks.
         let ban = format!(r#"{{"permissions":"{}"}}"#, Permissions::BAN_MEMBERS.bits());
         assert_eq!(
             f.run(f.helper, Method::Post, &path, "", &ban).unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         // An administrator has every bit.
         f.run(f.admin, Method::Post, &path, "", &ban).unwrap();
@@ -490,7 +485,7 @@ mod tests {
             assert!(
                 matches!(
                     f.run(f.owner, Method::Post, &path, "", body),
-                    Err(RestError::InvalidFormBody { .. })
+                    Err(Refusal::InvalidFormBody { .. })
                 ),
                 "{body}"
             );
@@ -533,14 +528,14 @@ mod tests {
         assert_eq!(
             f.run(f.helper, Method::Patch, &helper, "", r#"{"name":"x"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         // An administrator is still bound by the hierarchy.
         let admin = f.guild_path(&format!("/roles/{}", f.admin_role));
         assert_eq!(
             f.run(f.admin, Method::Patch, &admin, "", r#"{"name":"x"}"#)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         f.run(f.owner, Method::Patch, &admin, "", r#"{"name":"Admins"}"#)
             .unwrap();
@@ -552,7 +547,7 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Patch, &helper, "", &admin_bits)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let fewer = format!(
             r#"{{"permissions":"{}"}}"#,
@@ -573,7 +568,7 @@ mod tests {
         assert_eq!(
             f.run(f.owner, Method::Patch, &f.guild_path("/roles/77"), "", "{}")
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         // @everyone keeps its name.
         let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
@@ -595,7 +590,7 @@ mod tests {
         assert_eq!(
             f.run(f.helper, Method::Delete, &helper, "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         let out = f.run(f.moderator, Method::Delete, &helper, "", "").unwrap();
         assert_eq!(out.reply, Reply::Done);
@@ -618,7 +613,7 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Delete, &helper, "", "")
                 .unwrap_err(),
-            RestError::UnknownRole
+            Refusal::UnknownRole
         );
         let everyone = f.guild_path(&format!("/roles/{}", f.guild.id));
         let refused = f
@@ -632,7 +627,7 @@ mod tests {
         assert_eq!(
             f.run(f.plain, Method::Delete, &everyone, "", "")
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
     }
 
@@ -668,26 +663,26 @@ mod tests {
         assert_eq!(
             f.run(f.moderator, Method::Patch, &path, "", &up)
                 .unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         assert_eq!(
             f.run(f.plain, Method::Patch, &path, "", &up).unwrap_err(),
-            RestError::MissingPermissions
+            Refusal::MissingPermissions
         );
         for (body, error) in [
             (
                 r#"[{"id":"99","position":1}]"#.to_string(),
-                RestError::UnknownRole,
+                Refusal::UnknownRole,
             ),
             (
                 "{}".to_string(),
-                RestError::InvalidFormBody {
+                Refusal::InvalidFormBody {
                     field: "_errors",
                     code: "BASE_TYPE_LIST",
                     message: "Could not interpret the value as a list.".into(),
                 },
             ),
-            ("[".to_string(), RestError::InvalidJson),
+            ("[".to_string(), Refusal::InvalidJson),
         ] {
             assert_eq!(
                 f.run(f.owner, Method::Patch, &path, "", &body).unwrap_err(),

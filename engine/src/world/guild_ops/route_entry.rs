@@ -26,16 +26,16 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::GuildRoute;
 use super::{channels, guild_object, threads, Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::guild_routes::GuildRoute;
-use crate::rest::RestError;
 use crate::world::ids::{ChannelId, GuildId, UserId};
 use crate::world::json::channel_json;
 use crate::world::model::{Channel, Guild};
 use crate::world::permissions::{
     members_who_can_view, ChannelSnapshot, GuildSnapshot, MemberSnapshot, Permissions,
 };
+use crate::world::Refusal;
 
 /// Runs `route` on `guild` for `cx.actor`. `query` is the URL query without `?`;
 /// `body` the request body (ignored by reads).
@@ -67,12 +67,12 @@ pub fn apply(
     query: &str,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     if let Some(answer) = read(guild, route, query, cx) {
         return answer;
     }
     match *route {
-        GuildRoute::CreateGuild => Err(RestError::NotFound),
+        GuildRoute::CreateGuild => Err(Refusal::NotFound),
         GuildRoute::GetGuild(_)
         | GuildRoute::ListChannels(_)
         | GuildRoute::ActiveThreads(_)
@@ -110,7 +110,7 @@ pub fn read(
     route: &GuildRoute,
     query: &str,
     cx: &OpContext<'_>,
-) -> Option<Result<Outcome, RestError>> {
+) -> Option<Result<Outcome, Refusal>> {
     let answer = match *route {
         GuildRoute::GetGuild(id) => {
             guild_checked(guild, id).and_then(|g| guild_object::get(g, query, cx))
@@ -133,7 +133,7 @@ pub fn create_guild(
     id: GuildId,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<(Guild, Outcome), RestError> {
+) -> Result<(Guild, Outcome), Refusal> {
     guild_object::create(id, body, cx)
 }
 
@@ -143,23 +143,23 @@ pub fn guild_deleted(guild: &Guild) -> bool {
     guild.members.is_empty()
 }
 
-fn guild_checked(guild: &Guild, id: GuildId) -> Result<&Guild, RestError> {
+fn guild_checked(guild: &Guild, id: GuildId) -> Result<&Guild, Refusal> {
     // The app found the guild by this id; a mismatch would be its bug, but an
     // answer is still better than a wrong guild.
     debug_assert_eq!(guild.id, id, "route delivered to the wrong guild");
     if guild.id == id {
         Ok(guild)
     } else {
-        Err(RestError::UnknownGuild)
+        Err(Refusal::UnknownGuild)
     }
 }
 
-fn guild_checked_mut(guild: &mut Guild, id: GuildId) -> Result<&mut Guild, RestError> {
+fn guild_checked_mut(guild: &mut Guild, id: GuildId) -> Result<&mut Guild, Refusal> {
     debug_assert_eq!(guild.id, id, "route delivered to the wrong guild");
     if guild.id == id {
         Ok(guild)
     } else {
-        Err(RestError::UnknownGuild)
+        Err(Refusal::UnknownGuild)
     }
 }
 
@@ -172,8 +172,8 @@ pub(super) struct Access {
 
 impl Access {
     /// The caller in a guild route: 10004 Unknown Guild when they are not a member.
-    pub(super) fn guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Access, RestError> {
-        Access::of(guild, cx).ok_or(RestError::UnknownGuild)
+    pub(super) fn guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Access, Refusal> {
+        Access::of(guild, cx).ok_or(Refusal::UnknownGuild)
     }
 
     fn of(guild: &Guild, cx: &OpContext<'_>) -> Option<Access> {
@@ -193,11 +193,11 @@ impl Access {
     }
 
     /// 50013 unless the caller has `wanted` at guild level.
-    pub(super) fn require(&self, wanted: Permissions) -> Result<(), RestError> {
+    pub(super) fn require(&self, wanted: Permissions) -> Result<(), Refusal> {
         if self.guild_permissions().contains(wanted) {
             Ok(())
         } else {
-            Err(RestError::MissingPermissions)
+            Err(Refusal::MissingPermissions)
         }
     }
 
@@ -223,16 +223,16 @@ pub(super) fn channel_access(
     guild: &Guild,
     channel_id: ChannelId,
     cx: &OpContext<'_>,
-) -> Result<(usize, Access, Permissions), RestError> {
+) -> Result<(usize, Access, Permissions), Refusal> {
     let index = guild
         .channels
         .iter()
         .position(|channel| channel.id == channel_id)
-        .ok_or(RestError::UnknownChannel)?;
-    let access = Access::of(guild, cx).ok_or(RestError::MissingAccess)?;
+        .ok_or(Refusal::UnknownChannel)?;
+    let access = Access::of(guild, cx).ok_or(Refusal::MissingAccess)?;
     let permissions = access.in_channel(guild, &guild.channels[index]);
     if !permissions.contains(Permissions::VIEW_CHANNEL) {
-        return Err(RestError::MissingAccess);
+        return Err(Refusal::MissingAccess);
     }
     Ok((index, access, permissions))
 }
@@ -267,8 +267,7 @@ pub(super) fn users_event(name: &'static str, d: Value, users: BTreeSet<UserId>)
 }
 
 /// Discord's 50024 for a route that does not apply to this kind of channel.
-pub(super) const WRONG_CHANNEL_TYPE: RestError = RestError::Coded {
-    status: 400,
+pub(super) const WRONG_CHANNEL_TYPE: Refusal = Refusal::Coded {
     code: 50024,
     message: "Cannot execute action on this channel type",
 };

@@ -62,7 +62,7 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn run(&mut self, actor: UserId, route: R, body: &str) -> Result<Outcome, RestError> {
+    fn run(&mut self, actor: UserId, route: R, body: &str) -> Result<Outcome, Refusal> {
         self.run_query(actor, route, "", body)
     }
 
@@ -72,7 +72,7 @@ impl Fixture {
         route: R,
         query: &str,
         body: &str,
-    ) -> Result<Outcome, RestError> {
+    ) -> Result<Outcome, Refusal> {
         let mut next = self.next_id;
         let mut next_id = || {
             next += 1;
@@ -182,11 +182,11 @@ impl Fixture {
     }
 }
 
-fn form_error_at(result: Result<Outcome, RestError>, path: &[&str]) -> Value {
+fn form_error_at(result: Result<Outcome, Refusal>, path: &[&str]) -> Value {
     let error = result.expect_err("a form error");
     let errors = match &error {
-        RestError::InvalidForm(errors) => errors.clone(),
-        RestError::InvalidFormBody { field, code, .. } => {
+        Refusal::InvalidForm(errors) => errors.clone(),
+        Refusal::InvalidFormBody { field, code, .. } => {
             json!({ *field: { "_errors": [{ "code": code }] } })
         }
         other => panic!("expected 50035, got {other:?}"),
@@ -224,7 +224,7 @@ fn get_guild_for_members_only() {
     assert_eq!(value["approximate_presence_count"], 0);
     assert_eq!(
         f.run(OUTSIDER, R::GetGuild(id), "").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     let code = form_error_at(
         f.run_query(f.member, R::GetGuild(id), "with_counts=maybe", ""),
@@ -254,11 +254,11 @@ fn modify_guild() {
     assert_eq!(
         f.run(f.member, R::ModifyGuild(id), r#"{"name": "Mine"}"#)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::ModifyGuild(id), "{}").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     let result = f.run(
         f.owner,
@@ -282,13 +282,13 @@ fn modify_guild() {
     );
     assert_eq!(
         f.run(f.owner, R::ModifyGuild(id), "[]").map(|_| ()),
-        Err(RestError::InvalidForm(
+        Err(Refusal::InvalidForm(
             json!({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries may be used in a DictType"}]})
         ))
     );
     assert_eq!(
         f.run(f.owner, R::ModifyGuild(id), "{").err(),
-        Some(RestError::InvalidJson)
+        Some(Refusal::InvalidJson)
     );
 }
 
@@ -300,7 +300,7 @@ fn only_the_owner_transfers_ownership() {
     let body = format!(r#"{{"owner_id": "{}"}}"#, f.member);
     assert_eq!(
         f.run(f.member, R::ModifyGuild(id), &body).err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     let result = f.run(
         f.owner,
@@ -319,11 +319,11 @@ fn delete_guild_is_owner_only() {
     f.grant_member(Permissions::ADMINISTRATOR);
     assert_eq!(
         f.run(f.member, R::DeleteGuild(id), "").err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::DeleteGuild(id), "").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     assert!(!guild_deleted(&f.guild));
     let (outcome, _) = f.ok(f.owner, R::DeleteGuild(id), "");
@@ -392,7 +392,7 @@ fn create_guild_makes_the_caller_owner() {
     cx.actor = UserId(123_456);
     assert_eq!(
         create_guild(GuildId(57), br#"{"name": "Nope"}"#, &mut cx).map(|_| ()),
-        Err(RestError::UnknownUser)
+        Err(Refusal::UnknownUser)
     );
 }
 
@@ -421,7 +421,7 @@ fn list_channels_excludes_threads() {
     assert_eq!(ids, expected);
     assert_eq!(
         f.run(OUTSIDER, R::ListChannels(f.guild.id), "").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
 }
 
@@ -460,12 +460,12 @@ fn create_channel() {
     assert_eq!(
         f.run(f.member, R::CreateChannel(id), r#"{"name": "x"}"#)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::CreateChannel(id), r#"{"name": "x"}"#)
             .err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     assert_eq!(
         form_error_at(
@@ -488,7 +488,7 @@ fn create_channel() {
     );
     let body = r#"{"name": "x", "permission_overwrites": [{"id": "1", "type": 0}, {"id": "x", "type": 1}]}"#;
     let result = f.run(f.owner, R::CreateChannel(id), body);
-    let Err(RestError::InvalidForm(errors)) = result else {
+    let Err(Refusal::InvalidForm(errors)) = result else {
         panic!("{result:?}")
     };
     assert_eq!(
@@ -518,7 +518,7 @@ fn overwrites_grant_only_what_the_caller_has() {
     );
     assert_eq!(
         f.run(f.member, R::CreateChannel(id), &admin).err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     let put = format!(
         r#"{{"type": 0, "allow": "{}"}}"#,
@@ -527,7 +527,7 @@ fn overwrites_grant_only_what_the_caller_has() {
     assert_eq!(
         f.run(f.member, R::PutOverwrite(f.text, everyone.0), &put)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
 }
 
@@ -560,11 +560,11 @@ fn channel_positions() {
 
     assert_eq!(
         f.run(f.member, R::ModifyChannelPositions(id), "[]").err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::ModifyChannelPositions(id), "[]").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     let body = format!(
         r#"[{{"id": "{}", "position": 1}}, {{"id": "12345"}}]"#,
@@ -599,16 +599,16 @@ fn get_channel_refusals() {
     assert_eq!(value["id"], f.text.to_string());
     assert_eq!(
         f.run(f.member, R::GetChannel(ChannelId(1)), "").err(),
-        Some(RestError::UnknownChannel)
+        Some(Refusal::UnknownChannel)
     );
     assert_eq!(
         f.run(OUTSIDER, R::GetChannel(f.text), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     f.hide_text_from_everyone();
     assert_eq!(
         f.run(f.member, R::GetChannel(f.text), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     f.ok(f.owner, R::GetChannel(f.text), "");
 }
@@ -638,15 +638,15 @@ fn modify_channel() {
     assert_eq!(
         f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::ModifyChannel(f.text), "{}").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     assert_eq!(
         f.run(f.owner, R::ModifyChannel(ChannelId(3)), "{}").err(),
-        Some(RestError::UnknownChannel)
+        Some(Refusal::UnknownChannel)
     );
     let long = "t".repeat(1025);
     assert_eq!(
@@ -682,7 +682,7 @@ fn modify_channel() {
             r#"{"permission_overwrites": []}"#
         )
         .err(),
-        Some(RestError::MissingPermissions),
+        Some(Refusal::MissingPermissions),
         "overwrites need MANAGE_ROLES too"
     );
     f.ok(f.member, R::ModifyChannel(f.text), r#"{"name": "renamed"}"#);
@@ -691,7 +691,7 @@ fn modify_channel() {
     assert_eq!(
         f.run(f.member, R::ModifyChannel(f.text), r#"{"name": "x"}"#)
             .err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
 }
 
@@ -726,11 +726,11 @@ fn delete_channel_cleans_up() {
     });
     assert_eq!(
         f.run(f.member, R::DeleteChannel(f.text), "").err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::DeleteChannel(f.text), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     let (outcome, _) = f.ok(f.owner, R::DeleteChannel(f.text), "");
     assert_eq!(
@@ -758,7 +758,7 @@ fn delete_channel_cleans_up() {
     assert_eq!(f.guild.system_channel_id, None);
     assert_eq!(
         f.run(f.owner, R::DeleteChannel(f.text), "").err(),
-        Some(RestError::UnknownChannel)
+        Some(Refusal::UnknownChannel)
     );
 }
 
@@ -781,7 +781,7 @@ fn permission_overwrites() {
     assert_eq!(f.channel(f.text).permission_overwrites.len(), 1);
     assert_eq!(
         f.run(f.member, R::GetChannel(f.text), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     // Putting it again replaces, not adds.
     let (outcome, _) = f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &body);
@@ -826,22 +826,22 @@ fn permission_overwrites() {
     assert_eq!(
         f.run(f.member, R::PutOverwrite(f.text, everyone.0), &body)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     assert_eq!(
         f.run(OUTSIDER, R::PutOverwrite(f.text, everyone.0), &body)
             .err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     assert_eq!(
         f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 0}"#)
             .err(),
-        Some(RestError::UnknownRole)
+        Some(Refusal::UnknownRole)
     );
     assert_eq!(
         f.run(f.owner, R::PutOverwrite(f.text, 99), r#"{"type": 1}"#)
             .err(),
-        Some(RestError::UnknownUser)
+        Some(Refusal::UnknownUser)
     );
     assert_eq!(
         form_error_at(
@@ -883,7 +883,7 @@ fn permission_overwrites() {
     assert_eq!(
         f.run(f.member, R::DeleteOverwrite(f.text, f.member.0), "")
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
 }
 
@@ -953,7 +953,7 @@ fn start_thread_from_message() {
             r#"{"name": "n"}"#
         )
         .err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     assert_eq!(
         f.run(
@@ -962,7 +962,7 @@ fn start_thread_from_message() {
             r#"{"name": "n"}"#
         )
         .err(),
-        Some(RestError::UnknownChannel)
+        Some(Refusal::UnknownChannel)
     );
     f.set_everyone(Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES);
     assert_eq!(
@@ -972,7 +972,7 @@ fn start_thread_from_message() {
             r#"{"name": "n"}"#
         )
         .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     f.hide_text_from_everyone();
     assert_eq!(
@@ -982,12 +982,11 @@ fn start_thread_from_message() {
             r#"{"name": "n"}"#
         )
         .err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
 }
 
-const THREAD_EXISTS_FOR_TEST: RestError = RestError::Coded {
-    status: 400,
+const THREAD_EXISTS_FOR_TEST: Refusal = Refusal::Coded {
     code: 160004,
     message: "A thread has already been created for this message",
 };
@@ -998,7 +997,7 @@ fn private_threads_need_the_permission_and_hide_from_others() {
     let route = R::StartThread(f.text);
     assert_eq!(
         f.run(f.member, route, r#"{"name": "secret"}"#).err(),
-        Some(RestError::MissingPermissions),
+        Some(Refusal::MissingPermissions),
         "type 12 by default"
     );
     let (_, public) = f.ok(f.member, route, r#"{"name": "open", "type": 11}"#);
@@ -1015,11 +1014,11 @@ fn private_threads_need_the_permission_and_hide_from_others() {
     assert_eq!(viewers(&f.guild, f.channel(private_id)), [f.owner].into());
     assert_eq!(
         f.run(f.member, R::GetChannel(private_id), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     assert_eq!(
         f.run(f.member, R::JoinThread(private_id), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     let (_, active) = f.ok(f.member, R::ActiveThreads(f.guild.id), "");
     assert_eq!(
@@ -1037,7 +1036,7 @@ fn private_threads_need_the_permission_and_hide_from_others() {
     assert_eq!(active["members"].as_array().unwrap().len(), 1);
     assert_eq!(
         f.run(OUTSIDER, R::ActiveThreads(f.guild.id), "").err(),
-        Some(RestError::UnknownGuild)
+        Some(Refusal::UnknownGuild)
     );
     assert_eq!(
         form_error_at(
@@ -1094,11 +1093,11 @@ fn join_and_leave_a_thread() {
     );
     assert_eq!(
         f.run(OUTSIDER, R::JoinThread(thread), "").err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
     assert_eq!(
         f.run(f.member, R::JoinThread(ChannelId(8)), "").err(),
-        Some(RestError::UnknownChannel)
+        Some(Refusal::UnknownChannel)
     );
     f.ok(f.owner, R::ModifyChannel(thread), r#"{"archived": true}"#);
     assert_eq!(
@@ -1111,8 +1110,7 @@ fn join_and_leave_a_thread() {
     );
 }
 
-const THREAD_ARCHIVED_FOR_TEST: RestError = RestError::Coded {
-    status: 400,
+const THREAD_ARCHIVED_FOR_TEST: Refusal = Refusal::Coded {
     code: 50083,
     message: "Thread is archived",
 };
@@ -1147,13 +1145,13 @@ fn modify_a_thread() {
     assert_eq!(
         f.run(f.member, R::ModifyChannel(thread), r#"{"name": "mine"}"#)
             .err(),
-        Some(RestError::MissingPermissions),
+        Some(Refusal::MissingPermissions),
         "not the creator"
     );
     assert_eq!(
         f.run(f.member, R::ModifyChannel(thread), r#"{"locked": true}"#)
             .err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     f.ok(
         f.owner,
@@ -1163,7 +1161,7 @@ fn modify_a_thread() {
     assert_eq!(
         f.run(f.member, R::ModifyChannel(thread), r#"{"archived": false}"#)
             .err(),
-        Some(RestError::MissingPermissions),
+        Some(Refusal::MissingPermissions),
         "locked"
     );
     assert_eq!(
@@ -1176,12 +1174,12 @@ fn modify_a_thread() {
     assert_eq!(
         f.run(OUTSIDER, R::ModifyChannel(thread), r#"{"archived": false}"#)
             .err(),
-        Some(RestError::MissingAccess)
+        Some(Refusal::MissingAccess)
     );
 
     assert_eq!(
         f.run(f.member, R::DeleteChannel(thread), "").err(),
-        Some(RestError::MissingPermissions)
+        Some(Refusal::MissingPermissions)
     );
     let (outcome, value) = f.ok(f.owner, R::DeleteChannel(thread), "");
     assert_eq!(value["id"], thread.to_string());
@@ -1508,7 +1506,7 @@ fn reads_are_answered_from_a_shared_guild() {
             ..cx
         },
     );
-    assert_eq!(answer.map(|a| a.err()), Some(Some(RestError::UnknownGuild)));
+    assert_eq!(answer.map(|a| a.err()), Some(Some(Refusal::UnknownGuild)));
 }
 
 #[test]

@@ -41,23 +41,22 @@ use super::route_entry::{channel_access, channel_event, users_event, viewers, Ac
 use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
 use crate::gateway::Intents;
-use crate::rest::{parse_object, RestError};
 use crate::world::ids::{ChannelId, UserId};
 use crate::world::json::{channel_json, encode, member_json, thread_member_json};
 use crate::world::message::MessageId;
 use crate::world::model::{Channel, ChannelKind, Guild, ThreadMember, ThreadSettings};
+use crate::world::parse_object;
 use crate::world::permissions::Permissions;
+use crate::world::Refusal;
 
 /// Discord's 50083 for an action on an archived thread.
-const THREAD_ARCHIVED: RestError = RestError::Coded {
-    status: 400,
+const THREAD_ARCHIVED: Refusal = Refusal::Coded {
     code: 50083,
     message: "Thread is archived",
 };
 
 /// Discord's 160004 for a second thread on one message.
-const THREAD_EXISTS: RestError = RestError::Coded {
-    status: 400,
+const THREAD_EXISTS: Refusal = Refusal::Coded {
     code: 160004,
     message: "A thread has already been created for this message",
 };
@@ -70,7 +69,7 @@ pub(super) fn start(
     message: Option<MessageId>,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let (index, _, permissions) = channel_access(guild, parent_id, cx)?;
     let parent = &guild.channels[index];
     let ChannelKind::Text(text) = &parent.kind else {
@@ -98,7 +97,7 @@ pub(super) fn start(
         Permissions::CREATE_PUBLIC_THREADS
     };
     if !permissions.contains(needed) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     if let Some(message) = message {
         if guild.channel(ChannelId(message.0)).is_some() {
@@ -106,8 +105,7 @@ pub(super) fn start(
         }
     }
     if guild.channels.len() >= CHANNELS_MAX {
-        return Err(RestError::Coded {
-            status: 400,
+        return Err(Refusal::Coded {
             code: 160006,
             message: "Maximum number of active threads reached",
         });
@@ -165,9 +163,9 @@ pub(super) fn modify(
     permissions: Permissions,
     body: &[u8],
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let Some(current) = guild.channels.get(index) else {
-        return Err(RestError::UnknownChannel);
+        return Err(Refusal::UnknownChannel);
     };
     let Some(thread) = current.kind.thread() else {
         return Err(WRONG_CHANNEL_TYPE);
@@ -196,13 +194,13 @@ pub(super) fn modify(
         || (thread.locked && archived == Some(false))
         || (!is_owner && owner_fields);
     if needs_manage && !permissions.contains(Permissions::MANAGE_THREADS) {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     if archived == Some(false)
         && !permissions.contains(Permissions::MANAGE_THREADS)
         && !permissions.contains(Permissions::SEND_MESSAGES_IN_THREADS)
     {
-        return Err(RestError::MissingPermissions);
+        return Err(Refusal::MissingPermissions);
     }
     let mut channel = current.clone();
     if let Some(name) = name {
@@ -253,7 +251,7 @@ pub(super) fn join(
     guild: &mut Guild,
     thread_id: ChannelId,
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let index = membership_checks(guild, thread_id, cx)?;
     let Some(ChannelKind::Thread(thread)) = guild.channels.get(index).map(|c| &c.kind) else {
         return Err(WRONG_CHANNEL_TYPE);
@@ -302,7 +300,7 @@ pub(super) fn leave(
     guild: &mut Guild,
     thread_id: ChannelId,
     cx: &mut OpContext<'_>,
-) -> Result<Outcome, RestError> {
+) -> Result<Outcome, Refusal> {
     let index = membership_checks(guild, thread_id, cx)?;
     let Some(ChannelKind::Thread(thread)) = guild.channels.get(index).map(|c| &c.kind) else {
         return Err(WRONG_CHANNEL_TYPE);
@@ -331,7 +329,7 @@ fn membership_checks(
     guild: &Guild,
     thread_id: ChannelId,
     cx: &OpContext<'_>,
-) -> Result<usize, RestError> {
+) -> Result<usize, Refusal> {
     let (index, _, _) = channel_access(guild, thread_id, cx)?;
     match &guild.channels[index].kind {
         ChannelKind::Thread(thread) if thread.archived => Err(THREAD_ARCHIVED),
@@ -389,7 +387,7 @@ fn members_update_events(d: Value, actor: UserId, viewers: BTreeSet<UserId>) -> 
 }
 
 /// `GET /guilds/{id}/threads/active`: `{threads, members}`.
-pub(super) fn active(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, RestError> {
+pub(super) fn active(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     let mut threads = Vec::new();
     let mut members = Vec::new();

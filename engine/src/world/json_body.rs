@@ -20,28 +20,28 @@
 
 use serde_json::{json, Map, Value};
 
-use super::RestError;
+use crate::world::Refusal;
 
 /// The body as a JSON object; an empty (or all-whitespace) body is `{}`.
 ///
 /// ```
-/// use engine::rest::{parse_object, RestError};
+/// use engine::world::{parse_object, Refusal};
 /// assert_eq!(parse_object(br#"{"nick": null}"#).unwrap()["nick"], serde_json::Value::Null);
 /// assert!(parse_object(b"").unwrap().is_empty());
-/// assert_eq!(parse_object(b"{"), Err(RestError::InvalidJson));
-/// assert!(matches!(parse_object(b"[1]"), Err(RestError::InvalidForm(_))));
+/// assert_eq!(parse_object(b"{"), Err(Refusal::InvalidJson));
+/// assert!(matches!(parse_object(b"[1]"), Err(Refusal::InvalidForm(_))));
 /// ```
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RestError> {
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(RestError::InvalidForm(json!({ "_errors": [{
+        Ok(_) => Err(Refusal::InvalidForm(json!({ "_errors": [{
             "code": "DICT_TYPE_CONVERT",
             "message": "Only dictionaries may be used in a DictType",
         }] }))),
-        Err(_) => Err(RestError::InvalidJson),
+        Err(_) => Err(Refusal::InvalidJson),
     }
 }
 
@@ -61,7 +61,7 @@ mod tests {
         let object = parse_object(br#" {"a": 1, "b": [null]} "#).unwrap();
         assert_eq!(Value::Object(object), json!({"a": 1, "b": [null]}));
         for body in [&b"{"[..], b"not json", b"{} {}", b"\xff"] {
-            assert_eq!(parse_object(body), Err(RestError::InvalidJson), "{body:?}");
+            assert_eq!(parse_object(body), Err(Refusal::InvalidJson), "{body:?}");
         }
         for body in [&b"[1]"[..], b"null", b"\"text\"", b"7", b"true"] {
             let error = parse_object(body).unwrap_err();
