@@ -244,15 +244,7 @@ impl FluxApp {
     pub(super) fn apply_dm_sync(&mut self, channel: &Arc<DmChannel>) {
         self.dms.insert(Arc::clone(channel));
         self.channels.index_dm(channel, self.cores);
-        let id = channel.id.0;
-        for conn in self.live_conns_where(|user| channel.has(UserId(user))) {
-            self.add_subscription(conn, id);
-        }
-        for parked in self.detached.values_mut() {
-            if channel.has(UserId(parked.state.user_id())) && !parked.guild_ids.contains(&id) {
-                parked.guild_ids.push(id);
-            }
-        }
+        self.subscribe_users(channel.id.0, |user| channel.has(UserId(user)));
     }
 }
 

@@ -386,6 +386,68 @@ impl FluxApp {
         live.len() + detached
     }
 
+    /// Subscribes this core's sessions, live and detached, of the users `includes`
+    /// accepts to `guild_id` (a guild they joined, a new DM of theirs). Returns the live
+    /// connections and the detached sessions that were not subscribed before.
+    pub(super) fn subscribe_users(
+        &mut self,
+        guild_id: u64,
+        includes: impl Fn(u64) -> bool,
+    ) -> (Vec<ConnId>, Vec<crate::gateway::SessionId>) {
+        let live: Vec<ConnId> = self
+            .live_conns_where(&includes)
+            .into_iter()
+            .filter(|conn| {
+                self.conns
+                    .get(conn)
+                    .is_some_and(|gateway| !gateway.guild_ids.contains(&guild_id))
+            })
+            .collect();
+        for &conn in &live {
+            self.add_subscription(conn, guild_id);
+        }
+        let mut detached = Vec::new();
+        for (session_id, parked) in &mut self.detached {
+            if includes(parked.state.user_id()) && !parked.guild_ids.contains(&guild_id) {
+                parked.guild_ids.push(guild_id);
+                detached.push(*session_id);
+            }
+        }
+        (live, detached)
+    }
+
+    /// Unsubscribes this core's sessions, live and detached, of the users `includes`
+    /// accepts from `guild_id` (a guild they left, or one deleted).
+    pub(super) fn unsubscribe_users(&mut self, guild_id: u64, includes: impl Fn(u64) -> bool) {
+        let live: Vec<ConnId> = self
+            .subscribers
+            .get(&guild_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|conn| {
+                let user = self.conns.get(conn).and_then(|g| g.session.user_id());
+                user.is_some_and(&includes)
+            })
+            .collect();
+        for conn in live {
+            if let Some(gateway) = self.conns.get_mut(&conn) {
+                gateway.guild_ids.retain(|id| *id != guild_id);
+            }
+            if let Some(subscribed) = self.subscribers.get_mut(&guild_id) {
+                subscribed.remove(&conn);
+                if subscribed.is_empty() {
+                    self.subscribers.remove(&guild_id);
+                }
+            }
+        }
+        for parked in self.detached.values_mut() {
+            if includes(parked.state.user_id()) {
+                parked.guild_ids.retain(|id| *id != guild_id);
+            }
+        }
+    }
+
     /// The reactor says the connection is gone: end the session, keep what resumes.
     pub(super) fn close_gateway(
         &mut self,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{FluxApp, FluxMesh};
 use crate::gateway::{Dispatch, DispatchScope, Input, Intents};
-use crate::reactor::{ConnId, Outbox};
+use crate::reactor::Outbox;
 use crate::world::encode;
 use crate::world::guild_ops::{Audience, GuildEvent};
 use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
@@ -62,7 +62,8 @@ impl FluxApp {
         let Some(guild) = self.guilds.guild(guild_id).cloned() else {
             return;
         };
-        for conn in self.live_conns_where(|user| users.contains(&user)) {
+        let (live, detached) = self.subscribe_users(guild_id, |user| users.contains(&user));
+        for conn in live {
             let Some(gateway) = self.conns.get(&conn) else {
                 continue;
             };
@@ -72,7 +73,6 @@ impl FluxApp {
                 continue;
             };
             let large_threshold = gateway.large_threshold;
-            self.add_subscription(conn, guild_id);
             let cached = self.guild_create_cache.get_or_encode(
                 &guild,
                 &self.directory,
@@ -82,19 +82,19 @@ impl FluxApp {
             let event = self.guild_create_dispatch(&guild, cached, intents, Intents::GUILDS);
             self.drive(out, conn, Input::Dispatch(&event));
         }
-        let mut detached_create = None;
-        for parked in self.detached.values_mut() {
-            if users.contains(&parked.state.user_id()) && !parked.guild_ids.contains(&guild_id) {
-                parked.guild_ids.push(guild_id);
-                let d = detached_create.get_or_insert_with(|| {
-                    crate::world::guild_create_json(&guild, &self.directory, UserId(0), 250)
-                });
-                let event = Dispatch::new(
-                    "GUILD_CREATE",
-                    d.to_vec(),
-                    DispatchScope::Guild(guild_id),
-                    Intents::GUILDS,
-                );
+        if detached.is_empty() {
+            return;
+        }
+        // Detached sessions keep one GUILD_CREATE for all, without presences or a viewer.
+        let d = crate::world::guild_create_json(&guild, &self.directory, UserId(0), 250);
+        let event = Dispatch::new(
+            "GUILD_CREATE",
+            d.to_vec(),
+            DispatchScope::Guild(guild_id),
+            Intents::GUILDS,
+        );
+        for session_id in detached {
+            if let Some(parked) = self.detached.get_mut(&session_id) {
                 parked.state.handle_dispatch(&event);
             }
         }
@@ -118,35 +118,7 @@ impl FluxApp {
         );
         let leaving = |user: u64| deleted || users.contains(&user);
         self.deliver(out, Some(guild_id), &event, leaving);
-        let conns: Vec<ConnId> = self
-            .subscribers
-            .get(&guild_id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|conn| {
-                self.conns
-                    .get(conn)
-                    .and_then(|g| g.session.user_id())
-                    .is_some_and(leaving)
-            })
-            .collect();
-        for conn in conns {
-            if let Some(gateway) = self.conns.get_mut(&conn) {
-                gateway.guild_ids.retain(|id| *id != guild_id);
-            }
-            if let Some(subscribed) = self.subscribers.get_mut(&guild_id) {
-                subscribed.remove(&conn);
-                if subscribed.is_empty() {
-                    self.subscribers.remove(&guild_id);
-                }
-            }
-        }
-        for parked in self.detached.values_mut() {
-            if leaving(parked.state.user_id()) {
-                parked.guild_ids.retain(|id| *id != guild_id);
-            }
-        }
+        self.unsubscribe_users(guild_id, leaving);
     }
 
     /// Encodes `event` once and hands it to each local session in its audience (the
