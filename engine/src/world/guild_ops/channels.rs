@@ -537,18 +537,28 @@ pub(super) fn delete_overwrite(
     target_id: u64,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
-    let (index, _, _) = overwrite_access(guild, channel_id, cx)?;
+    let (index, access, _) = overwrite_access(guild, channel_id, cx)?;
     let mut channel = guild.channels[index].clone();
-    channel.permission_overwrites.retain(|overwrite| {
-        let id = match overwrite.target {
-            OverwriteTarget::Role(role) => role.0,
-            OverwriteTarget::Member(user) => user.0,
-        };
-        id != target_id
-    });
-    if channel == guild.channels[index] {
+    let (removed, kept): (Vec<_>, Vec<_>) =
+        channel
+            .permission_overwrites
+            .into_iter()
+            .partition(|overwrite| {
+                let id = match overwrite.target {
+                    OverwriteTarget::Role(role) => role.0,
+                    OverwriteTarget::Member(user) => user.0,
+                };
+                id == target_id
+            });
+    if removed.is_empty() {
         return Ok(Outcome::read(Reply::Done, Vec::new()));
     }
+    // Removing an overwrite grants or takes away its bits as surely as writing one: the
+    // same rule holds (only bits the caller has in the guild, as Discord words it, since
+    // the overwrite being removed may itself deny them here; MANAGE_ROLES only for
+    // administrators).
+    check_grants(&access, access.guild_permissions(), &[], &Some(removed))?;
+    channel.permission_overwrites = kept;
     let events = update_events(guild, &guild.channels[index], &channel);
     guild.channels[index] = channel;
     Ok(Outcome::write(Reply::Done, Vec::new(), events))
@@ -596,7 +606,8 @@ fn overwrite_access(
 
 /// Discord: a caller may only allow or deny bits they have themselves (`scope`), and
 /// only administrators may put MANAGE_ROLES in an overwrite. Overwrites already on the
-/// channel unchanged are not re-checked.
+/// channel unchanged are not re-checked. A removed overwrite is checked as `new` with no
+/// `old`: taking it away changes the same bits.
 fn check_grants(
     access: &Access,
     scope: Permissions,

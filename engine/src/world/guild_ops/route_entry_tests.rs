@@ -532,6 +532,37 @@ fn overwrites_grant_only_what_the_caller_has() {
 }
 
 #[test]
+fn removing_an_overwrite_needs_the_same_grants_as_writing_it() {
+    let mut f = fixture();
+    let everyone = f.guild.id.everyone_role();
+    // The owner denies @everyone SEND_MESSAGES and BAN_MEMBERS in the channel.
+    let deny = format!(
+        r#"{{"type": 0, "deny": "{}"}}"#,
+        (Permissions::SEND_MESSAGES | Permissions::BAN_MEMBERS).bits()
+    );
+    f.ok(f.owner, R::PutOverwrite(f.text, everyone.0), &deny);
+    // A member with MANAGE_ROLES but without BAN_MEMBERS may not lift it.
+    f.grant_member(
+        Permissions::MANAGE_CHANNELS | Permissions::MANAGE_ROLES | Permissions::VIEW_CHANNEL,
+    );
+    let before = f.guild.clone();
+    assert_eq!(
+        f.run(f.member, R::DeleteOverwrite(f.text, everyone.0), "")
+            .err(),
+        Some(Refusal::MissingPermissions)
+    );
+    assert_eq!(f.guild, before, "refused: unchanged");
+    // An overwrite of bits the member holds may be removed; the owner removes any.
+    let own = format!(
+        r#"{{"type": 0, "deny": "{}"}}"#,
+        Permissions::SEND_MESSAGES.bits()
+    );
+    f.ok(f.owner, R::PutOverwrite(f.voice, everyone.0), &own);
+    f.ok(f.member, R::DeleteOverwrite(f.voice, everyone.0), "");
+    f.ok(f.owner, R::DeleteOverwrite(f.text, everyone.0), "");
+}
+
+#[test]
 fn channel_positions() {
     let mut f = fixture();
     let id = f.guild.id;
