@@ -1,5 +1,5 @@
 //! Fuzz the guild, channel, overwrite and thread routes end to end on the owner's side:
-//! route parsing (`guild_route`), then the operation (`routes_guild::apply`, or
+//! route parsing (`guild_route`), then the operation (`route_entry::apply`, or
 //! `create_guild` for `POST /guilds`) on the demo guild.
 //!
 //! Input: the first byte picks a method, the second the caller (owner, member or a
@@ -10,9 +10,9 @@
 
 use engine::rest::guild_routes::{guild_route, GuildRoute};
 use engine::rest::Method;
-use engine::world::guild_ops::routes_guild::{apply, create_guild};
+use engine::world::guild_ops::route_entry::{apply, create_guild};
 use engine::world::guild_ops::OpContext;
-use engine::world::{demo_world, ChannelId, Demo, GuildId, UserId};
+use engine::world::{demo_world, ChannelId, Demo, GuildId, Refusal, UserId};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -57,12 +57,18 @@ fuzz_target!(|data: &[u8]| {
         next += 1;
         Ok(next)
     };
+    let mut random_seed = 0u64;
+    let mut random = || -> Result<u64, Refusal> {
+        random_seed += 0x9E37_79B9;
+        Ok(random_seed)
+    };
     let mut cx = OpContext {
         actor,
         now_unix_ms: 1_700_000_001_000,
         users: &demo.world,
         online: &|_| false,
         next_id: &mut next_id,
+        random: &mut random,
     };
     if route == GuildRoute::CreateGuild {
         let _ = create_guild(GuildId(1 << 41), body, &mut cx);

@@ -343,12 +343,19 @@ impl FluxApp {
         let commits = &mut self.commits;
         let mut next = || commits.next_id(now_unix_ms);
         let presences = &self.presences;
+        let mut random = || -> Result<u64, Refusal> {
+            getrandom::u64().map_err(|error| {
+                eprintln!("flux: the OS random generator failed: {error}");
+                Refusal::StoreFailed
+            })
+        };
         let mut cx = OpContext {
             actor: UserId(user_id),
             now_unix_ms,
             users: &self.directory,
             online: &|user: UserId| presences.contains_key(&user.0),
             next_id: &mut next,
+            random: &mut random,
         };
         match op {
             GuildOp::Apply { op, .. } => {

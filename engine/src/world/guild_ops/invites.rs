@@ -298,7 +298,7 @@ fn live_invites(guild: &Guild, cx: &OpContext<'_>, keep: impl Fn(&Invite) -> boo
 /// A code no invite of `guild` has, from fresh ids.
 fn fresh_code(guild: &Guild, cx: &mut OpContext<'_>) -> Result<String, Refusal> {
     for _ in 0..CODE_ATTEMPTS_MAX {
-        let code = invite_code((cx.next_id)()?);
+        let code = invite_code((cx.random)()?);
         if !guild.invites.iter().any(|invite| invite.code == code) {
             return Ok(code);
         }
@@ -306,8 +306,10 @@ fn fresh_code(guild: &Guild, cx: &mut OpContext<'_>) -> Result<String, Refusal> 
     Err(Refusal::StoreFailed)
 }
 
-/// The code derived from `seed`: [`INVITE_CODE_LEN`] base-62 digits of a 64-bit mix
-/// (SplitMix64's finaliser), so consecutive ids give unrelated codes.
+/// The code of `seed`, 64 random bits (`OpContext::random`, the OS's CSPRNG):
+/// [`INVITE_CODE_LEN`] base-62 digits of them, run through SplitMix64's finaliser so that
+/// any seed (a test's constant too) spreads over the alphabet. A code cannot be guessed
+/// from the time it was made.
 pub fn invite_code(seed: u64) -> String {
     let mut mixed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -384,6 +386,31 @@ mod tests {
                 Err(Refusal::InvalidFormBody { .. })
             ));
         }
+    }
+
+    #[test]
+    fn codes_come_from_the_secure_random_source_not_the_clock() {
+        let mut f = Fixture::new();
+        let path = channel_invites(&f, f.text);
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            // The fixture's stand-in for the OS CSPRNG gives its next value to the code.
+            let expected = invite_code(f.random_seed + 0x9E37_79B9);
+            let ids_before = f.next_id;
+            let out = f
+                .run(f.owner, Method::Post, &path, "", r#"{"unique":true}"#)
+                .unwrap();
+            let code = json_of(&out)["code"].as_str().unwrap().to_string();
+            assert_eq!(code, expected);
+            assert_ne!(
+                code,
+                invite_code(ids_before + 1),
+                "not the next Snowflake's mix"
+            );
+            codes.push(code);
+        }
+        codes.dedup();
+        assert_eq!(codes.len(), 3);
     }
 
     #[test]

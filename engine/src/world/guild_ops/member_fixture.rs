@@ -53,6 +53,8 @@ pub struct Fixture {
     pub text: ChannelId,
     pub voice: ChannelId,
     pub next_id: u64,
+    /// The last value the test CSPRNG gave (a counter, so codes differ).
+    pub random_seed: u64,
 }
 
 impl Fixture {
@@ -159,6 +161,7 @@ impl Fixture {
             text: demo.text_channel_id,
             voice: demo.voice_channel_id,
             next_id: base + 5000,
+            random_seed: 0,
         }
     }
 
@@ -180,15 +183,22 @@ impl Fixture {
             counter += 1;
             Ok(counter)
         };
+        let mut random_seed = self.random_seed;
+        let mut random = || -> Result<u64, Refusal> {
+            random_seed += 0x9E37_79B9;
+            Ok(random_seed)
+        };
         let mut cx = OpContext {
             actor,
             now_unix_ms: NOW,
             users: &self.world,
             online: &|_| false,
             next_id: &mut next_id,
+            random: &mut random,
         };
         let result = apply_member_route(&mut self.guild, &route, query, body.as_bytes(), &mut cx);
         self.next_id = counter;
+        self.random_seed = random_seed;
         result
     }
 

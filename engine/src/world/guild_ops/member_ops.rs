@@ -45,12 +45,14 @@ use serde_json::Value;
 ///     id += 1;
 ///     Ok(id)
 /// };
+/// let mut random = || -> Result<u64, Refusal> { Ok(7) };
 /// let mut cx = OpContext {
 ///     actor: demo.bots[0].user_id,
 ///     now_unix_ms: 1_700_000_000_000,
 ///     users: &demo.world,
 ///     online: &|_| false,
 ///     next_id: &mut next_id,
+///     random: &mut random,
 /// };
 /// let body = br#"{"name":"mods"}"#;
 /// let outcome = apply_member_route(&mut guild, &route, "", body, &mut cx).unwrap();

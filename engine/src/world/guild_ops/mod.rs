@@ -81,6 +81,9 @@ pub struct OpContext<'a> {
     pub online: &'a dyn Fn(UserId) -> bool,
     /// A fresh Snowflake from the owner core's generator.
     pub next_id: &'a mut dyn FnMut() -> Result<u64, Refusal>,
+    /// 64 bits from a cryptographically secure generator (the OS's), for what must not
+    /// be guessed: invite codes.
+    pub random: &'a mut dyn FnMut() -> Result<u64, Refusal>,
 }
 
 impl std::fmt::Debug for OpContext<'_> {

@@ -46,17 +46,19 @@ use crate::world::Refusal;
 /// ```
 /// use engine::rest::guild_routes::GuildRoute;
 /// use engine::world::guild_ops::{route_entry::apply, OpContext, Reply};
-/// use engine::world::demo_world;
+/// use engine::world::{demo_world, Refusal};
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
 /// let mut guild = demo.world.guilds[0].clone();
 /// let mut next_id = || Ok(1);
+/// let mut random = || -> Result<u64, Refusal> { Ok(7) };
 /// let mut cx = OpContext {
 ///     actor: demo.bots[1].user_id,
 ///     now_unix_ms: 1_700_000_000_000,
 ///     users: &demo.world,
 ///     online: &|_| false,
 ///     next_id: &mut next_id,
+///     random: &mut random,
 /// };
 /// let outcome = apply(&mut guild, &GuildRoute::GetGuild(demo.guild_id), "", b"", &mut cx).unwrap();
 /// assert_eq!((outcome.reply, outcome.changed), (Reply::Shown, false));

@@ -25,6 +25,7 @@ struct Fixture {
     text: ChannelId,
     voice: ChannelId,
     next_id: u64,
+    random_seed: u64,
 }
 
 fn fixture() -> Fixture {
@@ -58,6 +59,7 @@ fn fixture() -> Fixture {
         text: text_channel_id,
         voice: voice_channel_id,
         next_id: 1 << 40,
+        random_seed: 0,
     }
 }
 
@@ -78,16 +80,23 @@ impl Fixture {
             next += 1;
             Ok(next)
         };
+        let mut random_seed = self.random_seed;
+        let mut random = || -> Result<u64, Refusal> {
+            random_seed += 0x9E37_79B9;
+            Ok(random_seed)
+        };
         let mut cx = OpContext {
             actor,
             now_unix_ms: NOW + 1000,
             users: &self.world,
             online: &|_| false,
             next_id: &mut next_id,
+            random: &mut random,
         };
         let before = self.guild.clone();
         let result = apply(&mut self.guild, &route, query, body.as_bytes(), &mut cx);
         self.next_id = next;
+        self.random_seed = random_seed;
         match &result {
             Err(_) => assert_eq!(self.guild, before, "{route:?} failed but changed the guild"),
             Ok(outcome) if !outcome.changed => {
@@ -340,12 +349,18 @@ fn create_guild_makes_the_caller_owner() {
         next += 1;
         Ok(next)
     };
+    let mut random_seed = 0u64;
+    let mut random = || -> Result<u64, Refusal> {
+        random_seed += 0x9E37_79B9;
+        Ok(random_seed)
+    };
     let mut cx = OpContext {
         actor: f.member,
         now_unix_ms: NOW,
         users: &f.world,
         online: &|_| false,
         next_id: &mut next_id,
+        random: &mut random,
     };
     let (guild, outcome) = create_guild(
         GuildId(55),
@@ -1506,12 +1521,18 @@ proptest! {
 fn reads_are_answered_from_a_shared_guild() {
     let f = fixture();
     let mut next_id = || Ok(1);
+    let mut random_seed = 0u64;
+    let mut random = || -> Result<u64, Refusal> {
+        random_seed += 0x9E37_79B9;
+        Ok(random_seed)
+    };
     let cx = OpContext {
         actor: f.member,
         now_unix_ms: NOW,
         users: &f.world,
         online: &|_| false,
         next_id: &mut next_id,
+        random: &mut random,
     };
     for route in [
         R::GetGuild(f.guild.id),
@@ -1545,12 +1566,18 @@ fn with_counts_counts_the_members_the_presence_map_calls_online() {
     let f = fixture();
     let mut next_id = || Ok(1);
     let owner = f.owner;
+    let mut random_seed = 0u64;
+    let mut random = || -> Result<u64, Refusal> {
+        random_seed += 0x9E37_79B9;
+        Ok(random_seed)
+    };
     let cx = OpContext {
         actor: f.member,
         now_unix_ms: NOW,
         users: &f.world,
         online: &|user| user == owner,
         next_id: &mut next_id,
+        random: &mut random,
     };
     let outcome = read(&f.guild, &R::GetGuild(f.guild.id), "with_counts=true", &cx)
         .expect("a read")
