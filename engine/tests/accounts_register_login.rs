@@ -315,3 +315,34 @@ fn one_name_one_winner(io: IoBackend) {
 }
 
 both_backends!(one_name_one_winner, one_name_one_winner);
+
+/// A login for a username that does not exist costs a password hash like a wrong
+/// password does, so its timing does not tell which names exist: a burst of them on one
+/// core runs into that core's hash budget (429) exactly as wrong passwords would.
+fn unknown_usernames_cost_a_hash(io: IoBackend) {
+    let server = support::start_flux(io, |config: &mut Config| {
+        config.cores = Some(1);
+        config.limits.rest_rate_limits = false;
+    });
+    let addr = server.local_addr();
+    let mut statuses = Vec::new();
+    for attempt in 0..30 {
+        let answer = login(addr, &format!("nobody_{attempt}"), "correct horse battery");
+        statuses.push(answer.status);
+        if answer.status == 429 {
+            break;
+        }
+        assert_eq!(
+            answer.status, 400,
+            "an unknown name is an invalid login: {answer:?}"
+        );
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "unknown names spend the hash budget: {statuses:?}"
+    );
+    server.shutdown().unwrap();
+}
+
+both_backends!(unknown_usernames, unknown_usernames_cost_a_hash);

@@ -604,17 +604,8 @@ impl FluxApp {
         now_ms: u64,
     ) -> Result<Vec<u8>, LoginRefusal> {
         let login = auth::parse_login(body)?;
-        let account = self
-            .accounts
-            .by_username
-            .get(&login.login)
-            .and_then(|id| self.accounts.accounts.get(id))
-            .ok_or_else(auth::invalid_login)?;
-        let hash = account
-            .password_hash
-            .as_deref()
-            .ok_or_else(auth::invalid_login)?;
-        // Longer than any accepted password: no need to spend a hash on it.
+        // Longer than any accepted password: no need to spend a hash on it (the length
+        // says nothing about the account).
         if login.password.chars().count() > auth::PASSWORD_CHARS_MAX {
             return Err(auth::invalid_login().into());
         }
@@ -622,6 +613,20 @@ impl FluxApp {
             .hash_budget
             .try_take(now_ms)
             .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
+        let account = self
+            .accounts
+            .by_username
+            .get(&login.login)
+            .and_then(|id| self.accounts.accounts.get(id));
+        let Some((account, hash)) =
+            account.and_then(|account| Some((account, account.password_hash.as_deref()?)))
+        else {
+            // No such user (or no password): hash anyway, against a stand-in, so the
+            // answer takes as long and costs the same budget as a wrong password; timing
+            // does not tell which usernames exist.
+            let _ = verify_password(&login.password, dummy_password_hash());
+            return Err(auth::invalid_login().into());
+        };
         match verify_password(&login.password, hash) {
             Ok(true) => {}
             Ok(false) => return Err(auth::invalid_login().into()),
@@ -646,13 +651,22 @@ impl FluxApp {
     }
 }
 
-/// Why a login was refused.
 /// What an account call decided on the home core.
 enum AccountDecision {
     /// Store this account, then send this answer.
     Change(Account, Response, bool),
     /// Nothing to store: this answer now.
     Answer(Response),
+}
+
+/// An argon2id hash of nothing anyone knows, to verify a login of an unknown username
+/// against (made once per process).
+fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        crate::world::password::hash_with_salt("no account has this password", b"flux-dummy-salt")
+            .expect("a fixed password and a 15-byte salt hash")
+    })
 }
 
 /// Why a login was refused.
