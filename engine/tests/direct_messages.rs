@@ -157,12 +157,25 @@ fn a_session_without_direct_messages_gets_no_dm_events(io: engine::IoBackend) {
 /// A new DM is answered only once every core has it: the next request, the first message,
 /// may reach the pair core from another core before the pair core took its own
 /// `DmSync` (discord.js's `createDM` then `send` got 10003 Unknown Channel). Each round
-/// opens a DM with a freshly registered user and sends at once on the same connection.
+/// opens a DM with a freshly registered user (who joins the bot's guild first: users with
+/// no guild in common cannot message each other) and sends at once on the same
+/// connection.
 fn a_new_dm_takes_a_message_at_once(io: engine::IoBackend) {
     let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
     let addr = server.local_addr();
     let boot = server.bootstrap().unwrap().clone();
     let token_a = &boot.bots[0].token;
+    let invite = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{}/invites", boot.text_channel_id),
+        token_a,
+        Some(&json!({ "max_uses": 0 })),
+    );
+    let invite = format!(
+        "/api/v10/invites/{}",
+        invite.json()["code"].as_str().unwrap()
+    );
     let mut rounds = 0;
     let mut index = 0;
     while rounds < 16 {
@@ -190,6 +203,9 @@ fn a_new_dm_takes_a_message_at_once(io: engine::IoBackend) {
             .as_str()
             .unwrap()
             .to_string();
+        let human_token = registered.json()["token"].as_str().unwrap().to_string();
+        let joined = call(addr, "POST", &invite, &human_token, None);
+        assert_eq!(joined.status, 200, "{joined:?}");
         let mut http = support::HttpClient::new(addr);
         let opened = support::rest::call_on(
             &mut http,
@@ -218,3 +234,61 @@ both_backends!(
     no_dm_intent,
     a_session_without_direct_messages_gets_no_dm_events
 );
+
+/// Users with no guild in common cannot message each other (Discord's 50007): a bot may
+/// open a DM with a stranger, but what it sends there is refused until they share a guild.
+fn strangers_cannot_be_messaged(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let bot = &boot.bots[0].token;
+    let (human_token, human) = support::rest::register(addr, "a_stranger");
+    let opened = open_dm(addr, bot, &human);
+    assert_eq!(opened.status, 200, "{opened:?}");
+    let messages = format!(
+        "/api/v10/channels/{}/messages",
+        opened.json()["id"].as_str().unwrap()
+    );
+    let refused = call(
+        addr,
+        "POST",
+        &messages,
+        bot,
+        Some(&json!({"content": "hello?"})),
+    );
+    assert_error(&refused, 403, 50007);
+    let refused = call(
+        addr,
+        "POST",
+        &messages,
+        &human_token,
+        Some(&json!({"content": "hi"})),
+    );
+    assert_error(&refused, 403, 50007);
+    // Once the stranger joins the bot's guild, the same DM carries messages.
+    let invite = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{}/invites", boot.text_channel_id),
+        bot,
+        Some(&json!({})),
+    );
+    let code = invite.json()["code"].as_str().unwrap().to_string();
+    let joined = call(
+        addr,
+        "POST",
+        &format!("/api/v10/invites/{code}"),
+        &human_token,
+        None,
+    );
+    assert_eq!(joined.status, 200, "{joined:?}");
+    let sent = call(
+        addr,
+        "POST",
+        &messages,
+        bot,
+        Some(&json!({"content": "welcome"})),
+    );
+    assert_eq!(sent.status, 200, "{sent:?}");
+}
+both_backends!(strangers, strangers_cannot_be_messaged);

@@ -276,11 +276,13 @@ impl FluxApp {
             .guild(channel.guild_id)
             .ok_or(Refusal::UnknownChannel)?;
         let actor = UserId(call.user_id);
+        let dm = channel.dm_owner.is_some();
         Ok(MessageContext {
             actor,
             channel_id,
             guild_id: channel.guild_id,
-            dm: channel.dm_owner.is_some(),
+            dm,
+            dm_users_share_a_guild: dm && self.users_share_a_guild(&channel.viewers),
             permissions: self
                 .channels
                 .permissions_of(channel_id.0, actor, now_unix_ms),
@@ -288,6 +290,22 @@ impl FluxApp {
             users: &self.directory,
             now_unix_ms,
         })
+    }
+
+    /// Whether the users of a DM (one, or two) have a guild in common.
+    fn users_share_a_guild(&self, users: &crate::id_hash::IdHashSet<UserId>) -> bool {
+        let mut users = users.iter();
+        let (Some(first), second) = (users.next(), users.next()) else {
+            return false;
+        };
+        let Some(second) = second else {
+            return true; // a DM with oneself
+        };
+        let theirs = self.guilds.guilds_of(second.0);
+        self.guilds
+            .guilds_of(first.0)
+            .iter()
+            .any(|guild| theirs.contains(guild))
     }
 
     /// Answers `outcome` now (a read, typing, a change that changes nothing) or appends

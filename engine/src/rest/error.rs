@@ -25,7 +25,10 @@ impl Refusal {
             Refusal::UserBanned => 403,
             Refusal::Coded { .. } => 400,
             Refusal::InvalidForm(_) => 400,
-            Refusal::MissingAccess | Refusal::MissingPermissions | Refusal::NotAuthor => 403,
+            Refusal::MissingAccess
+            | Refusal::MissingPermissions
+            | Refusal::NotAuthor
+            | Refusal::CannotMessageUser => 403,
             Refusal::EmptyMessage
             | Refusal::InvalidJson
             | Refusal::UnknownEmoji
@@ -58,6 +61,7 @@ impl Refusal {
             Refusal::UnknownEmoji => error_body(10014, "Unknown Emoji"),
             Refusal::MaxPins => error_body(30003, "Maximum number of pins reached (250)"),
             Refusal::MissingAccess => error_body(50001, "Missing Access"),
+            Refusal::CannotMessageUser => error_body(50007, "Cannot send messages to this user"),
             Refusal::MissingPermissions => error_body(50013, "Missing Permissions"),
             Refusal::NotAuthor => {
                 error_body(50005, "Cannot edit a message authored by another user")
@@ -105,6 +109,7 @@ impl From<crate::world::message_ops::MessageError> for Refusal {
         match error {
             MessageError::UnknownMessage => Refusal::UnknownMessage,
             MessageError::MissingAccess => Refusal::MissingAccess,
+            MessageError::CannotMessageUser => Refusal::CannotMessageUser,
             MessageError::MissingPermissions => Refusal::MissingPermissions,
             MessageError::NotAuthor => Refusal::NotAuthor,
             MessageError::EmptyMessage => Refusal::EmptyMessage,

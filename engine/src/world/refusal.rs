@@ -41,6 +41,8 @@ pub enum Refusal {
     UnknownBan,
     /// Discord 40007: The user is banned from this guild.
     UserBanned,
+    /// Discord 50007: Cannot send messages to this user (a DM with no guild in common).
+    CannotMessageUser,
     /// Any other Discord error: `status` with `{"message": message, "code": code}`.
     Coded {
         /// Discord's JSON error code (its HTTP status is 400).

@@ -64,6 +64,9 @@ pub struct MessageContext<'a> {
     pub guild_id: u64,
     /// Whether the channel is a DM.
     pub dm: bool,
+    /// For a DM: whether its two users share a guild. Discord refuses messages between
+    /// users with nothing in common (50007), so a stranger cannot be messaged.
+    pub dm_users_share_a_guild: bool,
     /// The caller's permissions in the channel now (timeouts applied).
     pub permissions: Permissions,
     /// The guild's permission view (its roles, for role mentions).
@@ -291,6 +294,8 @@ pub enum MessageError {
     UnknownMessage,
     /// The caller is not a member or cannot view the channel (50001).
     MissingAccess,
+    /// A DM whose users share no guild (50007).
+    CannotMessageUser,
     /// The caller lacks a permission the operation needs (50013).
     MissingPermissions,
     /// Only the author may edit a message (50005).

@@ -10,12 +10,16 @@ use crate::world::permissions::Permissions;
 use crate::world::{GuildId, RoleId, UserId};
 
 /// `POST /channels/{id}/messages`: SEND_MESSAGES, ATTACH_FILES with files; `tts` only
-/// with SEND_TTS_MESSAGES (without it Discord sends the message without speech).
+/// with SEND_TTS_MESSAGES (without it Discord sends the message without speech); in a
+/// DM, only between users who share a guild (50007).
 pub(super) fn create(
     cx: &MessageContext<'_>,
     new: NewMessage,
 ) -> Result<MessageOutcome, MessageError> {
     may_create(cx, !new.attachments.is_empty())?;
+    if cx.dm && !cx.dm_users_share_a_guild {
+        return Err(MessageError::CannotMessageUser);
+    }
     if new.content.is_empty() && new.embeds.is_empty() && new.attachments.is_empty() {
         return Err(MessageError::EmptyMessage);
     }
