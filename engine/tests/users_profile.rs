@@ -116,3 +116,44 @@ fn a_profile_change_is_seen_everywhere_and_announced(io: engine::IoBackend) {
     register("renamer");
 }
 both_backends!(profile, a_profile_change_is_seen_everywhere_and_announced);
+
+/// Profile edits and logouts are counted like every authenticated route, on the
+/// caller's home core: PATCH /users/@me allows 2 per 10 s (Discord's bucket), the third
+/// is a 429 with the rate-limit headers and changes nothing.
+fn profile_edits_are_rate_limited(io: engine::IoBackend) {
+    let server = start_flux(io, |_| {});
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[0].token;
+    for name in ["First", "Second"] {
+        let changed = call(
+            addr,
+            "PATCH",
+            "/api/v10/users/@me",
+            token,
+            Some(&json!({"global_name": name})),
+        );
+        assert_eq!(changed.status, 200, "{changed:?}");
+        assert!(
+            changed.header("x-ratelimit-bucket").is_some(),
+            "{changed:?}"
+        );
+    }
+    let limited = call(
+        addr,
+        "PATCH",
+        "/api/v10/users/@me",
+        token,
+        Some(&json!({"global_name": "Third"})),
+    );
+    assert_eq!(limited.status, 429, "{limited:?}");
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(limited.json()["global"], false);
+    let me = call(addr, "GET", "/api/v10/users/@me", token, None);
+    assert_eq!(
+        me.json()["global_name"],
+        "Second",
+        "the refused edit changed nothing"
+    );
+}
+both_backends!(rate_limited, profile_edits_are_rate_limited);

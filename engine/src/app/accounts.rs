@@ -61,7 +61,7 @@ use crate::world::Refusal;
 use crate::world::{encode, home_core, user_json, Account, Application, User, UserId, World};
 
 /// The core that holds the username registry.
-const REGISTRY_CORE: usize = 0;
+pub(super) const REGISTRY_CORE: usize = 0;
 
 /// Every account as one core knows it, and (on core 0) the username registry.
 #[derive(Debug, Default)]
@@ -211,6 +211,10 @@ impl FluxApp {
     ) -> HttpAnswer {
         let now_unix_ms = unix_ms();
         let now_ms = self.now(out).0 / 1000;
+        let route_class = crate::rest::ratelimit::classify(
+            crate::rest::Method::parse(&request.method),
+            request.path(),
+        );
         let respond = |error: Refusal| error_response(&headers, &error);
         match route {
             AuthRoute::Register => self.register(out, conn, &request.body, headers, now_ms),
@@ -242,15 +246,15 @@ impl FluxApp {
                     change: AccountChange::Profile(user, edit),
                     headers,
                 };
-                if !renames {
-                    self.send_account_write(out, write, true)
-                } else if self.core == REGISTRY_CORE {
-                    self.handle_rename(out, write, true)
+                // Counted on the caller's home core like every authenticated route
+                // (PATCH /users/@me: 2 per 10 s, as on Discord), then on to core 0 for a
+                // new name or straight to the account's home core.
+                let call = if renames {
+                    Call::Rename(write)
                 } else {
-                    let call = Box::new(Call::Rename(write));
-                    out.send_mesh(REGISTRY_CORE, FluxMesh::Call(call));
-                    HttpAnswer::Later
-                }
+                    Call::Account(write)
+                };
+                self.meter(out, call, route_class)
             }
             AuthRoute::Logout => match user {
                 Some(user) => {
@@ -260,7 +264,7 @@ impl FluxApp {
                         change: AccountChange::Revoke(user),
                         headers,
                     };
-                    self.send_account_write(out, write, true)
+                    self.meter(out, Call::Account(write), route_class)
                 }
                 None => HttpAnswer::Respond(respond(Refusal::Unauthorized)),
             },

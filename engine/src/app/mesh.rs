@@ -284,6 +284,12 @@ impl super::FluxApp {
             Call::Guild(call) => self.guild_call_to_owner(out, call, in_http),
             Call::Dm(call) => self.dm_call_to_pair_core(out, call, in_http),
             Call::Register(call) => self.handle_register(out, call, in_http),
+            Call::Rename(write) if self.core != super::accounts::REGISTRY_CORE => {
+                // Metered on the caller's home core; the name is core 0's to give.
+                let call = Box::new(Call::Rename(write));
+                out.send_mesh(super::accounts::REGISTRY_CORE, FluxMesh::Call(call));
+                crate::reactor::HttpAnswer::Later
+            }
             Call::Rename(write) => self.handle_rename(out, write, in_http),
             Call::Account(write) => self.send_account_write(out, write, in_http),
             Call::ReleaseName { username, user_id } => {
