@@ -22,17 +22,18 @@
 //! Memory: a log whose newest admission is a window old is indistinguishable from no log,
 //! so `prune` drops it without granting anything. At most `buckets_max` route logs and
 //! `users_max` global logs exist; when a new one is needed and the table is full even
-//! after a prune, the request is refused (429, scope `shared`, retry when the soonest
-//! log expires) rather than evicting a live log, which could admit more than a limit.
-//! A user creates at most `global_limit` logs per global window and each lives at most
-//! `WINDOW_MAX_MS`, so one user holds at most 50 × 10 = 500 route logs; the cap is what
-//! protects the core against many users at once.
+//! after a prune, a live log is evicted: first one of the same user's (it can only loosen
+//! that user's own route limits, never their global one), else an arbitrary one. Refusing
+//! instead would let a few hundred accounts that fill the table (one user holds at most
+//! 50 × 10 = 500 route logs) lock every other user out with 429s. The price of an
+//! eviction is bounded: the evicted log's owner may be admitted up to one more window's
+//! worth on that bucket (or, for a global log, once more in that second).
 //!
 //! Time: `now_ms` is a monotonic millisecond count supplied by the caller (never wall
 //! time, which can step back). A `now_ms` below one already seen is treated as that one,
 //! so windows never reopen early.
 
-use super::routes::{Policy, RouteClass, WINDOW_MAX_MS};
+use super::routes::{Policy, RouteClass};
 use super::Verdict;
 use std::collections::{HashMap, VecDeque};
 
@@ -81,8 +82,6 @@ pub enum Scope {
     /// The token's global budget is spent (`X-RateLimit-Scope: global`,
     /// `X-RateLimit-Global: true`, `"global": true`).
     Global,
-    /// The limiter's table is full (`X-RateLimit-Scope: shared`): a server-wide condition.
-    Shared,
 }
 
 /// A per-core REST rate limiter. Owned by one core; see the module docs of
@@ -159,9 +158,7 @@ impl RateLimiter {
                 return refuse(Scope::User, log.retry_after_ms(now));
             }
         }
-        if let Err(retry_after_ms) = self.make_room(key, now) {
-            return refuse(Scope::Shared, retry_after_ms);
-        }
+        self.make_room(key, now);
         self.globals
             .entry(key.user_id)
             .or_insert_with(|| Log::new(global))
@@ -193,28 +190,32 @@ impl RateLimiter {
         self.globals.len()
     }
 
-    /// Ensures both tables can take `key`'s logs; `Err(retry_after_ms)` when they cannot.
-    fn make_room(&mut self, key: BucketKey, now: u64) -> Result<(), u64> {
+    /// Ensures both tables can take `key`'s logs: prunes, then evicts if still full.
+    fn make_room(&mut self, key: BucketKey, now: u64) {
         let bucket_missing = !self.buckets.contains_key(&key);
         let global_missing = !self.globals.contains_key(&key.user_id);
         let buckets_full = bucket_missing && self.buckets.len() >= self.config.buckets_max;
         let globals_full = global_missing && self.globals.len() >= self.config.users_max;
         if !buckets_full && !globals_full {
-            return Ok(());
+            return;
         }
         self.prune(now);
-        let mut retry_after_ms = None;
         if bucket_missing && self.buckets.len() >= self.config.buckets_max {
-            retry_after_ms = self.buckets.values().map(|log| log.expiry_ms(now)).min();
+            let own = self
+                .buckets
+                .keys()
+                .find(|k| k.user_id == key.user_id)
+                .copied();
+            let victim = own.or_else(|| self.buckets.keys().next().copied());
+            if let Some(victim) = victim {
+                self.buckets.remove(&victim);
+            }
         }
         if global_missing && self.globals.len() >= self.config.users_max {
-            let soonest = self.globals.values().map(|log| log.expiry_ms(now)).min();
-            retry_after_ms = retry_after_ms.max(soonest);
-        }
-        match retry_after_ms {
-            // The table is full of live logs, each of which expires within WINDOW_MAX_MS.
-            Some(ms) => Err(ms.clamp(1, WINDOW_MAX_MS.max(self.config.global_window_ms))),
-            None => Ok(()),
+            let victim = self.globals.keys().next().copied();
+            if let Some(victim) = victim {
+                self.globals.remove(&victim);
+            }
         }
     }
 }
@@ -421,46 +422,32 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_refuses_new_buckets_and_never_evicts_live_ones() {
+    fn a_full_table_evicts_and_never_locks_anyone_out() {
         let mut limiter = RateLimiter::new(RateLimitConfig {
             buckets_max: 3,
             ..RateLimitConfig::default()
         });
+        // User 1 fills the table with three channels' buckets.
         for channel in 0..3 {
             assert!(limiter
                 .check(messages(1, channel), channel * 1_000)
                 .is_admitted());
         }
-        let refused = limiter.check(messages(1, 3), 3_000);
-        assert_eq!(refused.scope(), Some(Scope::Shared));
-        assert_eq!(
-            refused.retry_after_ms(),
-            Some(2_000),
-            "channel 0 expires at 5 s"
-        );
+        // Another user is not refused: one of the table's logs makes room.
+        assert!(limiter.check(messages(2, 9), 3_000).is_admitted());
         assert_eq!(limiter.bucket_count(), 3);
-        assert!(
-            limiter.check(messages(1, 0), 3_000).is_admitted(),
-            "live buckets work"
-        );
-        assert!(
-            limiter.check(messages(1, 3), 7_000).is_admitted(),
-            "after a prune"
-        );
-        assert!(limiter.bucket_count() <= 3);
-    }
-
-    #[test]
-    fn a_full_user_table_refuses_new_tokens() {
+        // User 1's own new bucket evicts one of user 1's logs, not user 2's.
+        assert!(limiter.check(messages(1, 3), 3_000).is_admitted());
+        assert_eq!(limiter.bucket_count(), 3);
+        assert!(limiter.buckets.contains_key(&messages(2, 9)));
+        // The user table likewise never refuses a new token.
         let mut limiter = RateLimiter::new(RateLimitConfig {
             users_max: 2,
             ..RateLimitConfig::default()
         });
-        assert!(limiter.check(messages(1, 1), 0).is_admitted());
-        assert!(limiter.check(messages(2, 1), 0).is_admitted());
-        let refused = limiter.check(messages(3, 1), 0);
-        assert_eq!(refused.scope(), Some(Scope::Shared));
-        assert_eq!(refused.retry_after_ms(), Some(1_000));
-        assert!(limiter.check(messages(3, 1), 1_000).is_admitted());
+        for user in 1..=5 {
+            assert!(limiter.check(messages(user, 1), 0).is_admitted());
+            assert!(limiter.user_count() <= 2);
+        }
     }
 }

@@ -151,7 +151,6 @@ impl Verdict {
         let scope = match self.scope() {
             None | Some(Scope::User) => "user",
             Some(Scope::Global) => "global",
-            Some(Scope::Shared) => "shared",
         };
         headers.push(("X-RateLimit-Scope", scope.to_string()));
         if let Some(refusal) = self.refusal {
