@@ -82,21 +82,21 @@ impl FluxApp {
             let event = self.guild_create_dispatch(&guild, cached, intents, Intents::GUILDS);
             self.drive(out, conn, Input::Dispatch(&event));
         }
-        if detached.is_empty() {
-            return;
-        }
-        // Detached sessions keep one GUILD_CREATE for all, without presences or a viewer.
-        let d = crate::world::guild_create_json(&guild, &self.directory, UserId(0), 250);
-        let event = Dispatch::new(
-            "GUILD_CREATE",
-            d.to_vec(),
-            DispatchScope::Guild(guild_id),
-            Intents::GUILDS,
-        );
+        // Detached sessions keep their own GUILD_CREATE (the threads each may view),
+        // without presences; joining while detached is rare.
         for session_id in detached {
-            if let Some(parked) = self.detached.get_mut(&session_id) {
-                parked.state.handle_dispatch(&event);
-            }
+            let Some(parked) = self.detached.get_mut(&session_id) else {
+                continue;
+            };
+            let viewer = UserId(parked.state.user_id());
+            let d = crate::world::guild_create_json(&guild, &self.directory, viewer, 250);
+            let event = Dispatch::new(
+                "GUILD_CREATE",
+                d.to_vec(),
+                DispatchScope::Guild(guild_id),
+                Intents::GUILDS,
+            );
+            parked.state.handle_dispatch(&event);
         }
     }
 

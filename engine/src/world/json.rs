@@ -390,7 +390,7 @@ pub fn guild_json(guild: &Guild) -> Value {
 ///
 /// It is the Guild object plus the gateway-only fields: `joined_at` (the current user's),
 /// `large`, `unavailable: false`, `member_count`, `members`, `channels` (without threads),
-/// `threads` (the active ones `for_user` may see), and empty `presences`, `voice_states`, `stage_instances`, `guild_scheduled_events`,
+/// `threads` (the active ones `for_user` may view), and empty `presences`, `voice_states`, `stage_instances`, `guild_scheduled_events`,
 /// `soundboard_sounds`. A guild with more than `large_threshold` members is `large` and
 /// then carries only `for_user`'s own member (clients chunk the rest with op 8), as
 /// Discord sends only online members; otherwise it carries every member, so discord.py
@@ -426,8 +426,11 @@ pub fn guild_create_json(
     object.insert("unavailable".into(), false.into());
     object.insert("member_count".into(), guild.members.len().into());
     object.insert("members".into(), members.into());
-    // Threads are not channels here: `threads` lists the active ones (public ones, and
-    // private ones `for_user` belongs to), as Discord does.
+    // Threads are not channels here: `threads` lists the active ones `for_user` may view
+    // (a public thread needs its parent channel's VIEW_CHANNEL, a private one membership
+    // or MANAGE_THREADS), as Discord does.
+    let snapshot = crate::world::permissions::GuildSnapshot::of_guild(guild);
+    let viewer = snapshot.member(for_user);
     let (threads, channels): (Vec<&Channel>, Vec<&Channel>) = guild
         .channels
         .iter()
@@ -436,10 +439,13 @@ pub fn guild_create_json(
     object.insert("channels".into(), channels.into());
     let threads: Vec<Value> = threads
         .into_iter()
+        .filter(|channel| channel.kind.thread().is_some_and(|thread| !thread.archived))
         .filter(|channel| {
-            channel.kind.thread().is_some_and(|thread| {
-                !thread.archived
-                    && (!thread.private || thread.members.iter().any(|m| m.user_id == for_user))
+            let view = crate::world::permissions::ChannelSnapshot::of_guild_channel(guild, channel);
+            viewer.is_some_and(|viewer| {
+                snapshot
+                    .permissions_in(viewer, &view, 0)
+                    .contains(crate::world::permissions::Permissions::VIEW_CHANNEL)
             })
         })
         .map(channel_json)

@@ -140,7 +140,10 @@ pub fn channel_permissions(
     let Some(member) = snapshot.member(user_id) else {
         return Permissions::NONE;
     };
-    snapshot.permissions_in(member, &ChannelSnapshot::of_channel(channel), now_unix_ms)
+    // A thread inherits its parent's overwrites; a private one shows only to its members
+    // and MANAGE_THREADS holders.
+    let view = ChannelSnapshot::of_guild_channel(guild, channel);
+    snapshot.permissions_in(member, &view, now_unix_ms)
 }
 
 fn role_permissions(guild: &Guild, id: RoleId) -> Option<Permissions> {

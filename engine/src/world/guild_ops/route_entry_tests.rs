@@ -1037,6 +1037,79 @@ const THREAD_EXISTS_FOR_TEST: Refusal = Refusal::Coded {
     message: "A thread has already been created for this message",
 };
 
+/// Invites and GUILD_CREATE's `threads` follow thread visibility: a private thread the
+/// caller is not in takes no invite from them and is not listed to them; nor is a public
+/// thread of a channel they cannot see.
+#[test]
+fn threads_hidden_from_a_member_take_no_invite_and_are_not_listed() {
+    let mut f = fixture();
+    let (_, private) = f.ok(
+        f.owner,
+        R::StartThread(f.text),
+        r#"{"name": "secret", "type": 12}"#,
+    );
+    let private_id: u64 = private["id"].as_str().unwrap().parse().unwrap();
+    let (_, public) = f.ok(
+        f.owner,
+        R::StartThread(f.text),
+        r#"{"name": "open", "type": 11}"#,
+    );
+    let public_id: u64 = public["id"].as_str().unwrap().parse().unwrap();
+    f.grant_member(Permissions::CREATE_INSTANT_INVITE);
+    let member = f.member;
+    let invite = |f: &mut Fixture, actor: UserId, channel: u64| {
+        let path = format!("/api/v10/channels/{channel}/invites");
+        let route = crate::rest::member_routes::member_route(crate::rest::Method::Post, &path)
+            .unwrap()
+            .unwrap();
+        let mut next = f.next_id;
+        let mut next_id = || {
+            next += 1;
+            Ok(next)
+        };
+        let seed = f.next_id ^ channel;
+        let mut random = || -> Result<u64, Refusal> { Ok(seed) };
+        let mut cx = OpContext {
+            actor,
+            now_unix_ms: NOW + 1000,
+            users: &f.world,
+            online: &|_| false,
+            next_id: &mut next_id,
+            random: &mut random,
+        };
+        crate::world::guild_ops::apply_member_route(&mut f.guild, &route, "", b"{}", &mut cx)
+    };
+    let listed = |f: &Fixture, viewer: UserId| -> Vec<u64> {
+        let json = crate::world::guild_create_json(&f.guild, &f.world, viewer, 250);
+        let value: Value = serde_json::from_slice(&json).unwrap();
+        value["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        invite(&mut f, member, private_id).err(),
+        Some(Refusal::MissingAccess),
+        "not a member of the private thread"
+    );
+    assert!(invite(&mut f, member, public_id).is_ok());
+    assert_eq!(listed(&f, f.member), [public_id]);
+    assert_eq!(listed(&f, f.owner).len(), 2, "the owner sees both");
+    // The parent channel hidden from the member hides its public thread too.
+    let deny = format!(
+        r#"{{"type": 1, "deny": "{}"}}"#,
+        Permissions::VIEW_CHANNEL.bits()
+    );
+    f.ok(f.owner, R::PutOverwrite(f.text, f.member.0), &deny);
+    assert_eq!(
+        invite(&mut f, member, public_id).err(),
+        Some(Refusal::MissingAccess)
+    );
+    assert!(listed(&f, f.member).is_empty());
+}
+
 #[test]
 fn private_threads_need_the_permission_and_hide_from_others() {
     let mut f = fixture();
