@@ -32,7 +32,8 @@ impl Refusal {
             Refusal::EmptyMessage
             | Refusal::InvalidJson
             | Refusal::UnknownEmoji
-            | Refusal::MaxPins => 400,
+            | Refusal::MaxPins
+            | Refusal::MaxReactions => 400,
             Refusal::StoreFailed => 500,
             Refusal::StoreBusy => 429,
             Refusal::MethodNotAllowed => 405,
@@ -60,6 +61,7 @@ impl Refusal {
             Refusal::InvalidForm(errors) => form_error_body(errors.clone()),
             Refusal::UnknownEmoji => error_body(10014, "Unknown Emoji"),
             Refusal::MaxPins => error_body(30003, "Maximum number of pins reached (250)"),
+            Refusal::MaxReactions => error_body(30010, "Maximum number of reactions reached (20)"),
             Refusal::MissingAccess => error_body(50001, "Missing Access"),
             Refusal::CannotMessageUser => error_body(50007, "Cannot send messages to this user"),
             Refusal::MissingPermissions => error_body(50013, "Missing Permissions"),
@@ -114,6 +116,7 @@ impl From<crate::world::message_ops::MessageError> for Refusal {
             MessageError::NotAuthor => Refusal::NotAuthor,
             MessageError::EmptyMessage => Refusal::EmptyMessage,
             MessageError::MaxPins => Refusal::MaxPins,
+            MessageError::MaxReactions => Refusal::MaxReactions,
             MessageError::UnknownAuthor => Refusal::Unauthorized,
             MessageError::History(HistoryError::LimitOutOfRange { .. }) => {
                 Refusal::InvalidFormBody {

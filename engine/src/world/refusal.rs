@@ -62,6 +62,8 @@ pub enum Refusal {
     UnknownEmoji,
     /// Discord 30003: Maximum number of pins reached (250).
     MaxPins,
+    /// Discord 30010: Maximum number of reactions reached (20).
+    MaxReactions,
     /// Discord 50001: Missing Access (the caller cannot view the channel).
     MissingAccess,
     /// Discord 50013: Missing Permissions.

@@ -31,6 +31,7 @@ use crate::world::permissions::{GuildSnapshot, Permissions};
 use crate::world::{ChannelId, UserId, UserLookup};
 
 pub use pins::PINS_MAX;
+pub use reactions::REACTIONS_MAX;
 
 /// One pinned message: its id and when it was pinned (Unix ms). A channel's pin list is
 /// newest first.
@@ -304,6 +305,8 @@ pub enum MessageError {
     EmptyMessage,
     /// The channel already has `PINS_MAX` pins (30003).
     MaxPins,
+    /// The message already has `REACTIONS_MAX` distinct emojis (30010).
+    MaxReactions,
     /// The author is no user (their account is gone).
     UnknownAuthor,
     /// A history query that cannot be answered (its fields, or the store).

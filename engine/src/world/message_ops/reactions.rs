@@ -10,8 +10,11 @@ use crate::world::message::{Emoji, Message, MessageId};
 use crate::world::permissions::Permissions;
 use crate::world::UserId;
 
+/// Most distinct emojis on one message (Discord: 20; then 30010).
+pub const REACTIONS_MAX: usize = 20;
+
 /// `PUT …/reactions/{emoji}/@me` (READ_MESSAGE_HISTORY; a new emoji also needs
-/// ADD_REACTIONS, joining an existing one does not).
+/// ADD_REACTIONS, joining an existing one does not; at most `REACTIONS_MAX` emojis).
 pub(super) fn add(
     view: &dyn MessageView,
     cx: &MessageContext<'_>,
@@ -23,6 +26,9 @@ pub(super) fn add(
     let joins = message.reactions.iter().any(|r| r.emoji == emoji);
     if !joins {
         require(cx, Permissions::ADD_REACTIONS)?;
+        if message.reactions.len() >= REACTIONS_MAX {
+            return Err(MessageError::MaxReactions);
+        }
     }
     if !message.add_reaction(&emoji, cx.actor) {
         return Ok(MessageOutcome::reply(Reply::Done));

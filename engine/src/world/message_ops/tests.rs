@@ -530,3 +530,59 @@ fn files_need_attach_files_and_tts_needs_send_tts_messages() {
     assert!(message.tts);
     assert_eq!(message.attachments.len(), 1);
 }
+
+#[test]
+fn a_message_holds_at_most_twenty_distinct_emojis() {
+    let (users, guild) = (users(), snapshot());
+    let moderator = ACTORS[0];
+    let cx = MessageContext {
+        actor: moderator,
+        channel_id: CHANNEL,
+        guild_id: GUILD,
+        dm: false,
+        dm_users_share_a_guild: true,
+        permissions: permissions_of(moderator),
+        guild: &guild,
+        users: &users,
+        now_unix_ms: 0,
+    };
+    let mut store = MemoryStore::default();
+    let created = apply(&store, &cx, request_of(&Step::Create("hi".into()), 1000)).unwrap();
+    for write in &created.writes {
+        store.write(write);
+    }
+    let custom = |n: u64| Emoji {
+        id: Some(n),
+        name: format!("e{n}"),
+        animated: false,
+    };
+    for n in 0..REACTIONS_MAX as u64 {
+        let out = apply(
+            &store,
+            &cx,
+            MessageRequest::AddReaction(MessageId(1000), custom(n)),
+        )
+        .unwrap();
+        for write in &out.writes {
+            store.write(write);
+        }
+    }
+    let refused = apply(
+        &store,
+        &cx,
+        MessageRequest::AddReaction(MessageId(1000), custom(99)),
+    );
+    assert_eq!(refused, Err(MessageError::MaxReactions));
+    // Joining an emoji already there is still fine.
+    let member = ACTORS[1];
+    let joined = apply(
+        &store,
+        &MessageContext {
+            actor: member,
+            permissions: permissions_of(member),
+            ..cx
+        },
+        MessageRequest::AddReaction(MessageId(1000), custom(3)),
+    );
+    assert!(joined.unwrap().event.is_some());
+}
