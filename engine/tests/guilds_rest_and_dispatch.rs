@@ -803,3 +803,75 @@ both_backends!(
     timeouts,
     a_timed_out_member_cannot_send_until_the_timeout_ends
 );
+
+/// A user may be in at most 100 guilds (Discord's 30001): the 101st creation is refused,
+/// and so is an invite into yet another guild; an invite into a guild they are already in
+/// is not a new guild.
+fn a_user_is_in_at_most_a_hundred_guilds(io: engine::IoBackend) {
+    let server = start_flux(io, |config| config.limits.rest_rate_limits = false);
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let (token, _) = register(addr, "collector");
+    let mut first_text = None;
+    for n in 0..100 {
+        let created = call(
+            addr,
+            "POST",
+            "/api/v10/guilds",
+            &token,
+            Some(&json!({ "name": format!("Guild {n}") })),
+        );
+        assert_eq!(created.status, 201, "guild {n}: {created:?}");
+        if first_text.is_none() {
+            first_text = created.json()["system_channel_id"]
+                .as_str()
+                .map(str::to_string);
+        }
+    }
+    let refused = call(
+        addr,
+        "POST",
+        "/api/v10/guilds",
+        &token,
+        Some(&json!({"name": "One more"})),
+    );
+    assert_error(&refused, 400, 30001);
+    // An invite into the bots' guild would be the 101st.
+    let invite = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{}/invites", boot.text_channel_id),
+        &boot.bots[0].token,
+        Some(&json!({})),
+    );
+    let code = invite.json()["code"].as_str().unwrap().to_string();
+    let refused = call(
+        addr,
+        "POST",
+        &format!("/api/v10/invites/{code}"),
+        &token,
+        None,
+    );
+    assert_error(&refused, 400, 30001);
+    // One of their own guilds' invites is no new guild.
+    let text = first_text.expect("a system channel");
+    let own = call(
+        addr,
+        "POST",
+        &format!("/api/v10/channels/{text}/invites"),
+        &token,
+        Some(&json!({})),
+    );
+    let own_code = own.json()["code"].as_str().unwrap().to_string();
+    let again = call(
+        addr,
+        "POST",
+        &format!("/api/v10/invites/{own_code}"),
+        &token,
+        None,
+    );
+    assert_eq!(again.status, 200, "{again:?}");
+    let guilds = call(addr, "GET", "/api/v10/users/@me/guilds", &token, None).json();
+    assert_eq!(guilds.as_array().unwrap().len(), 100);
+}
+both_backends!(guild_cap, a_user_is_in_at_most_a_hundred_guilds);

@@ -54,6 +54,9 @@ use crate::world::guild_ops::{route_entry, OpContext, Outcome, Target};
 use crate::world::Refusal;
 use crate::world::{owner_core, Guild, GuildId, UserId};
 
+/// Most guilds one user may be in (Discord: 100 for a user; then 30001).
+const GUILDS_PER_USER_MAX: usize = 100;
+
 /// What an operation did to the working guild.
 enum GuildDecision {
     /// Nothing: answer (a read, or a change that changes nothing).
@@ -183,6 +186,13 @@ impl FluxApp {
     ) -> HttpAnswer {
         let route_class = classify(Method::parse(&request.method), request.path());
         let query = request.target.split_once('?').map_or("", |(_, q)| q);
+        if self.would_pass_guild_cap(&family, user_id) {
+            let error = Refusal::Coded {
+                code: 30001,
+                message: "Maximum number of guilds reached (100)",
+            };
+            return HttpAnswer::Respond(error_response(&headers, &error));
+        }
         let parsed = match family {
             Family::OwnGuilds => Parsed::OwnGuilds,
             Family::Guild(route) => guild_call(route, query, &request.body),
@@ -238,6 +248,22 @@ impl FluxApp {
             headers,
         };
         self.meter(out, super::mesh::Call::Guild(call), route_class)
+    }
+
+    /// Whether `family` would make `user_id` a member of one guild more than
+    /// `GUILDS_PER_USER_MAX` (creating a guild, or accepting an invite to a guild they are
+    /// not in). Counted on this core's replicas, so creations in flight on other cores at
+    /// the same moment may pass it by their number.
+    fn would_pass_guild_cap(&self, family: &Family, user_id: u64) -> bool {
+        let joins = match family {
+            Family::Guild(GuildRoute::CreateGuild) => true,
+            Family::Member(MemberRoute::AcceptInvite(code)) => self
+                .guilds
+                .guild_of_invite(code)
+                .is_none_or(|guild| !self.guilds.guilds_of(user_id).contains(&guild)),
+            _ => false,
+        };
+        joins && self.guilds.guilds_of(user_id).len() >= GUILDS_PER_USER_MAX
     }
 
     /// Hands `call` to its guild's owner core: inline when that is this core.
