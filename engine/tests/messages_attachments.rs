@@ -284,3 +284,72 @@ both_backends!(
     multipart_attachments_round_trip,
     attachments_stored_served_dispatched_and_durable
 );
+
+/// A deleted message's files are removed once the delete is durable: its attachment URL
+/// answers 404 (one message deleted alone, two more in a bulk delete).
+fn a_deleted_messages_files_are_no_longer_served(io: engine::IoBackend) {
+    let server = start_flux(io, |config| {
+        config.limits.rest_rate_limits = false;
+        config.limits.http.multipart_body_bytes_max = UPLOAD_BYTES_MAX;
+    });
+    let addr = server.local_addr();
+    let boot = server.bootstrap().unwrap().clone();
+    let token = &boot.bots[0].token;
+    let messages = format!("/api/v10/channels/{}/messages", boot.text_channel_id);
+    let boundary = "flux-delete-boundary";
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        let payload = json!({ "content": format!("file {n}") });
+        let data = format!("contents {n}");
+        let body = multipart(
+            boundary,
+            &payload,
+            &[File {
+                field: "files[0]",
+                filename: "note.txt",
+                content_type: "text/plain",
+                data: data.as_bytes(),
+            }],
+        );
+        let created = post_multipart(addr, &messages, token, boundary, &body);
+        assert_eq!(created.status, 200, "{created:?}");
+        let message = created.json();
+        let url = message["attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(get(addr, path_of(&url)).status, 200);
+        sent.push((message["id"].as_str().unwrap().to_string(), url));
+    }
+    let deleted = call(
+        addr,
+        "DELETE",
+        &format!("{messages}/{}", sent[0].0),
+        token,
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(
+        get(addr, path_of(&sent[0].1)).status,
+        404,
+        "a deleted message's file"
+    );
+    assert_eq!(
+        get(addr, path_of(&sent[1].1)).status,
+        200,
+        "the others stay"
+    );
+    let bulk = json!({ "messages": [sent[1].0, sent[2].0] });
+    let deleted = call(
+        addr,
+        "POST",
+        &format!("{messages}/bulk-delete"),
+        token,
+        Some(&bulk),
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    for (_, url) in &sent[1..] {
+        assert_eq!(get(addr, path_of(url)).status, 404);
+    }
+}
+both_backends!(deleted_files, a_deleted_messages_files_are_no_longer_served);

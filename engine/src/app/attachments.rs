@@ -21,10 +21,12 @@
 //! exactly what `store` produces (decimal ids, a sanitised name), so `..`, `%2e`, absolute
 //! paths or hidden files never reach the file system.
 //!
+//! Deleting a message (or a bulk delete) removes its files once the delete is durable
+//! (`remove`), so a deleted message's attachments are no longer served.
+//!
 //! Known gaps: the file writes and fsyncs, and the reads that serve a file, run on the
 //! reactor thread (a few ms per file on an SSD; a busy core stalls that long). A failed
 //! append after the files were written leaves orphan files (never named by a message).
-//! Deleting a message keeps its files, as Discord's CDN does for a while.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -292,6 +294,21 @@ impl Attachments {
 
     /// `GET /attachments/…` (no `/api` prefix, no token): the file, or `None` when `path`
     /// is not under `/attachments/`.
+    /// Removes attachment `attachment_id` of channel `channel_id` from disk (its message
+    /// was deleted, durably). A file already gone is fine; another failure is logged and
+    /// leaves an unnamed file behind.
+    pub(super) fn remove(&self, channel_id: ChannelId, attachment_id: u64) {
+        let dir = self
+            .root
+            .join(channel_id.0.to_string())
+            .join(attachment_id.to_string());
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => eprintln!("flux: removing {}: {error}", dir.display()),
+        }
+    }
+
     pub(super) fn serve(&self, method: &str, path: &str) -> Option<Response> {
         let rest = path.strip_prefix("/attachments/")?;
         if method != "GET" {

@@ -100,6 +100,8 @@ pub(super) struct MessageWrite {
     touched: Vec<Touched>,
     /// Its `enforce_nonce` claim, if any.
     nonce: Option<NonceClaim>,
+    /// Attachment files no message names once it is durable (a deleted message's).
+    unnamed_files: Vec<u64>,
 }
 
 /// The owner's message state (`message_state.rs`).
@@ -355,6 +357,7 @@ impl FluxApp {
             event: Arc::new(outcome.event.expect("a change announces itself")),
             touched: InFlight::touched(&outcome.writes),
             nonce: nonce.clone(),
+            unnamed_files: outcome.unnamed_files,
         };
         let answer = Answer {
             reply_core: call.reply_core,
@@ -387,6 +390,10 @@ impl FluxApp {
         self.message_state.in_flight.settled(&change.touched);
         if let Some(claim) = &change.nonce {
             self.message_state.nonces.durable(claim, unix_ms());
+        }
+        let channel_id = change.event.channel_id();
+        for attachment_id in &change.unnamed_files {
+            self.attachments.remove(channel_id, *attachment_id);
         }
         for answer in answers {
             self.send_answer(out, answer.reply_core, answer.conn, answer.response);

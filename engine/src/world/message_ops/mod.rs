@@ -199,6 +199,9 @@ pub enum Reply {
 pub struct MessageOutcome {
     /// For the owner's store, in one batch.
     pub writes: Vec<StoreWrite>,
+    /// Attachment files (by attachment id) no message names once the writes are
+    /// durable: a deleted message's files, removed then (Discord removes them too).
+    pub unnamed_files: Vec<u64>,
     /// For every core once the writes are durable.
     pub event: Option<MessageEvent>,
     /// For the caller once the writes are durable.
@@ -209,6 +212,7 @@ impl MessageOutcome {
     fn reply(reply: Reply) -> MessageOutcome {
         MessageOutcome {
             writes: Vec::new(),
+            unnamed_files: Vec::new(),
             event: None,
             reply,
         }

@@ -43,6 +43,7 @@ pub(super) fn set_pinned(
         last_pin_unix_ms: pins.first().map(|(_, at)| *at),
     };
     Ok(MessageOutcome {
+        unnamed_files: Vec::new(),
         writes: vec![
             StoreWrite::Put(message),
             StoreWrite::Pins(cx.channel_id, pins),

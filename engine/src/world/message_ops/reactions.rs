@@ -106,6 +106,7 @@ fn rewrite(cx: &MessageContext<'_>, message: Message, change: ReactionChange) ->
         change,
     };
     MessageOutcome {
+        unnamed_files: Vec::new(),
         writes: vec![StoreWrite::Put(message)],
         event: Some(event),
         reply: Reply::Done,

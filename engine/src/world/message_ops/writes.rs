@@ -38,6 +38,7 @@ pub(super) fn create(
     message.attachments = new.attachments;
     set_mentions(&mut message, cx);
     Ok(MessageOutcome {
+        unnamed_files: Vec::new(),
         writes: vec![StoreWrite::Put(message.clone())],
         event: Some(MessageEvent::Create(message.clone())),
         reply: Reply::Message(message),
@@ -67,6 +68,7 @@ pub(super) fn edit(
     }
     message.edited_at_unix_ms = Some(cx.now_unix_ms);
     Ok(MessageOutcome {
+        unnamed_files: Vec::new(),
         writes: vec![StoreWrite::Put(message.clone())],
         event: Some(MessageEvent::Update(message.clone())),
         reply: Reply::Message(message),
@@ -84,6 +86,7 @@ pub(super) fn delete(
         require(cx, Permissions::MANAGE_MESSAGES)?;
     }
     Ok(MessageOutcome {
+        unnamed_files: message.attachments.iter().map(|a| a.id).collect(),
         writes: vec![StoreWrite::Delete(cx.channel_id, message_id)],
         event: Some(MessageEvent::Delete {
             guild_id: cx.guild_id,
@@ -103,9 +106,13 @@ pub(super) fn bulk_delete(
 ) -> Result<MessageOutcome, MessageError> {
     require(cx, Permissions::MANAGE_MESSAGES)?;
     let mut message_ids = Vec::with_capacity(asked.len());
+    let mut unnamed_files = Vec::new();
     for message_id in asked {
-        if view.message(cx.channel_id, message_id)?.is_some() && !message_ids.contains(&message_id)
-        {
+        if message_ids.contains(&message_id) {
+            continue;
+        }
+        if let Some(message) = view.message(cx.channel_id, message_id)? {
+            unnamed_files.extend(message.attachments.iter().map(|a| a.id));
             message_ids.push(message_id);
         }
     }
@@ -113,6 +120,7 @@ pub(super) fn bulk_delete(
         return Ok(MessageOutcome::reply(Reply::Done));
     }
     Ok(MessageOutcome {
+        unnamed_files,
         writes: message_ids
             .iter()
             .map(|id| StoreWrite::Delete(cx.channel_id, *id))
@@ -130,6 +138,7 @@ pub(super) fn bulk_delete(
 pub(super) fn typing(cx: &MessageContext<'_>) -> Result<MessageOutcome, MessageError> {
     require(cx, Permissions::SEND_MESSAGES)?;
     Ok(MessageOutcome {
+        unnamed_files: Vec::new(),
         writes: Vec::new(),
         event: Some(MessageEvent::Typing {
             guild_id: cx.guild_id,
