@@ -199,7 +199,13 @@ pub(super) fn delete(
     Ok(Outcome::write(Reply::Shown, body, vec![event]))
 }
 
-/// `POST /invites/{code}`: the caller joins.
+/// Most members one guild holds. Why this number: a guild is stored whole (one value,
+/// `persist::put_guild`, about 190 bytes a member), and every join rewrites it, so the
+/// value must stay far below the store's 16 MiB limit (25,000 members is about 5 MB) and
+/// one join's write bounded. A guild past it refuses new members with Discord's 30019.
+pub const MEMBERS_MAX: usize = 25_000;
+
+/// `POST /invites/{code}`: the caller joins (at most [`MEMBERS_MAX`] members).
 pub(super) fn accept(
     guild: &mut Guild,
     code: &str,
@@ -222,6 +228,12 @@ pub(super) fn accept(
     }
     if cx.users.user(cx.actor).is_none() {
         return Err(Refusal::UnknownUser);
+    }
+    if guild.members.len() >= MEMBERS_MAX {
+        return Err(Refusal::Coded {
+            code: 30019,
+            message: "Maximum number of server members reached",
+        });
     }
     let member = Member {
         user_id: cx.actor,
@@ -558,6 +570,31 @@ mod tests {
         f.run(f.owner, Method::Delete, "/api/v10/invites/old", "", "")
             .unwrap();
         assert!(f.guild.invites.is_empty());
+    }
+
+    #[test]
+    fn a_full_guild_takes_no_new_member() {
+        let mut f = Fixture::new();
+        let template = f.guild.members[0].clone();
+        let mut next = 1u64 << 50;
+        while f.guild.members.len() < MEMBERS_MAX {
+            next += 1;
+            f.guild.members.push(Member {
+                user_id: UserId(next),
+                ..template.clone()
+            });
+        }
+        let refused = f
+            .run(f.outsider, Method::Post, "/api/v10/invites/live", "", "")
+            .unwrap_err();
+        assert!(
+            matches!(refused, Refusal::Coded { code: 30019, .. }),
+            "{refused:?}"
+        );
+        assert!(f.member(f.outsider).is_none());
+        f.guild.members.pop();
+        f.run(f.outsider, Method::Post, "/api/v10/invites/live", "", "")
+            .unwrap();
     }
 
     #[test]
