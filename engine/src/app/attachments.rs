@@ -2,7 +2,7 @@
 //! durably on the owner core before the message names them, and served back by
 //! `GET /attachments/{channel_id}/{attachment_id}/{filename}` (Discord's CDN path).
 //!
-//! Flow of one upload (owner core, inside `owner_apply`'s create arm):
+//! Flow of one upload (owner core, `messages.rs` `owner_create`, after the rules allowed it):
 //! 1. `parse_upload` splits the body (`rest::multipart`): `payload_json` is the JSON body,
 //!    every part with a filename is a file (`files[n]`: `n` matches the `id` of an entry in
 //!    `payload_json.attachments`, which may give a `filename` and a `description`).
