@@ -50,7 +50,7 @@ use std::sync::Arc;
 
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
-use super::mesh::Call;
+use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
@@ -90,52 +90,26 @@ pub struct AccountSync {
 /// A registration on its way to core 0: everything but the id is decided.
 #[derive(Debug)]
 pub struct RegisterCall {
-    reply_core: usize,
-    conn: ConnId,
+    pub(super) caller: Caller,
     username: String,
     global_name: Option<String>,
     password_hash: String,
-    headers: Vec<(String, String)>,
 }
 
 /// A change for an account's home core.
 #[derive(Debug)]
 pub struct AccountWrite {
-    reply_core: usize,
-    conn: ConnId,
+    pub(super) caller: Caller,
     change: AccountChange,
-    headers: Vec<(String, String)>,
 }
 
 impl AccountWrite {
-    /// The account it changes.
-    pub(super) fn user_id(&self) -> u64 {
+    /// The account it changes (its home core stores it).
+    fn account_id(&self) -> UserId {
         match &self.change {
-            AccountChange::Create(account) => account.user.id.0,
-            AccountChange::Revoke(user) | AccountChange::Profile(user, _) => user.0,
+            AccountChange::Create(account) => account.user.id,
+            AccountChange::Revoke(user) | AccountChange::Profile(user, _) => *user,
         }
-    }
-
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
-    }
-
-    /// The answer's headers.
-    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
-        &mut self.headers
-    }
-}
-
-impl RegisterCall {
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
-    }
-
-    /// The answer's headers.
-    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
-        &mut self.headers
     }
 }
 
@@ -241,10 +215,13 @@ impl FluxApp {
                         .is_none_or(|owner| *owner != user.0)
                 });
                 let write = AccountWrite {
-                    reply_core: self.core,
-                    conn,
+                    caller: Caller {
+                        user_id: user.0,
+                        reply_core: self.core,
+                        conn,
+                        headers,
+                    },
                     change: AccountChange::Profile(user, edit),
-                    headers,
                 };
                 // Counted on the caller's home core like every authenticated route
                 // (PATCH /users/@me: 2 per 10 s, as on Discord), then on to core 0 for a
@@ -259,10 +236,13 @@ impl FluxApp {
             AuthRoute::Logout => match user {
                 Some(user) => {
                     let write = AccountWrite {
-                        reply_core: self.core,
-                        conn,
+                        caller: Caller {
+                            user_id: user.0,
+                            reply_core: self.core,
+                            conn,
+                            headers,
+                        },
                         change: AccountChange::Revoke(user),
-                        headers,
                     };
                     self.meter(out, Call::Account(write), route_class)
                 }
@@ -301,12 +281,15 @@ impl FluxApp {
             }
         };
         let call = RegisterCall {
-            reply_core: self.core,
-            conn,
+            caller: Caller {
+                user_id: 0,
+                reply_core: self.core,
+                conn,
+                headers,
+            },
             username: parsed.username,
             global_name: parsed.global_name,
             password_hash,
-            headers,
         };
         if self.core == REGISTRY_CORE {
             self.handle_register(out, call, true)
@@ -327,16 +310,16 @@ impl FluxApp {
         in_http: bool,
     ) -> HttpAnswer {
         debug_assert_eq!(self.core, REGISTRY_CORE);
-        let reply = (call.reply_core, call.conn);
+        let reply = (call.caller.reply_core, call.caller.conn);
         if self.accounts.by_username.contains_key(&call.username) {
-            let response = error_response(&call.headers, &auth::username_taken());
+            let response = error_response(&call.caller.headers, &auth::username_taken());
             return self.answer(out, reply, response, in_http);
         }
         let now_unix_ms = unix_ms();
         let id = match self.commits.next_id(now_unix_ms) {
             Ok(id) => id,
             Err(error) => {
-                let response = error_response(&call.headers, &error);
+                let response = error_response(&call.caller.headers, &error);
                 return self.answer(out, reply, response, in_http);
             }
         };
@@ -356,10 +339,8 @@ impl FluxApp {
             password_hash: Some(call.password_hash),
         };
         let write = AccountWrite {
-            reply_core: call.reply_core,
-            conn: call.conn,
+            caller: call.caller,
             change: AccountChange::Create(Box::new(account)),
-            headers: call.headers,
         };
         self.send_account_write(out, write, in_http)
     }
@@ -377,8 +358,9 @@ impl FluxApp {
             if let Some(name) = &edit.username {
                 match self.accounts.by_username.get(name) {
                     Some(owner) if *owner != user.0 => {
-                        let response = error_response(&write.headers, &auth::username_taken());
-                        let reply = (write.reply_core, write.conn);
+                        let response =
+                            error_response(&write.caller.headers, &auth::username_taken());
+                        let reply = (write.caller.reply_core, write.caller.conn);
                         return self.answer(out, reply, response, in_http);
                     }
                     _ => {
@@ -397,16 +379,12 @@ impl FluxApp {
         write: AccountWrite,
         in_http: bool,
     ) -> HttpAnswer {
-        let user = match &write.change {
-            AccountChange::Create(account) => account.user.id,
-            AccountChange::Revoke(user) | AccountChange::Profile(user, _) => *user,
-        };
-        let home = home_core(user, self.cores);
+        let home = home_core(write.account_id(), self.cores);
         if home != self.core {
             out.send_mesh(home, FluxMesh::Call(Box::new(Call::Account(write))));
             return HttpAnswer::Later;
         }
-        let reply = (write.reply_core, write.conn);
+        let reply = (write.caller.reply_core, write.caller.conn);
         match self.handle_account_write(out, write) {
             Some(response) => self.answer(out, reply, response, in_http),
             None => HttpAnswer::Later,
@@ -422,12 +400,12 @@ impl FluxApp {
         write: AccountWrite,
     ) -> Option<Response> {
         let (account, response, profile_changed) =
-            match self.account_change(write.change, &write.headers) {
+            match self.account_change(write.change, &write.caller.headers) {
                 Ok(AccountDecision::Change(account, response, profile_changed)) => {
                     (account, response, profile_changed)
                 }
                 Ok(AccountDecision::Answer(response)) => return Some(response),
-                Err(error) => return Some(error_response(&write.headers, &error)),
+                Err(error) => return Some(error_response(&write.caller.headers, &error)),
             };
         let application = self
             .directory
@@ -439,8 +417,8 @@ impl FluxApp {
             profile_changed,
         });
         let answer = Answer {
-            reply_core: write.reply_core,
-            conn: write.conn,
+            reply_core: write.caller.reply_core,
+            conn: write.caller.conn,
             response,
         };
         let appended = self.commits.batch().and_then(|mut batch| {
@@ -463,7 +441,7 @@ impl FluxApp {
             }
             Err(error) => {
                 self.release_reserved_name(out, &sync.account);
-                Some(error_response(&write.headers, &error))
+                Some(error_response(&write.caller.headers, &error))
             }
         }
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, WriteId, STORE_POLL_FALLBACK};
-use super::mesh::Call;
+use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
@@ -79,28 +79,8 @@ impl DmState {
 /// `POST /users/@me/channels` on its way to the pair core.
 #[derive(Debug)]
 pub struct DmCall {
-    reply_core: usize,
-    conn: ConnId,
-    user_id: UserId,
+    pub(super) caller: Caller,
     recipient: UserId,
-    headers: Vec<(String, String)>,
-}
-
-impl DmCall {
-    /// The caller.
-    pub(super) fn user_id(&self) -> u64 {
-        self.user_id.0
-    }
-
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
-    }
-
-    /// The answer's headers (rate-limit headers are set by `metering.rs`).
-    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
-        &mut self.headers
-    }
 }
 
 impl FluxApp {
@@ -139,11 +119,13 @@ impl FluxApp {
             return answer(200, encode(&body));
         }
         let call = DmCall {
-            reply_core: self.core,
-            conn,
-            user_id,
+            caller: Caller {
+                user_id: user_id.0,
+                reply_core: self.core,
+                conn,
+                headers,
+            },
             recipient,
-            headers,
         };
         let route = classify(method, request.path());
         self.meter(out, super::mesh::Call::Dm(call), route)
@@ -157,12 +139,13 @@ impl FluxApp {
         call: DmCall,
         in_http: bool,
     ) -> HttpAnswer {
-        let pair_core = DmChannel::pair_core(call.user_id, call.recipient, self.cores);
+        let pair_core =
+            DmChannel::pair_core(UserId(call.caller.user_id), call.recipient, self.cores);
         if pair_core != self.core {
             out.send_mesh(pair_core, FluxMesh::Call(Box::new(Call::Dm(call))));
             return HttpAnswer::Later;
         }
-        let reply = (call.reply_core, call.conn);
+        let reply = call.caller.reply();
         match self.run_dm_call(out, call) {
             Some(response) => self.answer(out, reply, response, in_http),
             None => HttpAnswer::Later,
@@ -172,17 +155,17 @@ impl FluxApp {
     /// On the pair core: find or create the DM. An existing one is answered now; a new
     /// one (or one in flight) once durable (`None`).
     fn run_dm_call(&mut self, out: &mut Outbox<FluxMesh>, call: DmCall) -> Option<Response> {
-        let pair = DmChannel::pair(call.user_id, call.recipient);
+        let pair = DmChannel::pair(UserId(call.caller.user_id), call.recipient);
         if let Some(channel) = self.dms.by_pair.get(&pair) {
-            let body = dm_channel_json(channel, call.user_id, None, &self.directory);
-            return Some(json_response(&call.headers, 200, encode(&body)));
+            let body = dm_channel_json(channel, UserId(call.caller.user_id), None, &self.directory);
+            return Some(json_response(&call.caller.headers, 200, encode(&body)));
         }
         if let Some((write, channel)) = self.dms.opening.get(&pair) {
-            let body = dm_channel_json(channel, call.user_id, None, &self.directory);
+            let body = dm_channel_json(channel, UserId(call.caller.user_id), None, &self.directory);
             let answer = Answer {
-                reply_core: call.reply_core,
-                conn: call.conn,
-                response: json_response(&call.headers, 200, encode(&body)),
+                reply_core: call.caller.reply_core,
+                conn: call.caller.conn,
+                response: json_response(&call.caller.headers, 200, encode(&body)),
             };
             let joined = self.commits.follow(*write, answer);
             assert!(joined, "an opening DM's write is queued");
@@ -190,14 +173,18 @@ impl FluxApp {
         }
         let id = match self.commits.next_id(unix_ms()) {
             Ok(id) => id,
-            Err(error) => return Some(error_response(&call.headers, &error)),
+            Err(error) => return Some(error_response(&call.caller.headers, &error)),
         };
-        let channel = Arc::new(DmChannel::new(ChannelId(id), call.user_id, call.recipient));
-        let body = dm_channel_json(&channel, call.user_id, None, &self.directory);
+        let channel = Arc::new(DmChannel::new(
+            ChannelId(id),
+            UserId(call.caller.user_id),
+            call.recipient,
+        ));
+        let body = dm_channel_json(&channel, UserId(call.caller.user_id), None, &self.directory);
         let answer = Answer {
-            reply_core: call.reply_core,
-            conn: call.conn,
-            response: json_response(&call.headers, 200, encode(&body)),
+            reply_core: call.caller.reply_core,
+            conn: call.caller.conn,
+            response: json_response(&call.caller.headers, 200, encode(&body)),
         };
         let appended = self.commits.batch().and_then(|mut batch| {
             crate::world::persist::put_dm(&mut batch, &channel);
@@ -210,7 +197,7 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => Some(error_response(&call.headers, &error)),
+            Err(error) => Some(error_response(&call.caller.headers, &error)),
         }
     }
 

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
 use super::guild_fanout::GuildSync;
-use super::mesh::Call;
+use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
@@ -102,29 +102,9 @@ impl std::fmt::Debug for GuildOp {
 /// A guild route on its way to the guild's owner core.
 #[derive(Debug)]
 pub struct GuildCall {
-    reply_core: usize,
-    conn: ConnId,
-    user_id: u64,
+    pub(super) caller: Caller,
     guild_id: u64,
     op: GuildOp,
-    headers: Vec<(String, String)>,
-}
-
-impl GuildCall {
-    /// The caller.
-    pub(super) fn user_id(&self) -> u64 {
-        self.user_id
-    }
-
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
-    }
-
-    /// The answer's headers (rate-limit headers are set by `metering.rs`).
-    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
-        &mut self.headers
-    }
 }
 
 /// What `receive_guild_request` makes of a route: the guild the call acts on (or a new
@@ -211,12 +191,12 @@ impl FluxApp {
         let respond = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));
         let (guild_id, op) = match parsed {
             Parsed::OwnGuilds => {
-                let call = super::mesh::Call::OwnGuilds {
+                let call = super::mesh::Call::OwnGuilds(Caller {
+                    user_id,
                     reply_core: self.core,
                     conn,
-                    user_id,
                     headers,
-                };
+                });
                 return self.meter(out, call, route_class);
             }
             Parsed::Existing(target, op) => {
@@ -240,12 +220,14 @@ impl FluxApp {
             },
         };
         let call = GuildCall {
-            reply_core: self.core,
-            conn,
-            user_id,
+            caller: Caller {
+                user_id,
+                reply_core: self.core,
+                conn,
+                headers,
+            },
             guild_id,
             op,
-            headers,
         };
         self.meter(out, super::mesh::Call::Guild(call), route_class)
     }
@@ -278,7 +260,7 @@ impl FluxApp {
             out.send_mesh(owner, FluxMesh::Call(Box::new(Call::Guild(call))));
             return HttpAnswer::Later;
         }
-        let reply = call.reply();
+        let reply = call.caller.reply();
         match self.run_guild_call(out, call) {
             Some(response) => self.answer(out, reply, response, in_http),
             None => HttpAnswer::Later,
@@ -291,13 +273,16 @@ impl FluxApp {
     fn run_guild_call(&mut self, out: &mut Outbox<FluxMesh>, call: GuildCall) -> Option<Response> {
         debug_assert_eq!(owner_core(GuildId(call.guild_id), self.cores), self.core);
         let GuildCall {
-            reply_core,
-            conn,
-            user_id,
+            caller,
             guild_id,
             op,
-            headers,
         } = call;
+        let Caller {
+            user_id,
+            reply_core,
+            conn,
+            headers,
+        } = caller;
         let headers = &headers;
         let decided = self.run_guild_op(user_id, guild_id, op);
         let (outcome, snapshot) = match decided {

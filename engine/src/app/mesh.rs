@@ -138,6 +138,27 @@ pub enum FluxMesh {
     HookDone { hook: HookId, count: usize },
 }
 
+/// Who made a request and where its answer goes: what every [`Call`] carries.
+#[derive(Debug)]
+pub struct Caller {
+    /// The caller's user id (0 for a registration: the account does not exist yet).
+    pub user_id: u64,
+    /// The core that received the request.
+    pub reply_core: usize,
+    /// The request's connection on that core.
+    pub conn: ConnId,
+    /// The answer's headers: `Content-Type` and the rate-limit headers (the metering hop
+    /// sets these). Empty for an account-free REST call, whose answer brings its own.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Caller {
+    /// Where the answer goes: the receiving core and its connection.
+    pub fn reply(&self) -> (usize, ConnId) {
+        (self.reply_core, self.conn)
+    }
+}
+
 /// A request on its way: from the receiving core through its caller's home core
 /// (`RateCheck`, for the metered ones) to the core that runs it. Each carries its
 /// caller, where its answer goes, and its typed operation.
@@ -160,58 +181,38 @@ pub enum Call {
     ReleaseName { username: String, user_id: u64 },
     /// `GET /users/@me/guilds`, answered by whichever core admits it (every core has
     /// every replica).
-    OwnGuilds {
-        reply_core: usize,
-        conn: ConnId,
-        user_id: u64,
-        headers: Vec<(String, String)>,
-    },
+    OwnGuilds(Caller),
     /// An account-free REST route, answered on the caller's home core
     /// (`rest_limits.rs`).
     Rest(super::rest_limits::RestCall),
 }
 
 impl Call {
-    /// The caller (0 for a registration: the account does not exist yet).
-    pub(super) fn user_id(&self) -> u64 {
+    /// Who made it and where its answer goes (`None`: a call without an answer).
+    pub(super) fn caller(&self) -> Option<&Caller> {
         match self {
-            Call::Message(call) => call.user_id(),
-            Call::Guild(call) => call.user_id(),
-            Call::Dm(call) => call.user_id(),
-            Call::OwnGuilds { user_id, .. } | Call::ReleaseName { user_id, .. } => *user_id,
-            Call::Rest(call) => call.user_id(),
-            Call::Rename(write) | Call::Account(write) => write.user_id(),
-            Call::Register(_) => 0,
-        }
-    }
-
-    /// Where the answer goes: the receiving core and its connection (`None`: no answer).
-    pub(super) fn reply(&self) -> Option<(usize, ConnId)> {
-        match self {
-            Call::Message(call) => Some(call.reply()),
-            Call::Guild(call) => Some(call.reply()),
-            Call::Dm(call) => Some(call.reply()),
-            Call::OwnGuilds {
-                reply_core, conn, ..
-            } => Some((*reply_core, *conn)),
-            Call::Rest(call) => Some(call.reply()),
-            Call::Register(call) => Some(call.reply()),
-            Call::Rename(write) | Call::Account(write) => Some(write.reply()),
+            Call::Message(call) => Some(&call.caller),
+            Call::Guild(call) => Some(&call.caller),
+            Call::Dm(call) => Some(&call.caller),
+            Call::OwnGuilds(caller) => Some(caller),
+            Call::Rest(call) => Some(&call.caller),
+            Call::Register(call) => Some(&call.caller),
+            Call::Rename(write) | Call::Account(write) => Some(&write.caller),
             Call::ReleaseName { .. } => None,
         }
     }
 
-    /// The answer's headers, which the rate-limit hop fills in; `None` for a REST call,
-    /// whose answer brings its own, and for a call without an answer.
-    pub(super) fn headers_mut(&mut self) -> Option<&mut Vec<(String, String)>> {
+    /// The caller, to change the answer's headers (the metering hop).
+    pub(super) fn caller_mut(&mut self) -> Option<&mut Caller> {
         match self {
-            Call::Message(call) => Some(call.headers_mut()),
-            Call::Guild(call) => Some(call.headers_mut()),
-            Call::Dm(call) => Some(call.headers_mut()),
-            Call::OwnGuilds { headers, .. } => Some(headers),
-            Call::Register(call) => Some(call.headers_mut()),
-            Call::Rename(write) | Call::Account(write) => Some(write.headers_mut()),
-            Call::Rest(_) | Call::ReleaseName { .. } => None,
+            Call::Message(call) => Some(&mut call.caller),
+            Call::Guild(call) => Some(&mut call.caller),
+            Call::Dm(call) => Some(&mut call.caller),
+            Call::OwnGuilds(caller) => Some(caller),
+            Call::Rest(call) => Some(&mut call.caller),
+            Call::Register(call) => Some(&mut call.caller),
+            Call::Rename(write) | Call::Account(write) => Some(&mut write.caller),
+            Call::ReleaseName { .. } => None,
         }
     }
 }
@@ -296,18 +297,13 @@ impl super::FluxApp {
                 self.release_name(&username, user_id);
                 crate::reactor::HttpAnswer::Later
             }
-            Call::OwnGuilds {
-                reply_core,
-                conn,
-                user_id,
-                headers,
-            } => {
-                let body = self.current_user_guilds(user_id);
-                let response = super::answers::json_response(&headers, 200, body);
-                self.answer(out, (reply_core, conn), response, in_http)
+            Call::OwnGuilds(caller) => {
+                let body = self.current_user_guilds(caller.user_id);
+                let response = super::answers::json_response(&caller.headers, 200, body);
+                self.answer(out, caller.reply(), response, in_http)
             }
             Call::Rest(call) => {
-                let reply = call.reply();
+                let reply = call.caller.reply();
                 let response = self.answer_rest_call(out, &call);
                 self.answer(out, reply, response, in_http)
             }

@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
-use super::mesh::Call;
+use super::mesh::{Call, Caller};
 use super::message_state::{InFlight, NonceClaim, NonceHit, NonceKey, OwnerView, Touched};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
@@ -62,33 +62,12 @@ use crate::world::{UserId, UserLookup};
 /// A request on its way to the channel's owner core.
 #[derive(Debug)]
 pub struct MessageCall {
-    reply_core: usize,
-    conn: ConnId,
-    user_id: u64,
+    pub(super) caller: Caller,
     route: MessageRoute,
     query: String,
     body: Vec<u8>,
     /// The request's `Content-Type` (multipart bodies carry files).
     content_type: Option<String>,
-    /// `Content-Type` and the rate-limit headers, decided by the receiving core.
-    headers: Vec<(String, String)>,
-}
-
-impl MessageCall {
-    /// The caller.
-    pub(super) fn user_id(&self) -> u64 {
-        self.user_id
-    }
-
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
-    }
-
-    /// The answer's headers (rate-limit headers are set by `metering.rs`).
-    pub(super) fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
-        &mut self.headers
-    }
 }
 
 /// A message write in the commit queue (`writes.rs`).
@@ -132,9 +111,12 @@ impl FluxApp {
             super::Metrics::bump(&self.shared.metrics.rest_message_forwarded_total);
         }
         let call = MessageCall {
-            reply_core: self.core,
-            conn,
-            user_id,
+            caller: Caller {
+                user_id,
+                reply_core: self.core,
+                conn,
+                headers,
+            },
             route,
             query: request
                 .target
@@ -143,7 +125,6 @@ impl FluxApp {
                 .to_string(),
             body: request.body.clone(),
             content_type: request.header_str("content-type").map(str::to_string),
-            headers,
         };
         self.meter(out, super::mesh::Call::Message(call), route_class)
     }
@@ -163,7 +144,7 @@ impl FluxApp {
             out.send_mesh(owner, FluxMesh::Call(Box::new(Call::Message(call))));
             return HttpAnswer::Later;
         }
-        let reply = call.reply();
+        let reply = call.caller.reply();
         match self.owner_handle(out, call) {
             Some(response) => self.answer(out, reply, response, in_http),
             None => HttpAnswer::Later,
@@ -185,7 +166,7 @@ impl FluxApp {
             Ok((outcome, nonce)) => self.commit_outcome(out, &call, outcome, nonce),
             Err(Decided::Answer(response)) => Some(response),
             Err(Decided::Later) => None,
-            Err(Decided::Refused(error)) => Some(error_response(&call.headers, &error)),
+            Err(Decided::Refused(error)) => Some(error_response(&call.caller.headers, &error)),
         }
     }
 
@@ -225,18 +206,22 @@ impl FluxApp {
             match self
                 .message_state
                 .nonces
-                .find(call.user_id, key, now_unix_ms)
+                .find(call.caller.user_id, key, now_unix_ms)
             {
                 Some(NonceHit::Durable(message)) => {
                     let body = self.message_json(call, &message);
-                    return Err(Decided::Answer(json_response(&call.headers, 200, body)));
+                    return Err(Decided::Answer(json_response(
+                        &call.caller.headers,
+                        200,
+                        body,
+                    )));
                 }
                 Some(NonceHit::InFlight(write, message)) => {
                     let body = self.message_json(call, &message);
                     let answer = Answer {
-                        reply_core: call.reply_core,
-                        conn: call.conn,
-                        response: json_response(&call.headers, 200, body),
+                        reply_core: call.caller.reply_core,
+                        conn: call.caller.conn,
+                        response: json_response(&call.caller.headers, 200, body),
                     };
                     let joined = self.commits.follow(write, answer);
                     debug_assert!(joined, "an in-flight nonce's write is queued");
@@ -277,7 +262,7 @@ impl FluxApp {
             .channels
             .guild(channel.guild_id)
             .ok_or(Refusal::UnknownChannel)?;
-        let actor = UserId(call.user_id);
+        let actor = UserId(call.caller.user_id);
         let dm = channel.dm_owner.is_some();
         Ok(MessageContext {
             actor,
@@ -321,7 +306,7 @@ impl FluxApp {
     ) -> Option<Response> {
         let legacy_pins = matches!(call.route, MessageRoute::ListPins { legacy: true, .. });
         let (status, body) = self.render(call, &outcome.reply, legacy_pins);
-        let response = json_response(&call.headers, status, body);
+        let response = json_response(&call.caller.headers, status, body);
         if outcome.writes.is_empty() {
             if let Some(event) = outcome.event {
                 // Typing: announced at once, never stored.
@@ -333,7 +318,7 @@ impl FluxApp {
             return Some(response);
         }
         let nonce = nonce.map(|key| NonceClaim {
-            user_id: call.user_id,
+            user_id: call.caller.user_id,
             key,
             message: match &outcome.reply {
                 Reply::Message(message) => Arc::new(message.clone()),
@@ -342,7 +327,7 @@ impl FluxApp {
         });
         let mut batch = match self.commits.batch() {
             Ok(batch) => batch,
-            Err(error) => return Some(error_response(&call.headers, &error)),
+            Err(error) => return Some(error_response(&call.caller.headers, &error)),
         };
         for write in &outcome.writes {
             match write {
@@ -360,8 +345,8 @@ impl FluxApp {
             unnamed_files: outcome.unnamed_files,
         };
         let answer = Answer {
-            reply_core: call.reply_core,
-            conn: call.conn,
+            reply_core: call.caller.reply_core,
+            conn: call.caller.conn,
             response,
         };
         match self
@@ -376,7 +361,7 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => Some(error_response(&call.headers, &error)),
+            Err(error) => Some(error_response(&call.caller.headers, &error)),
         }
     }
 
@@ -477,7 +462,7 @@ impl FluxApp {
             &MessageJsonContext {
                 users: &self.directory,
                 guild,
-                viewer: Some(UserId(call.user_id)),
+                viewer: Some(UserId(call.caller.user_id)),
                 referenced_message: None,
                 thread: None,
             },

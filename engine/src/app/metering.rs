@@ -73,7 +73,8 @@ impl FluxApp {
             return self.run_call(out, call, true);
         }
         let now_ms = self.now(out).0 / 1000;
-        let home = self.home_core(call.user_id());
+        let user_id = call.caller().map_or(0, |caller| caller.user_id);
+        let home = self.home_core(user_id);
         if home != self.core {
             let check = FluxMesh::RateCheck {
                 call: Box::new(call),
@@ -97,16 +98,19 @@ impl FluxApp {
         now_ms: u64,
         in_http: bool,
     ) -> HttpAnswer {
-        let key = BucketKey {
-            user_id: call.user_id(),
-            route,
+        let Some(user_id) = call.caller().map(|caller| caller.user_id) else {
+            debug_assert!(false, "a metered call has a caller");
+            return self.run_call(out, call, in_http);
         };
+        let key = BucketKey { user_id, route };
         let verdict = self.limiter.check(key, now_ms);
         if let Call::Rest(rest) = &mut call {
             // Its handler answers a refusal, with the verdict's headers.
             rest.counted(verdict);
+            return self.run_call(out, call, in_http);
         }
-        if let Some(headers) = call.headers_mut() {
+        if let Some(caller) = call.caller_mut() {
+            let headers = &mut caller.headers;
             headers.truncate(1); // Content-Type
             headers.extend(
                 verdict
@@ -116,7 +120,7 @@ impl FluxApp {
             );
             if let Some(body) = verdict.refusal_body() {
                 let response = super::answers::json_response(headers, 429, body);
-                let reply = call.reply().expect("a metered call is answered");
+                let reply = caller.reply();
                 return self.answer(out, reply, response, in_http);
             }
         }

@@ -19,6 +19,7 @@
 //! the public `GET /gateway`, which Discord limits per IP address, not per token; Flux has
 //! no per-IP limiter yet — and everything when `Limits::rest_rate_limits` is off.
 
+use super::mesh::Caller;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
@@ -28,14 +29,13 @@ use crate::rest::{self, Method, RestContext, SessionStartLimit};
 /// An account-free REST request on its way to its user's home core.
 #[derive(Debug)]
 pub struct RestCall {
-    reply_core: usize,
-    conn: ConnId,
+    /// The caller (no headers: the handler's answer brings its own).
+    pub(super) caller: Caller,
     method: Method,
     /// The request-line target (path and query).
     target: String,
     authorization: Option<String>,
     body: Vec<u8>,
-    user_id: u64,
     /// The route's bucket.
     route: crate::rest::ratelimit::RouteClass,
     /// The rate-limit verdict, once the home core counted the call (a fresh bucket's
@@ -47,16 +47,6 @@ impl RestCall {
     /// The home core counted the call: its answer carries `verdict`.
     pub(super) fn counted(&mut self, verdict: rest::Verdict) {
         self.verdict = Some(verdict);
-    }
-
-    /// The caller.
-    pub(super) fn user_id(&self) -> u64 {
-        self.user_id
-    }
-
-    /// Where the answer goes: the receiving core and its connection.
-    pub(super) fn reply(&self) -> (usize, ConnId) {
-        (self.reply_core, self.conn)
     }
 }
 
@@ -80,13 +70,16 @@ impl FluxApp {
         let method = Method::parse(&request.method);
         let route = classify(method, request.path());
         let call = RestCall {
-            reply_core: self.core,
-            conn,
+            caller: Caller {
+                user_id,
+                reply_core: self.core,
+                conn,
+                headers: Vec::new(),
+            },
             method,
             target: request.target.clone(),
             authorization: authorization.map(str::to_string),
             body: request.body.clone(),
-            user_id,
             route,
             verdict: None,
         };
@@ -106,7 +99,7 @@ impl FluxApp {
         );
         let limit = self
             .identify_limiter
-            .session_start_limit(call.user_id, self.now(out));
+            .session_start_limit(call.caller.user_id, self.now(out));
         let context = RestContext {
             directory: &self.directory,
             gateway_url: &self.shared.gateway_url,
