@@ -154,20 +154,24 @@ both_backends!(within_deadlines, a_client_within_its_deadlines_is_never_cut);
 
 /// A pipelined request's body gets its own deadline, not the one of the request before
 /// it: request 1's body deadline (set when its head arrived alone) has passed by the time
-/// request 2's body completes, well within request 2's own.
+/// request 2's body completes, well within request 2's own. The margins are 125 ms each
+/// way, so a loaded machine's scheduling does not decide the outcome.
 fn each_pipelined_body_has_its_own_deadline(io: IoBackend) {
     let server = start(io);
     let mut client = HttpClient::new(server.local_addr());
-    // Request 1: its head alone; its deadline is BODY_MS + 100 ms (1,000 B at 10,000 B/s).
+    // Request 1: its head alone at t=0; its deadline is BODY_MS + 100 ms = 400 ms (1,000 B
+    // at 10,000 B/s).
     client.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
     std::thread::sleep(Duration::from_millis(BODY_MS / 2));
-    // Its body, then request 2's head and half its body, in one write.
+    // At t=150: its body, then request 2's head and part of its 2,000-byte body, in one
+    // write. Request 2's deadline: 150 + BODY_MS + 200 = 650 ms.
     let mut bytes = vec![b'1'; 1000];
-    bytes.extend_from_slice(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n22222");
+    bytes.extend_from_slice(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n");
+    bytes.extend_from_slice(&[b'2'; 1000]);
     client.send(&bytes);
-    // Past request 1's deadline, within request 2's.
-    std::thread::sleep(Duration::from_millis(BODY_MS / 2 + 150));
-    client.send(b"22222");
+    // At t=525: past request 1's deadline, within request 2's.
+    std::thread::sleep(Duration::from_millis(BODY_MS + 75));
+    client.send(&[b'2'; 1000]);
     let first = client.read_response().expect("request 1 answered");
     assert_eq!((first.status, first.body.len()), (200, 1000));
     let second = client
@@ -175,7 +179,7 @@ fn each_pipelined_body_has_its_own_deadline(io: IoBackend) {
         .expect("request 2 answered, not timed out");
     assert_eq!(
         (second.status, second.body.as_slice()),
-        (200, &b"2222222222"[..])
+        (200, &[b'2'; 2000][..])
     );
     assert_eq!(server.stats().http_timeouts, 0);
     server.shutdown().unwrap();

@@ -101,6 +101,10 @@ pub(crate) struct Conn {
     pub waiting_writable: bool,
     /// The peer closed its side (read returned 0) or the socket failed.
     pub peer_eof: bool,
+    /// Bytes read and discarded since the connection left `Open` (waiting for the peer's
+    /// EOF); past `CLOSING_READ_BYTES_MAX` nothing more is read, and the linger deadline
+    /// ends it.
+    pub closing_read_bytes: usize,
     /// Since when the outbound queue has been past `outbox_bytes_max`.
     pub over_bound_since: Option<Instant>,
     /// Listed in the reactor's `touched` list for this loop turn.
@@ -143,6 +147,7 @@ impl Conn {
             reading: false,
             waiting_writable: false,
             peer_eof: false,
+            closing_read_bytes: 0,
             over_bound_since: None,
             touched: false,
             touched_urgent: false,

@@ -98,6 +98,9 @@ impl<A: App> Reactor<A> {
         if n == 0 {
             conn.peer_eof = true;
         }
+        if conn.state != State::Open {
+            conn.closing_read_bytes = conn.closing_read_bytes.saturating_add(n);
+        }
         match conn.state {
             State::Dead => {}
             State::Lingering { .. } => {

@@ -28,6 +28,10 @@ use super::Reactor;
 /// (module doc: why a budget, and why this size: 256 let the store's durability wake wait
 /// up to 2 ms behind one-frame writes).
 const SERVICED_PER_TURN_MAX: usize = 32;
+/// Most bytes a closing connection is read for (and discarded) while the reactor waits for
+/// its EOF. Enough for a well-behaved peer's last frames and its close; a peer that keeps
+/// sending is not read further and is cut at the linger deadline.
+const CLOSING_READ_BYTES_MAX: usize = 64 * 1024;
 
 /// The core's send buffer: what one `send(2)` carries at most. Small enough to stay in
 /// the CPU's cache from one connection to the next (module doc of `outq.rs`: why copy).
@@ -239,6 +243,12 @@ impl<A: App> Reactor<A> {
     fn wants_read(&self, key: usize) -> bool {
         let conn = &self.conns[key];
         if conn.reading || conn.peer_eof || conn.state == State::Dead {
+            return false;
+        }
+        // A closing connection is read only to hear the peer's EOF: what it still sends is
+        // discarded, and at most `CLOSING_READ_BYTES_MAX` of it, so a peer that keeps
+        // sending cannot keep the core busy until the linger deadline.
+        if conn.state != State::Open && conn.closing_read_bytes >= CLOSING_READ_BYTES_MAX {
             return false;
         }
         match &conn.phase {
