@@ -346,3 +346,35 @@ fn unknown_usernames_cost_a_hash(io: IoBackend) {
 }
 
 both_backends!(unknown_usernames, unknown_usernames_cost_a_hash);
+
+/// Five wrong passwords for one account within a minute lock that name on the core (429,
+/// no hash spent), even for the right password; another account is unaffected.
+fn wrong_passwords_lock_the_name_for_a_while(io: IoBackend) {
+    let server = support::start_flux(io, |config: &mut Config| {
+        config.cores = Some(1);
+        config.limits.rest_rate_limits = false;
+    });
+    let addr = server.local_addr();
+    assert_eq!(
+        register(addr, "guarded", "correct horse battery").status,
+        201
+    );
+    assert_eq!(
+        register(addr, "neighbour", "correct horse battery").status,
+        201
+    );
+    for attempt in 0..5 {
+        let wrong = login(addr, "guarded", "wrong password here");
+        assert_eq!(wrong.status, 400, "attempt {attempt}: {wrong:?}");
+        // Stay under the core's hash budget (8 per second).
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    let locked = login(addr, "guarded", "correct horse battery");
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(locked.json()["retry_after"].as_f64().unwrap() > 0.0);
+    let other = login(addr, "neighbour", "correct horse battery");
+    assert_eq!(other.status, 200, "{other:?}");
+    server.shutdown().unwrap();
+}
+
+both_backends!(wrong_passwords, wrong_passwords_lock_the_name_for_a_while);

@@ -74,6 +74,8 @@ pub(super) struct AccountState {
     working: HashMap<u64, (Account, usize)>,
     /// Password hashes this core still allows itself this second.
     hash_budget: HashBudget,
+    /// Failed logins by name on this core (`login_throttle.rs`).
+    login_failures: super::login_throttle::LoginThrottle,
 }
 
 /// An account as its home core stored it, with its application (bots).
@@ -592,6 +594,10 @@ impl FluxApp {
             return Err(auth::invalid_login().into());
         }
         self.accounts
+            .login_failures
+            .check(&login.login, now_ms)
+            .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
+        self.accounts
             .hash_budget
             .try_take(now_ms)
             .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
@@ -607,11 +613,15 @@ impl FluxApp {
             // answer takes as long and costs the same budget as a wrong password; timing
             // does not tell which usernames exist.
             let _ = verify_password(&login.password, dummy_password_hash());
+            self.accounts.login_failures.failed(&login.login, now_ms);
             return Err(auth::invalid_login().into());
         };
         match verify_password(&login.password, hash) {
-            Ok(true) => {}
-            Ok(false) => return Err(auth::invalid_login().into()),
+            Ok(true) => self.accounts.login_failures.succeeded(&login.login),
+            Ok(false) => {
+                self.accounts.login_failures.failed(&login.login, now_ms);
+                return Err(auth::invalid_login().into());
+            }
             Err(error) => {
                 eprintln!(
                     "flux: core {}: user {}: {error}",

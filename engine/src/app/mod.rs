@@ -33,6 +33,7 @@
 //! - `dms.rs`: `POST/GET /users/@me/channels` and every core's DM replicas.
 //! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`, `PATCH /users/@me`:
 //!   the username registry on core 0, account writes on the home core, every core's copy.
+//! - `login_throttle.rs`: failed logins per name on one core (5 a minute).
 //! - `rest_limits.rs`: the account-free REST routes, answered on the home core.
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
@@ -82,6 +83,7 @@ mod guild_fanout;
 mod guild_state;
 mod held_answers;
 mod http_routes;
+mod login_throttle;
 pub mod mesh;
 mod message_fanout;
 mod message_state;
