@@ -116,6 +116,8 @@ pub(super) struct CommitQueue<C> {
     queue: VecDeque<Write<C>>,
     /// The id of `queue.front()`.
     front: u64,
+    /// How many queued writes are doomed (`ticket: None`); while any is, every append is.
+    doomed: usize,
     faults: Arc<StoreFaults>,
 }
 
@@ -167,6 +169,7 @@ impl<C> CommitQueue<C> {
             ids,
             queue: VecDeque::new(),
             front: 0,
+            doomed: 0,
             faults,
         }
     }
@@ -213,8 +216,7 @@ impl<C> CommitQueue<C> {
         if StoreFaults::take(&self.faults.refuse_appends) {
             return Err(Refusal::StoreFailed);
         }
-        let doomed = self.queue.iter().any(|write| write.ticket.is_none())
-            || StoreFaults::take(&self.faults.fail_commits);
+        let doomed = self.doomed > 0 || StoreFaults::take(&self.faults.fail_commits);
         let ticket = if doomed {
             None
         } else {
@@ -223,6 +225,7 @@ impl<C> CommitQueue<C> {
             }
             Some(store.append(batch).map_err(Refusal::from)?)
         };
+        self.doomed += usize::from(ticket.is_none());
         self.queue.push_back(Write {
             ticket,
             answers: vec![answer],
@@ -286,6 +289,7 @@ impl<C> CommitQueue<C> {
     fn pop(&mut self) -> Option<Write<C>> {
         let write = self.queue.pop_front()?;
         self.front += 1;
+        self.doomed -= usize::from(write.ticket.is_none());
         Some(write)
     }
 

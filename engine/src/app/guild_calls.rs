@@ -242,10 +242,10 @@ impl FluxApp {
             Family::Member(MemberRoute::AcceptInvite(code)) => self
                 .guilds
                 .guild_of_invite(code)
-                .is_none_or(|guild| !self.guilds.guilds_of(user_id).contains(&guild)),
+                .is_none_or(|guild| !self.guilds.is_member(user_id, guild)),
             _ => false,
         };
-        joins && self.guilds.guilds_of(user_id).len() >= GUILDS_PER_USER_MAX
+        joins && self.guilds.guild_count(user_id) >= GUILDS_PER_USER_MAX
     }
 
     /// Hands `call` to its guild's owner core: inline when that is this core.

@@ -136,6 +136,26 @@ impl GuildState {
             .unwrap_or_default()
     }
 
+    /// How many guilds `user_id` is a member of.
+    pub(super) fn guild_count(&self, user_id: u64) -> usize {
+        self.by_member.get(&user_id).map_or(0, BTreeSet::len)
+    }
+
+    /// Whether `user_id` is a member of guild `guild_id`.
+    pub(super) fn is_member(&self, user_id: u64, guild_id: u64) -> bool {
+        self.by_member
+            .get(&user_id)
+            .is_some_and(|guilds| guilds.contains(&guild_id))
+    }
+
+    /// Whether users `a` and `b` are members of some guild together.
+    pub(super) fn share_a_guild(&self, a: u64, b: u64) -> bool {
+        let (Some(of_a), Some(of_b)) = (self.by_member.get(&a), self.by_member.get(&b)) else {
+            return false;
+        };
+        of_a.intersection(of_b).next().is_some()
+    }
+
     /// Swaps guild `id`'s replica for `new` (`None`: deleted) and fixes the indexes;
     /// returns the old replica.
     pub(super) fn replace(&mut self, id: u64, new: Option<Arc<Guild>>) -> Option<Arc<Guild>> {

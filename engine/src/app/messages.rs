@@ -288,11 +288,7 @@ impl FluxApp {
         let Some(second) = second else {
             return true; // a DM with oneself
         };
-        let theirs = self.guilds.guilds_of(second.0);
-        self.guilds
-            .guilds_of(first.0)
-            .iter()
-            .any(|guild| theirs.contains(guild))
+        self.guilds.share_a_guild(first.0, second.0)
     }
 
     /// Answers `outcome` now (a read, typing, a change that changes nothing) or appends
