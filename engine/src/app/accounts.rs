@@ -87,6 +87,9 @@ pub struct AccountSync {
     pub application: Option<Application>,
     /// Whether the public profile changed: the user's sessions get USER_UPDATE.
     pub profile_changed: bool,
+    /// Whether its tokens were revoked (a logout): every core ends the sessions of the
+    /// old tokens.
+    pub tokens_revoked: bool,
 }
 
 /// A registration on its way to core 0: everything but the id is decided.
@@ -413,10 +416,15 @@ impl FluxApp {
             .directory
             .entry(account.user.id)
             .and_then(|entry| entry.application.clone());
+        let tokens_revoked = self
+            .accounts
+            .current(account.user.id.0)
+            .is_some_and(|before| before.token_generation != account.token_generation);
         let sync = Arc::new(AccountSync {
             account,
             application,
             profile_changed,
+            tokens_revoked,
         });
         let answer = Answer {
             reply_core: write.caller.reply_core,
@@ -561,8 +569,9 @@ impl FluxApp {
         self.directory
             .upsert(&sync.account, sync.application.clone());
         self.accounts.insert(sync.account.clone());
-        // A revocation (logout) ends this core's sessions of the old tokens.
-        self.end_revoked_sessions(out, sync.account.user.id.0);
+        if sync.tokens_revoked {
+            self.end_revoked_sessions(out, sync.account.user.id.0);
+        }
         if sync.profile_changed {
             self.announce_user_update(out, &sync.account.user);
         }

@@ -236,14 +236,12 @@ impl FluxApp {
             directory.authenticate(token).is_err()
         };
         let live: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, gateway)| gateway.session.user_id() == Some(user_id))
-            .filter(|(_, gateway)| {
-                let token = gateway.session.token().unwrap_or_default();
+            .live_conns_where(|user| user == user_id)
+            .into_iter()
+            .filter(|conn| {
+                let token = self.conns[conn].session.token().unwrap_or_default();
                 revoked(&self.directory, token)
             })
-            .map(|(conn, _)| *conn)
             .collect();
         for conn in live {
             self.drive(out, conn, Input::TokenRevoked);
