@@ -6,6 +6,7 @@
 //! the same durable version and the second would erase the first. So the next *change*
 //! of a message builds on the writes in flight ([`OwnerView`] with `in_flight`), while
 //! every *read* sees the durable store only (nothing is visible before it is durable).
+//! A create is not recorded: its id is unknown to everyone until its write is durable.
 //! An entry leaves when its last write settles, durable or failed: a failed write's
 //! followers fail with it (`commit.rs`), so nothing builds on it afterwards.
 //!

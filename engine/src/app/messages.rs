@@ -334,9 +334,19 @@ impl FluxApp {
                 StoreWrite::Pins(channel, pins) => history::put_pins(&mut batch, *channel, pins),
             }
         }
+        let event = outcome.event.expect("a change announces itself");
+        // A new message's id reaches nobody before its write is durable (the answer
+        // carries it), so no later change can build on it: a create needs no entry among
+        // the messages in flight, which spares the hot path a map insert and removal.
+        let builds_on = !matches!(event, MessageEvent::Create(_));
+        let touched = if builds_on {
+            InFlight::touched(&outcome.writes)
+        } else {
+            Vec::new()
+        };
         let change = MessageWrite {
-            event: Arc::new(outcome.event.expect("a change announces itself")),
-            touched: InFlight::touched(&outcome.writes),
+            event: Arc::new(event),
+            touched,
             nonce: nonce.clone(),
             unnamed_files: outcome.unnamed_files,
         };
@@ -350,7 +360,9 @@ impl FluxApp {
             .append(&mut batch, Change::Message(change), answer)
         {
             Ok(write) => {
-                self.message_state.in_flight.record(outcome.writes);
+                if builds_on {
+                    self.message_state.in_flight.record(outcome.writes);
+                }
                 if let Some(claim) = &nonce {
                     self.message_state.nonces.claim(claim, write);
                 }
