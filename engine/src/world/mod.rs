@@ -36,6 +36,7 @@ pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
+pub mod voice_state;
 mod refusal;
 mod timestamp;
 mod token;
