@@ -54,6 +54,7 @@ enum FollowUp {
     Returned(Box<crate::gateway::ResumableState>),
     Presence(crate::gateway::PresenceUpdate),
     Members(crate::gateway::RequestGuildMembers),
+    Voice(crate::gateway::VoiceStateUpdate),
 }
 
 impl FluxApp {
@@ -106,7 +107,8 @@ impl FluxApp {
                 Output::SessionEnded { .. } => {}
                 Output::PresenceUpdate(update) => follow_ups.push(FollowUp::Presence(update)),
                 Output::RequestGuildMembers(request) => follow_ups.push(FollowUp::Members(request)),
-                // Voice state and soundboard are not served yet.
+                Output::VoiceStateUpdate(update) => follow_ups.push(FollowUp::Voice(update)),
+                // Soundboard sounds are not served yet.
                 _ => {}
             }
         }
@@ -121,6 +123,7 @@ impl FluxApp {
                 FollowUp::Resumed(info) => self.resumed(conn, &info),
                 FollowUp::Presence(update) => self.presence_updated(out, conn, &update),
                 FollowUp::Members(request) => self.answer_member_request(out, conn, &request),
+                FollowUp::Voice(update) => self.voice_state_requested(out, conn, update),
                 FollowUp::Returned(state) => {
                     let guild_ids = self
                         .conns
@@ -501,7 +504,7 @@ impl FluxApp {
             Some(state) => self.keep_detached(out, Detached { state, guild_ids }),
             None => {
                 if let Some((user_id, session_id)) = gateway.presence_of {
-                    self.report_presence(out, user_id, session_id, None);
+                    self.session_gone(out, user_id, session_id);
                 }
             }
         }
@@ -509,6 +512,19 @@ impl FluxApp {
             !self.timers.iter().any(|(_, c)| *c == conn),
             "no timer outlives its connection"
         );
+    }
+
+    /// A session is gone for good (closed with a code that ends it, detached and expired,
+    /// or dropped by a failed Resume): its user may go offline, and it leaves every voice
+    /// channel it held.
+    pub(super) fn session_gone(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        user_id: u64,
+        session_id: crate::gateway::SessionId,
+    ) {
+        self.report_presence(out, user_id, session_id, None);
+        self.leave_voice_of_session(out, user_id, session_id);
     }
 
     /// Abort every gateway connection of this core (test hook); returns how many.

@@ -15,6 +15,9 @@
 //! | `Synced`         | every core → the core holding the answer | the held `Answer`s once all cores acked (`held_answers.rs`) |
 //! | `PresenceReport` | a session's core → its user's home core | `PresenceSync` if the aggregate changed |
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
+//! | `VoiceAsk`       | a session's core → the guild's owner core (`voice_states.rs`) | `VoiceSync` to every core, then `VoiceServer` for a join |
+//! | `VoiceSync`      | a guild's owner → every core (itself too) | none |
+//! | `VoiceServer`    | a guild's owner → the asking session's core | none: VOICE_SERVER_UPDATE |
 //! | `DropGateway`    | test hook's core → every other core | `HookDone`                  |
 //! | `Dispatch`       | test hook's core → every other core | `HookDone`                  |
 //! | `HookDone`       | every other core → the hook's core | the hook's HTTP answer once all reported |
@@ -136,6 +139,19 @@ pub enum FluxMesh {
     },
     /// A core finished its part of a hook; `count` connections or sessions were affected.
     HookDone { hook: HookId, count: usize },
+    /// To a guild's owner core: a session's op 4 (`voice_states.rs`).
+    VoiceAsk(Box<super::voice_states::VoiceAsk>),
+    /// From a guild's owner to every core (itself too): a voice state changed.
+    VoiceSync {
+        state: Arc<crate::world::voice_state::VoiceState>,
+    },
+    /// From a guild's owner to the asking session's core: its VOICE_SERVER_UPDATE.
+    VoiceServer {
+        conn: ConnId,
+        guild_id: u64,
+        token: String,
+        endpoint: Option<String>,
+    },
 }
 
 /// Who made a request and where its answer goes: what every [`Call`] carries.
@@ -411,6 +427,14 @@ impl super::FluxApp {
             FluxMesh::PresenceSync { user_id, presence } => {
                 self.apply_presence_sync(out, user_id, &presence)
             }
+            FluxMesh::VoiceAsk(ask) => self.handle_voice_ask(out, *ask),
+            FluxMesh::VoiceSync { state } => self.apply_voice_sync(out, &state),
+            FluxMesh::VoiceServer {
+                conn,
+                guild_id,
+                token,
+                endpoint,
+            } => self.voice_server(out, conn, guild_id, &token, endpoint.as_deref()),
             FluxMesh::HookDone { hook, count } => {
                 debug_assert_ne!(from_core, self.core, "a core answers its own hooks inline");
                 self.hook_done(out, hook, count);

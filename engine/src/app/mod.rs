@@ -38,6 +38,8 @@
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
 //! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
+//! - `voice_states.rs`: voice states across cores (op 4 → the guild's owner →
+//!   VOICE_STATE_UPDATE on every core, VOICE_SERVER_UPDATE to the asking session).
 //! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
 //!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
@@ -94,6 +96,7 @@ mod rest_limits;
 mod resume;
 pub mod shared;
 mod test_hooks;
+mod voice_states;
 mod writes;
 
 use std::collections::{BTreeSet, HashMap};
@@ -208,6 +211,14 @@ pub struct FluxApp {
     presences: HashMap<u64, Arc<world::presence::Presence>>,
     /// Every account, and on core 0 the username registry (`accounts.rs`).
     accounts: accounts::AccountState,
+    /// The voice states of the guilds this core owns, and the voice tokens it minted
+    /// (`voice_states.rs`).
+    voice_book: world::voice_state::VoiceBook,
+    /// Every guild's voice states, as their owners announced them (`voice_states.rs`).
+    voice: voice_states::VoiceReplicas,
+    /// This core's voice gateway address, named in VOICE_SERVER_UPDATE for the guilds it
+    /// owns; `None` without a voice listener.
+    voice_addr: Option<SocketAddr>,
 }
 
 impl FluxApp {
@@ -245,6 +256,9 @@ impl FluxApp {
             attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
             presence_book: world::presence::PresenceBook::default(),
             presences: HashMap::new(),
+            voice_book: world::voice_state::VoiceBook::default(),
+            voice: voice_states::VoiceReplicas::default(),
+            voice_addr: None,
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,
             session_config: Arc::new(session_config),

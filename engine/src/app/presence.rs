@@ -188,7 +188,8 @@ impl FluxApp {
 
     /// GUILD_CREATE for a session with `intents`, gated by `gate`: the cached payload
     /// shared as it is, or with `presences` filled in for a session with GUILD_PRESENCES
-    /// when anyone is online.
+    /// when anyone is online, and `voice_states` for one with GUILD_VOICE_STATES when
+    /// anyone is in voice.
     pub(super) fn guild_create_dispatch(
         &self,
         guild: &Guild,
@@ -202,11 +203,17 @@ impl FluxApp {
         } else {
             Vec::new()
         };
-        if !presences.is_empty() {
+        let voice_states = if intents.contains(Intents::GUILD_VOICE_STATES) {
+            self.guild_voice_states(guild.id.0)
+        } else {
+            Vec::new()
+        };
+        if !presences.is_empty() || !voice_states.is_empty() {
             let d = &cached_tail[..cached_tail.len() - 1];
             match serde_json::from_slice(d) {
                 Ok(Value::Object(mut object)) => {
                     object.insert("presences".into(), presences.into());
+                    object.insert("voice_states".into(), voice_states.into());
                     let d = encode(&Value::Object(object));
                     return Dispatch::new("GUILD_CREATE", d, scope, gate);
                 }

@@ -119,7 +119,7 @@ impl FluxApp {
             // 4004, as for a bad token.
             // (`take_detached` already counted it out of the gauge.)
             let (session_id, user_id) = (detached.state.session_id(), detached.state.user_id());
-            self.report_presence(out, user_id, session_id, None);
+            self.session_gone(out, user_id, session_id);
             return self.drive(out, conn, Input::TokenRevoked);
         }
         let Some(gateway) = self.conns.get_mut(&conn) else {
@@ -140,7 +140,7 @@ impl FluxApp {
         let resumed =
             self.conns.get(&conn).and_then(|g| g.session.session_id()) == Some(session_id);
         if !resumed && !self.detached.contains_key(&session_id) {
-            self.report_presence(out, user_id, session_id, None);
+            self.session_gone(out, user_id, session_id);
         }
     }
 
@@ -216,7 +216,7 @@ impl FluxApp {
             .collect();
         for (session_id, user_id) in &expired {
             self.detached.remove(session_id);
-            self.report_presence(out, *user_id, *session_id, None);
+            self.session_gone(out, *user_id, *session_id);
         }
         let dropped = expired.len();
         Metrics::shift(
@@ -255,7 +255,7 @@ impl FluxApp {
             .collect();
         for session_id in &dropped {
             self.detached.remove(session_id);
-            self.report_presence(out, user_id, *session_id, None);
+            self.session_gone(out, user_id, *session_id);
         }
         Metrics::shift(
             &self.shared.metrics.gateway_sessions_detached,
