@@ -51,6 +51,7 @@ pub mod rest;
 pub mod world;
 
 pub mod gateway;
+pub mod voice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
