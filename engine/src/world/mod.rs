@@ -36,10 +36,10 @@ pub mod password;
 pub mod permissions;
 pub mod persist;
 pub mod presence;
-pub mod voice_state;
 mod refusal;
 mod timestamp;
 mod token;
+pub mod voice_state;
 mod world_file;
 
 pub use bootstrap::{

@@ -28,7 +28,14 @@ fn join_move_and_leave_are_announced_with_the_previous_channel() {
     let bot = demo.bots[1].user_id;
     let mut book = VoiceBook::default();
     let join = book
-        .request(&guild, bot, "s", Some(demo.voice_channel_id), (true, false), NOW)
+        .request(
+            &guild,
+            bot,
+            "s",
+            Some(demo.voice_channel_id),
+            (true, false),
+            NOW,
+        )
         .unwrap()
         .unwrap();
     assert_eq!((join.from, join.state.self_mute), (None, true));
@@ -46,7 +53,10 @@ fn join_move_and_leave_are_announced_with_the_previous_channel() {
     assert_eq!((left.from, left.state.channel_id), (Some(second), None));
     assert!(book.state(guild.id, bot).is_none());
     // A second leave has nothing to announce.
-    assert_eq!(book.request(&guild, bot, "s", None, (false, false), NOW), Ok(None));
+    assert_eq!(
+        book.request(&guild, bot, "s", None, (false, false), NOW),
+        Ok(None)
+    );
 }
 
 #[test]
@@ -136,7 +146,14 @@ fn server_mute_and_deafen_come_from_the_member() {
     member.mute = true;
     let mut book = VoiceBook::default();
     let join = book
-        .request(&guild, bot, "s", Some(demo.voice_channel_id), (false, false), NOW)
+        .request(
+            &guild,
+            bot,
+            "s",
+            Some(demo.voice_channel_id),
+            (false, false),
+            NOW,
+        )
         .unwrap()
         .unwrap();
     assert_eq!((join.state.mute, join.state.deaf), (true, false));
@@ -160,10 +177,16 @@ fn a_token_admits_once_its_own_user_and_session_before_it_expires() {
     let mut book = VoiceBook::default();
     book.mint("a".into(), ticket("s"), NOW);
     assert!(book.redeem("a", guild, bot, "s", NOW).is_some());
-    assert!(book.redeem("a", guild, bot, "s", NOW).is_none(), "single use");
+    assert!(
+        book.redeem("a", guild, bot, "s", NOW).is_none(),
+        "single use"
+    );
     book.mint("b".into(), ticket("s"), NOW);
     assert!(book.redeem("b", guild, bot, "other", NOW).is_none());
-    assert!(book.redeem("b", guild, bot, "s", NOW).is_none(), "a miss uses it up");
+    assert!(
+        book.redeem("b", guild, bot, "s", NOW).is_none(),
+        "a miss uses it up"
+    );
     book.mint("c".into(), ticket("s"), NOW);
     assert!(book
         .redeem("c", guild, bot, "s", NOW + VOICE_TOKEN_TTL_MS)
@@ -180,10 +203,23 @@ fn the_json_carries_the_member_when_known() {
     let demo = demo();
     let guild = &demo.world.guilds[0];
     let bot = demo.bots[1].user_id;
-    let user = &demo.world.accounts.iter().find(|a| a.user.id == bot).unwrap().user;
+    let user = &demo
+        .world
+        .accounts
+        .iter()
+        .find(|a| a.user.id == bot)
+        .unwrap()
+        .user;
     let mut book = VoiceBook::default();
     let change = book
-        .request(guild, bot, "sess", Some(demo.voice_channel_id), (false, true), NOW)
+        .request(
+            guild,
+            bot,
+            "sess",
+            Some(demo.voice_channel_id),
+            (false, true),
+            NOW,
+        )
         .unwrap()
         .unwrap();
     let value = change.state.to_json(Some(guild), Some(user));
