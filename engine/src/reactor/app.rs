@@ -43,6 +43,9 @@ pub struct CoreInfo {
     pub config: Arc<Config>,
     /// The address the server listens on (with the real port when 0 was asked for).
     pub local_addr: std::net::SocketAddr,
+    /// This core's voice address: its own TCP listener (TLS) and its UDP socket, both on
+    /// this port. `None` when voice is off (`Config::voice`).
+    pub voice_addr: Option<std::net::SocketAddr>,
     /// Every core's reactor counters (read-only here; each core writes its own), for an
     /// application that reports them (Flux's `GET /_flux/metrics`).
     pub reactor_stats: Arc<[Arc<super::CoreStats>]>,
@@ -232,6 +235,19 @@ pub trait App: 'static {
         for (from_core, message) in messages.drain(..) {
             self.handle_mesh(out, from_core, message);
         }
+    }
+
+    /// A UDP datagram arrived on this core's voice socket (`CoreInfo::voice_addr`) from
+    /// `from`. The reactor reads them in batches (`recvmmsg`), a bounded number per turn,
+    /// and calls this for each; answer with [`Outbox::send_datagram`]. `datagram` is lent
+    /// for the call only. The default ignores it.
+    fn handle_datagram(
+        &mut self,
+        out: &mut Outbox<Self::Mesh>,
+        from: std::net::SocketAddr,
+        datagram: &[u8],
+    ) {
+        let _ = (out, from, datagram);
     }
 
     /// The server is shutting down: no new connections arrive. Tell sessions to reconnect
