@@ -432,3 +432,106 @@ fn ephemeral_voice_ports_share_their_number_between_tcp_and_udp() {
     }
     server.shutdown().unwrap();
 }
+
+#[test]
+fn flux_over_tls_announces_wss_and_counts_datagrams() {
+    let mut data_dir = PathBuf::new();
+    let server = support::start_flux(IoBackend::Epoll, |config| {
+        config.main_tls = true;
+        data_dir = config.data_dir.clone();
+    });
+    let config = client_config(&cert_of(&data_dir));
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for &addr in server.voice_addrs() {
+        client.send_to(b"not yet a voice packet", addr).unwrap();
+    }
+    let mut tls = tls_connect(server.local_addr(), &config);
+    tls.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: flux\r\n\r\n")
+        .unwrap();
+    let (head, body) = read_response(&mut tls);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let gateway: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let expected = format!("wss://{}", server.local_addr());
+    assert_eq!(gateway["url"], expected.as_str());
+    // The datagrams reached the application (which ignores them) and are counted.
+    let started = std::time::Instant::now();
+    loop {
+        tls.write_all(b"GET /_flux/metrics HTTP/1.1\r\nHost: flux\r\n\r\n")
+            .unwrap();
+        let (_, body) = read_response(&mut tls);
+        let metrics: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let received = metrics["reactor"]["datagrams_received"].as_u64().unwrap();
+        if received == server.voice_addrs().len() as u64 {
+            assert_eq!(metrics["reactor"]["datagrams_dropped"], 0);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{metrics}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.shutdown().unwrap();
+}
+
+fn a_client_trickling_its_handshake_meets_the_head_deadline(io: IoBackend) {
+    let (server, _) = start(io, |config| config.limits.http_head_timeout_ms = 300);
+    let mut stream = TcpStream::connect(server.voice_addrs()[0]).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    // The first bytes of a TLS record header, and nothing more.
+    stream.write_all(&[0x16, 0x03]).unwrap();
+    let mut rest = Vec::new();
+    let _ = retry(|| stream.read_to_end(&mut rest));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    server.shutdown().unwrap();
+}
+both_backends!(
+    a_client_trickling_its_handshake_meets_the_head_deadline,
+    a_client_trickling_its_handshake_meets_the_head_deadline
+);
+
+#[test]
+fn the_flux_binary_takes_the_tls_and_voice_flags() {
+    use std::io::BufRead;
+    let data_dir = std::env::temp_dir().join(format!("flux-tls-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flux"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--cores", "1", "--tls"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let main: SocketAddr = first
+        .split("https://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no https address in {first:?}"))
+        .parse()
+        .unwrap();
+    let voice: SocketAddr = lines
+        .map(Result::unwrap)
+        .find_map(|line| {
+            let rest = line.strip_prefix("flux: voice on ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .expect("a voice line");
+    let config = client_config(&cert_of(&data_dir));
+    for addr in [main, voice] {
+        let mut tls = tls_connect(addr, &config);
+        tls.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: flux\r\n\r\n")
+            .unwrap();
+        let (head, _) = read_response(&mut tls);
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

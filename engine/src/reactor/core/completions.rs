@@ -148,7 +148,9 @@ impl<A: App> Reactor<A> {
             }
             State::Open => match &mut conn.phase {
                 Phase::Http { inbuf, .. } => {
-                    if inbuf.is_empty() && !data.is_empty() {
+                    // Counted from the first byte read, ciphertext included: a TLS client
+                    // trickling its handshake has the head deadline too.
+                    if inbuf.is_empty() && n > 0 {
                         conn.request_started.get_or_insert(self.out.now);
                     }
                     inbuf.extend_from_slice(data);
