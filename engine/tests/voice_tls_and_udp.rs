@@ -535,3 +535,40 @@ fn the_flux_binary_takes_the_tls_and_voice_flags() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+fn any_callback_may_send_a_datagram(io: IoBackend) {
+    let (server, _) = start(io, |_| {});
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut ws = support::WsClient::connect(server.local_addr(), "/");
+    for i in 0..100 {
+        ws.send_text(&format!(
+            "datagram {} from a message {i}",
+            client.local_addr().unwrap()
+        ));
+    }
+    let mut buf = [0u8; 256];
+    for i in 0..100 {
+        let (n, from) = retry(|| client.recv_from(&mut buf)).expect("a datagram");
+        assert!(server.voice_addrs().contains(&from), "{from}");
+        assert_eq!(&buf[..n], format!("from a message {i}").as_bytes());
+    }
+    assert_eq!(server.stats().datagrams_sent, 100);
+    server.shutdown().unwrap();
+
+    // Without voice sockets a datagram has nowhere to leave from: dropped and counted.
+    let (server, _) = start(io, |config| config.voice = false);
+    let mut ws = support::WsClient::connect(server.local_addr(), "/");
+    ws.send_text(&format!("datagram {} lost", client.local_addr().unwrap()));
+    ws.send_text("written");
+    assert!(matches!(ws.recv(), support::Received::Text(_)));
+    let stats = server.stats();
+    assert_eq!((stats.datagrams_sent, stats.datagrams_dropped), (0, 1));
+    server.shutdown().unwrap();
+}
+both_backends!(
+    any_callback_may_send_a_datagram,
+    any_callback_may_send_a_datagram
+);

@@ -16,6 +16,11 @@
 //! - [`App::handle_closed`] is called exactly once for every connection the application
 //!   has seen (a request or a WebSocket open), after which its [`ConnId`] is stale;
 //!   commands for a stale id are ignored.
+//! - Each request says which listener it came in on (`Request::listener`: the main one, or
+//!   the core's own voice listener), so a voice connection is known from its first request.
+//! - Datagrams on the core's voice UDP socket reach [`App::handle_datagram`]; what the
+//!   application queues with [`Outbox::send_datagram`] leaves from that socket after the
+//!   callback, from any callback.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -18,7 +18,9 @@
 //!                    descriptor is closed and the slab slot freed
 //! ```
 //!
-//! EOF or a read/write error in `Open` goes straight to `Dead` (the peer is gone).
+//! EOF or a read/write error in `Open` goes straight to `Dead` (the peer is gone), and so
+//! does a TLS error. A TLS connection counts as written only once its sealed ciphertext is
+//! out too (`Conn::is_flushed`), and sends close_notify before it half-closes.
 //! The application hears [`CloseCause`](super::CloseCause) once, when `Open` is left.
 
 use std::os::fd::OwnedFd;

@@ -14,9 +14,11 @@
 //!    non-blocking `send(2)`; a full socket waits for a `Writable` completion), start a
 //!    read if it wants one, free it if it is dead;
 //! 6. wake the cores we sent mesh messages to;
-//! 7. wait for completions (or the next deadline) and handle each: accept, read (HTTP
-//!    parse or WebSocket decode, then `App` callbacks), writable (service it again);
-//!    apply the application's commands after each callback.
+//! 7. wait for completions (or the next deadline) and handle each: accept (from the main
+//!    listener or the core's own voice listener), read (decrypted first on TLS, then HTTP
+//!    parse or WebSocket decode, then `App` callbacks), writable (service it again), the
+//!    voice UDP socket readable (`App::handle_datagram`); apply the application's commands
+//!    after each callback, and send the datagrams it queued right after them.
 //!
 //! Because writes happen only in steps 3 and 5, everything the application queued for a
 //! socket since its last write leaves in one system call: that is the coalescing.
@@ -49,13 +51,16 @@
 //! lives in `core/`, one file per job, as child modules so that they share the `Reactor`'s
 //! private fields without widening them:
 //!
-//! - `accept.rs`: new connections, the connection caps, the 503 for a refused one;
+//! - `accept.rs`: new connections from every listener, the connection caps, the 503 for a
+//!   refused one;
 //! - `completions.rs`: what the backend reports (tokens), and a read's bytes;
 //! - `http_conn.rs`: an HTTP connection's requests, answers in order, deadlines, upgrade;
 //! - `http_pause.rs`: why HTTP requests wait while the core is behind its sockets;
 //! - `websocket.rs`: an open WebSocket's messages, and the outbox bound (slow consumers);
 //! - `commands.rs`: the application's commands, applied after each callback;
 //! - `service.rs`: servicing touched connections: the write path (steps 3 and 5);
+//! - `tls_io.rs`: a TLS connection's reads and writes through its session;
+//! - `datagrams.rs`: the voice UDP socket, datagrams in and out;
 //! - `close.rs`: leaving `Open`: draining, lingering, the hard stop;
 //! - `deadlines.rs`: every connection's deadline, fired in step 2.
 

@@ -2,7 +2,8 @@
 //!
 //! Each core runs one `Reactor` (`core.rs`) on its own pinned thread. The reactor owns
 //! that core's listening socket (`SO_REUSEPORT`: the kernel spreads connections over the
-//! cores' sockets), a slab of connections, the core's mesh endpoint, and one [`App`]. It
+//! cores' sockets), its own voice listener (TLS) and voice UDP socket, a slab of
+//! connections, the core's mesh endpoint, and one [`App`]. It
 //! speaks HTTP/1.1 (`crate::http`) and WebSocket (`wsframe`) itself and hands the
 //! application complete requests and messages; the application answers through its
 //! [`Outbox`].

@@ -16,7 +16,8 @@
 //!   `written` (answers `written N`, the bytes `App::handle_written` reported so far),
 //!   `mesh K` (a round trip through core K, answered `mesh pong from core K`) and
 //!   `flood N SIZE` (N binary frames of SIZE bytes, for slow-consumer tests); `listener`
-//!   answers `listener main` or `listener voice`, the listener the upgrade came in on.
+//!   answers `listener main` or `listener voice`, the listener the upgrade came in on;
+//!   `datagram ADDR TEXT` sends TEXT as a UDP datagram to ADDR from the core's voice socket.
 //! - `GET /listener` answers `{"listener":"main"}` or `{"listener":"voice"}`.
 //! - A UDP datagram on a core's voice socket is echoed to its sender, prefixed with `echo:`.
 //! - On shutdown it sends `reconnect` to every open WebSocket, standing in for the
@@ -157,6 +158,13 @@ impl App for EchoApp {
                         },
                     ),
                     _ => out.send_text(conn, "no such core"),
+                }
+            }
+            WsMessage::Text(text) if text.starts_with("datagram ") => {
+                let mut parts = text[9..].splitn(2, ' ');
+                match parts.next().and_then(|addr| addr.parse().ok()) {
+                    Some(to) => out.send_datagram(to, parts.next().unwrap_or("").as_bytes()),
+                    None => out.send_text(conn, "no such address"),
                 }
             }
             WsMessage::Text(text) if text.starts_with("flood ") => {
