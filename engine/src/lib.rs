@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod certificate;
 pub mod data_dir_lock;
 pub mod http;
 pub mod id_hash;
@@ -57,6 +58,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use certificate::TlsFiles;
 pub use http::HttpLimits;
 pub use server::{Server, TerminationSignals};
 
@@ -83,6 +85,21 @@ pub struct Config {
     /// For tests only: anyone who can reach the port could use them. Off by default;
     /// `flux serve --test-hooks` turns them on.
     pub test_hooks: bool,
+    /// The TLS certificate and key (PEM). `None`: a self-signed certificate for
+    /// `localhost`, `127.0.0.1` and the listen address, made on the first run and kept in
+    /// `data_dir/tls/` (`certificate.rs`). Used by the voice listeners, and by the main
+    /// listener when `main_tls` is set.
+    pub tls: Option<TlsFiles>,
+    /// Whether the main listener (REST and the gateway) speaks TLS (`flux serve --tls`, or
+    /// implied by `--tls-cert`). Off by default: plain `http://` and `ws://`, for a proxy
+    /// in front or a local development server.
+    pub main_tls: bool,
+    /// Whether each core opens its voice listener: a TCP port of its own, always TLS, and a
+    /// UDP socket on the same port number (`CoreInfo::voice_addr`, `Server::voice_addrs`).
+    pub voice: bool,
+    /// Core `c`'s voice port is `voice_port_base + c`. `None`: the main port + 1; with main
+    /// port 0, every core takes an ephemeral port (and UDP the same number).
+    pub voice_port_base: Option<u16>,
 }
 
 /// Which I/O backend the reactors use.
@@ -200,6 +217,10 @@ impl Default for Config {
             limits: Limits::default(),
             remove_data_dir_on_shutdown: false,
             test_hooks: false,
+            tls: None,
+            main_tls: false,
+            voice: true,
+            voice_port_base: None,
         }
     }
 }
@@ -233,7 +254,8 @@ impl Config {
             None => "all".to_string(),
         };
         format!(
-            "flux: serving on http://{} with {} reactor core(s) ({:?} I/O), data in {}.",
+            "flux: serving on {}://{} with {} reactor core(s) ({:?} I/O), data in {}.",
+            if self.main_tls { "https" } else { "http" },
             self.listen,
             cores,
             self.io,

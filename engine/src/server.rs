@@ -10,6 +10,14 @@
 //! `Server::start` opens the data dir between binding and spawning, so `bootstrap.json`
 //! names the real port; it runs [`FluxApp`] on every core.
 //!
+//! Voice: unless `Config::voice` is off, each core also gets a listener of its own (no
+//! `SO_REUSEPORT`: a voice channel's connections must reach the core that owns it), always
+//! TLS, and a UDP socket on the same port number (`bind_voice`). With a fixed main port P
+//! core `c` takes `voice_port_base + c` (P + 1 + c by default); with port 0 each core takes
+//! an ephemeral TCP port and binds UDP to the same number, trying a fresh port when that
+//! number is taken for UDP. The TLS configuration (`crate::certificate`: the configured
+//! files, or the data dir's self-signed certificate) is loaded once, here, and shared.
+//!
 //! [`Server::shutdown`] (also run by `Drop`) is graceful: it raises the shutdown flag and
 //! wakes every core; each stops accepting, calls `App::handle_shutdown` (the gateway sends
 //! op 7 Reconnect and closes with 4000 there), closes the WebSockets still open with 1001
@@ -26,9 +34,10 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use crate::app::FluxApp;
+use crate::http::Listener;
 use crate::reactor::admission::Admission;
-use crate::reactor::core::{Reactor, Setup};
-use crate::reactor::{sys, App, CoreInfo, CoreStats, Stats};
+use crate::reactor::core::{ListenerSetup, Reactor, Setup};
+use crate::reactor::{sys, sys_udp, App, CoreInfo, CoreStats, Stats};
 use crate::world::Bootstrap;
 use crate::{mesh, Config, IoBackend};
 
@@ -40,6 +49,7 @@ const OPEN_FILES_RESERVED: usize = 256;
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    voice_addrs: Vec<SocketAddr>,
     io_backend: IoBackend,
     threads: Vec<JoinHandle<io::Result<()>>>,
     shutdown: Arc<AtomicBool>,
@@ -109,6 +119,18 @@ impl Server {
         for _ in 1..cores {
             listeners.push(sys::listen_reuseport(local_addr, false)?);
         }
+        let tls = if config.voice || config.main_tls {
+            Some(crate::certificate::server_config(&config)?)
+        } else {
+            None
+        };
+        let mut voice = if config.voice {
+            bind_voice(&config, local_addr, cores)?
+        } else {
+            Vec::new()
+        };
+        let voice_addrs: Vec<SocketAddr> = voice.iter().map(|(_, _, addr)| *addr).collect();
+        voice.reverse(); // Taken from the back, core 0 first.
         let make_app = prepare(&config, local_addr, cores)?;
         let wake: Arc<[OwnedFd]> = (0..cores)
             .map(|_| sys::eventfd(false))
@@ -136,12 +158,27 @@ impl Server {
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<IoBackend>>();
         let mut threads = Vec::with_capacity(cores);
         for (core, (listener, endpoint)) in listeners.into_iter().zip(endpoints).enumerate() {
+            let mut core_listeners = vec![ListenerSetup {
+                fd: listener,
+                kind: Listener::Main,
+                tls: if config.main_tls { tls.clone() } else { None },
+            }];
+            let mut udp = None;
+            if let Some((tcp, socket, _)) = voice.pop() {
+                core_listeners.push(ListenerSetup {
+                    fd: tcp,
+                    kind: Listener::Voice,
+                    tls: tls.clone(),
+                });
+                udp = Some(socket);
+            }
             let setup = Setup {
                 core,
                 cores,
                 config: Arc::clone(&config),
                 backend: io_backend,
-                listener,
+                listeners: core_listeners,
+                udp,
                 mesh: endpoint,
                 stats: Arc::clone(&stats[core]),
                 shutdown: Arc::clone(&shutdown),
@@ -155,6 +192,7 @@ impl Server {
                 cores,
                 config: Arc::clone(&config),
                 local_addr,
+                voice_addr: voice_addrs.get(core).copied(),
                 reactor_stats: Arc::clone(&reactor_stats),
             };
             let thread = std::thread::Builder::new()
@@ -165,6 +203,7 @@ impl Server {
         drop(ready_tx);
         let mut server = Server {
             local_addr,
+            voice_addrs,
             io_backend,
             threads,
             shutdown,
@@ -190,6 +229,12 @@ impl Server {
     /// The address the server listens on (with the real port if 0 was configured).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Each core's voice address, core 0 first: its own TLS listener and UDP socket, on
+    /// one port (`CoreInfo::voice_addr`). Empty when voice is off (`Config::voice`).
+    pub fn voice_addrs(&self) -> &[SocketAddr] {
+        &self.voice_addrs
     }
 
     /// The I/O backend the reactors run on (epoll if any core had to fall back).
@@ -282,6 +327,81 @@ impl TerminationSignals {
     /// Wait for SIGTERM or SIGINT; returns the signal number.
     pub fn wait(&self) -> io::Result<i32> {
         sys::wait_signal(&self.fd)
+    }
+}
+
+/// Each core's voice TCP listener and UDP socket, on one port number, and that address
+/// (module doc: the numbering).
+fn bind_voice(
+    config: &Config,
+    main: SocketAddr,
+    cores: usize,
+) -> io::Result<Vec<(OwnedFd, OwnedFd, SocketAddr)>> {
+    let base = match config.voice_port_base {
+        Some(base) => Some(base),
+        // Asked for port 0: `main` has the kernel's choice, but voice takes its own.
+        None if config.listen.port() == 0 => None,
+        None => Some(main.port().checked_add(1).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no voice port above 65535: set the voice port base",
+            )
+        })?),
+    };
+    (0..cores)
+        .map(|core| match base {
+            Some(base) => {
+                let port = u16::try_from(usize::from(base) + core).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("voice port {base} + core {core} is past 65535"),
+                    )
+                })?;
+                let addr = SocketAddr::new(main.ip(), port);
+                let in_use = |error: io::Error| {
+                    io::Error::new(
+                        error.kind(),
+                        format!("voice port {addr} for core {core}: {error}"),
+                    )
+                };
+                // A Flux killed a moment ago may hold the port until the kernel tears down
+                // its io_uring instances: wait for that briefly, as for the main address.
+                let started = std::time::Instant::now();
+                loop {
+                    let bound = sys::listen_exclusive(addr)
+                        .and_then(|tcp| Ok((tcp, sys_udp::bind_udp(addr)?, addr)));
+                    match bound {
+                        Err(error)
+                            if error.kind() == io::ErrorKind::AddrInUse
+                                && started.elapsed() < VOICE_BIND_RETRY_FOR =>
+                        {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        result => break result.map_err(in_use),
+                    }
+                }
+            }
+            None => bind_voice_ephemeral(main.ip()),
+        })
+        .collect()
+}
+
+/// How long `bind_voice` waits for a fixed voice port that is in use.
+const VOICE_BIND_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An ephemeral TCP port, and UDP on the same number (another port when UDP's is taken).
+fn bind_voice_ephemeral(ip: std::net::IpAddr) -> io::Result<(OwnedFd, OwnedFd, SocketAddr)> {
+    const ATTEMPTS: usize = 8;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tcp = sys::listen_exclusive(SocketAddr::new(ip, 0))?;
+        let addr = sys::local_addr(&tcp)?;
+        match sys_udp::bind_udp(addr) {
+            Ok(udp) => return Ok((tcp, udp, addr)),
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse && attempt < ATTEMPTS => {}
+            Err(error) => return Err(error),
+        }
     }
 }
 

@@ -231,7 +231,7 @@ fn the_binary_takes_the_deadlines_as_flags() {
     let _child = Child(
         std::process::Command::new(env!("CARGO_BIN_EXE_flux"))
             .args(["serve", "--cores", "1", "--http-head-timeout-ms", "300"])
-            .args(["--listen", &addr.to_string(), "--data-dir"])
+            .args(["--no-voice", "--listen", &addr.to_string(), "--data-dir"])
             .arg(&dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

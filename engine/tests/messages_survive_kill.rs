@@ -27,6 +27,8 @@ fn spawn(data_dir: &Path, listen: &str, io: &str) -> Flux {
     Flux(
         Command::new(env!("CARGO_BIN_EXE_flux"))
             .args(["serve", "--listen", listen, "--cores", "2", "--io", io])
+            // A fixed port: its voice ports (port + 1 and up) may be other tests' clients'.
+            .arg("--no-voice")
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::null())

@@ -109,6 +109,9 @@ fn serve_flux(
             ..engine::Limits::default()
         },
         remove_data_dir_on_shutdown: false,
+        // The chat benchmarks measure no voice; its ports (listen port + 1 and up) could
+        // collide with the load generator's connections.
+        voice: false,
         ..defaults
     };
     let server = match engine::Server::start(config) {

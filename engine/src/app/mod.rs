@@ -151,6 +151,10 @@ pub fn prepare(
     let directory = Directory::from_world(&stored, opened.secret.clone());
     let mut shared = Shared::new(stored, directory, local_addr, config.test_hooks);
     shared.data_dir_lock = Some(lock);
+    if config.main_tls {
+        // `GET /gateway` sends clients to the TLS listener they asked on.
+        shared.gateway_url = shared.gateway_url.replacen("ws://", "wss://", 1);
+    }
     Ok((Arc::new(shared), opened.bootstrap))
 }
 

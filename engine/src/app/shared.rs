@@ -30,8 +30,8 @@ pub struct Shared {
     pub world: Arc<World>,
     /// Users and tokens, built from `world`.
     pub directory: Directory,
-    /// `ws://HOST:PORT` of this server, no trailing slash: READY's `resume_gateway_url`
-    /// and `GET /gateway`'s `url`.
+    /// `ws://HOST:PORT` of this server (`wss://` with `Config::main_tls`), no trailing
+    /// slash: READY's `resume_gateway_url` and `GET /gateway`'s `url`.
     pub gateway_url: String,
     /// Whether `/_flux/test/*` is served.
     pub test_hooks: bool,
@@ -168,6 +168,9 @@ impl Metrics {
                     "outbox_bytes_peak": stats.outbox_bytes_peak,
                     "write_batches": stats.write_batches,
                     "frames_queued": stats.frames_queued,
+                    "datagrams_received": stats.datagrams_received,
+                    "datagrams_sent": stats.datagrams_sent,
+                    "datagrams_dropped": stats.datagrams_dropped,
                 }),
             );
         }

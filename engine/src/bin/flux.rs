@@ -60,6 +60,24 @@ enum Command {
         /// uploads get 413 code 40005. Discord's default upload limit is 25 MiB.
         #[arg(long, default_value_t = 25 * 1024 * 1024)]
         upload_bytes_max: usize,
+        /// Serve the main listener (REST and gateway) over TLS: https:// and wss://. With no
+        /// --tls-cert, a self-signed certificate kept in <data-dir>/tls/ is used.
+        #[arg(long)]
+        tls: bool,
+        /// TLS certificate chain (PEM, leaf first); implies --tls. Voice listeners always
+        /// speak TLS: without this they use the self-signed certificate.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// First core's voice port (TLS over TCP, and UDP on the same number); core c
+        /// listens on BASE + c. Default: the listen port + 1 (ephemeral with port 0).
+        #[arg(long, value_name = "BASE")]
+        voice_port: Option<u16>,
+        /// Open no voice listeners or UDP sockets.
+        #[arg(long)]
+        no_voice: bool,
         #[command(flatten)]
         client_limits: ClientLimits,
     },
@@ -156,8 +174,17 @@ fn main() -> ExitCode {
             heartbeat_interval_ms,
             test_hooks,
             upload_bytes_max,
+            tls,
+            tls_cert,
+            tls_key,
+            voice_port,
+            no_voice,
             client_limits,
         } => {
+            let tls_files = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(engine::TlsFiles { cert, key }),
+                _ => None, // clap requires both or neither.
+            };
             let mut limits = engine::Limits::default();
             limits.http.multipart_body_bytes_max = upload_bytes_max;
             client_limits.apply(&mut limits);
@@ -169,6 +196,10 @@ fn main() -> ExitCode {
                 io,
                 heartbeat_interval_ms,
                 test_hooks,
+                main_tls: tls || tls_files.is_some(),
+                tls: tls_files,
+                voice: !no_voice,
+                voice_port_base: voice_port,
                 ..engine::Config::default()
             };
             let config = engine::Config {
@@ -234,16 +265,23 @@ fn serve(config: engine::Config) -> std::io::Result<()> {
     let signals = engine::TerminationSignals::block()?;
     let data_dir = config.data_dir.clone();
     let test_hooks = config.test_hooks;
+    let scheme = if config.main_tls { "https" } else { "http" };
     // Binds first, then opens the data dir, so bootstrap.json names the real port.
     let server = engine::Server::start(config)?;
     println!(
-        "flux: listening on http://{} with {} core(s) ({:?} I/O); Ctrl-C to stop",
+        "flux: listening on {scheme}://{} with {} core(s) ({:?} I/O); Ctrl-C to stop",
         server.local_addr(),
         server.cores(),
         server.io_backend()
     );
     if let Some(bootstrap) = server.bootstrap() {
         println!("{}", engine::world::how_to_connect(bootstrap, &data_dir));
+    }
+    if let (Some(first), Some(last)) = (server.voice_addrs().first(), server.voice_addrs().last()) {
+        println!(
+            "flux: voice on {first} to port {} (TLS over TCP, and UDP), one port per core",
+            last.port()
+        );
     }
     if test_hooks {
         eprintln!("flux: --test-hooks is on: /_flux/test/* is served. Never use it in production.");

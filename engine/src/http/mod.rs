@@ -30,5 +30,7 @@ mod response;
 pub mod upgrade;
 
 pub use error::HttpError;
-pub use request::{awaited_body, parse_head, parse_request, HttpLimits, Request, Version};
+pub use request::{
+    awaited_body, parse_head, parse_request, HttpLimits, Listener, Request, Version,
+};
 pub use response::{json_error_body, FileBody, Response};

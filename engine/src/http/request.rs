@@ -75,6 +75,21 @@ pub struct Request {
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body: exactly `Content-Length` bytes, empty without one.
     pub body: Vec<u8>,
+    /// Which of the server's listeners the connection came in on (set by the reactor;
+    /// `Main` from the parser).
+    pub listener: Listener,
+}
+
+/// The listener a connection was accepted on, so the application can tell voice
+/// connections from the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Listener {
+    /// The main listener: REST and the gateway (shared by the cores, `SO_REUSEPORT`).
+    #[default]
+    Main,
+    /// A core's own voice listener (always TLS): its connections land on the core that
+    /// owns the voice channel.
+    Voice,
 }
 
 impl Request {
@@ -188,6 +203,7 @@ impl Head<'_> {
                 .map(|h| (h.name.to_string(), h.value.to_vec()))
                 .collect(),
             body: Vec::new(),
+            listener: Listener::Main,
         }
     }
 }

@@ -16,6 +16,11 @@
 //! - [`App::handle_closed`] is called exactly once for every connection the application
 //!   has seen (a request or a WebSocket open), after which its [`ConnId`] is stale;
 //!   commands for a stale id are ignored.
+//! - Each request says which listener it came in on (`Request::listener`: the main one, or
+//!   the core's own voice listener), so a voice connection is known from its first request.
+//! - Datagrams on the core's voice UDP socket reach [`App::handle_datagram`]; what the
+//!   application queues with [`Outbox::send_datagram`] leaves from that socket after the
+//!   callback, from any callback.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +48,9 @@ pub struct CoreInfo {
     pub config: Arc<Config>,
     /// The address the server listens on (with the real port when 0 was asked for).
     pub local_addr: std::net::SocketAddr,
+    /// This core's voice address: its own TCP listener (TLS) and its UDP socket, both on
+    /// this port. `None` when voice is off (`Config::voice`).
+    pub voice_addr: Option<std::net::SocketAddr>,
     /// Every core's reactor counters (read-only here; each core writes its own), for an
     /// application that reports them (Flux's `GET /_flux/metrics`).
     pub reactor_stats: Arc<[Arc<super::CoreStats>]>,
@@ -232,6 +240,19 @@ pub trait App: 'static {
         for (from_core, message) in messages.drain(..) {
             self.handle_mesh(out, from_core, message);
         }
+    }
+
+    /// A UDP datagram arrived on this core's voice socket (`CoreInfo::voice_addr`) from
+    /// `from`. The reactor reads them in batches (`recvmmsg`), a bounded number per turn,
+    /// and calls this for each; answer with [`Outbox::send_datagram`]. `datagram` is lent
+    /// for the call only. The default ignores it.
+    fn handle_datagram(
+        &mut self,
+        out: &mut Outbox<Self::Mesh>,
+        from: std::net::SocketAddr,
+        datagram: &[u8],
+    ) {
+        let _ = (out, from, datagram);
     }
 
     /// The server is shutting down: no new connections arrive. Tell sessions to reconnect

@@ -18,7 +18,9 @@
 //!                    descriptor is closed and the slab slot freed
 //! ```
 //!
-//! EOF or a read/write error in `Open` goes straight to `Dead` (the peer is gone).
+//! EOF or a read/write error in `Open` goes straight to `Dead` (the peer is gone), and so
+//! does a TLS error. A TLS connection counts as written only once its sealed ciphertext is
+//! out too (`Conn::is_flushed`), and sends close_notify before it half-closes.
 //! The application hears [`CloseCause`](super::CloseCause) once, when `Open` is left.
 
 use std::os::fd::OwnedFd;
@@ -124,6 +126,11 @@ pub(crate) struct Conn {
     pub admitted: Option<super::admission::Admitted>,
     /// The application has seen this connection and must hear `handle_closed`.
     pub app_knows: bool,
+    /// The listener it was accepted on (copied into each of its requests).
+    pub listener: crate::http::Listener,
+    /// Its TLS session, on a TLS listener: reads are decrypted before parsing, writes
+    /// sealed before sending (`core/tls_io.rs`). Boxed: most connections are plain.
+    pub tls: Option<Box<super::tls::TlsConn>>,
 }
 
 impl Conn {
@@ -157,7 +164,15 @@ impl Conn {
             head_checked: false,
             admitted: None,
             app_knows: false,
+            listener: crate::http::Listener::Main,
+            tls: None,
         }
+    }
+
+    /// Everything queued has reached the socket: the outbound queue is idle and, on TLS,
+    /// no ciphertext waits (so a draining connection may half-close).
+    pub(crate) fn is_flushed(&self) -> bool {
+        self.outq.is_idle() && self.tls.as_ref().is_none_or(|tls| tls.is_flushed())
     }
 
     /// No op of this connection is in flight, so its descriptor may be closed.

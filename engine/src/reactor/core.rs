@@ -14,9 +14,11 @@
 //!    non-blocking `send(2)`; a full socket waits for a `Writable` completion), start a
 //!    read if it wants one, free it if it is dead;
 //! 6. wake the cores we sent mesh messages to;
-//! 7. wait for completions (or the next deadline) and handle each: accept, read (HTTP
-//!    parse or WebSocket decode, then `App` callbacks), writable (service it again);
-//!    apply the application's commands after each callback.
+//! 7. wait for completions (or the next deadline) and handle each: accept (from the main
+//!    listener or the core's own voice listener), read (decrypted first on TLS, then HTTP
+//!    parse or WebSocket decode, then `App` callbacks), writable (service it again), the
+//!    voice UDP socket readable (`App::handle_datagram`); apply the application's commands
+//!    after each callback, and send the datagrams it queued right after them.
 //!
 //! Because writes happen only in steps 3 and 5, everything the application queued for a
 //! socket since its last write leaves in one system call: that is the coalescing.
@@ -49,13 +51,16 @@
 //! lives in `core/`, one file per job, as child modules so that they share the `Reactor`'s
 //! private fields without widening them:
 //!
-//! - `accept.rs`: new connections, the connection caps, the 503 for a refused one;
+//! - `accept.rs`: new connections from every listener, the connection caps, the 503 for a
+//!   refused one;
 //! - `completions.rs`: what the backend reports (tokens), and a read's bytes;
 //! - `http_conn.rs`: an HTTP connection's requests, answers in order, deadlines, upgrade;
 //! - `http_pause.rs`: why HTTP requests wait while the core is behind its sockets;
 //! - `websocket.rs`: an open WebSocket's messages, and the outbox bound (slow consumers);
 //! - `commands.rs`: the application's commands, applied after each callback;
 //! - `service.rs`: servicing touched connections: the write path (steps 3 and 5);
+//! - `tls_io.rs`: a TLS connection's reads and writes through its session;
+//! - `datagrams.rs`: the voice UDP socket, datagrams in and out;
 //! - `close.rs`: leaving `Open`: draining, lingering, the hard stop;
 //! - `deadlines.rs`: every connection's deadline, fired in step 2.
 
@@ -63,10 +68,12 @@ mod accept;
 mod close;
 mod commands;
 mod completions;
+mod datagrams;
 mod deadlines;
 mod http_conn;
 mod http_pause;
 mod service;
+mod tls_io;
 mod websocket;
 
 use std::collections::VecDeque;
@@ -77,6 +84,9 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+pub(crate) use self::accept::ListenerSetup;
+use self::accept::Listening;
+use self::datagrams::Udp;
 use self::service::SEND_BUF_BYTES;
 use super::admission::Admission;
 use super::app::{App, CloseCause, ConnId};
@@ -105,7 +115,10 @@ pub(crate) struct Setup<M> {
     pub cores: usize,
     pub config: Arc<Config>,
     pub backend: IoBackend,
-    pub listener: OwnedFd,
+    /// The listeners this core accepts from: the shared main one, and its own voice one.
+    pub listeners: Vec<ListenerSetup>,
+    /// The core's voice UDP socket (the same port as its voice listener).
+    pub udp: Option<OwnedFd>,
     pub mesh: MeshEndpoint<M>,
     pub stats: Arc<CoreStats>,
     pub shutdown: Arc<std::sync::atomic::AtomicBool>,
@@ -121,9 +134,12 @@ pub(crate) struct Reactor<A: App> {
     backend: Backend,
     conns: Slab<Conn>,
     generation_next: u32,
-    listener: Option<OwnedFd>,
-    accepting: bool,
+    /// The listening sockets, each with its own accept in flight; closed (`None`) once
+    /// shutdown has begun.
+    listeners: Vec<Listening>,
     accept_retry_at: Option<Instant>,
+    /// The voice UDP socket and its receive buffers (`datagrams.rs`).
+    udp: Option<Udp>,
     mesh: MeshEndpoint<A::Mesh>,
     mesh_inbox: Vec<(usize, A::Mesh)>,
     /// What `drain_mesh` hands the application at once (kept to reuse its capacity).
@@ -152,13 +168,19 @@ pub(crate) struct Reactor<A: App> {
     completions: Vec<Completion>,
     /// Where `write_now` gathers a connection's queued bytes for one `send(2)`.
     send_buf: Vec<u8>,
+    /// A TLS connection's records for one `send(2)` (`tls_io.rs`), reused.
+    tls_send_buf: Vec<u8>,
+    /// The plaintext of one TLS read, reused (`tls_io.rs`).
+    tls_read_buf: Vec<u8>,
 }
 
 impl<A: App> Reactor<A> {
     pub(crate) fn new(setup: Setup<A::Mesh>, app: A) -> std::io::Result<Reactor<A>> {
         let backend = Backend::new(setup.backend, setup.core)?;
         let nonblocking = backend.wants_nonblocking();
-        sys::set_nonblocking(&setup.listener, nonblocking)?;
+        for listener in &setup.listeners {
+            sys::set_nonblocking(&listener.fd, nonblocking)?;
+        }
         sys::set_nonblocking(setup.mesh.wake_fd(), nonblocking)?;
         Ok(Reactor {
             core: setup.core,
@@ -168,9 +190,9 @@ impl<A: App> Reactor<A> {
             backend,
             conns: Slab::new(),
             generation_next: 0,
-            listener: Some(setup.listener),
-            accepting: false,
+            listeners: setup.listeners.into_iter().map(Listening::new).collect(),
             accept_retry_at: None,
+            udp: setup.udp.map(Udp::new),
             mesh: setup.mesh,
             mesh_inbox: Vec::new(),
             mesh_batch: Vec::with_capacity(MESH_BATCH_MAX),
@@ -189,6 +211,8 @@ impl<A: App> Reactor<A> {
             admission: setup.admission,
             completions: Vec::new(),
             send_buf: Vec::with_capacity(SEND_BUF_BYTES),
+            tls_send_buf: Vec::new(),
+            tls_read_buf: Vec::new(),
         })
     }
 
@@ -198,8 +222,9 @@ impl<A: App> Reactor<A> {
 
     /// Run until shutdown has finished. Errors are from the backend's wait (fatal).
     pub(crate) fn run(mut self) -> std::io::Result<()> {
-        self.submit_accept();
+        self.submit_accepts();
         self.submit_wake_read();
+        self.submit_udp_poll();
         if let Some(fd) = self.app.wake_fd() {
             // A poll reads nothing, so the descriptor's blocking mode is left as its owner
             // set it (a store drains its eventfd with a non-blocking read).
@@ -218,7 +243,9 @@ impl<A: App> Reactor<A> {
             self.resume_paused_http();
             self.service_touched();
             self.mesh.flush();
-            if self.shutdown_deadline.is_some() && self.conns.is_empty() && self.listener.is_none()
+            if self.shutdown_deadline.is_some()
+                && self.conns.is_empty()
+                && self.listeners.iter().all(|listener| listener.fd.is_none())
             {
                 break;
             }
@@ -280,12 +307,15 @@ impl<A: App> Reactor<A> {
             Some(now + Duration::from_millis(self.config.limits.shutdown_grace_ms));
         // Stop accepting: this wakes an accept in flight, whose completion closes the
         // listener; without one in flight, close it now.
-        if let Some(listener) = &self.listener {
-            if self.accepting {
-                sys::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR);
-            } else {
-                self.listener = None;
+        for listener in &mut self.listeners {
+            match &listener.fd {
+                Some(fd) if listener.accepting => sys::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR),
+                _ => listener.fd = None,
             }
+        }
+        // Voice ends with the server: this wakes the UDP socket's poll, which then stops.
+        if let Some(udp) = &self.udp {
+            sys::shutdown(udp.fd.as_raw_fd(), libc::SHUT_RDWR);
         }
         self.app.handle_shutdown(&mut self.out);
         self.apply_commands();

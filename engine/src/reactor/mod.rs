@@ -2,7 +2,8 @@
 //!
 //! Each core runs one `Reactor` (`core.rs`) on its own pinned thread. The reactor owns
 //! that core's listening socket (`SO_REUSEPORT`: the kernel spreads connections over the
-//! cores' sockets), a slab of connections, the core's mesh endpoint, and one [`App`]. It
+//! cores' sockets), its own voice listener (TLS) and voice UDP socket, a slab of
+//! connections, the core's mesh endpoint, and one [`App`]. It
 //! speaks HTTP/1.1 (`crate::http`) and WebSocket (`wsframe`) itself and hands the
 //! application complete requests and messages; the application answers through its
 //! [`Outbox`].
@@ -14,7 +15,11 @@
 //! and the priority lane), `backend/` (one `Op`, two executions: epoll and io_uring), then
 //! the bounds: `timers.rs` (every connection's deadline), `admission.rs` (connection caps).
 //!
-//! `sys.rs` and `backend/uring.rs` hold all of the reactor's `unsafe` code (the engine's
+//! `tls.rs` is a connection's TLS session (rustls, sans-IO), passed through on reads and
+//! writes by `core/tls_io.rs`; `core/datagrams.rs` runs the core's voice UDP socket.
+//!
+//! `sys.rs`, `sys_udp.rs` (the UDP batch calls) and `backend/uring.rs` hold all of the
+//! reactor's `unsafe` code (the engine's
 //! only other block is the data dir's `flock`, `data_dir_lock.rs`).
 
 pub(crate) mod admission;
@@ -27,8 +32,10 @@ mod outbox;
 mod outq;
 mod stats;
 pub(crate) mod sys;
+pub(crate) mod sys_udp;
 pub mod testapp;
 mod timers;
+mod tls;
 mod ws;
 
 pub use app::{App, CloseCause, ConnId, CoreInfo, FrameKind, HttpAnswer, WsMessage};

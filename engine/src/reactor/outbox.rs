@@ -8,6 +8,12 @@
 //! spliced payload's per-session prefix goes into the outbox's `prefixes` buffer, back to
 //! back with the others, and the command keeps only where it lies. A run of dispatches
 //! is one command per session for the whole run (`send_run`).
+//!
+//! Datagrams (`send_datagram`) are not commands: a voice forward is one datagram per
+//! listener every 20 ms, so each is copied into one per-core byte buffer, with its
+//! destination beside it, and the reactor sends the batch with `sendmmsg(2)` after the
+//! callback (`core/datagrams.rs`). The buffers keep their capacity: no allocation per
+//! datagram.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +33,8 @@ pub struct Outbox<M> {
     pub(crate) prefixes: Vec<u8>,
     pub(crate) wake_at: Option<Instant>,
     pub(crate) now: Instant,
+    /// Datagrams to send on the core's voice UDP socket, in order.
+    pub(crate) datagrams: OutDatagrams,
     core: usize,
     cores: usize,
 }
@@ -38,6 +46,7 @@ impl<M> Outbox<M> {
             prefixes: Vec::new(),
             wake_at: None,
             now: Instant::now(),
+            datagrams: OutDatagrams::default(),
             core,
             cores,
         }
@@ -139,11 +148,53 @@ impl<M> Outbox<M> {
         });
     }
 
+    /// Send `bytes` as one UDP datagram to `to` from this core's voice socket (the port of
+    /// its voice listener, `CoreInfo::voice_addr`). The bytes are copied; the reactor sends
+    /// the datagrams queued during a callback together, after it. UDP semantics: a
+    /// datagram the socket has no room for is dropped (and counted in `CoreStats`), as is
+    /// every datagram of a core without a voice socket.
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is longer than a UDP datagram can be (65,507 bytes).
+    pub fn send_datagram(&mut self, to: std::net::SocketAddr, bytes: &[u8]) {
+        assert!(
+            bytes.len() <= DATAGRAM_BYTES_MAX,
+            "a {}-byte datagram: UDP carries at most {DATAGRAM_BYTES_MAX}",
+            bytes.len()
+        );
+        let start = self.datagrams.bytes.len();
+        self.datagrams.bytes.extend_from_slice(bytes);
+        self.datagrams.list.push((to, start..start + bytes.len()));
+    }
+
     /// Ask for [`App::handle_tick`](super::App::handle_tick) at or soon after `deadline`.
     pub fn wake_at(&mut self, deadline: Instant) {
         self.wake_at = Some(
             self.wake_at
                 .map_or(deadline, |current| current.min(deadline)),
         );
+    }
+}
+
+/// The largest UDP payload over IPv4 (65,535 less the IP and UDP headers).
+const DATAGRAM_BYTES_MAX: usize = 65_507;
+
+/// Datagrams queued by the application, back to back in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct OutDatagrams {
+    pub(crate) bytes: Vec<u8>,
+    /// Each datagram's destination and where its bytes lie in `bytes`.
+    pub(crate) list: Vec<(std::net::SocketAddr, std::ops::Range<usize>)>,
+}
+
+impl OutDatagrams {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.list.clear();
     }
 }

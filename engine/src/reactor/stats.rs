@@ -18,6 +18,9 @@ pub struct CoreStats {
     outbox_bytes_peak: AtomicUsize,
     write_batches: AtomicU64,
     frames_queued: AtomicU64,
+    datagrams_received: AtomicU64,
+    datagrams_sent: AtomicU64,
+    datagrams_dropped: AtomicU64,
 }
 
 /// A snapshot of the server's counters, summed over cores.
@@ -45,6 +48,13 @@ pub struct Stats {
     /// WebSocket data frames the application queued (`Outbox::send`). Against
     /// `write_batches` it shows the coalescing.
     pub frames_queued: u64,
+    /// UDP datagrams received on the voice sockets and handed to `App::handle_datagram`.
+    pub datagrams_received: u64,
+    /// UDP datagrams the voice sockets sent (`Outbox::send_datagram`).
+    pub datagrams_sent: u64,
+    /// UDP datagrams dropped: sends the socket had no room for (or that failed, or that a
+    /// core without a voice socket was asked for), and received ones that were truncated.
+    pub datagrams_dropped: u64,
 }
 
 impl CoreStats {
@@ -91,6 +101,18 @@ impl CoreStats {
         );
     }
 
+    pub(crate) fn datagrams_received(&self, count: usize) {
+        add(&self.datagrams_received, count);
+    }
+
+    pub(crate) fn datagrams_sent(&self, count: usize) {
+        add(&self.datagrams_sent, count);
+    }
+
+    pub(crate) fn datagrams_dropped(&self, count: usize) {
+        add(&self.datagrams_dropped, count);
+    }
+
     /// Add this core's counters to `total`.
     pub fn add_to(&self, total: &mut Stats) {
         total.connections_open += self.connections_open.load(Ordering::Relaxed);
@@ -104,6 +126,9 @@ impl CoreStats {
             .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
         total.write_batches += self.write_batches.load(Ordering::Relaxed);
         total.frames_queued += self.frames_queued.load(Ordering::Relaxed);
+        total.datagrams_received += self.datagrams_received.load(Ordering::Relaxed);
+        total.datagrams_sent += self.datagrams_sent.load(Ordering::Relaxed);
+        total.datagrams_dropped += self.datagrams_dropped.load(Ordering::Relaxed);
     }
 }
 
@@ -111,4 +136,12 @@ impl CoreStats {
 /// locked read-modify-write `fetch_add` would cost on every frame.
 fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// Adds `count` to a counter only its own core writes (see `bump`).
+fn add(counter: &AtomicU64, count: usize) {
+    counter.store(
+        counter.load(Ordering::Relaxed) + count as u64,
+        Ordering::Relaxed,
+    );
 }

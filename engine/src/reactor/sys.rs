@@ -63,6 +63,29 @@ pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Resul
     Ok(fd)
 }
 
+/// A TCP listening socket of this process alone (no `SO_REUSEPORT`): a core's voice
+/// listener, which must receive exactly the connections meant for that core. Binding fails
+/// with `AddrInUse` while anyone else holds the port.
+pub(crate) fn listen_exclusive(addr: SocketAddr) -> io::Result<OwnedFd> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain integer arguments.
+    let fd = own(check(unsafe {
+        libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
+    })?);
+    // Connections of an earlier run in TIME_WAIT must not keep the port.
+    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    let (storage, len) = sockaddr_from(addr);
+    // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
+    check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })?;
+    // SAFETY: plain integer arguments on an open socket.
+    check(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })?;
+    Ok(fd)
+}
+
 /// Claims `addr` for this process, so that a second server on the same address fails
 /// instead of silently sharing the port through `SO_REUSEPORT` (which lets any socket of
 /// the same user join the group). Two checks:
@@ -437,7 +460,7 @@ pub(crate) fn wait_signal(signal_fd: &OwnedFd) -> io::Result<i32> {
 
 // --- helpers ---------------------------------------------------------------------------
 
-fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub(super) fn sockaddr_from(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match addr {

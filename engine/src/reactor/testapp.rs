@@ -15,7 +15,11 @@
 //!   `close` (closes with 1000), `abort` (drops the connection without a close frame),
 //!   `written` (answers `written N`, the bytes `App::handle_written` reported so far),
 //!   `mesh K` (a round trip through core K, answered `mesh pong from core K`) and
-//!   `flood N SIZE` (N binary frames of SIZE bytes, for slow-consumer tests).
+//!   `flood N SIZE` (N binary frames of SIZE bytes, for slow-consumer tests); `listener`
+//!   answers `listener main` or `listener voice`, the listener the upgrade came in on;
+//!   `datagram ADDR TEXT` sends TEXT as a UDP datagram to ADDR from the core's voice socket.
+//! - `GET /listener` answers `{"listener":"main"}` or `{"listener":"voice"}`.
+//! - A UDP datagram on a core's voice socket is echoed to its sender, prefixed with `echo:`.
 //! - On shutdown it sends `reconnect` to every open WebSocket, standing in for the
 //!   gateway's op 7.
 
@@ -55,6 +59,10 @@ pub struct EchoApp {
     later_seq: u64,
     later_answered: u64,
     written: BTreeMap<ConnId, usize>,
+    /// The listener each open WebSocket's upgrade came in on.
+    listeners: BTreeMap<ConnId, crate::http::Listener>,
+    /// Reused for each datagram's echo.
+    echo: Vec<u8>,
 }
 
 impl EchoApp {
@@ -67,6 +75,8 @@ impl EchoApp {
             later_seq: 0,
             later_answered: 0,
             written: BTreeMap::new(),
+            listeners: BTreeMap::new(),
+            echo: Vec::new(),
         }
     }
 }
@@ -89,6 +99,10 @@ impl App for EchoApp {
                 HttpAnswer::Respond(Response::json(200, body.into_bytes()))
             }
             ("POST", "/echo") => HttpAnswer::Respond(Response::json(200, request.body.clone())),
+            ("GET", "/listener") => {
+                let body = format!(r#"{{"listener":"{}"}}"#, listener_name(request.listener));
+                HttpAnswer::Respond(Response::json(200, body.into_bytes()))
+            }
             ("GET", path) if path == "/later" || path.starts_with("/later/") => {
                 let ms = path
                     .strip_prefix("/later/")
@@ -112,8 +126,9 @@ impl App for EchoApp {
         }
     }
 
-    fn handle_ws_open(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &Request) {
+    fn handle_ws_open(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, request: &Request) {
         self.open.insert(conn);
+        self.listeners.insert(conn, request.listener);
     }
 
     fn handle_ws_message(
@@ -125,6 +140,10 @@ impl App for EchoApp {
         match message {
             WsMessage::Text("close") => out.close(conn, 1000, "bye"),
             WsMessage::Text("abort") => out.abort(conn),
+            WsMessage::Text("listener") => {
+                let listener = self.listeners.get(&conn).copied().unwrap_or_default();
+                out.send_text(conn, format!("listener {}", listener_name(listener)));
+            }
             WsMessage::Text("written") => {
                 let written = self.written.get(&conn).copied().unwrap_or(0);
                 out.send_text(conn, format!("written {written}"));
@@ -139,6 +158,13 @@ impl App for EchoApp {
                         },
                     ),
                     _ => out.send_text(conn, "no such core"),
+                }
+            }
+            WsMessage::Text(text) if text.starts_with("datagram ") => {
+                let mut parts = text[9..].splitn(2, ' ');
+                match parts.next().and_then(|addr| addr.parse().ok()) {
+                    Some(to) => out.send_datagram(to, parts.next().unwrap_or("").as_bytes()),
+                    None => out.send_text(conn, "no such address"),
                 }
             }
             WsMessage::Text(text) if text.starts_with("flood ") => {
@@ -166,6 +192,7 @@ impl App for EchoApp {
     fn handle_closed(&mut self, _: &mut Outbox<EchoMesh>, conn: ConnId, _: &super::CloseCause) {
         self.open.remove(&conn);
         self.written.remove(&conn);
+        self.listeners.remove(&conn);
         self.later.retain(|_, (waiting, _)| *waiting != conn);
     }
 
@@ -207,9 +234,28 @@ impl App for EchoApp {
         }
     }
 
+    fn handle_datagram(
+        &mut self,
+        out: &mut Outbox<EchoMesh>,
+        from: std::net::SocketAddr,
+        datagram: &[u8],
+    ) {
+        self.echo.clear();
+        self.echo.extend_from_slice(b"echo:");
+        self.echo.extend_from_slice(datagram);
+        out.send_datagram(from, &self.echo);
+    }
+
     fn handle_shutdown(&mut self, out: &mut Outbox<EchoMesh>) {
         for &conn in &self.open {
             out.send_text(conn, "reconnect");
         }
+    }
+}
+
+fn listener_name(listener: crate::http::Listener) -> &'static str {
+    match listener {
+        crate::http::Listener::Main => "main",
+        crate::http::Listener::Voice => "voice",
     }
 }

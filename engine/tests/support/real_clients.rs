@@ -173,6 +173,8 @@ fn start_flux(
         .expect("log file");
     Command::new(env!("CARGO_BIN_EXE_flux"))
         .args(["serve", "--listen", listen, "--cores", "2", "--test-hooks"])
+        // A fixed port: its voice ports (port + 1 and up) may be other tests' clients'.
+        .arg("--no-voice")
         .args(["--io", io])
         .arg("--data-dir")
         .arg(data_dir)

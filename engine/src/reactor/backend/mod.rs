@@ -49,7 +49,8 @@ pub(crate) enum OpKind {
     /// Completes when `fd` can take more bytes (or failed: the next send says how).
     Writable { fd: RawFd },
     /// Complete once `fd` is readable, reading nothing (the owner drains it): how the
-    /// reactor watches an application's descriptor, e.g. a store's wake eventfd.
+    /// reactor watches an application's descriptor, e.g. a store's wake eventfd, and the
+    /// voice UDP socket (drained with `recvmmsg` by `core/datagrams.rs`).
     Poll { fd: RawFd },
 }
 

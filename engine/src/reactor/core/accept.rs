@@ -5,37 +5,77 @@
 //! caps in `admission.rs` and the open-file limit, and both ways of failing them are decided
 //! here, so the rest of the reactor only ever sees admitted connections.
 //!
+//! A core accepts from more than one listener: the main one (shared by every core through
+//! `SO_REUSEPORT`) and its own voice listener, which is always TLS. Every connection
+//! remembers which (`Conn::listener`, then `Request::listener`) and, on a TLS listener,
+//! gets its TLS session here; both kinds then run the same HTTP and WebSocket machinery
+//! under the same caps.
+//!
 //! Invariants:
-//! - A refused connection never takes a slab slot; it is answered and shut down at once.
-//! - At most one accept is in flight (`accepting`); during shutdown its completion closes
-//!   the listener.
+//! - A refused connection never takes a slab slot; it is answered and shut down at once
+//!   (in plain text, even on a TLS listener: a refused client is not worth a handshake).
+//! - At most one accept per listener is in flight (`accepting`); during shutdown its
+//!   completion closes that listener.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::completions::TOKEN_LISTENER;
+use super::completions::listener_token;
 use super::Reactor;
-use crate::http::Response;
+use crate::http::{Listener, Response};
 use crate::reactor::admission::Refusal;
 use crate::reactor::app::App;
 use crate::reactor::backend::{Op, OpKind};
 use crate::reactor::conn::Conn;
 use crate::reactor::outq::CoreBacklog;
 use crate::reactor::sys;
+use crate::reactor::tls::TlsConn;
+
+/// What a reactor is given for one listening socket.
+pub(crate) struct ListenerSetup {
+    pub fd: OwnedFd,
+    pub kind: Listener,
+    /// `Some`: the listener speaks TLS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// One listening socket as the reactor runs it.
+pub(super) struct Listening {
+    /// `None` once closed (shutdown).
+    pub fd: Option<OwnedFd>,
+    /// An accept of it is in flight.
+    pub accepting: bool,
+    kind: Listener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Listening {
+    pub(super) fn new(setup: ListenerSetup) -> Listening {
+        Listening {
+            fd: Some(setup.fd),
+            accepting: false,
+            kind: setup.kind,
+            tls: setup.tls,
+        }
+    }
+}
 
 impl<A: App> Reactor<A> {
     pub(super) fn handle_accept(
         &mut self,
+        index: usize,
         accepted: Option<OwnedFd>,
         result: std::io::Result<usize>,
     ) {
-        self.accepting = false;
+        self.listeners[index].accepting = false;
         match (result, accepted) {
-            (Ok(_), Some(fd)) => self.add_conn(fd),
+            (Ok(_), Some(fd)) => self.add_conn(index, fd),
             (Ok(_), None) => unreachable!("a successful accept carries its descriptor"),
             (Err(error), _) => {
                 if self.shutdown_deadline.is_some() {
-                    self.listener = None; // Closing it here: no op of it is in flight.
+                    // Closing it here: no op of it is in flight.
+                    self.listeners[index].fd = None;
                     return;
                 }
                 // ECONNABORTED and friends: the next connection is fine; these need time.
@@ -53,13 +93,13 @@ impl<A: App> Reactor<A> {
             }
         }
         if self.shutdown_deadline.is_none() {
-            self.submit_accept();
+            self.submit_accept(index);
         } else {
-            self.listener = None;
+            self.listeners[index].fd = None;
         }
     }
 
-    fn add_conn(&mut self, fd: OwnedFd) {
+    fn add_conn(&mut self, index: usize, fd: OwnedFd) {
         // An address the kernel cannot give is a peer already gone; count it as 0.0.0.0.
         let peer = sys::peer_ip(&fd).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
         let admitted = match self.admission.admit(peer) {
@@ -71,10 +111,26 @@ impl<A: App> Reactor<A> {
         if let Some(bytes) = self.config.limits.socket_send_buffer_bytes {
             let _ = sys::set_send_buffer(&fd, bytes);
         }
+        let tls = match &self.listeners[index].tls {
+            None => None,
+            Some(config) => match TlsConn::new(config) {
+                Ok(tls) => Some(Box::new(tls)),
+                Err(error) => {
+                    eprintln!(
+                        "flux: core {}: TLS session not created ({error}); closing",
+                        self.core
+                    );
+                    self.admission.release(admitted);
+                    return;
+                }
+            },
+        };
         let generation = self.generation_next;
         self.generation_next = self.generation_next.wrapping_add(1);
         let mut conn = Conn::new(fd, generation, CoreBacklog::clone(&self.backlog));
         conn.admitted = Some(admitted);
+        conn.listener = self.listeners[index].kind;
+        conn.tls = tls;
         let key = self.conns.insert(conn);
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();
@@ -102,20 +158,28 @@ impl<A: App> Reactor<A> {
         sys::shutdown(fd.as_raw_fd(), libc::SHUT_WR);
     }
 
-    pub(super) fn submit_accept(&mut self) {
-        let Some(listener) = &self.listener else {
+    /// An accept for every listener that has none in flight.
+    pub(super) fn submit_accepts(&mut self) {
+        for index in 0..self.listeners.len() {
+            self.submit_accept(index);
+        }
+    }
+
+    fn submit_accept(&mut self, index: usize) {
+        let listener = &mut self.listeners[index];
+        let Some(fd) = &listener.fd else {
             return;
         };
-        if self.accepting {
+        if listener.accepting {
             return;
         }
-        self.accepting = true;
+        listener.accepting = true;
         let kind = OpKind::Accept {
-            listener: listener.as_raw_fd(),
+            listener: fd.as_raw_fd(),
             accepted: None,
         };
         self.backend.submit(Op {
-            token: TOKEN_LISTENER,
+            token: listener_token(index),
             kind,
         });
     }

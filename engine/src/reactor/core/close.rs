@@ -32,12 +32,13 @@ impl<A: App> Reactor<A> {
         self.notify_closed(key, &cause);
         self.watch(key);
         self.touch(key);
-        if self.conns[key].outq.is_idle() {
+        if self.conns[key].is_flushed() {
             self.start_linger(key);
         }
     }
 
-    /// Everything is written: half-close and wait for the peer's EOF.
+    /// Everything is written: half-close (after TLS's close_notify) and wait for the
+    /// peer's EOF.
     pub(super) fn start_linger(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         debug_assert!(matches!(conn.state, State::Draining { .. }));
@@ -45,6 +46,8 @@ impl<A: App> Reactor<A> {
             self.kill(key, CloseCause::ConnectionLost);
             return;
         }
+        self.send_close_notify(key);
+        let conn = &mut self.conns[key];
         sys::shutdown(conn.fd.as_raw_fd(), libc::SHUT_WR);
         let deadline = self.out.now + Duration::from_millis(self.config.limits.close_linger_ms);
         conn.state = State::Lingering { deadline };

@@ -3,7 +3,8 @@
 //! Why: the application never touches a connection. It queues commands, and this is the one
 //! place they take effect, after every callback, so a command for a connection that is gone
 //! or no longer `Open` (its `ConnId` names an older generation) is dropped here, and the
-//! frames it queues are counted against the outbox bound here.
+//! frames it queues are counted against the outbox bound here. The datagrams a callback
+//! queued leave here too, after its commands (`datagrams.rs`).
 
 use crate::reactor::app::{App, CloseCause, Command, QueuedPayload};
 use crate::reactor::conn::Phase;
@@ -80,6 +81,9 @@ impl<A: App> Reactor<A> {
         self.out.prefixes.clear();
         if let Some(deadline) = self.out.wake_at.take() {
             self.app_deadline = Some(self.app_deadline.map_or(deadline, |d| d.min(deadline)));
+        }
+        if !self.out.datagrams.is_empty() {
+            self.flush_datagrams();
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Turning the backend's completions into reactor events.
 //!
 //! Every op the core submits carries a `Token`: a connection's slot (and whether the op is
-//! its read or its `Writable`), or one of the core's own descriptors: the listener, the
-//! mesh's wake eventfd, the application's wake descriptor. `handle_completion` is the one
-//! place that tells them apart; a read's bytes then go to the HTTP parser or the WebSocket
+//! its read or its `Writable`), or one of the core's own descriptors: a listener, the
+//! mesh's wake eventfd, the application's wake descriptor, the voice UDP socket.
+//! `handle_completion` is the one place that tells them apart; a read's bytes (decrypted
+//! first on a TLS connection: `tls_io.rs`) then go to the HTTP parser or the WebSocket
 //! decoder, by the connection's phase and state.
 //!
 //! Invariants:
@@ -19,10 +20,21 @@ use crate::reactor::conn::{Phase, State};
 
 use super::Reactor;
 
-pub(super) const TOKEN_LISTENER: Token = u64::MAX;
 const TOKEN_WAKE: Token = u64::MAX - 1;
 /// The application's descriptor (`App::wake_fd`).
 const TOKEN_APP_WAKE: Token = u64::MAX - 2;
+/// The voice UDP socket's readiness (`datagrams.rs`).
+pub(super) const TOKEN_UDP: Token = u64::MAX - 3;
+/// Listener `i`'s accept carries `TOKEN_LISTENERS - i` (a core has a handful at most).
+const TOKEN_LISTENERS: Token = u64::MAX - 8;
+
+pub(super) fn listener_token(index: usize) -> Token {
+    assert!(
+        index < 8,
+        "listener {index}: tokens for 8 listeners are reserved"
+    );
+    TOKEN_LISTENERS - index as u64
+}
 
 pub(super) fn conn_token(key: usize, write: bool) -> Token {
     (key as u64) << 1 | u64::from(write)
@@ -36,8 +48,8 @@ impl<A: App> Reactor<A> {
             result,
         } = completion;
         match (token, kind) {
-            (TOKEN_LISTENER, OpKind::Accept { accepted, .. }) => {
-                self.handle_accept(accepted, result)
+            (token, OpKind::Accept { accepted, .. }) => {
+                self.handle_accept((TOKEN_LISTENERS - token) as usize, accepted, result)
             }
             (TOKEN_WAKE, OpKind::Read { buf, .. }) => {
                 self.wake_reading = false;
@@ -67,6 +79,7 @@ impl<A: App> Reactor<A> {
                     self.submit_app_wake();
                 }
             }
+            (TOKEN_UDP, OpKind::Poll { .. }) => self.handle_udp_readable(result),
             (token, OpKind::Recv { buf, .. }) => {
                 self.handle_read((token >> 1) as usize, buf, result)
             }
@@ -77,8 +90,9 @@ impl<A: App> Reactor<A> {
                 self.conns[key].waiting_writable = false;
                 self.touch(key);
             }
-            (_, OpKind::Accept { .. }) => unreachable!("only the listener accepts"),
-            (_, OpKind::Poll { .. }) => unreachable!("only the application's wake fd is polled"),
+            (_, OpKind::Poll { .. }) => {
+                unreachable!("only the application's wake fd and the UDP socket are polled")
+            }
         }
     }
 
@@ -94,6 +108,25 @@ impl<A: App> Reactor<A> {
             }
             Err(_) => 0,
         };
+        // On TLS the application's bytes are the plaintext the ciphertext completed
+        // (often none: handshake records), in a buffer taken out of the reactor meanwhile.
+        let mut plaintext = std::mem::take(&mut self.tls_read_buf);
+        let decrypted = self.decrypt_read(key, &buf[..n], &mut plaintext);
+        let data: &[u8] = match decrypted {
+            Ok(true) => &plaintext,
+            Ok(false) => &buf[..n],
+            Err(()) => &[], // The connection is dead already (`decrypt_read`).
+        };
+        self.handle_bytes(key, n, data);
+        plaintext.clear();
+        self.tls_read_buf = plaintext;
+        buf.clear();
+        self.recycle(buf);
+    }
+
+    /// What the socket produced for connection `key`: `n` bytes read (0: its EOF), of which
+    /// `data` is what the application's protocol sees.
+    fn handle_bytes(&mut self, key: usize, n: usize, data: &[u8]) {
         let conn = &mut self.conns[key];
         if n == 0 {
             conn.peer_eof = true;
@@ -115,23 +148,23 @@ impl<A: App> Reactor<A> {
             }
             State::Open => match &mut conn.phase {
                 Phase::Http { inbuf, .. } => {
+                    // Counted from the first byte read, ciphertext included: a TLS client
+                    // trickling its handshake has the head deadline too.
                     if inbuf.is_empty() && n > 0 {
                         conn.request_started.get_or_insert(self.out.now);
                     }
-                    inbuf.extend_from_slice(&buf[..n]);
+                    inbuf.extend_from_slice(data);
                     self.process_http(key);
                 }
                 Phase::WebSocket { .. } => {
                     if n == 0 {
                         self.kill(key, CloseCause::ConnectionLost);
-                    } else {
-                        self.handle_ws_bytes(key, &buf[..n]);
+                    } else if !data.is_empty() {
+                        self.handle_ws_bytes(key, data);
                     }
                 }
             },
         }
-        buf.clear();
-        self.recycle(buf);
     }
 
     pub(super) fn submit_wake_read(&mut self) {

@@ -38,7 +38,7 @@ impl<A: App> Reactor<A> {
         }
         if self.accept_retry_at.is_some_and(|at| at <= now) {
             self.accept_retry_at = None;
-            self.submit_accept();
+            self.submit_accepts();
         }
         if self
             .shutdown_deadline

@@ -58,7 +58,7 @@ impl<A: App> Reactor<A> {
             return;
         }
         if let State::Draining { .. } = conn.state {
-            if conn.outq.is_idle() {
+            if conn.is_flushed() {
                 self.start_linger(key);
             }
         }
@@ -175,7 +175,37 @@ impl<A: App> Reactor<A> {
     /// the socket is full, wait for `Writable` (no copy of the rest is kept: it stays in
     /// the queue). Past `WRITTEN_PER_SERVICE_MAX` bytes the connection goes to the back
     /// of the line, so one fast reader with a deep queue does not hold up the others.
+    /// A TLS connection seals its queue on the way (`tls_io.rs`); `written` counts the
+    /// plaintext either way.
     fn write_now(&mut self, key: usize) {
+        let (written, progress, failed) = if self.conns[key].tls.is_some() {
+            let outcome = self.write_tls_now(key, WRITTEN_PER_SERVICE_MAX);
+            let conn = &self.conns[key];
+            if outcome.plaintext >= WRITTEN_PER_SERVICE_MAX
+                && !conn.waiting_writable
+                && !conn.outq.is_idle()
+            {
+                self.touch(key);
+            }
+            (outcome.plaintext, outcome.progress, outcome.failed)
+        } else {
+            let (written, failed) = self.write_plain_now(key);
+            (written, written > 0, failed)
+        };
+        if failed {
+            self.kill(key, CloseCause::ConnectionLost);
+        } else if progress {
+            self.after_write(key);
+            if written > 0 {
+                self.notify_written(key, written);
+            }
+        }
+        self.apply_commands();
+    }
+
+    /// `write_now` for a plain connection: returns the bytes written and whether the
+    /// socket failed.
+    fn write_plain_now(&mut self, key: usize) -> (usize, bool) {
         let mut written = 0;
         let mut failed = false;
         loop {
@@ -219,17 +249,11 @@ impl<A: App> Reactor<A> {
                 }
             }
         }
-        if failed {
-            self.kill(key, CloseCause::ConnectionLost);
-        } else if written > 0 {
-            self.after_write(key);
-            self.notify_written(key, written);
-        }
-        self.apply_commands();
+        (written, failed)
     }
 
     /// The socket is full: hear when it has room (`OpKind::Writable`).
-    fn wait_writable(&mut self, key: usize) {
+    pub(super) fn wait_writable(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         debug_assert!(!conn.waiting_writable);
         conn.waiting_writable = true;
