@@ -54,6 +54,9 @@ impl FluxApp {
         if !left.is_empty() {
             self.guild_left(out, guild_id, &left, sync.guild.is_none());
         }
+        if crate::world::core_of(guild_id, self.cores) == self.core {
+            self.voice_follow_guild(out, guild_id);
+        }
     }
 
     /// Subscribes the local sessions of users who joined `guild_id` and sends each its

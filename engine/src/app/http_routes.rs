@@ -38,6 +38,10 @@ impl FluxApp {
         if upgrade::is_upgrade_request(request) {
             return HttpAnswer::Upgrade;
         }
+        if request.listener == crate::http::Listener::Voice {
+            // The voice listener serves only the voice gateway's WebSocket.
+            return HttpAnswer::Respond(Response::not_found());
+        }
         let path = request.path();
         if path == "/_flux/metrics" {
             return match request.method.as_str() {

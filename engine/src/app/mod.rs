@@ -96,6 +96,7 @@ mod rest_limits;
 mod resume;
 pub mod shared;
 mod test_hooks;
+mod voice_gateway;
 mod voice_states;
 mod writes;
 
@@ -223,6 +224,8 @@ pub struct FluxApp {
     /// This core's voice gateway address, named in VOICE_SERVER_UPDATE for the guilds it
     /// owns; `None` without a voice listener.
     voice_addr: Option<SocketAddr>,
+    /// Voice WebSockets, the detached ones, and the SFU (`voice_gateway.rs`).
+    voice_gateway: voice_gateway::VoiceGateway,
 }
 
 impl FluxApp {
@@ -262,7 +265,8 @@ impl FluxApp {
             presences: HashMap::new(),
             voice_book: world::voice_state::VoiceBook::default(),
             voice: voice_states::VoiceReplicas::default(),
-            voice_addr: None,
+            voice_addr: info.voice_addr,
+            voice_gateway: voice_gateway::VoiceGateway::new(info.core),
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,
             session_config: Arc::new(session_config),
@@ -301,8 +305,17 @@ impl FluxApp {
     /// Asks the reactor for a tick at the earliest of our deadlines.
     fn arm(&self, out: &mut Outbox<FluxMesh>) {
         let timer = self.timers.first().map(|(at, _)| *at);
-        let next = [timer, self.detached_sweep_at].into_iter().flatten().min();
-        if let Some(instant) = next.and_then(|at| self.shared.instant(at)) {
+        let voice = self
+            .voice_gateway
+            .next_deadline_ms()
+            .map(|ms| Micros(ms.saturating_mul(1000)));
+        let next = [timer, self.detached_sweep_at, voice]
+            .into_iter()
+            .flatten()
+            .min();
+        let sfu = self.voice_gateway.sfu_deadline();
+        let instant = next.and_then(|at| self.shared.instant(at));
+        if let Some(instant) = [instant, sfu].into_iter().flatten().min() {
             out.wake_at(instant);
         }
     }
@@ -325,7 +338,10 @@ impl App for FluxApp {
     }
 
     fn handle_ws_open(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, request: &Request) {
-        self.open_gateway(out, conn, &request.target);
+        match request.listener {
+            crate::http::Listener::Voice => self.open_voice(out, conn),
+            crate::http::Listener::Main => self.open_gateway(out, conn, &request.target),
+        }
     }
 
     fn handle_ws_message(
@@ -334,6 +350,13 @@ impl App for FluxApp {
         conn: ConnId,
         message: WsMessage<'_>,
     ) {
+        if self.voice_gateway.serves(conn) {
+            let input = match message {
+                WsMessage::Text(text) => crate::voice::VoiceInput::Message(text.as_bytes()),
+                WsMessage::Binary(_) => crate::voice::VoiceInput::Binary,
+            };
+            return self.drive_voice(out, conn, input);
+        }
         let bytes = match message {
             WsMessage::Text(text) => text.as_bytes(),
             WsMessage::Binary(bytes) => bytes,
@@ -358,12 +381,20 @@ impl App for FluxApp {
     }
 
     fn handle_closed(&mut self, out: &mut Outbox<FluxMesh>, conn: ConnId, cause: &CloseCause) {
+        if self.voice_gateway.serves(conn) {
+            return self.close_voice(out, conn, cause);
+        }
         self.close_gateway(out, conn, cause);
+    }
+
+    fn handle_datagram(&mut self, out: &mut Outbox<FluxMesh>, from: SocketAddr, datagram: &[u8]) {
+        self.voice_datagram(out, from, datagram);
     }
 
     fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
         let now = self.shared.micros(now);
         self.fire_timers(out, now);
+        self.fire_voice_timers(out);
         self.sweep_detached(out, now);
         self.poll_store(out);
         self.arm(out);

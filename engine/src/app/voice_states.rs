@@ -177,6 +177,7 @@ impl FluxApp {
                 }
             };
         let joined = change.state.channel_id;
+        self.voice_state_applied(out, GuildId(guild_id), user, joined.map(|c| c.0));
         let state = Arc::new(change.state);
         for core in 0..self.cores {
             out.send_mesh(
@@ -206,6 +207,59 @@ impl FluxApp {
             endpoint: self.voice_addr.map(|addr| addr.to_string()),
         };
         out.send_mesh(ask.reply_core, server);
+    }
+
+    /// On the owner, after a durable guild change: voice states follow the guild. A member
+    /// who left (kicked, banned) or whose channel is gone leaves voice (a deleted channel
+    /// ends its connections with 4022), and a changed server mute or deafen (a member
+    /// edit) is announced and reaches the SFU at once.
+    pub(super) fn voice_follow_guild(&mut self, out: &mut Outbox<FluxMesh>, guild_id: u64) {
+        let guild = self.guilds.guild(guild_id).cloned();
+        let states: Vec<VoiceState> = self
+            .voice_book
+            .in_guild(GuildId(guild_id))
+            .cloned()
+            .collect();
+        for state in states {
+            let user = state.user_id;
+            let member = guild.as_deref().and_then(|g| g.member(user));
+            let channel_alive = guild.as_deref().is_some_and(|g| {
+                state
+                    .channel_id
+                    .is_some_and(|channel| g.channel(channel).is_some())
+            });
+            let changed = match member {
+                Some(member) if channel_alive => {
+                    self.voice_book
+                        .server_flags(GuildId(guild_id), user, member.mute, member.deaf)
+                }
+                _ => {
+                    if member.is_some() {
+                        self.voice_channel_deleted(out, GuildId(guild_id), user);
+                    }
+                    self.voice_book
+                        .leave(GuildId(guild_id), user)
+                        .map(|mut gone| {
+                            gone.channel_id = None;
+                            gone
+                        })
+                }
+            };
+            let Some(changed) = changed else {
+                continue;
+            };
+            let channel = changed.channel_id.map(|c| c.0);
+            self.voice_state_applied(out, GuildId(guild_id), user, channel);
+            let state = Arc::new(changed);
+            for core in 0..self.cores {
+                out.send_mesh(
+                    core,
+                    FluxMesh::VoiceSync {
+                        state: Arc::clone(&state),
+                    },
+                );
+            }
+        }
     }
 
     /// On every core: remember the state and tell the guild's sessions that may see it.

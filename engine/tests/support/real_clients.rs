@@ -143,6 +143,11 @@ impl FluxProcess {
         self.child.id()
     }
 
+    /// The server's data directory (its TLS certificate is under `tls/`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// `<data-dir>/bootstrap.json`: URLs, the demo guild and the bots' tokens.
     pub fn bootstrap(&self) -> PathBuf {
         self.data_dir.join("bootstrap.json")
@@ -171,10 +176,14 @@ fn start_flux(
         .truncate(!append_log)
         .open(log_path)
         .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_flux"))
-        .args(["serve", "--listen", listen, "--cores", "2", "--test-hooks"])
-        // A fixed port: its voice ports (port + 1 and up) may be other tests' clients'.
-        .arg("--no-voice")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flux"));
+    command.args(["serve", "--listen", listen, "--cores", "2", "--test-hooks"]);
+    if !listen.ends_with(":0") {
+        // A fixed port (a restart): its voice ports (port + 1 and up) may be other
+        // tests' clients'. A first start's voice ports are ephemeral like its own.
+        command.arg("--no-voice");
+    }
+    command
         .args(["--io", io])
         .arg("--data-dir")
         .arg(data_dir)
