@@ -23,15 +23,22 @@
 
 pub mod auth;
 pub mod bulk_delete;
+pub mod channel_bodies;
 pub mod embeds;
 mod error;
 pub mod families;
+pub mod form_fields;
+pub mod guild_bodies;
 pub mod guild_routes;
 mod handlers;
+pub mod invite_bodies;
+pub mod member_bodies;
+pub mod member_fields;
 pub mod member_routes;
 pub mod messages;
 pub mod multipart;
 pub mod ratelimit;
+pub mod role_bodies;
 pub(crate) mod router;
 
 /// What `GET /gateway/bot` reports about IDENTIFY budgets: the gateway's identify limiter

@@ -24,13 +24,15 @@
 
 pub mod authority;
 mod bans;
+pub mod channel_forms;
 pub mod channels;
-mod guild_fields;
+mod form_errors;
+pub mod guild_forms;
 pub mod guild_object;
 mod invites;
 #[cfg(test)]
 mod member_fixture;
-pub mod member_form;
+pub mod member_forms;
 pub mod member_json;
 mod member_ops;
 #[cfg(test)]
@@ -41,9 +43,10 @@ mod roles;
 pub mod route_entry;
 pub mod threads;
 
+pub use form_errors::FormErrors;
 pub use invites::invite_code;
 pub use member_ops::apply_member_route;
-pub use requests::{GuildRoute, MemberRef, MemberRoute};
+pub use requests::{GuildRequest, GuildRoute, MemberRef, MemberRequest, MemberRoute, Parsed};
 
 use std::collections::BTreeSet;
 
