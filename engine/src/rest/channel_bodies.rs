@@ -16,12 +16,12 @@
 //! `name` 1–100 (required), `type` 11 or 12 (default 12) unless started from a message.
 
 use super::form_fields::{FieldReader, FormErrors};
+use crate::rest::parse_object;
 use crate::world::guild_ops::channel_forms::{
     ChannelEdit, ChannelFields, ChannelForm, ChannelPositions, OverwriteEntry, OverwriteForm,
     PositionEntry, ThreadEdit, ThreadForm,
 };
 use crate::world::guild_ops::Parsed;
-use crate::world::parse_object;
 use crate::world::{ChannelId, Refusal};
 use serde_json::{Map, Value};
 

@@ -175,7 +175,7 @@ fn truncated(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::parse_object;
+    use crate::rest::parse_object;
     use crate::world::Refusal;
 
     #[test]

@@ -21,9 +21,9 @@ use super::channel_bodies::{
     parse_thread_form,
 };
 use super::form_fields::{FieldReader, FormErrors};
+use crate::rest::parse_object;
 use crate::world::guild_ops::guild_forms::{GuildEdit, GuildForm, GuildLevels, GuildQuery};
 use crate::world::guild_ops::{GuildRequest, GuildRoute, Parsed};
-use crate::world::parse_object;
 use crate::world::{ChannelId, Refusal, UserId};
 use serde_json::{Map, Value};
 

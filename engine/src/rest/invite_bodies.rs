@@ -12,9 +12,9 @@
 //! (`expires_at` is always sent, so the latter is only checked).
 
 use super::member_fields::{optional_bool, optional_integer, query_bool, query_pairs};
+use crate::rest::parse_object;
 use crate::world::guild_ops::member_forms::{InviteForm, InviteQuery};
 use crate::world::guild_ops::Parsed;
-use crate::world::parse_object;
 
 /// Longest `max_age`, in seconds (7 days).
 const INVITE_MAX_AGE_S_MAX: u64 = 604_800;

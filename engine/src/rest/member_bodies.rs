@@ -22,11 +22,11 @@ use super::member_fields::{
     query_integer, query_pairs, query_snowflake, Object,
 };
 use super::role_bodies::{parse_role_form, parse_role_positions};
+use crate::rest::parse_object;
 use crate::world::guild_ops::member_forms::{
     BanForm, BanListQuery, MemberEdit, MemberListQuery, MemberSearchQuery,
 };
 use crate::world::guild_ops::{MemberRequest, MemberRoute, Parsed};
-use crate::world::parse_object;
 use crate::world::{Refusal, RoleId};
 use serde_json::Value;
 

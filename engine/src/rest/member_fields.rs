@@ -5,7 +5,7 @@
 //! collect every fault instead: `form_fields.rs`).
 //!
 //! Discord's conventions followed here: the body becomes an object by
-//! `world::parse_object` (an empty body counts as `{}`: clients send none for
+//! `rest::parse_object` (an empty body counts as `{}`: clients send none for
 //! `PUT …/bans/{id}` and `POST /invites/{code}`); unknown fields and query parameters are
 //! ignored. A field may be absent (`None`), `null` (`Some(None)` where the field is
 //! nullable) or a value.

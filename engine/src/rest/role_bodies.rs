@@ -15,9 +15,9 @@ use super::member_fields::{
     form_error, nullable_string, optional_bool, optional_integer, optional_permissions,
     snowflake_value,
 };
+use crate::rest::parse_object;
 use crate::world::guild_ops::member_forms::{RoleForm, RolePosition, RolePositions, ROLES_MAX};
 use crate::world::guild_ops::Parsed;
-use crate::world::parse_object;
 use crate::world::{Refusal, RoleId};
 use serde_json::Value;
 
