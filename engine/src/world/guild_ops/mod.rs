@@ -4,10 +4,15 @@
 //!
 //! Why a separate, pure layer: the owner core (`app::guild_calls`) has one job per call —
 //! find the guild, run an operation on it, store the result durably, answer, and fan
-//! out. The operation itself (validate the body, check permissions with
-//! `world::permissions`, change the `Guild`, say which dispatches follow and who may see
-//! them) is the Discord-specific part, and it is testable with a `Guild` value and
-//! nothing else. Each submodule owns one family of routes.
+//! out. The operation itself (check permissions with `world::permissions`, check what
+//! only the guild can tell about the request, change the `Guild`, say which dispatches
+//! follow and who may see them) is the Discord-specific part, and it is testable with a
+//! `Guild` value and nothing else. Each submodule owns one family of routes.
+//!
+//! Operations take typed requests (`requests.rs`; the types in `guild_forms.rs`,
+//! `channel_forms.rs`, `member_forms.rs`), never bytes: `rest` reads the body and query
+//! on the receiving core and checks their shape; a refusal of that reading travels in
+//! the request (`Parsed`) and the operation answers it where Discord checks the body.
 //!
 //! The contract every operation keeps:
 //! - It gets the guild as `&mut Guild` and either returns `Ok(Outcome)` or `Err` **with

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::rest::guild_bodies::{guild_request, parse_guild_form};
-use crate::rest::guild_routes::GuildRoute as R;
 use crate::world::guild_ops::guild_forms::GuildQuery;
+use crate::world::guild_ops::GuildRoute as R;
 use crate::world::guild_ops::{GuildRequest, Reply};
 use crate::world::ids::RoleId;
 use crate::world::message::MessageId;
