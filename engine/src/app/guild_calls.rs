@@ -7,7 +7,8 @@
 //! ```text
 //! receiving core                         owner core                          every core
 //! route_rest: rest::families parses, authenticates;
-//! receive_guild_request: Target → guild id (replica indexes)
+//! receive_guild_request: body and query → typed request
+//!   (rest::guild_bodies, rest::member_bodies); Target → guild id (replica indexes)
 //!   ── RateCheck (home core) ── Call::Guild (mesh or inline) ──►
 //!                                        run_guild_call: the pure op on the working
 //!                                        Guild (world::guild_ops), then, if it changed,
@@ -74,8 +75,8 @@ pub type CreateFn =
     Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), Refusal> + Send>;
 
 /// The owner's half of a call, built by the receiving core from the parsed route: the
-/// route, query and body are moved into the closure, so this file needs to know no
-/// route type.
+/// route and its typed request (never the request's bytes) are moved into the closure,
+/// so this file needs to know no route type.
 pub enum GuildOp {
     /// An operation on an existing guild.
     Apply {
