@@ -8,8 +8,9 @@
 //! Discord's rules kept here:
 //! - Create: `name` 2–100 characters (else 50035). The caller becomes the owner and the
 //!   only member; the guild gets its `@everyone` role (id = guild id) with Discord's
-//!   default permissions [`EVERYONE_DEFAULT`], a `#general` text channel (also the
-//!   system channel) and a `General` voice channel. `verification_level`,
+//!   default permissions
+//!   ([`EVERYONE_DEFAULT`](crate::world::permissions::EVERYONE_DEFAULT)), a `#general`
+//!   text channel (also the system channel) and a `General` voice channel. `verification_level`,
 //!   `default_message_notifications` and `explicit_content_filter` are honoured; the
 //!   optional `roles`, `channels`, `icon`, `afk_*` and `system_channel_*` fields are
 //!   accepted and ignored (Flux builds the default layout instead).
