@@ -1,5 +1,6 @@
 //! Fuzz the guild, channel, overwrite and thread routes end to end on the owner's side:
-//! route parsing (`guild_route`), then the operation (`route_entry::apply`, or
+//! route parsing (`guild_route`), the body and query typed (`guild_request`, as the
+//! receiving core does), then the operation (`route_entry::apply`, or
 //! `create_guild` for `POST /guilds`) on the demo guild.
 //!
 //! Input: the first byte picks a method, the second the caller (owner, member or a
@@ -8,10 +9,11 @@
 //! leaves the guild exactly as it was.
 #![no_main]
 
+use engine::rest::guild_bodies::guild_request;
 use engine::rest::guild_routes::{guild_route, GuildRoute};
 use engine::rest::Method;
 use engine::world::guild_ops::route_entry::{apply, create_guild};
-use engine::world::guild_ops::OpContext;
+use engine::world::guild_ops::{GuildRequest, OpContext};
 use engine::world::{demo_world, ChannelId, Demo, GuildId, Refusal, UserId};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -66,14 +68,17 @@ fuzz_target!(|data: &[u8]| {
         next_id: &mut next_id,
         random: &mut random,
     };
+    let request = guild_request(&route, query, body);
     if route == GuildRoute::CreateGuild {
-        let _ = create_guild(GuildId(1 << 41), body, &mut cx);
+        if let GuildRequest::CreateGuild(form) = &request {
+            let _ = create_guild(GuildId(1 << 41), form, &mut cx);
+        }
         return;
     }
     // Aim channel and guild routes at the demo guild whatever ids the input names.
     let route = retarget(route, demo);
     let mut guild = demo.world.guilds[0].clone();
-    match apply(&mut guild, &route, query, body, &mut cx) {
+    match apply(&mut guild, &route, &request, &mut cx) {
         Err(_) => assert_eq!(guild, demo.world.guilds[0]),
         Ok(outcome) if !outcome.changed => assert_eq!(guild, demo.world.guilds[0]),
         Ok(_) => {}

@@ -1,4 +1,5 @@
-//! Fuzz the member, role, ban and invite routes: path parsing and the owner-side
+//! Fuzz the member, role, ban and invite routes: path parsing, the body and query typed
+//! (`member_request`, as the receiving core does) and the owner-side
 //! operation on the demo guild (grown by one role and one invite).
 //!
 //! Input: byte 0 picks the method, byte 1 the caller (the owner, the other bot, or a
@@ -10,6 +11,7 @@
 //! exactly when the guild differs; a 204 has an empty body.
 #![no_main]
 
+use engine::rest::member_bodies::member_request;
 use engine::rest::member_routes::member_route;
 use engine::world::Refusal;
 use engine::rest::Method;
@@ -101,7 +103,8 @@ fuzz_target!(|data: &[u8]| {
         next_id: &mut next_id,
         random: &mut random,
     };
-    match apply_member_route(&mut guild, &route, query, body, &mut cx) {
+    let request = member_request(&route, query, body);
+    match apply_member_route(&mut guild, &route, &request, &mut cx) {
         Err(_) => assert_eq!(&guild, original, "an error changed the guild"),
         Ok(outcome) => {
             assert_eq!(outcome.changed, guild != *original);

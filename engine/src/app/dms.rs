@@ -238,7 +238,7 @@ impl FluxApp {
 /// `{"recipient_id": snowflake}` (string or number); group DMs (`recipients`,
 /// `access_tokens`) are for OAuth2 user flows Flux does not have.
 fn parse_create_dm(body: &[u8]) -> Result<UserId, Refusal> {
-    let object = crate::world::parse_object(body)?;
+    let object = crate::rest::parse_object(body)?;
     let invalid = || Refusal::InvalidFormBody {
         field: "recipient_id",
         code: "NUMBER_TYPE_COERCE",

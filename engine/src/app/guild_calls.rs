@@ -7,7 +7,8 @@
 //! ```text
 //! receiving core                         owner core                          every core
 //! route_rest: rest::families parses, authenticates;
-//! receive_guild_request: Target → guild id (replica indexes)
+//! receive_guild_request: body and query → typed request
+//!   (rest::guild_bodies, rest::member_bodies); Target → guild id (replica indexes)
 //!   ── RateCheck (home core) ── Call::Guild (mesh or inline) ──►
 //!                                        run_guild_call: the pure op on the working
 //!                                        Guild (world::guild_ops), then, if it changed,
@@ -46,11 +47,13 @@ use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::families::Family;
+use crate::rest::guild_bodies::guild_request;
 use crate::rest::guild_routes::{status_of, GuildRoute};
+use crate::rest::member_bodies::member_request;
 use crate::rest::member_routes::{ban_body_with_audit_reason, MemberRoute};
 use crate::rest::ratelimit::classify;
 use crate::rest::Method;
-use crate::world::guild_ops::{route_entry, OpContext, Outcome, Target};
+use crate::world::guild_ops::{route_entry, GuildRequest, OpContext, Outcome, Target};
 use crate::world::Refusal;
 use crate::world::{owner_core, Guild, GuildId, UserId};
 
@@ -72,8 +75,8 @@ pub type CreateFn =
     Box<dyn FnOnce(GuildId, &mut OpContext) -> Result<(Guild, Outcome), Refusal> + Send>;
 
 /// The owner's half of a call, built by the receiving core from the parsed route: the
-/// route, query and body are moved into the closure, so this file needs to know no
-/// route type.
+/// route and its typed request (never the request's bytes) are moved into the closure,
+/// so this file needs to know no route type.
 pub enum GuildOp {
     /// An operation on an existing guild.
     Apply {
@@ -118,12 +121,13 @@ pub(super) enum Parsed {
     OwnGuilds,
 }
 
-/// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner.
-fn member_call(route: MemberRoute, query: &str, body: Vec<u8>) -> Parsed {
-    let query = query.to_string();
+/// A member, role, ban or invite route (`rest::member_routes`) as a call for the owner,
+/// its body and query already typed (`rest::member_bodies`): the owner gets no bytes.
+fn member_call(route: MemberRoute, query: &str, body: &[u8]) -> Parsed {
+    let request = member_request(&route, query, body);
     let target = route.target();
     let op: ApplyFn = Box::new(move |guild, cx| {
-        crate::world::guild_ops::apply_member_route(guild, &route, &query, &body, cx)
+        crate::world::guild_ops::apply_member_route(guild, &route, &request, cx)
     });
     Parsed::Existing(
         target,
@@ -134,20 +138,24 @@ fn member_call(route: MemberRoute, query: &str, body: Vec<u8>) -> Parsed {
     )
 }
 
-/// A guild, channel or thread route (`rest::guild_routes`) as a call for the owner.
+/// A guild, channel or thread route (`rest::guild_routes`) as a call for the owner, its
+/// body and query already typed (`rest::guild_bodies`): the owner gets no bytes.
 fn guild_call(route: GuildRoute, query: &str, body: &[u8]) -> Parsed {
-    let (query, body) = (query.to_string(), body.to_vec());
+    let request = guild_request(&route, query, body);
     let Some(target) = route.target() else {
+        let form = match request {
+            GuildRequest::CreateGuild(form) => form,
+            other => unreachable!("POST /guilds parses into a guild form, not {other:?}"),
+        };
         return Parsed::Create(GuildOp::Create(Box::new(move |id, cx| {
-            route_entry::create_guild(id, &body, cx)
+            route_entry::create_guild(id, &form, cx)
         })));
     };
     let needs_message = match route {
         GuildRoute::StartThreadFromMessage(channel, message) => Some((channel.0, message.0)),
         _ => None,
     };
-    let op: ApplyFn =
-        Box::new(move |guild, cx| route_entry::apply(guild, &route, &query, &body, cx));
+    let op: ApplyFn = Box::new(move |guild, cx| route_entry::apply(guild, &route, &request, cx));
     Parsed::Existing(target, GuildOp::Apply { op, needs_message })
 }
 
@@ -176,16 +184,14 @@ impl FluxApp {
         let parsed = match family {
             Family::OwnGuilds => Parsed::OwnGuilds,
             Family::Guild(route) => guild_call(route, query, &request.body),
-            Family::Member(route) => {
-                let body = match route {
-                    MemberRoute::CreateBan(..) => {
-                        let audit_reason = request.header_str("x-audit-log-reason");
-                        ban_body_with_audit_reason(&request.body, audit_reason)
-                    }
-                    _ => request.body.clone(),
-                };
-                member_call(route, query, body)
-            }
+            Family::Member(route) => match route {
+                MemberRoute::CreateBan(..) => {
+                    let audit_reason = request.header_str("x-audit-log-reason");
+                    let body = ban_body_with_audit_reason(&request.body, audit_reason);
+                    member_call(route, query, &body)
+                }
+                _ => member_call(route, query, &request.body),
+            },
             other => unreachable!("{other:?} is no guild family"),
         };
         let respond = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));

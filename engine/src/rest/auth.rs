@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use super::router::strip_version_prefix;
 use super::Method;
-use crate::world::parse_object;
+use crate::rest::parse_object;
 use crate::world::Refusal;
 
 /// Shortest username.

@@ -14,8 +14,8 @@
 //!
 //! Tests: unit and property tests below (any body yields ids or an error, never a panic).
 
+use crate::rest::parse_object;
 use crate::world::message::MessageId;
-use crate::world::parse_object;
 use crate::world::Refusal;
 use serde_json::Value;
 

@@ -5,7 +5,8 @@
 //! they change a guild, which only its owner core may do. The app recognises them with
 //! [`guild_route`], asks [`GuildRoute::target`] which guild they act on, forwards them to
 //! that guild's owner core, and the owner runs `world::guild_ops::route_entry::apply`
-//! (or `create_guild` for `POST /guilds`).
+//! (or `create_guild` for `POST /guilds`) with the typed request `guild_bodies.rs` read
+//! from the body and query on the receiving core.
 //!
 //! Paths (Discord API v10; also `/api/v9` and unversioned `/api`, one trailing slash
 //! tolerated):

@@ -4,8 +4,9 @@
 //! Like the message routes (`messages.rs`), these are not answered by `handle_request`:
 //! each changes (or reads) one guild, which lives on its owner core. The app recognises
 //! them with [`member_route`], finds the owner from [`MemberRoute::target`], and runs
-//! `world::guild_ops::apply_member_route` there. Bodies and query strings are parsed by
-//! the operation itself (it gets the raw bytes), so this file only reads the path.
+//! `world::guild_ops::apply_member_route` there. Bodies and query strings are read into
+//! typed requests by `member_bodies.rs` on the receiving core; this file only reads the
+//! path.
 //!
 //! Routes (Discord API v10, `/api/v10`, `/api/v9` and `/api` prefixes, one trailing
 //! slash tolerated):

@@ -25,9 +25,9 @@
 //! `cargo +nightly fuzz run rest_messages`.
 
 use super::router::{parse_snowflake, strip_version_prefix, Method, RouteError};
+use crate::rest::parse_object;
 use crate::world::history::HistoryQuery;
 use crate::world::message::{Emoji, MessageId, Nonce};
-use crate::world::parse_object;
 use crate::world::Refusal;
 use crate::world::{ChannelId, UserId};
 use serde_json::Value;

@@ -23,22 +23,34 @@
 
 pub mod auth;
 pub mod bulk_delete;
+pub mod channel_bodies;
 pub mod embeds;
 mod error;
 pub mod families;
+pub mod form_fields;
+pub mod guild_bodies;
 pub mod guild_routes;
 mod handlers;
+pub mod invite_bodies;
+mod json_body;
+pub mod member_bodies;
+pub mod member_fields;
 pub mod member_routes;
 pub mod messages;
 pub mod multipart;
 pub mod ratelimit;
+pub mod role_bodies;
 pub(crate) mod router;
+
+#[cfg(test)]
+mod body_tests;
 
 /// What `GET /gateway/bot` reports about IDENTIFY budgets: the gateway's identify limiter
 /// owns the numbers (`crate::gateway::IdentifyLimiter`), and `RestContext` carries them in.
 pub use crate::gateway::SessionStartLimit;
 pub use error::{error_body, form_error_body};
 pub use handlers::{handle_request, handle_request_limited, handle_request_with};
+pub use json_body::parse_object;
 pub use ratelimit::{RateLimiter, Verdict};
 pub use router::{route, Method, Route, RouteError};
 

@@ -27,7 +27,6 @@ pub mod history;
 mod hmac;
 mod ids;
 mod json;
-mod json_body;
 pub mod member_chunks;
 pub mod message;
 pub mod message_ops;
@@ -60,7 +59,6 @@ pub use json::{
     ready_application_json, ready_user_json, role_json, thread_member_json, unavailable_guild_json,
     user_json,
 };
-pub use json_body::parse_object;
 pub use model::{
     Account, Application, Ban, Channel, ChannelKind, Guild, Invite, Member, OverwriteTarget,
     PermissionOverwrite, Role, TextSettings, ThreadMember, ThreadSettings, User, UserLookup,

@@ -9,50 +9,37 @@
 //! 10026 Unknown Ban.
 //!
 //! `delete_message_seconds` (0–604800) and the deprecated `delete_message_days` (0–7)
-//! are validated but **no messages are deleted**: messages live in the channels' stores
+//! are validated (by `rest::member_bodies`) but **no messages are deleted**: messages live in the channels' stores
 //! on the owner core, outside the `Guild` value this operation changes. `reason` may be
 //! given in the body (at most 512 characters); the REST layer puts the
 //! `X-Audit-Log-Reason` header there when the body has none, as discord.py sends it only
 //! so (`rest::member_routes::ban_body_with_audit_reason`; Flux has no audit log).
 
 use super::authority::Actor;
-use super::member_form::{
-    nullable_string, optional_integer, query_integer, query_pairs, query_snowflake,
-};
+use super::member_forms::{BanForm, BanListQuery};
 use super::member_json::{ban_json, guild_user_json};
 use super::member_ops::{ban_event, member_event};
-use super::Reply;
 use super::{OpContext, Outcome};
+use super::{Parsed, Reply};
 use crate::world::ids::UserId;
 use crate::world::json::encode;
 use crate::world::model::{Ban, Guild};
-use crate::world::parse_object;
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
 
-/// Most bans one list call returns.
-pub const BANS_LIMIT_MAX: u64 = 1000;
-/// Longest ban reason, in characters.
-pub const BAN_REASON_CHARS_MAX: usize = 512;
-/// Most seconds of messages a ban may ask to delete (7 days).
-pub const DELETE_MESSAGE_SECONDS_MAX: u64 = 604_800;
-
 /// `GET /guilds/{g}/bans?limit&before&after`.
-pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
+pub(super) fn list(
+    guild: &Guild,
+    query: &Parsed<BanListQuery>,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?.require(Permissions::BAN_MEMBERS)?;
-    let mut limit = BANS_LIMIT_MAX;
-    let mut before = None;
-    let mut after = None;
-    for (key, value) in query_pairs(query) {
-        match key {
-            "limit" => limit = query_integer(value, "limit", 1, BANS_LIMIT_MAX)?,
-            "before" => before = Some(query_snowflake(value, "before")?),
-            "after" => after = Some(query_snowflake(value, "after")?),
-            _ => {}
-        }
-    }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let BanListQuery {
+        limit,
+        before,
+        after,
+    } = *query.as_ref().map_err(Clone::clone)?;
     let mut bans: Vec<&Ban> = guild
         .bans
         .iter()
@@ -93,20 +80,12 @@ pub(super) fn get(guild: &Guild, user_id: UserId, cx: &OpContext<'_>) -> Result<
 pub(super) fn create(
     guild: &mut Guild,
     user_id: UserId,
-    body: &[u8],
+    form: &Parsed<BanForm>,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::BAN_MEMBERS)?;
-    let object = parse_object(body)?;
-    optional_integer(
-        &object,
-        "delete_message_seconds",
-        0,
-        DELETE_MESSAGE_SECONDS_MAX,
-    )?;
-    optional_integer(&object, "delete_message_days", 0, 7)?;
-    let reason = nullable_string(&object, "reason", BAN_REASON_CHARS_MAX)?.flatten();
+    let reason = form.as_ref().map_err(Clone::clone)?.reason.clone();
     let member = guild.member(user_id);
     match member {
         Some(member) => actor.require_outranks_member(guild, member)?,

@@ -32,30 +32,29 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::guild_fields::FormErrors;
+use super::channel_forms::{
+    ChannelEdit, ChannelFields, ChannelForm, ChannelPositions, OverwriteEntry, OverwriteForm,
+    PositionEntry,
+};
 use super::guild_object::guild_update;
 use super::route_entry::{channel_access, channel_event, users_event, viewers, Access};
 use super::threads;
 use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
+use super::{FormErrors, Parsed};
 use crate::gateway::Intents;
 use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::{channel_json, encode};
 use crate::world::model::{
     Channel, ChannelKind, Guild, OverwriteTarget, PermissionOverwrite, TextSettings, VoiceSettings,
 };
-use crate::world::parse_object;
 use crate::world::permissions::{ChannelSnapshot, GuildSnapshot, Permissions};
 use crate::world::Refusal;
 
 /// Most channels (threads included) a guild holds; Discord's limit is 500.
 pub const CHANNELS_MAX: usize = 500;
-/// Auto-archive durations Discord allows, in minutes.
-pub(super) const AUTO_ARCHIVE_MINUTES: [i64; 4] = [60, 1440, 4320, 10080];
-/// Longest slow mode, in seconds.
-pub(super) const RATE_LIMIT_MAX_S: i64 = 21_600;
 
 /// `GET /guilds/{id}/channels`: every channel but threads, for any member.
 pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
@@ -83,18 +82,15 @@ pub(super) fn get(
 /// `POST /guilds/{id}/channels`.
 pub(super) fn create(
     guild: &mut Guild,
-    body: &[u8],
+    form: &Parsed<ChannelForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     access.require(Permissions::MANAGE_CHANNELS)?;
-    let object = parse_object(body)?;
-    let mut errors = FormErrors::default();
-    let kind_type = errors.choice(&object, "type", &[0, 2, 4]).unwrap_or(0);
-    if !object.contains_key("name") {
-        errors.required(&["name"]);
-    }
-    let patch = ChannelPatch::read(&mut errors, &object, guild, None, kind_type == 4);
+    let form = form.as_ref().map_err(Clone::clone)?;
+    let mut errors = form.faults.clone();
+    let kind_type = form.kind_type;
+    let patch = ChannelPatch::of(&mut errors, &form.fields, guild, None, kind_type == 4);
     errors.finish()?;
     if patch.overwrites.is_some() {
         access.require(Permissions::MANAGE_ROLES)?;
@@ -165,23 +161,39 @@ fn sort_group(kind: &ChannelKind) -> u8 {
 pub(super) fn modify(
     guild: &mut Guild,
     channel_id: ChannelId,
-    body: &[u8],
+    edit: &Parsed<ChannelEdit>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let (index, access, permissions) = channel_access(guild, channel_id, cx)?;
     if guild.channels[index].kind.thread().is_some() {
-        return threads::modify(guild, index, permissions, body, cx);
+        let thread = match edit.as_ref() {
+            Ok(edit) => edit.thread.clone(),
+            Err(refusal) => Err(refusal.clone()),
+        };
+        return threads::modify(guild, index, permissions, thread, cx);
     }
     if !permissions.contains(Permissions::MANAGE_CHANNELS) {
         return Err(Refusal::MissingPermissions);
     }
-    let object = parse_object(body)?;
-    let mut errors = FormErrors::default();
+    let edit = edit.as_ref().map_err(Clone::clone)?;
+    let mut errors = edit.faults.clone();
     let current = &guild.channels[index];
     let current_type = i64::from(current.kind.discord_type());
-    errors.choice(&object, "type", &[current_type]);
+    if edit
+        .kind_type
+        .is_some_and(|kind_type| kind_type != Some(current_type))
+    {
+        let message = format!("Value must be one of {{{current_type}}}.");
+        errors.add(&["type"], "BASE_TYPE_CHOICES", message);
+    }
     let is_category = matches!(current.kind, ChannelKind::Category);
-    let patch = ChannelPatch::read(&mut errors, &object, guild, Some(channel_id), is_category);
+    let patch = ChannelPatch::of(
+        &mut errors,
+        &edit.fields,
+        guild,
+        Some(channel_id),
+        is_category,
+    );
     errors.finish()?;
     let current = &guild.channels[index];
     if patch.overwrites.is_some() {
@@ -209,31 +221,17 @@ pub(super) fn modify(
 /// `PATCH /guilds/{id}/channels`.
 pub(super) fn positions(
     guild: &mut Guild,
-    body: &[u8],
+    positions: &Parsed<ChannelPositions>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let access = Access::guild(guild, cx)?;
     access.require(Permissions::MANAGE_CHANNELS)?;
-    let items = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(items)) => items,
-        Ok(_) => {
-            let mut errors = FormErrors::default();
-            errors.add(
-                &[],
-                "LIST_TYPE_CONVERT",
-                "Only iterables may be used in a ListType",
-            );
-            return errors
-                .finish()
-                .map(|()| Outcome::read(Reply::Done, Vec::new()));
-        }
-        Err(_) => return Err(Refusal::InvalidJson),
-    };
-    let mut errors = FormErrors::default();
+    let positions = positions.as_ref().map_err(Clone::clone)?;
+    let mut errors = positions.faults.clone();
     let mut updated: Vec<(usize, Channel)> = Vec::new();
-    for (item_index, item) in items.iter().enumerate() {
-        let key = item_index.to_string();
-        if let Some(change) = read_position(&mut errors, guild, &key, item) {
+    for entry in &positions.entries {
+        let key = entry.index.to_string();
+        if let Some(change) = read_position(&mut errors, guild, &key, entry) {
             match updated.iter_mut().find(|(index, _)| *index == change.0) {
                 Some(_) => errors.add(
                     &[key.as_str(), "id"],
@@ -264,25 +262,9 @@ fn read_position(
     errors: &mut FormErrors,
     guild: &Guild,
     key: &str,
-    item: &Value,
+    entry: &PositionEntry,
 ) -> Option<(usize, Channel)> {
-    let Value::Object(object) = item else {
-        errors.add(
-            &[key],
-            "DICT_TYPE_CONVERT",
-            "Only dictionaries may be used in a DictType",
-        );
-        return None;
-    };
-    let Some(id) = object.get("id") else {
-        errors.required(&[key, "id"]);
-        return None;
-    };
-    let Some(id) = errors.snowflake(id, &[key, "id"])? else {
-        errors.required(&[key, "id"]);
-        return None;
-    };
-    let id = ChannelId(id);
+    let id = entry.id;
     let Some(index) = guild
         .channels
         .iter()
@@ -292,60 +274,29 @@ fn read_position(
         return None;
     };
     let mut channel = guild.channels[index].clone();
-    let mut ok = true;
-    if let Some(value) = object.get("position") {
-        match value {
-            Value::Null => {}
-            _ => match value.as_i64().and_then(|p| i32::try_from(p).ok()) {
-                Some(position) => channel.position = position,
-                None => {
-                    errors.add(
-                        &[key, "position"],
-                        "NUMBER_TYPE_COERCE",
-                        "Value is not int.",
-                    );
-                    ok = false;
-                }
-            },
-        }
+    let mut ok = entry.faults.is_empty();
+    errors.merge(entry.faults.clone());
+    if let Some(position) = entry.position {
+        channel.position = position;
     }
-    if let Some(value) = object.get("parent_id") {
-        match errors.snowflake(value, &[key, "parent_id"]) {
-            None => ok = false,
-            Some(parent) => {
-                let parent = parent.map(ChannelId);
-                if parent_ok(
-                    guild,
-                    parent,
-                    Some(id),
-                    matches!(channel.kind, ChannelKind::Category),
-                ) {
-                    channel.parent_id = parent;
-                } else {
-                    errors.add(
-                        &[key, "parent_id"],
-                        "CHANNEL_PARENT_INVALID",
-                        "Invalid parent.",
-                    );
-                    ok = false;
-                }
-            }
-        }
-    }
-    let lock = match object.get("lock_permissions") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(lock)) => *lock,
-        Some(_) => {
+    if let Some(parent) = entry.parent_id {
+        if parent_ok(
+            guild,
+            parent,
+            Some(id),
+            matches!(channel.kind, ChannelKind::Category),
+        ) {
+            channel.parent_id = parent;
+        } else {
             errors.add(
-                &[key, "lock_permissions"],
-                "BASE_TYPE_BOOLEAN",
-                "Must be either true or false.",
+                &[key, "parent_id"],
+                "CHANNEL_PARENT_INVALID",
+                "Invalid parent.",
             );
             ok = false;
-            false
         }
-    };
-    if lock {
+    }
+    if entry.lock_permissions {
         if let Some(parent) = channel.parent_id.and_then(|parent| guild.channel(parent)) {
             channel.permission_overwrites = parent.permission_overwrites.clone();
         }
@@ -480,20 +431,16 @@ pub(super) fn put_overwrite(
     guild: &mut Guild,
     channel_id: ChannelId,
     target_id: u64,
-    body: &[u8],
+    form: &Parsed<OverwriteForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let (index, access, permissions) = overwrite_access(guild, channel_id, cx)?;
-    let object = parse_object(body)?;
-    let mut errors = FormErrors::default();
-    let kind = errors.choice(&object, "type", &[0, 1]);
-    if !object.contains_key("type") {
-        errors.required(&["type"]);
-    }
-    let allow = errors.permissions(object.get("allow"), &["allow"]);
-    let deny = errors.permissions(object.get("deny"), &["deny"]);
-    errors.finish()?;
-    let target = if kind == Some(1) {
+    let OverwriteForm {
+        member,
+        allow,
+        deny,
+    } = *form.as_ref().map_err(Clone::clone)?;
+    let target = if member {
         if cx.users.user(UserId(target_id)).is_none() {
             return Err(Refusal::UnknownUser);
         }
@@ -629,112 +576,56 @@ fn check_grants(
     Ok(())
 }
 
-/// The fields of a channel create or modify body, each `None` when absent.
-#[derive(Debug, Default)]
-struct ChannelPatch {
-    name: Option<String>,
-    position: Option<i32>,
-    nsfw: Option<bool>,
+/// The fields of a channel create or modify body with what only the guild can tell
+/// checked: the parent is a category of it, each overwrite's role exists.
+#[derive(Debug)]
+struct ChannelPatch<'a> {
+    fields: &'a ChannelFields,
     parent_id: Option<Option<ChannelId>>,
     overwrites: Option<Vec<PermissionOverwrite>>,
-    topic: Option<Option<String>>,
-    rate_limit_per_user: Option<u32>,
-    default_auto_archive_duration: Option<u32>,
-    bitrate: Option<u32>,
-    user_limit: Option<u32>,
-    rtc_region: Option<Option<String>>,
 }
 
-impl ChannelPatch {
-    /// Reads every field (recording faults) for channel `id` (`None`: a new one).
-    fn read(
+impl<'a> ChannelPatch<'a> {
+    /// Checks `fields` against the guild (recording faults) for channel `id` (`None`: a
+    /// new one).
+    fn of(
         errors: &mut FormErrors,
-        object: &Map<String, Value>,
+        fields: &'a ChannelFields,
         guild: &Guild,
         id: Option<ChannelId>,
         is_category: bool,
-    ) -> ChannelPatch {
-        let count = |value: Option<Option<i64>>| {
-            value.map(|value| value.and_then(|v| u32::try_from(v).ok()).unwrap_or(0))
-        };
+    ) -> ChannelPatch<'a> {
         let mut patch = ChannelPatch {
-            name: errors.string(object, "name", 1, 100, false).flatten(),
-            position: errors
-                .integer(object, "position", 0, i64::from(i32::MAX), true)
-                .flatten()
-                .and_then(|p| i32::try_from(p).ok()),
-            nsfw: errors.boolean(object, "nsfw"),
-            topic: errors.string(object, "topic", 0, 1024, true),
-            rate_limit_per_user: count(errors.integer(
-                object,
-                "rate_limit_per_user",
-                0,
-                RATE_LIMIT_MAX_S,
-                true,
-            )),
-            default_auto_archive_duration: errors
-                .choice(
-                    object,
-                    "default_auto_archive_duration",
-                    &AUTO_ARCHIVE_MINUTES,
-                )
-                .and_then(|minutes| u32::try_from(minutes).ok()),
-            bitrate: errors
-                .integer(object, "bitrate", 8_000, 96_000, true)
-                .map(|value| value.and_then(|v| u32::try_from(v).ok()).unwrap_or(64_000)),
-            user_limit: count(errors.integer(object, "user_limit", 0, 99, true)),
-            rtc_region: errors.string(object, "rtc_region", 1, 32, true),
-            ..ChannelPatch::default()
+            fields,
+            parent_id: None,
+            overwrites: None,
         };
-        if patch
-            .name
-            .as_ref()
-            .is_some_and(|name| name.trim().is_empty())
-        {
-            patch.name = None;
-            errors.add(
-                &["name"],
-                "BASE_TYPE_BAD_LENGTH",
-                "Must be between 1 and 100 in length.",
-            );
-        }
-        if let Some(value) = object.get("parent_id") {
-            if let Some(parent) = errors.snowflake(value, &["parent_id"]) {
-                let parent = parent.map(ChannelId);
-                if parent_ok(guild, parent, id, is_category) {
-                    patch.parent_id = Some(parent);
-                } else {
-                    errors.add(&["parent_id"], "CHANNEL_PARENT_INVALID", "Invalid parent.");
-                }
+        if let Some(parent) = fields.parent_id {
+            if parent_ok(guild, parent, id, is_category) {
+                patch.parent_id = Some(parent);
+            } else {
+                errors.add(&["parent_id"], "CHANNEL_PARENT_INVALID", "Invalid parent.");
             }
         }
-        match object.get("permission_overwrites") {
-            None => {}
-            Some(Value::Null) => patch.overwrites = Some(Vec::new()),
-            Some(Value::Array(items)) => {
-                patch.overwrites = Some(read_overwrites(errors, guild, items));
-            }
-            Some(_) => errors.add(
-                &["permission_overwrites"],
-                "LIST_TYPE_CONVERT",
-                "Only iterables may be used in a ListType",
-            ),
+        if let Some(entries) = &fields.overwrites {
+            patch.overwrites = Some(read_overwrites(errors, guild, entries));
         }
         patch
     }
 
     /// Writes the fields that apply to `channel`'s kind.
     fn apply(self, channel: &mut Channel) {
-        if let Some(name) = self.name {
+        let fields = self.fields;
+        if let Some(name) = &fields.name {
             channel.name = match channel.kind {
-                ChannelKind::Text(_) => text_channel_name(&name),
-                _ => name,
+                ChannelKind::Text(_) => text_channel_name(name),
+                _ => name.clone(),
             };
         }
-        if let Some(position) = self.position {
+        if let Some(position) = fields.position {
             channel.position = position;
         }
-        if let Some(nsfw) = self.nsfw {
+        if let Some(nsfw) = fields.nsfw {
             channel.nsfw = nsfw;
         }
         if let Some(parent) = self.parent_id {
@@ -745,25 +636,25 @@ impl ChannelPatch {
         }
         match &mut channel.kind {
             ChannelKind::Text(text) => {
-                if let Some(topic) = self.topic {
-                    text.topic = topic;
+                if let Some(topic) = &fields.topic {
+                    text.topic = topic.clone();
                 }
-                if let Some(rate) = self.rate_limit_per_user {
+                if let Some(rate) = fields.rate_limit_per_user {
                     text.rate_limit_per_user = rate;
                 }
-                if let Some(minutes) = self.default_auto_archive_duration {
+                if let Some(minutes) = fields.default_auto_archive_duration {
                     text.default_auto_archive_duration = minutes;
                 }
             }
             ChannelKind::Voice(voice) => {
-                if let Some(bitrate) = self.bitrate {
+                if let Some(bitrate) = fields.bitrate {
                     voice.bitrate = bitrate;
                 }
-                if let Some(limit) = self.user_limit {
+                if let Some(limit) = fields.user_limit {
                     voice.user_limit = limit;
                 }
-                if let Some(region) = self.rtc_region {
-                    voice.rtc_region = region;
+                if let Some(region) = &fields.rtc_region {
+                    voice.rtc_region = region.clone();
                 }
             }
             ChannelKind::Category | ChannelKind::Thread(_) => {}
@@ -771,71 +662,34 @@ impl ChannelPatch {
     }
 }
 
-/// The overwrites of a body: each `{id, type, allow?, deny?}`, the role existing in the
-/// guild for type 0, each target at most once.
+/// The overwrites of a body's well-formed entries: the role existing in the guild for
+/// type 0, each target at most once.
 fn read_overwrites(
     errors: &mut FormErrors,
     guild: &Guild,
-    items: &[Value],
+    entries: &[OverwriteEntry],
 ) -> Vec<PermissionOverwrite> {
     let mut overwrites: Vec<PermissionOverwrite> = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let key = index.to_string();
-        let path = |field: &'static str| ["permission_overwrites", key.as_str(), field];
-        let Value::Object(object) = item else {
-            errors.add(
-                &["permission_overwrites", key.as_str()],
-                "DICT_TYPE_CONVERT",
-                "Only dictionaries may be used in a DictType",
-            );
-            continue;
-        };
-        let id = match object.get("id") {
-            Some(value) => errors.snowflake(value, &path("id")).flatten(),
-            None => {
-                errors.required(&path("id"));
-                None
-            }
-        };
-        let kind = match object.get("type") {
-            Some(value) => match value.as_u64() {
-                Some(kind @ (0 | 1)) => Some(kind),
-                _ => {
-                    errors.add(
-                        &path("type"),
-                        "BASE_TYPE_CHOICES",
-                        "Value must be one of {0, 1}.",
-                    );
-                    None
-                }
-            },
-            None => {
-                errors.required(&path("type"));
-                None
-            }
-        };
-        let allow = errors.permissions(object.get("allow"), &path("allow"));
-        let deny = errors.permissions(object.get("deny"), &path("deny"));
-        let (Some(id), Some(kind)) = (id, kind) else {
-            continue;
-        };
-        let target = if kind == 0 {
-            if !guild.roles.iter().any(|role| role.id == RoleId(id)) {
-                errors.add(&path("id"), "UNKNOWN_ROLE", "Unknown role.");
+    for entry in entries {
+        let key = entry.index.to_string();
+        let path = ["permission_overwrites", key.as_str(), "id"];
+        let target = if entry.member {
+            OverwriteTarget::Member(UserId(entry.id))
+        } else {
+            if !guild.roles.iter().any(|role| role.id == RoleId(entry.id)) {
+                errors.add(&path, "UNKNOWN_ROLE", "Unknown role.");
                 continue;
             }
-            OverwriteTarget::Role(RoleId(id))
-        } else {
-            OverwriteTarget::Member(UserId(id))
+            OverwriteTarget::Role(RoleId(entry.id))
         };
         if overwrites.iter().any(|existing| existing.target == target) {
-            errors.add(&path("id"), "DUPLICATE_OVERWRITE", "Duplicate overwrite.");
+            errors.add(&path, "DUPLICATE_OVERWRITE", "Duplicate overwrite.");
             continue;
         }
         overwrites.push(PermissionOverwrite {
             target,
-            allow: allow.bits(),
-            deny: deny.bits(),
+            allow: entry.allow.bits(),
+            deny: entry.deny.bits(),
         });
     }
     overwrites

@@ -26,25 +26,18 @@
 //! delete treats it as gone (10006), and lists leave it out.
 
 use super::authority::{channel_permissions, Actor};
-use super::member_form::{optional_bool, optional_integer, query_bool, query_pairs};
+use super::member_forms::{InviteForm, InviteQuery};
 use super::member_json::{invite_create_json, invite_delete_json, invite_json, member_event_json};
 use super::member_ops::{invite_event, member_event};
-use super::Reply;
 use super::{OpContext, Outcome};
+use super::{Parsed, Reply};
 use crate::world::ids::ChannelId;
 use crate::world::json::encode;
 use crate::world::model::{Guild, Invite, Member};
-use crate::world::parse_object;
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
 
-/// Longest `max_age`, in seconds (7 days).
-pub const INVITE_MAX_AGE_S_MAX: u64 = 604_800;
-/// `max_age` when the body gives none (24 hours).
-pub const INVITE_MAX_AGE_S_DEFAULT: u32 = 86_400;
-/// Largest `max_uses`.
-pub const INVITE_MAX_USES_MAX: u64 = 100;
 /// Most invites one guild may hold.
 pub const INVITES_PER_GUILD_MAX: usize = 1000;
 /// Length of a generated code.
@@ -58,20 +51,17 @@ const CODE_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 pub(super) fn create(
     guild: &mut Guild,
     channel_id: ChannelId,
-    body: &[u8],
+    form: &Parsed<InviteForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     require_in_channel(guild, channel_id, cx, Permissions::CREATE_INSTANT_INVITE)?;
-    let object = parse_object(body)?;
-    let max_age_s = optional_integer(&object, "max_age", 0, INVITE_MAX_AGE_S_MAX)?
-        .map_or(INVITE_MAX_AGE_S_DEFAULT, |age| {
-            u32::try_from(age).unwrap_or(0)
-        });
-    let max_uses = optional_integer(&object, "max_uses", 0, INVITE_MAX_USES_MAX)?
-        .map_or(0, |uses| u32::try_from(uses).unwrap_or(0));
-    let temporary = optional_bool(&object, "temporary")?.unwrap_or(false);
-    let unique = optional_bool(&object, "unique")?.unwrap_or(false);
+    let InviteForm {
+        max_age_s,
+        max_uses,
+        temporary,
+        unique,
+    } = *form.as_ref().map_err(Clone::clone)?;
 
     if !unique {
         let same = guild.invites.iter().find(|invite| {
@@ -139,20 +129,10 @@ pub(super) fn list_guild(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, R
 pub(super) fn get(
     guild: &Guild,
     code: &str,
-    query: &str,
+    query: &Parsed<InviteQuery>,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
-    let mut with_counts = false;
-    for (key, value) in query_pairs(query) {
-        match key {
-            "with_counts" => with_counts = query_bool(value, "with_counts")?,
-            "with_expiration" => {
-                // `expires_at` is always sent; the flag is only validated.
-                query_bool(value, "with_expiration")?;
-            }
-            _ => {}
-        }
-    }
+    let InviteQuery { with_counts } = *query.as_ref().map_err(Clone::clone)?;
     let invite = live_invite(guild, code, cx)?;
     Ok(Outcome::read(
         Reply::Shown,

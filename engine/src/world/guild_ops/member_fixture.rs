@@ -8,6 +8,7 @@
 //! has a Helper overwrite; invites: `live` (owner's, 2 uses) and `old` (expired).
 
 use super::{apply_member_route, OpContext, Outcome};
+use crate::rest::member_bodies::member_request;
 use crate::rest::member_routes::member_route;
 use crate::rest::Method;
 use crate::world::demo::demo_world;
@@ -196,7 +197,8 @@ impl Fixture {
             next_id: &mut next_id,
             random: &mut random,
         };
-        let result = apply_member_route(&mut self.guild, &route, query, body.as_bytes(), &mut cx);
+        let request = member_request(&route, query, body.as_bytes());
+        let result = apply_member_route(&mut self.guild, &route, &request, &mut cx);
         self.next_id = counter;
         self.random_seed = random_seed;
         result

@@ -18,8 +18,8 @@
 //! A guild route whose guild id is not `guild`'s is 10004 (the caller picked the wrong
 //! guild: a bug in the app, answered as the client would see a missing guild).
 
-use super::MemberRoute;
 use super::{bans, invites, members, roles, Audience, GuildEvent, OpContext, Outcome, Target};
+use super::{MemberRequest, MemberRoute};
 use crate::gateway::Intents;
 use crate::world::ids::ChannelId;
 use crate::world::model::Guild;
@@ -27,13 +27,16 @@ use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
 
-/// Runs a member, role, ban or invite route on `guild` (see the module doc).
+/// Runs a member, role, ban or invite route on `guild` with what its body or query said
+/// (`request`, parsed by `rest::member_bodies` on the receiving core; see the module
+/// doc). A `request` of another route than `route` is the caller's bug, answered 404.
 ///
 /// ```
 /// use engine::rest::member_routes::member_route;
 /// use engine::rest::Method;
 /// use engine::world::Refusal;
-/// use engine::world::guild_ops::{apply_member_route, OpContext, Reply};
+/// use engine::world::guild_ops::member_forms::RoleForm;
+/// use engine::world::guild_ops::{apply_member_route, MemberRequest, OpContext, Reply};
 /// use engine::world::demo_world;
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
@@ -54,8 +57,9 @@ use serde_json::Value;
 ///     next_id: &mut next_id,
 ///     random: &mut random,
 /// };
-/// let body = br#"{"name":"mods"}"#;
-/// let outcome = apply_member_route(&mut guild, &route, "", body, &mut cx).unwrap();
+/// let form = RoleForm { name: Some(Some("mods".into())), ..RoleForm::default() };
+/// let request = MemberRequest::Role(Ok(form));
+/// let outcome = apply_member_route(&mut guild, &route, &request, &mut cx).unwrap();
 /// assert_eq!(outcome.reply, Reply::Shown);
 /// assert_eq!(outcome.events[0].name, "GUILD_ROLE_CREATE");
 /// assert_eq!(guild.roles.len(), 2);
@@ -63,8 +67,7 @@ use serde_json::Value;
 pub fn apply_member_route(
     guild: &mut Guild,
     route: &MemberRoute,
-    query: &str,
-    body: &[u8],
+    request: &MemberRequest,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     if let Target::Guild(id) = route.target() {
@@ -72,32 +75,58 @@ pub fn apply_member_route(
             return Err(Refusal::UnknownGuild);
         }
     }
+    use MemberRequest as Q;
     use MemberRoute as R;
-    match route {
-        R::ListMembers(_) => members::list(guild, query, cx),
-        R::SearchMembers(_) => members::search(guild, query, cx),
-        R::GetMember(_, member) => members::get(guild, *member, cx),
-        R::EditMember(_, member) => members::edit(guild, *member, body, cx),
-        R::KickMember(_, user) => members::kick(guild, *user, cx),
-        R::AddMemberRole(_, user, role) => members::add_role(guild, *user, *role, cx),
-        R::RemoveMemberRole(_, user, role) => members::remove_role(guild, *user, *role, cx),
-        R::LeaveGuild(_) => members::leave(guild, cx),
-        R::ListBans(_) => bans::list(guild, query, cx),
-        R::GetBan(_, user) => bans::get(guild, *user, cx),
-        R::CreateBan(_, user) => bans::create(guild, *user, body, cx),
-        R::RemoveBan(_, user) => bans::remove(guild, *user, cx),
-        R::ListRoles(_) => roles::list(guild, cx),
-        R::GetRole(_, role) => roles::get(guild, *role, cx),
-        R::CreateRole(_) => roles::create(guild, body, cx),
-        R::EditRole(_, role) => roles::edit(guild, *role, body, cx),
-        R::DeleteRole(_, role) => roles::delete(guild, *role, cx),
-        R::EditRolePositions(_) => roles::edit_positions(guild, body, cx),
-        R::ListGuildInvites(_) => invites::list_guild(guild, cx),
-        R::CreateInvite(channel) => invites::create(guild, *channel, body, cx),
-        R::ListChannelInvites(channel) => invites::list_channel(guild, *channel, cx),
-        R::GetInvite(code) => invites::get(guild, code, query, cx),
-        R::DeleteInvite(code) => invites::delete(guild, code, cx),
-        R::AcceptInvite(code) => invites::accept(guild, code, cx),
+    match (route, request) {
+        (R::ListMembers(_), Q::ListMembers(query)) => members::list(guild, query, cx),
+        (R::SearchMembers(_), Q::SearchMembers(query)) => members::search(guild, query, cx),
+        (R::GetMember(_, member), _) => members::get(guild, *member, cx),
+        (R::EditMember(_, member), Q::EditMember(edit)) => members::edit(guild, *member, edit, cx),
+        (R::KickMember(_, user), _) => members::kick(guild, *user, cx),
+        (R::AddMemberRole(_, user, role), _) => members::add_role(guild, *user, *role, cx),
+        (R::RemoveMemberRole(_, user, role), _) => members::remove_role(guild, *user, *role, cx),
+        (R::LeaveGuild(_), _) => members::leave(guild, cx),
+        (R::ListBans(_), Q::ListBans(query)) => bans::list(guild, query, cx),
+        (R::GetBan(_, user), _) => bans::get(guild, *user, cx),
+        (R::CreateBan(_, user), Q::CreateBan(form)) => bans::create(guild, *user, form, cx),
+        (R::RemoveBan(_, user), _) => bans::remove(guild, *user, cx),
+        (R::ListRoles(_), _) => roles::list(guild, cx),
+        (R::GetRole(_, role), _) => roles::get(guild, *role, cx),
+        (R::CreateRole(_), Q::Role(form)) => roles::create(guild, form, cx),
+        (R::EditRole(_, role), Q::Role(form)) => roles::edit(guild, *role, form, cx),
+        (R::DeleteRole(_, role), _) => roles::delete(guild, *role, cx),
+        (R::EditRolePositions(_), Q::EditRolePositions(positions)) => {
+            roles::edit_positions(guild, positions, cx)
+        }
+        (R::ListGuildInvites(_), _) => invites::list_guild(guild, cx),
+        (R::CreateInvite(channel), Q::CreateInvite(form)) => {
+            invites::create(guild, *channel, form, cx)
+        }
+        (R::ListChannelInvites(channel), _) => invites::list_channel(guild, *channel, cx),
+        (R::GetInvite(code), Q::GetInvite(query)) => invites::get(guild, code, query, cx),
+        (R::DeleteInvite(code), _) => invites::delete(guild, code, cx),
+        (R::AcceptInvite(code), _) => invites::accept(guild, code, cx),
+        (route, request) => {
+            debug_assert!(
+                false,
+                "{route:?} got the request of another route: {request:?}"
+            );
+            Err(Refusal::NotFound)
+        }
+    }
+}
+
+/// 50035 with `errors.{field}._errors[0] = {code, message}`: a fault only the owner can
+/// tell (a role name an edit may not clear, a timeout too far ahead).
+pub(super) fn form_error(
+    field: &'static str,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Refusal {
+    Refusal::InvalidFormBody {
+        field,
+        code,
+        message: message.into(),
     }
 }
 

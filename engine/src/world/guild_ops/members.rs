@@ -25,42 +25,27 @@
 //! Left out: `channel_id` (moving voice members: only `null`, i.e. nothing).
 
 use super::authority::Actor;
-use super::member_form::{
-    form_error, nullable_string, optional_bool, optional_snowflakes, query_integer, query_pairs,
-    query_snowflake,
-};
+use super::member_forms::{MemberEdit, MemberListQuery, MemberSearchQuery};
 use super::member_json::{guild_user_json, member_event_json, member_value};
-use super::member_ops::member_event;
-use super::MemberRef;
+use super::member_ops::{form_error, member_event};
 use super::Reply;
+use super::{MemberRef, Parsed};
 use super::{OpContext, Outcome};
 use crate::world::ids::{RoleId, UserId};
 use crate::world::json::encode;
 use crate::world::model::{Guild, Member};
-use crate::world::parse_object;
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
 
-/// Most members one list call returns.
-pub const MEMBERS_LIMIT_MAX: u64 = 1000;
-/// Longest nickname, in characters.
-pub const NICK_CHARS_MAX: usize = 32;
-/// Most roles one member edit may list (Discord's role limit per guild).
-pub const MEMBER_ROLES_MAX: usize = 250;
-
 /// `GET /guilds/{g}/members?limit&after`.
-pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
+pub(super) fn list(
+    guild: &Guild,
+    query: &Parsed<MemberListQuery>,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
-    let mut limit = 1;
-    let mut after = 0;
-    for (key, value) in query_pairs(query) {
-        match key {
-            "limit" => limit = query_integer(value, "limit", 1, MEMBERS_LIMIT_MAX)?,
-            "after" => after = query_snowflake(value, "after")?,
-            _ => {}
-        }
-    }
+    let MemberListQuery { limit, after } = *query.as_ref().map_err(Clone::clone)?;
     let mut found: Vec<&Member> = guild
         .members
         .iter()
@@ -69,37 +54,21 @@ pub(super) fn list(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Out
     found.sort_unstable_by_key(|member| member.user_id);
     let page: Vec<Value> = found
         .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .take(limit)
         .map(|member| member_value(cx.users, member))
         .collect();
     Ok(Outcome::read(Reply::Shown, encode(&Value::Array(page))))
 }
 
-/// Longest search `query`, in characters.
-pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
-
 /// `GET /guilds/{g}/members/search?query&limit`.
-pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
+pub(super) fn search(
+    guild: &Guild,
+    query: &Parsed<MemberSearchQuery>,
+    cx: &OpContext<'_>,
+) -> Result<Outcome, Refusal> {
     Actor::of(guild, cx.actor, cx.now_unix_ms)?;
-    let mut limit = 1;
-    let mut text = None;
-    for (key, value) in query_pairs(query) {
-        match key {
-            "limit" => limit = query_integer(value, "limit", 1, MEMBERS_LIMIT_MAX)?,
-            "query" => text = Some(percent_decoded(value)?),
-            _ => {}
-        }
-    }
-    let text =
-        text.ok_or_else(|| form_error("query", "BASE_TYPE_REQUIRED", "This field is required"))?;
-    if text.chars().count() > SEARCH_QUERY_CHARS_MAX {
-        return Err(form_error(
-            "query",
-            "BASE_TYPE_MAX_LENGTH",
-            format!("Must be {SEARCH_QUERY_CHARS_MAX} or fewer in length."),
-        ));
-    }
-    let needle = text.to_lowercase();
+    let query = query.as_ref().map_err(Clone::clone)?;
+    let needle = query.text.to_lowercase();
     let matches =
         |name: Option<&str>| name.is_some_and(|name| name.to_lowercase().starts_with(&needle));
     let page: Vec<Value> = guild
@@ -111,43 +80,10 @@ pub(super) fn search(guild: &Guild, query: &str, cx: &OpContext<'_>) -> Result<O
                 || matches(user.map(|user| user.username.as_str()))
                 || matches(user.and_then(|user| user.global_name.as_deref()))
         })
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .take(query.limit)
         .map(|member| member_value(cx.users, member))
         .collect();
     Ok(Outcome::read(Reply::Shown, encode(&Value::Array(page))))
-}
-
-/// `%XX` and `+` decoding of a query value; 50035 for bad escapes or non-UTF-8.
-fn percent_decoded(value: &str) -> Result<String, Refusal> {
-    let invalid = || {
-        form_error(
-            "query",
-            "BASE_TYPE_STRING",
-            "Could not interpret the value as string.",
-        )
-    };
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        match byte {
-            b'%' => {
-                let hex = bytes.get(index + 1..index + 3).ok_or_else(invalid)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
-                index += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                index += 1;
-            }
-            _ => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid())
 }
 
 /// `GET /guilds/{g}/members/{u}`.
@@ -169,11 +105,11 @@ pub(super) fn get(
 pub(super) fn edit(
     guild: &mut Guild,
     member: MemberRef,
-    body: &[u8],
+    edit: &Parsed<MemberEdit>,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
-    let object = parse_object(body)?;
+    let edit = edit.as_ref().map_err(Clone::clone)?;
     let own_route = member == MemberRef::Me;
     let user_id = resolve(member, cx);
     let index = guild
@@ -182,29 +118,17 @@ pub(super) fn edit(
         .position(|member| member.user_id == user_id)
         .ok_or(Refusal::UnknownMember)?;
     let target = &guild.members[index];
-    let nick = nullable_string(&object, "nick", NICK_CHARS_MAX)?;
+    let nick = edit.nick.clone()?;
     let timeout = if own_route {
         None
     } else {
-        timeout_field(&object, cx.now_unix_ms)?
+        timeout_field(edit.timeout_until.clone()?, cx.now_unix_ms)?
     };
     let (roles, mute, deaf) = if own_route {
         (None, None, None)
     } else {
-        for unsupported in ["channel_id"] {
-            if !matches!(object.get(unsupported), None | Some(Value::Null)) {
-                return Err(form_error(
-                    unsupported,
-                    "UNSUPPORTED",
-                    "Flux does not support this field yet.",
-                ));
-            }
-        }
-        (
-            optional_snowflakes(&object, "roles", MEMBER_ROLES_MAX)?,
-            optional_bool(&object, "mute")?,
-            optional_bool(&object, "deaf")?,
-        )
+        edit.channel_id.clone()?;
+        (edit.roles.clone()?, edit.mute.clone()?, edit.deaf.clone()?)
     };
 
     let mut updated = target.clone();
@@ -225,7 +149,7 @@ pub(super) fn edit(
     if let Some(roles) = roles {
         actor.require(Permissions::MANAGE_ROLES)?;
         let mut new_roles: Vec<RoleId> = Vec::with_capacity(roles.len());
-        for id in roles.into_iter().map(RoleId) {
+        for id in roles {
             if !new_roles.contains(&id) {
                 new_roles.push(id);
             }
@@ -282,38 +206,27 @@ pub(super) fn edit(
 /// The longest timeout Discord allows: 28 days.
 const TIMEOUT_MS_MAX: u64 = 28 * 24 * 60 * 60 * 1000;
 
-/// `communication_disabled_until`: absent → no change (`None`); null or a time already
-/// past → end the timeout (`Some(None)`); a time up to 28 days ahead → `Some(Some(ms))`.
+/// `communication_disabled_until` as read: absent → no change (`None`); null or a time
+/// already past → end the timeout (`Some(None)`); a time up to 28 days ahead →
+/// `Some(Some(ms))`; further ahead is 50035.
 fn timeout_field(
-    object: &serde_json::Map<String, Value>,
+    until: Option<Option<u64>>,
     now_unix_ms: u64,
 ) -> Result<Option<Option<u64>>, Refusal> {
-    const FIELD: &str = "communication_disabled_until";
-    match object.get(FIELD) {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(text)) => {
-            let until = crate::world::unix_ms_from_iso8601(text).ok_or_else(|| {
-                form_error(FIELD, "DATE_TIME_INVALID", "Could not parse the timestamp.")
-            })?;
-            if until <= now_unix_ms {
-                return Ok(Some(None));
-            }
-            if until - now_unix_ms > TIMEOUT_MS_MAX {
-                return Err(form_error(
-                    FIELD,
-                    "DATE_TIME_OUT_OF_RANGE",
-                    "A timeout may last at most 28 days.",
-                ));
-            }
-            Ok(Some(Some(until)))
-        }
-        Some(_) => Err(form_error(
-            FIELD,
-            "DATE_TIME_INVALID",
-            "Must be an ISO 8601 timestamp or null.",
-        )),
+    let Some(Some(until)) = until else {
+        return Ok(until);
+    };
+    if until <= now_unix_ms {
+        return Ok(Some(None));
     }
+    if until - now_unix_ms > TIMEOUT_MS_MAX {
+        return Err(form_error(
+            "communication_disabled_until",
+            "DATE_TIME_OUT_OF_RANGE",
+            "A timeout may last at most 28 days.",
+        ));
+    }
+    Ok(Some(Some(until)))
 }
 
 /// `DELETE /guilds/{g}/members/{u}`.

@@ -4,10 +4,15 @@
 //!
 //! Why a separate, pure layer: the owner core (`app::guild_calls`) has one job per call —
 //! find the guild, run an operation on it, store the result durably, answer, and fan
-//! out. The operation itself (validate the body, check permissions with
-//! `world::permissions`, change the `Guild`, say which dispatches follow and who may see
-//! them) is the Discord-specific part, and it is testable with a `Guild` value and
-//! nothing else. Each submodule owns one family of routes.
+//! out. The operation itself (check permissions with `world::permissions`, check what
+//! only the guild can tell about the request, change the `Guild`, say which dispatches
+//! follow and who may see them) is the Discord-specific part, and it is testable with a
+//! `Guild` value and nothing else. Each submodule owns one family of routes.
+//!
+//! Operations take typed requests (`requests.rs`; the types in `guild_forms.rs`,
+//! `channel_forms.rs`, `member_forms.rs`), never bytes: `rest` reads the body and query
+//! on the receiving core and checks their shape; a refusal of that reading travels in
+//! the request (`Parsed`) and the operation answers it where Discord checks the body.
 //!
 //! The contract every operation keeps:
 //! - It gets the guild as `&mut Guild` and either returns `Ok(Outcome)` or `Err` **with
@@ -24,13 +29,15 @@
 
 pub mod authority;
 mod bans;
+pub mod channel_forms;
 pub mod channels;
-mod guild_fields;
+mod form_errors;
+pub mod guild_forms;
 pub mod guild_object;
 mod invites;
 #[cfg(test)]
 mod member_fixture;
-pub mod member_form;
+pub mod member_forms;
 pub mod member_json;
 mod member_ops;
 #[cfg(test)]
@@ -41,9 +48,10 @@ mod roles;
 pub mod route_entry;
 pub mod threads;
 
+pub use form_errors::FormErrors;
 pub use invites::invite_code;
 pub use member_ops::apply_member_route;
-pub use requests::{GuildRoute, MemberRef, MemberRoute};
+pub use requests::{GuildRequest, GuildRoute, MemberRef, MemberRequest, MemberRoute, Parsed};
 
 use std::collections::BTreeSet;
 

@@ -4,10 +4,24 @@
 //!
 //! Why here and not in `rest`: these are the operations' inputs, so the domain owns their
 //! types; `rest::guild_routes` and `rest::member_routes` parse paths into them and
-//! re-export them next to their parsers.
+//! re-export them next to their parsers. A route's body and query become a
+//! [`GuildRequest`] or [`MemberRequest`] (`rest::guild_bodies`, `rest::member_bodies`), on
+//! the receiving core, before the call goes to the guild's owner.
+//!
+//! A body's refusal travels as a value ([`Parsed`]): Discord checks who may act before
+//! it looks at the body (a non-member gets 10004 for any body, a member without the
+//! permission 50013), so the owner answers the parse's refusal at the point where the
+//! operation would have read the body, and every answer stays as it was.
 
+use super::channel_forms::{ChannelEdit, ChannelForm, ChannelPositions, OverwriteForm, ThreadForm};
+use super::guild_forms::{GuildEdit, GuildForm, GuildQuery};
+use super::member_forms::{
+    BanForm, BanListQuery, InviteForm, InviteQuery, MemberEdit, MemberListQuery, MemberSearchQuery,
+    RoleForm, RolePositions,
+};
 use super::Target;
 use crate::world::message::MessageId;
+use crate::world::Refusal;
 use crate::world::{ChannelId, GuildId, RoleId, UserId};
 
 /// A guild, channel, overwrite or thread route with its path parameters.
@@ -96,6 +110,58 @@ impl GuildRoute {
                 | GuildRoute::GetChannel(_)
         )
     }
+}
+
+/// A body or query as its parser left it: the typed value, or the refusal the owner
+/// answers where the operation reads it.
+pub type Parsed<T> = Result<T, Refusal>;
+
+/// What a guild, channel, overwrite or thread route's body or query said, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GuildRequest {
+    /// A route that reads neither body nor query.
+    Bare,
+    /// `POST /guilds`.
+    CreateGuild(Parsed<GuildForm>),
+    /// `GET /guilds/{guild.id}`.
+    GetGuild(Parsed<GuildQuery>),
+    /// `PATCH /guilds/{guild.id}`.
+    ModifyGuild(Parsed<GuildEdit>),
+    /// `POST /guilds/{guild.id}/channels`.
+    CreateChannel(Parsed<ChannelForm>),
+    /// `PATCH /guilds/{guild.id}/channels`.
+    ModifyChannelPositions(Parsed<ChannelPositions>),
+    /// `PATCH /channels/{channel.id}`.
+    ModifyChannel(Box<Parsed<ChannelEdit>>),
+    /// `PUT /channels/{channel.id}/permissions/{overwrite.id}`.
+    PutOverwrite(Parsed<OverwriteForm>),
+    /// Either thread start.
+    StartThread(Parsed<ThreadForm>),
+}
+
+/// What a member, role, ban or invite route's body or query said, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRequest {
+    /// A route that reads neither body nor query.
+    Bare,
+    /// `GET /guilds/{guild.id}/members`.
+    ListMembers(Parsed<MemberListQuery>),
+    /// `GET /guilds/{guild.id}/members/search`.
+    SearchMembers(Parsed<MemberSearchQuery>),
+    /// `PATCH /guilds/{guild.id}/members/{user.id}` (also `@me`).
+    EditMember(Box<Parsed<MemberEdit>>),
+    /// `GET /guilds/{guild.id}/bans`.
+    ListBans(Parsed<BanListQuery>),
+    /// `PUT /guilds/{guild.id}/bans/{user.id}`.
+    CreateBan(Parsed<BanForm>),
+    /// `POST /guilds/{guild.id}/roles` and `PATCH /guilds/{guild.id}/roles/{role.id}`.
+    Role(Parsed<RoleForm>),
+    /// `PATCH /guilds/{guild.id}/roles`.
+    EditRolePositions(Parsed<RolePositions>),
+    /// `POST /channels/{channel.id}/invites`.
+    CreateInvite(Parsed<InviteForm>),
+    /// `GET /invites/{code}`.
+    GetInvite(Parsed<InviteQuery>),
 }
 
 /// Whose member entry a member route names: a user id, or `@me` (the caller).

@@ -22,29 +22,18 @@
 //! ignored (Flux stores no role icons).
 
 use super::authority::Actor;
-use super::member_form::{
-    form_error, nullable_string, optional_bool, optional_integer, optional_permissions,
-    snowflake_value, Object,
-};
+use super::member_forms::{RoleForm, RolePositions, ROLES_MAX};
 use super::member_json::{role_delete_json, role_event_json};
-use super::member_ops::{channel_event, role_event};
-use super::Reply;
+use super::member_ops::{channel_event, form_error, role_event};
 use super::{GuildEvent, OpContext, Outcome};
+use super::{Parsed, Reply};
 use crate::world::ids::RoleId;
 use crate::world::json::{channel_json, encode, role_json};
 use crate::world::model::{Guild, OverwriteTarget, Role};
-use crate::world::parse_object;
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// Most roles a guild may have, @everyone included.
-pub const ROLES_MAX: usize = 250;
-/// Longest role name, in characters.
-pub const ROLE_NAME_CHARS_MAX: usize = 100;
-/// The largest colour (0xRRGGBB).
-pub const COLOR_MAX: u64 = 0xFF_FFFF;
 
 /// `GET /guilds/{g}/roles`.
 pub(super) fn list(guild: &Guild, cx: &OpContext<'_>) -> Result<Outcome, Refusal> {
@@ -63,13 +52,12 @@ pub(super) fn get(guild: &Guild, role_id: RoleId, cx: &OpContext<'_>) -> Result<
 /// `POST /guilds/{g}/roles`.
 pub(super) fn create(
     guild: &mut Guild,
-    body: &[u8],
+    form: &Parsed<RoleForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
-    let object = parse_object(body)?;
-    let fields = RoleFields::parse(&object)?;
+    let fields = form.as_ref().map_err(Clone::clone)?;
     if guild.roles.len() >= ROLES_MAX {
         return Err(Refusal::Coded {
             code: 30005,
@@ -86,6 +74,7 @@ pub(super) fn create(
         id,
         name: fields
             .name
+            .clone()
             .flatten()
             .unwrap_or_else(|| "new role".to_string()),
         color: fields.color.unwrap_or(0),
@@ -116,7 +105,7 @@ pub(super) fn create(
 pub(super) fn edit(
     guild: &mut Guild,
     role_id: RoleId,
-    body: &[u8],
+    form: &Parsed<RoleForm>,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
@@ -128,10 +117,9 @@ pub(super) fn edit(
         .ok_or(Refusal::UnknownRole)?;
     let role = &guild.roles[index];
     actor.require_outranks_position(role.position)?;
-    let object = parse_object(body)?;
-    let fields = RoleFields::parse(&object)?;
+    let fields = form.as_ref().map_err(Clone::clone)?;
     let mut updated = role.clone();
-    if let Some(name) = fields.name {
+    if let Some(name) = fields.name.clone() {
         // @everyone keeps its name, as on Discord.
         if role_id != guild.id.everyone_role() {
             updated.name = name.ok_or_else(|| {
@@ -219,12 +207,12 @@ pub(super) fn delete(
 /// `PATCH /guilds/{g}/roles` with `[{id, position}]`.
 pub(super) fn edit_positions(
     guild: &mut Guild,
-    body: &[u8],
+    positions: &Parsed<RolePositions>,
     cx: &OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let actor = Actor::of(guild, cx.actor, cx.now_unix_ms)?;
     actor.require(Permissions::MANAGE_ROLES)?;
-    let requested = parse_positions(guild, body)?;
+    let requested = requested_positions(guild, positions)?;
     let everyone = guild.id.everyone_role();
 
     // Sort the roles above @everyone by their wished position; at a tie, a role moved
@@ -270,81 +258,20 @@ pub(super) fn edit_positions(
     Ok(Outcome::write(Reply::Shown, body, events))
 }
 
-/// The body fields of a role create or edit; `None`: absent.
-struct RoleFields {
-    name: Option<Option<String>>,
-    permissions: Option<Permissions>,
-    color: Option<u32>,
-    hoist: Option<bool>,
-    mentionable: Option<bool>,
-}
-
-impl RoleFields {
-    fn parse(object: &Object) -> Result<RoleFields, Refusal> {
-        let mut color = optional_integer(object, "color", 0, COLOR_MAX)?;
-        // discord.py 2.7 sends only the newer `colors` object (guild.py `create_role`,
-        // role.py `edit`); Flux keeps the primary colour, the one `color` mirrors.
-        if color.is_none() {
-            if let Some(Value::Object(colors)) = object.get("colors") {
-                color = optional_integer(colors, "primary_color", 0, COLOR_MAX)?;
-            }
-        }
-        Ok(RoleFields {
-            name: nullable_string(object, "name", ROLE_NAME_CHARS_MAX)?,
-            permissions: optional_permissions(object, "permissions")?,
-            // `COLOR_MAX` fits in 24 bits.
-            color: color.map(|color| u32::try_from(color).unwrap_or(0)),
-            hoist: optional_bool(object, "hoist")?,
-            mentionable: optional_bool(object, "mentionable")?,
-        })
-    }
-}
-
-/// The `[{id, position}]` body: each id a role of the guild (10011 otherwise), each
-/// position an integer (absent or `null`: the role stays where it is). @everyone's entry
-/// is ignored.
-fn parse_positions(guild: &Guild, body: &[u8]) -> Result<HashMap<RoleId, i64>, Refusal> {
-    let items = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(items)) if items.len() <= ROLES_MAX => items,
-        Ok(Value::Array(_)) => {
-            return Err(form_error(
-                "_errors",
-                "BASE_TYPE_MAX_LENGTH",
-                format!("Must be {ROLES_MAX} or fewer in length."),
-            ))
-        }
-        Ok(_) => {
-            return Err(form_error(
-                "_errors",
-                "BASE_TYPE_LIST",
-                "Could not interpret the value as a list.",
-            ))
-        }
-        Err(_) => return Err(Refusal::InvalidJson),
-    };
+/// The wished positions of a reorder: each entry's role must be one of the guild's
+/// (10011 otherwise), checked before its position is read, entry by entry.
+/// @everyone's entry is ignored.
+fn requested_positions(
+    guild: &Guild,
+    positions: &Parsed<RolePositions>,
+) -> Result<HashMap<RoleId, i64>, Refusal> {
     let mut requested = HashMap::new();
-    for item in &items {
-        let Value::Object(object) = item else {
-            return Err(form_error(
-                "_errors",
-                "DICT_TYPE_CONVERT",
-                "Only dictionaries may be used in a DictType",
-            ));
-        };
-        let id = RoleId(snowflake_value(
-            object.get("id").unwrap_or(&Value::Null),
-            "id",
-        )?);
-        find(guild, id)?;
-        let position = match object.get("position") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(value.as_i64().ok_or_else(|| {
-                form_error("position", "NUMBER_TYPE_COERCE", "Value is not int.")
-            })?),
-        };
-        if let Some(position) = position {
-            if id != guild.id.everyone_role() {
-                requested.insert(id, position);
+    for entry in &positions.as_ref().map_err(Clone::clone)?.entries {
+        let entry = entry.as_ref().map_err(Clone::clone)?;
+        find(guild, entry.id)?;
+        if let Some(position) = entry.position.clone()? {
+            if entry.id != guild.id.everyone_role() {
+                requested.insert(entry.id, position);
             }
         }
     }

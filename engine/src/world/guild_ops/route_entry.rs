@@ -26,8 +26,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::GuildRoute;
+use super::guild_forms::{GuildForm, GuildQuery};
 use super::{channels, guild_object, threads, Audience, GuildEvent, OpContext, Outcome};
+use super::{GuildRequest, GuildRoute, Parsed};
 use crate::gateway::Intents;
 use crate::world::ids::{ChannelId, GuildId, UserId};
 use crate::world::json::channel_json;
@@ -37,15 +38,17 @@ use crate::world::permissions::{
 };
 use crate::world::Refusal;
 
-/// Runs `route` on `guild` for `cx.actor`. `query` is the URL query without `?`;
-/// `body` the request body (ignored by reads).
+/// Runs `route` on `guild` for `cx.actor`, with what its body or query said
+/// (`request`, parsed by `rest::guild_bodies` on the receiving core).
 ///
 /// `POST /guilds` is not answered here (there is no guild yet): it gets 404, and the app
-/// calls [`create_guild`] instead.
+/// calls [`create_guild`] instead. A `request` of another route than `route` is the
+/// caller's bug, answered 404.
 ///
 /// ```
 /// use engine::rest::guild_routes::GuildRoute;
-/// use engine::world::guild_ops::{route_entry::apply, OpContext, Reply};
+/// use engine::world::guild_ops::guild_forms::GuildQuery;
+/// use engine::world::guild_ops::{route_entry::apply, GuildRequest, OpContext, Reply};
 /// use engine::world::{demo_world, Refusal};
 ///
 /// let demo = demo_world(1_700_000_000_000, [1; 32]).unwrap();
@@ -60,47 +63,56 @@ use crate::world::Refusal;
 ///     next_id: &mut next_id,
 ///     random: &mut random,
 /// };
-/// let outcome = apply(&mut guild, &GuildRoute::GetGuild(demo.guild_id), "", b"", &mut cx).unwrap();
+/// let route = GuildRoute::GetGuild(demo.guild_id);
+/// let request = GuildRequest::GetGuild(Ok(GuildQuery::default()));
+/// let outcome = apply(&mut guild, &route, &request, &mut cx).unwrap();
 /// assert_eq!((outcome.reply, outcome.changed), (Reply::Shown, false));
 /// ```
 pub fn apply(
     guild: &mut Guild,
     route: &GuildRoute,
-    query: &str,
-    body: &[u8],
+    request: &GuildRequest,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
-    if let Some(answer) = read(guild, route, query, cx) {
+    if let Some(answer) = read(guild, route, request, cx) {
         return answer;
     }
-    match *route {
-        GuildRoute::CreateGuild => Err(Refusal::NotFound),
-        GuildRoute::GetGuild(_)
-        | GuildRoute::ListChannels(_)
-        | GuildRoute::ActiveThreads(_)
-        | GuildRoute::GetChannel(_) => unreachable!("`read` answers every read route"),
-        GuildRoute::ModifyGuild(id) => {
-            guild_object::modify(guild_checked_mut(guild, id)?, body, cx)
+    use GuildRequest as Q;
+    use GuildRoute as R;
+    match (*route, request) {
+        (R::ModifyGuild(id), Q::ModifyGuild(edit)) => {
+            guild_object::modify(guild_checked_mut(guild, id)?, edit, cx)
         }
-        GuildRoute::DeleteGuild(id) => guild_object::delete(guild_checked_mut(guild, id)?, cx),
-        GuildRoute::CreateChannel(id) => channels::create(guild_checked_mut(guild, id)?, body, cx),
-        GuildRoute::ModifyChannelPositions(id) => {
-            channels::positions(guild_checked_mut(guild, id)?, body, cx)
+        (R::DeleteGuild(id), _) => guild_object::delete(guild_checked_mut(guild, id)?, cx),
+        (R::CreateChannel(id), Q::CreateChannel(form)) => {
+            channels::create(guild_checked_mut(guild, id)?, form, cx)
         }
-        GuildRoute::ModifyChannel(id) => channels::modify(guild, id, body, cx),
-        GuildRoute::DeleteChannel(id) => channels::delete(guild, id, cx),
-        GuildRoute::PutOverwrite(id, target) => {
-            channels::put_overwrite(guild, id, target, body, cx)
+        (R::ModifyChannelPositions(id), Q::ModifyChannelPositions(positions)) => {
+            channels::positions(guild_checked_mut(guild, id)?, positions, cx)
         }
-        GuildRoute::DeleteOverwrite(id, target) => {
-            channels::delete_overwrite(guild, id, target, cx)
+        (R::ModifyChannel(id), Q::ModifyChannel(edit)) => channels::modify(guild, id, edit, cx),
+        (R::DeleteChannel(id), _) => channels::delete(guild, id, cx),
+        (R::PutOverwrite(id, target), Q::PutOverwrite(form)) => {
+            channels::put_overwrite(guild, id, target, form, cx)
         }
-        GuildRoute::StartThreadFromMessage(id, message) => {
-            threads::start(guild, id, Some(message), body, cx)
+        (R::DeleteOverwrite(id, target), _) => channels::delete_overwrite(guild, id, target, cx),
+        (R::StartThreadFromMessage(id, message), Q::StartThread(form)) => {
+            threads::start(guild, id, Some(message), form, cx)
         }
-        GuildRoute::StartThread(id) => threads::start(guild, id, None, body, cx),
-        GuildRoute::JoinThread(id) => threads::join(guild, id, cx),
-        GuildRoute::LeaveThread(id) => threads::leave(guild, id, cx),
+        (R::StartThread(id), Q::StartThread(form)) => threads::start(guild, id, None, form, cx),
+        (R::JoinThread(id), _) => threads::join(guild, id, cx),
+        (R::LeaveThread(id), _) => threads::leave(guild, id, cx),
+        (R::CreateGuild, _) => Err(Refusal::NotFound),
+        (R::GetGuild(_) | R::ListChannels(_) | R::ActiveThreads(_) | R::GetChannel(_), _) => {
+            unreachable!("`read` answers every read route")
+        }
+        (route, request) => {
+            debug_assert!(
+                false,
+                "{route:?} got the request of another route: {request:?}"
+            );
+            Err(Refusal::NotFound)
+        }
     }
 }
 
@@ -110,11 +122,15 @@ pub fn apply(
 pub fn read(
     guild: &Guild,
     route: &GuildRoute,
-    query: &str,
+    request: &GuildRequest,
     cx: &OpContext<'_>,
 ) -> Option<Result<Outcome, Refusal>> {
     let answer = match *route {
         GuildRoute::GetGuild(id) => {
+            let query = match request {
+                GuildRequest::GetGuild(query) => query.clone(),
+                _ => Ok(GuildQuery::default()),
+            };
             guild_checked(guild, id).and_then(|g| guild_object::get(g, query, cx))
         }
         GuildRoute::ListChannels(id) => {
@@ -133,10 +149,10 @@ pub fn read(
 /// `POST /guilds`: a new guild `id` owned by `cx.actor` (see `guild_object::create`).
 pub fn create_guild(
     id: GuildId,
-    body: &[u8],
+    form: &Parsed<GuildForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<(Guild, Outcome), Refusal> {
-    guild_object::create(id, body, cx)
+    guild_object::create(id, form, cx)
 }
 
 /// Whether `guild` was deleted by `DELETE /guilds/{id}`: a live guild always has its

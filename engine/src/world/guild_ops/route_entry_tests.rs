@@ -3,8 +3,10 @@
 //! unchanged-on-error contract as a property test.
 
 use super::*;
-use crate::rest::guild_routes::GuildRoute as R;
-use crate::world::guild_ops::Reply;
+use crate::rest::guild_bodies::{guild_request, parse_guild_form};
+use crate::world::guild_ops::guild_forms::GuildQuery;
+use crate::world::guild_ops::GuildRoute as R;
+use crate::world::guild_ops::{GuildRequest, Reply};
 use crate::world::ids::RoleId;
 use crate::world::message::MessageId;
 use crate::world::model::{
@@ -94,7 +96,8 @@ impl Fixture {
             random: &mut random,
         };
         let before = self.guild.clone();
-        let result = apply(&mut self.guild, &route, query, body.as_bytes(), &mut cx);
+        let request = guild_request(&route, query, body.as_bytes());
+        let result = apply(&mut self.guild, &route, &request, &mut cx);
         self.next_id = next;
         self.random_seed = random_seed;
         match &result {
@@ -360,7 +363,7 @@ fn create_guild_makes_the_caller_owner() {
     };
     let (guild, outcome) = create_guild(
         GuildId(55),
-        br#"{"name": "New", "verification_level": 2, "roles": []}"#,
+        &parse_guild_form(br#"{"name": "New", "verification_level": 2, "roles": []}"#),
         &mut cx,
     )
     .unwrap();
@@ -391,18 +394,23 @@ fn create_guild_makes_the_caller_owner() {
     assert_eq!(value["name"], "New");
 
     let code = form_error_at(
-        create_guild(GuildId(56), br#"{"name": "N"}"#, &mut cx).map(|(_, o)| o),
+        create_guild(GuildId(56), &parse_guild_form(br#"{"name": "N"}"#), &mut cx).map(|(_, o)| o),
         &["name"],
     );
     assert_eq!(code, "BASE_TYPE_BAD_LENGTH");
     let code = form_error_at(
-        create_guild(GuildId(56), br#"{}"#, &mut cx).map(|(_, o)| o),
+        create_guild(GuildId(56), &parse_guild_form(br#"{}"#), &mut cx).map(|(_, o)| o),
         &["name"],
     );
     assert_eq!(code, "BASE_TYPE_REQUIRED");
     cx.actor = UserId(123_456);
     assert_eq!(
-        create_guild(GuildId(57), br#"{"name": "Nope"}"#, &mut cx).map(|_| ()),
+        create_guild(
+            GuildId(57),
+            &parse_guild_form(br#"{"name": "Nope"}"#),
+            &mut cx
+        )
+        .map(|_| ()),
         Err(Refusal::UnknownUser)
     );
 }
@@ -1054,10 +1062,14 @@ fn threads_hidden_from_a_member_take_no_invite_and_are_not_listed() {
     f.grant_member(Permissions::CREATE_INSTANT_INVITE);
     let member = f.member;
     let invite = |f: &mut Fixture, actor: UserId, channel: u64| {
-        let path = format!("/api/v10/channels/{channel}/invites");
-        let route = crate::rest::member_routes::member_route(crate::rest::Method::Post, &path)
-            .unwrap()
-            .unwrap();
+        let route = crate::world::guild_ops::MemberRoute::CreateInvite(ChannelId(channel));
+        let form = crate::world::guild_ops::member_forms::InviteForm {
+            max_age_s: 86_400,
+            max_uses: 0,
+            temporary: false,
+            unique: false,
+        };
+        let request = crate::world::guild_ops::MemberRequest::CreateInvite(Ok(form));
         let mut next = f.next_id;
         let mut next_id = || {
             next += 1;
@@ -1073,7 +1085,7 @@ fn threads_hidden_from_a_member_take_no_invite_and_are_not_listed() {
             next_id: &mut next_id,
             random: &mut random,
         };
-        crate::world::guild_ops::apply_member_route(&mut f.guild, &route, "", b"{}", &mut cx)
+        crate::world::guild_ops::apply_member_route(&mut f.guild, &route, &request, &mut cx)
     };
     let listed = |f: &Fixture, viewer: UserId| -> Vec<u64> {
         let json = crate::world::guild_create_json(&f.guild, &f.world, viewer, 250);
@@ -1605,19 +1617,33 @@ fn reads_are_answered_from_a_shared_guild() {
         R::ActiveThreads(f.guild.id),
         R::GetChannel(f.text),
     ] {
-        let outcome = read(&f.guild, &route, "", &cx).expect("a read").unwrap();
+        let outcome = read(&f.guild, &route, &GuildRequest::Bare, &cx)
+            .expect("a read")
+            .unwrap();
         assert_eq!(
             (outcome.reply, outcome.changed),
             (Reply::Shown, false),
             "{route:?}"
         );
     }
-    assert!(read(&f.guild, &R::ModifyGuild(f.guild.id), "", &cx).is_none());
-    assert!(read(&f.guild, &R::DeleteChannel(f.text), "", &cx).is_none());
+    assert!(read(
+        &f.guild,
+        &R::ModifyGuild(f.guild.id),
+        &GuildRequest::Bare,
+        &cx
+    )
+    .is_none());
+    assert!(read(
+        &f.guild,
+        &R::DeleteChannel(f.text),
+        &GuildRequest::Bare,
+        &cx
+    )
+    .is_none());
     let answer = read(
         &f.guild,
         &R::GetGuild(f.guild.id),
-        "",
+        &GuildRequest::Bare,
         &OpContext {
             actor: OUTSIDER,
             ..cx
@@ -1640,9 +1666,14 @@ fn with_counts_counts_the_members_the_presence_map_calls_online() {
         next_id: &mut next_id,
         random: &mut random,
     };
-    let outcome = read(&f.guild, &R::GetGuild(f.guild.id), "with_counts=true", &cx)
-        .expect("a read")
-        .unwrap();
+    let outcome = read(
+        &f.guild,
+        &R::GetGuild(f.guild.id),
+        &GuildRequest::GetGuild(Ok(GuildQuery { with_counts: true })),
+        &cx,
+    )
+    .expect("a read")
+    .unwrap();
     let value: Value = serde_json::from_slice(&outcome.body).unwrap();
     assert_eq!(value["approximate_member_count"], 2);
     assert_eq!(value["approximate_presence_count"], 1);

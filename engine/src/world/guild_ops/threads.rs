@@ -34,18 +34,17 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::channels::{AUTO_ARCHIVE_MINUTES, CHANNELS_MAX, RATE_LIMIT_MAX_S};
-use super::guild_fields::FormErrors;
+use super::channel_forms::{ThreadEdit, ThreadForm};
+use super::channels::CHANNELS_MAX;
 use super::route_entry::WRONG_CHANNEL_TYPE;
 use super::route_entry::{channel_access, channel_event, users_event, viewers, Access};
-use super::Reply;
 use super::{Audience, GuildEvent, OpContext, Outcome};
+use super::{Parsed, Reply};
 use crate::gateway::Intents;
 use crate::world::ids::{ChannelId, UserId};
 use crate::world::json::{channel_json, encode, member_json, thread_member_json};
 use crate::world::message::MessageId;
 use crate::world::model::{Channel, ChannelKind, Guild, ThreadMember, ThreadSettings};
-use crate::world::parse_object;
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 
@@ -67,7 +66,7 @@ pub(super) fn start(
     guild: &mut Guild,
     parent_id: ChannelId,
     message: Option<MessageId>,
-    body: &[u8],
+    form: &Parsed<ThreadForm>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let (index, _, permissions) = channel_access(guild, parent_id, cx)?;
@@ -75,22 +74,8 @@ pub(super) fn start(
     let ChannelKind::Text(text) = &parent.kind else {
         return Err(WRONG_CHANNEL_TYPE);
     };
-    let object = parse_object(body)?;
-    let mut errors = FormErrors::default();
-    let name = errors.string(&object, "name", 1, 100, false).flatten();
-    if !object.contains_key("name") {
-        errors.required(&["name"]);
-    }
-    let auto_archive = errors.choice(&object, "auto_archive_duration", &AUTO_ARCHIVE_MINUTES);
-    let rate_limit = errors
-        .integer(&object, "rate_limit_per_user", 0, RATE_LIMIT_MAX_S, true)
-        .flatten();
-    let private = match message {
-        Some(_) => false,
-        None => errors.choice(&object, "type", &[11, 12]).unwrap_or(12) == 12,
-    };
-    let invitable = errors.boolean(&object, "invitable").unwrap_or(true);
-    errors.finish()?;
+    let form = form.as_ref().map_err(Clone::clone)?;
+    let private = form.private;
     let needed = if private {
         Permissions::CREATE_PRIVATE_THREADS
     } else {
@@ -114,13 +99,13 @@ pub(super) fn start(
         Some(message) => ChannelId(message.0),
         None => ChannelId((cx.next_id)()?),
     };
-    let minutes = auto_archive
-        .and_then(|minutes| u32::try_from(minutes).ok())
+    let minutes = form
+        .auto_archive_duration
         .unwrap_or(text.default_auto_archive_duration);
     let thread = Channel {
         id,
         guild_id: guild.id,
-        name: name.unwrap_or_default(),
+        name: form.name.clone(),
         position: 0,
         parent_id: Some(parent_id),
         nsfw: parent.nsfw,
@@ -134,8 +119,8 @@ pub(super) fn start(
             locked: false,
             auto_archive_duration: minutes,
             archive_timestamp_unix_ms: cx.now_unix_ms,
-            invitable: !private || invitable,
-            rate_limit_per_user: rate_limit.and_then(|r| u32::try_from(r).ok()).unwrap_or(0),
+            invitable: !private || form.invitable,
+            rate_limit_per_user: form.rate_limit_per_user.unwrap_or(0),
             members: vec![ThreadMember {
                 user_id: cx.actor,
                 joined_at_unix_ms: cx.now_unix_ms,
@@ -161,7 +146,7 @@ pub(super) fn modify(
     guild: &mut Guild,
     index: usize,
     permissions: Permissions,
-    body: &[u8],
+    edit: Parsed<ThreadEdit>,
     cx: &mut OpContext<'_>,
 ) -> Result<Outcome, Refusal> {
     let Some(current) = guild.channels.get(index) else {
@@ -170,19 +155,14 @@ pub(super) fn modify(
     let Some(thread) = current.kind.thread() else {
         return Err(WRONG_CHANNEL_TYPE);
     };
-    let object = parse_object(body)?;
-    let mut errors = FormErrors::default();
-    let name = errors.string(&object, "name", 1, 100, false).flatten();
-    let archived = errors.boolean(&object, "archived");
-    let auto_archive = errors
-        .choice(&object, "auto_archive_duration", &AUTO_ARCHIVE_MINUTES)
-        .and_then(|minutes| u32::try_from(minutes).ok());
-    let locked = errors.boolean(&object, "locked");
-    let invitable = errors.boolean(&object, "invitable");
-    let rate_limit = errors
-        .integer(&object, "rate_limit_per_user", 0, RATE_LIMIT_MAX_S, true)
-        .map(|rate| rate.and_then(|r| u32::try_from(r).ok()).unwrap_or(0));
-    errors.finish()?;
+    let ThreadEdit {
+        name,
+        archived,
+        auto_archive_duration: auto_archive,
+        locked,
+        invitable,
+        rate_limit_per_user: rate_limit,
+    } = edit?;
     if thread.archived && archived != Some(false) {
         return Err(THREAD_ARCHIVED);
     }

@@ -1,7 +1,8 @@
 //! A request body as a JSON object, read the way Discord reads one. Every route with a
 //! JSON body starts here: accounts (`auth.rs`), messages (`messages.rs`,
-//! `bulk_delete.rs`), and the guild, channel, member, role, ban and invite operations
-//! (`world::guild_ops`).
+//! `bulk_delete.rs`), DMs (`app::dms`), and the guild, channel, member, role, ban and
+//! invite bodies (`guild_bodies.rs`, `channel_bodies.rs`, `member_bodies.rs`,
+//! `role_bodies.rs`, `invite_bodies.rs`).
 //!
 //! Discord's rules:
 //! - No body, or only whitespace, counts as `{}`. Clients send none where every field is
@@ -25,7 +26,8 @@ use crate::world::Refusal;
 /// The body as a JSON object; an empty (or all-whitespace) body is `{}`.
 ///
 /// ```
-/// use engine::world::{parse_object, Refusal};
+/// use engine::rest::parse_object;
+/// use engine::world::Refusal;
 /// assert_eq!(parse_object(br#"{"nick": null}"#).unwrap()["nick"], serde_json::Value::Null);
 /// assert!(parse_object(b"").unwrap().is_empty());
 /// assert_eq!(parse_object(b"{"), Err(Refusal::InvalidJson));

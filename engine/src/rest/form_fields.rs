@@ -1,75 +1,38 @@
-//! Reading JSON bodies of the guild, channel and thread routes the way Discord does:
-//! every field checked, every fault collected into one 50035 Invalid Form Body whose
-//! `errors` object nests by field (and array index), e.g.
-//! `{"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "…"}]}}`.
+//! Reading the JSON fields of the guild, channel and thread bodies the way Discord does:
+//! every field checked, every fault recorded into one `world::guild_ops::FormErrors`
+//! (one 50035 Invalid Form Body nesting by field and array index).
 //!
 //! Why collect instead of failing on the first fault: Discord reports all of them at
 //! once, and clients show each under its field. Unknown fields are ignored, as on
-//! Discord.
+//! Discord. The owner core adds the faults only the guild can tell to the same
+//! collection (`world::guild_ops::FormErrors` says why it is split).
 //!
 //! Conventions: a reader returns `None` when the field is absent *or* was invalid (the
-//! fault is recorded in [`FormErrors`]); a nullable reader returns `Some(None)` for an
-//! explicit `null`. Callers check `FormErrors::finish` before using any value, so a
-//! body with any fault changes nothing.
+//! fault is recorded); a nullable reader returns `Some(None)` for an explicit `null`.
+//! The operation checks `FormErrors::finish` before using any value, so a body with any
+//! fault changes nothing.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+pub use crate::world::guild_ops::FormErrors;
 use crate::world::permissions::Permissions;
-use crate::world::Refusal;
 
-/// The faults found in one body, nested by path.
-#[derive(Debug, Default)]
-pub(super) struct FormErrors {
-    errors: Map<String, Value>,
-}
-
-impl FormErrors {
-    /// Records `code`/`message` at `path` (field names and array indices as strings).
-    pub(super) fn add(&mut self, path: &[&str], code: &str, message: impl Into<String>) {
-        let mut node = &mut self.errors;
-        for key in path {
-            let entry = node
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            let Value::Object(next) = entry else {
-                unreachable!("made an object just above");
-            };
-            node = next;
-        }
-        let list = node
-            .entry("_errors")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = list {
-            list.push(error(code, &message.into()));
-        }
-    }
-
-    /// Whether nothing was recorded.
-    #[cfg(test)]
-    pub(super) fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// `Ok` when the body had no fault, else the 50035 error with every fault.
-    pub(super) fn finish(self) -> Result<(), Refusal> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Refusal::InvalidForm(Value::Object(self.errors)))
-        }
-    }
-
-    /// A required field that is absent.
-    pub(super) fn required(&mut self, path: &[&str]) {
-        self.add(path, "BASE_TYPE_REQUIRED", "This field is required");
-    }
+/// The field readers: each reads one field of a body object and records its fault.
+///
+/// ```
+/// use engine::rest::form_fields::{FieldReader, FormErrors};
+/// let object = serde_json::json!({"name": "x"});
+/// let mut errors = FormErrors::default();
+/// assert_eq!(errors.string(object.as_object().unwrap(), "name", 2, 100, false), None);
+/// assert!(errors.finish().is_err());
+/// ```
+pub trait FieldReader {
+    /// Records `code`/`message` at `path`.
+    fn record(&mut self, path: &[&str], code: &str, message: impl Into<String>);
 
     /// A string of `min..=max` characters at `key`; `Some(None)` for `null` when
     /// `nullable`.
-    pub(super) fn string(
+    fn string(
         &mut self,
         object: &Map<String, Value>,
         key: &str,
@@ -83,14 +46,14 @@ impl FormErrors {
                 let chars = text.chars().count();
                 if chars < min || chars > max {
                     let message = format!("Must be between {min} and {max} in length.");
-                    self.add(&[key], "BASE_TYPE_BAD_LENGTH", message);
+                    self.record(&[key], "BASE_TYPE_BAD_LENGTH", message);
                     None
                 } else {
                     Some(Some(text.clone()))
                 }
             }
             _ => {
-                self.add(
+                self.record(
                     &[key],
                     "BASE_TYPE_STRING",
                     "Could not interpret the value as string.",
@@ -101,7 +64,7 @@ impl FormErrors {
     }
 
     /// An integer in `min..=max` at `key`; `Some(None)` for `null` when `nullable`.
-    pub(super) fn integer(
+    fn integer(
         &mut self,
         object: &Map<String, Value>,
         key: &str,
@@ -114,7 +77,7 @@ impl FormErrors {
             return Some(None);
         }
         let Some(number) = value.as_i64() else {
-            self.add(
+            self.record(
                 &[key],
                 "NUMBER_TYPE_COERCE",
                 format!("Value \"{}\" is not int.", truncated(value)),
@@ -123,11 +86,11 @@ impl FormErrors {
         };
         if number < min {
             let message = format!("int value should be greater than or equal to {min}.");
-            self.add(&[key], "NUMBER_TYPE_MIN", message);
+            self.record(&[key], "NUMBER_TYPE_MIN", message);
             None
         } else if number > max {
             let message = format!("int value should be less than or equal to {max}.");
-            self.add(&[key], "NUMBER_TYPE_MAX", message);
+            self.record(&[key], "NUMBER_TYPE_MAX", message);
             None
         } else {
             Some(Some(number))
@@ -135,38 +98,33 @@ impl FormErrors {
     }
 
     /// An integer that must be one of `choices`.
-    pub(super) fn choice(
-        &mut self,
-        object: &Map<String, Value>,
-        key: &str,
-        choices: &[i64],
-    ) -> Option<i64> {
+    fn choice(&mut self, object: &Map<String, Value>, key: &str, choices: &[i64]) -> Option<i64> {
         let value = object.get(key)?;
         match value.as_i64() {
             Some(number) if choices.contains(&number) => Some(number),
             _ => {
                 let listed: Vec<String> = choices.iter().map(|c| c.to_string()).collect();
                 let message = format!("Value must be one of {{{}}}.", listed.join(", "));
-                self.add(&[key], "BASE_TYPE_CHOICES", message);
+                self.record(&[key], "BASE_TYPE_CHOICES", message);
                 None
             }
         }
     }
 
     /// A boolean at `key` (`null` reads as absent, as Discord treats it).
-    pub(super) fn boolean(&mut self, object: &Map<String, Value>, key: &str) -> Option<bool> {
+    fn boolean(&mut self, object: &Map<String, Value>, key: &str) -> Option<bool> {
         match object.get(key)? {
             Value::Null => None,
             Value::Bool(flag) => Some(*flag),
             _ => {
-                self.add(&[key], "BASE_TYPE_BOOLEAN", "Must be either true or false.");
+                self.record(&[key], "BASE_TYPE_BOOLEAN", "Must be either true or false.");
                 None
             }
         }
     }
 
     /// A snowflake (string or integer) at `path`; `Some(None)` for `null`.
-    pub(super) fn snowflake(&mut self, value: &Value, path: &[&str]) -> Option<Option<u64>> {
+    fn snowflake(&mut self, value: &Value, path: &[&str]) -> Option<Option<u64>> {
         let parsed = match value {
             Value::Null => return Some(None),
             Value::String(text) => snowflake::Snowflake::parse_ascii(text.as_bytes())
@@ -177,21 +135,21 @@ impl FormErrors {
         };
         if parsed.is_none() {
             let message = format!("Value \"{}\" is not snowflake.", truncated(value));
-            self.add(path, "NUMBER_TYPE_COERCE", message);
+            self.record(path, "NUMBER_TYPE_COERCE", message);
             return None;
         }
         Some(parsed)
     }
 
     /// A permission set (decimal string or integer) at `path`; absent or `null` is none.
-    pub(super) fn permissions(&mut self, value: Option<&Value>, path: &[&str]) -> Permissions {
+    fn permissions(&mut self, value: Option<&Value>, path: &[&str]) -> Permissions {
         match value {
             None | Some(Value::Null) => Permissions::NONE,
             Some(value) => match serde_json::from_value::<Permissions>(value.clone()) {
                 Ok(permissions) => permissions,
                 Err(_) => {
                     let message = format!("Value \"{}\" is not int.", truncated(value));
-                    self.add(path, "NUMBER_TYPE_COERCE", message);
+                    self.record(path, "NUMBER_TYPE_COERCE", message);
                     Permissions::NONE
                 }
             },
@@ -199,8 +157,10 @@ impl FormErrors {
     }
 }
 
-fn error(code: &str, message: &str) -> Value {
-    json!({ "code": code, "message": message })
+impl FieldReader for FormErrors {
+    fn record(&mut self, path: &[&str], code: &str, message: impl Into<String>) {
+        self.add(path, code, message);
+    }
 }
 
 /// A value as text for an error message, cut to 64 characters.
@@ -215,7 +175,8 @@ fn truncated(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::parse_object;
+    use crate::rest::parse_object;
+    use crate::world::Refusal;
 
     #[test]
     fn errors_nest_by_path_and_collect() {

@@ -1,9 +1,11 @@
-//! Reading the JSON bodies and query strings of the member, role, ban and invite routes:
-//! one small function per field type, each turning a bad value into Discord's 50035
-//! Invalid Form Body naming the field.
+//! Reading the JSON bodies and query strings of the member, role, ban and invite routes
+//! (`member_bodies.rs`, `role_bodies.rs`, `invite_bodies.rs`): one small function per
+//! field type, each turning a bad value into Discord's 50035 Invalid Form Body naming the
+//! field. These routes answer the first fault (the guild, channel and thread routes
+//! collect every fault instead: `form_fields.rs`).
 //!
 //! Discord's conventions followed here: the body becomes an object by
-//! `world::parse_object` (an empty body counts as `{}`: clients send none for
+//! `rest::parse_object` (an empty body counts as `{}`: clients send none for
 //! `PUT …/bans/{id}` and `POST /invites/{code}`); unknown fields and query parameters are
 //! ignored. A field may be absent (`None`), `null` (`Some(None)` where the field is
 //! nullable) or a value.
