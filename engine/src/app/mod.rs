@@ -33,7 +33,9 @@
 //! - `dms.rs`: `POST/GET /users/@me/channels` and every core's DM replicas.
 //! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`, `PATCH /users/@me`:
 //!   the username registry on core 0, account writes on the home core, every core's copy.
-//! - `login_throttle.rs`: failed logins per name on one core (5 a minute).
+//! - `logins.rs`: `POST /auth/login`: the name's failures on its home core, the address's
+//!   on the receiving core, the hash on the receiving core.
+//! - `login_throttle.rs`: password attempts per key (name or address) in a sliding minute.
 //! - `rest_limits.rs`: the account-free REST routes, answered on the home core.
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
@@ -84,6 +86,7 @@ mod guild_state;
 mod held_answers;
 mod http_routes;
 mod login_throttle;
+mod logins;
 pub mod mesh;
 mod message_fanout;
 mod message_state;
@@ -219,7 +222,10 @@ impl FluxApp {
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
         session_config.identify_timeout_ms = info.config.limits.identify_timeout_ms;
-        let accounts = accounts::AccountState::from_world(&shared.world);
+        let accounts = accounts::AccountState::from_world(
+            &shared.world,
+            info.config.limits.password_attempts_per_address_max,
+        );
         let mut commits = commit::CommitQueue::open(
             &info.config.data_dir,
             info.core,

@@ -99,6 +99,10 @@ struct ClientLimits {
     /// Time from gateway Hello to Identify or Resume, in milliseconds (then 4009).
     #[arg(long, default_value_t = engine::Limits::default().identify_timeout_ms)]
     identify_timeout_ms: u64,
+    /// Failed logins plus registrations one source address may make per minute on one
+    /// core (then 429; 0: no limit; raise it behind a proxy).
+    #[arg(long, default_value_t = engine::Limits::default().password_attempts_per_address_max)]
+    password_attempts_per_address_max: usize,
 }
 
 impl ClientLimits {
@@ -110,6 +114,7 @@ impl ClientLimits {
         limits.http_body_min_bytes_per_s = self.http_body_min_bytes_per_s;
         limits.http_idle_timeout_ms = self.http_idle_timeout_ms;
         limits.identify_timeout_ms = self.identify_timeout_ms;
+        limits.password_attempts_per_address_max = self.password_attempts_per_address_max;
     }
 }
 

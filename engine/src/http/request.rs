@@ -75,6 +75,10 @@ pub struct Request {
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body: exactly `Content-Length` bytes, empty without one.
     pub body: Vec<u8>,
+    /// The address of the peer that sent it. The parser never sees a socket, so it says
+    /// `0.0.0.0`; the reactor fills in the connection's address before the application
+    /// sees the request (per-address limits, loopback-only routes).
+    pub peer_ip: std::net::IpAddr,
 }
 
 impl Request {
@@ -188,6 +192,7 @@ impl Head<'_> {
                 .map(|h| (h.name.to_string(), h.value.to_vec()))
                 .collect(),
             body: Vec::new(),
+            peer_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
         }
     }
 }

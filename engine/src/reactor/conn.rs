@@ -124,6 +124,9 @@ pub(crate) struct Conn {
     pub admitted: Option<super::admission::Admitted>,
     /// The application has seen this connection and must hear `handle_closed`.
     pub app_knows: bool,
+    /// The peer's address, as `accept` gave it; every request read from this connection
+    /// carries it (`http::Request::peer_ip`) for the application's per-address limits.
+    pub peer_ip: std::net::IpAddr,
 }
 
 impl Conn {
@@ -157,6 +160,7 @@ impl Conn {
             head_checked: false,
             admitted: None,
             app_knows: false,
+            peer_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
         }
     }
 

@@ -75,6 +75,7 @@ impl<A: App> Reactor<A> {
         self.generation_next = self.generation_next.wrapping_add(1);
         let mut conn = Conn::new(fd, generation, CoreBacklog::clone(&self.backlog));
         conn.admitted = Some(admitted);
+        conn.peer_ip = peer;
         let key = self.conns.insert(conn);
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();

@@ -153,7 +153,7 @@ impl<A: App> Reactor<A> {
                 }
                 return;
             }
-            let (request, used) = match http::parse_request(inbuf, &config.limits.http) {
+            let (mut request, used) = match http::parse_request(inbuf, &config.limits.http) {
                 Ok(Some(parsed)) => parsed,
                 Ok(None) => {
                     if conn.peer_eof {
@@ -166,7 +166,7 @@ impl<A: App> Reactor<A> {
                     }
                     // The head is in and a body is announced: the application may refuse
                     // it before a byte of the body is read (`App::check_head`).
-                    let Ok(Some((head, _, body_len))) =
+                    let Ok(Some((mut head, _, body_len))) =
                         http::parse_head(inbuf, &config.limits.http)
                     else {
                         return;
@@ -175,6 +175,7 @@ impl<A: App> Reactor<A> {
                         return;
                     }
                     conn.head_checked = true;
+                    head.peer_ip = conn.peer_ip;
                     if let Err(response) = app.check_head(&head, body_len) {
                         answers.push_back(PendingAnswer {
                             request: conn.generation,
@@ -197,6 +198,7 @@ impl<A: App> Reactor<A> {
                     return;
                 }
             };
+            request.peer_ip = conn.peer_ip;
             let upgrade = upgrade::is_upgrade_request(&request);
             if upgrade && !answers.is_empty() {
                 return; // Parsed again once the answers before it are out.
