@@ -58,7 +58,10 @@ impl FluxApp {
             }
             return self.handle_test_hook(out, conn, request, hook);
         }
-        if let Some(response) = self.attachments.serve(&request.method, path) {
+        let served = self
+            .attachments
+            .serve(&request.method, path, request.query(), unix_ms());
+        if let Some(response) = served {
             return HttpAnswer::Respond(response);
         }
         self.route_rest(out, conn, request)

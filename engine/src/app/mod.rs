@@ -248,7 +248,11 @@ impl FluxApp {
             guilds: guild_state::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
             held: held_answers::HeldAnswers::default(),
-            attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
+            attachments: attachments::Attachments::new(
+                &info.config.data_dir,
+                &shared.gateway_url,
+                shared.directory.secret(),
+            ),
             presence_book: world::presence::PresenceBook::default(),
             presences: HashMap::new(),
             shared,
