@@ -240,6 +240,41 @@ fn attachments_stored_served_dispatched_and_durable(io: engine::IoBackend) {
         assert_error(&get(addr, &unsigned), 404, 0);
     }
 
+    // POST /attachments/refresh-urls signs this server's URLs afresh (here within the
+    // same hour, so the same URL) and leaves any other URL as it was.
+    let refresh = "/api/v10/attachments/refresh-urls";
+    let unsigned_url = url.split_once('?').unwrap().0;
+    let body = json!({ "attachment_urls": [url, unsigned_url, "https://example.com/x"] });
+    let refreshed = call(addr, "POST", refresh, token_a, Some(&body));
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    assert_eq!(
+        refreshed.json(),
+        json!({ "refreshed_urls": [
+            { "original": url, "refreshed": url },
+            { "original": unsigned_url, "refreshed": unsigned_url },
+            { "original": "https://example.com/x", "refreshed": "https://example.com/x" },
+        ] })
+    );
+    assert_error(
+        &call(addr, "POST", refresh, "not-a-token", Some(&body)),
+        401,
+        0,
+    );
+    let missing = call(addr, "POST", refresh, token_a, Some(&json!({})));
+    assert_error(&missing, 400, 50035);
+    let too_many = json!({ "attachment_urls": vec![url; 51] });
+    assert_error(
+        &call(addr, "POST", refresh, token_a, Some(&too_many)),
+        400,
+        50035,
+    );
+    let not_strings = json!({ "attachment_urls": [1, 2] });
+    assert_error(
+        &call(addr, "POST", refresh, token_a, Some(&not_strings)),
+        400,
+        50035,
+    );
+
     // The gateway: A (MESSAGE_CONTENT) sees the attachments, B does not.
     let seen_by_a = gateway_a.recv_named("MESSAGE_CREATE");
     assert_eq!(seen_by_a["d"]["attachments"], message["attachments"]);

@@ -120,6 +120,15 @@ impl UrlKey {
         tags_equal(&tag, &mac) && now_s < expires_s
     }
 
+    /// `url` signed afresh at `now_s` if it carries this key's signature, expired or not
+    /// (`POST /attachments/refresh-urls`); `None` for any other URL.
+    pub fn refresh(&self, url: &str, now_s: u64) -> Option<String> {
+        let (bare, query) = url.split_once('?')?;
+        let path = &bare[bare.find(PATH_PREFIX)?..];
+        // Verified as of time 0: the signature must be this key's, whatever its expiry.
+        self.verify(path, query, 0).then(|| self.sign(bare, now_s))
+    }
+
     fn tag(&self, path: &str, times: &str) -> [u8; SHA256_TAG_LEN] {
         hmac_sha256(&self.0, &[path.as_bytes(), b"?", times.as_bytes()])
     }
@@ -221,6 +230,24 @@ mod tests {
         ] {
             assert!(!key().verify(&path, bad, NOW), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_this_key_s_urls_are_refreshed_expired_or_not() {
+        let stored = "http://h/attachments/1/2/a.txt";
+        let old = key().sign(stored, NOW);
+        let later = NOW + 30 * 86_400;
+        let fresh = key()
+            .refresh(&old, later)
+            .expect("signed here, though expired");
+        assert_eq!(fresh, key().sign(stored, later));
+        let (path, query) = split(&fresh);
+        assert!(key().verify(&path, &query, later));
+        assert_eq!(key().refresh(stored, later), None, "never signed");
+        let forged = old.replace("/2/a.txt", "/3/a.txt");
+        assert_eq!(key().refresh(&forged, later), None);
+        let other = UrlKey::from_secret(&TokenSecret([1; 32])).sign(stored, NOW);
+        assert_eq!(key().refresh(&other, later), None);
     }
 
     #[test]
