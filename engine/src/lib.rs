@@ -82,6 +82,10 @@ pub struct Config {
     /// For tests only: anyone who can reach the port could use them. Off by default;
     /// `flux serve --test-hooks` turns them on.
     pub test_hooks: bool,
+    /// The bearer token `GET /_flux/metrics` requires (`Authorization: Bearer <token>`,
+    /// from any address). `None` (the default): no token, and only loopback peers are
+    /// answered (403 for others). See docs/SECURITY.md.
+    pub metrics_token: Option<String>,
 }
 
 /// Which I/O backend the reactors use.
@@ -207,6 +211,7 @@ impl Default for Config {
             limits: Limits::default(),
             remove_data_dir_on_shutdown: false,
             test_hooks: false,
+            metrics_token: None,
         }
     }
 }

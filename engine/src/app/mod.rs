@@ -35,6 +35,7 @@
 //!   the username registry on core 0, account writes on the home core, every core's copy.
 //! - `logins.rs`: `POST /auth/login`: the name's failures on its home core, the address's
 //!   on the receiving core, the hash on the receiving core.
+//! - `metrics_gate.rs`: who may read `GET /_flux/metrics` (loopback, or a bearer token).
 //! - `login_throttle.rs`: password attempts per key (name or address) in a sliding minute.
 //! - `rest_limits.rs`: the account-free REST routes, answered on the home core.
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
@@ -92,6 +93,7 @@ mod message_fanout;
 mod message_state;
 mod messages;
 mod metering;
+mod metrics_gate;
 mod presence;
 mod rest_limits;
 mod resume;
@@ -163,6 +165,8 @@ pub struct FluxApp {
     shared: Arc<Shared>,
     /// The largest body a route without attachments takes (`body_gate.rs`).
     json_body_bytes_max: usize,
+    /// The token `GET /_flux/metrics` requires, if any (`metrics_gate.rs`).
+    metrics_token: Option<String>,
     session_config: Arc<SessionConfig>,
     /// Open gateway connections on this core.
     conns: IdHashMap<ConnId, gateway::GatewayConn>,
@@ -257,6 +261,7 @@ impl FluxApp {
             presences: HashMap::new(),
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,
+            metrics_token: info.config.metrics_token.clone(),
             session_config: Arc::new(session_config),
             conns: IdHashMap::default(),
             timers: BTreeSet::new(),

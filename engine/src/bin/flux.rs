@@ -60,6 +60,11 @@ enum Command {
         /// uploads get 413 code 40005. Discord's default upload limit is 25 MiB.
         #[arg(long, default_value_t = 25 * 1024 * 1024)]
         upload_bytes_max: usize,
+        /// Require `Authorization: Bearer <TOKEN>` for GET /_flux/metrics, from any
+        /// address. Without it, metrics are answered to loopback peers only (403 for
+        /// others).
+        #[arg(long, value_name = "TOKEN")]
+        metrics_token: Option<String>,
         #[command(flatten)]
         client_limits: ClientLimits,
     },
@@ -161,6 +166,7 @@ fn main() -> ExitCode {
             heartbeat_interval_ms,
             test_hooks,
             upload_bytes_max,
+            metrics_token,
             client_limits,
         } => {
             let mut limits = engine::Limits::default();
@@ -174,6 +180,7 @@ fn main() -> ExitCode {
                 io,
                 heartbeat_interval_ms,
                 test_hooks,
+                metrics_token,
                 ..engine::Config::default()
             };
             let config = engine::Config {
