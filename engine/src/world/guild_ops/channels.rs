@@ -52,6 +52,17 @@ use crate::world::Refusal;
 
 /// Most channels (threads included) a guild holds; Discord's limit is 500.
 pub const CHANNELS_MAX: usize = 500;
+/// Permission overwrites one channel holds at most. Flux's own bound, answered with
+/// Discord's code for it (30060, whose documented limit is 1000): a guild is stored whole
+/// (about 70 bytes of JSON an overwrite), so 500 channels × 100 overwrites is about 3.5 MB
+/// next to the 25,000 members' 4.75 MB, inside the store's 16 MiB value; 1000 would allow
+/// 35 MB. Every role (at most 250) cannot each have one, but roles are grouped in practice,
+/// and member overwrites are the unbounded kind.
+pub const OVERWRITES_MAX: usize = 100;
+const _: () = assert!(
+    OVERWRITES_MAX == 100,
+    "the 30060 and 50035 messages say 100"
+);
 /// Auto-archive durations Discord allows, in minutes.
 pub(super) const AUTO_ARCHIVE_MINUTES: [i64; 4] = [60, 1440, 4320, 10080];
 /// Longest slow mode, in seconds.
@@ -513,12 +524,19 @@ pub(super) fn put_overwrite(
     let new = Some(vec![overwrite.clone()]);
     check_grants(&access, permissions, &channel.permission_overwrites, &new)?;
     let mut channel = channel.clone();
+    let held = channel.permission_overwrites.len();
     match channel
         .permission_overwrites
         .iter_mut()
         .find(|existing| existing.target == target)
     {
         Some(existing) => *existing = overwrite,
+        None if held >= OVERWRITES_MAX => {
+            return Err(Refusal::Coded {
+                code: 30060,
+                message: "Maximum number of channel permission overwrites reached (100)",
+            });
+        }
         None => channel.permission_overwrites.push(overwrite),
     }
     if channel == guild.channels[index] {
@@ -711,6 +729,11 @@ impl ChannelPatch {
         match object.get("permission_overwrites") {
             None => {}
             Some(Value::Null) => patch.overwrites = Some(Vec::new()),
+            Some(Value::Array(items)) if items.len() > OVERWRITES_MAX => errors.add(
+                &["permission_overwrites"],
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 100 or fewer in length.",
+            ),
             Some(Value::Array(items)) => {
                 patch.overwrites = Some(read_overwrites(errors, guild, items));
             }
