@@ -54,10 +54,10 @@ use crate::world::Refusal;
 pub const CHANNELS_MAX: usize = 500;
 /// Permission overwrites one channel holds at most. Flux's own bound, answered with
 /// Discord's code for it (30060, whose documented limit is 1000): a guild is stored whole
-/// (about 70 bytes of JSON an overwrite), so 500 channels × 100 overwrites is about 3.5 MB
-/// next to the 25,000 members' 4.75 MB, inside the store's 16 MiB value; 1000 would allow
-/// 35 MB. Every role (at most 250) cannot each have one, but roles are grouped in practice,
-/// and member overwrites are the unbounded kind.
+/// (at most about 90 bytes of JSON an overwrite), so 500 channels × 100 overwrites is about
+/// 4.5 MB next to the 25,000 members' 4.75 MB, inside the store's 16 MiB value; 1000 would
+/// allow 45 MB. The price: a channel cannot hold an overwrite for each of 250 roles, nor
+/// for more than 100 members; a role for the group does the same job.
 pub const OVERWRITES_MAX: usize = 100;
 const _: () = assert!(
     OVERWRITES_MAX == 100,
