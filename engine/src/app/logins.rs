@@ -14,8 +14,9 @@
 //!   does not tell which exist.
 //! - **Per source address, on the receiving core.** Every login counts against the
 //!   connection's address (`http::Request::peer_ip`) when it begins and is forgiven when
-//!   its password was right (or never hashed); every hashed registration counts too
-//!   (`accounts.rs`). `Limits::password_attempts_per_address_max` (20 by default) per
+//!   its password was right or the core's hash budget was spent; one refused because its
+//!   name is locked still counts (a guess at a locked account); every hashed registration
+//!   counts too (`accounts.rs`). `Limits::password_attempts_per_address_max` (20 by default) per
 //!   minute per core: one address cannot spread its guesses over many names, nor create
 //!   accounts as fast as the hash budget allows. An address's connections are spread over
 //!   the cores by the kernel, so one address gets at most `cores ×` that.
@@ -29,7 +30,11 @@
 //! ```
 //!
 //! The account itself is read from R's own copy (every core holds every account), so a
-//! login never waits on the account's home core.
+//! login never waits on the account's home core; it waits on the name's home core only
+//! for the check, one mesh round trip when that is another core.
+//!
+//! Known gap: the address's count is per core (see above), and clients behind one proxy
+//! share its address (`Limits::password_attempts_per_address_max` says to raise it there).
 
 use std::net::IpAddr;
 
