@@ -4,9 +4,11 @@
 //! Who decides what:
 //! - **The receiving core** parses the body (`rest::auth`) and hashes the password
 //!   (`world::password`, argon2id, ~tens of ms inline: registration is rare), or, for a
-//!   login, verifies it against its own copy of the accounts. Every core holds every
-//!   account (`AccountState::accounts`), kept current by `AccountUpdate`, so a login
-//!   never leaves the core it arrived on.
+//!   login, verifies it against its own copy of the accounts (`logins.rs`). Every core
+//!   holds every account (`AccountState::accounts`), kept current by `AccountUpdate`, so
+//!   a login needs no other core's accounts (only the name's home core's count of
+//!   failures, `logins.rs`). A registration that is hashed counts against its source
+//!   address like a failed login.
 //! - **Core 0** alone decides whether a username is free: its `by_username` is the
 //!   registry (built from the stores at start, then updated the moment it reserves a
 //!   name), so two registrations of one name on two cores cannot both win, with no lock.
