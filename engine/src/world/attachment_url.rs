@@ -88,8 +88,10 @@ impl UrlKey {
         signed.push('?');
         signed.push_str(&times);
         signed.push_str("&hm=");
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         for byte in tag {
-            signed.push_str(&format!("{byte:02x}"));
+            signed.push(char::from(HEX[usize::from(byte >> 4)]));
+            signed.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
         signed.push('&');
         signed
