@@ -100,6 +100,10 @@ pub struct Config {
     /// Core `c`'s voice port is `voice_port_base + c`. `None`: the main port + 1; with main
     /// port 0, every core takes an ephemeral port (and UDP the same number).
     pub voice_port_base: Option<u16>,
+    /// The bearer token `GET /_flux/metrics` requires (`Authorization: Bearer <token>`,
+    /// from any address). `None` (the default): no token, and only loopback peers are
+    /// answered (403 for others). See docs/SECURITY.md.
+    pub metrics_token: Option<String>,
 }
 
 /// Which I/O backend the reactors use.
@@ -180,6 +184,13 @@ pub struct Limits {
     /// (Discord's buckets and the global 50 per second per token). Tests that write
     /// hundreds of messages turn it off.
     pub rest_rate_limits: bool,
+    /// Failed logins plus registrations one source address may make per minute on one
+    /// core (`0`: no limit); past it 429 with `retry_after`. 20: a household or office
+    /// behind one address mistypes far less, while a guesser gets 20 tries a minute per
+    /// core over all names together (and 5 per name: the per-name throttle), and a script
+    /// creates at most 20 accounts a minute per core. Behind a proxy every client shares
+    /// the proxy's address: raise it there.
+    pub password_attempts_per_address_max: usize,
 }
 
 impl Default for Limits {
@@ -202,6 +213,7 @@ impl Default for Limits {
             http_idle_timeout_ms: 60_000,
             identify_timeout_ms: 60_000,
             rest_rate_limits: true,
+            password_attempts_per_address_max: 20,
         }
     }
 }
@@ -221,6 +233,7 @@ impl Default for Config {
             main_tls: false,
             voice: true,
             voice_port_base: None,
+            metrics_token: None,
         }
     }
 }

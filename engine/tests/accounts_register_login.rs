@@ -378,3 +378,82 @@ fn wrong_passwords_lock_the_name_for_a_while(io: IoBackend) {
 }
 
 both_backends!(wrong_passwords, wrong_passwords_lock_the_name_for_a_while);
+
+/// A name's failures count on one core (the name's home) whichever core receives them:
+/// five wrong passwords over fresh connections, which the kernel spreads over four cores,
+/// lock the name on every core.
+fn failures_on_any_core_lock_the_name_everywhere(io: IoBackend) {
+    let server = support::start_flux(io, |config: &mut Config| {
+        config.cores = Some(4);
+        config.limits.rest_rate_limits = false;
+    });
+    let addr = server.local_addr();
+    assert_eq!(
+        register_patiently(addr, "guarded", "correct horse battery").status,
+        201
+    );
+    for attempt in 0..5 {
+        let wrong = login(addr, "guarded", "wrong password here");
+        assert_eq!(wrong.status, 400, "attempt {attempt}: {wrong:?}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    // Every core now refuses the name, the right password included: no core can have
+    // seen five of the failures by itself unless they were counted in one place.
+    for attempt in 0..8 {
+        let locked = login(addr, "guarded", "correct horse battery");
+        assert_eq!(locked.status, 429, "attempt {attempt}: {locked:?}");
+        assert!(locked.json()["retry_after"].as_f64().unwrap() > 0.0);
+        assert!(locked.header("retry-after").is_some(), "{locked:?}");
+    }
+    server.shutdown().unwrap();
+}
+
+both_backends!(
+    failures_across_cores,
+    failures_on_any_core_lock_the_name_everywhere
+);
+
+/// Failed logins over many names from one address run into the address's limit (here 4
+/// a minute), while right passwords do not count; registrations count too.
+fn one_address_guessing_many_names_is_throttled(io: IoBackend) {
+    let server = support::start_flux(io, |config: &mut Config| {
+        config.cores = Some(1);
+        config.limits.rest_rate_limits = false;
+        config.limits.password_attempts_per_address_max = 4;
+    });
+    let addr = server.local_addr();
+    for name in ["first_one", "second_one"] {
+        let created = register(addr, name, "correct horse battery");
+        assert_eq!(created.status, 201, "{created:?}");
+    }
+    // Right passwords are forgiven: many of them, and the address is still free.
+    for _ in 0..6 {
+        let good = login(addr, "first_one", "correct horse battery");
+        assert_eq!(good.status, 200, "{good:?}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    // Two registrations and two wrong guesses (each on another name) fill the four.
+    for name in ["nobody_a", "nobody_b"] {
+        let wrong = login(addr, name, "some guess here");
+        assert_eq!(wrong.status, 400, "{wrong:?}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    for (name, password) in [
+        ("second_one", "correct horse battery"),
+        ("nobody_c", "some guess here"),
+    ] {
+        let refused = login(addr, name, password);
+        assert_eq!(refused.status, 429, "{refused:?}");
+        assert!(refused.header("retry-after").is_some(), "{refused:?}");
+        assert!(refused.json()["retry_after"].as_f64().unwrap() > 0.0);
+        assert_eq!(refused.json()["global"], false);
+    }
+    let register_refused = register(addr, "third_one", "correct horse battery");
+    assert_eq!(register_refused.status, 429, "{register_refused:?}");
+    server.shutdown().unwrap();
+}
+
+both_backends!(
+    address_throttle,
+    one_address_guessing_many_names_is_throttled
+);

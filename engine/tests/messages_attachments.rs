@@ -193,6 +193,88 @@ fn attachments_stored_served_dispatched_and_durable(io: engine::IoBackend) {
         );
     }
 
+    // URLs are signed as Discord's CDN signs them, and only a valid signature serves.
+    let url = first.url.as_str();
+    let (path, query) = path_of(url).split_once('?').expect("a signed URL");
+    let params: Vec<(&str, &str)> = query
+        .trim_end_matches('&')
+        .split('&')
+        .map(|pair| pair.split_once('=').expect("name=value"))
+        .collect();
+    let names: Vec<&str> = params.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["ex", "is", "hm"], "{url}");
+    let hex = |text: &str| u64::from_str_radix(text, 16).expect("hex seconds");
+    let (expires, issued) = (hex(params[0].1), hex(params[1].1));
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(expires - issued, 24 * 3600, "a day, as on Discord");
+    assert!(issued <= now_s && now_s < expires, "{url}");
+    assert_eq!(params[2].1.len(), 64, "HMAC-SHA256 in hex");
+    assert!(query.ends_with('&'), "{url}");
+    let forged_mac = {
+        let mac = params[2].1;
+        let flipped = if mac.starts_with('0') { "1" } else { "0" };
+        format!(
+            "ex={}&is={}&hm={flipped}{}&",
+            params[0].1,
+            params[1].1,
+            &mac[1..]
+        )
+    };
+    let longer = format!(
+        "ex={:x}&is={}&hm={}&",
+        expires + 3600,
+        params[1].1,
+        params[2].1
+    );
+    let other_file = path_of(&second.url).split_once('?').unwrap().0;
+    for unsigned in [
+        path.to_string(),
+        format!("{path}?"),
+        format!("{path}?{forged_mac}"),
+        format!("{path}?{longer}"),
+        format!("{other_file}?{query}"),
+    ] {
+        assert_error(&get(addr, &unsigned), 404, 0);
+    }
+
+    // POST /attachments/refresh-urls signs this server's URLs afresh (here within the
+    // same hour, so the same URL) and leaves any other URL as it was.
+    let refresh = "/api/v10/attachments/refresh-urls";
+    let unsigned_url = url.split_once('?').unwrap().0;
+    let body = json!({ "attachment_urls": [url, unsigned_url, "https://example.com/x"] });
+    let refreshed = call(addr, "POST", refresh, token_a, Some(&body));
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    assert_eq!(
+        refreshed.json(),
+        json!({ "refreshed_urls": [
+            { "original": url, "refreshed": url },
+            { "original": unsigned_url, "refreshed": unsigned_url },
+            { "original": "https://example.com/x", "refreshed": "https://example.com/x" },
+        ] })
+    );
+    assert_error(
+        &call(addr, "POST", refresh, "not-a-token", Some(&body)),
+        401,
+        0,
+    );
+    let missing = call(addr, "POST", refresh, token_a, Some(&json!({})));
+    assert_error(&missing, 400, 50035);
+    let too_many = json!({ "attachment_urls": vec![url; 51] });
+    assert_error(
+        &call(addr, "POST", refresh, token_a, Some(&too_many)),
+        400,
+        50035,
+    );
+    let not_strings = json!({ "attachment_urls": [1, 2] });
+    assert_error(
+        &call(addr, "POST", refresh, token_a, Some(&not_strings)),
+        400,
+        50035,
+    );
+
     // The gateway: A (MESSAGE_CONTENT) sees the attachments, B does not.
     let seen_by_a = gateway_a.recv_named("MESSAGE_CREATE");
     assert_eq!(seen_by_a["d"]["attachments"], message["attachments"]);
@@ -270,9 +352,22 @@ fn attachments_stored_served_dispatched_and_durable(io: engine::IoBackend) {
         None,
     );
     assert_eq!(again.status, 200, "{again:?}");
-    assert_eq!(again.json()["attachments"], message["attachments"]);
-    for (attachment, bytes) in [(first, text), (second, png.as_slice())] {
-        let served = get(addr, path_of(&attachment.url));
+    // The same attachments, their URLs signed afresh when read (the same within the
+    // hour), so they serve.
+    let unsigned = |attachments: &Value| {
+        let mut attachments = attachments.clone();
+        for attachment in attachments.as_array_mut().unwrap() {
+            for field in ["url", "proxy_url"] {
+                let url = attachment[field].as_str().unwrap();
+                attachment[field] = url.split_once('?').unwrap().0.into();
+            }
+        }
+        attachments
+    };
+    let read = again.json()["attachments"].clone();
+    assert_eq!(unsigned(&read), unsigned(&message["attachments"]));
+    for (attachment, bytes) in [(&read[0], text), (&read[1], png.as_slice())] {
+        let served = get(addr, path_of(attachment["url"].as_str().unwrap()));
         assert_eq!(served.status, 200);
         assert_eq!(served.body, bytes);
     }

@@ -443,6 +443,7 @@ fn message_json_is_a_strict_twilight_message_with_and_without_content() {
         viewer,
         referenced_message: referenced,
         thread: None,
+        attachment_urls: None,
     };
     let original_json = message_json(&original, &context(Some(reader), None));
     let value = message_json(&reply, &context(Some(reader), Some(original_json)));

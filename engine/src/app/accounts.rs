@@ -4,9 +4,11 @@
 //! Who decides what:
 //! - **The receiving core** parses the body (`rest::auth`) and hashes the password
 //!   (`world::password`, argon2id, ~tens of ms inline: registration is rare), or, for a
-//!   login, verifies it against its own copy of the accounts. Every core holds every
-//!   account (`AccountState::accounts`), kept current by `AccountUpdate`, so a login
-//!   never leaves the core it arrived on.
+//!   login, verifies it against its own copy of the accounts (`logins.rs`). Every core
+//!   holds every account (`AccountState::accounts`), kept current by `AccountUpdate`, so
+//!   a login needs no other core's accounts (only the name's home core's count of
+//!   failures, `logins.rs`). A registration that is hashed counts against its source
+//!   address like a failed login.
 //! - **Core 0** alone decides whether a username is free: its `by_username` is the
 //!   registry (built from the stores at start, then updated the moment it reserves a
 //!   name), so two registrations of one name on two cores cannot both win, with no lock.
@@ -46,17 +48,19 @@
 //! released again (`Call::ReleaseName`), so a failed write leaves no trace there either.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::answers::{error_response, json_response, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
+use super::login_throttle::{AttemptLog, NAME_FAILURES_MAX};
 use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
-use crate::world::password::{hash_password, verify_password, HashBudget};
+use crate::world::password::{hash_password, HashBudget};
 use crate::world::Refusal;
 use crate::world::{encode, home_core, user_json, Account, Application, User, UserId, World};
 
@@ -64,7 +68,7 @@ use crate::world::{encode, home_core, user_json, Account, Application, User, Use
 pub(super) const REGISTRY_CORE: usize = 0;
 
 /// Every account as one core knows it, and (on core 0) the username registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct AccountState {
     /// Every account as last made durable.
     accounts: HashMap<u64, Account>,
@@ -73,9 +77,11 @@ pub(super) struct AccountState {
     /// and how many there are.
     working: HashMap<u64, (Account, usize)>,
     /// Password hashes this core still allows itself this second.
-    hash_budget: HashBudget,
-    /// Failed logins by name on this core (`login_throttle.rs`).
-    login_failures: super::login_throttle::LoginThrottle,
+    pub(super) hash_budget: HashBudget,
+    /// Login attempts of the names whose home this core is (`logins.rs`).
+    pub(super) name_attempts: AttemptLog<String>,
+    /// Failed logins and registrations by source address on this core (`logins.rs`).
+    pub(super) address_attempts: AttemptLog<IpAddr>,
 }
 
 /// An account as its home core stored it, with its application (bots).
@@ -133,12 +139,25 @@ pub enum AccountChange {
 impl AccountState {
     /// Core-local account state from the world loaded at start; core 0's registry holds
     /// every stored username.
-    pub(super) fn from_world(world: &World) -> AccountState {
-        let mut state = AccountState::default();
+    pub(super) fn from_world(world: &World, address_attempts_max: usize) -> AccountState {
+        let mut state = AccountState {
+            accounts: HashMap::new(),
+            by_username: HashMap::new(),
+            working: HashMap::new(),
+            hash_budget: HashBudget::default(),
+            name_attempts: AttemptLog::new(NAME_FAILURES_MAX),
+            address_attempts: AttemptLog::new(address_attempts_max),
+        };
         for account in &world.accounts {
             state.insert(account.clone());
         }
         state
+    }
+
+    /// The durable account named `username` (lowercase), if any.
+    pub(super) fn by_name(&self, username: &str) -> Option<&Account> {
+        let id = self.by_username.get(username)?;
+        self.accounts.get(id)
     }
 
     /// The greatest user id known (core 0 resumes its generator after it).
@@ -188,7 +207,6 @@ impl FluxApp {
         user: Option<UserId>,
         headers: Vec<(String, String)>,
     ) -> HttpAnswer {
-        let now_unix_ms = unix_ms();
         let now_ms = self.now(out).0 / 1000;
         let route_class = crate::rest::ratelimit::classify(
             crate::rest::Method::parse(&request.method),
@@ -196,15 +214,8 @@ impl FluxApp {
         );
         let respond = |error: Refusal| error_response(&headers, &error);
         match route {
-            AuthRoute::Register => self.register(out, conn, &request.body, headers, now_ms),
-            AuthRoute::Login => {
-                let response = match self.login(&request.body, now_unix_ms, now_ms) {
-                    Ok(body) => json_response(&headers, 200, body),
-                    Err(LoginRefusal::Refused(error)) => respond(error),
-                    Err(LoginRefusal::Busy { wait_ms }) => too_many_hashes(&headers, wait_ms),
-                };
-                HttpAnswer::Respond(response)
-            }
+            AuthRoute::Register => self.register(out, conn, request, headers, now_ms),
+            AuthRoute::Login => self.receive_login(out, conn, request, headers),
             AuthRoute::Profile => {
                 let Some(user) = user else {
                     return HttpAnswer::Respond(respond(Refusal::Unauthorized));
@@ -261,11 +272,11 @@ impl FluxApp {
         &mut self,
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
-        body: &[u8],
+        request: &Request,
         headers: Vec<(String, String)>,
         now_ms: u64,
     ) -> HttpAnswer {
-        let parsed = match auth::parse_register(body) {
+        let parsed = match auth::parse_register(&request.body) {
             Ok(parsed) => parsed,
             Err(error) => return HttpAnswer::Respond(error_response(&headers, &error)),
         };
@@ -274,7 +285,13 @@ impl FluxApp {
             let error = auth::username_taken();
             return HttpAnswer::Respond(error_response(&headers, &error));
         }
+        // Every registration that is hashed counts against its address (`logins.rs`).
+        let address = request.peer_ip;
+        if let Err(wait_ms) = self.accounts.address_attempts.begin(&address, now_ms) {
+            return HttpAnswer::Respond(too_many_hashes(&headers, wait_ms));
+        }
         if let Err(wait_ms) = self.accounts.hash_budget.try_take(now_ms) {
+            self.accounts.address_attempts.forgive(&address);
             return HttpAnswer::Respond(too_many_hashes(&headers, wait_ms));
         }
         let password_hash = match hash_password(&parsed.password) {
@@ -588,68 +605,6 @@ impl FluxApp {
         );
         self.deliver(out, None, &event, |id| id == user.id.0);
     }
-
-    /// Receiving core: check the password against this core's copy of the account.
-    fn login(
-        &mut self,
-        body: &[u8],
-        now_unix_ms: u64,
-        now_ms: u64,
-    ) -> Result<Vec<u8>, LoginRefusal> {
-        let login = auth::parse_login(body)?;
-        // Longer than any accepted password: no need to spend a hash on it (the length
-        // says nothing about the account).
-        if login.password.chars().count() > auth::PASSWORD_CHARS_MAX {
-            return Err(auth::invalid_login().into());
-        }
-        self.accounts
-            .login_failures
-            .check(&login.login, now_ms)
-            .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
-        self.accounts
-            .hash_budget
-            .try_take(now_ms)
-            .map_err(|wait_ms| LoginRefusal::Busy { wait_ms })?;
-        let account = self
-            .accounts
-            .by_username
-            .get(&login.login)
-            .and_then(|id| self.accounts.accounts.get(id));
-        let Some((account, hash)) =
-            account.and_then(|account| Some((account, account.password_hash.as_deref()?)))
-        else {
-            // No such user (or no password): hash anyway, against a stand-in, so the
-            // answer takes as long and costs the same budget as a wrong password; timing
-            // does not tell which usernames exist.
-            let _ = verify_password(&login.password, dummy_password_hash());
-            self.accounts.login_failures.failed(&login.login, now_ms);
-            return Err(auth::invalid_login().into());
-        };
-        match verify_password(&login.password, hash) {
-            Ok(true) => self.accounts.login_failures.succeeded(&login.login),
-            Ok(false) => {
-                self.accounts.login_failures.failed(&login.login, now_ms);
-                return Err(auth::invalid_login().into());
-            }
-            Err(error) => {
-                eprintln!(
-                    "flux: core {}: user {}: {error}",
-                    self.core, account.user.id
-                );
-                return Err(auth::invalid_login().into());
-            }
-        }
-        let token = self
-            .directory
-            .mint_current_token(account.user.id, unix_s(now_unix_ms))
-            .ok_or_else(auth::invalid_login)?;
-        let body = serde_json::json!({
-            "token": token,
-            "user_id": account.user.id.to_string(),
-            "user_settings": { "locale": "en-US", "theme": "dark" },
-        });
-        Ok(encode(&body))
-    }
 }
 
 /// What an account call decided on the home core.
@@ -660,33 +615,9 @@ enum AccountDecision {
     Answer(Response),
 }
 
-/// An argon2id hash of nothing anyone knows, to verify a login of an unknown username
-/// against (made once per process).
-fn dummy_password_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        crate::world::password::hash_with_salt("no account has this password", b"flux-dummy-salt")
-            .expect("a fixed password and a 15-byte salt hash")
-    })
-}
-
-/// Why a login was refused.
-enum LoginRefusal {
-    /// A Discord error (bad body, invalid login).
-    Refused(Refusal),
-    /// This core's password-hash budget is spent for `wait_ms` more.
-    Busy { wait_ms: u64 },
-}
-
-impl From<Refusal> for LoginRefusal {
-    fn from(error: Refusal) -> LoginRefusal {
-        LoginRefusal::Refused(error)
-    }
-}
-
 /// 429 for a spent hash budget, with what discord.py and friends read from any 429: the
 /// JSON `retry_after` and `global`, `Retry-After`, and a `Via` header.
-fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
+pub(super) fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
     let mut headers = headers.to_vec();
     headers.push(("Retry-After".into(), wait_ms.div_ceil(1000).to_string()));
     headers.push(("Via".into(), "1.1 flux".into()));
@@ -699,6 +630,6 @@ fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
     json_response(&headers, 429, body)
 }
 
-fn unix_s(unix_ms: u64) -> u32 {
+pub(super) fn unix_s(unix_ms: u64) -> u32 {
     u32::try_from(unix_ms / 1000).unwrap_or(u32::MAX)
 }

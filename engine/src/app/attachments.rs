@@ -15,9 +15,11 @@
 //! 3. Only then is the message appended to the store, so a message that is acknowledged
 //!    (durable) never names a missing file.
 //!
-//! Serving: no authentication (as Discord's CDN), `Content-Type` as stored (active types
-//! such as HTML, SVG or JavaScript are served as `text/plain` with `nosniff`, so an upload
-//! cannot run script on this origin), 404 JSON for anything else. The request path must be
+//! Serving: no token (as Discord's CDN), but only with a valid, unexpired signature
+//! (`?ex=…&is=…&hm=…&`, `world::attachment_url`; 404 otherwise, as Discord's CDN answers),
+//! which every message JSON carries, signed when it is written. `Content-Type` as stored
+//! (active types such as HTML, SVG or JavaScript are served as `text/plain` with `nosniff`,
+//! so an upload cannot run script on this origin), 404 JSON for anything else. The request path must be
 //! exactly what `store` produces (decimal ids, a sanitised name), so `..`, `%2e`, absolute
 //! paths or hidden files never reach the file system.
 //!
@@ -38,9 +40,11 @@ use crate::http::Response;
 use crate::rest::multipart::{
     boundary_of, is_multipart, is_sanitized, parse_multipart, sanitize_filename,
 };
+use crate::world::attachment_url::{UrlKey, UrlSigning};
 use crate::world::message::Attachment;
 use crate::world::ChannelId;
 use crate::world::Refusal;
+use crate::world::TokenSecret;
 
 /// Most files in one message (Discord: 10).
 pub const FILES_MAX: usize = 10;
@@ -61,6 +65,8 @@ pub(super) struct Attachments {
     root: PathBuf,
     /// `http://HOST:PORT`, the origin of attachment URLs.
     base_url: String,
+    /// What attachment URLs are signed with (`world::attachment_url`).
+    url_key: UrlKey,
 }
 
 /// A create request's body, split: the JSON payload and the files.
@@ -181,7 +187,7 @@ fn attachment_meta(payload: &[u8], index: u64) -> Result<AttachmentMeta, Refusal
 impl Attachments {
     /// The attachment store under `data_dir`, with URLs on the origin of `gateway_url`
     /// (`ws://HOST:PORT` becomes `http://HOST:PORT`).
-    pub(super) fn new(data_dir: &Path, gateway_url: &str) -> Attachments {
+    pub(super) fn new(data_dir: &Path, gateway_url: &str, secret: &TokenSecret) -> Attachments {
         let origin = gateway_url
             .strip_prefix("wss://")
             .map(|rest| format!("https://{rest}"))
@@ -194,6 +200,15 @@ impl Attachments {
         Attachments {
             root: data_dir.join("attachments"),
             base_url: origin.trim_end_matches('/').to_string(),
+            url_key: UrlKey::from_secret(secret),
+        }
+    }
+
+    /// Signs attachment URLs at `now_unix_ms`, for a message's JSON.
+    pub(super) fn signing(&self, now_unix_ms: u64) -> UrlSigning<'_> {
+        UrlSigning {
+            key: &self.url_key,
+            now_s: now_unix_ms / 1000,
         }
     }
 
@@ -292,8 +307,6 @@ impl Attachments {
         Ok(())
     }
 
-    /// `GET /attachments/…` (no `/api` prefix, no token): the file, or `None` when `path`
-    /// is not under `/attachments/`.
     /// Removes attachment `attachment_id` of channel `channel_id` from disk (its message
     /// was deleted, durably). A file already gone is fine; another failure is logged and
     /// leaves an unnamed file behind.
@@ -309,10 +322,24 @@ impl Attachments {
         }
     }
 
-    pub(super) fn serve(&self, method: &str, path: &str) -> Option<Response> {
+    /// `GET /attachments/…` (no `/api` prefix, no token): the file, or `None` when `path`
+    /// is not under `/attachments/`. Without a valid signature in `query` that is unexpired
+    /// at `now_unix_ms`, 404, as Discord's CDN answers an expired or forged URL.
+    pub(super) fn serve(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        now_unix_ms: u64,
+    ) -> Option<Response> {
         let rest = path.strip_prefix("/attachments/")?;
         if method != "GET" {
             return Some(Response::error(405, "405: Method Not Allowed", 0));
+        }
+        let signed =
+            query.is_some_and(|query| self.url_key.verify(path, query, now_unix_ms / 1000));
+        if !signed {
+            return Some(Response::not_found());
         }
         let found = (|| {
             let [channel, id, filename] =
@@ -517,7 +544,16 @@ mod tests {
     #[test]
     fn serve_refuses_anything_store_would_not_write() {
         let dir = std::env::temp_dir().join(format!("flux-attach-{}", std::process::id()));
-        let attachments = Attachments::new(&dir, "ws://127.0.0.1:1");
+        let attachments = Attachments::new(&dir, "ws://127.0.0.1:1", &TokenSecret([5; 32]));
+        const NOW_MS: u64 = 1_800_000_000_000;
+        // Each path with a valid signature, so only the path decides.
+        let serve_signed = |method: &str, path: &str| {
+            let signed = attachments
+                .url_key
+                .sign(&format!("http://h{path}"), NOW_MS / 1000);
+            let query = signed.split_once('?').map(|(_, query)| query.to_string());
+            attachments.serve(method, path, query.as_deref(), NOW_MS)
+        };
         assert_eq!(attachments.base_url, "http://127.0.0.1:1");
         let mut ids = Generator::new(0, 0).unwrap();
         let upload = Upload {
@@ -537,7 +573,7 @@ mod tests {
         assert_eq!(stored[0].description.as_deref(), Some("d"));
         let path = format!("/attachments/7/{}/x_y.txt", stored[0].id);
         assert!(stored[0].url.ends_with(&path));
-        let served = attachments.serve("GET", &path).unwrap();
+        let served = serve_signed("GET", &path).unwrap();
         assert_eq!(served.status, 200);
         let file = served
             .file
@@ -556,10 +592,20 @@ mod tests {
             "/attachments/7/../../etc/passwd".to_string(),
             "/attachments/-1/1/x".to_string(),
         ] {
-            assert_eq!(attachments.serve("GET", &bad).unwrap().status, 404, "{bad}");
+            assert_eq!(serve_signed("GET", &bad).unwrap().status, 404, "{bad}");
         }
-        assert_eq!(attachments.serve("POST", &path).unwrap().status, 405);
-        assert!(attachments.serve("GET", "/api/v10/gateway").is_none());
+        assert_eq!(serve_signed("POST", &path).unwrap().status, 405);
+        assert!(serve_signed("GET", "/api/v10/gateway").is_none());
+        // Unsigned, or signed and expired: 404, as Discord's CDN.
+        let unsigned = attachments.serve("GET", &path, None, NOW_MS).unwrap();
+        assert_eq!(unsigned.status, 404);
+        let signed = attachments.url_key.sign(&stored[0].url, NOW_MS / 1000);
+        let query = signed.split_once('?').unwrap().1;
+        let day_later_ms = NOW_MS + 25 * 3600 * 1000;
+        let expired = attachments.serve("GET", &path, Some(query), day_later_ms);
+        assert_eq!(expired.unwrap().status, 404);
+        let fresh = attachments.serve("GET", &path, Some(query), NOW_MS + 3600 * 1000);
+        assert_eq!(fresh.unwrap().status, 200);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,7 +4,8 @@
 //! - `Upgrade: websocket` on any path is the gateway (clients connect to `/`,
 //!   `/?v=10&...`, or whatever `GET /gateway` returned; CLIENTS.md §6). The reactor checks
 //!   the handshake; the query is the session's business (`Session::new`, 4012 if bad).
-//! - `GET /_flux/metrics`: the counters of [`Metrics`](super::Metrics) as JSON.
+//! - `GET /_flux/metrics`: the counters of [`Metrics`](super::Metrics) as JSON, to
+//!   loopback peers or with the configured bearer token (`metrics_gate.rs`).
 //! - `/_flux/test/*`: test hooks, only with `Config::test_hooks` (else 404).
 //! - `GET /attachments/{channel}/{attachment}/{filename}`: uploaded files, no token
 //!   (`attachments.rs`).
@@ -44,6 +45,14 @@ impl FluxApp {
         }
         let path = request.path();
         if path == "/_flux/metrics" {
+            let access = super::metrics_gate::check_metrics_access(
+                request.peer_ip,
+                request.header("authorization"),
+                self.metrics_token.as_deref(),
+            );
+            if let Err(refusal) = access {
+                return HttpAnswer::Respond(refusal);
+            }
             return match request.method.as_str() {
                 "GET" => {
                     let mut reactor = crate::reactor::Stats::default();
@@ -62,7 +71,10 @@ impl FluxApp {
             }
             return self.handle_test_hook(out, conn, request, hook);
         }
-        if let Some(response) = self.attachments.serve(&request.method, path) {
+        let served = self
+            .attachments
+            .serve(&request.method, path, request.query(), unix_ms());
+        if let Some(response) = served {
             return HttpAnswer::Respond(response);
         }
         self.route_rest(out, conn, request)

@@ -1,79 +1,116 @@
-//! Failed logins per login name, on one core: after `FAILURES_MAX` wrong passwords for a
-//! name within `WINDOW_MS`, that name is refused (429) without hashing until the oldest
-//! failure leaves the window.
+//! Password attempts per key within a sliding window: the logs behind the login
+//! throttles. A key is a login name (on the name's home core) or a source address (on the
+//! core that received the request); `logins.rs` decides what counts.
 //!
 //! Why: the per-core hash budget (`world::password::HashBudget`) bounds how fast a core
 //! hashes for everyone, but one attacker could spend all of it guessing one account's
-//! password. This bounds guesses per account: `FAILURES_MAX` per window per core, so
-//! `cores × FAILURES_MAX` per minute at most. Names that do not exist are counted the same
-//! way, so the throttle does not tell which names exist either.
+//! password, or create accounts as fast as the budget allows. These logs bound guesses per
+//! account and attempts per address.
 //!
-//! Memory: at most `NAMES_MAX` names are tracked; a full table first forgets names whose
-//! failures have all expired, then evicts an arbitrary one (that name may be guessed
-//! `FAILURES_MAX` times more).
+//! An attempt is counted when it begins (`begin`), before its password is hashed, so
+//! attempts running at once cannot all slip past the count; one that turns out not to
+//! count (a right password, or one never hashed) is taken back (`forgive`, `forget`).
 //!
-//! Known gap: counted per core (a login is answered on the core that receives it), not
-//! across cores; and not per source address (the application does not see it).
+//! Memory: at most `KEYS_MAX` keys are tracked; a full table first forgets keys whose
+//! attempts have all expired, then evicts an arbitrary one (that key may try `max` times
+//! more).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 
-/// Wrong passwords allowed per name and window, per core.
-pub(super) const FAILURES_MAX: usize = 5;
+/// Wrong passwords allowed per login name and window, across every core.
+pub(super) const NAME_FAILURES_MAX: usize = 5;
 /// The window, in milliseconds (monotonic).
-const WINDOW_MS: u64 = 60_000;
-/// Names tracked at most.
-const NAMES_MAX: usize = 16_384;
+pub(super) const WINDOW_MS: u64 = 60_000;
+/// Keys tracked at most.
+const KEYS_MAX: usize = 16_384;
 
-/// One core's failed logins by name.
-#[derive(Debug, Default)]
-pub(super) struct LoginThrottle {
-    failures: HashMap<String, VecDeque<u64>>,
+/// Recent attempts by key: at most `max` within `WINDOW_MS`.
+#[derive(Debug)]
+pub(super) struct AttemptLog<K> {
+    /// Attempts allowed per key and window; 0: no limit, nothing is recorded.
+    max: usize,
+    attempts: HashMap<K, VecDeque<u64>>,
 }
 
-impl LoginThrottle {
-    /// `Err(wait_ms)` while `name` may not try again; `Ok` otherwise.
-    pub(super) fn check(&mut self, name: &str, now_ms: u64) -> Result<(), u64> {
-        let Some(log) = self.failures.get_mut(name) else {
-            return Ok(());
-        };
-        while log.front().is_some_and(|at| at + WINDOW_MS <= now_ms) {
-            log.pop_front();
+impl<K: Hash + Eq + Clone> AttemptLog<K> {
+    /// A log allowing `max` attempts per key and window (0: no limit).
+    pub(super) fn new(max: usize) -> AttemptLog<K> {
+        AttemptLog {
+            max,
+            attempts: HashMap::new(),
         }
-        if log.len() < FAILURES_MAX {
-            return Ok(());
-        }
-        let oldest = *log.front().expect("FAILURES_MAX > 0 entries");
-        Err((oldest + WINDOW_MS).saturating_sub(now_ms).max(1))
     }
 
-    /// A wrong password (or an unknown name) for `name` at `now_ms`.
-    pub(super) fn failed(&mut self, name: &str, now_ms: u64) {
-        if !self.failures.contains_key(name) && self.failures.len() >= NAMES_MAX {
-            self.failures
-                .retain(|_, log| log.back().is_some_and(|at| at + WINDOW_MS > now_ms));
-            if self.failures.len() >= NAMES_MAX {
-                let victim = self.failures.keys().next().cloned();
-                if let Some(victim) = victim {
-                    self.failures.remove(&victim);
-                }
+    /// `Err(wait_ms)` while `key` may not try again; otherwise the attempt is counted.
+    pub(super) fn begin(&mut self, key: &K, now_ms: u64) -> Result<(), u64> {
+        if self.max == 0 {
+            return Ok(());
+        }
+        if let Some(log) = self.attempts.get_mut(key) {
+            while log.front().is_some_and(|at| at + WINDOW_MS <= now_ms) {
+                log.pop_front();
+            }
+            if log.len() >= self.max {
+                let oldest = *log.front().expect("max > 0 entries");
+                return Err((oldest + WINDOW_MS).saturating_sub(now_ms).max(1));
             }
         }
-        let log = self.failures.entry(name.to_string()).or_default();
+        self.make_room(key, now_ms);
+        let log = self.attempts.entry(key.clone()).or_default();
         log.push_back(now_ms);
-        if log.len() > FAILURES_MAX {
-            log.pop_front();
+        debug_assert!(log.len() <= self.max);
+        Ok(())
+    }
+
+    /// One attempt of `key` does not count after all (it was never hashed, or it was
+    /// right and this log counts only failures per address).
+    pub(super) fn forgive(&mut self, key: &K) {
+        if let Some(log) = self.attempts.get_mut(key) {
+            log.pop_back();
+            if log.is_empty() {
+                self.attempts.remove(key);
+            }
         }
     }
 
-    /// A right password for `name`: its failures are forgotten.
-    pub(super) fn succeeded(&mut self, name: &str) {
-        self.failures.remove(name);
+    /// Every attempt of `key` is forgotten (a right password for a name).
+    pub(super) fn forget(&mut self, key: &K) {
+        self.attempts.remove(key);
+    }
+
+    /// Before a new key goes in: a full table forgets expired keys, then an arbitrary one.
+    fn make_room(&mut self, key: &K, now_ms: u64) {
+        if self.attempts.contains_key(key) || self.attempts.len() < KEYS_MAX {
+            return;
+        }
+        self.attempts
+            .retain(|_, log| log.back().is_some_and(|at| at + WINDOW_MS > now_ms));
+        if self.attempts.len() >= KEYS_MAX {
+            let victim = self.attempts.keys().next().cloned();
+            if let Some(victim) = victim {
+                self.attempts.remove(&victim);
+            }
+        }
     }
 
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.failures.len()
+        self.attempts.len()
     }
+}
+
+/// The core that counts `name`'s failed logins, whichever core receives them: FNV-1a of
+/// the (lowercased) name, modulo the core count. Any function the cores agree on would do;
+/// this one is fixed, so it never depends on a hasher's seed.
+pub(super) fn name_core(name: &str, cores: usize) -> usize {
+    debug_assert!(cores > 0);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % cores as u64) as usize
 }
 
 #[cfg(test)]
@@ -81,33 +118,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_lock_a_name_for_the_rest_of_the_minute() {
-        let mut throttle = LoginThrottle::default();
-        for at in 0..FAILURES_MAX as u64 {
-            assert_eq!(throttle.check("ada", at * 1_000), Ok(()));
-            throttle.failed("ada", at * 1_000);
+    fn five_attempts_lock_a_name_for_the_rest_of_the_minute() {
+        let mut log = AttemptLog::new(NAME_FAILURES_MAX);
+        let ada = "ada".to_string();
+        for at in 0..NAME_FAILURES_MAX as u64 {
+            assert_eq!(log.begin(&ada, at * 1_000), Ok(()));
         }
-        assert_eq!(throttle.check("ada", 10_000), Err(50_000));
+        assert_eq!(log.begin(&ada, 10_000), Err(50_000));
         assert_eq!(
-            throttle.check("bob", 10_000),
+            log.begin(&"bob".to_string(), 10_000),
             Ok(()),
             "other names are free"
         );
-        assert_eq!(
-            throttle.check("ada", 60_000),
-            Ok(()),
-            "the oldest failure expired"
-        );
-        throttle.succeeded("ada");
-        assert_eq!(throttle.tracked(), 0);
+        assert_eq!(log.begin(&ada, 60_000), Ok(()), "the oldest expired");
+        log.forget(&ada);
+        log.forget(&"bob".to_string());
+        assert_eq!(log.tracked(), 0);
+    }
+
+    #[test]
+    fn a_forgiven_attempt_does_not_count() {
+        let mut log = AttemptLog::new(2);
+        let key = "10.0.0.1".to_string();
+        for _ in 0..10 {
+            assert_eq!(log.begin(&key, 0), Ok(()));
+            log.forgive(&key);
+        }
+        assert_eq!(log.tracked(), 0);
+        assert_eq!(log.begin(&key, 0), Ok(()));
+        assert_eq!(log.begin(&key, 0), Ok(()));
+        assert!(log.begin(&key, 0).is_err());
+    }
+
+    #[test]
+    fn zero_is_no_limit() {
+        let mut log = AttemptLog::new(0);
+        for _ in 0..1_000 {
+            assert_eq!(log.begin(&1u8, 0), Ok(()));
+        }
+        assert_eq!(log.tracked(), 0);
     }
 
     #[test]
     fn the_table_stays_bounded() {
-        let mut throttle = LoginThrottle::default();
-        for n in 0..NAMES_MAX + 10 {
-            throttle.failed(&format!("name{n}"), 0);
+        let mut log = AttemptLog::new(NAME_FAILURES_MAX);
+        for n in 0..KEYS_MAX + 10 {
+            log.begin(&format!("name{n}"), 0).unwrap();
         }
-        assert!(throttle.tracked() <= NAMES_MAX);
+        assert!(log.tracked() <= KEYS_MAX);
+    }
+
+    #[test]
+    fn every_core_is_some_name_s_home() {
+        for cores in 1..=8 {
+            let mut seen = vec![false; cores];
+            for n in 0..1_000 {
+                let core = name_core(&format!("user_{n}"), cores);
+                assert!(core < cores);
+                seen[core] = true;
+            }
+            assert!(seen.iter().all(|s| *s), "{cores} cores: {seen:?}");
+        }
+        assert_eq!(name_core("ada", 4), name_core("ada", 4));
     }
 }

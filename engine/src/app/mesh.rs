@@ -6,7 +6,7 @@
 //! | `ResumeAsk`      | resuming core → session's home core, which may forward it once to where the session waits | `ResumeFound` / `ResumeNotFound` |
 //! | `Moved`          | core where a session detached → its home core | none: home records it |
 //! | `RateCheck`      | receiving core → the caller's home core (`metering.rs`) | a 429 `Answer`, or the call goes on: a `Call`, or the answer itself for the account-free REST routes |
-//! | `Call`           | receiving or home core → the core that runs it: a channel's or guild's owner, a DM's pair core, core 0 for usernames, an account's home core | `Answer` (after durability for a change); none for `ReleaseName` (home core → core 0: a failed account write's reserved name) |
+//! | `Call`           | receiving or home core → the core that runs it: a channel's or guild's owner, a DM's pair core, core 0 for usernames, an account's home core, a login name's home core (and back: `LoginAdmitted`) | `Answer` (after durability for a change); none for `ReleaseName` (home core → core 0: a failed account write's reserved name) and `LoginOutcome` (receiving core → the name's home core) |
 //! | `Answer`         | the core that decided → the receiving core | none: `Outbox::respond` |
 //! | `MessageEvent`   | owner core → every core (itself too), after durability | none |
 //! | `GuildSync`      | owner core → every core (itself too), after durability | `Synced` |
@@ -201,6 +201,16 @@ pub enum Call {
     /// An account-free REST route, answered on the caller's home core
     /// (`rest_limits.rs`).
     Rest(super::rest_limits::RestCall),
+    /// A login, for the name's home core, which counts the name's attempts
+    /// (`logins.rs`).
+    LoginCheck(super::logins::LoginCall),
+    /// A login the name's home core let try, back to the receiving core to hash.
+    LoginAdmitted(super::logins::LoginCall),
+    /// For the name's home core: how a login it let try ended (no answer).
+    LoginOutcome {
+        login: String,
+        outcome: super::logins::LoginOutcome,
+    },
 }
 
 impl Call {
@@ -214,7 +224,8 @@ impl Call {
             Call::Rest(call) => Some(&call.caller),
             Call::Register(call) => Some(&call.caller),
             Call::Rename(write) | Call::Account(write) => Some(&write.caller),
-            Call::ReleaseName { .. } => None,
+            Call::LoginCheck(call) | Call::LoginAdmitted(call) => Some(&call.caller),
+            Call::ReleaseName { .. } | Call::LoginOutcome { .. } => None,
         }
     }
 
@@ -228,7 +239,8 @@ impl Call {
             Call::Rest(call) => Some(&mut call.caller),
             Call::Register(call) => Some(&mut call.caller),
             Call::Rename(write) | Call::Account(write) => Some(&mut write.caller),
-            Call::ReleaseName { .. } => None,
+            Call::LoginCheck(call) | Call::LoginAdmitted(call) => Some(&mut call.caller),
+            Call::ReleaseName { .. } | Call::LoginOutcome { .. } => None,
         }
     }
 }
@@ -322,6 +334,12 @@ impl super::FluxApp {
                 let reply = call.caller.reply();
                 let response = self.answer_rest_call(out, &call);
                 self.answer(out, reply, response, in_http)
+            }
+            Call::LoginCheck(call) => self.check_login_name(out, call, in_http),
+            Call::LoginAdmitted(call) => self.login_admitted(out, call, in_http),
+            Call::LoginOutcome { login, outcome } => {
+                self.login_outcome(&login, outcome);
+                crate::reactor::HttpAnswer::Later
             }
         }
     }

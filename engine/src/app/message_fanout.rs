@@ -9,6 +9,7 @@
 //! CPU's cache once per run, not once per event. Detached sessions keep the same
 //! dispatches in their replay rings.
 
+use crate::world::attachment_url::UrlSigning;
 use std::sync::Arc;
 
 use super::{FluxApp, FluxMesh};
@@ -51,8 +52,9 @@ impl FluxApp {
             .map(|event| self.encode_event(event, guild, guild_id, dm))
             .collect();
         let directory = &self.directory;
+        let signing = self.attachments.signing(super::answers::unix_ms());
         let redact = |name: &str, message: &Message| {
-            encode_message_dispatch(directory, guild, name, message, dm, guild_id)
+            encode_message_dispatch(directory, signing, guild, name, message, dm, guild_id)
         };
         let now = self.now(out);
         let mut conns = std::mem::take(&mut self.fanout_conns);
@@ -142,8 +144,9 @@ impl FluxApp {
         dm: bool,
     ) -> EncodedEvent<'a> {
         let (scope, message_intents) = message_dispatch_target(guild_id, dm);
+        let signing = self.attachments.signing(super::answers::unix_ms());
         let encode_message = |name: &str, message: &Message| {
-            encode_message_dispatch(&self.directory, guild, name, message, dm, guild_id)
+            encode_message_dispatch(&self.directory, signing, guild, name, message, dm, guild_id)
         };
         let (full, message) = match event {
             MessageEvent::Create(message) => (
@@ -285,6 +288,7 @@ fn message_dispatch_target(guild_id: u64, dm: bool) -> (DispatchScope, Intents) 
 /// it.
 fn encode_message_dispatch(
     directory: &dyn UserLookup,
+    signing: UrlSigning<'_>,
     guild: Option<&crate::world::Guild>,
     name: &str,
     message: &Message,
@@ -311,6 +315,7 @@ fn encode_message_dispatch(
             viewer: None,
             referenced_message: None,
             thread: None,
+            attachment_urls: Some(signing),
         },
         channel_type,
         &mut d,

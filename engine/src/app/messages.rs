@@ -473,6 +473,7 @@ impl FluxApp {
                 viewer: Some(UserId(call.caller.user_id)),
                 referenced_message: None,
                 thread: None,
+                attachment_urls: Some(self.attachments.signing(super::answers::unix_ms())),
             },
             None,
             &mut bytes,

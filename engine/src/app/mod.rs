@@ -33,7 +33,10 @@
 //! - `dms.rs`: `POST/GET /users/@me/channels` and every core's DM replicas.
 //! - `accounts.rs`: `/auth/register`, `/auth/login`, `/auth/logout`, `PATCH /users/@me`:
 //!   the username registry on core 0, account writes on the home core, every core's copy.
-//! - `login_throttle.rs`: failed logins per name on one core (5 a minute).
+//! - `logins.rs`: `POST /auth/login`: the name's failures on its home core, the address's
+//!   on the receiving core, the hash on the receiving core.
+//! - `metrics_gate.rs`: who may read `GET /_flux/metrics` (loopback, or a bearer token).
+//! - `login_throttle.rs`: password attempts per key (name or address) in a sliding minute.
 //! - `rest_limits.rs`: the account-free REST routes, answered on the home core.
 //! - `gateway.rs`: one gateway connection's life: feeding its `Session`, draining its
 //!   outputs into the outbox in order, identify, READY + GUILD_CREATE, dispatch fan-out.
@@ -86,11 +89,13 @@ mod guild_state;
 mod held_answers;
 mod http_routes;
 mod login_throttle;
+mod logins;
 pub mod mesh;
 mod message_fanout;
 mod message_state;
 mod messages;
 mod metering;
+mod metrics_gate;
 mod presence;
 mod rest_limits;
 mod resume;
@@ -168,6 +173,8 @@ pub struct FluxApp {
     shared: Arc<Shared>,
     /// The largest body a route without attachments takes (`body_gate.rs`).
     json_body_bytes_max: usize,
+    /// The token `GET /_flux/metrics` requires, if any (`metrics_gate.rs`).
+    metrics_token: Option<String>,
     session_config: Arc<SessionConfig>,
     /// Open gateway connections on this core.
     conns: IdHashMap<ConnId, gateway::GatewayConn>,
@@ -237,7 +244,10 @@ impl FluxApp {
         session_config.resume_gateway_url = shared.gateway_url.clone();
         session_config.slow_consumer_grace_ms = info.config.limits.slow_consumer_grace_ms;
         session_config.identify_timeout_ms = info.config.limits.identify_timeout_ms;
-        let accounts = accounts::AccountState::from_world(&shared.world);
+        let accounts = accounts::AccountState::from_world(
+            &shared.world,
+            info.config.limits.password_attempts_per_address_max,
+        );
         let mut commits = commit::CommitQueue::open(
             &info.config.data_dir,
             info.core,
@@ -260,7 +270,11 @@ impl FluxApp {
             guilds: guild_state::GuildState::from_world(&shared.world, info.core, info.cores),
             dms: dms::DmState::from_world(&shared.world),
             held: held_answers::HeldAnswers::default(),
-            attachments: attachments::Attachments::new(&info.config.data_dir, &shared.gateway_url),
+            attachments: attachments::Attachments::new(
+                &info.config.data_dir,
+                &shared.gateway_url,
+                shared.directory.secret(),
+            ),
             presence_book: world::presence::PresenceBook::default(),
             presences: HashMap::new(),
             voice_book: world::voice_state::VoiceBook::default(),
@@ -269,6 +283,7 @@ impl FluxApp {
             voice_gateway: voice_gateway::VoiceGateway::new(info.core),
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,
+            metrics_token: info.config.metrics_token.clone(),
             session_config: Arc::new(session_config),
             conns: IdHashMap::default(),
             timers: BTreeSet::new(),

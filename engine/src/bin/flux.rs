@@ -78,6 +78,11 @@ enum Command {
         /// Open no voice listeners or UDP sockets.
         #[arg(long)]
         no_voice: bool,
+        /// Require `Authorization: Bearer <TOKEN>` for GET /_flux/metrics, from any
+        /// address. Without it, metrics are answered to loopback peers only (403 for
+        /// others).
+        #[arg(long, value_name = "TOKEN")]
+        metrics_token: Option<String>,
         #[command(flatten)]
         client_limits: ClientLimits,
     },
@@ -117,6 +122,10 @@ struct ClientLimits {
     /// Time from gateway Hello to Identify or Resume, in milliseconds (then 4009).
     #[arg(long, default_value_t = engine::Limits::default().identify_timeout_ms)]
     identify_timeout_ms: u64,
+    /// Failed logins plus registrations one source address may make per minute on one
+    /// core (then 429; 0: no limit; raise it behind a proxy).
+    #[arg(long, default_value_t = engine::Limits::default().password_attempts_per_address_max)]
+    password_attempts_per_address_max: usize,
 }
 
 impl ClientLimits {
@@ -128,6 +137,7 @@ impl ClientLimits {
         limits.http_body_min_bytes_per_s = self.http_body_min_bytes_per_s;
         limits.http_idle_timeout_ms = self.http_idle_timeout_ms;
         limits.identify_timeout_ms = self.identify_timeout_ms;
+        limits.password_attempts_per_address_max = self.password_attempts_per_address_max;
     }
 }
 
@@ -179,6 +189,7 @@ fn main() -> ExitCode {
             tls_key,
             voice_port,
             no_voice,
+            metrics_token,
             client_limits,
         } => {
             let tls_files = match (tls_cert, tls_key) {
@@ -200,6 +211,7 @@ fn main() -> ExitCode {
                 tls: tls_files,
                 voice: !no_voice,
                 voice_port_base: voice_port,
+                metrics_token,
                 ..engine::Config::default()
             };
             let config = engine::Config {

@@ -78,6 +78,10 @@ pub struct Request {
     /// Which of the server's listeners the connection came in on (set by the reactor;
     /// `Main` from the parser).
     pub listener: Listener,
+    /// The address of the peer that sent it. The parser never sees a socket, so it says
+    /// `0.0.0.0`; the reactor fills in the connection's address before the application
+    /// sees the request (per-address limits, loopback-only routes).
+    pub peer_ip: std::net::IpAddr,
 }
 
 /// The listener a connection was accepted on, so the application can tell voice
@@ -204,6 +208,7 @@ impl Head<'_> {
                 .collect(),
             body: Vec::new(),
             listener: Listener::Main,
+            peer_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   eight pipelined requests may be in the application at once, and their answers (at
 //!   once or via [`Outbox::respond`]) reach the client in request order whatever order
 //!   the application gives them in.
+//! - Every request carries the address of the peer that sent it (`Request::peer_ip`), for
+//!   limits per source address.
 //! - Text messages are complete and valid UTF-8; pings, pongs and the close handshake are
 //!   handled by the reactor.
 //! - [`App::handle_closed`] is called exactly once for every connection the application

@@ -131,6 +131,9 @@ pub(crate) struct Conn {
     /// Its TLS session, on a TLS listener: reads are decrypted before parsing, writes
     /// sealed before sending (`core/tls_io.rs`). Boxed: most connections are plain.
     pub tls: Option<Box<super::tls::TlsConn>>,
+    /// The peer's address, as `accept` gave it; every request read from this connection
+    /// carries it (`http::Request::peer_ip`) for the application's per-address limits.
+    pub peer_ip: std::net::IpAddr,
 }
 
 impl Conn {
@@ -166,6 +169,7 @@ impl Conn {
             app_knows: false,
             listener: crate::http::Listener::Main,
             tls: None,
+            peer_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
         }
     }
 

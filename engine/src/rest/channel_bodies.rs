@@ -21,6 +21,7 @@ use crate::world::guild_ops::channel_forms::{
     ChannelEdit, ChannelFields, ChannelForm, ChannelPositions, OverwriteEntry, OverwriteForm,
     PositionEntry, ThreadEdit, ThreadForm,
 };
+use crate::world::guild_ops::channels::OVERWRITES_MAX;
 use crate::world::guild_ops::Parsed;
 use crate::world::{ChannelId, Refusal};
 use serde_json::{Map, Value};
@@ -214,6 +215,11 @@ fn read_fields(errors: &mut FormErrors, object: &Map<String, Value>) -> ChannelF
     match object.get("permission_overwrites") {
         None => {}
         Some(Value::Null) => fields.overwrites = Some(Vec::new()),
+        Some(Value::Array(items)) if items.len() > OVERWRITES_MAX => errors.add(
+            &["permission_overwrites"],
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 100 or fewer in length.",
+        ),
         Some(Value::Array(items)) => fields.overwrites = Some(read_overwrites(errors, items)),
         Some(_) => errors.add(
             &["permission_overwrites"],

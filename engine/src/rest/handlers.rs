@@ -12,6 +12,7 @@
 use super::ratelimit::{classify, BucketKey, RateLimiter, Verdict};
 use super::router::{route, Route, RouteError};
 use super::{Request, Response, RestContext};
+use crate::world::attachment_url::UrlKey;
 use crate::world::Refusal;
 use crate::world::{
     application_json, encode, ready_user_json, user_json, DirectoryEntry, UserLookup,
@@ -145,7 +146,49 @@ fn answer(
             .map(user_json)
             .ok_or(Refusal::UnknownUser),
         Route::CurrentApplication => current_application(context, caller),
+        Route::RefreshAttachmentUrls => refresh_attachment_urls(context, request.body),
     }
+}
+
+/// Most URLs one `POST /attachments/refresh-urls` takes (Flux's own bound: Discord
+/// documents none; a message holds at most 10 files, so 50 covers five messages).
+pub const REFRESH_URLS_MAX: usize = 50;
+
+/// `{attachment_urls: [url, …]}` → `{refreshed_urls: [{original, refreshed}, …]}`, in
+/// order. A URL this server signed (expired or not) comes back signed afresh; any other
+/// comes back unchanged, so a guessed path never becomes a working URL.
+fn refresh_attachment_urls(context: &RestContext<'_>, body: &[u8]) -> Result<Value, Refusal> {
+    let object = crate::world::parse_object(body)?;
+    let invalid = |code: &'static str, message: String| Refusal::InvalidFormBody {
+        field: "attachment_urls",
+        code,
+        message,
+    };
+    let urls = match object.get("attachment_urls") {
+        Some(Value::Array(urls)) => urls,
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "BASE_TYPE_REQUIRED",
+                "This field is required".into(),
+            ))
+        }
+        Some(_) => return Err(invalid("BASE_TYPE_BAD_TYPE", "Must be an array.".into())),
+    };
+    if urls.len() > REFRESH_URLS_MAX {
+        let message = format!("Must be {REFRESH_URLS_MAX} or fewer in length.");
+        return Err(invalid("BASE_TYPE_MAX_LENGTH", message));
+    }
+    let key = UrlKey::from_secret(context.directory.secret());
+    let now_s = context.now_unix_ms / 1000;
+    let mut refreshed = Vec::with_capacity(urls.len());
+    for url in urls {
+        let Some(url) = url.as_str() else {
+            return Err(invalid("BASE_TYPE_BAD_TYPE", "Must be a string.".into()));
+        };
+        let fresh = key.refresh(url, now_s).unwrap_or_else(|| url.to_string());
+        refreshed.push(json!({ "original": url, "refreshed": fresh }));
+    }
+    Ok(json!({ "refreshed_urls": refreshed }))
 }
 
 fn authenticate<'d>(

@@ -61,6 +61,9 @@ pub enum Route {
     User(UserId),
     /// `GET /oauth2/applications/@me`: the token's bot application.
     CurrentApplication,
+    /// `POST /attachments/refresh-urls`: attachment URLs signed afresh
+    /// (`world::attachment_url`).
+    RefreshAttachmentUrls,
 }
 
 impl Route {
@@ -72,6 +75,7 @@ impl Route {
             Route::CurrentUser => "GET /users/@me",
             Route::User(_) => "GET /users/{user.id}",
             Route::CurrentApplication => "GET /oauth2/applications/@me",
+            Route::RefreshAttachmentUrls => "POST /attachments/refresh-urls",
         }
     }
 
@@ -139,6 +143,7 @@ fn match_segments(method: Method, segments: &[&str]) -> Result<Route, RouteError
             only(Get, Route::User(user_id))
         }
         ["oauth2", "applications", "@me"] => only(Get, Route::CurrentApplication),
+        ["attachments", "refresh-urls"] => only(Method::Post, Route::RefreshAttachmentUrls),
         _ => Err(RouteError::NotFound),
     }
 }

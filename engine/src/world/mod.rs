@@ -17,6 +17,7 @@
 //! read-mostly part every core holds; each JSON encoder is the one place a Discord
 //! object's shape is decided.
 
+pub mod attachment_url;
 mod bootstrap;
 mod demo;
 mod directory;

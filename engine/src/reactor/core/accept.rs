@@ -131,6 +131,7 @@ impl<A: App> Reactor<A> {
         conn.admitted = Some(admitted);
         conn.listener = self.listeners[index].kind;
         conn.tls = tls;
+        conn.peer_ip = peer;
         let key = self.conns.insert(conn);
         assert!(key < u32::MAX as usize, "connection slab past u32 indices");
         self.stats.connection_opened();

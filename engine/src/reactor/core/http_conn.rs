@@ -176,6 +176,7 @@ impl<A: App> Reactor<A> {
                         return;
                     }
                     conn.head_checked = true;
+                    head.peer_ip = conn.peer_ip;
                     if let Err(response) = app.check_head(&head, body_len) {
                         answers.push_back(PendingAnswer {
                             request: conn.generation,
@@ -199,6 +200,7 @@ impl<A: App> Reactor<A> {
                 }
             };
             request.listener = conn.listener;
+            request.peer_ip = conn.peer_ip;
             let upgrade = upgrade::is_upgrade_request(&request);
             if upgrade && !answers.is_empty() {
                 return; // Parsed again once the answers before it are out.

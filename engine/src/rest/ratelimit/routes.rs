@@ -146,6 +146,7 @@ pub const ROUTES: &[(&str, u32, u64)] = &[
     row!("POST /users/@me/channels", WRITE),
     row!("GET /users/{user_id}", DEFAULT),
     row!("GET /oauth2/applications/@me", DEFAULT),
+    row!("POST /attachments/refresh-urls", WRITE),
     // Messages: one budget per channel per user.
     row!("GET /channels/{channel_id}/messages", (5, 1_000)),
     row!("POST /channels/{channel_id}/messages", (5, 5_000)),

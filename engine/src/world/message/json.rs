@@ -19,6 +19,7 @@
 //! `application_id`, `activity`, `poll` and `position` are therefore never sent.
 
 use super::{Attachment, Message, MessageId, MessageKind, Nonce, Reaction};
+use crate::world::attachment_url::UrlSigning;
 use crate::world::ids::{ChannelId, GuildId, RoleId, UserId};
 use crate::world::json::{to_value, AsString, IdList, MemberView, UserView};
 use crate::world::model::{Guild, Member, UserLookup};
@@ -44,6 +45,9 @@ pub struct MessageJsonContext<'a> {
     /// The thread channel started from this message, as channel JSON, if the message has
     /// `thread_id` and the caller resolved it.
     pub thread: Option<Value>,
+    /// Signs each attachment's `url` and `proxy_url` (`world::attachment_url`); `None`
+    /// writes them as stored (unit tests).
+    pub attachment_urls: Option<UrlSigning<'a>>,
 }
 
 /// The Message object of `message` as `context.viewer` sees it.
@@ -136,7 +140,11 @@ impl<'a> MessageView<'a> {
             .collect();
         let author = &message.author;
         MessageView {
-            attachments: message.attachments.iter().map(attachment_json).collect(),
+            attachments: message
+                .attachments
+                .iter()
+                .map(|attachment| attachment_json(attachment, context.attachment_urls))
+                .collect(),
             author: UserView::new(
                 author.id,
                 &author.username,
@@ -207,15 +215,27 @@ fn partial_member<'a>(
     Some(MemberView::of(member, None))
 }
 
-fn attachment_json(attachment: &Attachment) -> Value {
+fn attachment_json(attachment: &Attachment, signing: Option<UrlSigning<'_>>) -> Value {
+    // One HMAC per attachment: `url` and `proxy_url` are the same file.
+    let (url, proxy_url) = match signing {
+        Some(signing) if attachment.url == attachment.proxy_url => {
+            let signed = signing.sign(&attachment.url);
+            (signed.clone(), signed)
+        }
+        Some(signing) => (
+            signing.sign(&attachment.url),
+            signing.sign(&attachment.proxy_url),
+        ),
+        None => (attachment.url.clone(), attachment.proxy_url.clone()),
+    };
     let mut value = json!({
         "id": attachment.id.to_string(),
         "filename": attachment.filename,
         "description": attachment.description,
         "content_type": attachment.content_type,
         "size": attachment.size,
-        "url": attachment.url,
-        "proxy_url": attachment.proxy_url,
+        "url": url,
+        "proxy_url": proxy_url,
         "height": attachment.height,
         "width": attachment.width,
         "ephemeral": false,
@@ -320,6 +340,7 @@ mod tests {
             viewer: Some(other),
             referenced_message: None,
             thread: None,
+            attachment_urls: None,
         };
         let value = message_json(&message, &context);
         for key in REQUIRED {
@@ -413,6 +434,7 @@ mod tests {
                 viewer: Some(other),
                 referenced_message: referenced,
                 thread,
+                attachment_urls: None,
             };
             let value = message_json(message, &context);
             let mut bytes = Vec::new();
@@ -449,6 +471,7 @@ mod tests {
             viewer: None,
             referenced_message: None,
             thread: None,
+            attachment_urls: None,
         };
         let value = message_json(&message, &context);
         for absent in [
