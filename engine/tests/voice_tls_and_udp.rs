@@ -9,137 +9,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use engine::{Config, IoBackend, Server};
-use wsframe::{FrameHeader, Opcode};
+use wsframe::Opcode;
 
-type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-/// `call`, again while a signal interrupts it (the io_uring tests' threads get some).
-fn retry<T>(mut call: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
-    loop {
-        match call() {
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}
-
-/// A client configuration that trusts exactly the certificate in `cert_pem`.
-#[allow(deprecated)] // ring's provider: see engine::certificate::crypto_provider.
-fn client_config(cert_pem: &Path) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_file_iter(cert_pem).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-fn cert_of(data_dir: &Path) -> PathBuf {
-    engine::certificate::self_signed_paths(data_dir).0
-}
-
-fn tls_connect(addr: SocketAddr, config: &Arc<rustls::ClientConfig>) -> Tls {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let name = "localhost".try_into().unwrap();
-    let session = rustls::ClientConnection::new(Arc::clone(config), name).unwrap();
-    rustls::StreamOwned::new(session, stream)
-}
-
-/// Read one HTTP response head and its `Content-Length` body.
-fn read_response(stream: &mut impl Read) -> (String, Vec<u8>) {
-    let mut bytes = Vec::new();
-    let mut byte = [0u8];
-    while !bytes.ends_with(b"\r\n\r\n") {
-        let n = retry(|| stream.read(&mut byte)).unwrap();
-        assert_eq!(n, 1, "the server closed mid-head");
-        bytes.push(byte[0]);
-    }
-    let head = String::from_utf8(bytes).unwrap();
-    let len = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body).unwrap();
-    (head, body)
-}
-
-/// A WebSocket over TLS: upgrade, then masked frames out and decoded frames in.
-struct TlsWs {
-    tls: Tls,
-    decoder: wsframe::Decoder,
-    pending: Vec<u8>,
-}
-
-impl TlsWs {
-    fn open(mut tls: Tls) -> TlsWs {
-        tls.write_all(
-            format!(
-                "GET /voice HTTP/1.1\r\nHost: flux\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\n\
-                 Sec-WebSocket-Version: 13\r\n\r\n",
-                support::UPGRADE_KEY
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        let (head, _) = read_response(&mut tls);
-        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-        TlsWs {
-            tls,
-            decoder: wsframe::Decoder::new(wsframe::Config::client()),
-            pending: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, opcode: Opcode, payload: &[u8]) {
-        let mut frame = Vec::new();
-        let header = FrameHeader::client(opcode, payload.len(), [3, 1, 4, 1]);
-        wsframe::encode_frame(&mut frame, &header, payload);
-        self.tls.write_all(&frame).unwrap();
-    }
-
-    /// The next data message (text as bytes).
-    fn recv(&mut self) -> Vec<u8> {
-        loop {
-            let mut input = self.pending.as_slice();
-            let message = match self.decoder.decode(&mut input).unwrap() {
-                Some(wsframe::Message::Text(text)) => Some(text.as_bytes().to_vec()),
-                Some(wsframe::Message::Binary(bytes)) => Some(bytes.to_vec()),
-                Some(other) => panic!("unexpected {other:?}"),
-                None => None,
-            };
-            let used = self.pending.len() - input.len();
-            self.pending.drain(..used);
-            if let Some(message) = message {
-                return message;
-            }
-            let mut chunk = [0u8; 16 * 1024];
-            let n = retry(|| self.tls.read(&mut chunk)).unwrap();
-            assert!(n > 0, "the server closed the WebSocket");
-            self.pending.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
+use support::tls::{cert_of, client_config, read_response, retry, tls_connect, TlsWs};
 
 /// A server of the echo app whose data dir the test knows (for the certificate).
 fn start(io: IoBackend, adjust: impl FnOnce(&mut Config)) -> (Server, PathBuf) {
@@ -524,12 +400,16 @@ fn the_flux_binary_takes_the_tls_and_voice_flags() {
         })
         .expect("a voice line");
     let config = client_config(&cert_of(&data_dir));
-    for addr in [main, voice] {
+    // Both speak TLS; the voice listener serves only the voice gateway's WebSocket.
+    for (addr, status) in [(main, "200 OK"), (voice, "404 Not Found")] {
         let mut tls = tls_connect(addr, &config);
         tls.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: flux\r\n\r\n")
             .unwrap();
         let (head, _) = read_response(&mut tls);
-        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{head}"
+        );
     }
     let _ = child.kill();
     let _ = child.wait();

@@ -67,6 +67,7 @@ fuzz_target!(|data: &[u8]| {
         online: &|_| false,
         next_id: &mut next_id,
         random: &mut random,
+        voice_channel: &|_| None,
     };
     let request = guild_request(&route, query, body);
     if route == GuildRoute::CreateGuild {

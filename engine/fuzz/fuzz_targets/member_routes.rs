@@ -102,6 +102,7 @@ fuzz_target!(|data: &[u8]| {
         online: &|_| false,
         next_id: &mut next_id,
         random: &mut random,
+        voice_channel: &|_| None,
     };
     let request = member_request(&route, query, body);
     match apply_member_route(&mut guild, &route, &request, &mut cx) {

@@ -294,6 +294,9 @@ impl FluxApp {
         let (outcome, snapshot) = match decided {
             Ok(GuildDecision::Changed(outcome, snapshot)) => (outcome, snapshot),
             Ok(GuildDecision::Unchanged(outcome)) => {
+                if let Some(voice_move) = outcome.voice_move {
+                    self.move_voice_member(out, GuildId(guild_id), voice_move);
+                }
                 let response = json_response(headers, status_of(outcome.reply), outcome.body);
                 return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
             }
@@ -302,6 +305,7 @@ impl FluxApp {
                 return self.answer_after_guild_writes(guild_id, (reply_core, conn), response);
             }
         };
+        let voice_move = outcome.voice_move;
         let response = json_response(headers, status_of(outcome.reply), outcome.body);
         let sync = Arc::new(GuildSync {
             guild_id,
@@ -324,6 +328,11 @@ impl FluxApp {
         match appended {
             Ok(write) => {
                 self.guilds.appended(guild_id, write, sync.guild.clone());
+                if let Some(voice_move) = voice_move {
+                    // Voice states are not stored: the move takes effect now, with the
+                    // edit's stored part on its way to durability.
+                    self.move_voice_member(out, GuildId(guild_id), voice_move);
+                }
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
@@ -366,6 +375,12 @@ impl FluxApp {
                 Refusal::StoreFailed
             })
         };
+        let voice_book = &self.voice_book;
+        let voice_channel = |user: UserId| {
+            voice_book
+                .state(GuildId(guild_id), user)
+                .and_then(|state| state.channel_id)
+        };
         let mut cx = OpContext {
             actor: UserId(user_id),
             now_unix_ms,
@@ -373,6 +388,7 @@ impl FluxApp {
             online: &|user: UserId| presences.contains_key(&user.0),
             next_id: &mut next,
             random: &mut random,
+            voice_channel: &voice_channel,
         };
         match op {
             GuildOp::Apply { op, .. } => {

@@ -2,8 +2,10 @@
 //!
 //! [`FluxApp`] implements [`reactor::App`](crate::reactor::App). It is a thin shell
 //! between the reactor and the sans-IO cores: HTTP requests go to the REST core
-//! (`crate::rest`), WebSocket upgrades on any path become gateway sessions
-//! ([`Session`](crate::gateway::Session)), and the questions a session asks (is this
+//! (`crate::rest`), WebSocket upgrades on any path of the main listener become gateway
+//! sessions ([`Session`](crate::gateway::Session)), upgrades on a core's voice listener
+//! become voice gateway sessions ([`VoiceSession`](crate::voice::VoiceSession)), datagrams
+//! on its UDP socket go to its SFU, and the questions a session asks (is this
 //! token valid, may this user identify now, where is the session this client resumes)
 //! are answered from the world snapshot or by another core over the mesh.
 //!
@@ -43,6 +45,8 @@
 //! - `resume.rs`: detached sessions, their expiry, and Resume across cores.
 //! - `voice_states.rs`: voice states across cores (op 4 → the guild's owner →
 //!   VOICE_STATE_UPDATE on every core, VOICE_SERVER_UPDATE to the asking session).
+//! - `voice_gateway.rs`: the owner's voice gateway connections, its SFU, and the UDP
+//!   datagrams between them.
 //! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
 //!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).

@@ -148,6 +148,36 @@ impl FluxApp {
         }
     }
 
+    /// On the owner: a member edit's `channel_id`. The operation checked MOVE_MEMBERS,
+    /// the mover's CONNECT to the target and that the member is in voice, so neither the
+    /// member's own permissions nor the channel's `user_limit` stop a move, as on Discord.
+    pub(super) fn move_voice_member(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        guild: GuildId,
+        voice_move: crate::world::guild_ops::VoiceMove,
+    ) {
+        if let Some(change) = self.voice_book.moved(guild, voice_move.user, voice_move.to) {
+            self.announce_voice_state(out, change.state);
+        }
+    }
+
+    /// On the owner, after the `VoiceBook` took a change: the voice gateway and the SFU
+    /// follow at once, and every core learns the state (`VoiceSync`).
+    fn announce_voice_state(&mut self, out: &mut Outbox<FluxMesh>, state: VoiceState) {
+        let channel = state.channel_id.map(|c| c.0);
+        self.voice_state_applied(out, state.guild_id, state.user_id, channel);
+        let state = Arc::new(state);
+        for core in 0..self.cores {
+            out.send_mesh(
+                core,
+                FluxMesh::VoiceSync {
+                    state: Arc::clone(&state),
+                },
+            );
+        }
+    }
+
     /// On the guild's owner: apply the rules, announce the change to every core, and
     /// for a join or move send the asking session its voice server.
     pub(super) fn handle_voice_ask(&mut self, out: &mut Outbox<FluxMesh>, ask: VoiceAsk) {
@@ -177,16 +207,7 @@ impl FluxApp {
                 }
             };
         let joined = change.state.channel_id;
-        self.voice_state_applied(out, GuildId(guild_id), user, joined.map(|c| c.0));
-        let state = Arc::new(change.state);
-        for core in 0..self.cores {
-            out.send_mesh(
-                core,
-                FluxMesh::VoiceSync {
-                    state: Arc::clone(&state),
-                },
-            );
-        }
+        self.announce_voice_state(out, change.state);
         let (Some(_), Some(conn)) = (joined, ask.conn) else {
             return;
         };
@@ -245,19 +266,8 @@ impl FluxApp {
                         })
                 }
             };
-            let Some(changed) = changed else {
-                continue;
-            };
-            let channel = changed.channel_id.map(|c| c.0);
-            self.voice_state_applied(out, GuildId(guild_id), user, channel);
-            let state = Arc::new(changed);
-            for core in 0..self.cores {
-                out.send_mesh(
-                    core,
-                    FluxMesh::VoiceSync {
-                        state: Arc::clone(&state),
-                    },
-                );
+            if let Some(changed) = changed {
+                self.announce_voice_state(out, changed);
             }
         }
     }

@@ -158,7 +158,7 @@ pub const REFRESH_URLS_MAX: usize = 50;
 /// order. A URL this server signed (expired or not) comes back signed afresh; any other
 /// comes back unchanged, so a guessed path never becomes a working URL.
 fn refresh_attachment_urls(context: &RestContext<'_>, body: &[u8]) -> Result<Value, Refusal> {
-    let object = crate::world::parse_object(body)?;
+    let object = crate::rest::parse_object(body)?;
     let invalid = |code: &'static str, message: String| Refusal::InvalidFormBody {
         field: "attachment_urls",
         code,

@@ -11,15 +11,15 @@
 //! Discord's rules: member lists take `limit` 1–1000 (default 1) and `after` (a user id
 //! or 0); a search takes `query` (required, percent-decoded, at most 100 characters) and
 //! `limit`; a member edit takes `nick` (at most 32), `communication_disabled_until` (ISO
-//! 8601 or `null`), `roles` (at most 250 ids), `mute`, `deaf`, and not `channel_id`
-//! (Flux moves no voice members); ban lists take `limit` 1–1000 (default 1000),
+//! 8601 or `null`), `roles` (at most 250 ids), `mute`, `deaf`, and `channel_id`
+//! (a voice channel id, or `null` to disconnect); ban lists take `limit` 1–1000 (default 1000),
 //! `before`, `after`; a ban takes `delete_message_seconds` 0–604800,
 //! `delete_message_days` 0–7 and `reason` (at most 512).
 
 use super::invite_bodies::{parse_invite_form, parse_invite_query};
 use super::member_fields::{
     form_error, nullable_string, optional_bool, optional_integer, optional_snowflakes,
-    query_integer, query_pairs, query_snowflake, Object,
+    query_integer, query_pairs, query_snowflake, snowflake_value, Object,
 };
 use super::role_bodies::{parse_role_form, parse_role_positions};
 use crate::rest::parse_object;
@@ -27,7 +27,7 @@ use crate::world::guild_ops::member_forms::{
     BanForm, BanListQuery, MemberEdit, MemberListQuery, MemberSearchQuery,
 };
 use crate::world::guild_ops::{MemberRequest, MemberRoute, Parsed};
-use crate::world::{Refusal, RoleId};
+use crate::world::{ChannelId, Refusal, RoleId};
 use serde_json::Value;
 
 /// Most members one list or search returns.
@@ -133,12 +133,9 @@ pub fn parse_member_search_query(query: &str) -> Parsed<MemberSearchQuery> {
 pub fn parse_member_edit(body: &[u8]) -> Parsed<MemberEdit> {
     let object = parse_object(body)?;
     let channel_id = match object.get("channel_id") {
-        None | Some(Value::Null) => Ok(()),
-        Some(_) => Err(form_error(
-            "channel_id",
-            "UNSUPPORTED",
-            "Flux does not support this field yet.",
-        )),
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(value) => snowflake_value(value, "channel_id").map(|id| Some(Some(ChannelId(id)))),
     };
     Ok(MemberEdit {
         nick: nullable_string(&object, "nick", NICK_CHARS_MAX),

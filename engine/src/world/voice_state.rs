@@ -219,6 +219,38 @@ impl VoiceBook {
         Ok(Some(VoiceChange { state, from }))
     }
 
+    /// A moderator moved `user` to `to` (a member edit's `channel_id`), or disconnected
+    /// them (`None`). The operation checked the moderator's permissions and the target
+    /// channel; the user's own permissions and the channel's `user_limit` do not apply.
+    /// `None` when the user is not in voice in `guild`.
+    pub fn moved(
+        &mut self,
+        guild: GuildId,
+        user: UserId,
+        to: Option<ChannelId>,
+    ) -> Option<VoiceChange> {
+        let current = self.state(guild, user)?.clone();
+        let from = current.channel_id;
+        match to {
+            Some(channel) => {
+                let state = VoiceState {
+                    channel_id: Some(channel),
+                    ..current
+                };
+                self.states
+                    .entry(guild)
+                    .or_default()
+                    .insert(user, state.clone());
+                Some(VoiceChange { state, from })
+            }
+            None => {
+                let mut state = self.leave(guild, user)?;
+                state.channel_id = None;
+                Some(VoiceChange { state, from })
+            }
+        }
+    }
+
     /// The server's mute and deafen for `user` changed (a member edit): the new state to
     /// announce, if the user is in voice and it changed.
     pub fn server_flags(

@@ -325,6 +325,7 @@ fn owned(message: wsframe::Message<'_>) -> Received {
 pub mod gateway;
 pub mod real_clients;
 pub mod rest;
+pub mod tls;
 
 /// A client socket bound to `source` before it connects (std cannot pick the source).
 pub fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {

@@ -56,6 +56,8 @@ pub struct Fixture {
     pub next_id: u64,
     /// The last value the test CSPRNG gave (a counter, so codes differ).
     pub random_seed: u64,
+    /// Members connected to voice, and to which channel (the owner's voice states).
+    pub in_voice: Vec<(UserId, ChannelId)>,
 }
 
 impl Fixture {
@@ -163,6 +165,7 @@ impl Fixture {
             voice: demo.voice_channel_id,
             next_id: base + 5000,
             random_seed: 0,
+            in_voice: Vec::new(),
         }
     }
 
@@ -189,6 +192,13 @@ impl Fixture {
             random_seed += 0x9E37_79B9;
             Ok(random_seed)
         };
+        let in_voice = self.in_voice.clone();
+        let voice_channel = move |user: UserId| {
+            in_voice
+                .iter()
+                .find(|(member, _)| *member == user)
+                .map(|(_, channel)| *channel)
+        };
         let mut cx = OpContext {
             actor,
             now_unix_ms: NOW,
@@ -196,6 +206,7 @@ impl Fixture {
             online: &|_| false,
             next_id: &mut next_id,
             random: &mut random,
+            voice_channel: &voice_channel,
         };
         let request = member_request(&route, query, body.as_bytes());
         let result = apply_member_route(&mut self.guild, &route, &request, &mut cx);

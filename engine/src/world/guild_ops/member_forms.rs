@@ -16,6 +16,7 @@
 use super::Parsed;
 use crate::world::ids::RoleId;
 use crate::world::permissions::Permissions;
+use crate::world::ChannelId;
 
 /// Most roles a guild may have, @everyone included (Discord's limit); also the longest
 /// role positions list.
@@ -47,8 +48,9 @@ pub struct MemberEdit {
     /// `communication_disabled_until` as sent: `Some(None)` for `null`, else the
     /// instant (Unix ms) — whether it is past or too far ahead is the owner's to say.
     pub timeout_until: Parsed<Option<Option<u64>>>,
-    /// `channel_id` (moving a voice member): refused unless absent or `null`.
-    pub channel_id: Parsed<()>,
+    /// `channel_id`: move a member who is in voice to this voice channel
+    /// (`Some(Some(id))`) or disconnect them (`Some(None)`, JSON `null`).
+    pub channel_id: Parsed<Option<Option<ChannelId>>>,
     /// New roles, at most 250 ids.
     pub roles: Parsed<Option<Vec<RoleId>>>,
     /// Server mute.

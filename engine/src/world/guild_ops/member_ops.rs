@@ -56,6 +56,7 @@ use serde_json::Value;
 ///     online: &|_| false,
 ///     next_id: &mut next_id,
 ///     random: &mut random,
+///     voice_channel: &|_| None,
 /// };
 /// let form = RoleForm { name: Some(Some("mods".into())), ..RoleForm::default() };
 /// let request = MemberRequest::Role(Ok(form));

@@ -22,18 +22,20 @@
 //!   nor an administrator can be timed out (50013). While it lasts the member keeps only
 //!   VIEW_CHANNEL and READ_MESSAGE_HISTORY (`world::permissions`).
 //!
-//! Left out: `channel_id` (moving voice members: only `null`, i.e. nothing).
+//! - channel_id: move a member who is in voice to a voice channel, or disconnect them
+//!   with `null`: MOVE_MEMBERS, and CONNECT to the target; a member not in voice is 40032.
+//!   The owner app applies the move to its voice states (`Outcome::voice_move`).
 
-use super::authority::Actor;
+use super::authority::{channel_permissions, Actor};
 use super::member_forms::{MemberEdit, MemberListQuery, MemberSearchQuery};
 use super::member_json::{guild_user_json, member_event_json, member_value};
 use super::member_ops::{form_error, member_event};
 use super::Reply;
 use super::{MemberRef, Parsed};
-use super::{OpContext, Outcome};
-use crate::world::ids::{RoleId, UserId};
+use super::{OpContext, Outcome, VoiceMove};
+use crate::world::ids::{ChannelId, RoleId, UserId};
 use crate::world::json::encode;
-use crate::world::model::{Guild, Member};
+use crate::world::model::{ChannelKind, Guild, Member};
 use crate::world::permissions::Permissions;
 use crate::world::Refusal;
 use serde_json::Value;
@@ -124,11 +126,19 @@ pub(super) fn edit(
     } else {
         timeout_field(edit.timeout_until.clone()?, cx.now_unix_ms)?
     };
-    let (roles, mute, deaf) = if own_route {
-        (None, None, None)
+    let (channel, roles, mute, deaf) = if own_route {
+        (None, None, None, None)
     } else {
-        edit.channel_id.clone()?;
-        (edit.roles.clone()?, edit.mute.clone()?, edit.deaf.clone()?)
+        (
+            edit.channel_id.clone()?,
+            edit.roles.clone()?,
+            edit.mute.clone()?,
+            edit.deaf.clone()?,
+        )
+    };
+    let voice_move = match channel {
+        Some(to) => Some(voice_move(guild, &actor, user_id, to, cx)?),
+        None => None,
     };
 
     let mut updated = target.clone();
@@ -193,14 +203,53 @@ pub(super) fn edit(
     }
     let body = encode(&member_value(cx.users, &updated));
     if updated == *target {
-        return Ok(Outcome::read(Reply::Shown, body));
+        let mut outcome = Outcome::read(Reply::Shown, body);
+        outcome.voice_move = voice_move;
+        return Ok(outcome);
     }
     let event = member_event(
         "GUILD_MEMBER_UPDATE",
         member_event_json(guild.id, &updated, cx.users),
     );
     guild.members[index] = updated;
-    Ok(Outcome::write(Reply::Shown, body, vec![event]))
+    let mut outcome = Outcome::write(Reply::Shown, body, vec![event]);
+    outcome.voice_move = voice_move;
+    Ok(outcome)
+}
+
+/// `channel_id` in a member edit: Discord's rules for moving (or, with `null`,
+/// disconnecting) a member in voice. The mover needs MOVE_MEMBERS, and CONNECT to the
+/// target; the target is a voice channel of the guild; the member must be in voice now
+/// (40032 otherwise).
+fn voice_move(
+    guild: &Guild,
+    actor: &Actor,
+    user_id: UserId,
+    to: Option<ChannelId>,
+    cx: &OpContext<'_>,
+) -> Result<VoiceMove, Refusal> {
+    actor.require(Permissions::MOVE_MEMBERS)?;
+    if let Some(channel_id) = to {
+        let channel = guild.channel(channel_id).ok_or(Refusal::UnknownChannel)?;
+        if !matches!(channel.kind, ChannelKind::Voice(_)) {
+            return Err(Refusal::InvalidFormBody {
+                field: "channel_id",
+                code: "CHANNEL_TYPE_INVALID",
+                message: "The channel is not a voice channel.".into(),
+            });
+        }
+        let held = channel_permissions(guild, channel, actor.user_id, cx.now_unix_ms);
+        if !held.contains(Permissions::CONNECT) {
+            return Err(Refusal::MissingPermissions);
+        }
+    }
+    if (cx.voice_channel)(user_id).is_none() {
+        return Err(Refusal::Coded {
+            code: 40032,
+            message: "Target user is not connected to voice.",
+        });
+    }
+    Ok(VoiceMove { user: user_id, to })
 }
 
 /// The longest timeout Discord allows: 28 days.
@@ -633,6 +682,74 @@ mod tests {
                 .unwrap_err(),
             Refusal::MissingPermissions
         );
+    }
+
+    #[test]
+    fn channel_id_moves_or_disconnects_a_member_in_voice() {
+        let mut f = Fixture::new();
+        let plain = member_path(&f, f.plain);
+        let to_voice = format!(r#"{{"channel_id":"{}"}}"#, f.voice);
+        // Not in voice: 40032, whoever asks.
+        assert_eq!(
+            f.run(f.owner, Method::Patch, &plain, "", &to_voice)
+                .unwrap_err(),
+            Refusal::Coded {
+                code: 40032,
+                message: "Target user is not connected to voice."
+            }
+        );
+        let elsewhere = f.voice;
+        f.in_voice.push((f.plain, elsewhere));
+        // The moderator lacks MOVE_MEMBERS; the owner has every permission.
+        assert_eq!(
+            f.run(f.moderator, Method::Patch, &plain, "", &to_voice)
+                .unwrap_err(),
+            Refusal::MissingPermissions
+        );
+        let moved = f
+            .run(f.owner, Method::Patch, &plain, "", &to_voice)
+            .unwrap();
+        assert_eq!(
+            moved.voice_move,
+            Some(VoiceMove {
+                user: f.plain,
+                to: Some(f.voice)
+            })
+        );
+        assert!(!moved.changed, "voice states are not the guild's to store");
+        let gone = f
+            .run(f.owner, Method::Patch, &plain, "", r#"{"channel_id":null}"#)
+            .unwrap();
+        assert_eq!(gone.voice_move.map(|m| m.to), Some(None));
+        // A move with a stored change carries both.
+        let both = format!(r#"{{"channel_id":"{}","mute":true}}"#, f.voice);
+        let out = f.run(f.owner, Method::Patch, &plain, "", &both).unwrap();
+        assert!(out.changed && out.voice_move.is_some());
+        // The target must be a voice channel of the guild.
+        let to_text = format!(r#"{{"channel_id":"{}"}}"#, f.text);
+        assert!(matches!(
+            f.run(f.owner, Method::Patch, &plain, "", &to_text)
+                .unwrap_err(),
+            Refusal::InvalidFormBody {
+                field: "channel_id",
+                ..
+            }
+        ));
+        assert_eq!(
+            f.run(
+                f.owner,
+                Method::Patch,
+                &plain,
+                "",
+                r#"{"channel_id":"12345"}"#
+            )
+            .unwrap_err(),
+            Refusal::UnknownChannel
+        );
+        // `@me` edits only the nick: channel_id is not read there.
+        let me = member_path(&f, f.owner).replace(&f.owner.0.to_string(), "@me");
+        let own = f.run(f.owner, Method::Patch, &me, "", &to_voice).unwrap();
+        assert_eq!(own.voice_move, None);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct OpContext<'a> {
     /// 64 bits from a cryptographically secure generator (the OS's), for what must not
     /// be guessed: invite codes.
     pub random: &'a mut dyn FnMut() -> Result<u64, Refusal>,
+    /// The voice channel a member of this guild is connected to now, as the owner core's
+    /// voice states say (`world::voice_state`); `None` when not in voice.
+    pub voice_channel: &'a dyn Fn(UserId) -> Option<ChannelId>,
 }
 
 impl std::fmt::Debug for OpContext<'_> {
@@ -115,6 +118,19 @@ pub struct Outcome {
     pub changed: bool,
     /// Dispatches to send after the change is durable, in order.
     pub events: Vec<GuildEvent>,
+    /// A voice member to move or disconnect (a member edit's `channel_id`); voice states
+    /// are the owner app's, not the guild's, so the app applies it.
+    pub voice_move: Option<VoiceMove>,
+}
+
+/// A member edit's `channel_id`: move `user` to the voice channel `to`, or disconnect
+/// them from voice (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceMove {
+    /// The member in voice.
+    pub user: UserId,
+    /// The voice channel to move them to; `None` disconnects them.
+    pub to: Option<ChannelId>,
 }
 
 /// What kind of answer an operation gives, without HTTP.
@@ -136,6 +152,7 @@ impl Outcome {
             body,
             changed: false,
             events: Vec::new(),
+            voice_move: None,
         }
     }
 
@@ -146,6 +163,7 @@ impl Outcome {
             body,
             changed: true,
             events,
+            voice_move: None,
         }
     }
 }

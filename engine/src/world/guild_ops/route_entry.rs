@@ -62,6 +62,7 @@ use crate::world::Refusal;
 ///     online: &|_| false,
 ///     next_id: &mut next_id,
 ///     random: &mut random,
+///     voice_channel: &|_| None,
 /// };
 /// let route = GuildRoute::GetGuild(demo.guild_id);
 /// let request = GuildRequest::GetGuild(Ok(GuildQuery::default()));

@@ -94,6 +94,7 @@ impl Fixture {
             online: &|_| false,
             next_id: &mut next_id,
             random: &mut random,
+            voice_channel: &|_| None,
         };
         let before = self.guild.clone();
         let request = guild_request(&route, query, body.as_bytes());
@@ -360,6 +361,7 @@ fn create_guild_makes_the_caller_owner() {
         online: &|_| false,
         next_id: &mut next_id,
         random: &mut random,
+        voice_channel: &|_| None,
     };
     let (guild, outcome) = create_guild(
         GuildId(55),
@@ -1084,6 +1086,7 @@ fn threads_hidden_from_a_member_take_no_invite_and_are_not_listed() {
             online: &|_| false,
             next_id: &mut next_id,
             random: &mut random,
+            voice_channel: &|_| None,
         };
         crate::world::guild_ops::apply_member_route(&mut f.guild, &route, &request, &mut cx)
     };
@@ -1610,6 +1613,7 @@ fn reads_are_answered_from_a_shared_guild() {
         online: &|_| false,
         next_id: &mut next_id,
         random: &mut random,
+        voice_channel: &|_| None,
     };
     for route in [
         R::GetGuild(f.guild.id),
@@ -1665,6 +1669,7 @@ fn with_counts_counts_the_members_the_presence_map_calls_online() {
         online: &|user| user == owner,
         next_id: &mut next_id,
         random: &mut random,
+        voice_channel: &|_| None,
     };
     let outcome = read(
         &f.guild,
