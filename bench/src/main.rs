@@ -3,7 +3,7 @@
 //!
 //! Micro-benchmark suites: `ring`, `wsframe`, `lsm`, `all`. Voice: `sfu` (encrypted RTP
 //! forwarded per second on one core, with `--server-cpus`, `--load-cpus`, `--rate` packets
-//! per second per speaker (one value, or one per scenario), `--seconds`, `--runs`). Server scenarios (each also
+//! per second per speaker (one value, or one per scenario), `--seconds`, `--runs`, `--mode`). Server scenarios (each also
 //! writes `<out>/<name>.json` and an SVG plot; `bench::scenarios` says what each
 //! measures): `fanout`, `idle`, `reconnect`, `cores`, `ceiling`, `soak`.
 //!
@@ -79,6 +79,10 @@ struct Cli {
     /// ceiling: frames per writev, one row each, comma-separated.
     #[arg(long, value_delimiter = ',')]
     frames_per_write: Option<Vec<usize>>,
+    /// sfu: transport mode, `aead_xchacha20_poly1305_rtpsize` (default) or
+    /// `aead_aes256_gcm_rtpsize`.
+    #[arg(long)]
+    mode: Option<String>,
     /// soak: hostile connections held open against the server.
     #[arg(long)]
     hostile: Option<usize>,
@@ -200,6 +204,17 @@ fn sfu_options(cli: &Cli, size: Size) -> Result<bench::sfu_forward::Options, Str
     }
     if let Some(runs) = cli.runs {
         options.runs = runs.max(1);
+    }
+    if let Some(name) = &cli.mode {
+        let mode = sfu::Mode::from_name(name).ok_or_else(|| {
+            format!(
+                "--mode {name:?}: expected aead_xchacha20_poly1305_rtpsize or \
+                 aead_aes256_gcm_rtpsize"
+            )
+        })?;
+        for scenario in &mut options.scenarios {
+            scenario.roster.mode = mode;
+        }
     }
     Ok(options)
 }
