@@ -22,6 +22,7 @@ pub mod report;
 pub mod ring;
 pub mod scenarios;
 pub mod servers;
+pub mod sfu_forward;
 pub mod wsframe_decode;
 
 pub use report::{Report, Size};

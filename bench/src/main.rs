@@ -1,7 +1,9 @@
 //! `cargo run --release -p bench -- <suite>`: run one benchmark suite (or `all`) at full
 //! size and print its markdown table, ready to paste into `docs/BENCHMARKS.md`.
 //!
-//! Micro-benchmark suites: `ring`, `wsframe`, `lsm`, `all`. Server scenarios (each also
+//! Micro-benchmark suites: `ring`, `wsframe`, `lsm`, `all`. Voice: `sfu` (encrypted RTP
+//! forwarded per second on one core, with `--server-cpus`, `--load-cpus`, `--rate` packets
+//! per second per speaker (one value, or one per scenario), `--seconds`, `--runs`, `--mode`). Server scenarios (each also
 //! writes `<out>/<name>.json` and an SVG plot; `bench::scenarios` says what each
 //! measures): `fanout`, `idle`, `reconnect`, `cores`, `ceiling`, `soak`.
 //!
@@ -77,6 +79,10 @@ struct Cli {
     /// ceiling: frames per writev, one row each, comma-separated.
     #[arg(long, value_delimiter = ',')]
     frames_per_write: Option<Vec<usize>>,
+    /// sfu: transport mode, `aead_xchacha20_poly1305_rtpsize` (default) or
+    /// `aead_aes256_gcm_rtpsize`.
+    #[arg(long)]
+    mode: Option<String>,
     /// soak: hostile connections held open against the server.
     #[arg(long)]
     hostile: Option<usize>,
@@ -95,6 +101,13 @@ fn main() -> ExitCode {
         "ring" => vec![Box::new(move || bench::ring::run(size))],
         "wsframe" => vec![Box::new(move || bench::wsframe_decode::run(size))],
         "lsm" => vec![Box::new(move || bench::lsm_store::run(size))],
+        "sfu" => match sfu_options(&cli, size) {
+            Ok(options) => vec![Box::new(move || bench::sfu_forward::run_with(&options))],
+            Err(error) => {
+                eprintln!("sfu: {error}");
+                return ExitCode::from(2);
+            }
+        },
         "all" => vec![
             Box::new(move || bench::wsframe_decode::run(size)),
             Box::new(move || bench::ring::run(size)),
@@ -104,8 +117,8 @@ fn main() -> ExitCode {
         }
         other => {
             eprintln!(
-                "unknown suite {other:?}; expected one of: ring, wsframe, lsm, all, fanout, idle, \
-                 reconnect, cores, ceiling, soak"
+                "unknown suite {other:?}; expected one of: ring, wsframe, lsm, sfu, all, fanout, \
+                 idle, reconnect, cores, ceiling, soak"
             );
             return ExitCode::from(2);
         }
@@ -165,6 +178,45 @@ fn run_scenario(cli: &Cli, size: Size) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The `sfu` suite's options: `size`'s defaults with every flag given applied.
+fn sfu_options(cli: &Cli, size: Size) -> Result<bench::sfu_forward::Options, String> {
+    let mut options = bench::sfu_forward::Options::for_size(size);
+    if let Some(cpus) = server_cpus(cli)? {
+        options.server_cpu = cpus.first().copied();
+    }
+    if let Some(cpus) = load_cpus(cli)? {
+        options.load_cpu = cpus.first().copied();
+    }
+    if let Some(rates) = &cli.rate {
+        if rates.iter().any(|rate| !rate.is_finite() || *rate <= 0.0) {
+            return Err(format!(
+                "--rate must be positive packets per second: {rates:?}"
+            ));
+        }
+        for (index, scenario) in options.scenarios.iter_mut().enumerate() {
+            scenario.rate_per_speaker = *rates.get(index).or(rates.last()).expect("non-empty");
+        }
+    }
+    if let Some(seconds) = cli.seconds {
+        options.duration = Duration::from_secs_f64(seconds.max(0.05));
+    }
+    if let Some(runs) = cli.runs {
+        options.runs = runs.max(1);
+    }
+    if let Some(name) = &cli.mode {
+        let mode = sfu::Mode::from_name(name).ok_or_else(|| {
+            format!(
+                "--mode {name:?}: expected aead_xchacha20_poly1305_rtpsize or \
+                 aead_aes256_gcm_rtpsize"
+            )
+        })?;
+        for scenario in &mut options.scenarios {
+            scenario.roster.mode = mode;
+        }
+    }
+    Ok(options)
 }
 
 fn soak_options(cli: &Cli, size: Size) -> Result<scenarios::soak::Options, String> {

@@ -52,3 +52,24 @@ fn fanout_suite_runs() {
     };
     assert_eq!(report.checksum, servers * 4 * 55, "{}", report.table);
 }
+
+/// Flux's `Sfu`, the tokio peer and the no-crypto ceiling, each forwarding a few hundred
+/// sealed packets on loopback; every received packet is opened and checked, and a wrong
+/// one fails its run.
+#[test]
+fn sfu_suite_runs() {
+    let report = bench::sfu_forward::run(Size::Tiny);
+    assert_eq!(report.suite, "sfu");
+    for server in ["Flux `Sfu`", "tokio UdpSocket", "ceiling"] {
+        for scenario in ["1 channel: 2 speakers", "3 channels × 3"] {
+            let row = report
+                .table
+                .lines()
+                .find(|line| line.contains(server) && line.contains(scenario))
+                .unwrap_or_else(|| panic!("no row for {server} / {scenario}:\n{}", report.table));
+            assert!(row.contains("| 1/1 |"), "the run passed: {row}");
+            assert!(!row.contains("WRONG"), "{row}");
+        }
+    }
+    assert_ne!(report.checksum, 0);
+}

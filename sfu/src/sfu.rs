@@ -76,8 +76,8 @@ pub struct Flags {
     pub server_mute: bool,
     /// Deafened by a moderator: the member receives nothing.
     pub server_deaf: bool,
-    /// Muted by the member. Informational: a self-muted client stops sending on its own,
-    /// and the SFU forwards whatever it still sends (bots play while self-muted).
+    /// Muted by the member. Informational: a self-muted client normally stops sending on
+    /// its own, and the SFU forwards whatever it still sends; only a server mute drops.
     pub self_mute: bool,
     /// Deafened by the member: it receives nothing.
     pub self_deaf: bool,
