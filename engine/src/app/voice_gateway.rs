@@ -522,6 +522,16 @@ impl FluxApp {
     ) {
         self.voice_gateway.sfu.remove(speaker.member());
         self.drain_sfu(out);
+        self.announce_disconnect(out, speaker, conn);
+    }
+
+    /// op 13 Client Disconnect about `speaker` to the rest of its channel.
+    fn announce_disconnect(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        speaker: &Speaker,
+        conn: Option<ConnId>,
+    ) {
         let d = json!({ "user_id": speaker.user_id.to_string() });
         for other in self
             .voice_gateway
@@ -576,20 +586,18 @@ impl FluxApp {
         if speaker.channel_id == channel {
             return;
         }
-        // Moved: the old channel hears a disconnect, the new one a connect.
-        self.voice_member_gone(out, &speaker, Some(conn));
+        // Moved: the old channel hears a disconnect, the new one a connect; the member
+        // keeps its key and address in the SFU.
+        self.announce_disconnect(out, &speaker, Some(conn));
         let moved = Speaker {
             channel_id: channel,
             speaking: 0,
             ..speaker
         };
-        let sfu = &mut self.voice_gateway.sfu;
-        if sfu
-            .admit(
-                moved.member(),
-                sfu::ChannelKey(channel),
-                sfu::Ssrc(moved.ssrc),
-            )
+        if self
+            .voice_gateway
+            .sfu
+            .move_member(moved.member(), sfu::ChannelKey(channel))
             .is_err()
         {
             return self.drive_voice(
@@ -598,7 +606,7 @@ impl FluxApp {
                 VoiceInput::Disconnect(VoiceCloseCode::VoiceServerCrashed),
             );
         }
-        let _ = sfu.set_flags(moved.member(), flags);
+        self.drain_sfu(out);
         if let Some(voice) = self.voice_gateway.conns.get_mut(&conn) {
             voice.speaker = Some(moved.clone());
         }

@@ -112,6 +112,30 @@ impl TlsWs {
         self.tls.write_all(&frame).unwrap();
     }
 
+    /// Reads until the server's Close frame; returns its code.
+    pub fn expect_close(&mut self) -> u16 {
+        loop {
+            let mut input = self.pending.as_slice();
+            let decoded = self.decoder.decode(&mut input).unwrap();
+            let code = match decoded {
+                Some(wsframe::Message::Close { code, .. }) => Some(code.unwrap_or(1005)),
+                _ => None,
+            };
+            let used = self.pending.len() - input.len();
+            self.pending.drain(..used);
+            if let Some(code) = code {
+                return code;
+            }
+            if used > 0 {
+                continue;
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = retry(|| self.tls.read(&mut chunk)).unwrap();
+            assert!(n > 0, "the connection ended without a Close frame");
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// The next data message (text as bytes).
     pub fn recv(&mut self) -> Vec<u8> {
         loop {
