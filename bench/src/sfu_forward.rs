@@ -406,16 +406,18 @@ fn measure(options: &Options, scenario: &Scenario, server: Server) -> Result<Run
                 }
                 load::run(address, &roster, &load_options, verify)
             })
-            .map_err(|e| format!("load thread: {e}"))?
+            .map_err(|e| {
+                stop.store(true, Ordering::Relaxed); // The server thread ends within 20 ms.
+                format!("load thread: {e}")
+            })?
     };
-    let load = load_thread
-        .join()
-        .map_err(|_| "load thread panicked".to_string())?;
+    // Stop the server whatever became of the load, so no run leaves a thread behind.
+    let load = load_thread.join();
     stop.store(true, Ordering::Relaxed);
     let server = server_thread
         .join()
         .map_err(|_| "server thread panicked".to_string())?;
-    let load = load?;
+    let load = load.map_err(|_| "load thread panicked".to_string())??;
     if load.verify_failures > 0 {
         return Err(format!("{} packets opened wrong", load.verify_failures));
     }
