@@ -233,39 +233,73 @@ pub fn run_client_with(
     server: &FluxProcess,
     extra_args: &[&std::ffi::OsStr],
 ) -> ClientRun {
+    spawn_client(interpreter, script, server, extra_args, &[]).wait(server)
+}
+
+/// A client script running next to the test (and perhaps to another client).
+pub struct RunningClient {
+    child: std::process::Child,
+    script: String,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+    started: Instant,
+}
+
+/// Starts `clients/<script>` with `interpreter`, the server's bootstrap file, `extra_args`
+/// and the environment variables `envs`, without waiting for it.
+pub fn spawn_client(
+    interpreter: &Path,
+    script: &str,
+    server: &FluxProcess,
+    extra_args: &[&std::ffi::OsStr],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> RunningClient {
     let mut child = Command::new(interpreter)
         .arg(repo_root().join("clients").join(script))
         .arg(server.bootstrap())
         .args(extra_args)
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| panic!("{interpreter:?} starts: {error}"));
-    let stdout = drain(child.stdout.take().expect("piped"));
-    let stderr = drain(child.stderr.take().expect("piped"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > CLIENT_TIMEOUT {
-            let _ = child.kill();
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let run = ClientRun {
-        success: status.success(),
-        stdout: stdout.join().expect("reader"),
-        stderr: stderr.join().expect("reader"),
-    };
-    eprintln!(
-        "--- {script} stdout ---\n{}--- stderr ---\n{}--- flux log ---\n{}",
-        run.stdout,
-        run.stderr,
-        server.log()
-    );
-    run
+    RunningClient {
+        stdout: drain(child.stdout.take().expect("piped")),
+        stderr: drain(child.stderr.take().expect("piped")),
+        child,
+        script: script.to_owned(),
+        started: Instant::now(),
+    }
+}
+
+impl RunningClient {
+    /// Waits for the script to exit (killing it after [`CLIENT_TIMEOUT`]) and prints its
+    /// output with the server's log.
+    pub fn wait(mut self, server: &FluxProcess) -> ClientRun {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if self.started.elapsed() > CLIENT_TIMEOUT {
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let run = ClientRun {
+            success: status.success(),
+            stdout: self.stdout.join().expect("reader"),
+            stderr: self.stderr.join().expect("reader"),
+        };
+        eprintln!(
+            "--- {} stdout ---\n{}--- stderr ---\n{}--- flux log ---\n{}",
+            self.script,
+            run.stdout,
+            run.stderr,
+            server.log()
+        );
+        run
+    }
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
