@@ -10,7 +10,9 @@
 //!   through again;
 //! - a member edit's `channel_id` moves A to another voice channel: B hears op 13 for A
 //!   and no more packets; moving A back is op 11 again;
-//! - `channel_id: null` disconnects A (its voice connection closes with 4014).
+//! - `channel_id: null` disconnects A (its voice connection closes with 4014);
+//! - `/_flux/metrics` reports, gathered from both cores, B's loss and jitter from its
+//!   RTCP receiver report, A's packets, and a forged packet as an authentication failure.
 
 mod support;
 
@@ -23,7 +25,7 @@ use serde_json::{json, Value};
 use sfu::crypto::VoiceCipher;
 use sfu::discovery::{encode_discovery_request, parse_discovery_response};
 use sfu::{Mode, Ssrc};
-use support::gateway::{Gateway, INTENTS_DEFAULT};
+use support::gateway::{metrics, Gateway, INTENTS_DEFAULT};
 use support::rest::call;
 use support::tls::{cert_of, client_config, tls_connect, TlsWs};
 use wsframe::Opcode;
@@ -125,6 +127,25 @@ impl VoiceClient {
         self.cipher
             .seal(&aad, &plaintext, self.counter, &mut datagram);
         self.counter += 1;
+        self.udp.send(&datagram).unwrap();
+    }
+
+    /// An encrypted RTCP receiver report about `source`: 25% lost, 3 in all, jitter 480
+    /// timestamp units (10 ms at 48 kHz).
+    fn send_receiver_report(&mut self, source: u32) {
+        let block = sfu::rtcp::ReportBlock {
+            ssrc: Ssrc(source),
+            fraction_lost: 64,
+            cumulative_lost: 3,
+            highest_sequence: 200,
+            jitter: 480,
+            ..Default::default()
+        };
+        let mut report = Vec::new();
+        sfu::rtcp::encode_receiver_report(Ssrc(self.ssrc), &[block], &mut report);
+        let mut datagram = Vec::new();
+        self.cipher
+            .seal(&report[..8], &report[8..], 0, &mut datagram);
         self.udp.send(&datagram).unwrap();
     }
 
@@ -275,6 +296,47 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
         (Some(a.id.as_str()), Some(0))
     );
     while vb.recv_rtp(Duration::from_millis(300)).is_some() {}
+
+    // Metrics, gathered from both cores: B's receiver report, A's packets, a forgery.
+    vb.send_receiver_report(va.ssrc);
+    let mut forged = vec![0x80, 0x78, 0, 1, 0, 0, 0, 1];
+    forged.extend_from_slice(&va.ssrc.to_be_bytes());
+    forged.extend_from_slice(&[0u8; 36]);
+    forged.extend_from_slice(&4096u32.to_be_bytes()); // a fresh nonce, so not a replay
+    va.udp.send(&forged).unwrap();
+    let voice = (0..100)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            metrics(addr)["voice"].clone()
+        })
+        .find(|voice| {
+            voice["auth_failures"].as_u64() >= Some(1)
+                && voice["rtcp_authenticated"].as_u64() >= Some(1)
+        })
+        .unwrap_or_else(|| panic!("the forgery and the report counted: {}", metrics(addr)));
+    let member = |user: &str| {
+        voice["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user_id"] == user)
+            .cloned()
+            .unwrap_or_else(|| panic!("{user} in {voice}"))
+    };
+    let reception = member(&b.id)["reception"].clone();
+    assert_eq!(
+        reception["source_ssrc"].as_u64(),
+        Some(u64::from(va.ssrc)),
+        "{voice}"
+    );
+    assert_eq!(reception["fraction_lost"].as_f64(), Some(0.25));
+    assert_eq!(reception["jitter_ms"].as_f64(), Some(10.0));
+    assert_eq!(reception["cumulative_lost"], 3);
+    assert!(
+        member(&a.id)["packets_received"].as_u64() >= Some(17),
+        "{voice}"
+    );
+    assert_eq!(voice["connections"], 2);
 
     // A server mute drops A's packets; unmuting lets them through.
     let member_a = format!("/api/v10/guilds/{}/members/{}", boot.guild_id, a.id);

@@ -54,14 +54,7 @@ impl FluxApp {
                 return HttpAnswer::Respond(refusal);
             }
             return match request.method.as_str() {
-                "GET" => {
-                    let mut reactor = crate::reactor::Stats::default();
-                    for core in self.reactor_stats.iter() {
-                        core.add_to(&mut reactor);
-                    }
-                    let body = self.shared.metrics.to_json_with(Some(&reactor));
-                    HttpAnswer::Respond(Response::json(200, body))
-                }
+                "GET" => self.answer_metrics(out, conn),
                 _ => HttpAnswer::Respond(Response::error(405, "405: Method Not Allowed", 0)),
             };
         }

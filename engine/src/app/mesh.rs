@@ -17,6 +17,8 @@
 //! | `PresenceSync`   | a user's home core → every core (itself too) | none |
 //! | `VoiceAsk`       | a session's core → the guild's owner core (`voice_states.rs`) | `VoiceSync` to every core, then `VoiceServer` for a join |
 //! | `VoiceSync`      | a guild's owner → every core (itself too) | none |
+//! | `VoiceReportAsk` | the core answering `GET /_flux/metrics` → every other core (`voice_metrics.rs`) | `VoiceReportAnswer` |
+//! | `VoiceReportAnswer` | every other core → the asking core | the metrics answer, with the last |
 //! | `VoiceServer`    | a guild's owner → the asking session's core | none: VOICE_SERVER_UPDATE |
 //! | `DropGateway`    | test hook's core → every other core | `HookDone`                  |
 //! | `Dispatch`       | test hook's core → every other core | `HookDone`                  |
@@ -144,6 +146,13 @@ pub enum FluxMesh {
     /// From a guild's owner to every core (itself too): a voice state changed.
     VoiceSync {
         state: Arc<crate::world::voice_state::VoiceState>,
+    },
+    /// A metrics request on `reply_core` asks for this core's voice report.
+    VoiceReportAsk { reply_core: usize, number: u64 },
+    /// This core's voice report for request `number` (`voice_metrics.rs`).
+    VoiceReportAnswer {
+        number: u64,
+        report: Box<super::voice_metrics::VoiceReport>,
     },
     /// From a guild's owner to the asking session's core: its VOICE_SERVER_UPDATE.
     VoiceServer {
@@ -446,6 +455,12 @@ impl super::FluxApp {
                 self.apply_presence_sync(out, user_id, &presence)
             }
             FluxMesh::VoiceAsk(ask) => self.handle_voice_ask(out, *ask),
+            FluxMesh::VoiceReportAsk { reply_core, number } => {
+                self.send_voice_report(out, reply_core, number)
+            }
+            FluxMesh::VoiceReportAnswer { number, report } => {
+                self.voice_report_arrived(out, number, *report)
+            }
             FluxMesh::VoiceSync { state } => self.apply_voice_sync(out, &state),
             FluxMesh::VoiceServer {
                 conn,

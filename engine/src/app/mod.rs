@@ -47,6 +47,8 @@
 //!   VOICE_STATE_UPDATE on every core, VOICE_SERVER_UPDATE to the asking session).
 //! - `voice_gateway.rs`: the owner's voice gateway connections, its SFU, and the UDP
 //!   datagrams between them.
+//! - `voice_metrics.rs`: the `voice` section of `/_flux/metrics`, gathered from every
+//!   core.
 //! - `presence.rs`: presence across cores (op 3 → home core → PRESENCE_UPDATE on every
 //!   core) and member chunks (op 8 → GUILD_MEMBERS_CHUNK from the local replica).
 //! - `test_hooks.rs`: `/_flux/test/*`, for tests only (`Config::test_hooks`).
@@ -106,6 +108,7 @@ mod resume;
 pub mod shared;
 mod test_hooks;
 mod voice_gateway;
+mod voice_metrics;
 mod voice_states;
 mod writes;
 
@@ -237,6 +240,8 @@ pub struct FluxApp {
     voice_addr: Option<SocketAddr>,
     /// Voice WebSockets, the detached ones, and the SFU (`voice_gateway.rs`).
     voice_gateway: voice_gateway::VoiceGateway,
+    /// Metrics requests waiting for the other cores' voice reports (`voice_metrics.rs`).
+    voice_reports: voice_metrics::PendingReports,
 }
 
 impl FluxApp {
@@ -285,6 +290,7 @@ impl FluxApp {
             voice: voice_states::VoiceReplicas::default(),
             voice_addr: info.voice_addr,
             voice_gateway: voice_gateway::VoiceGateway::new(info.core),
+            voice_reports: voice_metrics::PendingReports::default(),
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,
             metrics_token: info.config.metrics_token.clone(),

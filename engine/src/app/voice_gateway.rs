@@ -117,6 +117,27 @@ impl VoiceGateway {
         self.sfu.poll_timeout()
     }
 
+    /// The SFU, every admitted member (live or detached) as `(guild, channel, user, ssrc,
+    /// SFU member)`, and the number of live voice connections: what the metrics report.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn report_parts(
+        &self,
+    ) -> (
+        &sfu::Sfu,
+        impl Iterator<Item = (u64, u64, u64, u32, sfu::MemberId)> + '_,
+        usize,
+    ) {
+        let live = self
+            .conns
+            .values()
+            .filter_map(|voice| voice.speaker.as_ref());
+        let detached = self.detached.values().map(|d| &d.speaker);
+        let speakers = live
+            .chain(detached)
+            .map(|s| (s.guild_id, s.channel_id, s.user_id, s.ssrc, s.member()));
+        (&self.sfu, speakers, self.conns.len())
+    }
+
     fn next_ssrc(&mut self) -> u32 {
         let ssrc = self.ssrc_next;
         self.ssrc_next = self.ssrc_next.wrapping_add(1).max(1);
