@@ -10,6 +10,8 @@
 //!   through again;
 //! - a member edit's `channel_id` moves A to another voice channel: B hears op 13 for A
 //!   and no more packets; moving A back is op 11 again;
+//! - B's voice connection drops and resumes (op 7) on a new one: op 9 Resumed, the
+//!   numbered message it missed (A's op 5) re-sent, and packets still reach it;
 //! - `channel_id: null` disconnects A (its voice connection closes with 4014);
 //! - `/_flux/metrics` reports, gathered from both cores, B's loss and jitter from its
 //!   RTCP receiver report, A's packets, and a forged packet as an authentication failure.
@@ -34,6 +36,10 @@ use wsframe::Opcode;
 /// another), its UDP socket and its key.
 struct VoiceClient {
     ws: Inbox,
+    /// The voice gateway's address, the voice token and the gateway session (for Resume).
+    endpoint: SocketAddr,
+    token: String,
+    session: String,
     udp: UdpSocket,
     ssrc: u32,
     cipher: VoiceCipher,
@@ -59,6 +65,7 @@ impl VoiceClient {
         let mut ws = Inbox {
             ws: TlsWs::open(tls_connect(endpoint, config)),
             skipped: Vec::new(),
+            last_seq: None,
         };
         send_json(
             &mut ws,
@@ -98,6 +105,9 @@ impl VoiceClient {
         let cipher = VoiceCipher::new(Mode::AeadXChaCha20Poly1305RtpSize, &key.try_into().unwrap());
         VoiceClient {
             ws,
+            endpoint,
+            token: server["token"].as_str().unwrap().to_owned(),
+            session: session.to_owned(),
             udp,
             ssrc,
             cipher,
@@ -190,6 +200,8 @@ impl VoiceClient {
 struct Inbox {
     ws: TlsWs,
     skipped: Vec<Value>,
+    /// The last `seq` of a numbered message read.
+    last_seq: Option<u64>,
 }
 
 impl Inbox {
@@ -210,6 +222,10 @@ fn recv_op(inbox: &mut Inbox, op: u64) -> Value {
     loop {
         let message: Value = serde_json::from_slice(&inbox.ws.recv()).unwrap();
         assert!(message.get("d").is_some(), "every message has d: {message}");
+        if let Some(seq) = message["seq"].as_u64() {
+            assert!(inbox.last_seq < Some(seq), "seq rises: {message}");
+            inbox.last_seq = Some(seq);
+        }
         if message["op"] == op {
             return message;
         }
@@ -380,6 +396,50 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     assert_eq!(
         vb.recv_rtp(Duration::from_secs(5)).map(|p| p.2),
         Some(b"back".to_vec())
+    );
+
+    // B's voice socket drops without a close; meanwhile A says it speaks (op 5, numbered
+    // for B). B resumes on a new connection and gets Resumed, then what it missed.
+    let seq_ack = vb.ws.last_seq;
+    vb.ws
+        .ws
+        .tls
+        .sock
+        .shutdown(std::net::Shutdown::Both)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    send_json(
+        &mut va.ws,
+        &json!({"op": 5, "d": {"speaking": 5, "delay": 0, "ssrc": va.ssrc}}),
+    );
+    vb.ws = Inbox {
+        ws: TlsWs::open(tls_connect(vb.endpoint, &config)),
+        skipped: Vec::new(),
+        last_seq: seq_ack,
+    };
+    send_json(
+        &mut vb.ws,
+        &json!({"op": 7, "d": {"server_id": boot.guild_id,
+        "session_id": vb.session, "token": vb.token, "seq_ack": seq_ack}}),
+    );
+    assert_eq!(
+        recv_op(&mut vb.ws, 8)["op"],
+        8,
+        "the new connection's Hello"
+    );
+    recv_op(&mut vb.ws, 9);
+    let missed = recv_op(&mut vb.ws, 5);
+    assert_eq!(
+        (
+            missed["d"]["user_id"].as_str(),
+            missed["d"]["speaking"].as_u64()
+        ),
+        (Some(a.id.as_str()), Some(5))
+    );
+    va.send_rtp(b"resumed", None);
+    assert_eq!(
+        vb.recv_rtp(Duration::from_secs(5)).map(|p| p.2),
+        Some(b"resumed".to_vec())
     );
 
     // B is not in voice anywhere but here; a member not in voice cannot be moved.

@@ -324,9 +324,7 @@ impl FluxApp {
             self.voice_gateway
                 .in_channel(speaker.guild_id, speaker.channel_id, Some(conn));
         let joined = json!({ "user_ids": [speaker.user_id.to_string()] });
-        for &other in &others {
-            self.drive_voice(out, other, VoiceInput::Numbered { op: 11, d: &joined });
-        }
+        self.numbered_to_channel(out, speaker, Some(conn), (11, &joined));
         let present: Vec<Speaker> = others
             .iter()
             .filter_map(|c| self.voice_gateway.conns.get(c)?.speaker.clone())
@@ -456,11 +454,37 @@ impl FluxApp {
         except: Option<ConnId>,
     ) {
         let d = speaking_json(speaker, speaking);
+        self.numbered_to_channel(out, speaker, except, (5, &d));
+    }
+
+    /// A numbered message (op 5, 11 or 13) for everyone in `speaker`'s channel but
+    /// `except`: live connections send it, detached ones keep it for their Resume.
+    fn numbered_to_channel(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        speaker: &Speaker,
+        except: Option<ConnId>,
+        (op, d): (u8, &serde_json::Value),
+    ) {
         for other in self
             .voice_gateway
             .in_channel(speaker.guild_id, speaker.channel_id, except)
         {
-            self.drive_voice(out, other, VoiceInput::Numbered { op: 5, d: &d });
+            self.drive_voice(out, other, VoiceInput::Numbered { op, d });
+        }
+        let now = self.now_ms(out);
+        for detached in self.voice_gateway.detached.values_mut() {
+            let there = &detached.speaker;
+            let same_member =
+                there.guild_id == speaker.guild_id && there.user_id == speaker.user_id;
+            if there.guild_id == speaker.guild_id
+                && there.channel_id == speaker.channel_id
+                && !same_member
+            {
+                detached.session.handle(now, VoiceInput::Numbered { op, d });
+                // Nobody to send to: the buffer keeps it for the Resume.
+                while detached.session.poll().is_some() {}
+            }
         }
     }
 
@@ -554,12 +578,7 @@ impl FluxApp {
         conn: Option<ConnId>,
     ) {
         let d = json!({ "user_id": speaker.user_id.to_string() });
-        for other in self
-            .voice_gateway
-            .in_channel(speaker.guild_id, speaker.channel_id, conn)
-        {
-            self.drive_voice(out, other, VoiceInput::Numbered { op: 13, d: &d });
-        }
+        self.numbered_to_channel(out, speaker, conn, (13, &d));
     }
 
     /// On the owner, after `VoiceBook` took a change of `user`'s voice state in `guild`:

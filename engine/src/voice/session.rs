@@ -12,6 +12,7 @@
 //!          op 5 Speaking ─► Output::Speaking (the app relays it to the channel)
 //!          op 7 Resume (new connection) ─► Output::Resume ─► the app moves the detached
 //!          session here ─► Input::Reattached ─► Resumed + every numbered message missed
+//!          (the new connection's own Hello was already sent)
 //! ```
 //!
 //! Implements: Discord voice gateway v8: Hello, heartbeats with `seq_ack` answered by
@@ -352,8 +353,9 @@ impl VoiceSession {
         }
         self.opened_ms = now_ms;
         self.last_heard_ms = now_ms;
+        // The new connection's own session already said Hello; what was queued for the
+        // old socket is in the buffer if it was numbered, and moot if not.
         self.outputs.clear();
-        self.send(encode_hello(self.config.heartbeat_interval_ms));
         self.send(encode_resumed());
         let missed: Vec<String> = self
             .buffer
