@@ -104,6 +104,55 @@ impl FluxProcess {
         server
     }
 
+    /// A server whose data dir `prepare` changed offline after a first run (for example
+    /// with `flux admin create-bot`): starts, waits for the first run's set-up, kills it,
+    /// runs `prepare(data_dir)`, drops `bootstrap.json` and starts again on a fresh port,
+    /// whose `bootstrap.json` then describes the prepared world.
+    pub fn spawn_prepared(io: &str, label: &str, prepare: impl FnOnce(&Path)) -> FluxProcess {
+        let mut server = FluxProcess::spawn(io, label);
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().expect("reaped");
+        prepare(&server.data_dir);
+        std::fs::remove_file(server.bootstrap()).expect("bootstrap.json");
+        server.child = start_flux(
+            io,
+            &server.data_dir,
+            &server.log_path,
+            "127.0.0.1:0",
+            &server.extra_args,
+            true,
+        );
+        let started = Instant::now();
+        while !server.bootstrap().exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no bootstrap.json after the restart; flux log:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        server
+    }
+
+    /// Runs `flux admin --data-dir <this server's> <args>` (the server must be stopped)
+    /// and returns its standard output.
+    pub fn admin(data_dir: &Path, args: &[&str]) -> String {
+        let output = Command::new(env!("CARGO_BIN_EXE_flux"))
+            .arg("admin")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .output()
+            .expect("flux admin runs");
+        assert!(
+            output.status.success(),
+            "flux admin {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    }
+
     /// Kills the process with SIGKILL (no shutdown, no flush beyond what each answer
     /// promised), then starts `flux serve` again on the same data dir and the same port
     /// (`bootstrap.json`, kept from the first run, names it) and waits until it listens.
