@@ -23,18 +23,6 @@ use support::{start_flux, Received};
 const GUILD_MEMBERS: u64 = 1 << 1;
 const GUILD_PRESENCES: u64 = 1 << 8;
 
-/// Reads dispatches up to the FLUX_TEST marker `n`, returning those before it.
-fn until_marker(gateway: &mut Gateway, n: u64) -> Vec<Value> {
-    let mut seen = Vec::new();
-    loop {
-        let dispatch = gateway.recv_dispatch();
-        if dispatch["t"] == "FLUX_TEST" && dispatch["d"]["marker"] == n {
-            return seen;
-        }
-        seen.push(dispatch);
-    }
-}
-
 /// The next GUILD_MEMBERS_CHUNK with this nonce, asserting no other chunk comes first.
 fn chunk(gateway: &mut Gateway, nonce: &str) -> Value {
     let chunk = gateway.recv_named("GUILD_MEMBERS_CHUNK");
@@ -204,7 +192,7 @@ fn presence_reaches_members_with_the_intent_across_cores(io: engine::IoBackend) 
         "FLUX_TEST",
         &json!({"marker": marker}),
     );
-    let before = until_marker(&mut gateway_b, marker);
+    let before = gateway_b.until_marker(marker);
     assert!(
         !before
             .iter()
@@ -252,7 +240,7 @@ fn presence_reaches_members_with_the_intent_across_cores(io: engine::IoBackend) 
         "FLUX_TEST",
         &json!({"marker": marker}),
     );
-    let seen_by_a = until_marker(&mut gateway_a, marker);
+    let seen_by_a = gateway_a.until_marker(marker);
     assert!(
         seen_by_a.iter().all(|d| d["t"] != "PRESENCE_UPDATE"),
         "{seen_by_a:?}"
@@ -301,7 +289,7 @@ fn a_refused_resume_takes_the_user_offline(io: engine::IoBackend) {
     gateway_a.ws.send_close(4000);
     while !matches!(gateway_a.ws.recv(), Received::Close(..) | Received::Eof) {}
     inject_dispatch(addr, &boot.guild_id, "FLUX_TEST", &json!({"marker": 1}));
-    let meanwhile = until_marker(&mut gateway_b, 1);
+    let meanwhile = gateway_b.until_marker(1);
     assert!(
         meanwhile.iter().all(|d| d["t"] != "PRESENCE_UPDATE"),
         "detached, still online: {meanwhile:?}"

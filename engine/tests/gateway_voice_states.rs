@@ -14,18 +14,6 @@ use support::start_flux;
 
 const GUILD_VOICE_STATES: u64 = 1 << 7;
 
-/// Reads dispatches up to the FLUX_TEST marker `n`, returning those before it.
-fn until_marker(gateway: &mut Gateway, n: u64) -> Vec<Value> {
-    let mut seen = Vec::new();
-    loop {
-        let dispatch = gateway.recv_dispatch();
-        if dispatch["t"] == "FLUX_TEST" && dispatch["d"]["marker"] == n {
-            return seen;
-        }
-        seen.push(dispatch);
-    }
-}
-
 fn voice_states_follow_op_4(io: engine::IoBackend) {
     let server = start_flux(io, |config| config.cores = Some(2));
     let addr = server.local_addr();
@@ -83,9 +71,9 @@ fn voice_states_follow_op_4(io: engine::IoBackend) {
         inject_dispatch(addr, &boot.guild_id, "FLUX_TEST", &json!({"marker": 1})),
         2
     );
-    let quiet: Vec<Value> = until_marker(&mut joiner, 1);
+    let quiet: Vec<Value> = joiner.until_marker(1);
     assert!(quiet.is_empty(), "refusals announce nothing: {quiet:?}");
-    let seen = until_marker(&mut watcher, 1);
+    let seen = watcher.until_marker(1);
     assert!(
         seen.iter().all(|d| d["t"] != "VOICE_STATE_UPDATE"),
         "{seen:?}"

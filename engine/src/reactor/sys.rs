@@ -67,6 +67,16 @@ pub(crate) fn listen_reuseport(addr: SocketAddr, nonblocking: bool) -> io::Resul
 /// listener, which must receive exactly the connections meant for that core. Binding fails
 /// with `AddrInUse` while anyone else holds the port.
 pub(crate) fn listen_exclusive(addr: SocketAddr) -> io::Result<OwnedFd> {
+    let fd = bind_tcp_exclusive(addr)?;
+    // SAFETY: plain integer arguments on an open socket.
+    check(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })?;
+    Ok(fd)
+}
+
+/// A blocking TCP socket bound to `addr` with `SO_REUSEADDR` (connections of an earlier
+/// run in TIME_WAIT must not keep the port) and without `SO_REUSEPORT`, so the bind fails
+/// with `AddrInUse` while anyone else holds the port.
+fn bind_tcp_exclusive(addr: SocketAddr) -> io::Result<OwnedFd> {
     let domain = if addr.is_ipv4() {
         libc::AF_INET
     } else {
@@ -76,13 +86,10 @@ pub(crate) fn listen_exclusive(addr: SocketAddr) -> io::Result<OwnedFd> {
     let fd = own(check(unsafe {
         libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
     })?);
-    // Connections of an earlier run in TIME_WAIT must not keep the port.
     set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
     let (storage, len) = sockaddr_from(addr);
     // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
     check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })?;
-    // SAFETY: plain integer arguments on an open socket.
-    check(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })?;
     Ok(fd)
 }
 
@@ -139,21 +146,7 @@ const PROBE_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Binds `addr` without `SO_REUSEPORT` (then lets go): fails while anyone listens there.
 fn probe_bind(addr: SocketAddr) -> io::Result<()> {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    // SAFETY: plain integer arguments.
-    let fd = own(check(unsafe {
-        libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
-    })?);
-    // Connections of an earlier run in TIME_WAIT must not count as "in use".
-    set_int_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    let (storage, len) = sockaddr_from(addr);
-    // SAFETY: `storage` is a sockaddr_storage holding a valid sockaddr of `len` bytes.
-    check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })?;
-    Ok(())
+    bind_tcp_exclusive(addr).map(drop)
 }
 
 /// A Unix socket bound to the abstract name `name` (no file; Linux only).

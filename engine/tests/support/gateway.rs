@@ -77,6 +77,19 @@ impl Gateway {
         }
     }
 
+    /// Reads dispatches up to the FLUX_TEST marker `n` (`inject_dispatch`), returning
+    /// those before it.
+    pub fn until_marker(&mut self, n: u64) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let dispatch = self.recv_dispatch();
+            if dispatch["t"] == "FLUX_TEST" && dispatch["d"]["marker"] == n {
+                return seen;
+            }
+            seen.push(dispatch);
+        }
+    }
+
     pub fn identify(&mut self, token: &str, intents: u64) {
         self.send(&json!({"op": 2, "d": {
             "token": token,
