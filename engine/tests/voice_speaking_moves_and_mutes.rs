@@ -442,6 +442,38 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
         Some(b"resumed".to_vec())
     );
 
+    // B's socket drops again and B identifies anew instead of resuming: the dropped
+    // connection leaves the SFU (A hears op 13 for it, then op 11), so B counts once.
+    va.ws.skipped.clear();
+    vb.ws
+        .ws
+        .tls
+        .sock
+        .shutdown(std::net::Shutdown::Both)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let session_b = vb.session.clone();
+    let ids_b = (
+        boot.guild_id.as_str(),
+        boot.voice_channel_id.as_str(),
+        b.id.as_str(),
+        session_b.as_str(),
+    );
+    let mut vb = VoiceClient::join(&mut gateways[1], &config, ids_b);
+    assert_eq!(recv_op(&mut va.ws, 13)["d"]["user_id"], b.id.as_str());
+    assert_eq!(recv_op(&mut va.ws, 11)["d"]["user_ids"], json!([b.id]));
+    let voice = metrics(addr)["voice"].clone();
+    assert_eq!(
+        voice["sfu_members"], 2,
+        "the dropped connection left the SFU: {voice}"
+    );
+    assert_eq!(voice["members"].as_array().unwrap().len(), 2);
+    va.send_rtp(b"again", None);
+    assert_eq!(
+        vb.recv_rtp(Duration::from_secs(5)).map(|p| p.2),
+        Some(b"again".to_vec())
+    );
+
     // B is not in voice anywhere but here; a member not in voice cannot be moved.
     let nobody = format!("/api/v10/guilds/{}/members/{}", boot.guild_id, "1");
     assert_ne!(

@@ -273,9 +273,17 @@ impl FluxApp {
             );
             self.voice_member_left(out, old);
         }
-        self.voice_gateway
+        // So does a new Identify for a connection that dropped (instead of resuming).
+        let dropped = self
+            .voice_gateway
             .detached
             .remove(&(guild.0, identify.session_id.clone()));
+        if let Some(dropped) = dropped {
+            self.voice_member_gone(out, &dropped.speaker, None);
+        }
+        let Some(addr) = self.voice_addr else {
+            return refuse(self, out, VoiceCloseCode::ServerNotFound);
+        };
         let ssrc = self.voice_gateway.next_ssrc();
         let speaker = Speaker {
             guild_id: guild.0,
@@ -298,9 +306,6 @@ impl FluxApp {
             return refuse(self, out, VoiceCloseCode::VoiceServerCrashed);
         }
         let _ = sfu.set_flags(speaker.member(), flags);
-        let Some(addr) = self.voice_addr else {
-            return refuse(self, out, VoiceCloseCode::ServerNotFound);
-        };
         if let Some(voice) = self.voice_gateway.conns.get_mut(&conn) {
             voice.speaker = Some(speaker.clone());
         }

@@ -24,6 +24,8 @@ pub struct VoiceReport {
     pub counters: sfu::Counters,
     /// Live voice connections on the core.
     pub connections: usize,
+    /// Members the core's SFU holds (live and dropped-but-resumable connections).
+    pub sfu_members: usize,
     /// Each admitted member: who, where, and its SFU stats.
     pub members: Vec<MemberReport>,
 }
@@ -154,6 +156,7 @@ impl FluxApp {
         VoiceReport {
             counters: *sfu.counters(),
             connections,
+            sfu_members: sfu.member_count(),
             members,
         }
     }
@@ -180,6 +183,7 @@ fn merge(into: &mut VoiceReport, other: VoiceReport) {
     a.bad_extensions += b.bad_extensions;
     a.events_dropped += b.events_dropped;
     into.connections += other.connections;
+    into.sfu_members += other.sfu_members;
     into.members.extend(other.members);
 }
 
@@ -214,6 +218,7 @@ fn voice_json(report: &VoiceReport) -> Value {
         .collect();
     json!({
         "connections": report.connections,
+        "sfu_members": report.sfu_members,
         "datagrams": c.datagrams,
         "discovery_answered": c.discovery_answered,
         "discovery_unknown_ssrc": c.discovery_unknown_ssrc,
