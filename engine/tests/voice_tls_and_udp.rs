@@ -572,3 +572,38 @@ both_backends!(
     any_callback_may_send_a_datagram,
     any_callback_may_send_a_datagram
 );
+
+fn a_tls_client_that_stops_reading_is_a_slow_consumer(io: IoBackend) {
+    let (server, data_dir) = start(io, |config| {
+        config.limits.outbox_bytes_max = 64 * 1024;
+        config.limits.slow_consumer_grace_ms = 100;
+        config.limits.socket_send_buffer_bytes = Some(4096);
+    });
+    let config = client_config(&cert_of(&data_dir));
+    let mut ws = TlsWs::open(tls_connect(server.voice_addrs()[0], &config));
+    // The socket takes little, the sealed ciphertext it refuses waits (one send's worth at
+    // most), and the queue behind it passes its bound: closed like a plain slow consumer.
+    let started = std::time::Instant::now();
+    while server.stats().slow_consumer_closes == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never closed: {:?}",
+            server.stats()
+        );
+        // Once the server has closed, a write may fail: the loop's check ends it then.
+        let mut frame = Vec::new();
+        let header = FrameHeader::client(Opcode::Text, 14, [3, 1, 4, 1]);
+        wsframe::encode_frame(&mut frame, &header, b"flood 10 10000");
+        let _ = ws.tls.write_all(&frame);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every healthy client is still served.
+    let mut other = TlsWs::open(tls_connect(server.voice_addrs()[0], &config));
+    other.send(Opcode::Text, b"fine");
+    assert_eq!(other.recv(), b"fine");
+    server.shutdown().unwrap();
+}
+both_backends!(
+    a_tls_client_that_stops_reading_is_a_slow_consumer,
+    a_tls_client_that_stops_reading_is_a_slow_consumer
+);
