@@ -141,6 +141,20 @@ impl TlsWs {
     }
 }
 
+/// Wait until the server's counters satisfy `done` (they are written after the syscalls
+/// that a client may already have seen the result of).
+fn wait_for_stats(server: &Server, done: impl Fn(&engine::reactor::Stats) -> bool) {
+    let started = std::time::Instant::now();
+    loop {
+        let stats = server.stats();
+        if done(&stats) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{stats:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A server of the echo app whose data dir the test knows (for the certificate).
 fn start(io: IoBackend, adjust: impl FnOnce(&mut Config)) -> (Server, PathBuf) {
     let mut data_dir = PathBuf::new();
@@ -332,9 +346,9 @@ fn datagrams_are_echoed_by_the_application(io: IoBackend) {
             total += 40;
         }
     }
+    wait_for_stats(&server, |stats| stats.datagrams_sent == total as u64);
     let stats = server.stats();
     assert_eq!(stats.datagrams_received, total as u64);
-    assert_eq!(stats.datagrams_sent, total as u64);
     assert_eq!(stats.datagrams_dropped, 0);
     server.shutdown().unwrap();
 }
@@ -555,7 +569,7 @@ fn any_callback_may_send_a_datagram(io: IoBackend) {
         assert!(server.voice_addrs().contains(&from), "{from}");
         assert_eq!(&buf[..n], format!("from a message {i}").as_bytes());
     }
-    assert_eq!(server.stats().datagrams_sent, 100);
+    wait_for_stats(&server, |stats| stats.datagrams_sent == 100);
     server.shutdown().unwrap();
 
     // Without voice sockets a datagram has nowhere to leave from: dropped and counted.
