@@ -467,6 +467,9 @@ fn flux_over_tls_announces_wss_and_counts_datagrams() {
     let gateway: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let expected = format!("wss://{}", server.local_addr());
     assert_eq!(gateway["url"], expected.as_str());
+    let bootstrap = server.bootstrap().unwrap();
+    assert_eq!(bootstrap.gateway_url, expected);
+    assert_eq!(bootstrap.base_url, format!("https://{}", server.local_addr()));
     // The datagrams reached the application (which ignores them) and are counted.
     let started = std::time::Instant::now();
     loop {
