@@ -28,6 +28,18 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use crate::Config;
 
 /// A certificate chain and its private key, as PEM files (`flux serve --tls-cert --tls-key`).
+///
+/// ```
+/// let config = engine::Config {
+///     tls: Some(engine::TlsFiles {
+///         cert: "/etc/flux/fullchain.pem".into(),
+///         key: "/etc/flux/privkey.pem".into(),
+///     }),
+///     main_tls: true, // REST and the gateway over TLS too, not only voice.
+///     ..engine::Config::default()
+/// };
+/// assert!(config.plan().contains("https://"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
     /// The certificate chain, leaf first.

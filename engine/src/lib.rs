@@ -36,6 +36,10 @@
 //!
 //! To run your own application on every core, implement [`reactor::App`] and call
 //! [`Server::start_with`]. The `flux` binary is a thin CLI over this API.
+//!
+//! Each core also listens for voice on its own port, TLS over TCP with UDP on the same number
+//! ([`Server::voice_addrs`], [`reactor::CoreInfo::voice_addr`]; [`Config::voice`] turns them
+//! off), and [`Config::main_tls`] puts the main listener behind TLS too ([`certificate`]).
 #![deny(unsafe_code)]
 
 pub mod admin;

@@ -142,7 +142,10 @@ pub fn prepare(
     let now_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
+    let mut opened = world::open_data_dir(&config.data_dir, local_addr, now_unix_ms)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    // https:// and wss:// when the main listener speaks TLS.
+    world::set_bootstrap_tls(&config.data_dir, &mut opened.bootstrap, config.main_tls)
         .map_err(|error| std::io::Error::other(error.to_string()))?;
     // One writer per data dir: `flux admin` and a second server refuse while this
     // server runs.

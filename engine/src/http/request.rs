@@ -86,6 +86,14 @@ pub struct Request {
 
 /// The listener a connection was accepted on, so the application can tell voice
 /// connections from the rest.
+///
+/// ```
+/// use engine::http::{parse_request, HttpLimits, Listener};
+/// let bytes = b"GET /voice HTTP/1.1\r\nHost: x\r\n\r\n";
+/// let (request, _) = parse_request(bytes, &HttpLimits::default()).unwrap().unwrap();
+/// // The parser knows no sockets; the reactor sets the field for each request it reads.
+/// assert_eq!(request.listener, Listener::Main);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Listener {
     /// The main listener: REST and the gateway (shared by the cores, `SO_REUSEPORT`).

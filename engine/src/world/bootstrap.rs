@@ -176,6 +176,34 @@ pub fn read_bootstrap(data_dir: &Path) -> Result<Option<Bootstrap>, WorldError> 
     }
 }
 
+/// Make `bootstrap` name TLS URLs (`https://`, `wss://`) when the main listener speaks TLS
+/// (`Config::main_tls`) and plain ones when it does not, rewriting `data_dir`'s
+/// `bootstrap.json` when that changes its URLs. Host and port stay as written.
+pub fn set_bootstrap_tls(
+    data_dir: &Path,
+    bootstrap: &mut Bootstrap,
+    tls: bool,
+) -> Result<(), WorldError> {
+    let (http, ws) = if tls {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let base_url = format!("{http}://{}", without_scheme(&bootstrap.base_url));
+    let gateway_url = format!("{ws}://{}", without_scheme(&bootstrap.gateway_url));
+    if base_url != bootstrap.base_url || gateway_url != bootstrap.gateway_url {
+        bootstrap.base_url = base_url;
+        bootstrap.gateway_url = gateway_url;
+        write_bootstrap(data_dir, bootstrap)?;
+    }
+    Ok(())
+}
+
+/// `host:port` of a URL like `http://host:port`.
+fn without_scheme(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, rest)| rest)
+}
+
 fn write_bootstrap(data_dir: &Path, bootstrap: &Bootstrap) -> Result<(), WorldError> {
     let mut bytes = serde_json::to_vec_pretty(bootstrap).expect("plain strings serialise");
     bytes.push(b'\n');
@@ -198,7 +226,9 @@ fn reachable(listen: SocketAddr) -> SocketAddr {
 pub fn how_to_connect(bootstrap: &Bootstrap, data_dir: &Path) -> String {
     let base = &bootstrap.base_url;
     let gateway = &bootstrap.gateway_url;
-    let host = base.trim_start_matches("http://");
+    let host = without_scheme(base);
+    // twilight's proxy flag: plain HTTP to the proxy (true) or HTTPS (false).
+    let plain = !base.starts_with("https://");
     let mut text = String::new();
     // Writing to a String cannot fail.
     let _ = write!(
@@ -213,7 +243,7 @@ pub fn how_to_connect(bootstrap: &Bootstrap, data_dir: &Path) -> String {
          \x20             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(\"{gateway}/\")\n\
          \x20 discord.js  new Client({{ intents, rest: {{ api: \"{base}/api\" }} }})\n\
          \x20 hikari      hikari.GatewayBot(token, rest_url=\"{base}/api/v10\")\n\
-         \x20 twilight    Client::builder().proxy(\"{host}\".into(), true); \
+         \x20 twilight    Client::builder().proxy(\"{host}\".into(), {plain}); \
          ConfigBuilder::new(token, intents).proxy_url(\"{gateway}\".into())\n",
         guild = bootstrap.guild_id,
         text_channel = bootstrap.text_channel_id,
@@ -370,5 +400,23 @@ mod tests {
             !text.contains(&bootstrap.bots[0].token),
             "tokens are not printed"
         );
+    }
+
+    #[test]
+    fn tls_turns_the_urls_to_https_and_wss_and_back() {
+        let dir = temporary_dir("bootstrap-tls");
+        let mut opened = open_data_dir(&dir, LISTEN.parse().unwrap(), NOW).unwrap();
+        set_bootstrap_tls(&dir, &mut opened.bootstrap, true).unwrap();
+        assert_eq!(opened.bootstrap.base_url, "https://127.0.0.1:8080");
+        assert_eq!(opened.bootstrap.gateway_url, "wss://127.0.0.1:8080");
+        let stored = read_bootstrap(&dir).unwrap().unwrap();
+        assert_eq!(stored.gateway_url, "wss://127.0.0.1:8080");
+        assert!(how_to_connect(&stored, &dir).contains(".proxy(\"127.0.0.1:8080\".into(), false)"));
+        set_bootstrap_tls(&dir, &mut opened.bootstrap, false).unwrap();
+        assert_eq!(
+            read_bootstrap(&dir).unwrap().unwrap().base_url,
+            "http://127.0.0.1:8080"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

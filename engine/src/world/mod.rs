@@ -43,8 +43,8 @@ pub mod voice_state;
 mod world_file;
 
 pub use bootstrap::{
-    bootstrap_ids, bootstrap_of, how_to_connect, open_data_dir, read_bootstrap, Bootstrap,
-    BootstrapBot, Opened, BOOTSTRAP_FILE,
+    bootstrap_ids, bootstrap_of, how_to_connect, open_data_dir, read_bootstrap, set_bootstrap_tls,
+    Bootstrap, BootstrapBot, Opened, BOOTSTRAP_FILE,
 };
 pub use demo::{demo_world, Demo, DemoBot, DEMO_BOT_USERNAMES};
 pub(crate) use demo::{new_guild, verify_key};

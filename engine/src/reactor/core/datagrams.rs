@@ -93,18 +93,17 @@ impl<A: App> Reactor<A> {
                     break;
                 }
             };
-            let mut delivered = 0;
             for index in 0..count {
                 let (from, datagram, truncated) = udp.slots.get(index);
                 match from {
                     Some(from) if !truncated => {
-                        delivered += 1;
+                        // Counted first, so a peer that got the answer sees the count.
+                        self.stats.datagrams_received(1);
                         self.app.handle_datagram(&mut self.out, from, datagram);
                     }
                     _ => self.stats.datagrams_dropped(1),
                 }
             }
-            self.stats.datagrams_received(delivered);
             self.apply_commands();
             handled += count;
             if count < DATAGRAM_BATCH {
@@ -148,6 +147,7 @@ impl<A: App> Reactor<A> {
             }
         }
         datagrams.clear();
+        // After the calls (a peer may see a datagram a moment before its count).
         self.stats.datagrams_sent(sent);
         self.stats.datagrams_dropped(dropped);
     }
