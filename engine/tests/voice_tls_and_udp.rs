@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use engine::{Config, IoBackend, Server};
-use wsframe::Opcode;
+use wsframe::{FrameHeader, Opcode};
 
 use support::tls::{cert_of, client_config, read_response, retry, tls_connect, TlsWs};
 
@@ -345,7 +345,10 @@ fn flux_over_tls_announces_wss_and_counts_datagrams() {
     assert_eq!(gateway["url"], expected.as_str());
     let bootstrap = server.bootstrap().unwrap();
     assert_eq!(bootstrap.gateway_url, expected);
-    assert_eq!(bootstrap.base_url, format!("https://{}", server.local_addr()));
+    assert_eq!(
+        bootstrap.base_url,
+        format!("https://{}", server.local_addr())
+    );
     // The datagrams reached the application (which ignores them) and are counted.
     let started = std::time::Instant::now();
     loop {
