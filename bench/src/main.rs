@@ -27,7 +27,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(about = "Flux benchmarks; peers are measured side by side in the same run")]
 struct Cli {
-    /// Which suite: ring, wsframe, lsm, all; or a scenario: fanout, idle, reconnect,
+    /// Which suite: ring, wsframe, lsm, sfu, all; or a scenario: fanout, idle, reconnect,
     /// cores, ceiling.
     suite: String,
     /// Run at the tiny test size instead of the full size.
