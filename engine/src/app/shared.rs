@@ -132,14 +132,14 @@ impl Metrics {
         gauge.fetch_add(delta, Ordering::Relaxed);
     }
 
-    /// The JSON body of `GET /_flux/metrics`.
+    /// The counters as JSON bytes (without the reactors').
     pub fn to_json(&self) -> Vec<u8> {
-        self.to_json_with(None)
+        crate::world::encode(&self.to_value_with(None))
     }
 
     /// The counters, plus the reactors' (summed over cores) under `"reactor"`:
     /// `frames_queued / write_batches` is how many frames each socket write carried.
-    pub fn to_json_with(&self, reactor: Option<&crate::reactor::Stats>) -> Vec<u8> {
+    pub fn to_value_with(&self, reactor: Option<&crate::reactor::Stats>) -> serde_json::Value {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauge = |g: &AtomicI64| g.load(Ordering::Relaxed);
         let value = serde_json::json!({
@@ -174,7 +174,7 @@ impl Metrics {
                 }),
             );
         }
-        crate::world::encode(&value)
+        value
     }
 }
 

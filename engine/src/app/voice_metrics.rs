@@ -131,8 +131,7 @@ impl FluxApp {
         for core in self.reactor_stats.iter() {
             core.add_to(&mut reactor);
         }
-        let body = self.shared.metrics.to_json_with(Some(&reactor));
-        let mut value: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+        let mut value = self.shared.metrics.to_value_with(Some(&reactor));
         if let Value::Object(object) = &mut value {
             object.insert("voice".into(), voice_json(voice));
         }
