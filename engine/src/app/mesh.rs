@@ -163,6 +163,41 @@ pub enum FluxMesh {
     },
 }
 
+impl FluxMesh {
+    /// Whether handling this message may dispatch to this core's sessions, so that a
+    /// message-event run held back (`release_fanout`) must go out first to keep the order
+    /// of what sessions see. Requests, answers and acknowledgements do not: a change they
+    /// cause reaches sessions later, after durability, as a `MessageEvent` or a `*Sync`.
+    pub(super) fn may_dispatch(&self) -> bool {
+        match self {
+            FluxMesh::IdentifyAsk { .. }
+            | FluxMesh::ResumeAsk { .. }
+            | FluxMesh::Moved { .. }
+            | FluxMesh::RateCheck { .. }
+            | FluxMesh::Call(_)
+            | FluxMesh::Answer { .. }
+            | FluxMesh::Synced { .. }
+            | FluxMesh::PresenceReport { .. }
+            | FluxMesh::HookDone { .. }
+            | FluxMesh::VoiceAsk(_)
+            | FluxMesh::VoiceReportAsk { .. }
+            | FluxMesh::VoiceReportAnswer { .. } => false,
+            FluxMesh::IdentifyAnswer { .. }
+            | FluxMesh::ResumeFound { .. }
+            | FluxMesh::ResumeNotFound { .. }
+            | FluxMesh::DropGateway { .. }
+            | FluxMesh::Dispatch { .. }
+            | FluxMesh::MessageEvent(_)
+            | FluxMesh::GuildSync { .. }
+            | FluxMesh::DmSync { .. }
+            | FluxMesh::AccountUpdate { .. }
+            | FluxMesh::PresenceSync { .. }
+            | FluxMesh::VoiceSync { .. }
+            | FluxMesh::VoiceServer { .. } => true,
+        }
+    }
+}
+
 /// Who made a request and where its answer goes: what every [`Call`] carries.
 #[derive(Debug)]
 pub struct Caller {
@@ -278,35 +313,51 @@ const _: () = {
 impl super::FluxApp {
     /// Another core (or this one) sent `message`.
     /// Consecutive message events about one channel go to `deliver_events` together;
-    /// everything else, in order, to `route_mesh`. The reactor's batch bounds a run.
+    /// everything else, in order, to `route_mesh`, after the run gathered so far if it may
+    /// dispatch. The run may outlive the batch (`fanout_hold.rs`).
     pub(super) fn route_mesh_batch(
         &mut self,
         out: &mut crate::reactor::Outbox<FluxMesh>,
         messages: &mut Vec<(usize, FluxMesh)>,
     ) {
-        let mut run = std::mem::take(&mut self.fanout_run);
         for (from, message) in messages.drain(..) {
             match message {
                 FluxMesh::MessageEvent(event) => {
-                    let joins = run
-                        .last()
-                        .is_none_or(|last| last.channel_id() == event.channel_id());
-                    if !joins {
-                        self.deliver_events(out, &run);
-                        run.clear();
+                    let channel_id = event.channel_id().0;
+                    if !self.fanout_hold.joins(channel_id) {
+                        self.release_fanout(out, true);
                     }
-                    run.push(event);
+                    self.fanout_hold.push(event, channel_id, out.now());
                 }
                 other => {
-                    self.deliver_events(out, &run);
-                    run.clear();
+                    if other.may_dispatch() {
+                        self.release_fanout(out, true);
+                    }
                     self.route_mesh(out, from, other);
                 }
             }
         }
+        self.release_fanout(out, false);
+    }
+
+    /// Fans the gathered run of message events out (`deliver_events`) if there is one,
+    /// unless it may wait (not `now`, and `FanoutHold::may_wait` while the core is behind
+    /// its sockets). Returns whether a run waits.
+    pub(super) fn release_fanout(
+        &mut self,
+        out: &mut crate::reactor::Outbox<FluxMesh>,
+        now: bool,
+    ) -> bool {
+        if !self.fanout_hold.holds() {
+            return false;
+        }
+        if !now && self.fanout_hold.may_wait(out.now(), out.behind_sockets()) {
+            return true;
+        }
+        let run = self.fanout_hold.take();
         self.deliver_events(out, &run);
-        run.clear();
-        self.fanout_run = run;
+        self.fanout_hold.recycle(run);
+        false
     }
 
     /// Runs `call` on this core, the one it was sent to (`in_http`: it came in here, and

@@ -88,6 +88,7 @@ mod body_gate;
 mod channel_index;
 mod commit;
 mod dms;
+mod fanout_hold;
 mod gateway;
 mod guild_calls;
 mod guild_fanout;
@@ -194,8 +195,9 @@ pub struct FluxApp {
     subscribers: IdHashMap<u64, IdHashSet<ConnId>>,
     /// Scratch for `deliver_events`: the subscribers of the guild being fanned out to.
     fanout_conns: Vec<ConnId>,
-    /// Scratch for `route_mesh_batch`: the run of message events it is gathering.
-    fanout_run: Vec<Arc<world::message_ops::MessageEvent>>,
+    /// The run of message events `route_mesh_batch` is gathering, about one channel; held
+    /// across loop turns while the core is behind its sockets (`fanout_hold.rs`).
+    fanout_hold: fanout_hold::FanoutHold<Arc<world::message_ops::MessageEvent>>,
     /// Sessions that detached on this core.
     detached: HashMap<SessionId, Detached>,
     /// For sessions whose home is this core but which detached elsewhere: that core,
@@ -302,7 +304,7 @@ impl FluxApp {
             timers: BTreeSet::new(),
             subscribers: IdHashMap::default(),
             fanout_conns: Vec::new(),
-            fanout_run: Vec::new(),
+            fanout_hold: fanout_hold::FanoutHold::new(std::time::Instant::now()),
             detached: HashMap::new(),
             moved: HashMap::new(),
             detached_sweep_at: None,
@@ -438,6 +440,9 @@ impl App for FluxApp {
     }
 
     fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {
+        if message.may_dispatch() {
+            self.release_fanout(out, true);
+        }
         self.route_mesh(out, from_core, message);
     }
 
@@ -449,7 +454,12 @@ impl App for FluxApp {
         self.route_mesh_batch(out, messages);
     }
 
+    fn handle_turn_end(&mut self, out: &mut Outbox<FluxMesh>) -> bool {
+        self.release_fanout(out, false)
+    }
+
     fn handle_shutdown(&mut self, out: &mut Outbox<FluxMesh>) {
+        self.release_fanout(out, true);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             self.drive(out, conn, crate::gateway::Input::Reconnect);

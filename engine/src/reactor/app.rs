@@ -244,6 +244,16 @@ pub trait App: 'static {
         }
     }
 
+    /// The end of a loop turn: the reactor has written what it could this turn, and
+    /// [`Outbox::behind_sockets`] says whether connections still wait for their writes.
+    /// An application that holds work back while the core is behind releases it here.
+    /// Return whether it still holds some: the loop then comes round again at once
+    /// instead of sleeping. The default holds nothing.
+    fn handle_turn_end(&mut self, out: &mut Outbox<Self::Mesh>) -> bool {
+        let _ = out;
+        false
+    }
+
     /// A UDP datagram arrived on this core's voice socket (`CoreInfo::voice_addr`) from
     /// `from`. The reactor reads them in batches (`recvmmsg`), a bounded number per turn,
     /// and calls this for each; answer with [`Outbox::send_datagram`]. `datagram` is lent

@@ -161,6 +161,8 @@ pub(crate) struct Reactor<A: App> {
     /// Every connection's deadline (`timers.rs`).
     timers: Timers,
     app_deadline: Option<Instant>,
+    /// What the last `App::handle_turn_end` said: the application holds work back.
+    app_holds: bool,
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
     shutdown_deadline: Option<Instant>,
     stats: Arc<CoreStats>,
@@ -205,6 +207,7 @@ impl<A: App> Reactor<A> {
             paused_http: Vec::new(),
             timers: Timers::default(),
             app_deadline: None,
+            app_holds: false,
             shutdown_flag: setup.shutdown,
             shutdown_deadline: None,
             stats: setup.stats,
@@ -239,9 +242,13 @@ impl<A: App> Reactor<A> {
             }
             self.fire_deadlines(now);
             self.service_urgent();
+            self.out.behind_sockets = self.behind_sockets();
             self.drain_mesh();
             self.resume_paused_http();
             self.service_touched();
+            self.out.behind_sockets = self.behind_sockets();
+            self.app_holds = self.app.handle_turn_end(&mut self.out);
+            self.apply_commands();
             self.mesh.flush();
             if self.shutdown_deadline.is_some()
                 && self.conns.is_empty()
@@ -264,6 +271,7 @@ impl<A: App> Reactor<A> {
 
     fn next_timeout(&self, now: Instant) -> Option<Duration> {
         if self.mesh.has_pending()
+            || self.app_holds
             || !self.touched.is_empty()
             || !self.touched_urgent.is_empty()
             || !self.out.commands.is_empty()

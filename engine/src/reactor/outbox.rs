@@ -33,6 +33,9 @@ pub struct Outbox<M> {
     pub(crate) prefixes: Vec<u8>,
     pub(crate) wake_at: Option<Instant>,
     pub(crate) now: Instant,
+    /// Set by the reactor before the mesh drain and before `App::handle_turn_end`
+    /// ([`Outbox::behind_sockets`]).
+    pub(crate) behind_sockets: bool,
     /// Datagrams to send on the core's voice UDP socket, in order.
     pub(crate) datagrams: OutDatagrams,
     core: usize,
@@ -46,6 +49,7 @@ impl<M> Outbox<M> {
             prefixes: Vec::new(),
             wake_at: None,
             now: Instant::now(),
+            behind_sockets: false,
             datagrams: OutDatagrams::default(),
             core,
             cores,
@@ -56,6 +60,16 @@ impl<M> Outbox<M> {
     /// clock so a callback's decisions agree with each other).
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// Whether this core is behind its sockets: more connections wait for their queued
+    /// frames to be written than one loop turn writes, so what is queued for them now
+    /// leaves no sooner than what is queued a few turns later. An application may then
+    /// hold work back and queue it in bigger pieces (Flux gathers message events into
+    /// longer fan-out runs), releasing it in [`App::handle_turn_end`](super::App::handle_turn_end).
+    /// Read at the start of the mesh drain and at the end of the turn.
+    pub fn behind_sockets(&self) -> bool {
+        self.behind_sockets
     }
 
     /// This core's index.

@@ -28,6 +28,10 @@ use super::Reactor;
 /// (module doc: why a budget, and why this size: 256 let the store's durability wake wait
 /// up to 2 ms behind one-frame writes).
 const SERVICED_PER_TURN_MAX: usize = 32;
+
+/// Unwritten bytes per WebSocket connection past which the core counts as behind its
+/// sockets (`behind_sockets`): about 16 MESSAGE_CREATE frames each.
+const BEHIND_BYTES_PER_CONN: usize = 16 * 1024;
 /// Most bytes a closing connection is read for (and discarded) while the reactor waits for
 /// its EOF. Enough for a well-behaved peer's last frames and its close; a peer that keeps
 /// sending is not read further and is cut at the linger deadline.
@@ -113,6 +117,17 @@ impl<A: App> Reactor<A> {
             };
             self.service(key, generation);
         }
+    }
+
+    /// Whether the core is behind its sockets (`Outbox::behind_sockets`): more
+    /// connections wait for a write than one turn services, and its WebSocket queues hold
+    /// more than `BEHIND_BYTES_PER_CONN` each on average. The second half keeps a short
+    /// round of one-frame writes (one fan-out to a thousand idle sessions) from counting:
+    /// there, holding work back would only add latency, whereas behind deep queues a frame
+    /// queued now waits for the frames before it anyway.
+    pub(super) fn behind_sockets(&self) -> bool {
+        self.touched.len() > SERVICED_PER_TURN_MAX
+            && self.backlog.get() > self.websockets * BEHIND_BYTES_PER_CONN
     }
 
     /// Step 3 of a turn (module doc): the connections with an HTTP answer or a priority
