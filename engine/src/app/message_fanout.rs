@@ -3,7 +3,8 @@
 //! may see it.
 //!
 //! Why its own file: this is the hot path of fan-out. A run of events about one channel
-//! (`handle_mesh_batch` groups them) is serialised at most twice per core — with and
+//! (`route_mesh_batch` groups them, and `fanout_hold.rs` says how long a run may gather
+//! while the core is behind its sockets) is serialised at most twice per core — with and
 //! without content, for sessions without MESSAGE_CONTENT — and each session gets the
 //! whole run in a row, so its state, replay ring and outbound queue are fetched into the
 //! CPU's cache once per run, not once per event. Detached sessions keep the same
@@ -21,8 +22,8 @@ use crate::world::{UserId, UserLookup};
 
 impl FluxApp {
     /// On every core: hand durable changes to each local session that may see them.
-    /// `events` are consecutive mesh messages about one channel (`handle_mesh_batch`
-    /// groups them); each session gets all of them in a row, so its state, replay ring and
+    /// `events` are consecutive mesh messages about one channel (`route_mesh_batch`
+    /// groups them, `fanout_hold.rs`); each session gets all of them in a row, so its state, replay ring and
     /// outbound queue are fetched into the CPU's cache once per run, not once per event.
     /// Each `d` is serialised at most twice per core (with and without content); sessions
     /// get the variant `message_content_visible` picks for them.

@@ -13,7 +13,10 @@
 //!    send each one's outbound queue (`write_now`: copied into the core's send buffer, one
 //!    non-blocking `send(2)`; a full socket waits for a `Writable` completion), start a
 //!    read if it wants one, free it if it is dead;
-//! 6. wake the cores we sent mesh messages to;
+//! 6. end the turn for the application (`App::handle_turn_end`, with
+//!    `Outbox::behind_sockets` current: work it held back while the core was behind goes
+//!    out now, and the loop does not sleep while it still holds some), then wake the cores
+//!    we sent mesh messages to;
 //! 7. wait for completions (or the next deadline) and handle each: accept (from the main
 //!    listener or the core's own voice listener), read (decrypted first on TLS, then HTTP
 //!    parse or WebSocket decode, then `App` callbacks), writable (service it again), the
