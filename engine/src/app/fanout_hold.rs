@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 /// there, while no event waits longer than that for the round it would have joined.
 pub(super) const HOLD_MAX: Duration = Duration::from_millis(50);
 
-/// The most events one run gathers. A session takes a run whole only when it fits its send
-/// window (`Session::dispatch_run`; 32 MESSAGE_CREATEs are about 32 KiB of its 256), and
-/// `run_view` handles at most 64.
+/// The most events one run gathers. A session takes a run whole only when all of it but
+/// its last event fits its send window (`Session::dispatch_run`; 32 MESSAGE_CREATEs are
+/// about 32 KiB of its 256), and `run_view` handles at most 64.
 pub(super) const RUN_MAX: usize = 32;
 
 /// Events about one channel, gathered for one fan-out. See the module documentation.

@@ -119,6 +119,12 @@ impl NumberedRun {
             .sum()
     }
 
+    /// Payload bytes of the run's last frame when the run's first number is `first`.
+    pub fn last_payload_bytes(&self, first: u64) -> usize {
+        let last = self.frames.len() - 1;
+        self.payload_len(last, first + last as u64)
+    }
+
     /// Bytes on the wire of the whole run, WebSocket headers included.
     pub(crate) fn wire_bytes(&self, first: u64) -> usize {
         if let Some((_, wire)) = self.totals_from(first) {

@@ -59,7 +59,8 @@ impl Session {
     }
 
     /// Fan-out's fast path for a run of dispatches: when this session is a live plain-text
-    /// session with nothing else pending, room in its send window for the whole run, and
+    /// session with nothing else pending, room in its send window for all of the run but
+    /// its last event (which, as with `dispatch`, may end past the window), and
     /// every event visible to it, the events go into its replay ring as `dispatch` would
     /// put them there, and the session's first `s` of the run comes back: the caller
     /// queues `run.frames()` numbered from it (`Outbox::send_run`). `None`: nothing was
@@ -70,7 +71,11 @@ impl Session {
         }
         let first = self.next_seq_if_fast(now, run.events())?;
         let bytes = run.frames().payload_bytes(first);
-        if self.in_flight_bytes + bytes > self.config.send_window_bytes {
+        // `handle` sends each event while the window has room before it, so the whole
+        // run leaves at once exactly when everything before its last event fits (the last
+        // may end past the window, as a single `dispatch` may).
+        let before_last = bytes - run.frames().last_payload_bytes(first);
+        if self.in_flight_bytes + before_last >= self.config.send_window_bytes {
             return None;
         }
         let Phase::Live(live) = &mut self.phase else {
