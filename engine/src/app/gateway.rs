@@ -62,7 +62,7 @@ impl FluxApp {
         let session = Session::new(Arc::clone(&self.session_config), target, self.now(out));
         let previous = self.conns.insert(
             conn,
-            GatewayConn {
+            Box::new(GatewayConn {
                 session,
                 wake_at: None,
                 guild_ids: Vec::new(),
@@ -70,7 +70,7 @@ impl FluxApp {
                 resuming_from: None,
                 large_threshold: 50,
                 presence_of: None,
-            },
+            }),
         );
         assert!(previous.is_none(), "a connection id is opened once");
         Metrics::shift(&self.shared.metrics.gateway_connections_open, 1);

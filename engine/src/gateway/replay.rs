@@ -93,6 +93,11 @@ impl ReplayRing {
             self.bytes -= old.ring_bytes();
             dropped += 1;
         }
+        if self.entries.is_empty() {
+            // The client has everything: an idle session keeps no capacity either (a
+            // burst's, up to `len_max` slots). The next event allocates again.
+            self.entries = VecDeque::new();
+        }
         dropped
     }
 

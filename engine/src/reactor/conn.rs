@@ -51,7 +51,11 @@ pub(crate) enum Phase {
         close_after: bool,
     },
     WebSocket {
-        decoder: Box<wsframe::Decoder>,
+        /// `None` while the client is between messages: an idle connection holds no
+        /// decoder (312 bytes, and the buffer of the last message it read). The next
+        /// bytes get a new one built from the reactor's limits
+        /// (`wsframe::Decoder::is_between_messages`).
+        decoder: Option<Box<wsframe::Decoder>>,
     },
 }
 

@@ -181,6 +181,11 @@ impl PresenceBook {
                 if entry.sessions.len() == SESSIONS_PER_USER_MAX {
                     entry.sessions.remove(0); // The oldest; see the module invariants.
                 }
+                // Most users have one session: the first gets one slot, not the four
+                // 80-byte slots a Vec starts with; a second grows it as usual.
+                if entry.sessions.capacity() == 0 {
+                    entry.sessions.reserve_exact(1);
+                }
                 entry.sessions.push((session, presence));
             }
             (None, None) => {}
