@@ -156,6 +156,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ring_emptied_by_acknowledgement_keeps_no_capacity() {
+        let mut ring = ReplayRing::new(8, usize::MAX);
+        for _ in 0..5 {
+            ring.push(event(1));
+        }
+        assert_eq!(ring.forget_through(3), 3);
+        assert!(ring.entries.capacity() >= 2, "events left: capacity kept");
+        assert_eq!(ring.forget_through(5), 2);
+        assert_eq!(ring.entries.capacity(), 0);
+        assert_eq!((ring.seq_first(), ring.seq_last()), (6, 5));
+        assert_eq!(ring.push(event(1)).0, 6);
+    }
+
+    #[test]
     fn length_bound_drops_oldest() {
         let mut ring = ReplayRing::new(3, usize::MAX);
         for expected in 1..=5 {

@@ -344,6 +344,15 @@ mod tests {
     }
 
     #[test]
+    fn a_users_first_session_takes_one_slot() {
+        let mut book = PresenceBook::default();
+        book.report(7, SessionId::new(0, 1), Some(at(Status::Online, 1)));
+        assert_eq!(book.users[&7].sessions.capacity(), 1);
+        book.report(7, SessionId::new(0, 2), Some(at(Status::Idle, 2)));
+        assert_eq!(book.users[&7].sessions.len(), 2);
+    }
+
+    #[test]
     fn book_keeps_a_bounded_number_of_sessions_per_user() {
         let mut book = PresenceBook::default();
         for n in 0..(SESSIONS_PER_USER_MAX as u128 + 10) {
