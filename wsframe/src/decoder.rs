@@ -152,6 +152,30 @@ impl Decoder {
         result.transpose()
     }
 
+    /// Whether the decoder is between messages: it holds no partial header, frame or
+    /// fragmented message, no bytes queued by [`Decoder::handle`], and it has neither
+    /// failed nor received a Close. Such a decoder knows nothing that a new one built with
+    /// the same [`Config`] does not, so a caller holding many idle connections may drop it
+    /// and build a new one when the next bytes arrive (the engine does, so an idle
+    /// WebSocket holds no decoder).
+    ///
+    /// ```
+    /// use wsframe::{encode_frame, Config, Decoder, FrameHeader, Message, Opcode};
+    ///
+    /// let mut wire = Vec::new();
+    /// encode_frame(&mut wire, &FrameHeader::client(Opcode::Text, 2, [7; 4]), b"hi");
+    /// let mut decoder = Decoder::new(Config::server());
+    /// let mut input = &wire[..3];
+    /// assert_eq!(decoder.decode(&mut input), Ok(None));
+    /// assert!(!decoder.is_between_messages()); // part of the frame is held
+    /// let mut input = &wire[3..];
+    /// assert_eq!(decoder.decode(&mut input), Ok(Some(Message::Text("hi"))));
+    /// assert!(decoder.is_between_messages());
+    /// ```
+    pub fn is_between_messages(&self) -> bool {
+        self.inbox_read == self.inbox.len() && self.stream.is_between_messages()
+    }
+
     /// Whether a Close frame has been received; all later input is ignored.
     pub fn is_closed(&self) -> bool {
         matches!(self.stream.phase, Phase::Closed)
@@ -229,6 +253,16 @@ impl Stream {
             assembler: Assembler::default(),
             data_delivered: false,
         }
+    }
+
+    /// No header, frame or message is partly read. `control_len`, `frame`,
+    /// `payload_remaining` and `mask_offset` are set afresh by `begin_frame`, and a
+    /// delivered message (`data_delivered`) is released on the next call, so in this state
+    /// the stream behaves as a new one would.
+    fn is_between_messages(&self) -> bool {
+        self.phase == Phase::Header
+            && self.header_buf_len == 0
+            && (!self.assembler.is_open() || self.data_delivered)
     }
 
     fn ignores_input(&self) -> bool {

@@ -62,7 +62,7 @@ impl FluxApp {
         let session = Session::new(Arc::clone(&self.session_config), target, self.now(out));
         let previous = self.conns.insert(
             conn,
-            GatewayConn {
+            Box::new(GatewayConn {
                 session,
                 wake_at: None,
                 guild_ids: Vec::new(),
@@ -70,7 +70,7 @@ impl FluxApp {
                 resuming_from: None,
                 large_threshold: 50,
                 presence_of: None,
-            },
+            }),
         );
         assert!(previous.is_none(), "a connection id is opened once");
         Metrics::shift(&self.shared.metrics.gateway_connections_open, 1);
@@ -549,4 +549,27 @@ pub(super) fn send_frame(
         FrameKind::Text
     };
     out.send(conn, kind, frame.bytes, Lane::Bulk);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    /// Each open session holds one boxed `GatewayConn` (its `Session` inline) for as long
+    /// as it is connected, idle or not, and a queued `Output` per slot of the session's
+    /// output queue while it drains. A field added here costs every idle session its
+    /// size; raise a bound only on purpose, and say why.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_session_stays_small() {
+        let conn = size_of::<GatewayConn>();
+        assert!(conn <= 400, "GatewayConn is {conn} bytes");
+        let session = size_of::<Session>();
+        assert!(session <= 240, "Session is {session} bytes");
+        let output = size_of::<crate::gateway::Output>();
+        assert!(output <= 128, "Output is {output} bytes");
+        let resumable = size_of::<crate::gateway::ResumableState>();
+        assert!(resumable <= 160, "ResumableState is {resumable} bytes");
+    }
 }

@@ -93,6 +93,11 @@ impl ReplayRing {
             self.bytes -= old.ring_bytes();
             dropped += 1;
         }
+        if self.entries.is_empty() {
+            // The client has everything: an idle session keeps no capacity either (a
+            // burst's, up to `len_max` slots). The next event allocates again.
+            self.entries = VecDeque::new();
+        }
         dropped
     }
 
@@ -148,6 +153,20 @@ mod tests {
         assert!(!ring.covers(1));
         assert_eq!(ring.seq_first(), 1);
         assert!(ring.get(0).is_none() && ring.get(1).is_none());
+    }
+
+    #[test]
+    fn a_ring_emptied_by_acknowledgement_keeps_no_capacity() {
+        let mut ring = ReplayRing::new(8, usize::MAX);
+        for _ in 0..5 {
+            ring.push(event(1));
+        }
+        assert_eq!(ring.forget_through(3), 3);
+        assert!(ring.entries.capacity() >= 2, "events left: capacity kept");
+        assert_eq!(ring.forget_through(5), 2);
+        assert_eq!(ring.entries.capacity(), 0);
+        assert_eq!((ring.seq_first(), ring.seq_last()), (6, 5));
+        assert_eq!(ring.push(event(1)).0, 6);
     }
 
     #[test]

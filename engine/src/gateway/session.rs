@@ -225,8 +225,17 @@ impl Session {
     }
 
     /// The next thing to do, in order.
+    ///
+    /// Once it has returned everything, the queue gives its memory back: an idle session
+    /// would otherwise keep four 128-byte slots for the heartbeat ACK it last sent. The
+    /// next burst allocates again, which the slow path (the one that queues here) can
+    /// afford; a live session's dispatches skip this queue while it is empty.
     pub fn poll(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if output.is_none() && self.outputs.capacity() != 0 {
+            self.outputs = VecDeque::new();
+        }
+        output
     }
 
     /// Moves the resumable state out of an ended session, starting its expiry clock at `now`.

@@ -95,6 +95,7 @@ use super::admission::Admission;
 use super::app::{App, CloseCause, ConnId};
 use super::backend::{Backend, Completion};
 use super::conn::{Conn, Phase, State};
+use super::heap_trim::HeapTrim;
 use super::outbox::Outbox;
 use super::outq::{CoreBacklog, Lane};
 use super::stats::CoreStats;
@@ -137,6 +138,9 @@ pub(crate) struct Reactor<A: App> {
     backend: Backend,
     conns: Slab<Conn>,
     generation_next: u32,
+    /// Core 0's policy for giving freed heap pages back to the kernel (`heap_trim.rs`);
+    /// `None` on other cores and where the allocator cannot report its free bytes.
+    heap_trim: Option<HeapTrim>,
     /// The listening sockets, each with its own accept in flight; closed (`None`) once
     /// shutdown has begun.
     listeners: Vec<Listening>,
@@ -195,6 +199,8 @@ impl<A: App> Reactor<A> {
             backend,
             conns: Slab::new(),
             generation_next: 0,
+            heap_trim: (setup.core == 0 && sys::heap_free_bytes().is_some())
+                .then(|| HeapTrim::new(Instant::now())),
             listeners: setup.listeners.into_iter().map(Listening::new).collect(),
             accept_retry_at: None,
             udp: setup.udp.map(Udp::new),
@@ -259,6 +265,7 @@ impl<A: App> Reactor<A> {
             {
                 break;
             }
+            self.check_heap(now);
             let timeout = self.next_timeout(now);
             let mut completions = std::mem::take(&mut self.completions);
             self.backend.wait(timeout, &mut completions)?;
@@ -287,11 +294,27 @@ impl<A: App> Reactor<A> {
             self.accept_retry_at,
             self.shutdown_deadline,
             self.timers.next(),
+            self.heap_trim.as_ref().map(HeapTrim::check_at),
         ]
         .into_iter()
         .flatten()
         .min();
         earliest.map(|deadline| deadline.saturating_duration_since(now))
+    }
+
+    /// Core 0, once a second: give freed heap pages back when enough were freed.
+    fn check_heap(&mut self, now: Instant) {
+        let Some(policy) = &mut self.heap_trim else {
+            return;
+        };
+        if now < policy.check_at() {
+            return;
+        }
+        if let Some(free_bytes) = sys::heap_free_bytes() {
+            if policy.check(now, free_bytes) {
+                sys::heap_trim();
+            }
+        }
     }
 
     fn drain_mesh(&mut self) {

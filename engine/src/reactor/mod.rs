@@ -27,6 +27,7 @@ mod app;
 mod backend;
 mod conn;
 pub(crate) mod core;
+mod heap_trim;
 mod numbered;
 mod outbox;
 mod outq;

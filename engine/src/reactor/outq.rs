@@ -286,6 +286,11 @@ impl LaneQueue {
         self.inline.extend_from_slice(inline);
         let entry = Entry::new(self.inline.len() - start, body);
         let len = entry.len();
+        if self.frames.capacity() == 0 {
+            // One slot, not the deque's first four: an idle connection's last write (a
+            // heartbeat ACK) is one frame. A second frame grows it as usual.
+            self.frames.reserve_exact(1);
+        }
         self.frames.push_back(entry);
         len
     }

@@ -225,3 +225,21 @@ fn an_emptied_queue_gives_back_a_bursts_capacity() {
     assert!(queue.is_idle());
     assert_eq!(queue.bulk.frames.capacity(), 0);
 }
+
+#[test]
+fn a_lone_frame_takes_one_slot_and_a_second_grows_the_lane() {
+    let mut queue = OutQueue::default();
+    queue.push(frame("heartbeat-ack", Lane::Bulk));
+    assert_eq!(queue.bulk.frames.capacity(), 1);
+    take_bytes(&mut queue, usize::MAX);
+    assert!(queue.is_idle());
+    assert_eq!(
+        queue.bulk.frames.capacity(),
+        1,
+        "kept: at most LANE_FRAMES_KEPT_MAX"
+    );
+    queue.push(frame("one", Lane::Bulk));
+    queue.push(frame("two", Lane::Bulk));
+    assert!(queue.bulk.frames.capacity() >= 2);
+    assert_eq!(take_bytes(&mut queue, usize::MAX), b"onetwo");
+}

@@ -503,3 +503,29 @@ pub(crate) fn set_nonblocking(fd: &OwnedFd, nonblocking: bool) -> io::Result<()>
     }
     Ok(())
 }
+
+/// Bytes the C allocator holds free in its arenas (glibc `mallinfo2().fordblks`), or
+/// `None` where the allocator cannot say. Walks the arenas' free lists: call it seldom.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn heap_free_bytes() -> Option<usize> {
+    // SAFETY: `mallinfo2` takes no arguments and returns a plain struct by value.
+    let info = unsafe { libc::mallinfo2() };
+    Some(info.fordblks)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn heap_free_bytes() -> Option<usize> {
+    None
+}
+
+/// Hands the whole free pages inside the C allocator's arenas back to the kernel (glibc
+/// `malloc_trim(0)`); a no-op elsewhere.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn heap_trim() {
+    // SAFETY: `malloc_trim` takes a byte count and touches only the allocator's own state,
+    // under its own locks.
+    unsafe { libc::malloc_trim(0) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn heap_trim() {}

@@ -181,6 +181,11 @@ impl PresenceBook {
                 if entry.sessions.len() == SESSIONS_PER_USER_MAX {
                     entry.sessions.remove(0); // The oldest; see the module invariants.
                 }
+                // Most users have one session: the first gets one slot, not the four
+                // 80-byte slots a Vec starts with; a second grows it as usual.
+                if entry.sessions.capacity() == 0 {
+                    entry.sessions.reserve_exact(1);
+                }
                 entry.sessions.push((session, presence));
             }
             (None, None) => {}
@@ -336,6 +341,15 @@ mod tests {
         assert_eq!(book.report(8, a, Some(at(Status::Invisible, 1))), None);
         assert_eq!(book.report(8, a, None), None);
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn a_users_first_session_takes_one_slot() {
+        let mut book = PresenceBook::default();
+        book.report(7, SessionId::new(0, 1), Some(at(Status::Online, 1)));
+        assert_eq!(book.users[&7].sessions.capacity(), 1);
+        book.report(7, SessionId::new(0, 2), Some(at(Status::Idle, 2)));
+        assert_eq!(book.users[&7].sessions.len(), 2);
     }
 
     #[test]

@@ -524,3 +524,66 @@ fn handle_and_poll_match_decode() {
         assert_eq!(events, expected, "piece length {piece_len}");
     }
 }
+
+#[test]
+fn a_decoder_between_messages_can_be_replaced_by_a_new_one() {
+    let mut bytes = client(Opcode::Text, false, "fragmented ".as_bytes());
+    bytes.extend(client(Opcode::Ping, true, b"p"));
+    bytes.extend(client(Opcode::Continuation, true, "text ✓".as_bytes()));
+    bytes.extend(client(Opcode::Binary, true, &[9; 200]));
+    bytes.extend(client(Opcode::Text, true, b"{\"op\":1,\"d\":7}"));
+    bytes.extend(client(Opcode::Pong, true, b""));
+    bytes.extend(client(Opcode::Close, true, b"\x03\xe8done"));
+    let expected = decode(server(), &bytes);
+    let mut replaced = 0;
+    for piece_len in 1..=bytes.len() {
+        let mut decoder = Decoder::new(server());
+        let mut events = Vec::new();
+        for piece in bytes.chunks(piece_len) {
+            let mut input = piece;
+            while let Some(message) = decoder.decode(&mut input).unwrap() {
+                events.push(owned(message));
+            }
+            if decoder.is_between_messages() {
+                decoder = Decoder::new(server());
+                replaced += 1;
+            }
+        }
+        assert_eq!(events, expected, "piece length {piece_len}");
+    }
+    // Small pieces end at every message boundary, so decoders were replaced.
+    assert!(replaced >= 4, "{replaced}");
+}
+
+#[test]
+fn between_messages_is_false_inside_a_message_and_after_close_or_failure() {
+    let fragment = client(Opcode::Text, false, b"part");
+    let mut decoder = Decoder::new(server());
+    assert!(decoder.is_between_messages());
+    let mut input = &fragment[..1];
+    assert_eq!(decoder.decode(&mut input), Ok(None));
+    assert!(!decoder.is_between_messages(), "half a header");
+    let mut input = &fragment[1..];
+    assert_eq!(decoder.decode(&mut input), Ok(None));
+    assert!(
+        !decoder.is_between_messages(),
+        "a fragmented message is open"
+    );
+
+    let close = client(Opcode::Close, true, b"");
+    let mut decoder = Decoder::new(server());
+    let mut input = close.as_slice();
+    assert!(decoder.decode(&mut input).unwrap().is_some());
+    assert!(!decoder.is_between_messages(), "closed");
+
+    let unmasked = raw_frame(true, 0, 1, false, b"x");
+    let mut decoder = Decoder::new(server());
+    let mut input = unmasked.as_slice();
+    assert!(decoder.decode(&mut input).is_err());
+    assert!(!decoder.is_between_messages(), "failed");
+
+    let mut decoder = Decoder::new(server());
+    decoder.handle(&fragment[..2]);
+    assert!(decoder.poll().is_none());
+    assert!(!decoder.is_between_messages(), "bytes held by handle");
+}

@@ -307,14 +307,10 @@ impl<A: App> Reactor<A> {
         };
         let mut bytes = Vec::with_capacity(160);
         upgrade::encode_switching_protocols(&accept, &mut bytes);
-        let config = wsframe::Config::server()
-            .with_message_len_max(self.config.limits.ws_message_bytes_max)
-            .with_frame_len_max(self.config.limits.ws_message_bytes_max);
         let conn = &mut self.conns[key];
         conn.outq.push(OutFrame::raw(bytes, Lane::Bulk));
         conn.outq.set_in_backlog(true);
-        let decoder = Box::new(wsframe::Decoder::new(config));
-        let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder });
+        let old = std::mem::replace(&mut conn.phase, Phase::WebSocket { decoder: None });
         self.websockets += 1;
         let Phase::Http {
             inbuf: leftover, ..

@@ -21,6 +21,7 @@ use super::{Reactor, OUTBOX_HARD_FACTOR};
 impl<A: App> Reactor<A> {
     pub(super) fn handle_ws_bytes(&mut self, key: usize, bytes: &[u8]) {
         let mut input = bytes;
+        let decoder_config = self.ws_decoder_config();
         loop {
             let Self {
                 conns, app, out, ..
@@ -33,13 +34,22 @@ impl<A: App> Reactor<A> {
                 index: key as u32,
                 generation: conn.generation,
             };
-            let Phase::WebSocket { decoder } = &mut conn.phase else {
+            let Phase::WebSocket { decoder: slot } = &mut conn.phase else {
                 return;
             };
+            let decoder =
+                slot.get_or_insert_with(|| Box::new(wsframe::Decoder::new(decoder_config)));
             // Data messages go to the application while the decoder still lends them;
             // control messages become owned actions handled below.
             let action = match decoder.decode(&mut input) {
-                Ok(None) => return,
+                Ok(None) => {
+                    // Every byte is consumed. Between messages the decoder knows nothing
+                    // a new one would not: let it go until the client sends again.
+                    if decoder.is_between_messages() {
+                        *slot = None;
+                    }
+                    return;
+                }
                 Ok(Some(wsframe::Message::Text(text))) => {
                     app.handle_ws_message(out, id, WsMessage::Text(text));
                     WsAction::None
@@ -82,6 +92,14 @@ impl<A: App> Reactor<A> {
                 }
             }
         }
+    }
+
+    /// The settings every WebSocket decoder of this reactor is built with.
+    fn ws_decoder_config(&self) -> wsframe::Config {
+        let len_max = self.config.limits.ws_message_bytes_max;
+        wsframe::Config::server()
+            .with_message_len_max(len_max)
+            .with_frame_len_max(len_max)
     }
 
     pub(super) fn check_outbox_bound(&mut self, key: usize) {
