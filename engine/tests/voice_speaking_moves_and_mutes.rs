@@ -85,7 +85,7 @@ impl VoiceClient {
         udp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         udp.send(&encode_discovery_request(Ssrc(ssrc))).unwrap();
         let mut reply = [0u8; 128];
-        let n = udp.recv(&mut reply).unwrap();
+        let n = recv_retrying(&udp, &mut reply).unwrap();
         let (echoed, seen) = parse_discovery_response(&reply[..n]).unwrap();
         assert_eq!((echoed, seen), (Ssrc(ssrc), udp.local_addr().unwrap()));
         send_json(
@@ -164,7 +164,7 @@ impl VoiceClient {
     fn recv_rtp(&mut self, wait: Duration) -> Option<(u32, u16, Vec<u8>)> {
         self.udp.set_read_timeout(Some(wait)).unwrap();
         let mut buf = [0u8; 2048];
-        let n = match self.udp.recv(&mut buf) {
+        let n = match recv_retrying(&self.udp, &mut buf) {
             Ok(n) => n,
             Err(error)
                 if matches!(
@@ -493,3 +493,14 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     assert_eq!(va.ws.expect_close(), 4014);
 }
 both_backends!(speaking_moves_and_mutes, speaking_moves_and_mutes);
+
+/// `recv`, waiting again when a signal interrupts the wait (EINTR, which `recv` does not
+/// retry; the test process's other threads make it happen now and then).
+fn recv_retrying(udp: &UdpSocket, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match udp.recv(buf) {
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
