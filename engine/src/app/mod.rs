@@ -24,6 +24,8 @@
 //! - `messages.rs`: the message routes on the owner (rules in `world::message_ops`).
 //! - `message_state.rs`: the owner's messages in flight and `enforce_nonce` dedupe.
 //! - `message_fanout.rs`: MESSAGE_* events to every local session that may see them.
+//! - `fanout_hold.rs`: the run of message events gathered for one fan-out, and how long it
+//!   may wait while the core is behind its sockets.
 //! - `attachments.rs`: multipart uploads stored under `<data-dir>/attachments/` and
 //!   served by `GET /attachments/…`.
 //! - `guild_state.rs`: every guild as this core knows it (replicas, indexes, and the
