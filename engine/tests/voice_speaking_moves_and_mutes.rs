@@ -119,6 +119,17 @@ impl VoiceClient {
 
     /// One encrypted RTP packet carrying `payload` and, with `level`, the audio-level
     /// extension (one-byte form, id 1, V bit set).
+    /// The voice WebSocket's TCP connection ends without a close frame, as a network
+    /// failure would end it.
+    fn drop_socket(&self) {
+        self.ws
+            .ws
+            .tls
+            .sock
+            .shutdown(std::net::Shutdown::Both)
+            .unwrap();
+    }
+
     fn send_rtp(&mut self, payload: &[u8], level: Option<u8>) {
         self.seq = self.seq.wrapping_add(1);
         self.timestamp = self.timestamp.wrapping_add(960);
@@ -401,12 +412,7 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     // B's voice socket drops without a close; meanwhile A says it speaks (op 5, numbered
     // for B). B resumes on a new connection and gets Resumed, then what it missed.
     let seq_ack = vb.ws.last_seq;
-    vb.ws
-        .ws
-        .tls
-        .sock
-        .shutdown(std::net::Shutdown::Both)
-        .unwrap();
+    vb.drop_socket();
     std::thread::sleep(Duration::from_millis(200));
     send_json(
         &mut va.ws,
@@ -445,12 +451,7 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     // B's socket drops again and B identifies anew instead of resuming: the dropped
     // connection leaves the SFU (A hears op 13 for it, then op 11), so B counts once.
     va.ws.skipped.clear();
-    vb.ws
-        .ws
-        .tls
-        .sock
-        .shutdown(std::net::Shutdown::Both)
-        .unwrap();
+    vb.drop_socket();
     std::thread::sleep(Duration::from_millis(200));
     let session_b = vb.session.clone();
     let ids_b = (

@@ -325,38 +325,38 @@ impl super::FluxApp {
                 FluxMesh::MessageEvent(event) => {
                     let channel_id = event.channel_id().0;
                     if !self.fanout_hold.joins(channel_id) {
-                        self.release_fanout(out, true);
+                        self.flush_fanout(out);
                     }
                     self.fanout_hold.push(event, channel_id, out.now());
                 }
                 other => {
                     if other.may_dispatch() {
-                        self.release_fanout(out, true);
+                        self.flush_fanout(out);
                     }
                     self.route_mesh(out, from, other);
                 }
             }
         }
-        self.release_fanout(out, false);
+        self.release_fanout(out);
     }
 
-    /// Fans the gathered run of message events out (`deliver_events`) if there is one,
-    /// unless it may wait (not `now`, and `FanoutHold::may_wait` while the core is behind
-    /// its sockets). Returns whether a run waits.
-    pub(super) fn release_fanout(
-        &mut self,
-        out: &mut crate::reactor::Outbox<FluxMesh>,
-        now: bool,
-    ) -> bool {
+    /// Fans the gathered run of message events out now (`deliver_events`), if there is one.
+    pub(super) fn flush_fanout(&mut self, out: &mut crate::reactor::Outbox<FluxMesh>) {
         if !self.fanout_hold.holds() {
-            return false;
-        }
-        if !now && self.fanout_hold.may_wait(out.now(), out.behind_sockets()) {
-            return true;
+            return;
         }
         let run = self.fanout_hold.take();
         self.deliver_events(out, &run);
         self.fanout_hold.recycle(run);
+    }
+
+    /// Fans the gathered run out unless it may wait (`FanoutHold::may_wait`, while the core
+    /// is behind its sockets). Returns whether a run waits.
+    pub(super) fn release_fanout(&mut self, out: &mut crate::reactor::Outbox<FluxMesh>) -> bool {
+        if self.fanout_hold.holds() && self.fanout_hold.may_wait(out.now(), out.behind_sockets()) {
+            return true;
+        }
+        self.flush_fanout(out);
         false
     }
 

@@ -447,7 +447,7 @@ impl App for FluxApp {
 
     fn handle_mesh(&mut self, out: &mut Outbox<FluxMesh>, from_core: usize, message: FluxMesh) {
         if message.may_dispatch() {
-            self.release_fanout(out, true);
+            self.flush_fanout(out);
         }
         self.route_mesh(out, from_core, message);
     }
@@ -461,11 +461,11 @@ impl App for FluxApp {
     }
 
     fn handle_turn_end(&mut self, out: &mut Outbox<FluxMesh>) -> bool {
-        self.release_fanout(out, false)
+        self.release_fanout(out)
     }
 
     fn handle_shutdown(&mut self, out: &mut Outbox<FluxMesh>) {
-        self.release_fanout(out, true);
+        self.flush_fanout(out);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             self.drive(out, conn, crate::gateway::Input::Reconnect);
