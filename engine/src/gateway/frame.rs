@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use super::dispatch::Dispatch;
+use super::replay::RunEvents;
 use crate::reactor::{FrameKind, NumberedRun};
 
 /// An upper bound on the bytes a dispatch frame adds around `name` and `d`
@@ -53,14 +54,17 @@ const DISPATCH_NAME_CLOSE: &[u8] = br#"","d":"#;
 /// each frame's `{"op":0,"s":N,"t":"NAME","d":` as it sends (`reactor::NumberedRun`).
 #[derive(Debug)]
 pub struct DispatchRun {
-    events: Vec<Arc<Dispatch>>,
+    events: Arc<RunEvents>,
     frames: Arc<NumberedRun>,
 }
 
 impl DispatchRun {
-    /// The run of `events`, in order; `None` for no events, or a name too long to frame
-    /// this way (none today).
+    /// The run of `events`, in order; `None` for no events, more than `u16::MAX` of them
+    /// (a run is a few dozen), or a name too long to frame this way (none today).
     pub fn new(events: Vec<Arc<Dispatch>>) -> Option<DispatchRun> {
+        if events.len() > usize::from(u16::MAX) {
+            return None;
+        }
         let infixes: Vec<Vec<u8>> = events
             .iter()
             .map(|event| {
@@ -81,12 +85,17 @@ impl DispatchRun {
                 .map(|(infix, event)| (&infix[..], Arc::clone(event.tail()))),
         )?;
         Some(DispatchRun {
-            events,
+            events: RunEvents::new(events),
             frames: Arc::new(frames),
         })
     }
 
     pub fn events(&self) -> &[Arc<Dispatch>] {
+        self.events.events()
+    }
+
+    /// The events as each session's replay ring keeps them: one shared entry.
+    pub fn ring_entry(&self) -> &Arc<RunEvents> {
         &self.events
     }
 

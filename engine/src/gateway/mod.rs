@@ -154,7 +154,7 @@ pub use payload::{
 };
 pub use query::{parse_connect_query, ConnectQuery, QueryError, TransportCompression};
 pub use rate_limit::CommandLimiter;
-pub use replay::ReplayRing;
+pub use replay::{ReplayRing, RunEvents};
 pub use session::{
     AuthenticateRequest, Identity, Input, OutFrame, Output, ReadyInfo, ResumableState, Session,
     SessionConfig, PACED_BYTES_MAX,

@@ -15,14 +15,82 @@
 //! number, so they are never replayed, and an idle session keeps no READY or GUILD_CREATE
 //! it already delivered.
 //!
+//! Storage: a fan-out gives a run of events to every session of a core at once
+//! (`DispatchRun`), so a ring keeps such a run as one entry that shares the run's events
+//! (`RunEvents`), not as one reference-counted entry per event. Taking a run costs a
+//! session one entry and one reference count, whatever its length; a busy core does that
+//! for every session per run, which is what made the per-event push a visible share of its
+//! time (docs/BENCHMARKS.md, "fanout"). A run's entry keeps the whole run alive until the
+//! last of its events is dropped, so a ring pins at most one run's events beyond what it is
+//! charged for, and those are shared with every other session.
+//!
 //! Invariants:
 //! - Kept sequence numbers are contiguous and end at `seq_last`.
 //! - `len() <= len_max`, and `bytes() <= bytes_max` unless `len() == 1`.
+//! - `len` is the sum of the entries' lengths, and no entry is empty.
+//! - Taking a run leaves the ring exactly as taking its events one by one would.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::dispatch::Dispatch;
+
+/// The events of one fan-out run, shared by the replay rings of every session that got it.
+#[derive(Debug)]
+pub struct RunEvents {
+    events: Box<[Arc<Dispatch>]>,
+    /// The sum of the events' `Dispatch::ring_bytes`.
+    ring_bytes: usize,
+}
+
+impl RunEvents {
+    /// At least one event, and at most `u16::MAX` (a run is a few dozen).
+    pub fn new(events: Vec<Arc<Dispatch>>) -> Arc<RunEvents> {
+        assert!(
+            !events.is_empty() && events.len() <= usize::from(u16::MAX),
+            "a run has 1 to 65535 events"
+        );
+        let ring_bytes = events.iter().map(|event| event.ring_bytes()).sum();
+        Arc::new(RunEvents {
+            events: events.into(),
+            ring_bytes,
+        })
+    }
+
+    pub fn events(&self) -> &[Arc<Dispatch>] {
+        &self.events
+    }
+}
+
+/// One entry of a ring: a single event, or the part `start..end` of a run still kept.
+#[derive(Debug)]
+enum Entry {
+    One(Arc<Dispatch>),
+    Run {
+        run: Arc<RunEvents>,
+        start: u16,
+        end: u16,
+    },
+}
+
+impl Entry {
+    fn len(&self) -> usize {
+        match self {
+            Entry::One(_) => 1,
+            Entry::Run { start, end, .. } => usize::from(end - start),
+        }
+    }
+
+    fn get(&self, index: usize) -> &Arc<Dispatch> {
+        match self {
+            Entry::One(event) => {
+                debug_assert_eq!(index, 0);
+                event
+            }
+            Entry::Run { run, start, .. } => &run.events[usize::from(*start) + index],
+        }
+    }
+}
 
 /// A bounded ring of `(seq, event)`.
 ///
@@ -37,9 +105,12 @@ use super::dispatch::Dispatch;
 /// ```
 #[derive(Debug)]
 pub struct ReplayRing {
-    entries: VecDeque<Arc<Dispatch>>,
+    entries: VecDeque<Entry>,
+    /// Events kept (entries count as many as they hold). `u32`, like `len_max`, so that a
+    /// ring costs an idle session no more than before runs were kept whole.
+    len: u32,
+    len_max: u32,
     bytes: usize,
-    len_max: usize,
     bytes_max: usize,
     seq_last: u64,
 }
@@ -49,8 +120,10 @@ impl ReplayRing {
         assert!(len_max >= 1, "a replay ring must hold at least one event");
         ReplayRing {
             entries: VecDeque::new(),
+            len: 0,
+            // A ring of more than 4 billion events is one nobody can hold anyway.
+            len_max: u32::try_from(len_max).unwrap_or(u32::MAX),
             bytes: 0,
-            len_max,
             bytes_max,
             seq_last: 0,
         }
@@ -59,43 +132,85 @@ impl ReplayRing {
     /// Appends an event with the next sequence number and returns that number. Drops the
     /// oldest events past the bounds; returns how many were dropped too.
     pub fn push(&mut self, event: Arc<Dispatch>) -> (u64, usize) {
-        let mut dropped = 0;
-        // Room first, so a full ring never holds `len_max + 1` entries: the deque's
-        // capacity stays at `len_max` rather than doubling past it.
-        if self.entries.len() == self.len_max {
-            self.drop_oldest();
-            dropped += 1;
-        }
+        let dropped = self.make_room(1);
         self.bytes += event.ring_bytes();
-        self.entries.push_back(event);
+        self.len += 1;
+        self.entries.push_back(Entry::One(event));
         self.seq_last += 1;
-        while self.bytes > self.bytes_max && self.entries.len() > 1 {
+        (self.seq_last, dropped + self.enforce_bounds())
+    }
+
+    /// Appends every event of `run`, in order, as `push` would one by one, in one entry.
+    /// Returns the first event's sequence number and how many events were dropped.
+    pub fn push_run(&mut self, run: &Arc<RunEvents>) -> (u64, usize) {
+        let first = self.seq_last + 1;
+        let count = run.events.len();
+        let dropped = self.make_room(count);
+        self.bytes += run.ring_bytes;
+        self.len += count as u32;
+        self.entries.push_back(Entry::Run {
+            run: Arc::clone(run),
+            start: 0,
+            end: u16::try_from(count).expect("checked in RunEvents::new"),
+        });
+        self.seq_last += count as u64;
+        (first, dropped + self.enforce_bounds())
+    }
+
+    /// Drops the oldest events that `count` new ones would push past `len_max`, before they
+    /// are added: the deque then never holds more entries than `len_max`, so its capacity
+    /// does not double past it.
+    fn make_room(&mut self, count: usize) -> usize {
+        let mut dropped = 0;
+        while self.len > 0 && self.len as usize + count > self.len_max as usize {
             self.drop_oldest();
             dropped += 1;
         }
-        debug_assert!(self.entries.len() <= self.len_max);
-        debug_assert!(self.bytes <= self.bytes_max || self.entries.len() == 1);
-        (self.seq_last, dropped)
+        dropped
+    }
+
+    /// Drops the oldest events until the bounds hold (the newest always stays); returns
+    /// how many.
+    fn enforce_bounds(&mut self) -> usize {
+        let mut dropped = 0;
+        while self.len > self.len_max || (self.bytes > self.bytes_max && self.len > 1) {
+            self.drop_oldest();
+            dropped += 1;
+        }
+        debug_assert!(self.len <= self.len_max);
+        debug_assert!(self.bytes <= self.bytes_max || self.len == 1);
+        dropped
     }
 
     fn drop_oldest(&mut self) {
-        let old = self.entries.pop_front().expect("a kept event to drop");
-        self.bytes -= old.ring_bytes();
+        let front = self.entries.front_mut().expect("a kept event to drop");
+        let emptied = match front {
+            Entry::One(event) => {
+                self.bytes -= event.ring_bytes();
+                true
+            }
+            Entry::Run { run, start, end } => {
+                self.bytes -= run.events[usize::from(*start)].ring_bytes();
+                *start += 1;
+                start == end
+            }
+        };
+        self.len -= 1;
+        if emptied {
+            self.entries.pop_front();
+        }
     }
 
     /// Drops the kept events up to and including `seq`; returns how many.
     pub fn forget_through(&mut self, seq: u64) -> usize {
         let mut dropped = 0;
-        while self.seq_first() <= seq {
-            let Some(old) = self.entries.pop_front() else {
-                break;
-            };
-            self.bytes -= old.ring_bytes();
+        while self.len > 0 && self.seq_first() <= seq {
+            self.drop_oldest();
             dropped += 1;
         }
         if self.entries.is_empty() {
             // The client has everything: an idle session keeps no capacity either (a
-            // burst's, up to `len_max` slots). The next event allocates again.
+            // burst's, up to `len_max` entries). The next event allocates again.
             self.entries = VecDeque::new();
         }
         dropped
@@ -108,7 +223,7 @@ impl ReplayRing {
 
     /// The oldest sequence number still kept (`seq_last + 1` when empty).
     pub fn seq_first(&self) -> u64 {
-        self.seq_last + 1 - self.entries.len() as u64
+        self.seq_last + 1 - u64::from(self.len)
     }
 
     /// Whether every event after `seq` is still here, so a Resume from `seq` can replay.
@@ -116,18 +231,29 @@ impl ReplayRing {
         seq <= self.seq_last && seq + 1 >= self.seq_first()
     }
 
-    /// The event with sequence number `seq`, if kept.
+    /// The event with sequence number `seq`, if kept. Searched from the newest entry: the
+    /// events asked for (the unsent ones, a Resume's replay) are the newest.
     pub fn get(&self, seq: u64) -> Option<&Arc<Dispatch>> {
-        let index = seq.checked_sub(self.seq_first())?;
-        self.entries.get(usize::try_from(index).ok()?)
+        if seq < self.seq_first() || seq > self.seq_last {
+            return None;
+        }
+        let mut after = self.seq_last; // The last sequence number of `entry`.
+        for entry in self.entries.iter().rev() {
+            let first = after + 1 - entry.len() as u64;
+            if seq >= first {
+                return Some(entry.get(usize::try_from(seq - first).ok()?));
+            }
+            after = first - 1;
+        }
+        unreachable!("a kept sequence number is in an entry")
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Charged bytes currently kept.
@@ -147,6 +273,77 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_two_words() {
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
+    }
+
+    #[test]
+    fn a_run_is_one_entry_and_drops_event_by_event() {
+        let one = event(100).ring_bytes();
+        let mut ring = ReplayRing::new(100, one * 4);
+        ring.push(event(100));
+        let run = RunEvents::new((0..3).map(|_| event(100)).collect());
+        assert_eq!(ring.push_run(&run), (2, 0));
+        assert_eq!(
+            (ring.entries.len(), ring.len(), ring.bytes()),
+            (2, 4, one * 4)
+        );
+        assert!(Arc::ptr_eq(ring.get(3).unwrap(), &run.events()[1]));
+        assert_eq!(ring.push(event(100)), (5, 1));
+        assert_eq!(ring.forget_through(2), 1);
+        assert_eq!((ring.seq_first(), ring.entries.len()), (3, 2));
+        assert!(Arc::ptr_eq(ring.get(3).unwrap(), &run.events()[1]));
+        assert_eq!(Arc::strong_count(&run), 2, "the ring shares the run");
+        assert_eq!(ring.forget_through(4), 2);
+        assert_eq!(
+            Arc::strong_count(&run),
+            1,
+            "a run's entry goes with its last event"
+        );
+    }
+
+    proptest::proptest! {
+        /// A ring that takes runs is, event for event, the ring that takes their events
+        /// one by one: same numbers, same bounds, same drops, the same events kept.
+        #[test]
+        fn a_run_is_its_events_pushed_one_by_one(
+            steps in proptest::collection::vec((1usize..6, 0usize..300, 0u64..4), 1..40),
+            len_max in 1usize..12,
+            bytes_max in 1usize..2_000,
+        ) {
+            let mut runs = ReplayRing::new(len_max, bytes_max);
+            let mut ones = ReplayRing::new(len_max, bytes_max);
+            for (count, d_len, forget_back) in steps {
+                let events: Vec<_> = (0..count).map(|i| event(d_len + i)).collect();
+                let (first, dropped) = runs.push_run(&RunEvents::new(events.clone()));
+                let mut dropped_one_by_one = 0;
+                for (i, event) in events.into_iter().enumerate() {
+                    let (seq, dropped) = ones.push(event);
+                    proptest::prop_assert_eq!(seq, first + i as u64);
+                    dropped_one_by_one += dropped;
+                }
+                proptest::prop_assert_eq!(dropped, dropped_one_by_one);
+                if forget_back > 0 {
+                    let seq = runs.seq_last().saturating_sub(forget_back);
+                    proptest::prop_assert_eq!(runs.forget_through(seq), ones.forget_through(seq));
+                }
+                proptest::prop_assert_eq!(
+                    (runs.seq_first(), runs.seq_last(), runs.len(), runs.bytes()),
+                    (ones.seq_first(), ones.seq_last(), ones.len(), ones.bytes())
+                );
+                proptest::prop_assert!(runs.entries.len() <= len_max);
+                for seq in runs.seq_first().saturating_sub(2)..=runs.seq_last() + 2 {
+                    match (runs.get(seq), ones.get(seq)) {
+                        (Some(a), Some(b)) => proptest::prop_assert!(Arc::ptr_eq(a, b)),
+                        (None, None) => {}
+                        _ => proptest::prop_assert!(false, "seq {} kept by one ring only", seq),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn empty_ring_covers_only_zero() {
         let ring = ReplayRing::new(4, 1000);
         assert!(ring.covers(0));
@@ -162,7 +359,7 @@ mod tests {
             ring.push(event(1));
         }
         assert_eq!(ring.forget_through(3), 3);
-        assert!(ring.entries.capacity() >= 2, "events left: capacity kept");
+        assert!(ring.entries.capacity() >= 1, "events left: capacity kept");
         assert_eq!(ring.forget_through(5), 2);
         assert_eq!(ring.entries.capacity(), 0);
         assert_eq!((ring.seq_first(), ring.seq_last()), (6, 5));

@@ -145,6 +145,14 @@ impl NumberedRun {
     /// Appends the run's wire bytes from `offset` to `out`, at most `room` of them, when
     /// its first number is `first`; returns the room left.
     pub(crate) fn write(&self, first: u64, offset: usize, room: usize, out: &mut Vec<u8>) -> usize {
+        if offset == 0 {
+            if let Some((_, wire)) = self.totals_from(first) {
+                if wire <= room {
+                    self.write_whole(first, wire, out);
+                    return room - wire;
+                }
+            }
+        }
         let mut room = room;
         let mut skip = offset;
         for (i, frame) in self.frames.iter().enumerate() {
@@ -185,6 +193,51 @@ impl NumberedRun {
         }
         room
     }
+
+    /// `write`'s common case: the whole run, when every number in it has as many digits
+    /// (`totals_from`), `wire` bytes in all. Each frame is two copies: its front (header,
+    /// head and number, kept side by side in one small buffer, the number counted up in
+    /// place) and its rest.
+    fn write_whole(&self, first: u64, wire: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(wire);
+        // `front[HEADER_AT - header length..]` is a frame's front: its header is written
+        // just before the head, which is followed by the number.
+        const HEADER_AT: usize = wsframe::HEADER_LEN_MAX;
+        let mut front = [0u8; FRONT_MAX];
+        let head_len = self.head.len();
+        front[HEADER_AT..HEADER_AT + head_len].copy_from_slice(&self.head);
+        let mut digits = [0; DIGITS_MAX];
+        let number = decimal(first, &mut digits);
+        let digits_at = HEADER_AT + head_len;
+        let digits_end = digits_at + number.len();
+        front[digits_at..digits_end].copy_from_slice(number);
+        for (i, frame) in self.frames.iter().enumerate() {
+            if i > 0 {
+                count_up(&mut front[digits_at..digits_end]);
+            }
+            let payload_len = digits_end - HEADER_AT + frame.rest.len();
+            let header = super::ws::data_header(self.kind, payload_len);
+            let header = header.as_slice();
+            front[HEADER_AT - header.len()..HEADER_AT].copy_from_slice(header);
+            out.extend_from_slice(&front[HEADER_AT - header.len()..digits_end]);
+            out.extend_from_slice(&frame.rest);
+        }
+        debug_assert_eq!(out.len() - start, wire);
+    }
+}
+
+/// Adds one to a decimal number in place; the caller knows it keeps its digit count.
+fn count_up(digits: &mut [u8]) {
+    for digit in digits.iter_mut().rev() {
+        if *digit == b'9' {
+            *digit = b'0';
+        } else {
+            *digit += 1;
+            return;
+        }
+    }
+    unreachable!("the number kept its digit count");
 }
 
 fn decimal_len(number: u64) -> usize {
@@ -280,7 +333,33 @@ mod tests {
         assert!(NumberedRun::new(FrameKind::Text, b"h", [(&infix[..], body)]).is_none());
     }
 
+    #[test]
+    fn a_whole_run_counts_up_across_carries() {
+        let run = run(&[3, 200, 70_000, 0, 5]);
+        for first in [1, 5, 1_097, 99_990, 4_999_999_997, u64::MAX - 4] {
+            let mut out = Vec::new();
+            let room = run.wire_bytes(first);
+            assert_eq!(run.write(first, 0, room, &mut out), 0, "first {first}");
+            assert_eq!(out, expected(&run, first), "first {first}");
+        }
+    }
+
     proptest! {
+        /// Written whole, a run's bytes are its frames', whatever its numbers.
+        #[test]
+        fn a_whole_run_is_its_frames(
+            bodies in proptest::collection::vec(0usize..300, 1..12),
+            first in prop_oneof![0u64..2_000, 99_990u64..100_000, Just(u64::MAX - 11)],
+            spare in 0usize..3,
+        ) {
+            let run = run(&bodies);
+            let whole = expected(&run, first);
+            let mut got = Vec::new();
+            let left = run.write(first, 0, whole.len() + spare, &mut got);
+            prop_assert_eq!(left, spare);
+            prop_assert_eq!(got, whole);
+        }
+
         /// Written in pieces of any size, from any offset, a run's bytes are its frames'.
         #[test]
         fn pieces_make_the_whole(

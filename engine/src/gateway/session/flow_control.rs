@@ -81,11 +81,9 @@ impl Session {
         let Phase::Live(live) = &mut self.phase else {
             unreachable!("checked: live")
         };
-        for event in run.events() {
-            let (seq, _) = live.state.ring.push(Arc::clone(event));
-            debug_assert_eq!(seq, live.seq_sent + 1);
-            live.seq_sent = seq;
-        }
+        let (seq, _) = live.state.ring.push_run(run.ring_entry());
+        debug_assert_eq!(seq, first);
+        live.seq_sent = live.state.ring.seq_last();
         debug_assert!(self.backlogged_since.is_none());
         self.in_flight_bytes += bytes;
         Some(first)
