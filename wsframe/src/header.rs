@@ -218,6 +218,7 @@ pub struct HeaderBytes {
 
 impl HeaderBytes {
     /// The encoded header bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
@@ -225,12 +226,14 @@ impl HeaderBytes {
 
 impl std::ops::Deref for HeaderBytes {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
 impl AsRef<[u8]> for HeaderBytes {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_slice()
     }

@@ -120,6 +120,12 @@ impl Dispatch {
         intents_ok && shard_ok
     }
 
+    /// Whether `other` goes to exactly the sessions this one goes to (the same scope and
+    /// intents), so that `visible_to` answers the same for both.
+    pub fn same_audience(&self, other: &Dispatch) -> bool {
+        self.scope == other.scope && self.intents == other.intents
+    }
+
     /// Bytes this event is charged in a replay ring: its framed size.
     pub fn ring_bytes(&self) -> usize {
         self.tail.len() - 1 + self.name.len() + super::frame::DISPATCH_FRAME_OVERHEAD_MAX

@@ -10,6 +10,8 @@
 use std::sync::Arc;
 
 use super::dispatch::Dispatch;
+use super::intents::Intents;
+use super::payload::GatewayShard;
 use super::replay::RunEvents;
 use crate::reactor::{FrameKind, NumberedRun};
 
@@ -55,6 +57,9 @@ const DISPATCH_NAME_CLOSE: &[u8] = br#"","d":"#;
 #[derive(Debug)]
 pub struct DispatchRun {
     events: Arc<RunEvents>,
+    /// Every event has the first one's scope and intents (a run of one channel's messages
+    /// does), so whether a session sees them is asked once, not per event.
+    one_audience: bool,
     frames: Arc<NumberedRun>,
 }
 
@@ -84,7 +89,9 @@ impl DispatchRun {
                 .zip(&events)
                 .map(|(infix, event)| (&infix[..], Arc::clone(event.tail()))),
         )?;
+        let one_audience = events.iter().all(|event| event.same_audience(&events[0]));
         Some(DispatchRun {
+            one_audience,
             events: RunEvents::new(events),
             frames: Arc::new(frames),
         })
@@ -92,6 +99,15 @@ impl DispatchRun {
 
     pub fn events(&self) -> &[Arc<Dispatch>] {
         self.events.events()
+    }
+
+    /// Whether every event of the run is visible to a session with `intents` on `shard`.
+    pub fn visible_to(&self, intents: Intents, shard: GatewayShard) -> bool {
+        let events = self.events();
+        if self.one_audience {
+            return events[0].visible_to(intents, shard);
+        }
+        events.iter().all(|event| event.visible_to(intents, shard))
     }
 
     /// The events as each session's replay ring keeps them: one shared entry.
@@ -160,6 +176,56 @@ mod tests {
         s: u64,
         t: &'a str,
         d: &'a RawValue,
+    }
+
+    /// A run is visible to a session exactly when each of its events is, whether its
+    /// events share one audience (asked once) or not.
+    #[test]
+    fn a_run_is_visible_when_every_event_is() {
+        use crate::gateway::{DispatchScope, GatewayShard, Intents};
+        let guild = |id: u64| {
+            Dispatch::new(
+                "MESSAGE_CREATE",
+                b"{}".to_vec(),
+                DispatchScope::Guild(id),
+                Intents::GUILD_MESSAGES,
+            )
+        };
+        let dm = Dispatch::new(
+            "MESSAGE_CREATE",
+            b"{}".to_vec(),
+            DispatchScope::DirectMessage,
+            Intents::DIRECT_MESSAGES,
+        );
+        let shards = [
+            GatewayShard { id: 0, count: 2 },
+            GatewayShard { id: 1, count: 2 },
+        ];
+        let intents = [
+            Intents::GUILD_MESSAGES,
+            Intents::DIRECT_MESSAGES,
+            Intents::GUILD_MESSAGES | Intents::DIRECT_MESSAGES,
+        ];
+        // Guild 1 << 22 is on shard 1 of 2, guild 0 on shard 0.
+        let runs = [
+            vec![guild(1 << 22), guild(1 << 22)],
+            vec![guild(0), guild(1 << 22)],
+            vec![guild(0), Arc::clone(&dm)],
+            vec![Arc::clone(&dm), Arc::clone(&dm)],
+        ];
+        for events in runs {
+            let run = DispatchRun::new(events.clone()).expect("a run");
+            for shard in shards {
+                for intents in intents {
+                    let each = events.iter().all(|event| event.visible_to(intents, shard));
+                    assert_eq!(
+                        run.visible_to(intents, shard),
+                        each,
+                        "{shard:?} {intents:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -39,8 +39,9 @@ use super::dispatch::Dispatch;
 #[derive(Debug)]
 pub struct RunEvents {
     events: Box<[Arc<Dispatch>]>,
-    /// The sum of the events' `Dispatch::ring_bytes`.
-    ring_bytes: usize,
+    /// `charged[i]`: the sum of the first `i` events' `Dispatch::ring_bytes` (one more
+    /// than there are events), so a ring drops any part of a run in one subtraction.
+    charged: Box<[usize]>,
 }
 
 impl RunEvents {
@@ -50,11 +51,21 @@ impl RunEvents {
             !events.is_empty() && events.len() <= usize::from(u16::MAX),
             "a run has 1 to 65535 events"
         );
-        let ring_bytes = events.iter().map(|event| event.ring_bytes()).sum();
+        let charged = std::iter::once(0)
+            .chain(events.iter().scan(0, |sum, event| {
+                *sum += event.ring_bytes();
+                Some(*sum)
+            }))
+            .collect();
         Arc::new(RunEvents {
             events: events.into(),
-            ring_bytes,
+            charged,
         })
+    }
+
+    /// Charged bytes of the events `start..end`.
+    fn charged(&self, start: usize, end: usize) -> usize {
+        self.charged[end] - self.charged[start]
     }
 
     pub fn events(&self) -> &[Arc<Dispatch>] {
@@ -78,6 +89,14 @@ impl Entry {
         match self {
             Entry::One(_) => 1,
             Entry::Run { start, end, .. } => usize::from(end - start),
+        }
+    }
+
+    /// Charged bytes of the events still kept here.
+    fn charged(&self) -> usize {
+        match self {
+            Entry::One(event) => event.ring_bytes(),
+            Entry::Run { run, start, end } => run.charged(usize::from(*start), usize::from(*end)),
         }
     }
 
@@ -146,7 +165,7 @@ impl ReplayRing {
         let first = self.seq_last + 1;
         let count = run.events.len();
         let dropped = self.make_room(count);
-        self.bytes += run.ring_bytes;
+        self.bytes += run.charged(0, count);
         self.len += count as u32;
         self.entries.push_back(Entry::Run {
             run: Arc::clone(run),
@@ -161,53 +180,69 @@ impl ReplayRing {
     /// are added: the deque then never holds more entries than `len_max`, so its capacity
     /// does not double past it.
     fn make_room(&mut self, count: usize) -> usize {
-        let mut dropped = 0;
-        while self.len > 0 && self.len as usize + count > self.len_max as usize {
-            self.drop_oldest();
-            dropped += 1;
-        }
+        let over = (self.len as usize + count).saturating_sub(self.len_max as usize);
+        let dropped = over.min(self.len as usize);
+        self.drop_oldest(dropped);
         dropped
     }
 
     /// Drops the oldest events until the bounds hold (the newest always stays); returns
     /// how many.
     fn enforce_bounds(&mut self) -> usize {
-        let mut dropped = 0;
-        while self.len > self.len_max || (self.bytes > self.bytes_max && self.len > 1) {
-            self.drop_oldest();
-            dropped += 1;
+        let mut dropped = self.make_room(0);
+        // The byte bound: whole entries while the rest is still over it, then as few
+        // events of the next one as bring it under (never the newest event).
+        while self.bytes > self.bytes_max && self.len > 1 {
+            let front = self.entries.front().expect("a kept event");
+            let whole = front.len().min(self.len as usize - 1);
+            let count = match front {
+                Entry::Run { run, start, .. } => {
+                    let start = usize::from(*start);
+                    let over = self.bytes - self.bytes_max;
+                    // The fewest events whose charge covers `over`, if this entry has them.
+                    (1..whole)
+                        .find(|&count| run.charged(start, start + count) >= over)
+                        .unwrap_or(whole)
+                }
+                Entry::One(_) => 1,
+            };
+            self.drop_oldest(count);
+            dropped += count;
         }
         debug_assert!(self.len <= self.len_max);
         debug_assert!(self.bytes <= self.bytes_max || self.len == 1);
         dropped
     }
 
-    fn drop_oldest(&mut self) {
-        let front = self.entries.front_mut().expect("a kept event to drop");
-        let emptied = match front {
-            Entry::One(event) => {
-                self.bytes -= event.ring_bytes();
-                true
+    /// Drops the `count` oldest events (all kept ones at most), whole entries at a time
+    /// where it can.
+    fn drop_oldest(&mut self, count: usize) {
+        let mut left = count;
+        while left > 0 {
+            let front = self.entries.front_mut().expect("a kept event to drop");
+            let len = front.len();
+            if left >= len {
+                self.bytes -= front.charged();
+                self.entries.pop_front();
+                left -= len;
+                continue;
             }
-            Entry::Run { run, start, end } => {
-                self.bytes -= run.events[usize::from(*start)].ring_bytes();
-                *start += 1;
-                start == end
-            }
-        };
-        self.len -= 1;
-        if emptied {
-            self.entries.pop_front();
+            let Entry::Run { run, start, .. } = front else {
+                unreachable!("a single event's entry is dropped whole")
+            };
+            let from = usize::from(*start);
+            self.bytes -= run.charged(from, from + left);
+            *start += u16::try_from(left).expect("less than the entry's length");
+            left = 0;
         }
+        self.len -= u32::try_from(count).expect("at most the kept events");
     }
 
     /// Drops the kept events up to and including `seq`; returns how many.
     pub fn forget_through(&mut self, seq: u64) -> usize {
-        let mut dropped = 0;
-        while self.len > 0 && self.seq_first() <= seq {
-            self.drop_oldest();
-            dropped += 1;
-        }
+        let through = seq.min(self.seq_last);
+        let dropped = (through + 1).saturating_sub(self.seq_first()) as usize;
+        self.drop_oldest(dropped);
         if self.entries.is_empty() {
             // The client has everything: an idle session keeps no capacity either (a
             // burst's, up to `len_max` entries). The next event allocates again.
@@ -313,11 +348,22 @@ mod tests {
         ) {
             let mut runs = ReplayRing::new(len_max, bytes_max);
             let mut ones = ReplayRing::new(len_max, bytes_max);
+            // The rule written out event by event: (seq, event) pairs.
+            let mut model: VecDeque<(u64, Arc<Dispatch>)> = VecDeque::new();
+            let mut model_seq = 0;
             for (count, d_len, forget_back) in steps {
                 let events: Vec<_> = (0..count).map(|i| event(d_len + i)).collect();
                 let (first, dropped) = runs.push_run(&RunEvents::new(events.clone()));
                 let mut dropped_one_by_one = 0;
                 for (i, event) in events.into_iter().enumerate() {
+                    model_seq += 1;
+                    model.push_back((model_seq, Arc::clone(&event)));
+                    while model.len() > len_max
+                        || (model.len() > 1
+                            && model.iter().map(|(_, e)| e.ring_bytes()).sum::<usize>() > bytes_max)
+                    {
+                        model.pop_front();
+                    }
                     let (seq, dropped) = ones.push(event);
                     proptest::prop_assert_eq!(seq, first + i as u64);
                     dropped_one_by_one += dropped;
@@ -326,6 +372,15 @@ mod tests {
                 if forget_back > 0 {
                     let seq = runs.seq_last().saturating_sub(forget_back);
                     proptest::prop_assert_eq!(runs.forget_through(seq), ones.forget_through(seq));
+                    model.retain(|(kept, _)| *kept > seq);
+                }
+                let model_first = model.front().map_or(model_seq + 1, |(seq, _)| *seq);
+                proptest::prop_assert_eq!(
+                    (runs.seq_first(), runs.seq_last(), runs.len()),
+                    (model_first, model_seq, model.len())
+                );
+                for (seq, event) in &model {
+                    proptest::prop_assert!(Arc::ptr_eq(runs.get(*seq).unwrap(), event));
                 }
                 proptest::prop_assert_eq!(
                     (runs.seq_first(), runs.seq_last(), runs.len(), runs.bytes()),

@@ -19,6 +19,8 @@ use crate::gateway::compress::{Encoder, Outgoing};
 use crate::gateway::dispatch::Dispatch;
 use crate::gateway::error::GatewayError;
 use crate::gateway::frame::DispatchRun;
+use crate::gateway::intents::Intents;
+use crate::gateway::payload::GatewayShard;
 use crate::gateway::time::Micros;
 
 /// Ring bytes of paced dispatches one session may hold back (a few answers to op 8 for
@@ -38,7 +40,7 @@ impl Session {
     pub fn dispatch(&mut self, now: Micros, event: &Arc<Dispatch>) -> Option<OutFrame> {
         let fast = self.in_flight_bytes < self.config.send_window_bytes
             && self
-                .next_seq_if_fast(now, std::slice::from_ref(event))
+                .next_seq_if_fast(now, |intents, shard| event.visible_to(intents, shard))
                 .is_some();
         if !fast {
             self.handle(now, Input::Dispatch(event));
@@ -69,7 +71,7 @@ impl Session {
         if !matches!(self.encoder, Encoder::Plain) {
             return None;
         }
-        let first = self.next_seq_if_fast(now, run.events())?;
+        let first = self.next_seq_if_fast(now, |intents, shard| run.visible_to(intents, shard))?;
         let bytes = run.frames().payload_bytes(first);
         // `handle` sends each event while the window has room before it, so the whole
         // run leaves at once exactly when everything before its last event fits (the last
@@ -91,9 +93,13 @@ impl Session {
 
     /// The `s` the next dispatch gets, if `events` may take a fast path: the session is
     /// live, nothing waits before them (no output, no paced event, nothing unsent in the
-    /// ring), it is not a zombie, and every event is visible to it. The send window is the
-    /// caller's to check.
-    fn next_seq_if_fast(&self, now: Micros, events: &[Arc<Dispatch>]) -> Option<u64> {
+    /// ring), it is not a zombie, and the events are visible to it (`visible`, asked with
+    /// its intents and shard). The send window is the caller's to check.
+    fn next_seq_if_fast(
+        &self,
+        now: Micros,
+        visible: impl FnOnce(Intents, GatewayShard) -> bool,
+    ) -> Option<u64> {
         let Phase::Live(live) = &self.phase else {
             return None;
         };
@@ -101,9 +107,7 @@ impl Session {
             && self.paced.is_empty()
             && live.seq_sent == live.state.ring.seq_last()
             && !self.heartbeat.is_zombie(now)
-            && events
-                .iter()
-                .all(|event| event.visible_to(live.state.intents, live.state.shard));
+            && visible(live.state.intents, live.state.shard);
         fast.then_some(live.seq_sent + 1)
     }
 
