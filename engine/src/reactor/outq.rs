@@ -430,7 +430,7 @@ pub(super) fn copy_parts(
 pub(crate) type CoreBacklog = std::rc::Rc<std::cell::Cell<usize>>;
 
 /// The most one queue adds to its core's `CoreBacklog`.
-pub(crate) const BACKLOG_COUNTED_PER_QUEUE_MAX: usize = 64 * 1024;
+pub(crate) const BACKLOG_COUNTED_PER_QUEUE_MAX: usize = 256 * 1024;
 
 /// The outbound queue of one connection.
 pub(crate) struct OutQueue {

@@ -27,7 +27,10 @@ pub struct SessionConfig {
     /// More guilds than this on one gateway shard closes with 4011. Discord: 2500.
     pub guilds_per_shard_max: usize,
     /// Bytes of frames handed to the shell and not yet reported written, past which
-    /// dispatches wait in the replay ring.
+    /// dispatches wait in the replay ring. The default, 512 KiB, is four times what a
+    /// busy core lets a session's queue reach before it stops taking requests
+    /// (`reactor/core/http_pause.rs`), so a saturated core's bursts of events take the
+    /// fan-out's fast path (a run queued whole) rather than the ring's one frame at a time.
     pub send_window_bytes: usize,
     /// How long dispatches may wait for the send window before the connection is closed.
     pub slow_consumer_grace_ms: u64,
@@ -51,7 +54,7 @@ impl Default for SessionConfig {
             client_payloads_max: 120,
             client_payloads_window_ms: 60_000,
             guilds_per_shard_max: 2500,
-            send_window_bytes: 256 << 10,
+            send_window_bytes: 512 << 10,
             slow_consumer_grace_ms: 15_000,
             identify_timeout_ms: 60_000,
             resume_gateway_url: "ws://127.0.0.1:8080".to_string(),

@@ -13,18 +13,25 @@ use crate::reactor::app::App;
 use super::Reactor;
 
 /// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
-/// 32 MESSAGE_CREATE frames each, so a busy core still writes many frames per system call.
-/// The bytes are mostly shared event bodies, so the memory this stands for is far less.
-/// Each queue counts at most `BACKLOG_COUNTED_PER_QUEUE_MAX` (64 KiB), so the pause needs
-/// at least half of the WebSocket connections to be behind, not a few clients that stopped
-/// reading.
-const BACKLOG_PER_CONN_BYTES: usize = 32 * 1024;
-const BACKLOG_MIN_BYTES: usize = 256 << 10;
+/// 128 MESSAGE_CREATE frames each. The bytes are mostly shared event bodies, so the memory
+/// this stands for is far less. Each queue counts at most `BACKLOG_COUNTED_PER_QUEUE_MAX`
+/// (256 KiB), so the pause needs at least half of the WebSocket connections to be behind,
+/// not a few clients that stopped reading, and at least four (`BACKLOG_MIN_BYTES`).
+///
+/// Why this size: the pause sets how many events a saturated core's sessions collect
+/// between two of their writes, and a write's fixed cost (the system call, the wake-up of
+/// the reader, the segments' own work) is paid per write, not per frame. At 32 KiB a
+/// saturated core wrote about 95 frames per `send(2)`; at 128 KiB it writes 165 to 195, and
+/// its CPU per delivery fell by about a tenth (docs/BENCHMARKS.md, "fanout"). It stays
+/// under a session's send window (512 KiB) with room for a burst of events: past the
+/// window, events wait in the replay ring and go out one frame at a time.
+const BACKLOG_PER_CONN_BYTES: usize = 128 * 1024;
+const BACKLOG_MIN_BYTES: usize = 4 * super::super::outq::BACKLOG_COUNTED_PER_QUEUE_MAX;
 
 impl<A: App> Reactor<A> {
     /// Whether HTTP requests wait: the core has more unwritten bytes than
     /// `BACKLOG_PER_CONN_BYTES` per connection (at least `BACKLOG_MIN_BYTES`). A session's
-    /// send window (256 KiB) caps what it queues here, so the bound must stay under that
+    /// send window (512 KiB) caps what it queues here, so the bound must stay under that
     /// per session, or a burst would pass the replay ring before the pause began.
     ///
     /// Why: when messages arrive faster than this core can write them to its sessions,
