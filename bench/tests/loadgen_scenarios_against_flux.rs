@@ -87,3 +87,38 @@ fn sessions_resume_and_reidentify_without_losing_an_acknowledged_post() {
     assert_eq!(measured.deliveries, 10 * SESSIONS as u64);
     fleet.close();
 }
+
+/// Many publishers pipelining posts to one channel: however many connect, the core lets a
+/// bounded number of requests into the application at once, so one group commit's burst of
+/// events fits every session's replay ring and no session that reads is closed with 4000.
+/// (With a bound per connection only, 150 publishers pipelining 8 posts each closed them.)
+#[test]
+fn a_burst_from_many_pipelining_publishers_closes_no_session() {
+    const PUBLISHERS: usize = 150;
+    let data_dir = FluxDataDir::seed(SESSIONS).expect("seeding");
+    let server = flux(&data_dir);
+    let world = &data_dir.world;
+    let plan = Plan {
+        session_tokens: world.session_tokens.clone(),
+        publisher_token: world.publisher_token.clone(),
+        channel_id: world.text_channel_id.0.to_string(),
+        publishers: PUBLISHERS,
+        sources: 3,
+        server_pid: Some(server.pid),
+        ..Plan::new(server.addr, SESSIONS)
+    };
+    let mut fleet = Fleet::connect(&plan, None).expect("every session READY");
+    fleet.warm_up().expect("warm-up reaches every session");
+    // Far more than the server takes in 300 ms: every publisher keeps 64 posts in flight.
+    let posts = 30 * PUBLISHERS as u32;
+    let measured = fleet
+        .publish(Window {
+            rate_per_s: f64::from(posts) / 0.3,
+            duration: Duration::from_millis(300),
+        })
+        .expect("every acknowledged post reaches every session, and none is closed");
+    assert_eq!(measured.posts_acked, u64::from(posts));
+    assert_eq!(measured.deliveries, u64::from(posts) * SESSIONS as u64);
+    assert_eq!(fleet.sessions_live(), SESSIONS);
+    fleet.close();
+}

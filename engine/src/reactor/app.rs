@@ -8,7 +8,8 @@
 //!
 //! Guarantees the reactor gives the application:
 //! - Requests on one HTTP connection arrive in order, each with its own [`ConnId`]; up to
-//!   eight pipelined requests may be in the application at once, and their answers (at
+//!   eight pipelined requests may be in the application at once (and at most 256 across
+//!   all connections of the core: past that, requests wait unparsed), and their answers (at
 //!   once or via [`Outbox::respond`]) reach the client in request order whatever order
 //!   the application gives them in.
 //! - Every request carries the address of the peer that sent it (`Request::peer_ip`), for

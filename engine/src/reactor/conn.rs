@@ -85,6 +85,37 @@ pub(crate) enum HttpAwaited {
 /// reading holds a bounded amount of server memory.
 pub(crate) const HTTP_PIPELINE_MAX: usize = 8;
 
+/// Requests all HTTP connections of one core may have in the application at once; past it
+/// the core parses no request until half of them are answered (`core/http_pause.rs`).
+///
+/// Why a bound per core as well as per connection: every request in flight can become
+/// durable in one group commit and reach each session at once, and a session whose send
+/// window is full keeps the rest in its replay ring (1,024 events), past which it is closed
+/// with 4000. Bounded only per connection, a burst grew with the number of publishing
+/// connections: 100 of them pipelining 8 posts each to one channel closed every session of
+/// it. 256 is 32 such connections' worth, a quarter of the ring.
+pub(crate) const HTTP_IN_APP_PER_CORE_MAX: usize = 256;
+
+/// A core's count of requests in the application, shared by their `InApp` tokens.
+pub(crate) type InAppCount = std::rc::Rc<std::cell::Cell<usize>>;
+
+/// One request's place in its core's `InAppCount`: counted while the token lives, so a
+/// request leaves the count however it ends (answered, its connection closed, upgraded).
+pub(crate) struct InApp(InAppCount);
+
+impl InApp {
+    pub fn new(count: &InAppCount) -> InApp {
+        count.set(count.get() + 1);
+        InApp(std::rc::Rc::clone(count))
+    }
+}
+
+impl Drop for InApp {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
 /// One pipelined request's place in the answer order.
 pub(crate) struct PendingAnswer {
     /// The `generation` of the `ConnId` the application got for this request.
@@ -93,6 +124,8 @@ pub(crate) struct PendingAnswer {
     pub response: Option<crate::http::Response>,
     /// The request allowed keep-alive.
     pub keep_alive: bool,
+    /// Held while the application has the request (`response` is `None`).
+    pub in_app: Option<InApp>,
 }
 
 pub(crate) struct Conn {
@@ -212,6 +245,25 @@ mod tests {
     /// Every connection, idle ones included, holds one slab slot of `Conn` (an idle
     /// session's largest single cost, about 400 of its 2.5 KB): a field added here costs
     /// every idle session its size. Raise a bound only on purpose, and say why.
+    /// A request counts while its token lives: answered (the token taken), or dropped
+    /// with its connection's answer queue, it leaves the count either way.
+    #[test]
+    fn a_request_leaves_the_count_however_it_ends() {
+        let count = InAppCount::default();
+        let pending = |request| PendingAnswer {
+            request,
+            response: None,
+            keep_alive: true,
+            in_app: Some(InApp::new(&count)),
+        };
+        let mut answers: std::collections::VecDeque<PendingAnswer> = (0..3).map(pending).collect();
+        assert_eq!(count.get(), 3);
+        answers[1].in_app = None; // answered
+        assert_eq!(count.get(), 2);
+        drop(answers); // the connection went away with two requests in the application
+        assert_eq!(count.get(), 0);
+    }
+
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_connection_slot_stays_small() {

@@ -94,7 +94,7 @@ use self::service::SEND_BUF_BYTES;
 use super::admission::Admission;
 use super::app::{App, CloseCause, ConnId};
 use super::backend::{Backend, Completion};
-use super::conn::{Conn, Phase, State};
+use super::conn::{Conn, InAppCount, Phase, State};
 use super::heap_trim::HeapTrim;
 use super::outbox::Outbox;
 use super::outq::{CoreBacklog, Lane};
@@ -162,9 +162,14 @@ pub(crate) struct Reactor<A: App> {
     backlog: CoreBacklog,
     /// Connections that upgraded to WebSocket and are not freed yet.
     websockets: usize,
-    /// HTTP connections whose requests wait because the core is behind its sockets
-    /// (`http_paused`).
+    /// HTTP connections whose requests wait because the core is behind its sockets or
+    /// has `HTTP_IN_APP_PER_CORE_MAX` requests in the application (`http_paused`).
     paused_http: Vec<(usize, u32)>,
+    /// Requests in the application on this core (`conn::InApp`).
+    http_in_app: InAppCount,
+    /// `process_http` is running: connections to parse next wait in `http_deferred`.
+    http_parsing: bool,
+    http_deferred: VecDeque<(usize, u32)>,
     /// Every connection's deadline (`timers.rs`).
     timers: Timers,
     app_deadline: Option<Instant>,
@@ -214,6 +219,9 @@ impl<A: App> Reactor<A> {
             backlog: CoreBacklog::default(),
             websockets: 0,
             paused_http: Vec::new(),
+            http_in_app: InAppCount::default(),
+            http_parsing: false,
+            http_deferred: VecDeque::new(),
             timers: Timers::default(),
             app_deadline: None,
             app_holds: false,

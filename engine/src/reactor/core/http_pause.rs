@@ -1,9 +1,11 @@
-//! The core-wide pause of HTTP requests while the core is behind its sockets.
+//! The core-wide pause of HTTP requests while the core is behind its sockets, or has as
+//! many requests in the application as it lets in at once.
 //!
-//! Why a file of its own: it is one policy with one input, the core's unwritten backlog
-//! (`CoreBacklog`), which decides for every HTTP connection of the core at once whether its
-//! next request is read and parsed (`http_paused` says why the pause exists). The
-//! connections it holds back wait in `paused_http` and go on once the backlog has halved.
+//! Why a file of its own: it is one policy with two inputs, the core's unwritten backlog
+//! (`CoreBacklog`) and its requests in the application (`conn::InApp`), which decides for
+//! every HTTP connection of the core at once whether its next request is read and parsed
+//! (`http_paused` says why the pause exists). The connections it holds back wait in
+//! `paused_http` and go on once both have halved.
 //!
 //! Elsewhere: each HTTP connection's own bound on unread answers (`http_conn.rs`,
 //! `answers_unread`) and a WebSocket's slow-consumer bound (`websocket.rs`).
@@ -11,6 +13,7 @@
 use crate::reactor::app::App;
 
 use super::Reactor;
+use crate::reactor::conn::HTTP_IN_APP_PER_CORE_MAX;
 
 /// Unwritten bytes per connection past which HTTP requests wait (`http_paused`): about
 /// 128 MESSAGE_CREATE frames each. The bytes are mostly shared event bodies, so the memory
@@ -39,8 +42,13 @@ impl<A: App> Reactor<A> {
     /// (4000) though their clients read as fast as they can. Taking no new request
     /// instead makes the publishers wait, so the server runs at its capacity, answers
     /// later, and drops nobody. Real slow consumers still have their own bound.
+    ///
+    /// Also while the core's connections have `HTTP_IN_APP_PER_CORE_MAX` requests in the
+    /// application (`conn.rs` says why): whatever the number of publishers, a burst of
+    /// events stays small enough for the sessions' replay rings.
     pub(super) fn http_paused(&self) -> bool {
         self.backlog.get() > self.backlog_limit()
+            || self.http_in_app.get() >= HTTP_IN_APP_PER_CORE_MAX
     }
 
     /// `BACKLOG_PER_CONN_BYTES` per WebSocket connection (the ones fan-out writes to; HTTP
@@ -54,7 +62,9 @@ impl<A: App> Reactor<A> {
     /// backlog no completion may come to wake the loop, and the paused connections would
     /// wait for an unrelated event.
     pub(super) fn http_resumable(&self) -> bool {
-        !self.paused_http.is_empty() && self.backlog.get() <= self.backlog_limit() / 2
+        !self.paused_http.is_empty()
+            && self.backlog.get() <= self.backlog_limit() / 2
+            && self.http_in_app.get() <= HTTP_IN_APP_PER_CORE_MAX / 2
     }
 
     /// Once the backlog has halved, let paused HTTP connections read and parse again.
