@@ -76,13 +76,11 @@ pub(crate) enum HttpAwaited {
     NextRequest,
 }
 
-/// Requests one HTTP connection may have in the application at once. It also bounds a
-/// burst: every request in flight can become durable in one group commit and reach each
-/// session at once, and a session's replay ring (1,024 events) must hold such a burst from
-/// a few dozen busy connections. Past it the reactor
-/// parses nothing more until the oldest is answered (and, past `outbox_bytes_max` of
-/// unwritten answers, until the client reads them), so a client that pipelines without
-/// reading holds a bounded amount of server memory.
+/// Requests one HTTP connection may have in the application at once (the burst of events
+/// all connections together can cause is `HTTP_IN_APP_PER_CORE_MAX`'s to bound). Past it
+/// the reactor parses nothing more until the oldest is answered (and, past
+/// `outbox_bytes_max` of unwritten answers, until the client reads them), so a client that
+/// pipelines without reading holds a bounded amount of server memory.
 pub(crate) const HTTP_PIPELINE_MAX: usize = 8;
 
 /// Requests all HTTP connections of one core may have in the application at once; past it
