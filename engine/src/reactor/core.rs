@@ -415,6 +415,13 @@ impl<A: App> Reactor<A> {
         (conn.generation == id.generation && conn.state == State::Open).then_some(key)
     }
 
+    /// Whether slot `key` still holds the connection it held at `generation` (open or not).
+    fn holds(&self, key: usize, generation: u32) -> bool {
+        self.conns
+            .get(key)
+            .is_some_and(|conn| conn.generation == generation)
+    }
+
     fn live_ws(&self, id: ConnId) -> Option<usize> {
         let key = self.live(id)?;
         matches!(self.conns[key].phase, Phase::WebSocket { .. }).then_some(key)

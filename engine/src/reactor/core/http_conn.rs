@@ -64,11 +64,7 @@ impl<A: App> Reactor<A> {
         }
         self.http_parsing = true;
         while let Some((key, generation)) = self.http_deferred.pop_front() {
-            if self
-                .conns
-                .get(key)
-                .is_some_and(|conn| conn.generation == generation)
-            {
+            if self.holds(key, generation) {
                 self.process_http_requests(key);
                 self.refresh_http_wait(key);
             }

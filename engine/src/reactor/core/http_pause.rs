@@ -67,17 +67,14 @@ impl<A: App> Reactor<A> {
             && self.http_in_app.get() <= HTTP_IN_APP_PER_CORE_MAX / 2
     }
 
-    /// Once the backlog has halved, let paused HTTP connections read and parse again.
+    /// Once the backlog and the requests in the application have halved, let paused HTTP
+    /// connections read and parse again.
     pub(super) fn resume_paused_http(&mut self) {
         if !self.http_resumable() {
             return;
         }
         for (key, generation) in std::mem::take(&mut self.paused_http) {
-            if self
-                .conns
-                .get(key)
-                .is_some_and(|conn| conn.generation == generation)
-            {
+            if self.holds(key, generation) {
                 self.touch(key);
                 self.process_http(key);
             }
