@@ -189,6 +189,8 @@ impl ReplayRing {
     /// Drops the oldest events until the bounds hold (the newest always stays); returns
     /// how many.
     fn enforce_bounds(&mut self) -> usize {
+        // A run longer than the room `make_room` could free before it was added sheds its
+        // own first events here.
         let mut dropped = self.make_room(0);
         // The byte bound: whole entries while the rest is still over it, then as few
         // events of the next one as bring it under (never the newest event).
