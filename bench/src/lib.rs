@@ -24,5 +24,6 @@ pub mod scenarios;
 pub mod servers;
 pub mod sfu_forward;
 pub mod wsframe_decode;
+pub mod zlib;
 
 pub use report::{Report, Size};

@@ -6,11 +6,13 @@
 //! per connection; each WebSocket message is the next flushed chunk). Inflated text is
 //! checked exactly like an uncompressed text message.
 //!
+//! zlib goes through `crate::zlib` (the engine's `zlib-rs`), zstd through `zstd`.
+//!
 //! Cost: zlib keeps a 32 KiB window per session, zstd the window the server announced.
 //! Both are real client costs, which is the point: a load generator that skipped them
 //! would not load the server the way real clients do (the server compresses per session).
 
-use flate2::{Decompress, FlushDecompress, Status};
+use crate::zlib::{inflate_vec, Inflate, InflateFlush, Status};
 use zstd::zstd_safe::{DCtx, InBuffer, OutBuffer};
 
 /// Which transport compression the sessions ask for.
@@ -72,7 +74,7 @@ pub struct Inflater {
 
 enum Stream {
     None,
-    Zlib(Box<Decompress>),
+    Zlib(Box<Inflate>),
     Zstd(DCtx<'static>),
 }
 
@@ -92,7 +94,7 @@ impl Inflater {
     pub fn new(compression: Compression) -> Inflater {
         let stream = match compression {
             Compression::None => Stream::None,
-            Compression::ZlibStream => Stream::Zlib(Box::new(Decompress::new(true))),
+            Compression::ZlibStream => Stream::Zlib(Box::new(Inflate::new(true, 15))),
             Compression::ZstdStream => Stream::Zstd(DCtx::create()),
         };
         Inflater {
@@ -125,15 +127,14 @@ impl Inflater {
     }
 }
 
-fn inflate_zlib(zlib: &mut Decompress, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+fn inflate_zlib(zlib: &mut Inflate, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let mut consumed = 0;
     loop {
         out.reserve((input.len() * 4).max(4096));
-        let (in_before, out_before) = (zlib.total_in(), out.len());
-        let status = zlib
-            .decompress_vec(&input[consumed..], out, FlushDecompress::Sync)
-            .map_err(|e| format!("zlib-stream inflate: {e}"))?;
-        consumed += (zlib.total_in() - in_before) as usize;
+        let out_before = out.len();
+        let (status, taken) = inflate_vec(zlib, &input[consumed..], out, InflateFlush::SyncFlush)
+            .map_err(|e| format!("zlib-stream {e}"))?;
+        consumed += taken;
         let out_full = out.len() == out.capacity();
         if status == Status::StreamEnd {
             return Err("the server ended its zlib stream".into());
@@ -141,7 +142,7 @@ fn inflate_zlib(zlib: &mut Decompress, input: &[u8], out: &mut Vec<u8>) -> Resul
         if consumed == input.len() && !out_full {
             return Ok(());
         }
-        if zlib.total_in() == in_before && out.len() == out_before && !out_full {
+        if taken == 0 && out.len() == out_before && !out_full {
             return Err("zlib-stream inflate made no progress".into());
         }
     }

@@ -2,14 +2,15 @@
 //! written with the usual crates would do it.
 //!
 //! Implements: Discord's `compress=zlib-stream` (one zlib stream per connection, level 6,
-//! every message ends on a sync flush, so it ends in `00 00 ff ff`) with `flate2`, and
+//! every message ends on a sync flush, so it ends in `00 00 ff ff`) with `zlib-rs`, the
+//! engine's own zlib (`crate::zlib`: why not `flate2`'s default backend), and
 //! `compress=zstd-stream` (one zstd frame per connection, level 1, every message ends on
 //! a flush) with `zstd`. Compressed messages go out as binary frames, plain ones as text.
 //!
 //! Unlike Flux's spliced zlib mode, nothing is shared between sessions: each session
 //! compresses every dispatch itself, which is what a per-connection stream means.
 
-use flate2::{Compress, Compression, FlushCompress, Status};
+use crate::zlib::{deflate_vec, Deflate, DeflateFlush, Status};
 use tokio_tungstenite::tungstenite::Message;
 use zstd::zstd_safe::zstd_sys::ZSTD_EndDirective;
 use zstd::zstd_safe::{CCtx, CParameter, InBuffer, OutBuffer};
@@ -18,8 +19,8 @@ use zstd::zstd_safe::{CCtx, CParameter, InBuffer, OutBuffer};
 pub enum Transport {
     /// JSON text frames.
     Plain,
-    /// One zlib stream (flate2, level 6).
-    Zlib(Box<Compress>),
+    /// One zlib stream (level 6, 32 KiB window).
+    Zlib(Box<Deflate>),
     /// One zstd stream (level 1).
     Zstd(CCtx<'static>),
 }
@@ -33,10 +34,7 @@ impl Transport {
     pub fn for_query(compress: Option<&str>) -> Option<Result<Transport, CompressError>> {
         match compress {
             None => Some(Ok(Transport::Plain)),
-            Some("zlib-stream") => Some(Ok(Transport::Zlib(Box::new(Compress::new(
-                Compression::new(6),
-                true,
-            ))))),
+            Some("zlib-stream") => Some(Ok(Transport::Zlib(Box::new(Deflate::new(6, true, 15))))),
             Some("zstd-stream") => Some(new_zstd().map(Transport::Zstd)),
             Some(_) => None,
         }
@@ -65,20 +63,23 @@ fn new_zstd() -> Result<CCtx<'static>, CompressError> {
 }
 
 /// Deflates `input` as the next piece of the stream, ending on a sync flush.
-fn deflate_sync(compress: &mut Compress, input: &[u8]) -> Result<Vec<u8>, CompressError> {
+fn deflate_sync(deflate: &mut Deflate, input: &[u8]) -> Result<Vec<u8>, CompressError> {
     let mut out = Vec::with_capacity(input.len() / 2 + 64);
-    let start = compress.total_in();
+    let mut consumed = 0;
     loop {
-        let consumed = (compress.total_in() - start) as usize;
         if out.capacity() - out.len() < 64 {
             out.reserve(input.len() / 2 + 64);
         }
-        let status = compress
-            .compress_vec(&input[consumed..], &mut out, FlushCompress::Sync)
-            .map_err(|e| CompressError(format!("deflate: {e}")))?;
-        let all_in = (compress.total_in() - start) as usize == input.len();
+        let (status, taken) = deflate_vec(
+            deflate,
+            &input[consumed..],
+            &mut out,
+            DeflateFlush::SyncFlush,
+        )
+        .map_err(CompressError)?;
+        consumed += taken;
         // The flush is complete once all input is in and the output was not filled.
-        if all_in && out.len() < out.capacity() || status == Status::StreamEnd {
+        if consumed == input.len() && out.len() < out.capacity() || status == Status::StreamEnd {
             break;
         }
     }
