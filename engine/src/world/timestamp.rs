@@ -17,12 +17,38 @@ pub fn iso8601_from_unix_ms(unix_ms: u64) -> String {
     let days = seconds / 86_400;
     let second_of_day = seconds % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}000+00:00",
+    let (hour, minute, second) = (
         second_of_day / 3600,
         (second_of_day / 60) % 60,
-        second_of_day % 60
-    )
+        second_of_day % 60,
+    );
+    if year > 9999 {
+        // Five digits or more: never a real message's time, so the general formatter.
+        return format!(
+            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}000+00:00"
+        );
+    }
+    // Every message and member carries timestamps, so the common case writes its digits
+    // into a template instead of going through `format!` (seven padded integers and
+    // several reallocations: 7.6% of a core's time on the one-channel durable path).
+    let mut text = *b"0000-00-00T00:00:00.000000+00:00";
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], month);
+    put_digits(&mut text[8..10], day);
+    put_digits(&mut text[11..13], hour);
+    put_digits(&mut text[14..16], minute);
+    put_digits(&mut text[17..19], second);
+    put_digits(&mut text[20..23], millis);
+    String::from_utf8(text.to_vec()).expect("a template of ASCII digits")
+}
+
+/// Writes `value` in decimal into all of `out`, zero-padded; `value` must fit.
+fn put_digits(out: &mut [u8], mut value: u64) {
+    for byte in out.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    debug_assert_eq!(value, 0, "the value fits its field");
 }
 
 /// Parses an RFC 3339 / ISO 8601 timestamp as clients send them
@@ -161,6 +187,23 @@ mod tests {
             let local = iso8601_from_unix_ms(shifted as u64);
             let with_offset = format!("{}+{:02}:{:02}", &local[..26], minutes / 60, minutes % 60);
             prop_assert_eq!(unix_ms_from_iso8601(&with_offset), unix_ms_from_iso8601(&utc));
+        }
+
+        #[test]
+        fn formats_as_the_padded_integers_say(
+            ms in prop_oneof![0u64..253_402_300_800_000, any::<u64>()]
+        ) {
+            let seconds = ms / 1000;
+            let (year, month, day) = civil_from_days(seconds / 86_400);
+            let second_of_day = seconds % 86_400;
+            let reference = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}000+00:00",
+                second_of_day / 3600,
+                (second_of_day / 60) % 60,
+                second_of_day % 60,
+                ms % 1000,
+            );
+            prop_assert_eq!(iso8601_from_unix_ms(ms), reference);
         }
 
         #[test]
