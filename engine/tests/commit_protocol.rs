@@ -196,7 +196,12 @@ fn a_failed_nonced_message_leaves_no_nonce(io: engine::IoBackend) {
     };
     for (refuse, fail) in FAILURES {
         arm(addr, refuse, fail);
-        assert_error(&call(addr, "POST", &messages, bot, Some(&body)), 500, 0);
+        let refused = call(addr, "POST", &messages, bot, Some(&body));
+        assert_error(&refused, 500, 0);
+        assert!(
+            refused.header("x-ratelimit-bucket").is_some(),
+            "the error answer carries the request's rate-limit headers: {refused:?}"
+        );
         assert!(
             recent(addr).iter().all(|m| m["content"] != "exactly once"),
             "the failed message was not stored"

@@ -455,6 +455,7 @@ impl FluxApp {
             }
             self.commits
                 .append(&mut batch, Change::Account(Arc::clone(&sync)), answer)
+                .map_err(|(error, _)| error)
         });
         match appended {
             Ok(_) => {

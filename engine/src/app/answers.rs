@@ -14,11 +14,21 @@ use crate::world::Refusal;
 /// A response with the receiving core's headers. A 204 has no body and so no
 /// `Content-Type` (discord.py parses any `application/json` body, even an empty one).
 pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Response {
-    let headers = headers
-        .iter()
-        .filter(|(name, _)| status != 204 || !name.eq_ignore_ascii_case("content-type"))
-        .cloned()
-        .collect();
+    json_response_taking(headers.to_vec(), status, body)
+}
+
+/// [`json_response`] for a caller done with its headers: they move into the answer. A
+/// message create answers with seven header pairs, and copying them (fourteen strings
+/// allocated and freed per post) was a tenth of the core's time on the one-channel
+/// durable path.
+pub(super) fn json_response_taking(
+    mut headers: Vec<(String, String)>,
+    status: u16,
+    body: Vec<u8>,
+) -> Response {
+    if status == 204 {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+    }
     Response {
         status,
         headers,

@@ -204,17 +204,20 @@ impl<C> CommitQueue<C> {
     }
 
     /// Appends `batch` (with the newest issued Snowflake) and queues `answer` and
-    /// `change` until it settles. On `Err` nothing was written or queued: the caller
-    /// undoes what it prepared and answers the error.
+    /// `change` until it settles. On `Err` nothing was written or queued, and `answer`
+    /// comes back (its headers are the caller's, which the error answer carries too): the
+    /// caller undoes what it prepared and answers the error.
     pub(super) fn append(
         &mut self,
         batch: &mut Batch,
         change: C,
         answer: Answer,
-    ) -> Result<WriteId, Refusal> {
-        let store = self.store.as_mut().map_err(|_| Refusal::StoreFailed)?;
+    ) -> Result<WriteId, (Refusal, Answer)> {
+        let Ok(store) = self.store.as_mut() else {
+            return Err((Refusal::StoreFailed, answer));
+        };
         if StoreFaults::take(&self.faults.refuse_appends) {
-            return Err(Refusal::StoreFailed);
+            return Err((Refusal::StoreFailed, answer));
         }
         let doomed = self.doomed > 0 || StoreFaults::take(&self.faults.fail_commits);
         let ticket = if doomed {
@@ -223,7 +226,10 @@ impl<C> CommitQueue<C> {
             if let Some(last) = self.ids.last_id() {
                 batch.put_meta(LAST_ID_KEY, last.get().to_le_bytes().to_vec());
             }
-            Some(store.append(batch).map_err(Refusal::from)?)
+            match store.append(batch) {
+                Ok(ticket) => Some(ticket),
+                Err(error) => return Err((Refusal::from(error), answer)),
+            }
         };
         self.doomed += usize::from(ticket.is_none());
         self.queue.push_back(Write {

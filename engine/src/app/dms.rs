@@ -189,7 +189,9 @@ impl FluxApp {
         let appended = self.commits.batch().and_then(|mut batch| {
             crate::world::persist::put_dm(&mut batch, &channel);
             let change = Change::Dm(Arc::clone(&channel));
-            self.commits.append(&mut batch, change, answer)
+            self.commits
+                .append(&mut batch, change, answer)
+                .map_err(|(error, _)| error)
         });
         match appended {
             Ok(write) => {

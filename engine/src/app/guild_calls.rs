@@ -324,6 +324,7 @@ impl FluxApp {
             };
             self.commits
                 .append(&mut batch, Change::Guild(Arc::clone(&sync)), answer)
+                .map_err(|(error, _)| error)
         });
         match appended {
             Ok(write) => {

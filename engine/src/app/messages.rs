@@ -38,7 +38,7 @@
 
 use std::sync::Arc;
 
-use super::answers::{error_response, json_response, unix_ms};
+use super::answers::{error_response, json_response, json_response_taking, unix_ms};
 use super::commit::{Answer, STORE_POLL_FALLBACK};
 use super::mesh::{Call, Caller};
 use super::message_state::{InFlight, NonceClaim, NonceHit, NonceKey, OwnerView, Touched};
@@ -163,7 +163,7 @@ impl FluxApp {
                 .map_err(Decided::from),
         };
         match decided {
-            Ok((outcome, nonce)) => self.commit_outcome(out, &call, outcome, nonce),
+            Ok((outcome, nonce)) => self.commit_outcome(out, call, outcome, nonce),
             Err(Decided::Answer(response)) => Some(response),
             Err(Decided::Later) => None,
             Err(Decided::Refused(error)) => Some(error_response(&call.caller.headers, &error)),
@@ -296,14 +296,20 @@ impl FluxApp {
     fn commit_outcome(
         &mut self,
         out: &mut Outbox<FluxMesh>,
-        call: &MessageCall,
+        call: MessageCall,
         outcome: MessageOutcome,
         nonce: Option<NonceKey>,
     ) -> Option<Response> {
         let legacy_pins = matches!(call.route, MessageRoute::ListPins { legacy: true, .. });
-        let (status, body) = self.render(call, &outcome.reply, legacy_pins);
-        let response = json_response(&call.caller.headers, status, body);
+        let (status, body) = self.render(&call, &outcome.reply, legacy_pins);
+        let Caller {
+            user_id,
+            reply_core,
+            conn,
+            headers,
+        } = call.caller;
         if outcome.writes.is_empty() {
+            let response = json_response_taking(headers, status, body);
             if let Some(event) = outcome.event {
                 // Typing: announced at once, never stored.
                 let event = Arc::new(event);
@@ -314,7 +320,7 @@ impl FluxApp {
             return Some(response);
         }
         let nonce = nonce.map(|key| NonceClaim {
-            user_id: call.caller.user_id,
+            user_id,
             key,
             message: match &outcome.reply {
                 Reply::Message(message) => Arc::new(message.clone()),
@@ -323,7 +329,7 @@ impl FluxApp {
         });
         let mut batch = match self.commits.batch() {
             Ok(batch) => batch,
-            Err(error) => return Some(error_response(&call.caller.headers, &error)),
+            Err(error) => return Some(error_response(&headers, &error)),
         };
         for write in &outcome.writes {
             match write {
@@ -351,9 +357,9 @@ impl FluxApp {
             unnamed_files: outcome.unnamed_files,
         };
         let answer = Answer {
-            reply_core: call.caller.reply_core,
-            conn: call.caller.conn,
-            response,
+            reply_core,
+            conn,
+            response: json_response_taking(headers, status, body),
         };
         match self
             .commits
@@ -369,7 +375,7 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err(error) => Some(error_response(&call.caller.headers, &error)),
+            Err((error, answer)) => Some(error_response(&answer.response.headers, &error)),
         }
     }
 
