@@ -205,19 +205,19 @@ impl<C> CommitQueue<C> {
 
     /// Appends `batch` (with the newest issued Snowflake) and queues `answer` and
     /// `change` until it settles. On `Err` nothing was written or queued, and `answer`
-    /// comes back (its headers are the caller's, which the error answer carries too): the
-    /// caller undoes what it prepared and answers the error.
+    /// comes back (its headers are the caller's, which the error answer carries too; boxed,
+    /// as refusals are rare): the caller undoes what it prepared and answers the error.
     pub(super) fn append(
         &mut self,
         batch: &mut Batch,
         change: C,
         answer: Answer,
-    ) -> Result<WriteId, (Refusal, Answer)> {
+    ) -> Result<WriteId, Box<(Refusal, Answer)>> {
         let Ok(store) = self.store.as_mut() else {
-            return Err((Refusal::StoreFailed, answer));
+            return Err(Box::new((Refusal::StoreFailed, answer)));
         };
         if StoreFaults::take(&self.faults.refuse_appends) {
-            return Err((Refusal::StoreFailed, answer));
+            return Err(Box::new((Refusal::StoreFailed, answer)));
         }
         let doomed = self.doomed > 0 || StoreFaults::take(&self.faults.fail_commits);
         let ticket = if doomed {
@@ -228,7 +228,7 @@ impl<C> CommitQueue<C> {
             }
             match store.append(batch) {
                 Ok(ticket) => Some(ticket),
-                Err(error) => return Err((Refusal::from(error), answer)),
+                Err(error) => return Err(Box::new((Refusal::from(error), answer))),
             }
         };
         self.doomed += usize::from(ticket.is_none());

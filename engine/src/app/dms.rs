@@ -191,7 +191,7 @@ impl FluxApp {
             let change = Change::Dm(Arc::clone(&channel));
             self.commits
                 .append(&mut batch, change, answer)
-                .map_err(|(error, _)| error)
+                .map_err(|refused| refused.0)
         });
         match appended {
             Ok(write) => {

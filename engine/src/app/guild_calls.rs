@@ -324,7 +324,7 @@ impl FluxApp {
             };
             self.commits
                 .append(&mut batch, Change::Guild(Arc::clone(&sync)), answer)
-                .map_err(|(error, _)| error)
+                .map_err(|refused| refused.0)
         });
         match appended {
             Ok(write) => {

@@ -375,7 +375,7 @@ impl FluxApp {
                 out.wake_at(out.now() + STORE_POLL_FALLBACK);
                 None
             }
-            Err((error, answer)) => Some(error_response(&answer.response.headers, &error)),
+            Err(refused) => Some(error_response(&refused.1.response.headers, &refused.0)),
         }
     }
 
