@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             .expect("complete");
         assert_eq!(head_len + body_len, *consumed);
         assert_eq!((&head.method, &head.target), (&request.method, &request.target));
-        assert_eq!(head.headers, request.headers);
+        assert!(head.headers().eq(request.headers()));
         assert_eq!(awaited_body(bytes, &limits), Some(body_len));
     }
     let split = usize::from(split).min(bytes.len());
