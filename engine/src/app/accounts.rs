@@ -57,6 +57,7 @@ use super::login_throttle::{AttemptLog, NAME_FAILURES_MAX};
 use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, AuthRoute};
@@ -205,7 +206,7 @@ impl FluxApp {
         request: &Request,
         route: AuthRoute,
         user: Option<UserId>,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
     ) -> HttpAnswer {
         let now_ms = self.now(out).0 / 1000;
         let route_class = crate::rest::ratelimit::classify(
@@ -273,7 +274,7 @@ impl FluxApp {
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
         request: &Request,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
         now_ms: u64,
     ) -> HttpAnswer {
         let parsed = match auth::parse_register(&request.body) {
@@ -523,7 +524,7 @@ impl FluxApp {
     fn account_change(
         &self,
         change: AccountChange,
-        headers: &[(String, String)],
+        headers: &[(HeaderName, String)],
     ) -> Result<AccountDecision, Refusal> {
         let user_json_body = |user: &User| encode(&crate::world::ready_user_json(user));
         match change {
@@ -618,7 +619,7 @@ enum AccountDecision {
 
 /// 429 for a spent hash budget, with what discord.py and friends read from any 429: the
 /// JSON `retry_after` and `global`, `Retry-After`, and a `Via` header.
-pub(super) fn too_many_hashes(headers: &[(String, String)], wait_ms: u64) -> Response {
+pub(super) fn too_many_hashes(headers: &[(HeaderName, String)], wait_ms: u64) -> Response {
     let mut headers = headers.to_vec();
     headers.push(("Retry-After".into(), wait_ms.div_ceil(1000).to_string()));
     headers.push(("Via".into(), "1.1 flux".into()));

@@ -7,13 +7,18 @@
 //! `handle_http`, or send it as a mesh message". Here there is one [`FluxApp::answer`].
 
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::Response;
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::world::Refusal;
 
 /// A response with the receiving core's headers. A 204 has no body and so no
 /// `Content-Type` (discord.py parses any `application/json` body, even an empty one).
-pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec<u8>) -> Response {
+pub(super) fn json_response(
+    headers: &[(HeaderName, String)],
+    status: u16,
+    body: Vec<u8>,
+) -> Response {
     json_response_taking(headers.to_vec(), status, body)
 }
 
@@ -22,7 +27,7 @@ pub(super) fn json_response(headers: &[(String, String)], status: u16, body: Vec
 /// allocated and freed per post) was a tenth of the core's time on the one-channel
 /// durable path.
 pub(super) fn json_response_taking(
-    mut headers: Vec<(String, String)>,
+    mut headers: Vec<(HeaderName, String)>,
     status: u16,
     body: Vec<u8>,
 ) -> Response {
@@ -39,7 +44,7 @@ pub(super) fn json_response_taking(
 
 /// Discord's JSON error for `error`, with the receiving core's headers. A `StoreBusy`
 /// carries the 429 headers every client library reads (CLIENTS.md §1.5).
-pub(super) fn error_response(headers: &[(String, String)], error: &Refusal) -> Response {
+pub(super) fn error_response(headers: &[(HeaderName, String)], error: &Refusal) -> Response {
     let mut response = json_response(headers, error.status(), error.body());
     if !response
         .headers

@@ -366,10 +366,10 @@ impl Attachments {
         Some(Response {
             status: 200,
             headers: vec![
-                ("Content-Type".to_string(), content_type),
-                ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
+                ("Content-Type".into(), content_type),
+                ("X-Content-Type-Options".into(), "nosniff".to_string()),
                 (
-                    "Cache-Control".to_string(),
+                    "Cache-Control".into(),
                     "public, max-age=31536000".to_string(),
                 ),
             ],

@@ -21,6 +21,7 @@ use super::commit::{Answer, WriteId, STORE_POLL_FALLBACK};
 use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::ratelimit::classify;
@@ -92,7 +93,7 @@ impl FluxApp {
         conn: ConnId,
         request: &Request,
         user_id: UserId,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
     ) -> HttpAnswer {
         let answer =
             |status: u16, body: Vec<u8>| HttpAnswer::Respond(json_response(&headers, status, body));

@@ -44,6 +44,7 @@ use super::guild_fanout::GuildSync;
 use super::mesh::{Call, Caller};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::families::Family;
@@ -170,7 +171,7 @@ impl FluxApp {
         request: &Request,
         family: Family,
         user_id: u64,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
     ) -> HttpAnswer {
         let route_class = classify(Method::parse(&request.method), request.path());
         let query = request.target.split_once('?').map_or("", |(_, q)| q);

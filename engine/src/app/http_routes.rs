@@ -21,6 +21,7 @@
 
 use super::answers::{error_response, unix_ms};
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::{upgrade, Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::AuthRoute;
@@ -152,7 +153,7 @@ impl FluxApp {
             headers: answer
                 .headers
                 .into_iter()
-                .map(|(name, value)| (name.to_string(), value))
+                .map(|(name, value)| (name.into(), value))
                 .collect(),
             body: answer.body,
             file: None,
@@ -185,13 +186,13 @@ impl FluxApp {
 pub(super) fn unmetered_headers(
     route: crate::rest::ratelimit::RouteClass,
     now_unix_ms: u64,
-) -> Vec<(String, String)> {
-    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+) -> Vec<(HeaderName, String)> {
+    let mut headers = vec![("Content-Type".into(), "application/json".to_string())];
     headers.extend(
         crate::rest::ratelimit::Verdict::unmetered(route)
             .headers(now_unix_ms)
             .into_iter()
-            .map(|(name, value)| (name.to_string(), value)),
+            .map(|(name, value)| (name.into(), value)),
     );
     headers
 }

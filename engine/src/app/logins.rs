@@ -43,6 +43,7 @@ use super::answers::{error_response, json_response, unix_ms};
 use super::login_throttle::name_core;
 use super::mesh::{Call, Caller};
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::Request;
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::auth::{self, Login};
@@ -86,7 +87,7 @@ impl FluxApp {
         out: &mut Outbox<FluxMesh>,
         conn: ConnId,
         request: &Request,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
     ) -> HttpAnswer {
         let now_ms = self.now(out).0 / 1000;
         let login = match auth::parse_login(&request.body) {

@@ -40,6 +40,7 @@
 use std::sync::Arc;
 
 use crate::gateway::{Dispatch, ResumableState, SessionId};
+use crate::http::HeaderName;
 use crate::reactor::ConnId;
 
 /// A message between two Flux cores.
@@ -209,7 +210,7 @@ pub struct Caller {
     pub conn: ConnId,
     /// The answer's headers: `Content-Type` and the rate-limit headers (the metering hop
     /// sets these). Empty for an account-free REST call, whose answer brings its own.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(HeaderName, String)>,
 }
 
 impl Caller {

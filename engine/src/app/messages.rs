@@ -44,6 +44,7 @@ use super::mesh::{Call, Caller};
 use super::message_state::{InFlight, NonceClaim, NonceHit, NonceKey, OwnerView, Touched};
 use super::writes::Change;
 use super::{FluxApp, FluxMesh};
+use crate::http::HeaderName;
 use crate::http::{Request, Response};
 use crate::reactor::{ConnId, HttpAnswer, Outbox};
 use crate::rest::messages::{message_request, parse_create_with_files, MessageRoute};
@@ -100,7 +101,7 @@ impl FluxApp {
         request: &Request,
         route: MessageRoute,
         user_id: u64,
-        headers: Vec<(String, String)>,
+        headers: Vec<(HeaderName, String)>,
     ) -> HttpAnswer {
         let route_class = classify(Method::parse(&request.method), request.path());
         let refuse = |error: Refusal| HttpAnswer::Respond(error_response(&headers, &error));

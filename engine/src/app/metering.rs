@@ -116,7 +116,7 @@ impl FluxApp {
                 verdict
                     .headers(super::answers::unix_ms())
                     .into_iter()
-                    .map(|(name, value)| (name.to_string(), value)),
+                    .map(|(name, value)| (name.into(), value)),
             );
             if let Some(body) = verdict.refusal_body() {
                 let response = super::answers::json_response(headers, 429, body);

@@ -118,7 +118,7 @@ impl FluxApp {
             headers: answer
                 .headers
                 .into_iter()
-                .map(|(name, value)| (name.to_string(), value))
+                .map(|(name, value)| (name.into(), value))
                 .collect(),
             body: answer.body,
             file: None,

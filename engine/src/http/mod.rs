@@ -33,4 +33,4 @@ pub use error::HttpError;
 pub use request::{
     awaited_body, parse_head, parse_request, HttpLimits, Listener, Request, Version,
 };
-pub use response::{json_error_body, FileBody, Response};
+pub use response::{json_error_body, FileBody, HeaderName, Response};

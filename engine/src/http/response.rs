@@ -7,6 +7,9 @@
 //! Invariant: a JSON body is always labelled `Content-Type: application/json`, exactly,
 //! with no `charset` parameter: discord.py compares that header with `==` (CLIENTS.md §0.1).
 
+/// A header field's name: nearly always a constant, so not an allocation per answer.
+pub type HeaderName = std::borrow::Cow<'static, str>;
+
 /// One HTTP response.
 ///
 /// ```
@@ -23,7 +26,7 @@ pub struct Response {
     /// The status code, for example 200.
     pub status: u16,
     /// Header fields other than `Content-Length` and `Connection`, which the encoder adds.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(HeaderName, String)>,
     /// The body bytes.
     pub body: Vec<u8>,
     /// A file sent after `body`, read in chunks as the socket takes them (never whole:
@@ -64,7 +67,7 @@ impl Response {
     pub fn json(status: u16, body: Vec<u8>) -> Response {
         Response {
             status,
-            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            headers: vec![("Content-Type".into(), "application/json".to_string())],
             body,
             file: None,
         }
@@ -81,8 +84,8 @@ impl Response {
     }
 
     /// Add a header field and return the response (builder style).
-    pub fn with_header(mut self, name: &str, value: &str) -> Response {
-        self.headers.push((name.to_string(), value.to_string()));
+    pub fn with_header(mut self, name: impl Into<HeaderName>, value: &str) -> Response {
+        self.headers.push((name.into(), value.to_string()));
         self
     }
 
