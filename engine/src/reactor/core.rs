@@ -36,7 +36,7 @@
 //! tens of milliseconds of kernel time. Done in one turn, a REST answer, a heartbeat ACK,
 //! the store's durability wake or the next request's read would wait behind all of them.
 //! With the budget the loop comes back to its completions every `SERVICED_PER_TURN_MAX`
-//! connections (waiting with a zero timeout), so those go first, while connections not yet
+//! connections (without waiting: a zero timeout), so those go first, while connections not yet
 //! written keep collecting frames, and each write carries more of them the busier the
 //! server is. At one frame per write (a quiet server) a service costs about 8 µs, so 32
 //! services bound the wait to about a quarter of a millisecond; at saturation a service
