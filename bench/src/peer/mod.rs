@@ -14,8 +14,9 @@
 //!   write carries many frames.
 //! - tungstenite reads with a 4 KiB buffer per session (clients send little), and HTTP
 //!   answers every pipelined request already read with one write (`http.rs`).
-//! - Compression, when a session asks for it, is per connection: its own zlib (level 6)
-//!   or zstd (level 1) stream, compressing every dispatch itself (`transport.rs`). That
+//! - Compression, when a session asks for it, is per connection: its own zlib (level 6,
+//!   with `zlib-rs`, the library Flux deflates with) or zstd (level 1) stream, compressing
+//!   every dispatch itself (`transport.rs`). That
 //!   is what a tokio server would do; Flux's spliced zlib compresses each `d` once per
 //!   core, so compressed runs compare designs, not just I/O.
 //!
