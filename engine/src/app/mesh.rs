@@ -352,13 +352,13 @@ impl super::FluxApp {
     }
 
     /// Fans the gathered run out unless it may wait (`FanoutHold::may_wait`, while the core
-    /// is behind its sockets); a run that waits asks for a wake when its hold expires.
-    pub(super) fn release_fanout(&mut self, out: &mut crate::reactor::Outbox<FluxMesh>) {
+    /// is behind its sockets). Returns whether a run waits.
+    pub(super) fn release_fanout(&mut self, out: &mut crate::reactor::Outbox<FluxMesh>) -> bool {
         if self.fanout_hold.holds() && self.fanout_hold.may_wait(out.now(), out.behind_sockets()) {
-            out.wake_at(self.fanout_hold.expires_at());
-            return;
+            return true;
         }
         self.flush_fanout(out);
+        false
     }
 
     /// Runs `call` on this core, the one it was sent to (`in_http`: it came in here, and

@@ -460,8 +460,8 @@ impl App for FluxApp {
         self.route_mesh_batch(out, messages);
     }
 
-    fn handle_turn_end(&mut self, out: &mut Outbox<FluxMesh>) {
-        self.release_fanout(out);
+    fn handle_turn_end(&mut self, out: &mut Outbox<FluxMesh>) -> bool {
+        self.release_fanout(out)
     }
 
     fn handle_shutdown(&mut self, out: &mut Outbox<FluxMesh>) {

@@ -247,14 +247,12 @@ pub trait App: 'static {
 
     /// The end of a loop turn: the reactor has written what it could this turn, and
     /// [`Outbox::behind_sockets`] says whether connections still wait for their writes.
-    /// An application that holds work back while the core is behind releases it here; to
-    /// hold it longer, it asks for a wake at the hold's end ([`Outbox::wake_at`]). The
-    /// loop then sleeps until a completion (a socket drained, a message came) or that
-    /// deadline, and ends a turn after each. It does not come round at once: a hold lasts
-    /// until sockets drain, which only completions report, and polling for them in a loop
-    /// burned the core that the store's commit thread shares. The default holds nothing.
-    fn handle_turn_end(&mut self, out: &mut Outbox<Self::Mesh>) {
+    /// An application that holds work back while the core is behind releases it here.
+    /// Return whether it still holds some: the loop then comes round again at once
+    /// instead of sleeping. The default holds nothing.
+    fn handle_turn_end(&mut self, out: &mut Outbox<Self::Mesh>) -> bool {
         let _ = out;
+        false
     }
 
     /// A UDP datagram arrived on this core's voice socket (`CoreInfo::voice_addr`) from

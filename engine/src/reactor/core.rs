@@ -15,8 +15,8 @@
 //!    read if it wants one, free it if it is dead;
 //! 6. end the turn for the application (`App::handle_turn_end`, with
 //!    `Outbox::behind_sockets` current: work it held back while the core was behind goes
-//!    out now; what it still holds waits for a completion, a socket draining, or the
-//!    deadline it asked for), then wake the cores we sent mesh messages to;
+//!    out now, and the loop does not sleep while it still holds some), then wake the cores
+//!    we sent mesh messages to;
 //! 7. wait for completions (or the next deadline) and handle each: accept (from the main
 //!    listener or the core's own voice listener), read (decrypted first on TLS, then HTTP
 //!    parse or WebSocket decode, then `App` callbacks), writable (service it again), the
@@ -173,6 +173,8 @@ pub(crate) struct Reactor<A: App> {
     /// Every connection's deadline (`timers.rs`).
     timers: Timers,
     app_deadline: Option<Instant>,
+    /// What the last `App::handle_turn_end` said: the application holds work back.
+    app_holds: bool,
     shutdown_flag: Arc<std::sync::atomic::AtomicBool>,
     shutdown_deadline: Option<Instant>,
     stats: Arc<CoreStats>,
@@ -222,6 +224,7 @@ impl<A: App> Reactor<A> {
             http_deferred: VecDeque::new(),
             timers: Timers::default(),
             app_deadline: None,
+            app_holds: false,
             shutdown_flag: setup.shutdown,
             shutdown_deadline: None,
             stats: setup.stats,
@@ -261,7 +264,7 @@ impl<A: App> Reactor<A> {
             self.resume_paused_http();
             self.service_touched();
             self.out.behind_sockets = self.behind_sockets();
-            self.app.handle_turn_end(&mut self.out);
+            self.app_holds = self.app.handle_turn_end(&mut self.out);
             self.apply_commands();
             self.mesh.flush();
             if self.shutdown_deadline.is_some()
@@ -290,6 +293,7 @@ impl<A: App> Reactor<A> {
     /// waiting.
     fn has_work(&self) -> bool {
         self.mesh.has_pending()
+            || self.app_holds
             || !self.touched.is_empty()
             || !self.touched_urgent.is_empty()
             || !self.out.commands.is_empty()
