@@ -240,9 +240,6 @@ mod tests {
     use super::*;
     use std::mem::size_of;
 
-    /// Every connection, idle ones included, holds one slab slot of `Conn` (an idle
-    /// session's largest single cost, about 400 of its 2.5 KB): a field added here costs
-    /// every idle session its size. Raise a bound only on purpose, and say why.
     /// A request counts while its token lives: answered (the token taken), or dropped
     /// with its connection's answer queue, it leaves the count either way.
     #[test]
@@ -262,6 +259,9 @@ mod tests {
         assert_eq!(count.get(), 0);
     }
 
+    /// Every connection, idle ones included, holds one slab slot of `Conn` (an idle
+    /// session's largest single cost, about 400 of its 2.5 KB): a field added here costs
+    /// every idle session its size. Raise a bound only on purpose, and say why.
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_connection_slot_stays_small() {
