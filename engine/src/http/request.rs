@@ -133,14 +133,13 @@ impl HeaderFields {
         HeaderFields { bytes, ends }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    /// Each field's name and value bytes, in arrival order.
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let mut start = 0;
         self.ends.iter().map(move |&(name_end, value_end)| {
             let (name_end, value_end) = (name_end as usize, value_end as usize);
             let name = &self.bytes[start..name_end];
             start = value_end;
-            // httparse accepts only token characters (ASCII) in a field name.
-            let name = std::str::from_utf8(name).expect("a header name is ASCII");
             (name, &self.bytes[name_end..value_end])
         })
     }
@@ -149,14 +148,19 @@ impl HeaderFields {
 impl Request {
     /// The first value of the header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, value)| value)
     }
 
     /// Every header field in arrival order: the name as sent and the value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
+        self.fields.iter().map(|(name, value)| {
+            // httparse accepts only token characters (ASCII) in a field name.
+            let name = std::str::from_utf8(name).expect("a header name is ASCII");
+            (name, value)
+        })
     }
 
     /// The first value of `name` as text, if it is valid UTF-8.
