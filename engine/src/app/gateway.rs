@@ -323,20 +323,24 @@ impl FluxApp {
 
     /// Adds `guild_id` (a guild joined, or a new DM channel) to `conn`'s subscriptions.
     pub(super) fn add_subscription(&mut self, conn: ConnId, guild_id: u64) {
-        if let Some(gateway) = self.conns.get_mut(&conn) {
-            if !gateway.guild_ids.contains(&guild_id) {
-                gateway.guild_ids.push(guild_id);
-            }
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !gateway.guild_ids.contains(&guild_id) {
+            gateway.guild_ids.push(guild_id);
         }
-        self.subscribers.entry(guild_id).or_default().insert(conn);
+        let intents = subscribed_intents(&gateway.session);
+        self.subscribers.insert(guild_id, conn, intents);
     }
 
     fn subscribe(&mut self, conn: ConnId, guild_ids: &[u64]) {
-        if let Some(gateway) = self.conns.get_mut(&conn) {
-            gateway.guild_ids = guild_ids.to_vec();
-        }
+        let Some(gateway) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        gateway.guild_ids = guild_ids.to_vec();
+        let intents = subscribed_intents(&gateway.session);
         for &guild_id in guild_ids {
-            self.subscribers.entry(guild_id).or_default().insert(conn);
+            self.subscribers.insert(guild_id, conn, intents);
         }
     }
 
@@ -367,10 +371,7 @@ impl FluxApp {
         let live: Vec<ConnId> = match guild_id {
             Some(guild_id) => self
                 .subscribers
-                .get(&guild_id)
-                .into_iter()
-                .flatten()
-                .copied()
+                .conns_holding(guild_id, event.intents())
                 .filter(|conn| user_of(conn).is_some_and(&includes))
                 .collect(),
             None => self.live_conns_where(&includes),
@@ -424,10 +425,7 @@ impl FluxApp {
     pub(super) fn unsubscribe_users(&mut self, guild_id: u64, includes: impl Fn(u64) -> bool) {
         let live: Vec<ConnId> = self
             .subscribers
-            .get(&guild_id)
-            .into_iter()
-            .flatten()
-            .copied()
+            .conns(guild_id)
             .filter(|conn| {
                 let user = self.conns.get(conn).and_then(|g| g.session.user_id());
                 user.is_some_and(&includes)
@@ -437,12 +435,7 @@ impl FluxApp {
             if let Some(gateway) = self.conns.get_mut(&conn) {
                 gateway.guild_ids.retain(|id| *id != guild_id);
             }
-            if let Some(subscribed) = self.subscribers.get_mut(&guild_id) {
-                subscribed.remove(&conn);
-                if subscribed.is_empty() {
-                    self.subscribers.remove(&guild_id);
-                }
-            }
+            self.subscribers.remove(guild_id, conn);
         }
         for parked in self.detached.values_mut() {
             if includes(parked.state.user_id()) {
@@ -465,13 +458,8 @@ impl FluxApp {
         if let Some(at) = gateway.wake_at.take() {
             self.timers.remove(&(at, conn));
         }
-        for guild_id in &gateway.guild_ids {
-            if let Some(conns) = self.subscribers.get_mut(guild_id) {
-                conns.remove(&conn);
-                if conns.is_empty() {
-                    self.subscribers.remove(guild_id);
-                }
-            }
+        for &guild_id in &gateway.guild_ids {
+            self.subscribers.remove(guild_id, conn);
         }
         let now = self.now(out);
         let input = match cause {
@@ -535,6 +523,13 @@ impl FluxApp {
         }
         conns.len()
     }
+}
+
+/// The intents a connection is subscribed to its guilds with: its session's once live;
+/// every intent before that (sessions subscribe at READY, so never today), so that no
+/// event is ever skipped for it.
+fn subscribed_intents(session: &crate::gateway::Session) -> Intents {
+    session.intents().unwrap_or(Intents::KNOWN)
 }
 
 /// Queues a session's frame on its connection (BINARY when compressed, else TEXT).

@@ -62,13 +62,7 @@ impl FluxApp {
         conns.clear();
         let mut to_pump = Vec::new();
         let mut runs: Vec<(u64, Option<DispatchRun>)> = Vec::new();
-        conns.extend(
-            self.subscribers
-                .get(&guild_id)
-                .into_iter()
-                .flatten()
-                .copied(),
-        );
+        conns.extend(self.subscribers.conns(guild_id));
         for &conn in &conns {
             let Some(gateway) = self.conns.get_mut(&conn) else {
                 continue;

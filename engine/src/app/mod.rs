@@ -92,6 +92,7 @@ mod commit;
 mod dms;
 mod fanout_hold;
 mod gateway;
+mod guild_audience;
 mod guild_calls;
 mod guild_fanout;
 mod guild_state;
@@ -122,7 +123,7 @@ use std::time::Instant;
 
 use crate::gateway::{IdentifyLimitConfig, IdentifyLimiter, Micros, SessionConfig, SessionId};
 use crate::http::{Request, Response};
-use crate::id_hash::{IdHashMap, IdHashSet};
+use crate::id_hash::IdHashMap;
 use crate::reactor::{App, CloseCause, ConnId, CoreInfo, HttpAnswer, Outbox, WsMessage};
 use crate::world::{self, Bootstrap, Directory, GuildCreateCache};
 use crate::Config;
@@ -194,8 +195,8 @@ pub struct FluxApp {
     conns: IdHashMap<ConnId, Box<gateway::GatewayConn>>,
     /// Session deadlines, earliest first.
     timers: BTreeSet<(Micros, ConnId)>,
-    /// Live sessions per guild, for dispatch fan-out.
-    subscribers: IdHashMap<u64, IdHashSet<ConnId>>,
+    /// Live sessions per guild, with their intents, for dispatch fan-out.
+    subscribers: guild_audience::GuildAudiences,
     /// Scratch for `deliver_events`: the subscribers of the guild being fanned out to.
     fanout_conns: Vec<ConnId>,
     /// The run of message events `route_mesh_batch` is gathering, about one channel; held
@@ -305,7 +306,7 @@ impl FluxApp {
             session_config: Arc::new(session_config),
             conns: IdHashMap::default(),
             timers: BTreeSet::new(),
-            subscribers: IdHashMap::default(),
+            subscribers: guild_audience::GuildAudiences::default(),
             fanout_conns: Vec::new(),
             fanout_hold: fanout_hold::FanoutHold::new(std::time::Instant::now()),
             detached: HashMap::new(),

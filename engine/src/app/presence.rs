@@ -130,11 +130,15 @@ impl FluxApp {
         }
         debug_assert!(self.presences.values().all(|p| !p.is_offline()));
         for guild_id in self.guilds.guilds_of(user_id) {
-            let listening = self.subscribers.contains_key(&guild_id)
-                || self
-                    .detached
-                    .values()
-                    .any(|parked| parked.guild_ids.contains(&guild_id));
+            // Only sessions with GUILD_PRESENCES see it (most bots have none): asked of
+            // the guild's counts, not of each session.
+            let listening = self
+                .subscribers
+                .may_reach(guild_id, Intents::GUILD_PRESENCES)
+                || self.detached.values().any(|parked| {
+                    parked.guild_ids.contains(&guild_id)
+                        && parked.state.intents().intersects(Intents::GUILD_PRESENCES)
+                });
             if !listening {
                 continue;
             }

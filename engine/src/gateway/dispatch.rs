@@ -109,6 +109,12 @@ impl Dispatch {
         self.scope
     }
 
+    /// The intents that let a session see the event: at least one of them (empty: not
+    /// gated by intents).
+    pub fn intents(&self) -> Intents {
+        self.intents
+    }
+
     /// Whether a session with these intents on this gateway shard receives the event.
     pub fn visible_to(&self, intents: Intents, shard: GatewayShard) -> bool {
         let intents_ok = self.intents.is_empty() || self.intents.intersects(intents);
