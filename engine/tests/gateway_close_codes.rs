@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::gateway::{Gateway, INTENTS_DEFAULT};
+use support::gateway::{post, Gateway, INTENTS_DEFAULT};
 use support::{start_flux, Received};
 
 fn identify_payload(token: &str, extra: Value) -> Value {
@@ -133,6 +133,48 @@ fn a_silent_session_is_reaped_as_a_zombie(io: engine::IoBackend) {
 both_backends!(
     a_silent_session_is_reaped_as_a_zombie,
     a_silent_session_is_reaped_as_a_zombie
+);
+
+/// A heartbeat that arrives in time counts even when the core reads it after the
+/// deadline: the core stalls (a test hook sleeps its thread, as a long loop turn would)
+/// past the session's deadline while the heartbeat waits unread in the socket; once the
+/// core reads it, the session is ACKed, not closed with 4009. A core busy with other
+/// connections must not reap the ones that did nothing wrong.
+fn a_heartbeat_that_came_while_the_core_was_busy_counts(io: engine::IoBackend) {
+    let server = start_flux(io, |config| {
+        config.cores = Some(1);
+        config.heartbeat_interval_ms = 200;
+    });
+    let addr = server.local_addr();
+    let token = server.bootstrap().unwrap().bots[0].token.clone();
+    let (mut gateway, _) = Gateway::connect(addr);
+    gateway.identify_ready(&token, INTENTS_DEFAULT, 1);
+    gateway.send(&json!({"op": 1, "d": null}));
+    assert_eq!(gateway.recv_json()["op"], 11);
+    // The deadline is now 300 ms away (1.5 intervals). The core sleeps for 900 ms.
+    let stall = std::thread::spawn(move || post(addr, "/_flux/test/stall", &json!({"ms": 900})));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let sent = std::time::Instant::now();
+    gateway.send(&json!({"op": 1, "d": null}));
+    let answer = gateway.ws.recv();
+    let waited = sent.elapsed();
+    let Received::Text(text) = answer else {
+        panic!("expected a heartbeat ACK, got {answer:?}");
+    };
+    let ack: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ack["op"], 11, "{ack}");
+    // The ACK came after the deadline had passed: the core read the heartbeat late.
+    assert!(
+        waited >= std::time::Duration::from_millis(400),
+        "the core was not busy past the deadline: {waited:?}"
+    );
+    assert_eq!(stall.join().unwrap().status, 200);
+    gateway.send(&json!({"op": 1, "d": null}));
+    assert_eq!(gateway.recv_json()["op"], 11, "the session lives on");
+}
+both_backends!(
+    a_heartbeat_that_came_while_the_core_was_busy_counts,
+    a_heartbeat_that_came_while_the_core_was_busy_counts
 );
 
 /// A connection that heartbeats on time but never identifies is closed with 4009 once

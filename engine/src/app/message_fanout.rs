@@ -89,7 +89,7 @@ impl FluxApp {
                     }
                 };
                 if let Some(run) = &runs[at].1 {
-                    if let Some(first) = session.dispatch_run(now, run) {
+                    if let Some(first) = session.dispatch_run(run) {
                         out.send_run(conn, Arc::clone(run.frames()), first);
                         continue;
                     }

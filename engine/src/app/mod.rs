@@ -429,8 +429,11 @@ impl App for FluxApp {
     }
 
     fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
+        // Sessions' deadlines judge silence (a heartbeat or an IDENTIFY that did not
+        // come), so they fire by what this core has read, not by the clock: a deadline
+        // between the two fires on the next turn, once the sockets have been read.
+        self.fire_timers(out, self.shared.micros(out.read_at()));
         let now = self.shared.micros(now);
-        self.fire_timers(out, now);
         self.fire_voice_timers(out);
         self.sweep_detached(out, now);
         self.poll_store(out);

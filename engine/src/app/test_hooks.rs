@@ -16,6 +16,10 @@
 //!   next M are accepted and then fail as a failed fdatasync would (`commit.rs`: 500 once
 //!   settled, undone, and every write queued behind them fails too). Answers `{}` at once.
 //!
+//! - `POST /_flux/test/stall` with `{"ms": N}` (N at most 10,000): the core that reads the
+//!   request sleeps N ms before answering `{}`, as a core busy with a long loop turn would
+//!   not read its sockets (what arrives meanwhile waits in the kernel).
+//!
 //! The first two answer only when every core has reported (`HookDone`): the request waits as
 //! `HttpAnswer::Later`. The dispatch is serialised once and its `Arc` shared by every
 //! core; real events are serialised once per core.
@@ -141,6 +145,26 @@ impl FluxApp {
                     Err(error) => HttpAnswer::Respond(Response::error(
                         400,
                         &format!("body must be {{refuse_appends, fail_commits}}: {error}"),
+                        50035,
+                    )),
+                }
+            }
+            "stall" => {
+                #[derive(Deserialize)]
+                struct Stall {
+                    ms: u64,
+                }
+                match serde_json::from_slice::<Stall>(&request.body) {
+                    Ok(Stall { ms }) if ms <= 10_000 => {
+                        std::thread::sleep(std::time::Duration::from_millis(ms));
+                        HttpAnswer::Respond(Response::json(200, b"{}".to_vec()))
+                    }
+                    Ok(_) => {
+                        HttpAnswer::Respond(Response::error(400, "ms must be at most 10000", 50035))
+                    }
+                    Err(error) => HttpAnswer::Respond(Response::error(
+                        400,
+                        &format!("body must be {{ms}}: {error}"),
                         50035,
                     )),
                 }

@@ -8,6 +8,13 @@
 //! and then from each heartbeat. Discord does not publish its grace; 1.5× leaves a client
 //! that heartbeats on time half an interval of slack for jitter and a slow network, and
 //! matches discord.py's own 60 s receive timeout closely.
+//!
+//! Late by whose clock: a server busy with other connections reads a heartbeat later than
+//! it arrived. So a message the session is handed is never refused as late (it may have
+//! come in time), and the zombie verdict is given by a `Tick` whose time is when the
+//! caller last read its sockets (`reactor::Outbox::read_at`), not the clock: a session is
+//! a zombie when, with everything that had arrived read, no heartbeat came by the
+//! deadline.
 
 use super::time::Micros;
 

@@ -166,7 +166,14 @@ impl Session {
 
     /// Feeds one input at `now`. Then drain `poll`.
     pub fn handle(&mut self, now: Micros, input: Input<'_>) {
-        if !matches!(self.phase, Phase::Ended(_)) && self.heartbeat.is_zombie(now) {
+        // Only a tick, given with the time up to which the caller has read this session's
+        // socket, finds a zombie: a message handed over at `now` may have arrived in time
+        // while the server was busy, and so may the heartbeat unread behind a dispatch
+        // (`heartbeat.rs`).
+        if matches!(input, Input::Tick)
+            && !matches!(self.phase, Phase::Ended(_))
+            && self.heartbeat.is_zombie(now)
+        {
             self.close(GatewayError::SessionTimedOut);
         }
         match input {

@@ -280,6 +280,7 @@ impl<A: App> Reactor<A> {
             let mut completions = std::mem::take(&mut self.completions);
             self.backend.wait(timeout, &mut completions)?;
             self.out.now = Instant::now();
+            self.out.read_at = self.out.now;
             for completion in completions.drain(..) {
                 self.handle_completion(completion);
                 self.apply_commands();

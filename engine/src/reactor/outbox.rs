@@ -33,6 +33,8 @@ pub struct Outbox<M> {
     pub(crate) prefixes: Vec<u8>,
     pub(crate) wake_at: Option<Instant>,
     pub(crate) now: Instant,
+    /// When the reactor last collected its completions ([`Outbox::read_at`]).
+    pub(crate) read_at: Instant,
     /// Set by the reactor before the mesh drain and before `App::handle_turn_end`
     /// ([`Outbox::behind_sockets`]).
     pub(crate) behind_sockets: bool,
@@ -49,6 +51,7 @@ impl<M> Outbox<M> {
             prefixes: Vec::new(),
             wake_at: None,
             now: Instant::now(),
+            read_at: Instant::now(),
             behind_sockets: false,
             datagrams: OutDatagrams::default(),
             core,
@@ -60,6 +63,16 @@ impl<M> Outbox<M> {
     /// clock so a callback's decisions agree with each other).
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// When the reactor last collected what its sockets had received: everything that
+    /// arrived before it has been handed to the application (but for connections whose
+    /// reads are paused by back-pressure). Never later than [`Outbox::now`]; after a long
+    /// turn, much earlier. A deadline that judges a peer's silence (a heartbeat that did
+    /// not come) is judged against this, not `now`: past `now`'s deadline, the awaited
+    /// message may be sitting unread in a socket while this core was busy with others.
+    pub fn read_at(&self) -> Instant {
+        self.read_at
     }
 
     /// Whether this core is behind its sockets: more connections wait for their queued

@@ -40,7 +40,7 @@ impl Session {
     pub fn dispatch(&mut self, now: Micros, event: &Arc<Dispatch>) -> Option<OutFrame> {
         let fast = self.in_flight_bytes < self.config.send_window_bytes
             && self
-                .next_seq_if_fast(now, |intents, shard| event.visible_to(intents, shard))
+                .next_seq_if_fast(|intents, shard| event.visible_to(intents, shard))
                 .is_some();
         if !fast {
             self.handle(now, Input::Dispatch(event));
@@ -67,11 +67,11 @@ impl Session {
     /// put them there, and the session's first `s` of the run comes back: the caller
     /// queues `run.frames()` numbered from it (`Outbox::send_run`). `None`: nothing was
     /// done, and the caller gives the events to `dispatch` one by one.
-    pub fn dispatch_run(&mut self, now: Micros, run: &DispatchRun) -> Option<u64> {
+    pub fn dispatch_run(&mut self, run: &DispatchRun) -> Option<u64> {
         if !matches!(self.encoder, Encoder::Plain) {
             return None;
         }
-        let first = self.next_seq_if_fast(now, |intents, shard| run.visible_to(intents, shard))?;
+        let first = self.next_seq_if_fast(|intents, shard| run.visible_to(intents, shard))?;
         let bytes = run.frames().payload_bytes(first);
         // `handle` sends each event while the window has room before it, so the whole
         // run leaves at once exactly when everything before its last event fits (the last
@@ -93,20 +93,16 @@ impl Session {
 
     /// The `s` the next dispatch gets, if `events` may take a fast path: the session is
     /// live, nothing waits before them (no output, no paced event, nothing unsent in the
-    /// ring), it is not a zombie, and the events are visible to it (`visible`, asked with
-    /// its intents and shard). The send window is the caller's to check.
-    fn next_seq_if_fast(
-        &self,
-        now: Micros,
-        visible: impl FnOnce(Intents, GatewayShard) -> bool,
-    ) -> Option<u64> {
+    /// ring), and the events are visible to it (`visible`, asked with its intents and
+    /// shard). The send window is the caller's to check. A session past its heartbeat
+    /// deadline still takes it: only its tick finds a zombie (`heartbeat.rs`).
+    fn next_seq_if_fast(&self, visible: impl FnOnce(Intents, GatewayShard) -> bool) -> Option<u64> {
         let Phase::Live(live) = &self.phase else {
             return None;
         };
         let fast = self.outputs.is_empty()
             && self.paced.is_empty()
             && live.seq_sent == live.state.ring.seq_last()
-            && !self.heartbeat.is_zombie(now)
             && visible(live.state.intents, live.state.shard);
         fast.then_some(live.seq_sent + 1)
     }
