@@ -1164,6 +1164,64 @@ fn zlib_stream_session_decodes_with_one_inflater() {
     });
 }
 
+/// A spliced zlib-stream session takes a run of dispatches whole, like a plain-text one,
+/// and the run's frames continue its stream: one inflater (flate2, not ours) reads Hello
+/// and READY, then each frame of the run as the dispatch with its own `s`.
+/// A per-connection-context session (`ZlibMode::Context`) never takes a run.
+#[test]
+fn a_zlib_stream_session_takes_a_run_whole_and_its_stream_inflates() {
+    let mut c = Client::connect_with(config(), "/?v=10&encoding=json&compress=zlib-stream");
+    c.identify_with(identify_d(513), identity(vec![1 << 22]));
+    c.input(Input::Written { bytes: 1 << 20 });
+    let run = DispatchRun::new(vec![
+        event("MESSAGE_CREATE", 1),
+        event("MESSAGE_UPDATE", 2),
+        event("MESSAGE_CREATE", 3),
+    ])
+    .expect("short names fit");
+    let (first, frames) = c
+        .session
+        .dispatch_run(&run)
+        .expect("a live zlib-stream session with room takes the run");
+    assert_eq!(first, 2, "after READY");
+    let mut inflater = flate2::Decompress::new(true);
+    let before: Vec<Value> = c
+        .frames
+        .drain(..)
+        .map(|f| {
+            serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes.to_vec())).unwrap()
+        })
+        .collect();
+    assert_eq!(before[1]["t"], "READY", "{before:?}");
+    let names = ["MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_CREATE"];
+    for (i, name) in names.iter().enumerate() {
+        let wire = frames.payload(i, first + i as u64);
+        let decoded: Value =
+            serde_json::from_slice(&inflate_message(&mut inflater, &wire)).unwrap();
+        assert_eq!(
+            decoded,
+            json!({"op": 0, "s": first + i as u64, "t": name, "d": {"n": i + 1}})
+        );
+    }
+    // The ring has them: a heartbeat acknowledging the run's end is ACKed, nothing resent.
+    c.send(&format!(r#"{{"op":1,"d":{}}}"#, first + 2));
+    let after: Vec<Value> = c
+        .frames
+        .drain(..)
+        .map(|f| {
+            serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes.to_vec())).unwrap()
+        })
+        .collect();
+    assert_eq!(after, vec![json!({"op": 11, "d": null})]);
+
+    let mut config = config();
+    config.compression.zlib_mode = ZlibMode::Context;
+    let mut c = Client::connect_with(config, "/?v=10&encoding=json&compress=zlib-stream");
+    c.identify_with(identify_d(513), identity(vec![1 << 22]));
+    c.input(Input::Written { bytes: 1 << 20 });
+    assert!(c.session.dispatch_run(&run).is_none());
+}
+
 #[test]
 fn zstd_stream_session_decodes_with_one_context() {
     use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
@@ -1377,14 +1435,12 @@ proptest! {
                         .map(|(i, &(d_len, other))| fanout_event(n * 100 + i, d_len, other))
                         .collect();
                     let run = DispatchRun::new(events.clone()).expect("short names fit");
-                    if let Some(first) = fast.session.dispatch_run(&run) {
-                        prop_assert!(!zlib, "runs are for plain-text sessions");
-                        let frames = run.frames();
+                    if let Some((first, frames)) = fast.session.dispatch_run(&run) {
                         for i in 0..frames.frames() {
                             let bytes = frames.payload(i, first + i as u64);
                             fast.frames.push(OutFrame {
                                 bytes: bytes.into(),
-                                binary: false,
+                                binary: zlib,
                                 priority: false,
                             });
                         }

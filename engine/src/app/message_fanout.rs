@@ -89,8 +89,8 @@ impl FluxApp {
                     }
                 };
                 if let Some(run) = &runs[at].1 {
-                    if let Some(first) = session.dispatch_run(run) {
-                        out.send_run(conn, Arc::clone(run.frames()), first);
+                    if let Some((first, frames)) = session.dispatch_run(run) {
+                        out.send_run(conn, Arc::clone(frames), first);
                         continue;
                     }
                 }

@@ -41,7 +41,7 @@ use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
 use super::dispatch::Dispatch;
 use super::frame::encode_dispatch_prefix;
 use super::query::TransportCompression;
-use crate::reactor::{Payload, Prefix};
+use crate::reactor::{deflate_stored_header, Payload, Prefix};
 
 /// How zlib-stream connections are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,13 +272,10 @@ fn append_stored_block(chunk: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(chunk);
 }
 
-/// The header of a deflate stored block of `len` bytes: BFINAL=0, BTYPE=00, padding to
-/// the byte boundary (one zero byte), then LEN and NLEN.
+/// The header of a deflate stored block of `len` bytes (`reactor::deflate_stored_header`,
+/// which a zlib-stream session's run of dispatches is framed with too).
 fn stored_block_header(len: usize) -> [u8; 5] {
-    let len = u16::try_from(len).expect("chunks are at most 65535 bytes");
-    let [len_lo, len_hi] = len.to_le_bytes();
-    let [nlen_lo, nlen_hi] = (!len).to_le_bytes();
-    [0x00, len_lo, len_hi, nlen_lo, nlen_hi]
+    deflate_stored_header(u16::try_from(len).expect("chunks are at most 65535 bytes"))
 }
 
 fn append_plain(message: Outgoing<'_>, out: &mut Vec<u8>) {
@@ -344,7 +341,7 @@ fn write_dispatch_prefix(prefix: &mut Prefix, seq: u64, name: &str) -> Option<()
 }
 
 /// The event's `d}` as raw deflate ending on a sync flush, computed once and shared.
-fn deflated_tail<'a>(
+pub(super) fn deflated_tail<'a>(
     event: &'a Dispatch,
     config: &CompressionConfig,
 ) -> Result<&'a Arc<[u8]>, CompressError> {

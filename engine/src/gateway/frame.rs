@@ -7,13 +7,15 @@
 //! Invariants: every function here returns one JSON object that `serde_json` parses to the
 //! same value it would have produced itself (tested byte for byte).
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
+use super::compress::{deflated_tail, CompressionConfig};
 use super::dispatch::Dispatch;
 use super::intents::Intents;
 use super::payload::GatewayShard;
 use super::replay::RunEvents;
-use crate::reactor::{FrameKind, NumberedRun};
+use crate::reactor::{FrameKind, Lead, NumberedRun};
 
 /// An upper bound on the bytes a dispatch frame adds around `name` and `d`
 /// (`{"op":0,"s":` + 20 digits + `,"t":"` + `","d":` + `}`).
@@ -51,9 +53,12 @@ const DISPATCH_HEAD: &[u8] = br#"{"op":0,"s":"#;
 const DISPATCH_NAME_OPEN: &[u8] = br#","t":""#;
 const DISPATCH_NAME_CLOSE: &[u8] = br#"","d":"#;
 
-/// A run of dispatches framed once for every plain-text session of a core: each session
-/// queues it whole with its own first `s` (`Session::dispatch_run`), and the reactor writes
-/// each frame's `{"op":0,"s":N,"t":"NAME","d":` as it sends (`reactor::NumberedRun`).
+/// A run of dispatches framed once for every session of a core that takes it whole: each
+/// session queues it with its own first `s` (`Session::dispatch_run`), and the reactor
+/// writes each frame's `{"op":0,"s":N,"t":"NAME","d":` as it sends (`reactor::NumberedRun`).
+/// Plain-text sessions get `frames`; spliced zlib-stream sessions get `zlib_frames`, built
+/// on first use: the same prefix in a stored block, then the event's deflated `d}`, byte
+/// for byte what `Encoder::encode_payload` gives one dispatch.
 #[derive(Debug)]
 pub struct DispatchRun {
     events: Arc<RunEvents>,
@@ -61,6 +66,7 @@ pub struct DispatchRun {
     /// does), so whether a session sees them is asked once, not per event.
     one_audience: bool,
     frames: Arc<NumberedRun>,
+    zlib_frames: OnceCell<Option<Arc<NumberedRun>>>,
 }
 
 impl DispatchRun {
@@ -70,19 +76,10 @@ impl DispatchRun {
         if events.len() > usize::from(u16::MAX) {
             return None;
         }
-        let infixes: Vec<Vec<u8>> = events
-            .iter()
-            .map(|event| {
-                [
-                    DISPATCH_NAME_OPEN,
-                    event.name().as_bytes(),
-                    DISPATCH_NAME_CLOSE,
-                ]
-                .concat()
-            })
-            .collect();
+        let infixes: Vec<Vec<u8>> = events.iter().map(|event| infix(event)).collect();
         let frames = NumberedRun::new(
             FrameKind::Text,
+            Lead::None,
             DISPATCH_HEAD,
             infixes
                 .iter()
@@ -94,6 +91,7 @@ impl DispatchRun {
             one_audience,
             events: RunEvents::new(events),
             frames: Arc::new(frames),
+            zlib_frames: OnceCell::new(),
         })
     }
 
@@ -119,6 +117,41 @@ impl DispatchRun {
     pub fn frames(&self) -> &Arc<NumberedRun> {
         &self.frames
     }
+
+    /// The frames of a spliced zlib-stream session (whose stream's header went out with
+    /// Hello): each is the dispatch's prefix as a deflate stored block, then the event's
+    /// `d}` deflated once per core (`compress::deflated_tail`). `None` when an event's tail
+    /// could not be deflated (the session then sends event by event, and its compressor
+    /// reports the error).
+    pub fn zlib_frames(&self, config: &CompressionConfig) -> Option<&Arc<NumberedRun>> {
+        self.zlib_frames
+            .get_or_init(|| {
+                let infixes: Vec<Vec<u8>> = self.events().iter().map(|e| infix(e)).collect();
+                let tails = self
+                    .events()
+                    .iter()
+                    .map(|event| deflated_tail(event, config).map(Arc::clone).ok())
+                    .collect::<Option<Vec<Arc<[u8]>>>>()?;
+                let frames = NumberedRun::new(
+                    FrameKind::Binary,
+                    Lead::DeflateStored,
+                    DISPATCH_HEAD,
+                    infixes.iter().map(|infix| &infix[..]).zip(tails),
+                )?;
+                Some(Arc::new(frames))
+            })
+            .as_ref()
+    }
+}
+
+/// A dispatch frame's bytes between its `s` and its `d`: `,"t":"NAME","d":`.
+fn infix(event: &Dispatch) -> Vec<u8> {
+    [
+        DISPATCH_NAME_OPEN,
+        event.name().as_bytes(),
+        DISPATCH_NAME_CLOSE,
+    ]
+    .concat()
 }
 
 /// Appends a whole dispatch frame to `out`.

@@ -44,7 +44,7 @@ pub(crate) use backend::fallback_message;
 pub use backend::io_uring_available;
 pub use core::OUTBOX_HARD_FACTOR;
 pub(crate) use numbered::decimal;
-pub use numbered::NumberedRun;
+pub use numbered::{deflate_stored_header, Lead, NumberedRun};
 pub use outbox::Outbox;
 pub use outq::{Lane, Payload, Prefix, PREFIX_BYTES_MAX};
 pub use stats::{CoreStats, Stats};

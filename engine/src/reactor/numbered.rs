@@ -11,10 +11,12 @@
 //! core's send buffer when the connection is serviced.
 //!
 //! Frame `i` of a run, for a connection whose first number is `first`, is a WebSocket data
-//! frame whose payload is `head`, then `first + i` in decimal, then frame `i`'s `infix`,
-//! then its `body`. The reactor knows nothing more about it; the gateway builds the run
-//! (`{"op":0,"s":` as the head, `,"t":"NAME","d":` as an infix, the event's shared `d}` as
-//! the body).
+//! frame whose payload is its [`Lead`] (nothing, or a deflate stored-block header covering
+//! what follows up to the body), then `head`, then `first + i` in decimal, then frame
+//! `i`'s `infix`, then its `body`. The reactor knows nothing more about it; the gateway
+//! builds the run (`{"op":0,"s":` as the head, `,"t":"NAME","d":` as an infix, the event's
+//! shared `d}` as the body, or for zlib-stream sessions its deflated form after a stored
+//! block: `gateway/compress.rs`, "spliced").
 
 use std::sync::Arc;
 
@@ -24,13 +26,45 @@ use super::ws::data_header_len;
 
 /// Decimal digits of the largest `u64`.
 const DIGITS_MAX: usize = 20;
-/// A frame's bytes before its rest: the WebSocket header, the head, the number.
-const FRONT_MAX: usize = wsframe::HEADER_LEN_MAX + PREFIX_BYTES_MAX;
+/// The longest [`Lead`].
+const LEAD_MAX: usize = 5;
+/// A frame's bytes before its rest: the WebSocket header, the lead, the head, the number.
+const FRONT_MAX: usize = wsframe::HEADER_LEN_MAX + LEAD_MAX + PREFIX_BYTES_MAX;
+
+/// What each frame's payload starts with, before the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lead {
+    /// Nothing.
+    None,
+    /// The header of a deflate stored (uncompressed) block holding the head, the number
+    /// and the infix ([`deflate_stored_header`]): inside a zlib stream they travel as they
+    /// are, and the body that follows is a raw-deflate piece.
+    DeflateStored,
+}
+
+impl Lead {
+    fn len(self) -> usize {
+        match self {
+            Lead::None => 0,
+            Lead::DeflateStored => LEAD_MAX,
+        }
+    }
+}
+
+/// The header of a deflate stored block of `len` bytes that is not the stream's last:
+/// BFINAL=0 and BTYPE=00 padded to the byte boundary (one zero byte, valid where the
+/// stream is byte-aligned, as after a sync flush), then LEN and NLEN, little-endian.
+pub fn deflate_stored_header(len: u16) -> [u8; LEAD_MAX] {
+    let [len_lo, len_hi] = len.to_le_bytes();
+    let [nlen_lo, nlen_hi] = (!len).to_le_bytes();
+    [0x00, len_lo, len_hi, nlen_lo, nlen_hi]
+}
 
 /// Frames that differ only in one decimal number. See the module documentation.
 #[derive(Debug)]
 pub struct NumberedRun {
     kind: FrameKind,
+    lead: Lead,
     head: Box<[u8]>,
     frames: Box<[NumberedFrame]>,
     /// Indexed by a digit count d: (payload bytes, wire bytes) of the whole run when every
@@ -45,14 +79,17 @@ pub struct NumberedRun {
 #[derive(Debug)]
 struct NumberedFrame {
     rest: Box<[u8]>,
+    /// How much of `rest` is the infix (what a `Lead::DeflateStored` block covers).
+    infix_len: u8,
 }
 
 impl NumberedRun {
-    /// A run of data frames of `kind`; `frames` gives each frame's infix and body. `None`
-    /// when a frame's head, number and infix would not fit [`PREFIX_BYTES_MAX`] bytes (the
-    /// caller then sends frame by frame).
+    /// A run of data frames of `kind`, each payload starting with `lead`; `frames` gives
+    /// each frame's infix and body. `None` when a frame's head, number and infix would not
+    /// fit [`PREFIX_BYTES_MAX`] bytes (the caller then sends frame by frame).
     pub fn new<'a>(
         kind: FrameKind,
+        lead: Lead,
         head: &[u8],
         frames: impl IntoIterator<Item = (&'a [u8], Arc<[u8]>)>,
     ) -> Option<NumberedRun> {
@@ -60,8 +97,10 @@ impl NumberedRun {
             .into_iter()
             .map(|(infix, body)| (infix.len(), [infix, &body[..]].concat()))
             .map(|(infix_len, rest)| {
-                (head.len() + DIGITS_MAX + infix_len <= PREFIX_BYTES_MAX)
-                    .then(|| NumberedFrame { rest: rest.into() })
+                (head.len() + DIGITS_MAX + infix_len <= PREFIX_BYTES_MAX).then(|| NumberedFrame {
+                    rest: rest.into(),
+                    infix_len: u8::try_from(infix_len).expect("PREFIX_BYTES_MAX < 256"),
+                })
             })
             .collect::<Option<_>>()?;
         if frames.is_empty() {
@@ -70,13 +109,14 @@ impl NumberedRun {
         let mut totals = [(0, 0); DIGITS_MAX + 1];
         for (digits, total) in totals.iter_mut().enumerate().skip(1) {
             for frame in frames.iter() {
-                let len = head.len() + digits + frame.rest.len();
+                let len = lead.len() + head.len() + digits + frame.rest.len();
                 total.0 += len;
                 total.1 += data_header_len(len) + len;
             }
         }
         Some(NumberedRun {
             kind,
+            lead,
             head: head.into(),
             frames,
             totals,
@@ -100,12 +140,26 @@ impl NumberedRun {
     /// cold paths).
     pub fn payload(&self, i: usize, number: u64) -> Vec<u8> {
         let mut digits = [0; DIGITS_MAX];
+        let digits = decimal(number, &mut digits);
+        let lead = self.lead_bytes(i, digits.len());
         [
+            &lead[..self.lead.len()],
             &self.head[..],
-            decimal(number, &mut digits),
+            digits,
             &self.frames[i].rest,
         ]
         .concat()
+    }
+
+    /// Frame `i`'s lead when its number has `digits` digits (the first `lead.len()` bytes).
+    fn lead_bytes(&self, i: usize, digits: usize) -> [u8; LEAD_MAX] {
+        match self.lead {
+            Lead::None => [0; LEAD_MAX],
+            Lead::DeflateStored => {
+                let covered = self.head.len() + digits + usize::from(self.frames[i].infix_len);
+                deflate_stored_header(u16::try_from(covered).expect("a prefix of under 256 bytes"))
+            }
+        }
     }
 
     /// Payload bytes of the whole run (without WebSocket headers) when its first number is
@@ -139,7 +193,7 @@ impl NumberedRun {
     }
 
     fn payload_len(&self, i: usize, number: u64) -> usize {
-        self.head.len() + decimal_len(number) + self.frames[i].rest.len()
+        self.lead.len() + self.head.len() + decimal_len(number) + self.frames[i].rest.len()
     }
 
     /// Appends the run's wire bytes from `offset` to `out`, at most `room` of them, when
@@ -168,10 +222,13 @@ impl NumberedRun {
             }
             let header = super::ws::data_header(self.kind, payload_len);
             let mut digits = [0; DIGITS_MAX];
+            let number = decimal(number, &mut digits);
+            let lead = self.lead_bytes(i, number.len());
             let pieces = [
                 &header[..],
+                &lead[..self.lead.len()],
                 &self.head[..],
-                decimal(number, &mut digits),
+                number,
                 &frame.rest[..],
             ];
             if skip == 0 && room >= frame_len {
@@ -182,10 +239,10 @@ impl NumberedRun {
                 room -= frame_len;
                 continue;
             }
-            let [header, head, number, rest] = pieces;
+            let [header, lead, head, number, rest] = pieces;
             let mut front = [0u8; FRONT_MAX];
             let mut at = 0;
-            for piece in [header, head, number] {
+            for piece in [header, lead, head, number] {
                 front[at..at + piece.len()].copy_from_slice(piece);
                 at += piece.len();
             }
@@ -196,31 +253,36 @@ impl NumberedRun {
 
     /// `write`'s common case: the whole run, when every number in it has as many digits
     /// (`totals_from`), `wire` bytes in all. Each frame is two copies: its front (header,
-    /// head and number, kept side by side in one small buffer, the number counted up in
-    /// place) and its rest.
+    /// lead, head and number, kept side by side in one small buffer, the number counted up
+    /// in place) and its rest.
     fn write_whole(&self, first: u64, wire: usize, out: &mut Vec<u8>) {
         let start = out.len();
         out.reserve(wire);
-        // `front[HEADER_AT - header length..]` is a frame's front: its header is written
-        // just before the head, which is followed by the number.
-        const HEADER_AT: usize = wsframe::HEADER_LEN_MAX;
+        // `front[LEAD_AT - header length..]` is a frame's front: its header is written
+        // just before the lead, which is followed by the head and the number.
+        const LEAD_AT: usize = wsframe::HEADER_LEN_MAX;
         let mut front = [0u8; FRONT_MAX];
+        let head_at = LEAD_AT + self.lead.len();
         let head_len = self.head.len();
-        front[HEADER_AT..HEADER_AT + head_len].copy_from_slice(&self.head);
+        front[head_at..head_at + head_len].copy_from_slice(&self.head);
         let mut digits = [0; DIGITS_MAX];
         let number = decimal(first, &mut digits);
-        let digits_at = HEADER_AT + head_len;
+        let digits_at = head_at + head_len;
         let digits_end = digits_at + number.len();
         front[digits_at..digits_end].copy_from_slice(number);
         for (i, frame) in self.frames.iter().enumerate() {
             if i > 0 {
                 count_up(&mut front[digits_at..digits_end]);
             }
-            let payload_len = digits_end - HEADER_AT + frame.rest.len();
+            if self.lead != Lead::None {
+                let lead = self.lead_bytes(i, digits_end - digits_at);
+                front[LEAD_AT..head_at].copy_from_slice(&lead[..self.lead.len()]);
+            }
+            let payload_len = digits_end - LEAD_AT + frame.rest.len();
             let header = super::ws::data_header(self.kind, payload_len);
             let header = header.as_slice();
-            front[HEADER_AT - header.len()..HEADER_AT].copy_from_slice(header);
-            out.extend_from_slice(&front[HEADER_AT - header.len()..digits_end]);
+            front[LEAD_AT - header.len()..LEAD_AT].copy_from_slice(header);
+            out.extend_from_slice(&front[LEAD_AT - header.len()..digits_end]);
             out.extend_from_slice(&frame.rest);
         }
         debug_assert_eq!(out.len() - start, wire);
@@ -266,8 +328,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn run(bodies: &[usize]) -> NumberedRun {
+        run_with(Lead::None, bodies)
+    }
+
+    fn run_with(lead: Lead, bodies: &[usize]) -> NumberedRun {
         NumberedRun::new(
             FrameKind::Text,
+            lead,
             b"<s=",
             bodies.iter().map(|&len| {
                 let body: Arc<[u8]> = vec![b'b'; len].into();
@@ -326,11 +393,27 @@ mod tests {
         }
     }
 
+    /// A stored-block lead covers the head, the number and the infix, whatever the
+    /// number's digit count; the body follows it uncovered.
+    #[test]
+    fn a_stored_lead_covers_the_head_the_number_and_the_infix() {
+        let run = run_with(Lead::DeflateStored, &[2, 3]);
+        assert_eq!(run.payload(0, 9), b"\x00\x05\x00\xfa\xff<s=9>bb");
+        assert_eq!(run.payload(1, 10), b"\x00\x06\x00\xf9\xff<s=10>bbb");
+        let mut out = Vec::new();
+        run.write(9, 0, usize::MAX, &mut out);
+        assert_eq!(out, expected(&run, 9));
+        assert_eq!(out.len(), run.wire_bytes(9));
+        assert_eq!(run.payload_bytes(9), 5 + 7 + 5 + 9);
+    }
+
     #[test]
     fn too_long_a_front_is_refused() {
         let body: Arc<[u8]> = Arc::from(&b"x"[..]);
         let infix = [b'i'; PREFIX_BYTES_MAX];
-        assert!(NumberedRun::new(FrameKind::Text, b"h", [(&infix[..], body)]).is_none());
+        assert!(
+            NumberedRun::new(FrameKind::Text, Lead::None, b"h", [(&infix[..], body)]).is_none()
+        );
     }
 
     #[test]
@@ -351,8 +434,9 @@ mod tests {
             bodies in proptest::collection::vec(0usize..300, 1..12),
             first in prop_oneof![0u64..2_000, 99_990u64..100_000, Just(u64::MAX - 11)],
             spare in 0usize..3,
+            stored: bool,
         ) {
-            let run = run(&bodies);
+            let run = run_with(if stored { Lead::DeflateStored } else { Lead::None }, &bodies);
             let whole = expected(&run, first);
             let mut got = Vec::new();
             let left = run.write(first, 0, whole.len() + spare, &mut got);
@@ -366,8 +450,9 @@ mod tests {
             bodies in proptest::collection::vec(0usize..300, 1..8),
             first in prop_oneof![0u64..20, Just(u64::MAX - 10)],
             pieces in proptest::collection::vec(1usize..200, 1..64),
+            stored: bool,
         ) {
-            let run = run(&bodies);
+            let run = run_with(if stored { Lead::DeflateStored } else { Lead::None }, &bodies);
             let whole = expected(&run, first);
             let mut got = Vec::new();
             let mut pieces = pieces.into_iter().cycle();

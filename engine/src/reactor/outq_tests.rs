@@ -106,6 +106,7 @@ fn a_run_is_one_entry_that_writes_in_order_between_frames() {
     let bodies: Vec<Arc<[u8]>> = vec![Arc::from(&b"{}"[..]), Arc::from(&b"[1]"[..])];
     let run = NumberedRun::new(
         super::super::FrameKind::Text,
+        super::super::Lead::None,
         b"s=",
         bodies.iter().map(|body| (&b";"[..], Arc::clone(body))),
     )

@@ -22,6 +22,7 @@ use crate::gateway::frame::DispatchRun;
 use crate::gateway::intents::Intents;
 use crate::gateway::payload::GatewayShard;
 use crate::gateway::time::Micros;
+use crate::reactor::NumberedRun;
 
 /// Ring bytes of paced dispatches one session may hold back (a few answers to op 8 for
 /// a guild of tens of thousands of members); past it the session closes 4000 like any
@@ -60,23 +61,32 @@ impl Session {
         frame
     }
 
-    /// Fan-out's fast path for a run of dispatches: when this session is a live plain-text
-    /// session with nothing else pending, room in its send window for all of the run but
-    /// its last event (which, as with `dispatch`, may end past the window), and
-    /// every event visible to it, the events go into its replay ring as `dispatch` would
-    /// put them there, and the session's first `s` of the run comes back: the caller
-    /// queues `run.frames()` numbered from it (`Outbox::send_run`). `None`: nothing was
-    /// done, and the caller gives the events to `dispatch` one by one.
-    pub fn dispatch_run(&mut self, run: &DispatchRun) -> Option<u64> {
-        if !matches!(self.encoder, Encoder::Plain) {
-            return None;
-        }
+    /// Fan-out's fast path for a run of dispatches: when this session is a live session,
+    /// plain-text or spliced zlib-stream, with nothing else pending, room in its send
+    /// window for all of the run but its last event (which, as with `dispatch`, may end
+    /// past the window), and every event visible to it, the events go into its replay
+    /// ring as `dispatch` would put them there, and the session's first `s` of the run
+    /// comes back with the frames to queue numbered from it (`Outbox::send_run`):
+    /// `run.frames()`, or `run.zlib_frames()`, which are byte for byte what `dispatch`
+    /// would send one by one. `None`: nothing was done, and the caller gives the events
+    /// to `dispatch` one by one.
+    pub fn dispatch_run<'r>(
+        &mut self,
+        run: &'r DispatchRun,
+    ) -> Option<(u64, &'r Arc<NumberedRun>)> {
+        let frames = match self.encoder {
+            Encoder::Plain => run.frames(),
+            Encoder::ZlibSpliced { header_sent: true } => {
+                run.zlib_frames(&self.config.compression)?
+            }
+            _ => return None,
+        };
         let first = self.next_seq_if_fast(|intents, shard| run.visible_to(intents, shard))?;
-        let bytes = run.frames().payload_bytes(first);
+        let bytes = frames.payload_bytes(first);
         // `handle` sends each event while the window has room before it, so the whole
         // run leaves at once exactly when everything before its last event fits (the last
         // may end past the window, as a single `dispatch` may).
-        let before_last = bytes - run.frames().last_payload_bytes(first);
+        let before_last = bytes - frames.last_payload_bytes(first);
         if self.in_flight_bytes + before_last >= self.config.send_window_bytes {
             return None;
         }
@@ -88,7 +98,7 @@ impl Session {
         live.seq_sent = live.state.ring.seq_last();
         debug_assert!(self.backlogged_since.is_none());
         self.in_flight_bytes += bytes;
-        Some(first)
+        Some((first, frames))
     }
 
     /// The `s` the next dispatch gets, if `events` may take a fast path: the session is
