@@ -85,7 +85,8 @@ pub struct Config {
     pub limits: Limits,
     /// Delete `data_dir` after shutdown (set by [`Config::ephemeral`]).
     pub remove_data_dir_on_shutdown: bool,
-    /// Serve the `/_flux/test/*` routes (drop every gateway connection, inject a dispatch).
+    /// Serve the `/_flux/test/*` routes (drop every gateway connection, inject a dispatch,
+    /// arm store faults, stall a core: `app/test_hooks.rs`).
     /// For tests only: anyone who can reach the port could use them. Off by default;
     /// `flux serve --test-hooks` turns them on.
     pub test_hooks: bool,
