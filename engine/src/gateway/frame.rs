@@ -120,9 +120,10 @@ impl DispatchRun {
 
     /// The frames of a spliced zlib-stream session (whose stream's header went out with
     /// Hello): each is the dispatch's prefix as a deflate stored block, then the event's
-    /// `d}` deflated once per core (`compress::deflated_tail`). `None` when an event's tail
-    /// could not be deflated (the session then sends event by event, and its compressor
-    /// reports the error).
+    /// `d}` deflated once per core (`compress::deflated_tail`). Built on the first call,
+    /// with that caller's `config` (every session of a server has the same). `None` when
+    /// an event's tail could not be deflated (the session then sends event by event, and
+    /// its compressor reports the error).
     pub fn zlib_frames(&self, config: &CompressionConfig) -> Option<&Arc<NumberedRun>> {
         self.zlib_frames
             .get_or_init(|| {
