@@ -887,6 +887,28 @@ fn a_heartbeat_lets_go_of_what_the_client_has_and_resume_starts_after_it() {
     assert_eq!(old.take_json(), vec![json!({"op": 9, "d": false})]);
 }
 
+/// READY leaves the ring once it is sent: a client with the session id got it, so a
+/// Resume from s=1 replays what came after, and one from s=0 (a READY it claims it lacks)
+/// is refused, where it used to be replayed until the first heartbeat.
+#[test]
+fn ready_is_never_replayed() {
+    let (state, session_id) = session_with_history(Some(4000));
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(&session_id, "tok", 1));
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(seqs(&c.take_json()), vec![2, 3, 4, 5]);
+
+    let (state, session_id) = session_with_history(Some(4000));
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(&session_id, "tok", 0));
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
+}
+
 #[test]
 fn resume_with_nothing_missed_sends_only_resumed() {
     let (state, session_id) = session_with_history(None);

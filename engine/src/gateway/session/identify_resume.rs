@@ -87,6 +87,15 @@ impl Session {
         })));
         self.phase = Phase::Live(Box::new(Live { state, seq_sent: 0 }));
         self.pump(now);
+        // A Resume never replays READY (a client that did not get it has no session id to
+        // resume with), so the ring lets it go once it is sent rather than at the first
+        // heartbeat: sessions connecting by the thousand then hold no READY each for the
+        // seconds until they heartbeat.
+        if let Phase::Live(live) = &mut self.phase {
+            if live.seq_sent >= 1 {
+                live.state.ring.forget_through(1);
+            }
+        }
     }
 
     pub(super) fn handle_resume_found(&mut self, now: Micros, mut state: Box<ResumableState>) {
