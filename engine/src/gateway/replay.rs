@@ -13,7 +13,8 @@
 //! Events the client has acknowledged (op 1 Heartbeat carries the last `s` it received) are
 //! dropped at once (`forget_through`): a Resume starts after the client's last sequence
 //! number, so they are never replayed, and an idle session keeps no READY or GUILD_CREATE
-//! it already delivered.
+//! it already delivered. READY goes as soon as it is sent (`identify_resume.rs`): a client
+//! that did not get it has no session id to resume with.
 //!
 //! Storage: a fan-out gives a run of events to every session of a core at once
 //! (`DispatchRun`), so a ring keeps such a run as one entry that shares the run's events
