@@ -78,6 +78,18 @@ impl Client {
         self
     }
 
+    /// Ticks one millisecond before `ms` (nothing may close then) and at `ms`: a deadline
+    /// falls exactly there; the caller asserts what the second tick did.
+    fn tick_to_deadline(&mut self, ms: u64) -> &mut Client {
+        self.at_ms(ms - 1).input(Input::Tick);
+        assert!(
+            self.closes.is_empty(),
+            "closed before {ms} ms: {:?}",
+            self.closes
+        );
+        self.at_ms(ms).input(Input::Tick)
+    }
+
     fn send(&mut self, payload: &str) -> &mut Client {
         self.input(Input::Message(payload.as_bytes()))
     }
@@ -207,9 +219,7 @@ fn zombie_is_closed_4009_and_cannot_resume() {
     let mut c = Client::connect();
     c.identify();
     c.at_ms(1400).send(r#"{"op":1,"d":1}"#); // deadline -> 2900 ms
-    c.at_ms(2899).input(Input::Tick);
-    assert!(c.closes.is_empty());
-    c.at_ms(2900).input(Input::Tick);
+    c.tick_to_deadline(2900);
     assert_eq!(c.close_code(), Some(4009));
     assert_eq!(c.ended, Some(false));
     assert!(c.session.into_resumable(Micros(3000 * MS)).is_none());
@@ -239,9 +249,7 @@ fn a_heartbeat_read_after_the_deadline_but_before_the_tick_counts() {
         Some(&Micros(3200 * MS)),
         "deadline from the heartbeat"
     );
-    c.at_ms(3199).input(Input::Tick);
-    assert!(c.closes.is_empty());
-    c.at_ms(3200).input(Input::Tick);
+    c.tick_to_deadline(3200);
     assert_eq!(c.close_code(), Some(4009));
 }
 
@@ -266,9 +274,7 @@ fn no_identify_within_the_timeout_closes_4009_heartbeats_or_not() {
         Some(&Micros(2500 * MS)),
         "the identify deadline"
     );
-    c.at_ms(2499).input(Input::Tick);
-    assert!(c.closes.is_empty());
-    c.at_ms(2500).input(Input::Tick);
+    c.tick_to_deadline(2500);
     assert_eq!(c.close_code(), Some(4009));
     assert!(
         c.closes[0].1.contains("no identify within 2500 ms"),
@@ -817,6 +823,17 @@ fn resume(session_id: &str, token: &str, seq: u64) -> String {
     json!({"op": 6, "d": {"token": token, "session_id": session_id, "seq": seq}}).to_string()
 }
 
+/// A new connection that asks to resume `session_id` from `seq` with `token` and is
+/// handed `state` (as the caller hands the detached state it found).
+fn resumed_with(state: ResumableState, session_id: &str, token: &str, seq: u64) -> Client {
+    let mut c = Client::connect();
+    c.take_json();
+    c.send(&resume(session_id, token, seq));
+    c.take_others();
+    c.input(Input::ResumeFound(Box::new(state)));
+    c
+}
+
 #[test]
 fn resume_replays_missed_dispatches_in_order_then_resumed() {
     let (mut state, session_id) = session_with_history(Some(4000));
@@ -868,22 +885,14 @@ fn session_with_acknowledged_history() -> (ResumableState, String) {
 fn a_heartbeat_lets_go_of_what_the_client_has_and_resume_starts_after_it() {
     // Resuming from the last one the client had replays only what it lacks.
     let (state, session_id) = session_with_acknowledged_history();
-    let mut again = Client::connect();
-    again.take_json();
-    again.send(&resume(&session_id, "tok", 4));
-    again.take_others();
-    again.input(Input::ResumeFound(Box::new(state)));
+    let mut again = resumed_with(state, &session_id, "tok", 4);
     let frames = again.take_json();
     assert_eq!(seqs(&frames), vec![5, 6]);
     assert_eq!(frames[0]["d"], json!({"n": 3}));
     assert_eq!(frames[1]["t"], "RESUMED");
     // A Resume from before what was acknowledged is refused: those events are gone.
     let (state, session_id) = session_with_acknowledged_history();
-    let mut old = Client::connect();
-    old.take_json();
-    old.send(&resume(&session_id, "tok", 2));
-    old.take_others();
-    old.input(Input::ResumeFound(Box::new(state)));
+    let mut old = resumed_with(state, &session_id, "tok", 2);
     assert_eq!(old.take_json(), vec![json!({"op": 9, "d": false})]);
 }
 
@@ -893,30 +902,18 @@ fn a_heartbeat_lets_go_of_what_the_client_has_and_resume_starts_after_it() {
 #[test]
 fn ready_is_never_replayed() {
     let (state, session_id) = session_with_history(Some(4000));
-    let mut c = Client::connect();
-    c.take_json();
-    c.send(&resume(&session_id, "tok", 1));
-    c.take_others();
-    c.input(Input::ResumeFound(Box::new(state)));
+    let mut c = resumed_with(state, &session_id, "tok", 1);
     assert_eq!(seqs(&c.take_json()), vec![2, 3, 4, 5]);
 
     let (state, session_id) = session_with_history(Some(4000));
-    let mut c = Client::connect();
-    c.take_json();
-    c.send(&resume(&session_id, "tok", 0));
-    c.take_others();
-    c.input(Input::ResumeFound(Box::new(state)));
+    let mut c = resumed_with(state, &session_id, "tok", 0);
     assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
 }
 
 #[test]
 fn resume_with_nothing_missed_sends_only_resumed() {
     let (state, session_id) = session_with_history(None);
-    let mut c = Client::connect();
-    c.take_json();
-    c.send(&resume(&session_id, "tok", 4));
-    c.take_others();
-    c.input(Input::ResumeFound(Box::new(state)));
+    let mut c = resumed_with(state, &session_id, "tok", 4);
     assert_eq!(
         c.take_json(),
         vec![json!({"op": 0, "s": 5, "t": "RESUMED", "d": {}})]
@@ -927,11 +924,7 @@ fn resume_with_nothing_missed_sends_only_resumed() {
 fn resume_refusals() {
     // Wrong token: op 9 false, and the state goes back to the caller intact.
     let (state, session_id) = session_with_history(Some(4200));
-    let mut c = Client::connect();
-    c.take_json();
-    c.send(&resume(&session_id, "other", 4));
-    c.take_others();
-    c.input(Input::ResumeFound(Box::new(state)));
+    let mut c = resumed_with(state, &session_id, "other", 4);
     assert_eq!(c.take_json(), vec![json!({"op": 9, "d": false})]);
     let Some(Output::DetachedReturned(state)) = c.take_others().pop() else {
         panic!()
@@ -1103,9 +1096,7 @@ fn a_consumer_stuck_past_the_grace_is_closed_resumably() {
         Some(&Micros(6000 * MS)),
         "wake for the slow-consumer deadline"
     );
-    c.at_ms(5999).input(Input::Tick);
-    assert!(c.closes.is_empty());
-    c.at_ms(6000).input(Input::Tick);
+    c.tick_to_deadline(6000);
     assert_eq!(c.close_code(), Some(4000));
     assert_eq!(c.ended, Some(true));
     let state = c.session.into_resumable(c.now).unwrap();
@@ -1207,21 +1198,19 @@ fn a_zlib_stream_session_takes_a_run_whole_and_its_stream_inflates() {
         .expect("a live zlib-stream session with room takes the run");
     assert_eq!(first, 2, "after READY");
     let mut inflater = flate2::Decompress::new(true);
+    let mut decode = |wire: &[u8]| -> Value {
+        serde_json::from_slice(&inflate_message(&mut inflater, wire)).unwrap()
+    };
     let before: Vec<Value> = c
         .frames
         .drain(..)
-        .map(|f| {
-            serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes.to_vec())).unwrap()
-        })
+        .map(|f| decode(&f.bytes.to_vec()))
         .collect();
     assert_eq!(before[1]["t"], "READY", "{before:?}");
     let names = ["MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_CREATE"];
     for (i, name) in names.iter().enumerate() {
-        let wire = frames.payload(i, first + i as u64);
-        let decoded: Value =
-            serde_json::from_slice(&inflate_message(&mut inflater, &wire)).unwrap();
         assert_eq!(
-            decoded,
+            decode(&frames.payload(i, first + i as u64)),
             json!({"op": 0, "s": first + i as u64, "t": name, "d": {"n": i + 1}})
         );
     }
@@ -1230,9 +1219,7 @@ fn a_zlib_stream_session_takes_a_run_whole_and_its_stream_inflates() {
     let after: Vec<Value> = c
         .frames
         .drain(..)
-        .map(|f| {
-            serde_json::from_slice(&inflate_message(&mut inflater, &f.bytes.to_vec())).unwrap()
-        })
+        .map(|f| decode(&f.bytes.to_vec()))
         .collect();
     assert_eq!(after, vec![json!({"op": 11, "d": null})]);
 

@@ -40,6 +40,12 @@ struct Audience {
 }
 
 impl Audience {
+    /// Whether one of these subscribers holds one of `needed` (empty: always).
+    fn may_see(&self, needed: Intents) -> bool {
+        needed.is_empty()
+            || (0..INTENT_BITS).any(|bit| needed.bits() & (1 << bit) != 0 && self.holding[bit] > 0)
+    }
+
     fn count(&mut self, intents: Intents, up: bool) {
         debug_assert!(intents.bits() < 1 << INTENT_BITS, "{intents:?}");
         for (bit, held) in self.holding.iter_mut().enumerate() {
@@ -107,7 +113,7 @@ impl GuildAudiences {
     ) -> impl Iterator<Item = ConnId> + '_ {
         self.guilds
             .get(&guild_id)
-            .filter(|_| self.may_reach(guild_id, needed))
+            .filter(|audience| audience.may_see(needed))
             .into_iter()
             .flat_map(move |audience| {
                 audience.conns.iter().filter_map(move |(&conn, &held)| {
@@ -120,13 +126,9 @@ impl GuildAudiences {
     /// empty: the event is not gated by intents). `false` means no subscriber can see an
     /// event gated by `needed`.
     pub(super) fn may_reach(&self, guild_id: u64, needed: Intents) -> bool {
-        let Some(audience) = self.guilds.get(&guild_id) else {
-            return false;
-        };
-        if needed.is_empty() {
-            return true;
-        }
-        (0..INTENT_BITS).any(|bit| needed.bits() & (1 << bit) != 0 && audience.holding[bit] > 0)
+        self.guilds
+            .get(&guild_id)
+            .is_some_and(|audience| audience.may_see(needed))
     }
 }
 
