@@ -81,6 +81,9 @@ pub struct Config {
     pub io: IoBackend,
     /// The gateway's `heartbeat_interval` (op 10 Hello), in milliseconds.
     pub heartbeat_interval_ms: u64,
+    /// The voice gateway's `heartbeat_interval` (op 8 Hello), in milliseconds; a voice
+    /// connection silent for two intervals is closed with 4009.
+    pub voice_heartbeat_interval_ms: u64,
     /// Size limits and timeouts of the reactor.
     pub limits: Limits,
     /// Delete `data_dir` after shutdown (set by [`Config::ephemeral`]).
@@ -231,6 +234,8 @@ impl Default for Config {
             cores: None,
             io: IoBackend::Uring,
             heartbeat_interval_ms: 41_250,
+            voice_heartbeat_interval_ms: crate::voice::VoiceSessionConfig::default()
+                .heartbeat_interval_ms,
             limits: Limits::default(),
             remove_data_dir_on_shutdown: false,
             test_hooks: false,

@@ -30,6 +30,7 @@ use sfu::{Mode, Ssrc};
 use support::gateway::{metrics, Gateway, INTENTS_DEFAULT};
 use support::rest::call;
 use support::tls::{cert_of, client_config, tls_connect, TlsWs};
+use support::voice::voice_identify;
 use wsframe::Opcode;
 
 /// A voice connection: its WebSocket (and the messages read past while waiting for
@@ -55,23 +56,13 @@ impl VoiceClient {
         config: &Arc<rustls::ClientConfig>,
         ids: (&str, &str, &str, &str),
     ) -> VoiceClient {
-        let (guild, channel, user, session) = ids;
-        gateway.send(
-            &json!({"op": 4, "d": {"guild_id": guild, "channel_id": channel,
-            "self_mute": false, "self_deaf": false}}),
-        );
-        let server = gateway.recv_named("VOICE_SERVER_UPDATE")["d"].clone();
-        let endpoint: SocketAddr = server["endpoint"].as_str().unwrap().parse().unwrap();
+        let session = ids.3;
+        let identified = voice_identify(gateway, config, ids);
         let mut ws = Inbox {
-            ws: TlsWs::open(tls_connect(endpoint, config)),
+            ws: identified.ws,
             skipped: Vec::new(),
             last_seq: None,
         };
-        send_json(
-            &mut ws,
-            &json!({"op": 0, "d": {"server_id": guild, "user_id": user,
-            "session_id": session, "token": server["token"], "max_dave_protocol_version": 0}}),
-        );
         assert_eq!(recv_op(&mut ws, 8)["d"]["heartbeat_interval"], 13_750);
         let ready = recv_op(&mut ws, 2)["d"].clone();
         let ssrc = u32::try_from(ready["ssrc"].as_u64().unwrap()).unwrap();
@@ -105,8 +96,8 @@ impl VoiceClient {
         let cipher = VoiceCipher::new(Mode::AeadXChaCha20Poly1305RtpSize, &key.try_into().unwrap());
         VoiceClient {
             ws,
-            endpoint,
-            token: server["token"].as_str().unwrap().to_owned(),
+            endpoint: identified.endpoint,
+            token: identified.token,
             session: session.to_owned(),
             udp,
             ssrc,

@@ -298,7 +298,10 @@ impl FluxApp {
             voice_book: world::voice_state::VoiceBook::default(),
             voice: voice_states::VoiceReplicas::default(),
             voice_addr: info.voice_addr,
-            voice_gateway: voice_gateway::VoiceGateway::new(info.core),
+            voice_gateway: voice_gateway::VoiceGateway::new(
+                info.core,
+                info.config.voice_heartbeat_interval_ms,
+            ),
             voice_reports: voice_metrics::PendingReports::default(),
             shared,
             json_body_bytes_max: info.config.limits.http.body_bytes_max,

@@ -88,9 +88,14 @@ pub(super) struct VoiceGateway {
 }
 
 impl VoiceGateway {
-    pub(super) fn new(core: usize) -> VoiceGateway {
+    /// Core `core`'s voice gateway, telling clients to heartbeat every
+    /// `heartbeat_interval_ms`.
+    pub(super) fn new(core: usize, heartbeat_interval_ms: u64) -> VoiceGateway {
         VoiceGateway {
-            config: VoiceSessionConfig::default(),
+            config: VoiceSessionConfig {
+                heartbeat_interval_ms,
+                ..VoiceSessionConfig::default()
+            },
             conns: IdHashMap::default(),
             detached: HashMap::new(),
             timers: BTreeSet::new(),
@@ -196,10 +201,21 @@ impl FluxApp {
         input: VoiceInput<'_>,
     ) {
         let now = self.now_ms(out);
+        self.drive_voice_at(out, conn, now, input);
+    }
+
+    /// `drive_voice` at `now_ms` instead of this turn's time.
+    fn drive_voice_at(
+        &mut self,
+        out: &mut Outbox<FluxMesh>,
+        conn: ConnId,
+        now_ms: u64,
+        input: VoiceInput<'_>,
+    ) {
         let Some(voice) = self.voice_gateway.conns.get_mut(&conn) else {
             return;
         };
-        voice.session.handle(now, input);
+        voice.session.handle(now_ms, input);
         self.pump_voice(out, conn);
     }
 
@@ -678,13 +694,18 @@ impl FluxApp {
 
     /// Voice deadlines that have come: sessions' ticks, expired detached connections,
     /// the SFU's speaking detector.
+    ///
+    /// The sessions' deadlines and the detached connections' judge a client's silence (a
+    /// heartbeat, an Identify or a Resume that did not come), so they fire by what this
+    /// core has read (`Outbox::read_at`), not by the clock, as the main gateway's do: past
+    /// the clock's deadline, the awaited message may sit unread while the core was busy.
     pub(super) fn fire_voice_timers(&mut self, out: &mut Outbox<FluxMesh>) {
-        let now = self.now_ms(out);
+        let heard_by = self.shared.micros(out.read_at()).0 / 1000;
         let due: Vec<(u64, ConnId)> = self
             .voice_gateway
             .timers
             .iter()
-            .take_while(|(at, _)| *at <= now)
+            .take_while(|(at, _)| *at <= heard_by)
             .copied()
             .collect();
         for (at, conn) in due {
@@ -692,13 +713,13 @@ impl FluxApp {
             if let Some(voice) = self.voice_gateway.conns.get_mut(&conn) {
                 voice.wake_ms = None;
             }
-            self.drive_voice(out, conn, VoiceInput::Tick);
+            self.drive_voice_at(out, conn, heard_by, VoiceInput::Tick);
         }
         let expired: Vec<(u64, String)> = self
             .voice_gateway
             .detached
             .iter()
-            .filter(|(_, d)| d.expires_ms <= now)
+            .filter(|(_, d)| d.expires_ms <= heard_by)
             .map(|(key, _)| key.clone())
             .collect();
         for key in expired {

@@ -48,6 +48,9 @@ enum Command {
         /// Gateway heartbeat interval sent in op 10 Hello, in milliseconds.
         #[arg(long, default_value_t = 41_250)]
         heartbeat_interval_ms: u64,
+        /// Voice gateway heartbeat interval sent in op 8 Hello, in milliseconds.
+        #[arg(long, default_value_t = 13_750)]
+        voice_heartbeat_interval_ms: u64,
         /// Turn off the REST rate limits (Discord's per-route buckets, e.g. 5 messages per
         /// 5 s per channel). FOR TESTS that write hundreds of messages through real clients.
         #[arg(long)]
@@ -182,6 +185,7 @@ fn main() -> ExitCode {
             io,
             no_rest_rate_limits,
             heartbeat_interval_ms,
+            voice_heartbeat_interval_ms,
             test_hooks,
             upload_bytes_max,
             tls,
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
                 cores,
                 io,
                 heartbeat_interval_ms,
+                voice_heartbeat_interval_ms,
                 test_hooks,
                 main_tls: tls || tls_files.is_some(),
                 tls: tls_files,

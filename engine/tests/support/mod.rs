@@ -326,6 +326,7 @@ pub mod gateway;
 pub mod real_clients;
 pub mod rest;
 pub mod tls;
+pub mod voice;
 
 /// A client socket bound to `source` before it connects (std cannot pick the source).
 pub fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
