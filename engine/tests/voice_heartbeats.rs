@@ -13,9 +13,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::gateway::{post, Gateway, INTENTS_DEFAULT};
+use support::gateway::{post, Gateway};
 use support::tls::{cert_of, client_config, TlsWs};
-use support::voice::voice_identify;
+use support::voice::{session_for_voice, voice_identify};
 use wsframe::Opcode;
 
 /// One core whose voice Hello says 200 ms; a voice connection of its first bot that has
@@ -27,19 +27,10 @@ fn voice_connected(io: engine::IoBackend) -> (engine::Server, Gateway, TlsWs) {
         config.voice_heartbeat_interval_ms = 200;
         data_dir = config.data_dir.clone();
     });
-    let boot = server.bootstrap().unwrap().clone();
-    let bot = &boot.bots[0];
-    let (mut gateway, _) = Gateway::connect(server.local_addr());
-    let ready = gateway.identify_ready(&bot.token, INTENTS_DEFAULT, 1);
-    let session = ready["d"]["session_id"].as_str().unwrap().to_owned();
-    let ids = (
-        boot.guild_id.as_str(),
-        boot.voice_channel_id.as_str(),
-        bot.id.as_str(),
-        session.as_str(),
-    );
+    let boot = server.bootstrap().unwrap();
+    let (mut gateway, ids) = session_for_voice(server.local_addr(), boot, &boot.bots[0]);
     let config = client_config(&cert_of(&data_dir));
-    let mut ws = voice_identify(&mut gateway, &config, ids).ws;
+    let mut ws = voice_identify(&mut gateway, &config, &ids).ws;
     assert_eq!(recv(&mut ws)["d"]["heartbeat_interval"], 200, "Hello first");
     assert_eq!(recv(&mut ws)["op"], 2, "then Ready");
     (server, gateway, ws)

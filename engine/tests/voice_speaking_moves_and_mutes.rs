@@ -27,10 +27,10 @@ use serde_json::{json, Value};
 use sfu::crypto::VoiceCipher;
 use sfu::discovery::{encode_discovery_request, parse_discovery_response};
 use sfu::{Mode, Ssrc};
-use support::gateway::{metrics, Gateway, INTENTS_DEFAULT};
+use support::gateway::{metrics, Gateway};
 use support::rest::call;
 use support::tls::{cert_of, client_config, tls_connect, TlsWs};
-use support::voice::voice_identify;
+use support::voice::{session_for_voice, voice_identify};
 use wsframe::Opcode;
 
 /// A voice connection: its WebSocket (and the messages read past while waiting for
@@ -54,9 +54,9 @@ impl VoiceClient {
     fn join(
         gateway: &mut Gateway,
         config: &Arc<rustls::ClientConfig>,
-        ids: (&str, &str, &str, &str),
+        ids: &[String; 4],
     ) -> VoiceClient {
-        let session = ids.3;
+        let session = &ids[3];
         let identified = voice_identify(gateway, config, ids);
         let mut ws = Inbox {
             ws: identified.ws,
@@ -264,16 +264,8 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     let mut gateways = Vec::new();
     let mut voices = Vec::new();
     for bot in [a, b] {
-        let (mut gateway, _) = Gateway::connect(addr);
-        let ready = gateway.identify_ready(&bot.token, INTENTS_DEFAULT, 1);
-        let session = ready["d"]["session_id"].as_str().unwrap().to_owned();
-        let ids = (
-            boot.guild_id.as_str(),
-            boot.voice_channel_id.as_str(),
-            bot.id.as_str(),
-            session.as_str(),
-        );
-        voices.push(VoiceClient::join(&mut gateway, &config, ids));
+        let (mut gateway, ids) = session_for_voice(addr, &boot, bot);
+        voices.push(VoiceClient::join(&mut gateway, &config, &ids));
         gateways.push(gateway);
     }
     let (mut va, mut vb) = {
@@ -444,14 +436,13 @@ fn speaking_moves_and_mutes(io: engine::IoBackend) {
     va.ws.skipped.clear();
     vb.drop_socket();
     std::thread::sleep(Duration::from_millis(200));
-    let session_b = vb.session.clone();
-    let ids_b = (
-        boot.guild_id.as_str(),
-        boot.voice_channel_id.as_str(),
-        b.id.as_str(),
-        session_b.as_str(),
-    );
-    let mut vb = VoiceClient::join(&mut gateways[1], &config, ids_b);
+    let ids_b = [
+        boot.guild_id.clone(),
+        boot.voice_channel_id.clone(),
+        b.id.clone(),
+        vb.session.clone(),
+    ];
+    let mut vb = VoiceClient::join(&mut gateways[1], &config, &ids_b);
     assert_eq!(recv_op(&mut va.ws, 13)["d"]["user_id"], b.id.as_str());
     assert_eq!(recv_op(&mut va.ws, 11)["d"]["user_ids"], json!([b.id]));
     let voice = metrics(addr)["voice"].clone();

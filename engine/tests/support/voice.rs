@@ -9,8 +9,29 @@ use std::sync::Arc;
 use serde_json::json;
 use wsframe::Opcode;
 
-use super::gateway::Gateway;
+use engine::world::{Bootstrap, BootstrapBot};
+
+use super::gateway::{Gateway, INTENTS_DEFAULT};
 use super::tls::{tls_connect, TlsWs};
+
+/// `bot`'s main gateway session on the server at `addr`, identified, and the ids with which
+/// it joins the bootstrap guild's voice channel: (guild, channel, user, session).
+pub fn session_for_voice(
+    addr: SocketAddr,
+    boot: &Bootstrap,
+    bot: &BootstrapBot,
+) -> (Gateway, [String; 4]) {
+    let (mut gateway, _) = Gateway::connect(addr);
+    let ready = gateway.identify_ready(&bot.token, INTENTS_DEFAULT, 1);
+    let session = ready["d"]["session_id"].as_str().unwrap().to_owned();
+    let ids = [
+        boot.guild_id.clone(),
+        boot.voice_channel_id.clone(),
+        bot.id.clone(),
+        session,
+    ];
+    (gateway, ids)
+}
 
 /// A voice WebSocket that has sent Identify, and what a Resume needs.
 pub struct VoiceIdentified {
@@ -21,14 +42,15 @@ pub struct VoiceIdentified {
     pub token: String,
 }
 
-/// Joins voice channel `ids.1` of guild `ids.0` as user `ids.2`, whose main gateway
-/// session `gateway` is `ids.3`, and identifies on the voice gateway (no DAVE).
+/// Joins voice channel `ids[1]` of guild `ids[0]` as user `ids[2]`, whose main gateway
+/// session `gateway` is `ids[3]` (`session_for_voice`), and identifies on the voice
+/// gateway (no DAVE).
 pub fn voice_identify(
     gateway: &mut Gateway,
     config: &Arc<rustls::ClientConfig>,
-    ids: (&str, &str, &str, &str),
+    ids: &[String; 4],
 ) -> VoiceIdentified {
-    let (guild, channel, user, session) = ids;
+    let [guild, channel, user, session] = ids;
     gateway.send(
         &json!({"op": 4, "d": {"guild_id": guild, "channel_id": channel,
         "self_mute": false, "self_deaf": false}}),
