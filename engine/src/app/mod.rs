@@ -431,14 +431,14 @@ impl App for FluxApp {
         self.voice_datagram(out, from, datagram);
     }
 
-    fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, now: Instant) -> Option<Instant> {
-        // Sessions' deadlines judge silence (a heartbeat or an IDENTIFY that did not
-        // come), so they fire by what this core has read, not by the clock: a deadline
+    fn handle_tick(&mut self, out: &mut Outbox<FluxMesh>, _now: Instant) -> Option<Instant> {
+        // Sessions' deadlines judge silence (a heartbeat, an IDENTIFY or a RESUME that did
+        // not come), so they fire by what this core has read, not by the clock: a deadline
         // between the two fires on the next turn, once the sockets have been read.
-        self.fire_timers(out, self.shared.micros(out.read_at()));
-        let now = self.shared.micros(now);
+        let heard_by = self.shared.micros(out.read_at());
+        self.fire_timers(out, heard_by);
         self.fire_voice_timers(out);
-        self.sweep_detached(out, now);
+        self.sweep_detached(out, heard_by);
         self.poll_store(out);
         self.arm(out);
         None
