@@ -153,7 +153,8 @@ pub struct Limits {
     pub close_linger_ms: u64,
     /// How long shutdown waits for connections before closing what is left.
     pub shutdown_grace_ms: u64,
-    /// Slots per mesh ring (a power of two).
+    /// Slots per mesh ring (a power of two). Also how many messages a core may hold for
+    /// cores whose rings are full before it stops parsing HTTP requests.
     pub mesh_ring_len: usize,
     /// `SO_SNDBUF` for accepted sockets; `None` keeps the kernel's autotuning.
     pub socket_send_buffer_bytes: Option<usize>,

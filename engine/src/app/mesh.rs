@@ -23,6 +23,7 @@
 //! | `DropGateway`    | test hook's core → every other core | `HookDone`                  |
 //! | `Dispatch`       | test hook's core → every other core | `HookDone`                  |
 //! | `HookDone`       | every other core → the hook's core | the hook's HTTP answer once all reported |
+//! | `Stall`          | test hook's core → the core named in the request | none: it sleeps |
 //!
 //! The user's home core is `(user_id >> 22) % cores`: it alone owns that user's
 //! `IdentifyLimiter` entry, so the limit holds across cores without a lock.
@@ -82,6 +83,8 @@ pub enum FluxMesh {
     },
     /// Test hook: drop every gateway connection, then answer `HookDone`.
     DropGateway { hook: HookId },
+    /// Test hook: sleep this core's thread for `ms` milliseconds, as a long loop turn would.
+    Stall { ms: u64 },
     /// Test hook: deliver this dispatch to the guild's sessions, then answer `HookDone`.
     Dispatch {
         event: Arc<Dispatch>,
@@ -180,6 +183,7 @@ impl FluxMesh {
             | FluxMesh::Synced { .. }
             | FluxMesh::PresenceReport { .. }
             | FluxMesh::HookDone { .. }
+            | FluxMesh::Stall { .. }
             | FluxMesh::VoiceAsk(_)
             | FluxMesh::VoiceReportAsk { .. }
             | FluxMesh::VoiceReportAnswer { .. } => false,
@@ -451,6 +455,7 @@ impl super::FluxApp {
                 let count = self.abort_all_gateway(out);
                 out.send_mesh(hook.core, FluxMesh::HookDone { hook, count });
             }
+            FluxMesh::Stall { ms } => std::thread::sleep(std::time::Duration::from_millis(ms)),
             FluxMesh::Dispatch {
                 event,
                 guild_id,

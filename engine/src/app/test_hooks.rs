@@ -18,7 +18,9 @@
 //!
 //! - `POST /_flux/test/stall` with `{"ms": N}` (N at most 10,000): the core that reads the
 //!   request sleeps N ms before answering `{}`, as a core busy with a long loop turn would
-//!   not read its sockets (what arrives meanwhile waits in the kernel).
+//!   not read its sockets (what arrives meanwhile waits in the kernel). With `"core": C`
+//!   (another core), core C sleeps instead, from when it drains its mesh (`FluxMesh::Stall`),
+//!   and the answer `{}` comes at once.
 //!
 //! The first two answer only when every core has reported (`HookDone`): the request waits as
 //! `HttpAnswer::Later`. The dispatch is serialised once and its `Arc` shared by every
@@ -153,18 +155,29 @@ impl FluxApp {
                 #[derive(Deserialize)]
                 struct Stall {
                     ms: u64,
+                    core: Option<usize>,
                 }
                 match serde_json::from_slice::<Stall>(&request.body) {
-                    Ok(Stall { ms }) if ms <= 10_000 => {
-                        std::thread::sleep(std::time::Duration::from_millis(ms));
-                        HttpAnswer::Respond(Response::json(200, b"{}".to_vec()))
-                    }
-                    Ok(_) => {
+                    Ok(Stall { ms, .. }) if ms > 10_000 => {
                         HttpAnswer::Respond(Response::error(400, "ms must be at most 10000", 50035))
+                    }
+                    Ok(Stall {
+                        core: Some(core), ..
+                    }) if core >= self.cores => {
+                        HttpAnswer::Respond(Response::error(400, "no such core", 50035))
+                    }
+                    Ok(Stall { ms, core }) => {
+                        match core {
+                            Some(core) if core != self.core => {
+                                out.send_mesh(core, FluxMesh::Stall { ms });
+                            }
+                            _ => std::thread::sleep(std::time::Duration::from_millis(ms)),
+                        }
+                        HttpAnswer::Respond(Response::json(200, b"{}".to_vec()))
                     }
                     Err(error) => HttpAnswer::Respond(Response::error(
                         400,
-                        &format!("body must be {{ms}}: {error}"),
+                        &format!("body must be {{ms, core?}}: {error}"),
                         50035,
                     )),
                 }

@@ -9,7 +9,9 @@
 //! every later message to the same target queues behind it so order is kept. The overflow
 //! is retried every loop turn. Nothing blocks and nothing is dropped; a target that stays
 //! stuck makes the overflow grow, which is logged (once per doubling) because it means a
-//! core is not keeping up.
+//! core is not keeping up. What bounds it is the reactor's: past a ring's worth of overflow
+//! the sending core takes no new HTTP request (`reactor/core/http_pause.rs`), so posts stop
+//! feeding fan-out to a core that cannot take it.
 //!
 //! A message to this core itself skips the rings and is delivered on the next loop turn.
 //!
@@ -144,6 +146,16 @@ impl<M: Send> MeshEndpoint<M> {
             || self.overflow.iter().any(|queue| !queue.is_empty())
     }
 
+    /// Messages waiting in this core's overflow queues, every target together.
+    pub(crate) fn overflow_len(&self) -> usize {
+        self.overflow.iter().map(VecDeque::len).sum()
+    }
+
+    /// Slots in each ring.
+    pub(crate) fn ring_len(&self) -> usize {
+        self.ring_len
+    }
+
     /// This core's own eventfd.
     pub(crate) fn wake_fd(&self) -> &OwnedFd {
         &self.wake[self.core]
@@ -168,7 +180,9 @@ mod tests {
         for i in 0..10 {
             left[0].send(1, i);
         }
+        assert_eq!(left[0].overflow_len(), 6, "the ring took 4 of 10");
         left[0].flush();
+        assert_eq!(left[0].overflow_len(), 6, "nothing was drained yet");
         let mut received = Vec::new();
         while received.len() < 10 {
             let mut batch = Vec::new();
@@ -181,6 +195,7 @@ mod tests {
             left[0].flush();
         }
         assert_eq!(received, (0..10).collect::<Vec<_>>());
+        assert_eq!(left[0].overflow_len(), 0);
         assert!(!left[0].has_pending() && !right[0].has_pending());
     }
 

@@ -267,6 +267,7 @@ impl<A: App> Reactor<A> {
             self.app_holds = self.app.handle_turn_end(&mut self.out);
             self.apply_commands();
             self.mesh.flush();
+            self.stats.mesh_overflow(self.mesh.overflow_len());
             if self.shutdown_deadline.is_some()
                 && self.conns.is_empty()
                 && self.listeners.iter().all(|listener| listener.fd.is_none())

@@ -16,6 +16,7 @@ pub struct CoreStats {
     http_timeouts: AtomicU64,
     connections_refused: AtomicU64,
     outbox_bytes_peak: AtomicUsize,
+    mesh_overflow_peak: AtomicUsize,
     write_batches: AtomicU64,
     frames_queued: AtomicU64,
     datagrams_received: AtomicU64,
@@ -43,6 +44,9 @@ pub struct Stats {
     pub connections_refused: u64,
     /// The largest outbound queue any one connection reached, in bytes.
     pub outbox_bytes_peak: usize,
+    /// The most mesh messages one core held for other cores whose rings were full, at the
+    /// end of a loop turn.
+    pub mesh_overflow_peak: usize,
     /// Socket writes made (one `send(2)` each, counted before the call).
     pub write_batches: u64,
     /// WebSocket data frames the application queued (`Outbox::send`). Against
@@ -89,6 +93,12 @@ impl CoreStats {
         }
     }
 
+    pub(crate) fn mesh_overflow(&self, messages: usize) {
+        if messages > self.mesh_overflow_peak.load(Ordering::Relaxed) {
+            self.mesh_overflow_peak.store(messages, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn write_batch(&self) {
         bump(&self.write_batches);
     }
@@ -124,6 +134,9 @@ impl CoreStats {
         total.outbox_bytes_peak = total
             .outbox_bytes_peak
             .max(self.outbox_bytes_peak.load(Ordering::Relaxed));
+        total.mesh_overflow_peak = total
+            .mesh_overflow_peak
+            .max(self.mesh_overflow_peak.load(Ordering::Relaxed));
         total.write_batches += self.write_batches.load(Ordering::Relaxed);
         total.frames_queued += self.frames_queued.load(Ordering::Relaxed);
         total.datagrams_received += self.datagrams_received.load(Ordering::Relaxed);

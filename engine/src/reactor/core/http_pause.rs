@@ -1,11 +1,13 @@
-//! The core-wide pause of HTTP requests while the core is behind its sockets, or has as
-//! many requests in the application as it lets in at once.
+//! The core-wide pause of HTTP requests while the core is behind its sockets, has as many
+//! requests in the application as it lets in at once, or holds more mesh messages than a
+//! ring's worth for cores that are not taking them.
 //!
-//! Why a file of its own: it is one policy with two inputs, the core's unwritten backlog
-//! (`CoreBacklog`) and its requests in the application (`conn::InApp`), which decides for
-//! every HTTP connection of the core at once whether its next request is read and parsed
-//! (`http_paused` says why the pause exists). The connections it holds back wait in
-//! `paused_http` and go on once both have halved.
+//! Why a file of its own: it is one policy with three inputs, the core's unwritten backlog
+//! (`CoreBacklog`), its requests in the application (`conn::InApp`) and its mesh overflow
+//! (`MeshEndpoint::overflow_len`), which decides for every HTTP connection of the core at
+//! once whether its next request is read and parsed (`http_paused` says why the pause
+//! exists). The connections it holds back wait in `paused_http` and go on once all three
+//! have halved.
 //!
 //! Elsewhere: each HTTP connection's own bound on unread answers (`http_conn.rs`,
 //! `answers_unread`) and a WebSocket's slow-consumer bound (`websocket.rs`).
@@ -46,9 +48,18 @@ impl<A: App> Reactor<A> {
     /// Also while the core's connections have `HTTP_IN_APP_PER_CORE_MAX` requests in the
     /// application (`conn.rs` says why): whatever the number of publishers, a burst of
     /// events stays small enough for the sessions' replay rings.
+    ///
+    /// And while more mesh messages wait in this core's overflow queues than one ring holds
+    /// (`mesh/mod.rs`): another core is not taking what this one sends it (stalled, or
+    /// slower than this core's fan-out to it). Each post this core owns sends a run of
+    /// events to every core with sessions in the guild, and the post is acknowledged before
+    /// those runs are taken, so without this a stalled core would let the queue grow with
+    /// every post; with it, the queue stays within about a ring plus what the requests
+    /// already in the application and the gateway's rate-limited messages add.
     pub(super) fn http_paused(&self) -> bool {
         self.backlog.get() > self.backlog_limit()
             || self.http_in_app.get() >= HTTP_IN_APP_PER_CORE_MAX
+            || self.mesh.overflow_len() > self.mesh.ring_len()
     }
 
     /// `BACKLOG_PER_CONN_BYTES` per WebSocket connection (the ones fan-out writes to; HTTP
@@ -57,7 +68,8 @@ impl<A: App> Reactor<A> {
         (self.websockets * BACKLOG_PER_CONN_BYTES).max(BACKLOG_MIN_BYTES)
     }
 
-    /// Whether paused HTTP connections may go on: some wait and the backlog has halved.
+    /// Whether paused HTTP connections may go on: some wait and the backlog, the requests
+    /// in the application and the mesh overflow have halved.
     /// `next_timeout` asks too: writes are synchronous, so once they have drained the
     /// backlog no completion may come to wake the loop, and the paused connections would
     /// wait for an unrelated event.
@@ -65,10 +77,11 @@ impl<A: App> Reactor<A> {
         !self.paused_http.is_empty()
             && self.backlog.get() <= self.backlog_limit() / 2
             && self.http_in_app.get() <= HTTP_IN_APP_PER_CORE_MAX / 2
+            && self.mesh.overflow_len() <= self.mesh.ring_len() / 2
     }
 
-    /// Once the backlog and the requests in the application have halved, let paused HTTP
-    /// connections read and parse again.
+    /// Once the backlog, the requests in the application and the mesh overflow have
+    /// halved, let paused HTTP connections read and parse again.
     pub(super) fn resume_paused_http(&mut self) {
         if !self.http_resumable() {
             return;
