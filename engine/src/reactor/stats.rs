@@ -88,15 +88,11 @@ impl CoreStats {
     }
 
     pub(crate) fn outbox_bytes(&self, bytes: usize) {
-        if bytes > self.outbox_bytes_peak.load(Ordering::Relaxed) {
-            self.outbox_bytes_peak.store(bytes, Ordering::Relaxed);
-        }
+        raise(&self.outbox_bytes_peak, bytes);
     }
 
     pub(crate) fn mesh_overflow(&self, messages: usize) {
-        if messages > self.mesh_overflow_peak.load(Ordering::Relaxed) {
-            self.mesh_overflow_peak.store(messages, Ordering::Relaxed);
-        }
+        raise(&self.mesh_overflow_peak, messages);
     }
 
     pub(crate) fn write_batch(&self) {
@@ -157,4 +153,11 @@ fn add(counter: &AtomicU64, count: usize) {
         counter.load(Ordering::Relaxed) + count as u64,
         Ordering::Relaxed,
     );
+}
+
+/// Raises a peak only its own core writes to `value` if that is higher (see `bump`).
+fn raise(peak: &AtomicUsize, value: usize) {
+    if value > peak.load(Ordering::Relaxed) {
+        peak.store(value, Ordering::Relaxed);
+    }
 }
