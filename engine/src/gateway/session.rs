@@ -27,7 +27,7 @@
 //!
 //! Invariants:
 //! - No client input panics (proptest `arbitrary_client_input_never_panics` in
-//!   `engine/tests/gateway_session.rs`, fuzz target `gateway_payload`).
+//!   `engine/tests/gateway_session_transport.rs`, fuzz target `gateway_payload`).
 //! - Sequence numbers start at 1 and never skip; `seq_sent <= ring.seq_last()`.
 //! - Exactly one `Output::SessionEnded` per session, after which only `into_resumable` and
 //!   answers to earlier requests matter.

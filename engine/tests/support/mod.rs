@@ -325,6 +325,7 @@ fn owned(message: wsframe::Message<'_>) -> Received {
 pub mod gateway;
 pub mod real_clients;
 pub mod rest;
+pub mod session;
 pub mod tls;
 pub mod voice;
 
